@@ -1,0 +1,36 @@
+//! Events the server streams to browsers over SSE (`GET /api/v1/events`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::host::HostView;
+
+/// One server-sent event. The SSE `event:` name is [`ServerEvent::name`];
+/// the `data:` line is this value as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerEvent {
+    /// A host reported, or its health changed.
+    Device { host: HostView },
+    /// A host was removed by a user.
+    DeviceRemoved { host_id: String },
+    /// The client missed events (restart, or too far behind): refetch state.
+    Resync,
+}
+
+/// SSE event name for device updates.
+pub const EVENT_DEVICE: &str = "device";
+/// SSE event name for host removals.
+pub const EVENT_DEVICE_REMOVED: &str = "device_removed";
+/// SSE event name telling the client to reload its state.
+pub const EVENT_RESYNC: &str = "resync";
+
+impl ServerEvent {
+    /// The SSE `event:` field.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ServerEvent::Device { .. } => EVENT_DEVICE,
+            ServerEvent::DeviceRemoved { .. } => EVENT_DEVICE_REMOVED,
+            ServerEvent::Resync => EVENT_RESYNC,
+        }
+    }
+}

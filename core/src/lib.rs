@@ -1,0 +1,21 @@
+//! Types that cross a process boundary: agent ↔ server, server ↔ browser.
+//!
+//! Nothing here does IO, so the same code runs in the server, the agent and
+//! the browser (wasm32). New fields on wire types are `#[serde(default)]` so an
+//! older peer's messages still parse.
+
+pub mod event;
+pub mod health;
+pub mod heartbeat;
+pub mod host;
+pub mod ids;
+pub mod protocol;
+pub mod status;
+
+pub use event::ServerEvent;
+pub use health::{HealthThresholds, HostHealth};
+pub use heartbeat::{GpuProcess, GpuStats, Heartbeat, HeartbeatError, SystemStats};
+pub use host::HostView;
+pub use ids::{validate_host_id, HostIdError};
+pub use protocol::{ApiErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION};
+pub use status::ServerStatus;

@@ -1,0 +1,174 @@
+//! The engine facade: what the HTTP layer and the UI call.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use trainyard_core::{
+    protocol, HealthThresholds, Heartbeat, HostHealth, HostView, ServerEvent, ServerStatus,
+};
+
+use crate::clock::now_ms;
+use crate::error::EngineError;
+use crate::events::EventBus;
+use crate::registry::Registry;
+use crate::store::Store;
+
+/// How the engine is set up.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Where `trainyard.db` lives; `None` for a throwaway in-memory database.
+    pub data_dir: Option<PathBuf>,
+    pub thresholds: HealthThresholds,
+    /// How often live host state is written to disk.
+    pub flush_interval: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            data_dir: None,
+            thresholds: HealthThresholds::default(),
+            flush_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Shared server state. Cheap to share behind an `Arc`.
+pub struct Engine {
+    config: EngineConfig,
+    store: Store,
+    registry: Mutex<Registry>,
+    /// Serializes flushes with deletions so a flush can't resurrect a removed host.
+    persist: tokio::sync::Mutex<()>,
+    bus: EventBus,
+    started: Instant,
+}
+
+impl Engine {
+    /// Opens the store, migrates it and loads the known hosts.
+    pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
+        let store = match &config.data_dir {
+            Some(dir) => Store::open(dir).await?,
+            None => Store::in_memory().await?,
+        };
+        let registry = Registry::from_rows(store.list_hosts().await?, now_ms(), &config.thresholds);
+        let boot = format!("{:x}", now_ms());
+        Ok(Engine {
+            config,
+            store,
+            registry: Mutex::new(registry),
+            persist: tokio::sync::Mutex::new(()),
+            bus: EventBus::new(boot),
+            started: Instant::now(),
+        })
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        // A panic while holding the lock leaves a consistent map (every
+        // mutation is a single insert/remove), so poisoning is ignored.
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn events(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// Checks and records a heartbeat, and tells subscribers.
+    pub fn ingest_heartbeat(&self, hb: Heartbeat) -> Result<HostView, EngineError> {
+        if !protocol::is_supported(hb.protocol_version) {
+            return Err(EngineError::ProtocolMismatch {
+                got: hb.protocol_version,
+                accepted: protocol::supported_range(),
+            });
+        }
+        hb.validate()?;
+        let view = self.registry().record(hb, Instant::now(), now_ms());
+        self.bus.publish(&ServerEvent::Device { host: view.clone() });
+        Ok(view)
+    }
+
+    /// Every known host with its current health, ordered by id.
+    pub fn hosts(&self) -> Vec<HostView> {
+        self.refresh_health();
+        self.registry().views()
+    }
+
+    /// Removes a disconnected host and everything stored about it.
+    pub async fn remove_host(&self, host_id: &str) -> Result<(), EngineError> {
+        let _persist = self.persist.lock().await;
+        {
+            let mut registry = self.registry();
+            match registry.health(host_id, Instant::now(), &self.config.thresholds) {
+                None => return Err(EngineError::HostNotFound(host_id.to_string())),
+                Some(HostHealth::Disconnected) => {}
+                Some(health) => {
+                    return Err(EngineError::HostNotDisconnected { host_id: host_id.to_string(), health })
+                }
+            }
+            registry.remove(host_id);
+        }
+        self.store.delete_host(host_id).await?;
+        self.bus.publish(&ServerEvent::DeviceRemoved { host_id: host_id.to_string() });
+        Ok(())
+    }
+
+    /// Re-derives health from silence and publishes hosts whose health changed.
+    pub fn refresh_health(&self) {
+        let changed = self.registry().refresh_health(Instant::now(), &self.config.thresholds);
+        for host in changed {
+            tracing::info!(host = %host.host_id, health = host.health.label(), "host health changed");
+            self.bus.publish(&ServerEvent::Device { host });
+        }
+    }
+
+    /// Writes every host changed since the last flush to the database.
+    pub async fn flush(&self) -> Result<usize, EngineError> {
+        let _persist = self.persist.lock().await;
+        let rows = self.registry().take_dirty();
+        if let Err(e) = self.store.upsert_hosts(&rows).await {
+            self.registry().mark_dirty(rows.into_iter().map(|r| r.host_id));
+            return Err(e);
+        }
+        Ok(rows.len())
+    }
+
+    /// Flushes and closes the database; call once at shutdown.
+    pub async fn close(&self) {
+        if let Err(e) = self.flush().await {
+            tracing::error!("final flush failed: {e}");
+        }
+        self.store.close().await;
+    }
+
+    /// Dashboard numbers.
+    pub fn status(&self, auth_required: bool) -> ServerStatus {
+        let hosts = self.hosts();
+        let count = |h: HostHealth| hosts.iter().filter(|v| v.health == h).count();
+        let healthy = || hosts.iter().filter(|v| v.health == HostHealth::Healthy);
+        ServerStatus {
+            status: "ok".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            protocol_version: protocol::PROTOCOL_VERSION,
+            server_time_ms: now_ms(),
+            uptime_secs: self.started.elapsed().as_secs(),
+            hosts_healthy: count(HostHealth::Healthy),
+            hosts_stale: count(HostHealth::Stale),
+            hosts_disconnected: count(HostHealth::Disconnected),
+            gpus_total: healthy().map(|h| h.gpus.len()).sum(),
+            gpus_free: healthy().map(HostView::free_gpu_count).sum(),
+            auth_required,
+            stale_after_secs: self.config.thresholds.stale_after.as_secs(),
+            disconnected_after_secs: self.config.thresholds.disconnected_after.as_secs(),
+        }
+    }
+
+    /// Server wall-clock time in Unix ms (what `last_seen_ms` is measured in).
+    pub fn now_ms(&self) -> i64 {
+        now_ms()
+    }
+}

@@ -1,0 +1,167 @@
+//! The event bus behind `GET /api/v1/events`.
+//!
+//! Every event gets an id `<boot>-<seq>`. Recent events stay in a ring so a
+//! browser reconnecting with `Last-Event-ID` gets exactly what it missed; if
+//! it missed too much, or the server restarted (another boot), it is told to
+//! resync instead of silently showing stale state.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::broadcast;
+use trainyard_core::ServerEvent;
+
+/// Events kept for replay to reconnecting clients.
+const REPLAY_CAPACITY: usize = 4096;
+/// Events a slow subscriber may fall behind before it is told to resync.
+const CHANNEL_CAPACITY: usize = 4096;
+
+/// An event, serialized once for all subscribers.
+#[derive(Debug)]
+pub struct PublishedEvent {
+    /// SSE `id:` field.
+    pub id: String,
+    pub seq: u64,
+    /// SSE `event:` field.
+    pub name: &'static str,
+    /// SSE `data:` field (JSON of the [`ServerEvent`]).
+    pub data: String,
+}
+
+struct Ring {
+    next_seq: u64,
+    recent: VecDeque<Arc<PublishedEvent>>,
+}
+
+/// Fan-out of server events with replay.
+pub struct EventBus {
+    boot: String,
+    ring: Mutex<Ring>,
+    tx: broadcast::Sender<Arc<PublishedEvent>>,
+}
+
+/// What a new subscriber gets: missed events (or a resync), then live ones.
+pub struct Subscription {
+    /// Events after the client's `Last-Event-ID`, oldest first.
+    pub replay: Vec<Arc<PublishedEvent>>,
+    /// The client's `Last-Event-ID` could not be honoured; it must refetch state.
+    pub needs_resync: bool,
+    pub live: broadcast::Receiver<Arc<PublishedEvent>>,
+}
+
+impl EventBus {
+    /// A bus whose ids are prefixed with `boot` (unique per server start).
+    pub fn new(boot: impl Into<String>) -> EventBus {
+        let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
+        EventBus {
+            boot: boot.into(),
+            ring: Mutex::new(Ring { next_seq: 1, recent: VecDeque::with_capacity(REPLAY_CAPACITY) }),
+            tx,
+        }
+    }
+
+    /// Publishes an event to every subscriber.
+    pub fn publish(&self, event: &ServerEvent) {
+        let data = match serde_json::to_string(event) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("could not serialize event {}: {e}", event.name());
+                return;
+            }
+        };
+        // The lock orders publishing against subscribing, so a subscriber
+        // sees each event exactly once: in its replay or live, never both.
+        let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        let seq = ring.next_seq;
+        ring.next_seq += 1;
+        let published = Arc::new(PublishedEvent {
+            id: format!("{}-{seq}", self.boot),
+            seq,
+            name: event.name(),
+            data,
+        });
+        if ring.recent.len() == REPLAY_CAPACITY {
+            ring.recent.pop_front();
+        }
+        ring.recent.push_back(published.clone());
+        // No subscribers is fine.
+        let _ = self.tx.send(published);
+    }
+
+    /// Subscribes, replaying what came after `last_event_id` when possible.
+    pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+        let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        let live = self.tx.subscribe();
+        let Some(last) = last_event_id else {
+            return Subscription { replay: Vec::new(), needs_resync: false, live };
+        };
+        let last_seq = last
+            .rsplit_once('-')
+            .filter(|(boot, _)| *boot == self.boot)
+            .and_then(|(_, seq)| seq.parse::<u64>().ok())
+            .filter(|seq| *seq < ring.next_seq);
+        let oldest_kept = ring.recent.front().map_or(ring.next_seq, |e| e.seq);
+        match last_seq {
+            Some(seq) if seq + 1 >= oldest_kept => Subscription {
+                replay: ring.recent.iter().filter(|e| e.seq > seq).cloned().collect(),
+                needs_resync: false,
+                live,
+            },
+            _ => Subscription { replay: Vec::new(), needs_resync: true, live },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn removed(id: &str) -> ServerEvent {
+        ServerEvent::DeviceRemoved { host_id: id.into() }
+    }
+
+    #[test]
+    fn reconnecting_client_gets_exactly_the_missed_events() {
+        let bus = EventBus::new("b1");
+        bus.publish(&removed("a"));
+        bus.publish(&removed("b"));
+        bus.publish(&removed("c"));
+        let sub = bus.subscribe(Some("b1-1"));
+        assert!(!sub.needs_resync);
+        let ids: Vec<_> = sub.replay.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["b1-2", "b1-3"]);
+        assert!(sub.replay[0].data.contains("\"host_id\":\"b\""));
+    }
+
+    #[test]
+    fn ids_from_another_boot_or_garbage_ask_for_resync() {
+        let bus = EventBus::new("b2");
+        bus.publish(&removed("a"));
+        for stale in ["b1-1", "nonsense", "b2-999", "b2-x", ""] {
+            let sub = bus.subscribe(Some(stale));
+            assert!(sub.needs_resync, "{stale:?}");
+            assert!(sub.replay.is_empty());
+        }
+    }
+
+    #[test]
+    fn events_older_than_the_ring_ask_for_resync() {
+        let bus = EventBus::new("b");
+        for i in 0..(REPLAY_CAPACITY + 10) {
+            bus.publish(&removed(&i.to_string()));
+        }
+        assert!(bus.subscribe(Some("b-1")).needs_resync);
+        let recent = bus.subscribe(Some(&format!("b-{}", REPLAY_CAPACITY + 5)));
+        assert!(!recent.needs_resync);
+        assert_eq!(recent.replay.len(), 5);
+    }
+
+    #[tokio::test]
+    async fn live_subscribers_receive_new_events() {
+        let bus = EventBus::new("b");
+        let mut sub = bus.subscribe(None);
+        bus.publish(&removed("x"));
+        let got = sub.live.recv().await.map(|e| e.name);
+        assert_eq!(got.ok(), Some("device_removed"));
+    }
+}

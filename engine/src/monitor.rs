@@ -1,0 +1,34 @@
+//! Background upkeep: health transitions and write-behind persistence.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::engine::Engine;
+
+/// How often health is re-derived; bounds how late a "stale" shows up.
+const HEALTH_TICK: Duration = Duration::from_millis(500);
+
+impl Engine {
+    /// Runs health checks and periodic flushes until `shutdown`, then flushes
+    /// once more and closes the store.
+    pub async fn run_background(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
+        let mut health = tokio::time::interval(HEALTH_TICK);
+        let mut flush = tokio::time::interval(self.config().flush_interval);
+        health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = health.tick() => self.refresh_health(),
+                _ = flush.tick() => {
+                    if let Err(e) = self.flush().await {
+                        tracing::error!("could not save host state (will retry): {e}");
+                    }
+                }
+            }
+        }
+        self.close().await;
+    }
+}

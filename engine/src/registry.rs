@@ -1,0 +1,157 @@
+//! Live state of every host, in memory.
+//!
+//! Heartbeats land here first and are persisted in batches (see
+//! `Engine::flush`), so ingest costs a map update, not a disk write. Health is
+//! computed from monotonic time since the last heartbeat.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use trainyard_core::{HealthThresholds, Heartbeat, HostHealth, HostView};
+
+use crate::store::HostRow;
+
+struct HostEntry {
+    view: HostView,
+    /// When the last heartbeat arrived; `None` for hosts loaded from disk
+    /// whose silence began before this process could measure it.
+    last_seen: Option<Instant>,
+    /// Silence already elapsed when the host was loaded from disk.
+    silence_at_load: Duration,
+    /// Changed since the last flush to disk.
+    dirty: bool,
+}
+
+impl HostEntry {
+    fn silence(&self, now: Instant) -> Duration {
+        match self.last_seen {
+            Some(seen) => now.saturating_duration_since(seen),
+            None => self.silence_at_load,
+        }
+    }
+}
+
+/// All known hosts.
+#[derive(Default)]
+pub struct Registry {
+    hosts: HashMap<String, HostEntry>,
+}
+
+impl Registry {
+    /// Rebuilds the registry from stored rows; `now_ms` is the server's wall clock.
+    pub fn from_rows(rows: Vec<HostRow>, now_ms: i64, thresholds: &HealthThresholds) -> Registry {
+        let mut hosts = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let heartbeat: Option<Heartbeat> = serde_json::from_str(&row.last_heartbeat)
+                .map_err(|e| tracing::warn!("host {}: stored heartbeat unreadable ({e}); showing it without telemetry", row.host_id))
+                .ok();
+            let silence = Duration::from_millis(u64::try_from(now_ms - row.last_seen_ms).unwrap_or(0));
+            let health = thresholds.classify(silence);
+            let (system, gpus, gpu_error) = heartbeat
+                .map(|h| (h.system, h.gpus, h.gpu_error))
+                .unwrap_or_default();
+            let view = HostView {
+                host_id: row.host_id.clone(),
+                hostname: row.hostname,
+                agent_version: row.agent_version,
+                health,
+                last_seen_ms: row.last_seen_ms,
+                first_seen_ms: row.first_seen_ms,
+                system,
+                gpus,
+                gpu_error,
+            };
+            hosts.insert(row.host_id, HostEntry { view, last_seen: None, silence_at_load: silence, dirty: false });
+        }
+        Registry { hosts }
+    }
+
+    /// Records a validated heartbeat received at `now`/`now_ms`; returns the host's new view.
+    pub fn record(&mut self, hb: Heartbeat, now: Instant, now_ms: i64) -> HostView {
+        let first_seen_ms = self.hosts.get(&hb.host_id).map_or(now_ms, |e| e.view.first_seen_ms);
+        let view = HostView {
+            host_id: hb.host_id.clone(),
+            hostname: hb.hostname,
+            agent_version: hb.agent_version,
+            health: HostHealth::Healthy,
+            last_seen_ms: now_ms,
+            first_seen_ms,
+            system: hb.system,
+            gpus: hb.gpus,
+            gpu_error: hb.gpu_error,
+        };
+        self.hosts.insert(
+            hb.host_id,
+            HostEntry { view: view.clone(), last_seen: Some(now), silence_at_load: Duration::ZERO, dirty: true },
+        );
+        view
+    }
+
+    /// Re-derives every host's health; returns the views whose health changed.
+    pub fn refresh_health(&mut self, now: Instant, thresholds: &HealthThresholds) -> Vec<HostView> {
+        let mut changed = Vec::new();
+        for entry in self.hosts.values_mut() {
+            let health = thresholds.classify(entry.silence(now));
+            if health != entry.view.health {
+                entry.view.health = health;
+                changed.push(entry.view.clone());
+            }
+        }
+        changed
+    }
+
+    /// Current health of one host.
+    pub fn health(&self, host_id: &str, now: Instant, thresholds: &HealthThresholds) -> Option<HostHealth> {
+        self.hosts.get(host_id).map(|e| thresholds.classify(e.silence(now)))
+    }
+
+    pub fn remove(&mut self, host_id: &str) -> bool {
+        self.hosts.remove(host_id).is_some()
+    }
+
+    /// Every host, ordered by id.
+    pub fn views(&self) -> Vec<HostView> {
+        let mut views: Vec<HostView> = self.hosts.values().map(|e| e.view.clone()).collect();
+        views.sort_by(|a, b| a.host_id.cmp(&b.host_id));
+        views
+    }
+
+    /// Rows for every host changed since the last call, marking them clean.
+    pub fn take_dirty(&mut self) -> Vec<HostRow> {
+        let mut rows = Vec::new();
+        for entry in self.hosts.values_mut().filter(|e| e.dirty) {
+            entry.dirty = false;
+            rows.push(to_row(&entry.view));
+        }
+        rows
+    }
+
+    /// Marks hosts dirty again after a failed flush, so the next one retries them.
+    pub fn mark_dirty(&mut self, host_ids: impl IntoIterator<Item = String>) {
+        for id in host_ids {
+            if let Some(entry) = self.hosts.get_mut(&id) {
+                entry.dirty = true;
+            }
+        }
+    }
+}
+
+fn to_row(view: &HostView) -> HostRow {
+    let heartbeat = Heartbeat {
+        protocol_version: trainyard_core::PROTOCOL_VERSION,
+        host_id: view.host_id.clone(),
+        hostname: view.hostname.clone(),
+        agent_version: view.agent_version.clone(),
+        system: view.system.clone(),
+        gpus: view.gpus.clone(),
+        gpu_error: view.gpu_error.clone(),
+    };
+    HostRow {
+        host_id: view.host_id.clone(),
+        hostname: view.hostname.clone(),
+        agent_version: view.agent_version.clone(),
+        first_seen_ms: view.first_seen_ms,
+        last_seen_ms: view.last_seen_ms,
+        last_heartbeat: serde_json::to_string(&heartbeat).unwrap_or_else(|_| "{}".into()),
+    }
+}

@@ -1,0 +1,4 @@
+//! Engine behaviour against real (in-memory or on-disk) SQLite.
+
+mod fixtures;
+mod hosts;
