@@ -1,0 +1,162 @@
+//! Command-line flags and environment variables of `trainyard-agent`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use trainyard_agent::{default_host_id, AgentConfig, GpuSource};
+
+/// Longest accepted heartbeat interval; beyond an hour the server would
+/// long have marked the host offline.
+const MAX_INTERVAL_SECS: f64 = 3600.0;
+
+/// Reports this host's CPU, memory, disk and GPUs to a Trainyard server.
+// No `Debug` derive: it would print the token.
+#[derive(Parser)]
+#[command(name = "trainyard-agent", version, about)]
+pub struct Args {
+    /// Base URL of the Trainyard server, e.g. http://trainyard.lab:3000
+    #[arg(long, env = "TRAINYARD_URL")]
+    pub url: String,
+
+    /// Stable id of this host: letters, digits, '.', '_', '-' [default: the hostname]
+    #[arg(long, env = "TRAINYARD_HOST_ID")]
+    pub host_id: Option<String>,
+
+    /// Token the server requires, sent as "Authorization: Bearer <token>"
+    #[arg(long, env = "TRAINYARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Report N simulated GPUs instead of reading NVML (demos and tests)
+    #[arg(
+        long,
+        env = "TRAINYARD_FAKE_GPUS",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(0..=64),
+        conflicts_with = "no_gpus"
+    )]
+    pub fake_gpus: Option<u32>,
+
+    /// Report no GPUs at all (do not load NVML)
+    #[arg(long, env = "TRAINYARD_NO_GPUS")]
+    pub no_gpus: bool,
+
+    /// Seconds between heartbeats; fractions such as 0.5 are allowed
+    #[arg(
+        long,
+        env = "TRAINYARD_HEARTBEAT_INTERVAL",
+        value_name = "SECONDS",
+        default_value = "3",
+        value_parser = parse_interval
+    )]
+    pub heartbeat_interval: Duration,
+
+    /// Directory whose disk usage is reported
+    #[arg(long, env = "TRAINYARD_WORK_DIR", default_value = ".")]
+    pub work_dir: PathBuf,
+}
+
+impl Args {
+    /// The library config these flags describe.
+    pub fn into_config(self) -> AgentConfig {
+        let host_id = self.host_id.unwrap_or_else(default_host_id);
+        let mut config = AgentConfig::new(self.url, host_id);
+        config.token = self.token;
+        config.heartbeat_interval = self.heartbeat_interval;
+        config.work_dir = self.work_dir;
+        config.gpus = match (self.no_gpus, self.fake_gpus) {
+            (true, _) => GpuSource::None,
+            (false, Some(count)) => GpuSource::Fake(count),
+            (false, None) => GpuSource::Nvml,
+        };
+        config
+    }
+}
+
+/// Parses a positive number of seconds, fractions allowed.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(seconds > 0.0 && seconds <= MAX_INTERVAL_SECS) {
+        return Err(format!(
+            "the heartbeat interval must be more than 0 and at most {MAX_INTERVAL_SECS} seconds, not {text}"
+        ));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("trainyard-agent").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn intervals_accept_fractions_and_refuse_zero_or_negative() {
+        assert_eq!(parse_interval("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_interval("3"), Ok(Duration::from_secs(3)));
+        for bad in ["0", "-1", "abc", "NaN", "inf", "1e9"] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flags_map_onto_the_library_config() {
+        let Ok(args) = parse(&[
+            "--url",
+            "http://s:3000",
+            "--host-id",
+            "gpu-7",
+            "--fake-gpus",
+            "2",
+            "--heartbeat-interval",
+            "0.5",
+        ]) else {
+            panic!("valid flags refused");
+        };
+        let config = args.into_config();
+        assert_eq!(config.host_id, "gpu-7");
+        assert_eq!(config.gpus, GpuSource::Fake(2));
+        assert_eq!(config.heartbeat_interval, Duration::from_millis(500));
+
+        let Ok(args) = parse(&["--url", "http://s:3000", "--no-gpus"]) else {
+            panic!("valid flags refused");
+        };
+        let config = args.into_config();
+        assert_eq!(config.gpus, GpuSource::None);
+        assert_eq!(config.heartbeat_interval, Duration::from_secs(3));
+        assert!(!config.host_id.is_empty());
+    }
+
+    #[test]
+    fn contradictory_or_out_of_range_flags_are_refused() {
+        assert!(parse(&["--url", "http://s", "--no-gpus", "--fake-gpus", "1"]).is_err());
+        assert!(parse(&["--url", "http://s", "--fake-gpus", "65"]).is_err());
+        assert!(parse(&["--url", "http://s", "--heartbeat-interval", "0"]).is_err());
+    }
+
+    #[test]
+    fn help_never_shows_the_token_value() {
+        let command = Args::command();
+        let token = command.get_arguments().find(|arg| arg.get_id() == "token");
+        assert!(token.is_some_and(|arg| arg.is_hide_env_values_set()));
+        // Every flag is documented and settable from the environment.
+        for arg in command
+            .get_arguments()
+            .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
+        {
+            assert!(arg.get_help().is_some(), "{} has no help", arg.get_id());
+            assert!(arg.get_env().is_some(), "{} has no env var", arg.get_id());
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! What the agent is told to do, and the checks that run before it sends
+//! anything.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use reqwest::Url;
+use trainyard_core::validate_host_id;
+
+use crate::backoff::BackoffPolicy;
+use crate::error::AgentError;
+
+/// Heartbeat period when none is configured.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(3);
+
+/// Path of the heartbeat endpoint below the server's base URL.
+const HEARTBEAT_PATH: &str = "api/v1/agents/heartbeat";
+
+/// Everything [`crate::run`] needs.
+#[derive(Clone)]
+pub struct AgentConfig {
+    /// Base URL of the server, e.g. `http://127.0.0.1:3000` (a trailing slash
+    /// or a path prefix such as `https://lab/trainyard/` is fine).
+    pub server_url: String,
+    /// Stable identity of this host (`[A-Za-z0-9._-]`, 1–64 characters).
+    pub host_id: String,
+    /// Bearer token; `None` (or blank) sends no `Authorization` header.
+    pub token: Option<String>,
+    /// Time between heartbeats while the server answers.
+    pub heartbeat_interval: Duration,
+    /// Where GPU telemetry comes from.
+    pub gpus: GpuSource,
+    /// Disk stats describe the disk holding this directory.
+    pub work_dir: PathBuf,
+    /// Retry waits while the server is unreachable. Not a CLI option: tests
+    /// shrink it to keep outages short.
+    pub backoff: BackoffPolicy,
+}
+
+/// Where GPU telemetry comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GpuSource {
+    /// The NVIDIA driver's NVML library; a host without it reports no GPUs
+    /// and says why in `gpu_error`.
+    Nvml,
+    /// This many simulated GPUs with plausible changing values (demos, tests).
+    Fake(u32),
+    /// Report no GPUs and no error.
+    None,
+}
+
+impl AgentConfig {
+    /// A config with the defaults: no token, 3 s interval, NVML GPUs, work dir `.`.
+    pub fn new(server_url: impl Into<String>, host_id: impl Into<String>) -> Self {
+        Self {
+            server_url: server_url.into(),
+            host_id: host_id.into(),
+            token: None,
+            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
+            gpus: GpuSource::Nvml,
+            work_dir: PathBuf::from("."),
+            backoff: BackoffPolicy::default(),
+        }
+    }
+
+    /// Checks the config and derives what the HTTP side needs.
+    pub(crate) fn validate(&self) -> Result<ValidatedConfig, AgentError> {
+        validate_host_id(&self.host_id).map_err(|e| AgentError::InvalidConfig(e.to_string()))?;
+        if self.heartbeat_interval.is_zero() {
+            return Err(AgentError::InvalidConfig(
+                "heartbeat interval must be greater than zero".into(),
+            ));
+        }
+        if self.backoff.base.is_zero() || self.backoff.cap < self.backoff.base {
+            return Err(AgentError::InvalidConfig(format!(
+                "backoff base ({:?}) must be greater than zero and not above its cap ({:?})",
+                self.backoff.base, self.backoff.cap
+            )));
+        }
+        Ok(ValidatedConfig {
+            heartbeat_url: heartbeat_url(&self.server_url)?,
+            authorization: authorization_header(self.token.as_deref())?,
+        })
+    }
+}
+
+/// The parts of the config that needed parsing.
+pub(crate) struct ValidatedConfig {
+    pub heartbeat_url: Url,
+    /// `Bearer <token>`, marked sensitive so it never shows in debug output.
+    pub authorization: Option<HeaderValue>,
+}
+
+fn heartbeat_url(server_url: &str) -> Result<Url, AgentError> {
+    let invalid =
+        |why: String| AgentError::InvalidConfig(format!("server URL {server_url:?}: {why}"));
+    let mut base = Url::parse(server_url.trim()).map_err(|e| invalid(e.to_string()))?;
+    if !matches!(base.scheme(), "http" | "https") {
+        return Err(invalid("must start with http:// or https://".into()));
+    }
+    if base.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("has no host".into()));
+    }
+    if base.query().is_some() || base.fragment().is_some() {
+        return Err(invalid(
+            "must not contain a query (?…) or fragment (#…)".into(),
+        ));
+    }
+    // `Url::join` replaces the last path segment unless the base ends in '/',
+    // so normalise to exactly one trailing slash before joining.
+    let path = format!("{}/", base.path().trim_end_matches('/'));
+    base.set_path(&path);
+    base.join(HEARTBEAT_PATH)
+        .map_err(|e| invalid(e.to_string()))
+}
+
+fn authorization_header(token: Option<&str>) -> Result<Option<HeaderValue>, AgentError> {
+    // Tokens often come from files or env vars with a stray newline; a blank
+    // token means "none" rather than an always-failing empty bearer.
+    let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        AgentError::InvalidConfig("token contains characters not allowed in an HTTP header".into())
+    })?;
+    value.set_sensitive(true);
+    Ok(Some(value))
+}
+
+impl fmt::Debug for AgentConfig {
+    // Hand-written so the token never reaches a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentConfig")
+            .field("server_url", &self.server_url)
+            .field("host_id", &self.host_id)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("gpus", &self.gpus)
+            .field("work_dir", &self.work_dir)
+            .field("backoff", &self.backoff)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url_for(server_url: &str) -> Result<String, AgentError> {
+        heartbeat_url(server_url).map(|u| u.to_string())
+    }
+
+    #[test]
+    fn heartbeat_url_handles_trailing_slashes_and_prefixes() {
+        let expected = "http://127.0.0.1:3000/api/v1/agents/heartbeat";
+        assert_eq!(url_for("http://127.0.0.1:3000").as_deref(), Ok(expected));
+        assert_eq!(url_for("http://127.0.0.1:3000/").as_deref(), Ok(expected));
+        assert_eq!(
+            url_for("https://lab.example/trainyard/").as_deref(),
+            Ok("https://lab.example/trainyard/api/v1/agents/heartbeat")
+        );
+    }
+
+    #[test]
+    fn unusable_urls_are_invalid_config() {
+        for bad in [
+            "",
+            "not a url",
+            "127.0.0.1:3000",
+            "ftp://host",
+            "http://h/?x=1",
+            "file:///tmp",
+        ] {
+            assert!(
+                matches!(url_for(bad), Err(AgentError::InvalidConfig(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_host_ids_and_intervals_are_refused() {
+        let mut config = AgentConfig::new("http://localhost:3000", "");
+        assert!(matches!(
+            config.validate(),
+            Err(AgentError::InvalidConfig(_))
+        ));
+        config.host_id = "../etc".into();
+        assert!(matches!(
+            config.validate(),
+            Err(AgentError::InvalidConfig(_))
+        ));
+        config.host_id = "gpu-01".into();
+        assert!(config.validate().is_ok());
+        config.heartbeat_interval = Duration::ZERO;
+        assert!(matches!(
+            config.validate(),
+            Err(AgentError::InvalidConfig(_))
+        ));
+    }
+
+    #[test]
+    fn tokens_are_trimmed_blank_means_none_and_newlines_inside_are_refused() {
+        assert!(matches!(authorization_header(Some("  ")), Ok(None)));
+        let header = authorization_header(Some("s3cret\n")).ok().flatten();
+        assert_eq!(
+            header.as_ref().and_then(|h| h.to_str().ok()),
+            Some("Bearer s3cret")
+        );
+        assert!(header.is_some_and(|h| h.is_sensitive()));
+        assert!(authorization_header(Some("a\nb")).is_err());
+    }
+
+    #[test]
+    fn debug_output_redacts_the_token() {
+        let mut config = AgentConfig::new("http://localhost:3000", "gpu-01");
+        config.token = Some("hunter2".into());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+}
