@@ -15,6 +15,9 @@ pub enum ServerEvent {
     DeviceRemoved { host_id: String },
     /// The client missed events (restart, or too far behind): refetch state.
     Resync,
+    /// First event on every connection, carrying the server's clock so the
+    /// browser can show "3 s ago" without trusting its own clock.
+    Hello { server_time_ms: i64 },
 }
 
 /// SSE event name for device updates.
@@ -23,6 +26,8 @@ pub const EVENT_DEVICE: &str = "device";
 pub const EVENT_DEVICE_REMOVED: &str = "device_removed";
 /// SSE event name telling the client to reload its state.
 pub const EVENT_RESYNC: &str = "resync";
+/// SSE event name of the per-connection greeting.
+pub const EVENT_HELLO: &str = "hello";
 
 impl ServerEvent {
     /// The SSE `event:` field.
@@ -31,6 +36,7 @@ impl ServerEvent {
             ServerEvent::Device { .. } => EVENT_DEVICE,
             ServerEvent::DeviceRemoved { .. } => EVENT_DEVICE_REMOVED,
             ServerEvent::Resync => EVENT_RESYNC,
+            ServerEvent::Hello { .. } => EVENT_HELLO,
         }
     }
 }

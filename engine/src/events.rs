@@ -46,6 +46,9 @@ pub struct Subscription {
     pub replay: Vec<Arc<PublishedEvent>>,
     /// The client's `Last-Event-ID` could not be honoured; it must refetch state.
     pub needs_resync: bool,
+    /// Id of the newest event at subscription time, to tag a resync with so the
+    /// client's next reconnect resumes from here.
+    pub resume_id: String,
     pub live: broadcast::Receiver<Arc<PublishedEvent>>,
 }
 
@@ -92,8 +95,9 @@ impl EventBus {
     pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
         let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
         let live = self.tx.subscribe();
+        let resume_id = format!("{}-{}", self.boot, ring.next_seq - 1);
         let Some(last) = last_event_id else {
-            return Subscription { replay: Vec::new(), needs_resync: false, live };
+            return Subscription { replay: Vec::new(), needs_resync: false, resume_id, live };
         };
         let last_seq = last
             .rsplit_once('-')
@@ -105,9 +109,10 @@ impl EventBus {
             Some(seq) if seq + 1 >= oldest_kept => Subscription {
                 replay: ring.recent.iter().filter(|e| e.seq > seq).cloned().collect(),
                 needs_resync: false,
+                resume_id,
                 live,
             },
-            _ => Subscription { replay: Vec::new(), needs_resync: true, live },
+            _ => Subscription { replay: Vec::new(), needs_resync: true, resume_id, live },
         }
     }
 }

@@ -1,0 +1,14 @@
+//! "3 s ago", with the absolute time on hover; ticks with the fleet clock.
+
+use leptos::prelude::*;
+
+use crate::fleet::Fleet;
+use crate::format::{ago, utc};
+
+#[component]
+pub fn RelativeTime(#[prop(into)] ms: Signal<i64>) -> impl IntoView {
+    let fleet = expect_context::<Fleet>();
+    view! {
+        <time title=move || utc(ms.get())>{move || ago(fleet.now_ms.get() - ms.get())}</time>
+    }
+}

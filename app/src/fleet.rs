@@ -1,0 +1,133 @@
+//! The browser's live copy of every host, fed by a snapshot and then by SSE.
+//! Each host has its own signal, so an update redraws one card, not the page.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use trainyard_core::{HostHealth, HostView};
+
+use crate::server_fns::HostsSnapshot;
+
+/// Live fleet state shared by every page.
+#[derive(Clone, Copy)]
+pub struct Fleet {
+    hosts: RwSignal<BTreeMap<String, ArcRwSignal<HostView>>>,
+    /// Server clock minus browser clock, in ms.
+    clock_offset_ms: RwSignal<i64>,
+    /// Estimated server time, ticking once a second in the browser.
+    pub now_ms: RwSignal<i64>,
+    /// Whether the live event stream is open.
+    pub connected: RwSignal<bool>,
+    /// Bumped when the server says we missed events; pages refetch on change.
+    pub resync: RwSignal<u64>,
+}
+
+impl Fleet {
+    pub fn new() -> Fleet {
+        Fleet {
+            hosts: RwSignal::new(BTreeMap::new()),
+            clock_offset_ms: RwSignal::new(0),
+            now_ms: RwSignal::new(0),
+            connected: RwSignal::new(false),
+            resync: RwSignal::new(0),
+        }
+    }
+
+    /// Replaces the fleet with a server snapshot.
+    pub fn seed(&self, snapshot: &HostsSnapshot) {
+        self.sync_clock(snapshot.server_time_ms);
+        let ids: Vec<String> = snapshot.hosts.iter().map(|h| h.host_id.clone()).collect();
+        self.hosts.update(|map| map.retain(|id, _| ids.contains(id)));
+        for host in &snapshot.hosts {
+            self.upsert(host.clone());
+        }
+    }
+
+    /// Adds a host or updates it in place.
+    pub fn upsert(&self, host: HostView) {
+        let existing = self.hosts.with_untracked(|map| map.get(&host.host_id).cloned());
+        match existing {
+            Some(signal) => signal.set(host),
+            None => self.hosts.update(|map| {
+                map.insert(host.host_id.clone(), ArcRwSignal::new(host));
+            }),
+        }
+    }
+
+    pub fn remove(&self, host_id: &str) {
+        self.hosts.update(|map| {
+            map.remove(host_id);
+        });
+    }
+
+    /// Host ids in display order (tracked).
+    pub fn ids(&self) -> Vec<String> {
+        self.hosts.with(|map| map.keys().cloned().collect())
+    }
+
+    /// One host's signal, if known (tracked).
+    pub fn host(&self, host_id: &str) -> Option<ArcRwSignal<HostView>> {
+        self.hosts.with(|map| map.get(host_id).cloned())
+    }
+
+    /// Every host's current view (tracked: re-runs on any host change).
+    pub fn views(&self) -> Vec<HostView> {
+        self.hosts.with(|map| map.values().map(|s| s.get()).collect())
+    }
+
+    /// Hosts per health state, and GPUs total/free on healthy hosts (tracked).
+    pub fn summary(&self) -> FleetSummary {
+        let mut s = FleetSummary::default();
+        for host in self.views() {
+            match host.health {
+                HostHealth::Healthy => {
+                    s.healthy += 1;
+                    s.gpus_total += host.gpus.len();
+                    s.gpus_free += host.free_gpu_count();
+                }
+                HostHealth::Stale => s.stale += 1,
+                HostHealth::Disconnected => s.disconnected += 1,
+            }
+        }
+        s
+    }
+
+    /// Adopts the server's clock; `now_ms` then follows it.
+    pub fn sync_clock(&self, server_time_ms: i64) {
+        self.clock_offset_ms.set(server_time_ms - browser_now_ms().unwrap_or(server_time_ms));
+        self.now_ms.set(server_time_ms);
+    }
+
+    /// Advances `now_ms` from the browser clock (browser only).
+    pub fn tick(&self) {
+        if let Some(now) = browser_now_ms() {
+            self.now_ms.set(now + self.clock_offset_ms.get_untracked());
+        }
+    }
+}
+
+impl Default for Fleet {
+    fn default() -> Self {
+        Fleet::new()
+    }
+}
+
+/// Counts shown on the Dashboard and above the Devices grid.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FleetSummary {
+    pub healthy: usize,
+    pub stale: usize,
+    pub disconnected: usize,
+    pub gpus_total: usize,
+    pub gpus_free: usize,
+}
+
+#[cfg(feature = "hydrate")]
+fn browser_now_ms() -> Option<i64> {
+    Some(js_sys::Date::now() as i64)
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn browser_now_ms() -> Option<i64> {
+    None
+}

@@ -1,0 +1,92 @@
+//! Number and time formatting for people.
+
+/// Bytes as GiB with one decimal, e.g. "12.3 GiB".
+pub fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+}
+
+/// "used / total GiB".
+pub fn gib_of(used: u64, total: u64) -> String {
+    format!("{:.1} / {:.1} GiB", used as f64 / (1u64 << 30) as f64, total as f64 / (1u64 << 30) as f64)
+}
+
+/// Percentage of `used` in `total`, 0 when total is 0.
+pub fn fraction(used: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        (used as f64 / total as f64 * 100.0).clamp(0.0, 100.0)
+    }
+}
+
+/// "3 s ago", "5 min ago", "2 h ago", "4 d ago".
+pub fn ago(elapsed_ms: i64) -> String {
+    let s = (elapsed_ms.max(0) + 500) / 1000;
+    match s {
+        0..=59 => format!("{s} s ago"),
+        60..=3599 => format!("{} min ago", s / 60),
+        3600..=86_399 => format!("{} h ago", s / 3600),
+        _ => format!("{} d ago", s / 86_400),
+    }
+}
+
+/// A duration in seconds as "3 d 4 h", "2 h 5 min", "4 min", "12 s".
+pub fn duration(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    if d > 0 {
+        format!("{d} d {h} h")
+    } else if h > 0 {
+        format!("{h} h {m} min")
+    } else if m > 0 {
+        format!("{m} min")
+    } else {
+        format!("{secs} s")
+    }
+}
+
+/// Unix ms as an ISO-like UTC timestamp, for hover titles.
+pub fn utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, mo, d) = civil_from_days(days);
+    format!("{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to (year, month, day); Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(ago(0), "0 s ago");
+        assert_eq!(ago(2_600), "3 s ago");
+        assert_eq!(ago(-5_000), "0 s ago");
+        assert_eq!(ago(125_000), "2 min ago");
+        assert_eq!(ago(7_200_000), "2 h ago");
+        assert_eq!(ago(3 * 86_400_000), "3 d ago");
+    }
+
+    #[test]
+    fn timestamps_and_sizes_format() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_795_305_600_000), "2026-11-22 00:00:00 UTC");
+        assert_eq!(gib(3 << 30), "3.0 GiB");
+        assert_eq!(gib_of(1 << 30, 4 << 30), "1.0 / 4.0 GiB");
+        assert_eq!(fraction(1, 0), 0.0);
+        assert_eq!(duration(90_061), "1 d 1 h");
+        assert_eq!(duration(59), "59 s");
+    }
+}

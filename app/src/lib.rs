@@ -1,0 +1,83 @@
+//! Trainyard's web UI: server-rendered, then hydrated in the browser.
+
+// Leptos view types nest deeply; components also erase them with into_any().
+#![recursion_limit = "256"]
+
+mod components;
+pub mod fleet;
+mod format;
+mod live;
+mod pages;
+pub mod server_fns;
+#[cfg(feature = "ssr")]
+mod server_context;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use components::layout::Layout;
+use fleet::Fleet;
+use pages::{DashboardPage, DevicesPage, LoginPage, NotBuiltPage, NotFoundPage, SettingsPage};
+#[cfg(feature = "ssr")]
+pub use server_context::ServerContext;
+
+/// The HTML document around the app (server side only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" type="image/svg+xml" href="/assets/favicon.svg"/>
+                // Applies the remembered theme before first paint (no flash).
+                <script src="/assets/theme-boot.js"></script>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Root component: routes inside the shared layout.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let fleet = Fleet::new();
+    provide_context(fleet);
+    live::connect(fleet);
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/trainyard.css"/>
+        <Title formatter=|page: String| if page.is_empty() { "Trainyard".to_string() } else { format!("{page} · Trainyard") }/>
+        <Router>
+            <Layout>
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=DashboardPage/>
+                    <Route path=path!("/devices") view=DevicesPage/>
+                    <Route path=path!("/execute") view=|| view! {
+                        <NotBuiltPage title="Execute" what="Write an experiment config in YAML, preview its grid sweep and queue it."/>
+                    }/>
+                    <Route path=path!("/queue") view=|| view! {
+                        <NotBuiltPage title="Queue" what="See what runs where, what waits and why; cancel, re-prioritize, re-run."/>
+                    }/>
+                    <Route path=path!("/projects") view=|| view! {
+                        <NotBuiltPage title="Projects" what="Search and compare runs, overlay their metric curves, export results."/>
+                    }/>
+                    <Route path=path!("/components") view=|| view! {
+                        <NotBuiltPage title="Components" what="Versioned, content-addressed code components shared by experiments."/>
+                    }/>
+                    <Route path=path!("/settings") view=SettingsPage/>
+                    <Route path=path!("/login") view=LoginPage/>
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

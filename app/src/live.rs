@@ -1,0 +1,96 @@
+//! The browser's subscription to `GET /api/v1/events` (server-sent events).
+//! On the server this does nothing: live updates start after hydration.
+
+use crate::fleet::Fleet;
+
+/// Starts the event stream and the one-second clock (browser only).
+#[cfg(not(feature = "hydrate"))]
+pub fn connect(_fleet: Fleet) {}
+
+#[cfg(feature = "hydrate")]
+pub fn connect(fleet: Fleet) {
+    use leptos::prelude::*;
+    // Effects run only in the browser, once hydration is done.
+    Effect::new(move |_| {
+        set_interval(move || fleet.tick(), std::time::Duration::from_secs(1));
+        leptos::task::spawn_local(browser::stream_forever(fleet));
+    });
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use std::time::Duration;
+
+    use futures::StreamExt;
+    use gloo_net::eventsource::futures::EventSource;
+    use gloo_net::eventsource::State;
+    use leptos::prelude::*;
+    use trainyard_core::event::{EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_HELLO, EVENT_RESYNC};
+    use trainyard_core::ServerEvent;
+
+    use crate::fleet::Fleet;
+
+    const URL: &str = "/api/v1/events";
+
+    /// Keeps a stream open for the life of the page. The browser reconnects
+    /// a dropped stream by itself (sending `Last-Event-ID`); this loop only
+    /// handles a stream the browser gave up on (e.g. a 401 after logout).
+    pub async fn stream_forever(fleet: Fleet) {
+        let mut retry = Duration::from_secs(1);
+        loop {
+            match open(fleet).await {
+                Ok(()) => retry = Duration::from_secs(1),
+                Err(e) => leptos::logging::warn!("live updates: {e}"),
+            }
+            fleet.connected.set(false);
+            sleep(retry).await;
+            retry = (retry * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    async fn open(fleet: Fleet) -> Result<(), String> {
+        let mut source = EventSource::new(URL).map_err(|e| e.to_string())?;
+        let mut streams = Vec::new();
+        for name in [EVENT_HELLO, EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_RESYNC] {
+            streams.push(source.subscribe(name).map_err(|e| e.to_string())?);
+        }
+        let mut events = futures::stream::select_all(streams);
+        while let Some(item) = events.next().await {
+            match item {
+                Ok((_, message)) => {
+                    let data = message.data().as_string().unwrap_or_default();
+                    apply(fleet, &data);
+                }
+                Err(_) => break,
+            }
+            // The browser may be reconnecting; reflect that in the indicator.
+            fleet.connected.set(source.state() == State::Open);
+        }
+        source.close();
+        Ok(())
+    }
+
+    fn apply(fleet: Fleet, data: &str) {
+        match serde_json::from_str::<ServerEvent>(data) {
+            Ok(ServerEvent::Hello { server_time_ms }) => {
+                fleet.sync_clock(server_time_ms);
+                fleet.connected.set(true);
+            }
+            Ok(ServerEvent::Device { host }) => fleet.upsert(host),
+            Ok(ServerEvent::DeviceRemoved { host_id }) => fleet.remove(&host_id),
+            Ok(ServerEvent::Resync) => fleet.resync.update(|n| *n += 1),
+            Err(e) => leptos::logging::warn!("ignoring an event this page does not understand: {e}"),
+        }
+    }
+
+    async fn sleep(duration: Duration) {
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        set_timeout(
+            move || {
+                let _ = tx.send(());
+            },
+            duration,
+        );
+        let _ = rx.await;
+    }
+}

@@ -1,0 +1,90 @@
+//! Command-line interface. Every flag can also be set by environment variable.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use trainyard_core::HealthThresholds;
+
+use crate::config::{ApiKey, ConfigError, LocalAgent, ServeConfig};
+
+/// Trainyard: queue experiments and run them on your lab's GPUs.
+#[derive(Debug, Parser)]
+#[command(name = "trainyard", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the server (web UI, REST API) and, unless --server-only, a local agent.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Run only the server, without the in-process agent for this machine's GPUs.
+    #[arg(long, env = "TRAINYARD_SERVER_ONLY")]
+    pub server_only: bool,
+    /// Address to listen on. Anything but loopback requires an API key.
+    #[arg(long, env = "TRAINYARD_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "TRAINYARD_PORT", default_value_t = 3000)]
+    pub port: u16,
+    /// Directory for trainyard.db and run files; created if missing.
+    #[arg(long, env = "TRAINYARD_DATA_DIR", default_value = ".trainyard")]
+    pub data_dir: PathBuf,
+    /// Shared secret agents and API clients must send as a bearer token.
+    #[arg(long, env = "TRAINYARD_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Seconds without a heartbeat before a host is shown as stale.
+    #[arg(long, env = "TRAINYARD_STALE_AFTER", default_value_t = 15.0)]
+    pub stale_after: f64,
+    /// Seconds without a heartbeat before a host is disconnected (and may be removed).
+    #[arg(long, env = "TRAINYARD_DISCONNECTED_AFTER", default_value_t = 60.0)]
+    pub disconnected_after: f64,
+    /// Folder with the built web UI (cargo-leptos output).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// Host id of the local agent (default: this machine's hostname).
+    #[arg(long, env = "TRAINYARD_LOCAL_HOST_ID")]
+    pub local_host_id: Option<String>,
+    /// Give the local agent N simulated GPUs instead of reading NVML (demos, tests).
+    #[arg(long, env = "TRAINYARD_FAKE_GPUS")]
+    pub fake_gpus: Option<u32>,
+}
+
+impl ServeArgs {
+    /// Checks the flags and turns them into a server configuration.
+    pub fn into_config(self) -> Result<ServeConfig, ConfigError> {
+        let thresholds = HealthThresholds {
+            stale_after: seconds("--stale-after", self.stale_after)?,
+            disconnected_after: seconds("--disconnected-after", self.disconnected_after)?,
+        };
+        let local_agent = (!self.server_only).then(|| LocalAgent {
+            host_id: self.local_host_id.unwrap_or_else(trainyard_agent::default_host_id),
+            fake_gpus: self.fake_gpus,
+        });
+        let config = ServeConfig {
+            addr: (self.host, self.port).into(),
+            data_dir: self.data_dir,
+            api_key: self.api_key.map(ApiKey::new).transpose()?,
+            thresholds,
+            site_root: self.site_root,
+            local_agent,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+fn seconds(flag: &'static str, value: f64) -> Result<Duration, ConfigError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(ConfigError::BadDuration { flag, value })
+    }
+}

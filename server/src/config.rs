@@ -1,0 +1,166 @@
+//! The server's validated configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use thiserror::Error;
+use trainyard_core::HealthThresholds;
+
+/// Shortest API key accepted.
+pub const MIN_API_KEY_LEN: usize = 16;
+
+/// Everything `trainyard serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub api_key: Option<ApiKey>,
+    pub thresholds: HealthThresholds,
+    pub site_root: PathBuf,
+    /// The in-process agent for this machine, unless `--server-only`.
+    pub local_agent: Option<LocalAgent>,
+}
+
+/// Settings of the in-process agent.
+#[derive(Debug, Clone)]
+pub struct LocalAgent {
+    pub host_id: String,
+    pub fake_gpus: Option<u32>,
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error(
+        "refusing to listen on {0} without an API key: anyone who can reach this port could run jobs on your GPUs.\n\
+         Set a key with --api-key <KEY> or TRAINYARD_API_KEY=<KEY> (at least {MIN_API_KEY_LEN} characters, e.g. from `openssl rand -hex 32`),\n\
+         and start agents with the same value in --token / TRAINYARD_TOKEN."
+    )]
+    KeyRequired(std::net::IpAddr),
+    #[error("the API key is {0} characters long; use at least {MIN_API_KEY_LEN} (e.g. `openssl rand -hex 32`)")]
+    KeyTooShort(usize),
+    #[error("{flag} must be a positive number of seconds, not {value}")]
+    BadDuration { flag: &'static str, value: f64 },
+    #[error("--disconnected-after ({disconnected}s) must be longer than --stale-after ({stale}s)")]
+    ThresholdOrder { stale: f64, disconnected: f64 },
+    #[error("--local-host-id: {0}")]
+    LocalHostId(#[from] trainyard_core::HostIdError),
+}
+
+impl ServeConfig {
+    /// Refuses configurations that are unsafe or contradictory.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.api_key.is_none() && !self.addr.ip().is_loopback() {
+            return Err(ConfigError::KeyRequired(self.addr.ip()));
+        }
+        let t = &self.thresholds;
+        if t.disconnected_after <= t.stale_after {
+            return Err(ConfigError::ThresholdOrder {
+                stale: t.stale_after.as_secs_f64(),
+                disconnected: t.disconnected_after.as_secs_f64(),
+            });
+        }
+        if let Some(agent) = &self.local_agent {
+            trainyard_core::validate_host_id(&agent.host_id)?;
+        }
+        Ok(())
+    }
+}
+
+/// The shared secret. Compared in constant time; never printed.
+#[derive(Clone)]
+pub struct ApiKey {
+    secret: String,
+    digest: [u8; 32],
+    session_token: String,
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+impl ApiKey {
+    pub fn new(secret: String) -> Result<ApiKey, ConfigError> {
+        let secret = secret.trim().to_string();
+        if secret.len() < MIN_API_KEY_LEN {
+            return Err(ConfigError::KeyTooShort(secret.len()));
+        }
+        let digest = Sha256::digest(secret.as_bytes()).into();
+        // The browser's cookie holds a value derived from the key, not the key.
+        let session_token = hex(&Sha256::digest(format!("trainyard-ui-session:{secret}").as_bytes()));
+        Ok(ApiKey { secret, digest, session_token })
+    }
+
+    /// Whether `candidate` is the key. Hashing first makes the comparison
+    /// constant-time regardless of the candidate's length.
+    pub fn matches(&self, candidate: &str) -> bool {
+        let candidate: [u8; 32] = Sha256::digest(candidate.as_bytes()).into();
+        candidate.ct_eq(&self.digest).into()
+    }
+
+    /// Whether `candidate` is a valid browser session cookie value.
+    pub fn matches_session(&self, candidate: &str) -> bool {
+        candidate.as_bytes().ct_eq(self.session_token.as_bytes()).into()
+    }
+
+    /// Cookie value granting a browser access.
+    pub fn session_token(&self) -> &str {
+        &self.session_token
+    }
+
+    /// The key itself, for the in-process agent.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn config(host: [u8; 4], key: Option<&str>) -> ServeConfig {
+        ServeConfig {
+            addr: (host, 3000).into(),
+            data_dir: "d".into(),
+            api_key: key.map(|k| ApiKey::new(k.into()).unwrap_or_else(|e| panic!("{e}"))),
+            thresholds: HealthThresholds::default(),
+            site_root: "s".into(),
+            local_agent: None,
+        }
+    }
+
+    #[test]
+    fn listening_beyond_loopback_requires_a_key() {
+        let err = config([0, 0, 0, 0], None).validate().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("--api-key") && err.contains("TRAINYARD_API_KEY"), "{err}");
+        assert!(config([0, 0, 0, 0], Some("0123456789abcdef")).validate().is_ok());
+        assert!(config([127, 0, 0, 1], None).validate().is_ok());
+    }
+
+    #[test]
+    fn short_keys_and_inverted_thresholds_are_refused() {
+        assert!(matches!(ApiKey::new("short".into()), Err(ConfigError::KeyTooShort(5))));
+        let mut c = config([127, 0, 0, 1], None);
+        c.thresholds.disconnected_after = Duration::from_secs(5);
+        assert!(matches!(c.validate(), Err(ConfigError::ThresholdOrder { .. })));
+    }
+
+    #[test]
+    fn keys_compare_exactly_and_never_print() {
+        let key = ApiKey::new("0123456789abcdef".into()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(key.matches("0123456789abcdef"));
+        assert!(!key.matches("0123456789abcdeF"));
+        assert!(!key.matches(""));
+        assert!(key.matches_session(&key.session_token().to_string()));
+        assert!(!key.matches_session("0123456789abcdef"));
+        assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
+    }
+}

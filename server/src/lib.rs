@@ -1,0 +1,105 @@
+//! The Trainyard server as a library: `serve` takes a bound listener so tests
+//! can run it on port 0, and a future that ends it.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+mod local_agent;
+mod shutdown;
+mod state;
+mod ui;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use trainyard_engine::{Engine, EngineConfig, EngineError};
+
+pub use config::{ApiKey, LocalAgent, ServeConfig};
+pub use shutdown::signal as shutdown_signal;
+use shutdown::Shutdown;
+use state::AppState;
+
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Engine(#[from] EngineError),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("web UI configuration: {0}")]
+    Leptos(String),
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default level.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Binds `config.addr` and serves until `shutdown` resolves.
+pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr: config.addr, source })?;
+    serve(listener, config, shutdown).await
+}
+
+/// Serves on an already bound listener until `shutdown` resolves, then stops
+/// the local agent, ends live streams and saves state.
+pub async fn serve(
+    listener: TcpListener,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let addr = listener.local_addr()?;
+    let engine = Arc::new(
+        Engine::open(EngineConfig {
+            data_dir: Some(config.data_dir.clone()),
+            thresholds: config.thresholds,
+            ..Default::default()
+        })
+        .await?,
+    );
+    let stop = Shutdown::default();
+    let background = tokio::spawn(engine.clone().run_background({
+        let stop = stop.clone();
+        async move { stop.wait().await }
+    }));
+
+    let state = AppState {
+        engine,
+        api_key: config.api_key.clone(),
+        shutdown: stop.clone(),
+        leptos_options: ui::leptos_options(&config, addr)?,
+    };
+    let app: Router = Router::new()
+        .nest("/api/v1", api::router(state.clone()))
+        .merge(ui::router(state.clone()))
+        .with_state(state);
+
+    let local_agent = config
+        .local_agent
+        .as_ref()
+        .map(|agent| local_agent::spawn(agent, addr, config.api_key.as_ref(), stop.clone()));
+    tracing::info!(data_dir = %config.data_dir.display(), "Trainyard listening on http://{addr}");
+
+    let serve_stop = stop.clone();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            serve_stop.trigger();
+        })
+        .await;
+    stop.trigger();
+    if let Some(agent) = local_agent {
+        let _ = agent.await;
+    }
+    // Saves live host state and closes the database.
+    let _ = background.await;
+    result.map_err(ServerError::Io)
+}

@@ -1,0 +1,29 @@
+//! The agent for this machine's own GPUs, run inside the server process so a
+//! single command gives a working one-box setup.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use trainyard_agent::{AgentConfig, GpuSource};
+
+use crate::config::{ApiKey, LocalAgent};
+use crate::shutdown::Shutdown;
+
+/// Starts the in-process agent talking to the server at `addr` over loopback.
+pub fn spawn(settings: &LocalAgent, addr: SocketAddr, api_key: Option<&ApiKey>, shutdown: Shutdown) -> tokio::task::JoinHandle<()> {
+    let ip = if addr.ip().is_unspecified() { [127, 0, 0, 1].into() } else { addr.ip() };
+    let url = format!("http://{}", SocketAddr::new(ip, addr.port()));
+    let mut config = AgentConfig::new(url, settings.host_id.clone());
+    config.token = api_key.map(|k| k.secret().to_string());
+    config.gpus = match settings.fake_gpus {
+        Some(n) => GpuSource::Fake(n),
+        None => GpuSource::Nvml,
+    };
+    let shutdown = Arc::new(shutdown);
+    tokio::spawn(async move {
+        tracing::info!(host_id = %config.host_id, "starting local agent");
+        if let Err(e) = trainyard_agent::run(config, async move { shutdown.wait().await }).await {
+            tracing::error!("local agent stopped: {e}");
+        }
+    })
+}

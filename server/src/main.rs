@@ -1,0 +1,17 @@
+//! `trainyard`: parse the command line, then hand over to the library.
+
+use clap::Parser;
+use trainyard_server::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    trainyard_server::init_logging();
+    match cli.command {
+        Command::Serve(args) => {
+            let config = args.into_config()?;
+            trainyard_server::run(config, trainyard_server::shutdown_signal()).await?;
+        }
+    }
+    Ok(())
+}

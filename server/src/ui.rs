@@ -1,0 +1,78 @@
+//! The web UI: Leptos pages and server functions, static assets, login.
+
+use std::net::SocketAddr;
+
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{middleware, Form, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use serde::Deserialize;
+use tower_http::compression::CompressionLayer;
+use trainyard_app::{shell, App, ServerContext};
+
+use crate::api::auth::{require_ui_session, SESSION_COOKIE};
+use crate::config::ServeConfig;
+use crate::state::AppState;
+use crate::ServerError;
+
+/// Leptos settings: cargo-leptos's environment where present, our flags on top.
+pub fn leptos_options(config: &ServeConfig, addr: SocketAddr) -> Result<LeptosOptions, ServerError> {
+    let mut options = get_configuration(None)
+        .map_err(|e| ServerError::Leptos(e.to_string()))?
+        .leptos_options;
+    options.output_name = "trainyard".into();
+    options.site_root = config.site_root.to_string_lossy().as_ref().into();
+    options.site_addr = addr;
+    let pkg = config.site_root.join(options.site_pkg_dir.as_ref());
+    if !pkg.join("trainyard.wasm").exists() {
+        tracing::warn!(
+            "web UI assets not found in {}: pages will render but not be interactive. Build them with `cargo leptos build --release` (scripts/run.sh does)",
+            pkg.display()
+        );
+    }
+    Ok(options)
+}
+
+/// Pages, server functions and assets, behind the UI session check.
+pub fn router(state: AppState) -> Router<AppState> {
+    let options = state.leptos_options.clone();
+    let context = ServerContext { engine: state.engine.clone(), auth_required: state.api_key.is_some() };
+    Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            move || provide_context(context.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(state, require_ui_session))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    api_key: String,
+}
+
+/// `POST /login`: a correct key sets the session cookie.
+async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
+    let Some(key) = &state.api_key else {
+        return Redirect::to("/").into_response();
+    };
+    if !key.matches(form.api_key.trim()) {
+        return Redirect::to("/login?error=wrong-key").into_response();
+    }
+    let cookie = format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000", key.session_token());
+    ([(SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+}
+
+/// `POST /logout`: forgets the session cookie.
+async fn logout() -> Response {
+    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    ([(SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
+}
