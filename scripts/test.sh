@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what is missing and runs every test: Rust unit and integration
+# tests, then the end-to-end browser tests against the release build (the
+# build users get, wasm-opt applied) with real server and agent processes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "tools"
+scripts/install-deps.sh --with-browser
+
+step "rust tests"
+cargo test --locked
+
+step "release build (server + web UI, and the agent binary)"
+cargo leptos build --release
+cargo build --locked --release -p trainyard-agent
+
+step "end-to-end browser tests"
+TRAINYARD_BIN_DIR="$target_dir/release" TRAINYARD_SITE_ROOT="$repo_root/target/site" npm run --silent e2e

@@ -1,0 +1,114 @@
+//! Starting and stopping a server, and waiting for conditions.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use trainyard_core::{HealthThresholds, HostView};
+use trainyard_server::{ApiKey, ServeConfig, ServerError};
+
+pub const KEY: &str = "test-key-0123456789abcdef";
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), ServerError>>>,
+}
+
+/// Thresholds short enough to watch a host go stale and disconnected.
+pub fn fast_thresholds() -> HealthThresholds {
+    HealthThresholds { stale_after: Duration::from_millis(300), disconnected_after: Duration::from_millis(700) }
+}
+
+pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) -> ServeConfig {
+    ServeConfig {
+        addr: ([127, 0, 0, 1], 0).into(),
+        data_dir: data_dir.to_path_buf(),
+        api_key: key.map(|k| ApiKey::new(k.to_string()).unwrap_or_else(|e| panic!("{e}"))),
+        thresholds,
+        site_root: data_dir.join("no-site"),
+        local_agent: None,
+    }
+}
+
+impl TestServer {
+    pub async fn start(config: ServeConfig) -> TestServer {
+        let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(trainyard_server::serve(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        let server = TestServer { addr, client: reqwest::Client::new(), stop: Some(stop), task: Some(task) };
+        server.wait_ready().await;
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn wait_ready(&self) {
+        eventually("server answers", || async {
+            self.client.get(self.url("/api/v1/health")).send().await.is_ok()
+        })
+        .await;
+    }
+
+    /// `GET /api/v1/hosts` with the test key.
+    pub async fn hosts(&self) -> Vec<HostView> {
+        self.client
+            .get(self.url("/api/v1/hosts"))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Graceful stop; returns what `serve` returned.
+    pub async fn stop(mut self) -> Result<(), ServerError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .unwrap_or_else(|_| panic!("server did not stop within 10 s"))
+                .unwrap_or_else(|e| panic!("{e}")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Polls `check` every 20 ms until true; fails after 15 s.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A real agent (library) with fake GPUs posting every 50 ms until the returned sender fires.
+pub fn start_agent(server: &TestServer, host_id: &str, gpus: u32, token: Option<&str>) -> (oneshot::Sender<()>, JoinHandle<Result<(), trainyard_agent::AgentError>>) {
+    let mut config = trainyard_agent::AgentConfig::new(format!("http://{}", server.addr), host_id);
+    config.gpus = trainyard_agent::GpuSource::Fake(gpus);
+    config.heartbeat_interval = Duration::from_millis(50);
+    config.token = token.map(str::to_string);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(trainyard_agent::run(config, async move {
+        let _ = stopped.await;
+    }));
+    (stop, task)
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real server on port 0, driven over HTTP by a
+//! client and by the real agent library.
+
+mod api_auth;
+mod bad_input;
+mod harness;
+mod hosts_lifecycle;
+mod sse;
+mod startup;

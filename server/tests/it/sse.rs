@@ -1,0 +1,132 @@
+//! The event stream: named events, ids, and resume with Last-Event-ID.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use trainyard_core::ServerEvent;
+
+use crate::harness::{config, start_agent, TestServer, KEY};
+
+/// One parsed server-sent event.
+#[derive(Debug, Default, Clone)]
+struct Sse {
+    id: Option<String>,
+    name: String,
+    data: String,
+}
+
+/// Reads events from an open response until `want` have arrived (10 s cap).
+struct EventReader {
+    stream: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buffer: String,
+}
+
+impl EventReader {
+    async fn open(server: &TestServer, last_event_id: Option<&str>) -> EventReader {
+        let mut request = server.client.get(server.url("/api/v1/events")).bearer_auth(KEY);
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let answer = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(answer.status(), 200);
+        assert_eq!(
+            answer.headers().get("content-type").and_then(|v| v.to_str().ok()),
+            Some("text/event-stream")
+        );
+        EventReader { stream: answer.bytes_stream().boxed(), buffer: String::new() }
+    }
+
+    async fn next(&mut self) -> Sse {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Some(end) = self.buffer.find("\n\n") {
+                    let block: String = self.buffer.drain(..end + 2).collect();
+                    let mut event = Sse::default();
+                    for line in block.lines() {
+                        if let Some(v) = line.strip_prefix("id: ").or_else(|| line.strip_prefix("id:")) {
+                            event.id = Some(v.to_string());
+                        } else if let Some(v) = line.strip_prefix("event: ").or_else(|| line.strip_prefix("event:")) {
+                            event.name = v.to_string();
+                        } else if let Some(v) = line.strip_prefix("data: ").or_else(|| line.strip_prefix("data:")) {
+                            event.data.push_str(v);
+                        }
+                    }
+                    if !event.name.is_empty() {
+                        return event;
+                    }
+                    continue;
+                }
+                let chunk = self.stream.next().await.unwrap_or_else(|| panic!("stream ended")).unwrap_or_else(|e| panic!("{e}"));
+                self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no event within 10 s"))
+    }
+
+    async fn next_named(&mut self, name: &str) -> Sse {
+        loop {
+            let e = self.next().await;
+            if e.name == name {
+                return e;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_stream_greets_then_streams_device_updates_with_ids() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
+    let mut events = EventReader::open(&server, None).await;
+    let hello = events.next().await;
+    assert_eq!(hello.name, "hello");
+    assert!(matches!(serde_json::from_str(&hello.data), Ok(ServerEvent::Hello { .. })));
+
+    let (_stop, _agent) = start_agent(&server, "gpu-07", 2, Some(KEY));
+    let device = events.next_named("device").await;
+    assert!(device.id.is_some(), "device events carry an id for resume");
+    match serde_json::from_str::<ServerEvent>(&device.data) {
+        Ok(ServerEvent::Device { host }) => assert_eq!((host.host_id.as_str(), host.gpus.len()), ("gpu-07", 2)),
+        other => panic!("unexpected {other:?}"),
+    }
+    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn a_reconnecting_client_resumes_after_its_last_event_id() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
+    let mut first = EventReader::open(&server, None).await;
+    let (stop, agent) = start_agent(&server, "gpu-08", 1, Some(KEY));
+    let seen = first.next_named("device").await;
+    // At least one more event exists after `seen`, so there is something to replay.
+    let _after = first.next_named("device").await;
+    let _ = stop.send(());
+    let _ = agent.await;
+    drop(first);
+
+    // Everything after `seen` is replayed, in order, nothing before it.
+    let mut resumed = EventReader::open(&server, seen.id.as_deref()).await;
+    assert_eq!(resumed.next().await.name, "hello");
+    let replayed = resumed.next().await;
+    assert_eq!(replayed.name, "device");
+    let seq = |e: &Sse| e.id.as_deref().and_then(|id| id.rsplit_once('-')).and_then(|(_, n)| n.parse::<u64>().ok());
+    assert_eq!(seq(&replayed), seq(&seen).map(|n| n + 1));
+
+    // An id from another server boot cannot be honoured: the client must resync.
+    let mut stale = EventReader::open(&server, Some("deadbeef-3")).await;
+    assert_eq!(stale.next().await.name, "hello");
+    assert_eq!(stale.next().await.name, "resync");
+    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn open_streams_do_not_keep_the_server_from_stopping() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
+    let mut events = EventReader::open(&server, None).await;
+    let _ = events.next().await;
+    // stop() fails the test if shutdown takes more than 10 s.
+    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}

@@ -1,0 +1,41 @@
+use trainyard_server::cli::Cli;
+use clap::Parser;
+
+use crate::harness::config;
+
+#[tokio::test]
+async fn an_unusable_data_dir_stops_startup_with_its_path() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
+    let bad = file.join("data");
+    let result = trainyard_server::run(config(&bad, None, Default::default()), std::future::pending()).await;
+    let message = result.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains(&bad.display().to_string()), "{message}");
+}
+
+#[test]
+fn serving_beyond_loopback_without_a_key_is_refused_with_instructions() {
+    let cli = Cli::try_parse_from(["trainyard", "serve", "--server-only", "--host", "0.0.0.0"]).unwrap_or_else(|e| panic!("{e}"));
+    let trainyard_server::cli::Command::Serve(args) = cli.command;
+    let message = args.into_config().err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("--api-key") && message.contains("TRAINYARD_API_KEY"), "{message}");
+
+    let cli = Cli::try_parse_from(["trainyard", "serve", "--server-only", "--host", "0.0.0.0", "--api-key", "0123456789abcdef"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let trainyard_server::cli::Command::Serve(args) = cli.command;
+    assert!(args.into_config().is_ok());
+}
+
+#[test]
+fn nonsense_thresholds_are_refused() {
+    for args in [
+        vec!["trainyard", "serve", "--stale-after", "0"],
+        vec!["trainyard", "serve", "--stale-after", "30", "--disconnected-after", "10"],
+        vec!["trainyard", "serve", "--stale-after", "NaN"],
+    ] {
+        let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{e}"));
+        let trainyard_server::cli::Command::Serve(a) = cli.command;
+        assert!(a.into_config().is_err(), "{args:?}");
+    }
+}
