@@ -13,8 +13,24 @@ use crate::config::{ApiKey, ConfigError, LocalAgent, ServeConfig};
 #[derive(Debug, Parser)]
 #[command(name = "trainyard", version)]
 pub struct Cli {
+    /// What to do; without one, `serve` with its defaults (so `cargo leptos watch` works).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The chosen command, `serve` (flags from the environment) when none was given.
+    pub fn command_or_serve(self) -> Result<Command, clap::Error> {
+        match self.command {
+            Some(command) => Ok(command),
+            None => {
+                use clap::{CommandFactory, FromArgMatches};
+                let matches = Cli::command().try_get_matches_from(["trainyard", "serve"])?;
+                let cli = Cli::from_arg_matches(&matches)?;
+                cli.command.ok_or_else(|| clap::Error::new(clap::error::ErrorKind::MissingSubcommand))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

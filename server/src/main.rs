@@ -5,9 +5,9 @@ use trainyard_server::cli::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let command = Cli::parse().command_or_serve().unwrap_or_else(|e| e.exit());
     trainyard_server::init_logging();
-    match cli.command {
+    match command {
         Command::Serve(args) => {
             let config = args.into_config()?;
             trainyard_server::run(config, trainyard_server::shutdown_signal()).await?;
