@@ -19,6 +19,11 @@ pub fn fraction(used: u64, total: u64) -> f64 {
     }
 }
 
+/// "1 host", "2 hosts".
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
 /// "3 s ago", "5 min ago", "2 h ago", "4 d ago".
 pub fn ago(elapsed_ms: i64) -> String {
     let s = (elapsed_ms.max(0) + 500) / 1000;
@@ -88,5 +93,7 @@ mod tests {
         assert_eq!(fraction(1, 0), 0.0);
         assert_eq!(duration(90_061), "1 d 1 h");
         assert_eq!(duration(59), "59 s");
+        assert_eq!(count(1, "host", "hosts"), "1 host");
+        assert_eq!(count(0, "host", "hosts"), "0 hosts");
     }
 }

@@ -20,6 +20,7 @@ pub fn GpuTable(host: RwSignal<HostView>) -> impl IntoView {
                 </p>
             }
         >
+            <div class="gpu-scroll">
             <table class="gpus">
                 <thead>
                     <tr>
@@ -37,6 +38,7 @@ pub fn GpuTable(host: RwSignal<HostView>) -> impl IntoView {
                     </For>
                 </tbody>
             </table>
+            </div>
         </Show>
     }
     .into_any()
@@ -84,7 +86,7 @@ fn GpuRow(host: RwSignal<HostView>, index: u32) -> impl IntoView {
                     } else {
                         g.processes
                             .iter()
-                            .map(|p| format!("{} ({}) {}", p.name, p.pid, gib(p.memory_bytes)))
+                            .map(|p| format!("{} {} · {}", p.name, p.pid, gib(p.memory_bytes)))
                             .collect::<Vec<_>>()
                             .join(", ")
                     }

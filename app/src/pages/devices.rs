@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use crate::components::device_card::DeviceCard;
 use crate::components::with_fleet::WithFleet;
 use crate::fleet::Fleet;
+use crate::format::count;
 
 #[component]
 pub fn DevicesPage() -> impl IntoView {
@@ -19,8 +20,12 @@ pub fn DevicesPage() -> impl IntoView {
                 {move || {
                     let s = summary.get();
                     format!(
-                        "{} of {} GPUs free · {} hosts online, {} stale, {} disconnected",
-                        s.gpus_free, s.gpus_total, s.healthy, s.stale, s.disconnected
+                        "{} of {} free · {} online, {} stale, {} disconnected",
+                        s.gpus_free,
+                        count(s.gpus_total, "GPU", "GPUs"),
+                        count(s.healthy, "host", "hosts"),
+                        s.stale,
+                        s.disconnected
                     )
                 }}
             </p>
