@@ -37,6 +37,14 @@ pub struct Heartbeat {
     pub gpu_error: Option<String>,
 }
 
+/// The server's answer to an accepted heartbeat: small on purpose, since
+/// every host sends one every few seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatAck {
+    /// Server wall-clock time (Unix ms) when the heartbeat was recorded.
+    pub server_time_ms: i64,
+}
+
 /// Host-level resource usage.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SystemStats {

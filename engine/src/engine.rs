@@ -78,8 +78,9 @@ impl Engine {
         &self.bus
     }
 
-    /// Checks and records a heartbeat, and tells subscribers.
-    pub fn ingest_heartbeat(&self, hb: Heartbeat) -> Result<HostView, EngineError> {
+    /// Checks and records a heartbeat, and tells subscribers. Returns the
+    /// server time it was recorded at.
+    pub fn ingest_heartbeat(&self, hb: Heartbeat) -> Result<i64, EngineError> {
         if !protocol::is_supported(hb.protocol_version) {
             return Err(EngineError::ProtocolMismatch {
                 got: hb.protocol_version,
@@ -87,9 +88,10 @@ impl Engine {
             });
         }
         hb.validate()?;
-        let view = self.registry().record(hb, Instant::now(), now_ms());
-        self.bus.publish(&ServerEvent::Device { host: view.clone() });
-        Ok(view)
+        let now = now_ms();
+        let view = self.registry().record(hb, Instant::now(), now);
+        self.bus.publish(ServerEvent::Device { host: view });
+        Ok(now)
     }
 
     /// Every known host with its current health, ordered by id.
@@ -113,7 +115,7 @@ impl Engine {
             registry.remove(host_id);
         }
         self.store.delete_host(host_id).await?;
-        self.bus.publish(&ServerEvent::DeviceRemoved { host_id: host_id.to_string() });
+        self.bus.publish(ServerEvent::DeviceRemoved { host_id: host_id.to_string() });
         Ok(())
     }
 
@@ -122,7 +124,7 @@ impl Engine {
         let changed = self.registry().refresh_health(Instant::now(), &self.config.thresholds);
         for host in changed {
             tracing::info!(host = %host.host_id, health = host.health.label(), "host health changed");
-            self.bus.publish(&ServerEvent::Device { host });
+            self.bus.publish(ServerEvent::Device { host });
         }
     }
 

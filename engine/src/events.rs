@@ -6,7 +6,7 @@
 //! resync instead of silently showing stale state.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tokio::sync::broadcast;
 use trainyard_core::ServerEvent;
@@ -16,7 +16,8 @@ const REPLAY_CAPACITY: usize = 4096;
 /// Events a slow subscriber may fall behind before it is told to resync.
 const CHANNEL_CAPACITY: usize = 4096;
 
-/// An event, serialized once for all subscribers.
+/// An event with its id. Serialized at most once, and only when a
+/// subscriber reads it: with no browser open, publishing costs no JSON.
 #[derive(Debug)]
 pub struct PublishedEvent {
     /// SSE `id:` field.
@@ -24,8 +25,24 @@ pub struct PublishedEvent {
     pub seq: u64,
     /// SSE `event:` field.
     pub name: &'static str,
-    /// SSE `data:` field (JSON of the [`ServerEvent`]).
-    pub data: String,
+    event: ServerEvent,
+    json: OnceLock<String>,
+}
+
+impl PublishedEvent {
+    /// SSE `data:` field: JSON of the [`ServerEvent`].
+    pub fn data(&self) -> &str {
+        self.json.get_or_init(|| {
+            serde_json::to_string(&self.event).unwrap_or_else(|e| {
+                tracing::error!("could not serialize event {}: {e}", self.name);
+                String::from("{}")
+            })
+        })
+    }
+
+    pub fn event(&self) -> &ServerEvent {
+        &self.event
+    }
 }
 
 struct Ring {
@@ -64,14 +81,7 @@ impl EventBus {
     }
 
     /// Publishes an event to every subscriber.
-    pub fn publish(&self, event: &ServerEvent) {
-        let data = match serde_json::to_string(event) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!("could not serialize event {}: {e}", event.name());
-                return;
-            }
-        };
+    pub fn publish(&self, event: ServerEvent) {
         // The lock orders publishing against subscribing, so a subscriber
         // sees each event exactly once: in its replay or live, never both.
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
@@ -81,7 +91,8 @@ impl EventBus {
             id: format!("{}-{seq}", self.boot),
             seq,
             name: event.name(),
-            data,
+            event,
+            json: OnceLock::new(),
         });
         if ring.recent.len() == REPLAY_CAPACITY {
             ring.recent.pop_front();
@@ -128,20 +139,20 @@ mod tests {
     #[test]
     fn reconnecting_client_gets_exactly_the_missed_events() {
         let bus = EventBus::new("b1");
-        bus.publish(&removed("a"));
-        bus.publish(&removed("b"));
-        bus.publish(&removed("c"));
+        bus.publish(removed("a"));
+        bus.publish(removed("b"));
+        bus.publish(removed("c"));
         let sub = bus.subscribe(Some("b1-1"));
         assert!(!sub.needs_resync);
         let ids: Vec<_> = sub.replay.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["b1-2", "b1-3"]);
-        assert!(sub.replay[0].data.contains("\"host_id\":\"b\""));
+        assert!(sub.replay[0].data().contains("\"host_id\":\"b\""));
     }
 
     #[test]
     fn ids_from_another_boot_or_garbage_ask_for_resync() {
         let bus = EventBus::new("b2");
-        bus.publish(&removed("a"));
+        bus.publish(removed("a"));
         for stale in ["b1-1", "nonsense", "b2-999", "b2-x", ""] {
             let sub = bus.subscribe(Some(stale));
             assert!(sub.needs_resync, "{stale:?}");
@@ -153,7 +164,7 @@ mod tests {
     fn events_older_than_the_ring_ask_for_resync() {
         let bus = EventBus::new("b");
         for i in 0..(REPLAY_CAPACITY + 10) {
-            bus.publish(&removed(&i.to_string()));
+            bus.publish(removed(&i.to_string()));
         }
         assert!(bus.subscribe(Some("b-1")).needs_resync);
         let recent = bus.subscribe(Some(&format!("b-{}", REPLAY_CAPACITY + 5)));
@@ -165,7 +176,7 @@ mod tests {
     async fn live_subscribers_receive_new_events() {
         let bus = EventBus::new("b");
         let mut sub = bus.subscribe(None);
-        bus.publish(&removed("x"));
+        bus.publish(removed("x"));
         let got = sub.live.recv().await.map(|e| e.name);
         assert_eq!(got.ok(), Some("device_removed"));
     }

@@ -80,11 +80,11 @@ impl Registry {
             gpus: hb.gpus,
             gpu_error: hb.gpu_error,
         };
-        self.hosts.insert(
-            hb.host_id,
-            HostEntry { view: view.clone(), last_seen: Some(now), silence_at_load: Duration::ZERO, dirty: true },
-        );
-        view
+        let entry = HostEntry { view, last_seen: Some(now), silence_at_load: Duration::ZERO, dirty: true };
+        // One clone for subscribers; the registry keeps the original.
+        let published = entry.view.clone();
+        self.hosts.insert(hb.host_id, entry);
+        published
     }
 
     /// Re-derives every host's health; returns the views whose health changed.

@@ -20,7 +20,7 @@ async fn a_heartbeat_registers_a_healthy_host_and_is_published() {
 
     let event = sub.live.try_recv().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(event.name, "device");
-    let parsed: ServerEvent = serde_json::from_str(&event.data).unwrap_or_else(|e| panic!("{e}"));
+    let parsed: ServerEvent = serde_json::from_str(event.data()).unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(parsed, ServerEvent::Device { host } if host.host_id == "gpu-01"));
 }
 
@@ -33,7 +33,7 @@ async fn a_silent_host_turns_stale_then_disconnected_and_subscribers_hear_it() {
     eventually("host disconnected", || {
         engine.refresh_health();
         while let Ok(e) = sub.live.try_recv() {
-            if let Ok(ServerEvent::Device { host }) = serde_json::from_str(&e.data) {
+            if let Ok(ServerEvent::Device { host }) = serde_json::from_str(e.data()) {
                 seen.push(host.health);
             }
         }

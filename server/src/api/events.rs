@@ -52,7 +52,7 @@ pub async fn events(
 }
 
 fn to_sse(event: &Arc<PublishedEvent>) -> Event {
-    Event::default().id(event.id.as_str()).event(event.name).data(event.data.as_str())
+    Event::default().id(event.id.as_str()).event(event.name).data(event.data())
 }
 
 fn resync_event(resume_id: &str) -> Event {

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use trainyard_core::{protocol, Heartbeat, HostView};
+use trainyard_core::{protocol, Heartbeat, HeartbeatAck};
 
 use super::error::ApiError;
 use crate::state::AppState;
@@ -14,7 +14,7 @@ use crate::state::AppState;
 pub async fn post_heartbeat(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<HostView>, ApiError> {
+) -> Result<Json<HeartbeatAck>, ApiError> {
     let body = body.map_err(|r| {
         let status = r.status();
         let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -25,7 +25,8 @@ pub async fn post_heartbeat(
         ApiError::new(status, "bad_body", message)
     })?;
     let heartbeat = parse(&body)?;
-    Ok(Json(state.engine.ingest_heartbeat(heartbeat)?))
+    let server_time_ms = state.engine.ingest_heartbeat(heartbeat)?;
+    Ok(Json(HeartbeatAck { server_time_ms }))
 }
 
 /// Parses the body, telling an agent of another protocol version apart from a
