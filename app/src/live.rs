@@ -13,7 +13,11 @@ pub fn connect(fleet: Fleet) {
     // Effects run only in the browser, once hydration is done.
     Effect::new(move |_| {
         set_interval(move || fleet.tick(), std::time::Duration::from_secs(1));
-        leptos::task::spawn_local(browser::stream_forever(fleet));
+        // Before login the stream would only answer 401; logging in loads a
+        // new page, which connects.
+        if !browser::on_login_page() {
+            leptos::task::spawn_local(browser::stream_forever(fleet));
+        }
     });
 }
 
@@ -31,6 +35,12 @@ mod browser {
     use crate::fleet::Fleet;
 
     const URL: &str = "/api/v1/events";
+
+    pub fn on_login_page() -> bool {
+        web_sys::window()
+            .and_then(|w| w.location().pathname().ok())
+            .is_some_and(|path| path == "/login")
+    }
 
     /// Keeps a stream open for the life of the page. The browser reconnects
     /// a dropped stream by itself (sending `Last-Event-ID`); this loop only
