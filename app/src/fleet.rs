@@ -37,7 +37,8 @@ impl Fleet {
     pub fn seed(&self, snapshot: &HostsSnapshot) {
         self.sync_clock(snapshot.server_time_ms);
         let ids: Vec<String> = snapshot.hosts.iter().map(|h| h.host_id.clone()).collect();
-        self.hosts.update(|map| map.retain(|id, _| ids.contains(id)));
+        self.hosts
+            .update(|map| map.retain(|id, _| ids.contains(id)));
         for host in &snapshot.hosts {
             self.upsert(host.clone());
         }
@@ -45,7 +46,9 @@ impl Fleet {
 
     /// Adds a host or updates it in place.
     pub fn upsert(&self, host: HostView) {
-        let existing = self.hosts.with_untracked(|map| map.get(&host.host_id).cloned());
+        let existing = self
+            .hosts
+            .with_untracked(|map| map.get(&host.host_id).cloned());
         match existing {
             Some(signal) => signal.set(host),
             None => self.hosts.update(|map| {
@@ -72,7 +75,8 @@ impl Fleet {
 
     /// Every host's current view (tracked: re-runs on any host change).
     pub fn views(&self) -> Vec<HostView> {
-        self.hosts.with(|map| map.values().map(|s| s.get()).collect())
+        self.hosts
+            .with(|map| map.values().map(|s| s.get()).collect())
     }
 
     /// Hosts per health state, and GPUs total/free on healthy hosts (tracked).
@@ -94,7 +98,8 @@ impl Fleet {
 
     /// Adopts the server's clock; `now_ms` then follows it.
     pub fn sync_clock(&self, server_time_ms: i64) {
-        self.clock_offset_ms.set(server_time_ms - browser_now_ms().unwrap_or(server_time_ms));
+        self.clock_offset_ms
+            .set(server_time_ms - browser_now_ms().unwrap_or(server_time_ms));
         self.now_ms.set(server_time_ms);
     }
 

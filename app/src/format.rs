@@ -7,7 +7,11 @@ pub fn gib(bytes: u64) -> String {
 
 /// "used / total GiB".
 pub fn gib_of(used: u64, total: u64) -> String {
-    format!("{:.1} / {:.1} GiB", used as f64 / (1u64 << 30) as f64, total as f64 / (1u64 << 30) as f64)
+    format!(
+        "{:.1} / {:.1} GiB",
+        used as f64 / (1u64 << 30) as f64,
+        total as f64 / (1u64 << 30) as f64
+    )
 }
 
 /// Percentage of `used` in `total`, 0 when total is 0.
@@ -54,7 +58,12 @@ pub fn utc(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, mo, d) = civil_from_days(days);
-    format!("{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 to (year, month, day); Howard Hinnant's algorithm.

@@ -8,9 +8,9 @@ pub mod fleet;
 mod format;
 mod live;
 mod pages;
-pub mod server_fns;
 #[cfg(feature = "ssr")]
 mod server_context;
+pub mod server_fns;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

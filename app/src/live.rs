@@ -61,7 +61,12 @@ mod browser {
     async fn open(fleet: Fleet) -> Result<(), String> {
         let mut source = EventSource::new(URL).map_err(|e| e.to_string())?;
         let mut streams = Vec::new();
-        for name in [EVENT_HELLO, EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_RESYNC] {
+        for name in [
+            EVENT_HELLO,
+            EVENT_DEVICE,
+            EVENT_DEVICE_REMOVED,
+            EVENT_RESYNC,
+        ] {
             streams.push(source.subscribe(name).map_err(|e| e.to_string())?);
         }
         let mut events = futures::stream::select_all(streams);
@@ -89,7 +94,9 @@ mod browser {
             Ok(ServerEvent::Device { host }) => fleet.upsert(host),
             Ok(ServerEvent::DeviceRemoved { host_id }) => fleet.remove(&host_id),
             Ok(ServerEvent::Resync) => fleet.resync.update(|n| *n += 1),
-            Err(e) => leptos::logging::warn!("ignoring an event this page does not understand: {e}"),
+            Err(e) => {
+                leptos::logging::warn!("ignoring an event this page does not understand: {e}")
+            }
         }
     }
 

@@ -21,11 +21,17 @@ pub async fn get_status() -> Result<ServerStatus, ServerFnError> {
 #[server(prefix = "/ui")]
 pub async fn list_hosts() -> Result<HostsSnapshot, ServerFnError> {
     let ctx = crate::server_context::server_context()?;
-    Ok(HostsSnapshot { server_time_ms: ctx.engine.now_ms(), hosts: ctx.engine.hosts() })
+    Ok(HostsSnapshot {
+        server_time_ms: ctx.engine.now_ms(),
+        hosts: ctx.engine.hosts(),
+    })
 }
 
 #[server(prefix = "/ui")]
 pub async fn remove_host(host_id: String) -> Result<(), ServerFnError> {
     let ctx = crate::server_context::server_context()?;
-    ctx.engine.remove_host(&host_id).await.map_err(|e| ServerFnError::new(e.to_string()))
+    ctx.engine
+        .remove_host(&host_id)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
 }

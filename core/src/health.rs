@@ -67,6 +67,9 @@ mod tests {
         assert_eq!(t.classify(Duration::from_secs(15)), HostHealth::Healthy);
         assert_eq!(t.classify(Duration::from_millis(15_001)), HostHealth::Stale);
         assert_eq!(t.classify(Duration::from_secs(60)), HostHealth::Stale);
-        assert_eq!(t.classify(Duration::from_secs(61)), HostHealth::Disconnected);
+        assert_eq!(
+            t.classify(Duration::from_secs(61)),
+            HostHealth::Disconnected
+        );
     }
 }

@@ -114,14 +114,28 @@ pub enum HeartbeatError {
     #[error("gpus[{position}].processes: {count} processes; at most {MAX_PROCESSES_PER_GPU} are accepted")]
     TooManyProcesses { position: usize, count: usize },
     #[error("{field}: {value} is outside {min}..={max}")]
-    OutOfRange { field: String, value: f64, min: f64, max: f64 },
+    OutOfRange {
+        field: String,
+        value: f64,
+        min: f64,
+        max: f64,
+    },
     #[error("{field}: used ({used}) is larger than total ({total})")]
-    UsedOverTotal { field: String, used: u64, total: u64 },
+    UsedOverTotal {
+        field: String,
+        used: u64,
+        total: u64,
+    },
     #[error("{field}: longer than {MAX_TEXT_LEN} bytes")]
     TextTooLong { field: String },
 }
 
-fn check_range(field: impl Fn() -> String, value: f32, min: f32, max: f32) -> Result<(), HeartbeatError> {
+fn check_range(
+    field: impl Fn() -> String,
+    value: f32,
+    min: f32,
+    max: f32,
+) -> Result<(), HeartbeatError> {
     // NaN fails both comparisons, so it is refused too.
     if value >= min && value <= max {
         Ok(())
@@ -139,7 +153,11 @@ fn check_used(field: impl Fn() -> String, used: u64, total: u64) -> Result<(), H
     if used <= total {
         Ok(())
     } else {
-        Err(HeartbeatError::UsedOverTotal { field: field(), used, total })
+        Err(HeartbeatError::UsedOverTotal {
+            field: field(),
+            used,
+            total,
+        })
     }
 }
 
@@ -162,15 +180,26 @@ impl Heartbeat {
         }
         let s = &self.system;
         check_range(|| "system.cpu_percent".into(), s.cpu_percent, 0.0, 100.0)?;
-        check_used(|| "system.memory_used_bytes".into(), s.memory_used_bytes, s.memory_total_bytes)?;
-        check_used(|| "system.disk_used_bytes".into(), s.disk_used_bytes, s.disk_total_bytes)?;
+        check_used(
+            || "system.memory_used_bytes".into(),
+            s.memory_used_bytes,
+            s.memory_total_bytes,
+        )?;
+        check_used(
+            || "system.disk_used_bytes".into(),
+            s.disk_used_bytes,
+            s.disk_total_bytes,
+        )?;
         if self.gpus.len() > MAX_GPUS_PER_HOST {
             return Err(HeartbeatError::TooManyGpus(self.gpus.len()));
         }
         let mut seen = Vec::with_capacity(self.gpus.len());
         for (position, gpu) in self.gpus.iter().enumerate() {
             if seen.contains(&gpu.index) {
-                return Err(HeartbeatError::DuplicateGpuIndex { position, index: gpu.index });
+                return Err(HeartbeatError::DuplicateGpuIndex {
+                    position,
+                    index: gpu.index,
+                });
             }
             seen.push(gpu.index);
             gpu.validate(position)?;
@@ -184,8 +213,17 @@ impl GpuStats {
         let at = |name: &str| format!("gpus[{position}].{name}");
         check_text(|| at("name"), &self.name)?;
         check_text(|| at("uuid"), &self.uuid)?;
-        check_range(|| at("utilization_percent"), self.utilization_percent, 0.0, 100.0)?;
-        check_used(|| at("memory_used_bytes"), self.memory_used_bytes, self.memory_total_bytes)?;
+        check_range(
+            || at("utilization_percent"),
+            self.utilization_percent,
+            0.0,
+            100.0,
+        )?;
+        check_used(
+            || at("memory_used_bytes"),
+            self.memory_used_bytes,
+            self.memory_total_bytes,
+        )?;
         if let Some(t) = self.temperature_c {
             check_range(|| at("temperature_c"), t, -50.0, 200.0)?;
         }
@@ -196,7 +234,10 @@ impl GpuStats {
             check_range(|| at("power_limit_watts"), p, 0.0, 10_000.0)?;
         }
         if self.processes.len() > MAX_PROCESSES_PER_GPU {
-            return Err(HeartbeatError::TooManyProcesses { position, count: self.processes.len() });
+            return Err(HeartbeatError::TooManyProcesses {
+                position,
+                count: self.processes.len(),
+            });
         }
         for (i, p) in self.processes.iter().enumerate() {
             check_text(|| format!("gpus[{position}].processes[{i}].name"), &p.name)?;
@@ -245,8 +286,8 @@ mod tests {
 
     #[test]
     fn minimal_json_from_an_older_agent_still_parses() {
-        let hb: Heartbeat =
-            serde_json::from_str(r#"{"protocol_version":1,"host_id":"h"}"#).unwrap_or_else(|e| panic!("{e}"));
+        let hb: Heartbeat = serde_json::from_str(r#"{"protocol_version":1,"host_id":"h"}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(hb.gpus.is_empty());
         assert_eq!(hb.validate(), Ok(()));
     }
@@ -255,19 +296,30 @@ mod tests {
     fn errors_name_the_offending_field() {
         let mut hb = sample();
         hb.gpus[0].utilization_percent = f32::NAN;
-        let msg = hb.validate().err().map(|e| e.to_string()).unwrap_or_default();
+        let msg = hb
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(msg.starts_with("gpus[0].utilization_percent"), "{msg}");
 
         let mut hb = sample();
         hb.system.memory_used_bytes = 99;
-        let msg = hb.validate().err().map(|e| e.to_string()).unwrap_or_default();
+        let msg = hb
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(msg.contains("system.memory_used_bytes"), "{msg}");
 
         let mut hb = sample();
         hb.gpus.push(hb.gpus[0].clone());
         assert_eq!(
             hb.validate(),
-            Err(HeartbeatError::DuplicateGpuIndex { position: 1, index: 0 })
+            Err(HeartbeatError::DuplicateGpuIndex {
+                position: 1,
+                index: 0
+            })
         );
 
         let mut hb = sample();
@@ -275,7 +327,12 @@ mod tests {
         assert!(matches!(hb.validate(), Err(HeartbeatError::HostId(_))));
 
         let mut hb = sample();
-        hb.gpus = (0..65).map(|i| GpuStats { index: i, ..Default::default() }).collect();
+        hb.gpus = (0..65)
+            .map(|i| GpuStats {
+                index: i,
+                ..Default::default()
+            })
+            .collect();
         assert_eq!(hb.validate(), Err(HeartbeatError::TooManyGpus(65)));
     }
 }

@@ -48,7 +48,9 @@ mod tests {
 
     #[test]
     fn path_like_and_odd_ids_are_refused() {
-        for id in ["", "..", "../etc", "a/b", "a\\b", ".hidden", "-rf", "a b", "gpü", "a\0b"] {
+        for id in [
+            "", "..", "../etc", "a/b", "a\\b", ".hidden", "-rf", "a b", "gpü", "a\0b",
+        ] {
             assert!(validate_host_id(id).is_err(), "{id:?} should be refused");
         }
         assert_eq!(

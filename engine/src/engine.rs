@@ -109,19 +109,26 @@ impl Engine {
                 None => return Err(EngineError::HostNotFound(host_id.to_string())),
                 Some(HostHealth::Disconnected) => {}
                 Some(health) => {
-                    return Err(EngineError::HostNotDisconnected { host_id: host_id.to_string(), health })
+                    return Err(EngineError::HostNotDisconnected {
+                        host_id: host_id.to_string(),
+                        health,
+                    })
                 }
             }
             registry.remove(host_id);
         }
         self.store.delete_host(host_id).await?;
-        self.bus.publish(ServerEvent::DeviceRemoved { host_id: host_id.to_string() });
+        self.bus.publish(ServerEvent::DeviceRemoved {
+            host_id: host_id.to_string(),
+        });
         Ok(())
     }
 
     /// Re-derives health from silence and publishes hosts whose health changed.
     pub fn refresh_health(&self) {
-        let changed = self.registry().refresh_health(Instant::now(), &self.config.thresholds);
+        let changed = self
+            .registry()
+            .refresh_health(Instant::now(), &self.config.thresholds);
         for host in changed {
             tracing::info!(host = %host.host_id, health = host.health.label(), "host health changed");
             self.bus.publish(ServerEvent::Device { host });
@@ -133,7 +140,8 @@ impl Engine {
         let _persist = self.persist.lock().await;
         let rows = self.registry().take_dirty();
         if let Err(e) = self.store.upsert_hosts(&rows).await {
-            self.registry().mark_dirty(rows.into_iter().map(|r| r.host_id));
+            self.registry()
+                .mark_dirty(rows.into_iter().map(|r| r.host_id));
             return Err(e);
         }
         Ok(rows.len())

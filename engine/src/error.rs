@@ -17,7 +17,10 @@ pub enum EngineError {
     #[error("host {host_id:?} is {}; only disconnected hosts can be removed (stop its agent first)", health.label())]
     HostNotDisconnected { host_id: String, health: HostHealth },
     #[error("data dir {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database migration: {0}")]

@@ -75,7 +75,10 @@ impl EventBus {
         let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
         EventBus {
             boot: boot.into(),
-            ring: Mutex::new(Ring { next_seq: 1, recent: VecDeque::with_capacity(REPLAY_CAPACITY) }),
+            ring: Mutex::new(Ring {
+                next_seq: 1,
+                recent: VecDeque::with_capacity(REPLAY_CAPACITY),
+            }),
             tx,
         }
     }
@@ -108,7 +111,12 @@ impl EventBus {
         let live = self.tx.subscribe();
         let resume_id = format!("{}-{}", self.boot, ring.next_seq - 1);
         let Some(last) = last_event_id else {
-            return Subscription { replay: Vec::new(), needs_resync: false, resume_id, live };
+            return Subscription {
+                replay: Vec::new(),
+                needs_resync: false,
+                resume_id,
+                live,
+            };
         };
         let last_seq = last
             .rsplit_once('-')
@@ -118,12 +126,22 @@ impl EventBus {
         let oldest_kept = ring.recent.front().map_or(ring.next_seq, |e| e.seq);
         match last_seq {
             Some(seq) if seq + 1 >= oldest_kept => Subscription {
-                replay: ring.recent.iter().filter(|e| e.seq > seq).cloned().collect(),
+                replay: ring
+                    .recent
+                    .iter()
+                    .filter(|e| e.seq > seq)
+                    .cloned()
+                    .collect(),
                 needs_resync: false,
                 resume_id,
                 live,
             },
-            _ => Subscription { replay: Vec::new(), needs_resync: true, resume_id, live },
+            _ => Subscription {
+                replay: Vec::new(),
+                needs_resync: true,
+                resume_id,
+                live,
+            },
         }
     }
 }

@@ -43,9 +43,15 @@ impl Registry {
         let mut hosts = HashMap::with_capacity(rows.len());
         for row in rows {
             let heartbeat: Option<Heartbeat> = serde_json::from_str(&row.last_heartbeat)
-                .map_err(|e| tracing::warn!("host {}: stored heartbeat unreadable ({e}); showing it without telemetry", row.host_id))
+                .map_err(|e| {
+                    tracing::warn!(
+                        "host {}: stored heartbeat unreadable ({e}); showing it without telemetry",
+                        row.host_id
+                    )
+                })
                 .ok();
-            let silence = Duration::from_millis(u64::try_from(now_ms - row.last_seen_ms).unwrap_or(0));
+            let silence =
+                Duration::from_millis(u64::try_from(now_ms - row.last_seen_ms).unwrap_or(0));
             let health = thresholds.classify(silence);
             let (system, gpus, gpu_error) = heartbeat
                 .map(|h| (h.system, h.gpus, h.gpu_error))
@@ -61,14 +67,25 @@ impl Registry {
                 gpus,
                 gpu_error,
             };
-            hosts.insert(row.host_id, HostEntry { view, last_seen: None, silence_at_load: silence, dirty: false });
+            hosts.insert(
+                row.host_id,
+                HostEntry {
+                    view,
+                    last_seen: None,
+                    silence_at_load: silence,
+                    dirty: false,
+                },
+            );
         }
         Registry { hosts }
     }
 
     /// Records a validated heartbeat received at `now`/`now_ms`; returns the host's new view.
     pub fn record(&mut self, hb: Heartbeat, now: Instant, now_ms: i64) -> HostView {
-        let first_seen_ms = self.hosts.get(&hb.host_id).map_or(now_ms, |e| e.view.first_seen_ms);
+        let first_seen_ms = self
+            .hosts
+            .get(&hb.host_id)
+            .map_or(now_ms, |e| e.view.first_seen_ms);
         let view = HostView {
             host_id: hb.host_id.clone(),
             hostname: hb.hostname,
@@ -80,7 +97,12 @@ impl Registry {
             gpus: hb.gpus,
             gpu_error: hb.gpu_error,
         };
-        let entry = HostEntry { view, last_seen: Some(now), silence_at_load: Duration::ZERO, dirty: true };
+        let entry = HostEntry {
+            view,
+            last_seen: Some(now),
+            silence_at_load: Duration::ZERO,
+            dirty: true,
+        };
         // One clone for subscribers; the registry keeps the original.
         let published = entry.view.clone();
         self.hosts.insert(hb.host_id, entry);
@@ -101,8 +123,15 @@ impl Registry {
     }
 
     /// Current health of one host.
-    pub fn health(&self, host_id: &str, now: Instant, thresholds: &HealthThresholds) -> Option<HostHealth> {
-        self.hosts.get(host_id).map(|e| thresholds.classify(e.silence(now)))
+    pub fn health(
+        &self,
+        host_id: &str,
+        now: Instant,
+        thresholds: &HealthThresholds,
+    ) -> Option<HostHealth> {
+        self.hosts
+            .get(host_id)
+            .map(|e| thresholds.classify(e.silence(now)))
     }
 
     pub fn remove(&mut self, host_id: &str) -> bool {

@@ -27,7 +27,8 @@ impl Cli {
                 use clap::{CommandFactory, FromArgMatches};
                 let matches = Cli::command().try_get_matches_from(["trainyard", "serve"])?;
                 let cli = Cli::from_arg_matches(&matches)?;
-                cli.command.ok_or_else(|| clap::Error::new(clap::error::ErrorKind::MissingSubcommand))
+                cli.command
+                    .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::MissingSubcommand))
             }
         }
     }
@@ -81,7 +82,9 @@ impl ServeArgs {
             disconnected_after: seconds("--disconnected-after", self.disconnected_after)?,
         };
         let local_agent = (!self.server_only).then(|| LocalAgent {
-            host_id: self.local_host_id.unwrap_or_else(trainyard_agent::default_host_id),
+            host_id: self
+                .local_host_id
+                .unwrap_or_else(trainyard_agent::default_host_id),
             fake_gpus: self.fake_gpus,
         });
         let config = ServeConfig {

@@ -90,8 +90,14 @@ impl ApiKey {
         }
         let digest = Sha256::digest(secret.as_bytes()).into();
         // The browser's cookie holds a value derived from the key, not the key.
-        let session_token = hex(&Sha256::digest(format!("trainyard-ui-session:{secret}").as_bytes()));
-        Ok(ApiKey { secret, digest, session_token })
+        let session_token = hex(&Sha256::digest(
+            format!("trainyard-ui-session:{secret}").as_bytes(),
+        ));
+        Ok(ApiKey {
+            secret,
+            digest,
+            session_token,
+        })
     }
 
     /// Whether `candidate` is the key. Hashing first makes the comparison
@@ -103,7 +109,10 @@ impl ApiKey {
 
     /// Whether `candidate` is a valid browser session cookie value.
     pub fn matches_session(&self, candidate: &str) -> bool {
-        candidate.as_bytes().ct_eq(self.session_token.as_bytes()).into()
+        candidate
+            .as_bytes()
+            .ct_eq(self.session_token.as_bytes())
+            .into()
     }
 
     /// Cookie value granting a browser access.
@@ -139,18 +148,33 @@ mod tests {
 
     #[test]
     fn listening_beyond_loopback_requires_a_key() {
-        let err = config([0, 0, 0, 0], None).validate().err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("--api-key") && err.contains("TRAINYARD_API_KEY"), "{err}");
-        assert!(config([0, 0, 0, 0], Some("0123456789abcdef")).validate().is_ok());
+        let err = config([0, 0, 0, 0], None)
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("--api-key") && err.contains("TRAINYARD_API_KEY"),
+            "{err}"
+        );
+        assert!(config([0, 0, 0, 0], Some("0123456789abcdef"))
+            .validate()
+            .is_ok());
         assert!(config([127, 0, 0, 1], None).validate().is_ok());
     }
 
     #[test]
     fn short_keys_and_inverted_thresholds_are_refused() {
-        assert!(matches!(ApiKey::new("short".into()), Err(ConfigError::KeyTooShort(5))));
+        assert!(matches!(
+            ApiKey::new("short".into()),
+            Err(ConfigError::KeyTooShort(5))
+        ));
         let mut c = config([127, 0, 0, 1], None);
         c.thresholds.disconnected_after = Duration::from_secs(5);
-        assert!(matches!(c.validate(), Err(ConfigError::ThresholdOrder { .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::ThresholdOrder { .. })
+        ));
     }
 
     #[test]
@@ -159,7 +183,7 @@ mod tests {
         assert!(key.matches("0123456789abcdef"));
         assert!(!key.matches("0123456789abcdeF"));
         assert!(!key.matches(""));
-        assert!(key.matches_session(&key.session_token().to_string()));
+        assert!(key.matches_session(key.session_token()));
         assert!(!key.matches_session("0123456789abcdef"));
         assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
     }

@@ -25,7 +25,10 @@ use state::AppState;
 #[derive(Debug, Error)]
 pub enum ServerError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Engine(#[from] EngineError),
     #[error("server: {0}")]
@@ -38,14 +41,23 @@ pub enum ServerError {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Binds `config.addr` and serves until `shutdown` resolves.
-pub async fn run(config: ServeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+pub async fn run(
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     let listener = TcpListener::bind(config.addr)
         .await
-        .map_err(|source| ServerError::Bind { addr: config.addr, source })?;
+        .map_err(|source| ServerError::Bind {
+            addr: config.addr,
+            source,
+        })?;
     serve(listener, config, shutdown).await
 }
 

@@ -10,8 +10,17 @@ use crate::config::{ApiKey, LocalAgent};
 use crate::shutdown::Shutdown;
 
 /// Starts the in-process agent talking to the server at `addr` over loopback.
-pub fn spawn(settings: &LocalAgent, addr: SocketAddr, api_key: Option<&ApiKey>, shutdown: Shutdown) -> tokio::task::JoinHandle<()> {
-    let ip = if addr.ip().is_unspecified() { [127, 0, 0, 1].into() } else { addr.ip() };
+pub fn spawn(
+    settings: &LocalAgent,
+    addr: SocketAddr,
+    api_key: Option<&ApiKey>,
+    shutdown: Shutdown,
+) -> tokio::task::JoinHandle<()> {
+    let ip = if addr.ip().is_unspecified() {
+        [127, 0, 0, 1].into()
+    } else {
+        addr.ip()
+    };
     let url = format!("http://{}", SocketAddr::new(ip, addr.port()));
     let mut config = AgentConfig::new(url, settings.host_id.clone());
     config.token = api_key.map(|k| k.secret().to_string());

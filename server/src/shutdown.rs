@@ -10,7 +10,9 @@ pub struct Shutdown {
 
 impl Default for Shutdown {
     fn default() -> Self {
-        Shutdown { tx: std::sync::Arc::new(watch::channel(false).0) }
+        Shutdown {
+            tx: std::sync::Arc::new(watch::channel(false).0),
+        }
     }
 }
 

@@ -19,7 +19,10 @@ use crate::state::AppState;
 use crate::ServerError;
 
 /// Leptos settings: cargo-leptos's environment where present, our flags on top.
-pub fn leptos_options(config: &ServeConfig, addr: SocketAddr) -> Result<LeptosOptions, ServerError> {
+pub fn leptos_options(
+    config: &ServeConfig,
+    addr: SocketAddr,
+) -> Result<LeptosOptions, ServerError> {
     let mut options = get_configuration(None)
         .map_err(|e| ServerError::Leptos(e.to_string()))?
         .leptos_options;
@@ -39,7 +42,10 @@ pub fn leptos_options(config: &ServeConfig, addr: SocketAddr) -> Result<LeptosOp
 /// Pages, server functions and assets, behind the UI session check.
 pub fn router(state: AppState) -> Router<AppState> {
     let options = state.leptos_options.clone();
-    let context = ServerContext { engine: state.engine.clone(), auth_required: state.api_key.is_some() };
+    let context = ServerContext {
+        engine: state.engine.clone(),
+        auth_required: state.api_key.is_some(),
+    };
     Router::new()
         .route("/login", post(login))
         .route("/logout", post(logout))
@@ -67,7 +73,10 @@ async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Re
     if !key.matches(form.api_key.trim()) {
         return Redirect::to("/login?error=wrong-key").into_response();
     }
-    let cookie = format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000", key.session_token());
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000",
+        key.session_token()
+    );
     ([(SET_COOKIE, cookie)], Redirect::to("/")).into_response()
 }
 

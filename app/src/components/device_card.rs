@@ -75,7 +75,13 @@ pub fn DeviceCard(host: ArcRwSignal<HostView>) -> impl IntoView {
 #[component]
 fn RemoveButton(host_id: String) -> impl IntoView {
     let remove = ServerAction::<RemoveHost>::new();
-    let error = move || remove.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let error = move || {
+        remove
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
     let id = host_id.clone();
     view! {
         <footer class="host-foot">

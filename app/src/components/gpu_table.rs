@@ -8,7 +8,8 @@ use crate::format::{fraction, gib, gib_of};
 
 #[component]
 pub fn GpuTable(host: RwSignal<HostView>) -> impl IntoView {
-    let indexes = Memo::new(move |_| host.with(|h| h.gpus.iter().map(|g| g.index).collect::<Vec<_>>()));
+    let indexes =
+        Memo::new(move |_| host.with(|h| h.gpus.iter().map(|g| g.index).collect::<Vec<_>>()));
     let gpu_error = move || host.with(|h| h.gpu_error.clone());
     view! {
         <Show
@@ -47,7 +48,8 @@ pub fn GpuTable(host: RwSignal<HostView>) -> impl IntoView {
 #[component]
 fn GpuRow(host: RwSignal<HostView>, index: u32) -> impl IntoView {
     let gpu = Memo::new(move |_| {
-        host.with(|h| h.gpus.iter().find(|g| g.index == index).cloned()).unwrap_or_default()
+        host.with(|h| h.gpus.iter().find(|g| g.index == index).cloned())
+            .unwrap_or_default()
     });
     let field = move |f: fn(&GpuStats) -> String| move || gpu.with(f);
     view! {

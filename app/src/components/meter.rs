@@ -4,7 +4,10 @@ use leptos::prelude::*;
 
 /// Bar filled to `percent` (0–100); turns warm above 80%.
 #[component]
-pub fn Meter(#[prop(into)] percent: Signal<f64>, #[prop(into)] label: Signal<String>) -> impl IntoView {
+pub fn Meter(
+    #[prop(into)] percent: Signal<f64>,
+    #[prop(into)] label: Signal<String>,
+) -> impl IntoView {
     view! {
         <span class="meter-wrap">
             <span

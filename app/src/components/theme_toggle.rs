@@ -26,9 +26,17 @@ pub fn ThemeToggle() -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 fn toggle_theme() {
-    let Some(window) = web_sys::window() else { return };
-    let Some(root) = window.document().and_then(|d| d.document_element()) else { return };
-    let next = if root.get_attribute("data-theme").as_deref() == Some("dark") { "light" } else { "dark" };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Some(root) = window.document().and_then(|d| d.document_element()) else {
+        return;
+    };
+    let next = if root.get_attribute("data-theme").as_deref() == Some("dark") {
+        "light"
+    } else {
+        "dark"
+    };
     let _ = root.set_attribute("data-theme", next);
     if let Ok(Some(storage)) = window.local_storage() {
         let _ = storage.set_item(THEME_KEY, next);

@@ -122,13 +122,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let file = dir.path().join("not-a-dir");
         std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
-        let err = Store::open(&file).await.err().map(|e| e.to_string()).unwrap_or_default();
+        let err = Store::open(&file)
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("not-a-dir"), "{err}");
     }
 
     #[tokio::test]
     async fn a_reopened_database_keeps_its_rows() -> Result<(), EngineError> {
-        let dir = tempfile::tempdir().map_err(|e| EngineError::DataDir { path: "tmp".into(), source: e })?;
+        let dir = tempfile::tempdir().map_err(|e| EngineError::DataDir {
+            path: "tmp".into(),
+            source: e,
+        })?;
         let store = Store::open(dir.path()).await?;
         store.upsert_hosts(&[row("a", 1)]).await?;
         store.close().await;

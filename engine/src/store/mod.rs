@@ -67,7 +67,10 @@ impl Store {
 /// Creates the data dir and proves we can write into it, so a bad path fails
 /// at startup with the path in the message rather than at the first write.
 fn ensure_writable_dir(dir: &Path) -> Result<(), EngineError> {
-    let fail = |source| EngineError::DataDir { path: PathBuf::from(dir), source };
+    let fail = |source| EngineError::DataDir {
+        path: PathBuf::from(dir),
+        source,
+    };
     std::fs::create_dir_all(dir).map_err(fail)?;
     let probe = dir.join(".trainyard-write-test");
     std::fs::write(&probe, b"ok").map_err(fail)?;

@@ -31,13 +31,19 @@ pub fn heartbeat(host_id: &str, gpus: u32) -> Heartbeat {
 
 /// Thresholds short enough for tests to watch transitions happen.
 pub fn fast_thresholds() -> HealthThresholds {
-    HealthThresholds { stale_after: Duration::from_millis(100), disconnected_after: Duration::from_millis(250) }
+    HealthThresholds {
+        stale_after: Duration::from_millis(100),
+        disconnected_after: Duration::from_millis(250),
+    }
 }
 
 pub async fn engine(thresholds: HealthThresholds) -> Engine {
-    Engine::open(EngineConfig { thresholds, ..Default::default() })
-        .await
-        .unwrap_or_else(|e| panic!("engine: {e}"))
+    Engine::open(EngineConfig {
+        thresholds,
+        ..Default::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("engine: {e}"))
 }
 
 /// Polls `check` until it is true or the deadline passes.

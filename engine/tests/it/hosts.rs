@@ -9,14 +9,19 @@ use crate::fixtures::{engine, eventually, fast_thresholds, heartbeat};
 async fn a_heartbeat_registers_a_healthy_host_and_is_published() {
     let engine = engine(HealthThresholds::default()).await;
     let mut sub = engine.events().subscribe(None);
-    engine.ingest_heartbeat(heartbeat("gpu-01", 4)).unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .ingest_heartbeat(heartbeat("gpu-01", 4))
+        .unwrap_or_else(|e| panic!("{e}"));
 
     let hosts = engine.hosts();
     assert_eq!(hosts.len(), 1);
     assert_eq!(hosts[0].health, HostHealth::Healthy);
     assert_eq!(hosts[0].gpus.len(), 4);
     let status = engine.status(false);
-    assert_eq!((status.hosts_healthy, status.gpus_total, status.gpus_free), (1, 4, 4));
+    assert_eq!(
+        (status.hosts_healthy, status.gpus_total, status.gpus_free),
+        (1, 4, 4)
+    );
 
     let event = sub.live.try_recv().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(event.name, "device");
@@ -27,7 +32,9 @@ async fn a_heartbeat_registers_a_healthy_host_and_is_published() {
 #[tokio::test]
 async fn a_silent_host_turns_stale_then_disconnected_and_subscribers_hear_it() {
     let engine = engine(fast_thresholds()).await;
-    engine.ingest_heartbeat(heartbeat("h", 1)).unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .ingest_heartbeat(heartbeat("h", 1))
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut sub = engine.events().subscribe(None);
     let mut seen = Vec::new();
     eventually("host disconnected", || {
@@ -41,17 +48,32 @@ async fn a_silent_host_turns_stale_then_disconnected_and_subscribers_hear_it() {
     })
     .await;
     assert_eq!(seen, [HostHealth::Stale, HostHealth::Disconnected]);
-    assert_eq!(engine.status(false).gpus_total, 0, "GPUs of a gone host are not counted");
+    assert_eq!(
+        engine.status(false).gpus_total,
+        0,
+        "GPUs of a gone host are not counted"
+    );
 }
 
 #[tokio::test]
 async fn only_disconnected_hosts_can_be_removed() {
     let engine = engine(fast_thresholds()).await;
-    engine.ingest_heartbeat(heartbeat("h", 1)).unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .ingest_heartbeat(heartbeat("h", 1))
+        .unwrap_or_else(|e| panic!("{e}"));
 
     let refused = engine.remove_host("h").await;
-    assert!(matches!(refused, Err(EngineError::HostNotDisconnected { health: HostHealth::Healthy, .. })));
-    assert!(matches!(engine.remove_host("nope").await, Err(EngineError::HostNotFound(_))));
+    assert!(matches!(
+        refused,
+        Err(EngineError::HostNotDisconnected {
+            health: HostHealth::Healthy,
+            ..
+        })
+    ));
+    assert!(matches!(
+        engine.remove_host("nope").await,
+        Err(EngineError::HostNotFound(_))
+    ));
 
     eventually("disconnected", || {
         engine.refresh_health();
@@ -59,26 +81,41 @@ async fn only_disconnected_hosts_can_be_removed() {
     })
     .await;
     let mut sub = engine.events().subscribe(None);
-    engine.remove_host("h").await.unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .remove_host("h")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(engine.hosts().is_empty());
-    assert_eq!(sub.live.try_recv().map(|e| e.name).ok(), Some("device_removed"));
+    assert_eq!(
+        sub.live.try_recv().map(|e| e.name).ok(),
+        Some("device_removed")
+    );
 }
 
 #[tokio::test]
 async fn bad_heartbeats_are_refused_and_leave_stored_hosts_alone() {
     let engine = engine(HealthThresholds::default()).await;
     let good = heartbeat("gpu-01", 2);
-    engine.ingest_heartbeat(good.clone()).unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .ingest_heartbeat(good.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
     let before = engine.hosts();
 
     let mut wrong_version = heartbeat("gpu-01", 0);
     wrong_version.protocol_version = PROTOCOL_VERSION + 1;
-    let err = engine.ingest_heartbeat(wrong_version).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = engine
+        .ingest_heartbeat(wrong_version)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(err.contains("accepts 1"), "{err}");
 
     let mut bad_gpu = heartbeat("gpu-01", 1);
     bad_gpu.gpus[0].memory_used_bytes = u64::MAX;
-    assert!(matches!(engine.ingest_heartbeat(bad_gpu), Err(EngineError::InvalidHeartbeat(_))));
+    assert!(matches!(
+        engine.ingest_heartbeat(bad_gpu),
+        Err(EngineError::InvalidHeartbeat(_))
+    ));
 
     let mut bad_id = heartbeat("x", 0);
     bad_id.host_id = "../../etc".into();
@@ -90,16 +127,30 @@ async fn bad_heartbeats_are_refused_and_leave_stored_hosts_alone() {
 #[tokio::test]
 async fn hosts_survive_a_restart_with_their_last_telemetry() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let config = EngineConfig { data_dir: Some(dir.path().to_path_buf()), ..Default::default() };
-    let engine = Arc::new(Engine::open(config.clone()).await.unwrap_or_else(|e| panic!("{e}")));
-    engine.ingest_heartbeat(heartbeat("a", 2)).unwrap_or_else(|e| panic!("{e}"));
-    engine.ingest_heartbeat(heartbeat("b", 0)).unwrap_or_else(|e| panic!("{e}"));
+    let config = EngineConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let engine = Arc::new(
+        Engine::open(config.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    engine
+        .ingest_heartbeat(heartbeat("a", 2))
+        .unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .ingest_heartbeat(heartbeat("b", 0))
+        .unwrap_or_else(|e| panic!("{e}"));
     let first_seen = engine.hosts()[0].first_seen_ms;
     engine.close().await;
 
     let again = Engine::open(config).await.unwrap_or_else(|e| panic!("{e}"));
     let hosts = again.hosts();
-    assert_eq!(hosts.iter().map(|h| h.host_id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(
+        hosts.iter().map(|h| h.host_id.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
     assert_eq!(hosts[0].gpus.len(), 2);
     assert_eq!(hosts[0].first_seen_ms, first_seen);
     assert_eq!(hosts[0].hostname, "a.lab");
@@ -108,16 +159,29 @@ async fn hosts_survive_a_restart_with_their_last_telemetry() {
 #[tokio::test]
 async fn background_task_flushes_periodically_and_on_shutdown() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let config = EngineConfig { data_dir: Some(dir.path().to_path_buf()), ..Default::default() };
-    let engine = Arc::new(Engine::open(config.clone()).await.unwrap_or_else(|e| panic!("{e}")));
+    let config = EngineConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let engine = Arc::new(
+        Engine::open(config.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(engine.clone().run_background(async move {
         let _ = stopped.await;
     }));
-    engine.ingest_heartbeat(heartbeat("late", 1)).unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .ingest_heartbeat(heartbeat("late", 1))
+        .unwrap_or_else(|e| panic!("{e}"));
     let _ = stop.send(());
     task.await.unwrap_or_else(|e| panic!("{e}"));
 
     let again = Engine::open(config).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(again.hosts().len(), 1, "the heartbeat received just before shutdown is saved");
+    assert_eq!(
+        again.hosts().len(),
+        1,
+        "the heartbeat received just before shutdown is saved"
+    );
 }

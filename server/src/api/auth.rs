@@ -14,7 +14,9 @@ pub const SESSION_COOKIE: &str = "trainyard_session";
 
 /// Whether the request carries the API key (bearer) or a valid UI session cookie.
 pub fn is_authorized(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(key) = &state.api_key else { return true };
+    let Some(key) = &state.api_key else {
+        return true;
+    };
     let bearer = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -37,7 +39,11 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Middleware for `/api/v1`: 401 unless authorized.
-pub async fn require_api_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_api_key(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if is_authorized(&state, request.headers()) {
         next.run(request).await
     } else {
@@ -48,11 +54,18 @@ pub async fn require_api_key(State(state): State<AppState>, request: Request, ne
 /// Paths of the UI reachable without logging in: the login page and the
 /// assets it needs.
 fn is_public_ui_path(path: &str) -> bool {
-    path == "/login" || path.starts_with("/pkg/") || path.starts_with("/assets/") || path == "/favicon.ico"
+    path == "/login"
+        || path.starts_with("/pkg/")
+        || path.starts_with("/assets/")
+        || path == "/favicon.ico"
 }
 
 /// Middleware for the web UI: pages redirect to /login, server functions get 401.
-pub async fn require_ui_session(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_ui_session(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if is_public_ui_path(request.uri().path()) || is_authorized(&state, request.headers()) {
         return next.run(request).await;
     }

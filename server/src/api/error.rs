@@ -16,7 +16,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn unauthorized() -> ApiError {
@@ -30,7 +34,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ApiErrorBody { code: self.code.to_string(), message: self.message };
+        let body = ApiErrorBody {
+            code: self.code.to_string(),
+            message: self.message,
+        };
         (self.status, Json(body)).into_response()
     }
 }
@@ -38,10 +45,14 @@ impl IntoResponse for ApiError {
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         let (status, code) = match &e {
-            EngineError::ProtocolMismatch { .. } => (StatusCode::UPGRADE_REQUIRED, "protocol_mismatch"),
+            EngineError::ProtocolMismatch { .. } => {
+                (StatusCode::UPGRADE_REQUIRED, "protocol_mismatch")
+            }
             EngineError::InvalidHeartbeat(_) => (StatusCode::BAD_REQUEST, "invalid_heartbeat"),
             EngineError::HostNotFound(_) => (StatusCode::NOT_FOUND, "host_not_found"),
-            EngineError::HostNotDisconnected { .. } => (StatusCode::CONFLICT, "host_not_disconnected"),
+            EngineError::HostNotDisconnected { .. } => {
+                (StatusCode::CONFLICT, "host_not_disconnected")
+            }
             EngineError::DataDir { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
                 tracing::error!("internal error: {e}");
                 return ApiError::new(

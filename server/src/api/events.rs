@@ -26,7 +26,9 @@ pub async fn events(
     let sub = state.engine.events().subscribe(last_id);
 
     let resync = sub.needs_resync.then(|| resync_event(&sub.resume_id));
-    let hello = ServerEvent::Hello { server_time_ms: state.engine.now_ms() };
+    let hello = ServerEvent::Hello {
+        server_time_ms: state.engine.now_ms(),
+    };
     let hello = Event::default()
         .retry(RETRY)
         .event(hello.name())
@@ -47,14 +49,22 @@ pub async fn events(
         })
     });
     let shutdown = state.shutdown.clone();
-    let stream = first.chain(live).take_until(async move { shutdown.wait().await });
+    let stream = first
+        .chain(live)
+        .take_until(async move { shutdown.wait().await });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 fn to_sse(event: &Arc<PublishedEvent>) -> Event {
-    Event::default().id(event.id.as_str()).event(event.name).data(event.data())
+    Event::default()
+        .id(event.id.as_str())
+        .event(event.name)
+        .data(event.data())
 }
 
 fn resync_event(resume_id: &str) -> Event {
-    Event::default().id(resume_id).event(EVENT_RESYNC).data(r#"{"type":"resync"}"#)
+    Event::default()
+        .id(resume_id)
+        .event(EVENT_RESYNC)
+        .data(r#"{"type":"resync"}"#)
 }

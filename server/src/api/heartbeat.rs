@@ -18,7 +18,10 @@ pub async fn post_heartbeat(
     let body = body.map_err(|r| {
         let status = r.status();
         let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            format!("heartbeat is larger than {} KiB", protocol::MAX_HEARTBEAT_BYTES / 1024)
+            format!(
+                "heartbeat is larger than {} KiB",
+                protocol::MAX_HEARTBEAT_BYTES / 1024
+            )
         } else {
             format!("could not read the heartbeat body: {}", r.body_text())
         };
@@ -48,7 +51,11 @@ fn parse(body: &[u8]) -> Result<Heartbeat, ApiError> {
                     .into());
                 }
             }
-            Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_heartbeat", format!("heartbeat is not valid JSON for this server: {e}")))
+            Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_heartbeat",
+                format!("heartbeat is not valid JSON for this server: {e}"),
+            ))
         }
     }
 }

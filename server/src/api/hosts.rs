@@ -12,7 +12,10 @@ pub async fn list_hosts(State(state): State<AppState>) -> Json<Vec<HostView>> {
     Json(state.engine.hosts())
 }
 
-pub async fn delete_host(State(state): State<AppState>, Path(host_id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_host(
+    State(state): State<AppState>,
+    Path(host_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.engine.remove_host(&host_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,14 +16,20 @@ async fn every_api_route_and_the_event_stream_require_the_key() {
     ];
     for (method, path) in routes {
         for token in [None, Some("wrong-key-0123456789"), Some("")] {
-            let mut request = server.client.request(method.parse().unwrap_or_else(|e| panic!("{e}")), server.url(path));
+            let mut request = server.client.request(
+                method.parse().unwrap_or_else(|e| panic!("{e}")),
+                server.url(path),
+            );
             if let Some(t) = token {
                 request = request.bearer_auth(t);
             }
             let answer = request.send().await.unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(answer.status(), 401, "{method} {path} with {token:?}");
             assert_eq!(
-                answer.headers().get(PROTOCOL_HEADER).and_then(|v| v.to_str().ok()),
+                answer
+                    .headers()
+                    .get(PROTOCOL_HEADER)
+                    .and_then(|v| v.to_str().ok()),
                 Some(PROTOCOL_VERSION.to_string().as_str()),
                 "even a 401 names the protocol version"
             );
@@ -32,7 +38,13 @@ async fn every_api_route_and_the_event_stream_require_the_key() {
             assert!(body.message.contains("TRAINYARD_TOKEN"), "{}", body.message);
         }
     }
-    let ok = server.client.get(server.url("/api/v1/hosts")).bearer_auth(KEY).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let ok = server
+        .client
+        .get(server.url("/api/v1/hosts"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ok.status(), 200);
     server.stop().await.unwrap_or_else(|e| panic!("{e}"));
 }
@@ -46,7 +58,10 @@ async fn an_agent_with_the_wrong_token_stops_with_a_clear_error() {
         .await
         .unwrap_or_else(|_| panic!("agent should give up on 401"))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(matches!(result, Err(trainyard_agent::AgentError::Unauthorized(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(trainyard_agent::AgentError::Unauthorized(_))),
+        "{result:?}"
+    );
     assert!(server.hosts().await.is_empty());
     server.stop().await.unwrap_or_else(|e| panic!("{e}"));
 }
@@ -55,7 +70,12 @@ async fn an_agent_with_the_wrong_token_stops_with_a_clear_error() {
 async fn without_a_key_loopback_clients_need_no_token() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let server = TestServer::start(config(dir.path(), None, Default::default())).await;
-    let ok = server.client.get(server.url("/api/v1/health")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let ok = server
+        .client
+        .get(server.url("/api/v1/health"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ok.status(), 200);
     server.stop().await.unwrap_or_else(|e| panic!("{e}"));
 }
@@ -68,15 +88,38 @@ async fn ui_pages_redirect_to_login_and_the_key_opens_them() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    let page = client.get(server.url("/devices")).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let page = client
+        .get(server.url("/devices"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(page.status(), 303);
-    assert_eq!(page.headers().get("location").and_then(|v| v.to_str().ok()), Some("/login"));
+    assert_eq!(
+        page.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/login")
+    );
 
-    let wrong = client.post(server.url("/login")).form(&[("api_key", "nope")]).send().await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(wrong.headers().get("location").and_then(|v| v.to_str().ok()), Some("/login?error=wrong-key"));
+    let wrong = client
+        .post(server.url("/login"))
+        .form(&[("api_key", "nope")])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        wrong
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok()),
+        Some("/login?error=wrong-key")
+    );
     assert!(wrong.headers().get("set-cookie").is_none());
 
-    let right = client.post(server.url("/login")).form(&[("api_key", KEY)]).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let right = client
+        .post(server.url("/login"))
+        .form(&[("api_key", KEY)])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let cookie = right
         .headers()
         .get("set-cookie")
@@ -84,8 +127,20 @@ async fn ui_pages_redirect_to_login_and_the_key_opens_them() {
         .and_then(|v| v.split(';').next())
         .unwrap_or_else(|| panic!("no session cookie"))
         .to_string();
-    assert!(!cookie.contains(KEY), "the cookie must not contain the key itself");
-    let hosts = client.get(server.url("/api/v1/hosts")).header("cookie", &cookie).send().await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(hosts.status(), 200, "the session cookie also opens the API for the browser");
+    assert!(
+        !cookie.contains(KEY),
+        "the cookie must not contain the key itself"
+    );
+    let hosts = client
+        .get(server.url("/api/v1/hosts"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        hosts.status(),
+        200,
+        "the session cookie also opens the API for the browser"
+    );
     server.stop().await.unwrap_or_else(|e| panic!("{e}"));
 }

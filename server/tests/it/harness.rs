@@ -21,7 +21,10 @@ pub struct TestServer {
 
 /// Thresholds short enough to watch a host go stale and disconnected.
 pub fn fast_thresholds() -> HealthThresholds {
-    HealthThresholds { stale_after: Duration::from_millis(300), disconnected_after: Duration::from_millis(700) }
+    HealthThresholds {
+        stale_after: Duration::from_millis(300),
+        disconnected_after: Duration::from_millis(700),
+    }
 }
 
 pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) -> ServeConfig {
@@ -37,13 +40,20 @@ pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) 
 
 impl TestServer {
     pub async fn start(config: ServeConfig) -> TestServer {
-        let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap_or_else(|e| panic!("bind: {e}"));
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
         let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(trainyard_server::serve(listener, config, async move {
             let _ = stopped.await;
         }));
-        let server = TestServer { addr, client: reqwest::Client::new(), stop: Some(stop), task: Some(task) };
+        let server = TestServer {
+            addr,
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+        };
         server.wait_ready().await;
         server
     }
@@ -54,7 +64,11 @@ impl TestServer {
 
     async fn wait_ready(&self) {
         eventually("server answers", || async {
-            self.client.get(self.url("/api/v1/health")).send().await.is_ok()
+            self.client
+                .get(self.url("/api/v1/health"))
+                .send()
+                .await
+                .is_ok()
         })
         .await;
     }
@@ -101,7 +115,15 @@ where
 }
 
 /// A real agent (library) with fake GPUs posting every 50 ms until the returned sender fires.
-pub fn start_agent(server: &TestServer, host_id: &str, gpus: u32, token: Option<&str>) -> (oneshot::Sender<()>, JoinHandle<Result<(), trainyard_agent::AgentError>>) {
+pub fn start_agent(
+    server: &TestServer,
+    host_id: &str,
+    gpus: u32,
+    token: Option<&str>,
+) -> (
+    oneshot::Sender<()>,
+    JoinHandle<Result<(), trainyard_agent::AgentError>>,
+) {
     let mut config = trainyard_agent::AgentConfig::new(format!("http://{}", server.addr), host_id);
     config.gpus = trainyard_agent::GpuSource::Fake(gpus);
     config.heartbeat_interval = Duration::from_millis(50);

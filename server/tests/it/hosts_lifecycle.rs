@@ -9,25 +9,57 @@ async fn an_agent_appears_goes_stale_then_disconnected_and_can_be_removed() {
     let (stop_agent, agent) = start_agent(&server, "gpu-01", 4, Some(KEY));
 
     eventually("host registered with 4 GPUs", || async {
-        server.hosts().await.first().is_some_and(|h| h.host_id == "gpu-01" && h.gpus.len() == 4 && h.health == HostHealth::Healthy)
+        server.hosts().await.first().is_some_and(|h| {
+            h.host_id == "gpu-01" && h.gpus.len() == 4 && h.health == HostHealth::Healthy
+        })
     })
     .await;
 
-    let refused = server.client.delete(server.url("/api/v1/hosts/gpu-01")).bearer_auth(KEY).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let refused = server
+        .client
+        .delete(server.url("/api/v1/hosts/gpu-01"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(refused.status(), 409, "a healthy host cannot be removed");
     let body = refused.text().await.unwrap_or_default();
-    assert!(body.contains("only disconnected hosts can be removed"), "{body}");
+    assert!(
+        body.contains("only disconnected hosts can be removed"),
+        "{body}"
+    );
 
     let _ = stop_agent.send(());
-    assert!(agent.await.unwrap_or_else(|e| panic!("{e}")).is_ok(), "agent exits cleanly");
+    assert!(
+        agent.await.unwrap_or_else(|e| panic!("{e}")).is_ok(),
+        "agent exits cleanly"
+    );
 
-    eventually("host stale", || async { server.hosts().await[0].health == HostHealth::Stale }).await;
-    eventually("host disconnected", || async { server.hosts().await[0].health == HostHealth::Disconnected }).await;
+    eventually("host stale", || async {
+        server.hosts().await[0].health == HostHealth::Stale
+    })
+    .await;
+    eventually("host disconnected", || async {
+        server.hosts().await[0].health == HostHealth::Disconnected
+    })
+    .await;
 
-    let removed = server.client.delete(server.url("/api/v1/hosts/gpu-01")).bearer_auth(KEY).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let removed = server
+        .client
+        .delete(server.url("/api/v1/hosts/gpu-01"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(removed.status(), 204);
     assert!(server.hosts().await.is_empty());
-    let missing = server.client.delete(server.url("/api/v1/hosts/gpu-01")).bearer_auth(KEY).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let missing = server
+        .client
+        .delete(server.url("/api/v1/hosts/gpu-01"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(missing.status(), 404);
     server.stop().await.unwrap_or_else(|e| panic!("{e}"));
 }
@@ -37,10 +69,16 @@ async fn a_killed_agent_is_noticed_and_hosts_survive_a_server_restart() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let server = TestServer::start(config(dir.path(), Some(KEY), fast_thresholds())).await;
     let (_keep, agent) = start_agent(&server, "gpu-02", 2, Some(KEY));
-    eventually("host registered", || async { server.hosts().await.len() == 1 }).await;
+    eventually("host registered", || async {
+        server.hosts().await.len() == 1
+    })
+    .await;
     // No goodbye: like kill -9 of the agent process.
     agent.abort();
-    eventually("host stale", || async { server.hosts().await[0].health == HostHealth::Stale }).await;
+    eventually("host stale", || async {
+        server.hosts().await[0].health == HostHealth::Stale
+    })
+    .await;
     let first_seen = server.hosts().await[0].first_seen_ms;
     server.stop().await.unwrap_or_else(|e| panic!("{e}"));
 
@@ -50,7 +88,11 @@ async fn a_killed_agent_is_noticed_and_hosts_survive_a_server_restart() {
     assert_eq!(hosts[0].host_id, "gpu-02");
     assert_eq!(hosts[0].gpus.len(), 2, "with its last telemetry");
     assert_eq!(hosts[0].first_seen_ms, first_seen);
-    assert_ne!(hosts[0].health, HostHealth::Healthy, "a silent host is not shown as healthy after a restart");
+    assert_ne!(
+        hosts[0].health,
+        HostHealth::Healthy,
+        "a silent host is not shown as healthy after a restart"
+    );
     again.stop().await.unwrap_or_else(|e| panic!("{e}"));
 }
 

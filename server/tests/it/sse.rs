@@ -23,17 +23,26 @@ struct EventReader {
 
 impl EventReader {
     async fn open(server: &TestServer, last_event_id: Option<&str>) -> EventReader {
-        let mut request = server.client.get(server.url("/api/v1/events")).bearer_auth(KEY);
+        let mut request = server
+            .client
+            .get(server.url("/api/v1/events"))
+            .bearer_auth(KEY);
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
         }
         let answer = request.send().await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(answer.status(), 200);
         assert_eq!(
-            answer.headers().get("content-type").and_then(|v| v.to_str().ok()),
+            answer
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
             Some("text/event-stream")
         );
-        EventReader { stream: answer.bytes_stream().boxed(), buffer: String::new() }
+        EventReader {
+            stream: answer.bytes_stream().boxed(),
+            buffer: String::new(),
+        }
     }
 
     async fn next(&mut self) -> Sse {
@@ -43,11 +52,20 @@ impl EventReader {
                     let block: String = self.buffer.drain(..end + 2).collect();
                     let mut event = Sse::default();
                     for line in block.lines() {
-                        if let Some(v) = line.strip_prefix("id: ").or_else(|| line.strip_prefix("id:")) {
+                        if let Some(v) = line
+                            .strip_prefix("id: ")
+                            .or_else(|| line.strip_prefix("id:"))
+                        {
                             event.id = Some(v.to_string());
-                        } else if let Some(v) = line.strip_prefix("event: ").or_else(|| line.strip_prefix("event:")) {
+                        } else if let Some(v) = line
+                            .strip_prefix("event: ")
+                            .or_else(|| line.strip_prefix("event:"))
+                        {
                             event.name = v.to_string();
-                        } else if let Some(v) = line.strip_prefix("data: ").or_else(|| line.strip_prefix("data:")) {
+                        } else if let Some(v) = line
+                            .strip_prefix("data: ")
+                            .or_else(|| line.strip_prefix("data:"))
+                        {
                             event.data.push_str(v);
                         }
                     }
@@ -56,7 +74,12 @@ impl EventReader {
                     }
                     continue;
                 }
-                let chunk = self.stream.next().await.unwrap_or_else(|| panic!("stream ended")).unwrap_or_else(|e| panic!("{e}"));
+                let chunk = self
+                    .stream
+                    .next()
+                    .await
+                    .unwrap_or_else(|| panic!("stream ended"))
+                    .unwrap_or_else(|e| panic!("{e}"));
                 self.buffer.push_str(&String::from_utf8_lossy(&chunk));
             }
         })
@@ -81,13 +104,18 @@ async fn the_stream_greets_then_streams_device_updates_with_ids() {
     let mut events = EventReader::open(&server, None).await;
     let hello = events.next().await;
     assert_eq!(hello.name, "hello");
-    assert!(matches!(serde_json::from_str(&hello.data), Ok(ServerEvent::Hello { .. })));
+    assert!(matches!(
+        serde_json::from_str(&hello.data),
+        Ok(ServerEvent::Hello { .. })
+    ));
 
     let (_stop, _agent) = start_agent(&server, "gpu-07", 2, Some(KEY));
     let device = events.next_named("device").await;
     assert!(device.id.is_some(), "device events carry an id for resume");
     match serde_json::from_str::<ServerEvent>(&device.data) {
-        Ok(ServerEvent::Device { host }) => assert_eq!((host.host_id.as_str(), host.gpus.len()), ("gpu-07", 2)),
+        Ok(ServerEvent::Device { host }) => {
+            assert_eq!((host.host_id.as_str(), host.gpus.len()), ("gpu-07", 2))
+        }
         other => panic!("unexpected {other:?}"),
     }
     server.stop().await.unwrap_or_else(|e| panic!("{e}"));
@@ -111,7 +139,11 @@ async fn a_reconnecting_client_resumes_after_its_last_event_id() {
     assert_eq!(resumed.next().await.name, "hello");
     let replayed = resumed.next().await;
     assert_eq!(replayed.name, "device");
-    let seq = |e: &Sse| e.id.as_deref().and_then(|id| id.rsplit_once('-')).and_then(|(_, n)| n.parse::<u64>().ok());
+    let seq = |e: &Sse| {
+        e.id.as_deref()
+            .and_then(|id| id.rsplit_once('-'))
+            .and_then(|(_, n)| n.parse::<u64>().ok())
+    };
     assert_eq!(seq(&replayed), seq(&seen).map(|n| n + 1));
 
     // An id from another server boot cannot be honoured: the client must resync.

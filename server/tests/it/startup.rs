@@ -1,5 +1,5 @@
-use trainyard_server::cli::Cli;
 use clap::Parser;
+use trainyard_server::cli::Cli;
 
 use crate::harness::config;
 
@@ -9,21 +9,45 @@ async fn an_unusable_data_dir_stops_startup_with_its_path() {
     let file = dir.path().join("a-file");
     std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
     let bad = file.join("data");
-    let result = trainyard_server::run(config(&bad, None, Default::default()), std::future::pending()).await;
+    let result = trainyard_server::run(
+        config(&bad, None, Default::default()),
+        std::future::pending(),
+    )
+    .await;
     let message = result.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains(&bad.display().to_string()), "{message}");
 }
 
 #[test]
 fn serving_beyond_loopback_without_a_key_is_refused_with_instructions() {
-    let cli = Cli::try_parse_from(["trainyard", "serve", "--server-only", "--host", "0.0.0.0"]).unwrap_or_else(|e| panic!("{e}"));
-    let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else { panic!("serve") };
-    let message = args.into_config().err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(message.contains("--api-key") && message.contains("TRAINYARD_API_KEY"), "{message}");
-
-    let cli = Cli::try_parse_from(["trainyard", "serve", "--server-only", "--host", "0.0.0.0", "--api-key", "0123456789abcdef"])
+    let cli = Cli::try_parse_from(["trainyard", "serve", "--server-only", "--host", "0.0.0.0"])
         .unwrap_or_else(|e| panic!("{e}"));
-    let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else { panic!("serve") };
+    let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else {
+        panic!("serve")
+    };
+    let message = args
+        .into_config()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        message.contains("--api-key") && message.contains("TRAINYARD_API_KEY"),
+        "{message}"
+    );
+
+    let cli = Cli::try_parse_from([
+        "trainyard",
+        "serve",
+        "--server-only",
+        "--host",
+        "0.0.0.0",
+        "--api-key",
+        "0123456789abcdef",
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else {
+        panic!("serve")
+    };
     assert!(args.into_config().is_ok());
 }
 
@@ -31,11 +55,20 @@ fn serving_beyond_loopback_without_a_key_is_refused_with_instructions() {
 fn nonsense_thresholds_are_refused() {
     for args in [
         vec!["trainyard", "serve", "--stale-after", "0"],
-        vec!["trainyard", "serve", "--stale-after", "30", "--disconnected-after", "10"],
+        vec![
+            "trainyard",
+            "serve",
+            "--stale-after",
+            "30",
+            "--disconnected-after",
+            "10",
+        ],
         vec!["trainyard", "serve", "--stale-after", "NaN"],
     ] {
         let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{e}"));
-        let Ok(trainyard_server::cli::Command::Serve(a)) = cli.command_or_serve() else { panic!("serve") };
+        let Ok(trainyard_server::cli::Command::Serve(a)) = cli.command_or_serve() else {
+            panic!("serve")
+        };
         assert!(a.into_config().is_err(), "{args:?}");
     }
 }
@@ -43,7 +76,9 @@ fn nonsense_thresholds_are_refused() {
 #[test]
 fn no_subcommand_means_serve_with_defaults() {
     let cli = Cli::try_parse_from(["trainyard"]).unwrap_or_else(|e| panic!("{e}"));
-    let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else { panic!("serve") };
+    let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else {
+        panic!("serve")
+    };
     assert_eq!(args.port, 3000);
     assert!(!args.server_only);
 }
