@@ -11,7 +11,7 @@ use trainyard_core::{
 use crate::clock::now_ms;
 use crate::error::EngineError;
 use crate::events::EventBus;
-use crate::registry::Registry;
+use crate::registry::{to_row, Registry};
 use crate::store::Store;
 
 /// How the engine is set up.
@@ -20,8 +20,11 @@ pub struct EngineConfig {
     /// Where `trainyard.db` lives; `None` for a throwaway in-memory database.
     pub data_dir: Option<PathBuf>,
     pub thresholds: HealthThresholds,
-    /// How often live host state is written to disk.
+    /// How often hosts changed since the last flush are considered for writing.
     pub flush_interval: Duration,
+    /// Each host's telemetry is written at most this often (new hosts at the
+    /// next flush, everything at shutdown): it only matters after a restart.
+    pub snapshot_interval: Duration,
 }
 
 impl Default for EngineConfig {
@@ -30,6 +33,7 @@ impl Default for EngineConfig {
             data_dir: None,
             thresholds: HealthThresholds::default(),
             flush_interval: Duration::from_secs(1),
+            snapshot_interval: Duration::from_secs(30),
         }
     }
 }
@@ -135,21 +139,33 @@ impl Engine {
         }
     }
 
-    /// Writes every host changed since the last flush to the database.
+    /// Writes changed hosts whose last write is older than
+    /// `snapshot_interval` (and new hosts) to the database.
     pub async fn flush(&self) -> Result<usize, EngineError> {
+        self.write_hosts(self.config.snapshot_interval).await
+    }
+
+    /// Writes every changed host, however recently it was written.
+    pub async fn flush_all(&self) -> Result<usize, EngineError> {
+        self.write_hosts(Duration::ZERO).await
+    }
+
+    async fn write_hosts(&self, every: Duration) -> Result<usize, EngineError> {
         let _persist = self.persist.lock().await;
-        let rows = self.registry().take_dirty();
+        let due = self.registry().take_due(Instant::now(), every);
+        // Serialized outside the registry lock, so heartbeats are not held up.
+        let rows: Vec<_> = due.iter().map(|view| to_row(view)).collect();
         if let Err(e) = self.store.upsert_hosts(&rows).await {
             self.registry()
-                .mark_dirty(rows.into_iter().map(|r| r.host_id));
+                .mark_unwritten(rows.into_iter().map(|r| r.host_id));
             return Err(e);
         }
         Ok(rows.len())
     }
 
-    /// Flushes and closes the database; call once at shutdown.
+    /// Writes everything and closes the database; call once at shutdown.
     pub async fn close(&self) {
-        if let Err(e) = self.flush().await {
+        if let Err(e) = self.flush_all().await {
             tracing::error!("final flush failed: {e}");
         }
         self.store.close().await;

@@ -5,6 +5,7 @@
 //! computed from monotonic time since the last heartbeat.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use trainyard_core::{HealthThresholds, Heartbeat, HostHealth, HostView};
@@ -12,14 +13,17 @@ use trainyard_core::{HealthThresholds, Heartbeat, HostHealth, HostView};
 use crate::store::HostRow;
 
 struct HostEntry {
-    view: HostView,
+    /// Shared so a flush can take it under the lock and serialize it after.
+    view: Arc<HostView>,
     /// When the last heartbeat arrived; `None` for hosts loaded from disk
     /// whose silence began before this process could measure it.
     last_seen: Option<Instant>,
     /// Silence already elapsed when the host was loaded from disk.
     silence_at_load: Duration,
-    /// Changed since the last flush to disk.
+    /// Changed since it was last written to disk.
     dirty: bool,
+    /// When it was last written; `None` if never (written at the next flush).
+    persisted_at: Option<Instant>,
 }
 
 impl HostEntry {
@@ -70,10 +74,11 @@ impl Registry {
             hosts.insert(
                 row.host_id,
                 HostEntry {
-                    view,
+                    view: Arc::new(view),
                     last_seen: None,
                     silence_at_load: silence,
                     dirty: false,
+                    persisted_at: None,
                 },
             );
         }
@@ -82,10 +87,9 @@ impl Registry {
 
     /// Records a validated heartbeat received at `now`/`now_ms`; returns the host's new view.
     pub fn record(&mut self, hb: Heartbeat, now: Instant, now_ms: i64) -> HostView {
-        let first_seen_ms = self
-            .hosts
-            .get(&hb.host_id)
-            .map_or(now_ms, |e| e.view.first_seen_ms);
+        let previous = self.hosts.get(&hb.host_id);
+        let first_seen_ms = previous.map_or(now_ms, |e| e.view.first_seen_ms);
+        let persisted_at = previous.and_then(|e| e.persisted_at);
         let view = HostView {
             host_id: hb.host_id.clone(),
             hostname: hb.hostname,
@@ -97,14 +101,15 @@ impl Registry {
             gpus: hb.gpus,
             gpu_error: hb.gpu_error,
         };
+        // One clone for subscribers; the registry keeps the original.
+        let published = view.clone();
         let entry = HostEntry {
-            view,
+            view: Arc::new(view),
             last_seen: Some(now),
             silence_at_load: Duration::ZERO,
             dirty: true,
+            persisted_at,
         };
-        // One clone for subscribers; the registry keeps the original.
-        let published = entry.view.clone();
         self.hosts.insert(hb.host_id, entry);
         published
     }
@@ -115,8 +120,8 @@ impl Registry {
         for entry in self.hosts.values_mut() {
             let health = thresholds.classify(entry.silence(now));
             if health != entry.view.health {
-                entry.view.health = health;
-                changed.push(entry.view.clone());
+                Arc::make_mut(&mut entry.view).health = health;
+                changed.push(HostView::clone(&entry.view));
             }
         }
         changed
@@ -140,32 +145,46 @@ impl Registry {
 
     /// Every host, ordered by id.
     pub fn views(&self) -> Vec<HostView> {
-        let mut views: Vec<HostView> = self.hosts.values().map(|e| e.view.clone()).collect();
+        let mut views: Vec<HostView> = self
+            .hosts
+            .values()
+            .map(|e| HostView::clone(&e.view))
+            .collect();
         views.sort_by(|a, b| a.host_id.cmp(&b.host_id));
         views
     }
 
-    /// Rows for every host changed since the last call, marking them clean.
-    pub fn take_dirty(&mut self) -> Vec<HostRow> {
-        let mut rows = Vec::new();
+    /// Hosts due to be written: changed, and never written or last written
+    /// at least `every` ago (all changed hosts when `every` is zero). Marks
+    /// them written. Cheap: callers serialize after releasing the lock.
+    pub fn take_due(&mut self, now: Instant, every: Duration) -> Vec<Arc<HostView>> {
+        let mut due = Vec::new();
         for entry in self.hosts.values_mut().filter(|e| e.dirty) {
-            entry.dirty = false;
-            rows.push(to_row(&entry.view));
+            let is_due = entry
+                .persisted_at
+                .is_none_or(|at| now.saturating_duration_since(at) >= every);
+            if is_due {
+                entry.dirty = false;
+                entry.persisted_at = Some(now);
+                due.push(entry.view.clone());
+            }
         }
-        rows
+        due
     }
 
-    /// Marks hosts dirty again after a failed flush, so the next one retries them.
-    pub fn mark_dirty(&mut self, host_ids: impl IntoIterator<Item = String>) {
+    /// Marks hosts unwritten again after a failed flush, so the next one retries them.
+    pub fn mark_unwritten(&mut self, host_ids: impl IntoIterator<Item = String>) {
         for id in host_ids {
             if let Some(entry) = self.hosts.get_mut(&id) {
                 entry.dirty = true;
+                entry.persisted_at = None;
             }
         }
     }
 }
 
-fn to_row(view: &HostView) -> HostRow {
+/// The stored form of a host.
+pub fn to_row(view: &HostView) -> HostRow {
     let heartbeat = Heartbeat {
         protocol_version: trainyard_core::PROTOCOL_VERSION,
         host_id: view.host_id.clone(),

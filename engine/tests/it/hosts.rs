@@ -185,3 +185,49 @@ async fn background_task_flushes_periodically_and_on_shutdown() {
         "the heartbeat received just before shutdown is saved"
     );
 }
+
+#[tokio::test]
+async fn telemetry_is_written_at_most_once_per_snapshot_interval_and_fully_at_shutdown() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = EngineConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        snapshot_interval: std::time::Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let engine = Engine::open(config.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stored_gpus = || async {
+        let peek = Engine::open(config.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        peek.hosts().first().map(|h| h.gpus.len())
+    };
+
+    engine
+        .ingest_heartbeat(heartbeat("h", 1))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        engine.flush().await.unwrap_or_else(|e| panic!("{e}")),
+        1,
+        "a new host is written at once"
+    );
+    assert_eq!(stored_gpus().await, Some(1));
+
+    engine
+        .ingest_heartbeat(heartbeat("h", 2))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        engine.flush().await.unwrap_or_else(|e| panic!("{e}")),
+        0,
+        "not again within the interval"
+    );
+    assert_eq!(stored_gpus().await, Some(1));
+
+    engine.close().await;
+    assert_eq!(
+        stored_gpus().await,
+        Some(2),
+        "shutdown writes the latest state"
+    );
+}
