@@ -1,17 +1,29 @@
 //! `trainyard`: parse the command line, then hand over to the library.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 use trainyard_server::cli::{Cli, Command};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let command = Cli::parse().command_or_serve().unwrap_or_else(|e| e.exit());
     trainyard_server::init_logging();
-    match command {
-        Command::Serve(args) => {
+    let result: anyhow::Result<()> = match command {
+        Command::Serve(args) => async {
             let config = args.into_config()?;
             trainyard_server::run(config, trainyard_server::shutdown_signal()).await?;
+            Ok(())
+        }
+        .await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A plain message: a backtrace (RUST_BACKTRACE is often set) would
+            // bury what the operator has to fix.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
     }
-    Ok(())
 }
