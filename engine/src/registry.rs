@@ -44,6 +44,7 @@ pub struct Registry {
 impl Registry {
     /// Rebuilds the registry from stored rows; `now_ms` is the server's wall clock.
     pub fn from_rows(rows: Vec<HostRow>, now_ms: i64, thresholds: &HealthThresholds) -> Registry {
+        let loaded_at = Instant::now();
         let mut hosts = HashMap::with_capacity(rows.len());
         for row in rows {
             let heartbeat: Option<Heartbeat> = serde_json::from_str(&row.last_heartbeat)
@@ -78,7 +79,8 @@ impl Registry {
                     last_seen: None,
                     silence_at_load: silence,
                     dirty: false,
-                    persisted_at: None,
+                    // Just read from disk: the row is current.
+                    persisted_at: Some(loaded_at),
                 },
             );
         }

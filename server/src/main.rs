@@ -10,12 +10,14 @@ async fn main() -> ExitCode {
     let command = Cli::parse().command_or_serve().unwrap_or_else(|e| e.exit());
     trainyard_server::init_logging();
     let result: anyhow::Result<()> = match command {
-        Command::Serve(args) => async {
-            let config = args.into_config()?;
-            trainyard_server::run(config, trainyard_server::shutdown_signal()).await?;
-            Ok(())
+        Command::Serve(args) => {
+            async {
+                let config = args.into_config()?;
+                trainyard_server::run(config, trainyard_server::shutdown_signal()).await?;
+                Ok(())
+            }
+            .await
         }
-        .await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
