@@ -4,13 +4,11 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use trainyard_core::{
-    protocol, HealthThresholds, Heartbeat, HostHealth, HostView, ServerEvent, ServerStatus,
-};
+use trainyard_core::{protocol, HealthThresholds, Heartbeat, HostHealth, HostView, ServerStatus};
 
 use crate::clock::now_ms;
 use crate::error::EngineError;
-use crate::events::EventBus;
+use crate::events::{BusEvent, EventBus};
 use crate::registry::{to_row, Registry};
 use crate::store::Store;
 
@@ -94,7 +92,7 @@ impl Engine {
         hb.validate()?;
         let now = now_ms();
         let view = self.registry().record(hb, Instant::now(), now);
-        self.bus.publish(ServerEvent::Device { host: view });
+        self.bus.publish(BusEvent::Device(view));
         Ok(now)
     }
 
@@ -122,9 +120,8 @@ impl Engine {
             registry.remove(host_id);
         }
         self.store.delete_host(host_id).await?;
-        self.bus.publish(ServerEvent::DeviceRemoved {
-            host_id: host_id.to_string(),
-        });
+        self.bus
+            .publish(BusEvent::DeviceRemoved(host_id.to_string()));
         Ok(())
     }
 
@@ -135,7 +132,7 @@ impl Engine {
             .refresh_health(Instant::now(), &self.config.thresholds);
         for host in changed {
             tracing::info!(host = %host.host_id, health = host.health.label(), "host health changed");
-            self.bus.publish(ServerEvent::Device { host });
+            self.bus.publish(BusEvent::Device(host));
         }
     }
 

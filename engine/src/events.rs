@@ -8,8 +8,45 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use serde::Serialize;
 use tokio::sync::broadcast;
-use trainyard_core::ServerEvent;
+use trainyard_core::event::{EVENT_DEVICE, EVENT_DEVICE_REMOVED};
+use trainyard_core::HostView;
+
+/// What the engine publishes. Hosts are shared with the registry, so a
+/// heartbeat's event costs no copy of the host.
+#[derive(Debug, Clone)]
+pub enum BusEvent {
+    Device(Arc<HostView>),
+    DeviceRemoved(String),
+}
+
+/// The JSON shape of `trainyard_core::ServerEvent`, borrowing instead of owning.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WireEvent<'a> {
+    Device { host: &'a HostView },
+    DeviceRemoved { host_id: &'a str },
+}
+
+impl BusEvent {
+    /// The SSE `event:` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BusEvent::Device(_) => EVENT_DEVICE,
+            BusEvent::DeviceRemoved(_) => EVENT_DEVICE_REMOVED,
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Result<String> {
+        match self {
+            BusEvent::Device(host) => serde_json::to_string(&WireEvent::Device { host }),
+            BusEvent::DeviceRemoved(host_id) => {
+                serde_json::to_string(&WireEvent::DeviceRemoved { host_id })
+            }
+        }
+    }
+}
 
 /// Events kept for replay to reconnecting clients.
 const REPLAY_CAPACITY: usize = 4096;
@@ -25,22 +62,22 @@ pub struct PublishedEvent {
     pub seq: u64,
     /// SSE `event:` field.
     pub name: &'static str,
-    event: ServerEvent,
+    event: BusEvent,
     json: OnceLock<String>,
 }
 
 impl PublishedEvent {
-    /// SSE `data:` field: JSON of the [`ServerEvent`].
+    /// SSE `data:` field: JSON of the `trainyard_core::ServerEvent`.
     pub fn data(&self) -> &str {
         self.json.get_or_init(|| {
-            serde_json::to_string(&self.event).unwrap_or_else(|e| {
+            self.event.to_json().unwrap_or_else(|e| {
                 tracing::error!("could not serialize event {}: {e}", self.name);
                 String::from("{}")
             })
         })
     }
 
-    pub fn event(&self) -> &ServerEvent {
+    pub fn event(&self) -> &BusEvent {
         &self.event
     }
 }
@@ -84,7 +121,7 @@ impl EventBus {
     }
 
     /// Publishes an event to every subscriber.
-    pub fn publish(&self, event: ServerEvent) {
+    pub fn publish(&self, event: BusEvent) {
         // The lock orders publishing against subscribing, so a subscriber
         // sees each event exactly once: in its replay or live, never both.
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
@@ -150,8 +187,8 @@ impl EventBus {
 mod tests {
     use super::*;
 
-    fn removed(id: &str) -> ServerEvent {
-        ServerEvent::DeviceRemoved { host_id: id.into() }
+    fn removed(id: &str) -> BusEvent {
+        BusEvent::DeviceRemoved(id.into())
     }
 
     #[test]
@@ -188,6 +225,35 @@ mod tests {
         let recent = bus.subscribe(Some(&format!("b-{}", REPLAY_CAPACITY + 5)));
         assert!(!recent.needs_resync);
         assert_eq!(recent.replay.len(), 5);
+    }
+
+    #[test]
+    fn published_json_is_exactly_the_core_server_event() {
+        use trainyard_core::{HostHealth, ServerEvent};
+        let host = HostView {
+            host_id: "gpu-01".into(),
+            hostname: "h".into(),
+            agent_version: "1".into(),
+            health: HostHealth::Stale,
+            last_seen_ms: 2,
+            first_seen_ms: 1,
+            system: Default::default(),
+            gpus: vec![Default::default()],
+            gpu_error: Some("x".into()),
+        };
+        let bus = EventBus::new("b");
+        bus.publish(BusEvent::Device(Arc::new(host.clone())));
+        bus.publish(removed("gpu-01"));
+        let sub = bus.subscribe(Some("b-0"));
+        let expected = [
+            ServerEvent::Device { host },
+            ServerEvent::DeviceRemoved { host_id: "gpu-01".into() },
+        ];
+        for (published, expected) in sub.replay.iter().zip(expected) {
+            assert_eq!(published.name, expected.name());
+            let parsed: ServerEvent = serde_json::from_str(published.data()).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(parsed, expected);
+        }
     }
 
     #[tokio::test]

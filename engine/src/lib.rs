@@ -11,4 +11,4 @@ pub mod store;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::EngineError;
-pub use events::{EventBus, PublishedEvent, Subscription};
+pub use events::{BusEvent, EventBus, PublishedEvent, Subscription};

@@ -88,7 +88,7 @@ impl Registry {
     }
 
     /// Records a validated heartbeat received at `now`/`now_ms`; returns the host's new view.
-    pub fn record(&mut self, hb: Heartbeat, now: Instant, now_ms: i64) -> HostView {
+    pub fn record(&mut self, hb: Heartbeat, now: Instant, now_ms: i64) -> Arc<HostView> {
         let previous = self.hosts.get(&hb.host_id);
         let first_seen_ms = previous.map_or(now_ms, |e| e.view.first_seen_ms);
         let persisted_at = previous.and_then(|e| e.persisted_at);
@@ -103,27 +103,30 @@ impl Registry {
             gpus: hb.gpus,
             gpu_error: hb.gpu_error,
         };
-        // One clone for subscribers; the registry keeps the original.
-        let published = view.clone();
+        let view = Arc::new(view);
         let entry = HostEntry {
-            view: Arc::new(view),
+            view: view.clone(),
             last_seen: Some(now),
             silence_at_load: Duration::ZERO,
             dirty: true,
             persisted_at,
         };
         self.hosts.insert(hb.host_id, entry);
-        published
+        view
     }
 
     /// Re-derives every host's health; returns the views whose health changed.
-    pub fn refresh_health(&mut self, now: Instant, thresholds: &HealthThresholds) -> Vec<HostView> {
+    pub fn refresh_health(
+        &mut self,
+        now: Instant,
+        thresholds: &HealthThresholds,
+    ) -> Vec<Arc<HostView>> {
         let mut changed = Vec::new();
         for entry in self.hosts.values_mut() {
             let health = thresholds.classify(entry.silence(now));
             if health != entry.view.health {
                 Arc::make_mut(&mut entry.view).health = health;
-                changed.push(HostView::clone(&entry.view));
+                changed.push(entry.view.clone());
             }
         }
         changed
