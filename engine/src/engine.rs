@@ -150,8 +150,16 @@ impl Engine {
     async fn write_hosts(&self, every: Duration) -> Result<usize, EngineError> {
         let _persist = self.persist.lock().await;
         let due = self.registry().take_due(Instant::now(), every);
-        // Serialized outside the registry lock, so heartbeats are not held up.
-        let rows: Vec<_> = due.iter().map(|view| to_row(view)).collect();
+        // Serialized outside the registry lock and off the async workers, so
+        // heartbeats are not held up by a large flush (10,000 new hosts).
+        let rows = tokio::task::spawn_blocking(move || {
+            due.iter().map(|view| to_row(view)).collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!("serializing hosts for the database failed: {e}");
+            Vec::new()
+        });
         if let Err(e) = self.store.upsert_hosts(&rows).await {
             self.registry()
                 .mark_unwritten(rows.into_iter().map(|r| r.host_id));

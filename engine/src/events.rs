@@ -247,11 +247,14 @@ mod tests {
         let sub = bus.subscribe(Some("b-0"));
         let expected = [
             ServerEvent::Device { host },
-            ServerEvent::DeviceRemoved { host_id: "gpu-01".into() },
+            ServerEvent::DeviceRemoved {
+                host_id: "gpu-01".into(),
+            },
         ];
         for (published, expected) in sub.replay.iter().zip(expected) {
             assert_eq!(published.name, expected.name());
-            let parsed: ServerEvent = serde_json::from_str(published.data()).unwrap_or_else(|e| panic!("{e}"));
+            let parsed: ServerEvent =
+                serde_json::from_str(published.data()).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(parsed, expected);
         }
     }
