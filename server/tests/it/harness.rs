@@ -73,17 +73,32 @@ impl TestServer {
         .await;
     }
 
-    /// `GET /api/v1/hosts` with the test key.
-    pub async fn hosts(&self) -> Vec<HostView> {
+    /// `GET path` with the test key, decoded as JSON.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
         self.client
-            .get(self.url("/api/v1/hosts"))
+            .get(self.url(path))
             .bearer_auth(KEY)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
             .json()
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// `GET /api/v1/hosts` with the test key.
+    pub async fn hosts(&self) -> Vec<HostView> {
+        self.get_json("/api/v1/hosts").await
+    }
+
+    /// `DELETE path` with the test key.
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DELETE {path}: {e}"))
     }
 
     /// Graceful stop; returns what `serve` returned.

@@ -15,13 +15,7 @@ async fn an_agent_appears_goes_stale_then_disconnected_and_can_be_removed() {
     })
     .await;
 
-    let refused = server
-        .client
-        .delete(server.url("/api/v1/hosts/gpu-01"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let refused = server.delete("/api/v1/hosts/gpu-01").await;
     assert_eq!(refused.status(), 409, "a healthy host cannot be removed");
     let body = refused.text().await.unwrap_or_default();
     assert!(
@@ -44,22 +38,10 @@ async fn an_agent_appears_goes_stale_then_disconnected_and_can_be_removed() {
     })
     .await;
 
-    let removed = server
-        .client
-        .delete(server.url("/api/v1/hosts/gpu-01"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let removed = server.delete("/api/v1/hosts/gpu-01").await;
     assert_eq!(removed.status(), 204);
     assert!(server.hosts().await.is_empty());
-    let missing = server
-        .client
-        .delete(server.url("/api/v1/hosts/gpu-01"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let missing = server.delete("/api/v1/hosts/gpu-01").await;
     assert_eq!(missing.status(), 404);
     server.stop().await.unwrap_or_else(|e| panic!("{e}"));
 }
@@ -103,16 +85,7 @@ async fn dashboard_status_counts_healthy_hosts_and_gpus() {
     let (_a, _ta) = start_agent(&server, "a", 2, Some(KEY));
     let (_b, _tb) = start_agent(&server, "b", 3, Some(KEY));
     eventually("both hosts", || async { server.hosts().await.len() == 2 }).await;
-    let status: trainyard_core::ServerStatus = server
-        .client
-        .get(server.url("/api/v1/health"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let status: trainyard_core::ServerStatus = server.get_json("/api/v1/health").await;
     assert_eq!((status.hosts_healthy, status.gpus_total), (2, 5));
     assert!(status.auth_required);
     server.stop().await.unwrap_or_else(|e| panic!("{e}"));
