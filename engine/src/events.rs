@@ -76,10 +76,6 @@ impl PublishedEvent {
             })
         })
     }
-
-    pub fn event(&self) -> &BusEvent {
-        &self.event
-    }
 }
 
 struct Ring {
