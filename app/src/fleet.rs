@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use trainyard_core::{HostHealth, HostView};
+use trainyard_core::{FleetCounts, HostView};
 
 use crate::server_fns::HostsSnapshot;
 
@@ -80,20 +80,8 @@ impl Fleet {
     }
 
     /// Hosts per health state, and GPUs total/free on healthy hosts (tracked).
-    pub fn summary(&self) -> FleetSummary {
-        let mut s = FleetSummary::default();
-        for host in self.views() {
-            match host.health {
-                HostHealth::Healthy => {
-                    s.healthy += 1;
-                    s.gpus_total += host.gpus.len();
-                    s.gpus_free += host.free_gpu_count();
-                }
-                HostHealth::Stale => s.stale += 1,
-                HostHealth::Disconnected => s.disconnected += 1,
-            }
-        }
-        s
+    pub fn summary(&self) -> FleetCounts {
+        FleetCounts::of(&self.views())
     }
 
     /// Adopts the server's clock; `now_ms` then follows it.
@@ -115,16 +103,6 @@ impl Default for Fleet {
     fn default() -> Self {
         Fleet::new()
     }
-}
-
-/// Counts shown on the Dashboard and above the Devices grid.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FleetSummary {
-    pub healthy: usize,
-    pub stale: usize,
-    pub disconnected: usize,
-    pub gpus_total: usize,
-    pub gpus_free: usize,
 }
 
 #[cfg(feature = "hydrate")]

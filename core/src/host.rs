@@ -33,6 +33,37 @@ impl HostView {
     }
 }
 
+/// Hosts per health state, and GPUs on healthy hosts: the fleet at a glance.
+/// Computed the same way by the server (Dashboard API) and the browser (live).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FleetCounts {
+    pub healthy: usize,
+    pub stale: usize,
+    pub disconnected: usize,
+    /// GPUs on healthy hosts (a silent host's GPUs can't take work).
+    pub gpus_total: usize,
+    /// Of those, the idle ones ([`gpu_is_free`]).
+    pub gpus_free: usize,
+}
+
+impl FleetCounts {
+    pub fn of<'a>(hosts: impl IntoIterator<Item = &'a HostView>) -> FleetCounts {
+        let mut counts = FleetCounts::default();
+        for host in hosts {
+            match host.health {
+                HostHealth::Healthy => {
+                    counts.healthy += 1;
+                    counts.gpus_total += host.gpus.len();
+                    counts.gpus_free += host.free_gpu_count();
+                }
+                HostHealth::Stale => counts.stale += 1,
+                HostHealth::Disconnected => counts.disconnected += 1,
+            }
+        }
+        counts
+    }
+}
+
 /// A GPU counts as free when under 5% busy and holding under 5% of its memory.
 pub fn gpu_is_free(gpu: &GpuStats) -> bool {
     let mem_fraction = if gpu.memory_total_bytes == 0 {
@@ -41,4 +72,52 @@ pub fn gpu_is_free(gpu: &GpuStats) -> bool {
         gpu.memory_used_bytes as f64 / gpu.memory_total_bytes as f64
     };
     gpu.utilization_percent < 5.0 && mem_fraction < 0.05 && gpu.processes.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(health: HostHealth, busy: &[bool]) -> HostView {
+        HostView {
+            host_id: "h".into(),
+            hostname: String::new(),
+            agent_version: String::new(),
+            health,
+            last_seen_ms: 0,
+            first_seen_ms: 0,
+            system: SystemStats::default(),
+            gpus: busy
+                .iter()
+                .enumerate()
+                .map(|(i, &b)| GpuStats {
+                    index: i as u32,
+                    utilization_percent: if b { 90.0 } else { 0.0 },
+                    memory_total_bytes: 100,
+                    ..Default::default()
+                })
+                .collect(),
+            gpu_error: None,
+        }
+    }
+
+    #[test]
+    fn only_healthy_hosts_contribute_gpus() {
+        let hosts = [
+            host(HostHealth::Healthy, &[true, false]),
+            host(HostHealth::Stale, &[false]),
+            host(HostHealth::Disconnected, &[false, false]),
+        ];
+        let counts = FleetCounts::of(&hosts);
+        assert_eq!(
+            counts,
+            FleetCounts {
+                healthy: 1,
+                stale: 1,
+                disconnected: 1,
+                gpus_total: 2,
+                gpus_free: 1
+            }
+        );
+    }
 }

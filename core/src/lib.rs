@@ -15,7 +15,7 @@ pub mod status;
 pub use event::ServerEvent;
 pub use health::{HealthThresholds, HostHealth};
 pub use heartbeat::{GpuProcess, GpuStats, Heartbeat, HeartbeatAck, HeartbeatError, SystemStats};
-pub use host::HostView;
+pub use host::{FleetCounts, HostView};
 pub use ids::{validate_host_id, HostIdError};
 pub use protocol::{ApiErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION};
 pub use status::ServerStatus;

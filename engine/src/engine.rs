@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use trainyard_core::{protocol, HealthThresholds, Heartbeat, HostHealth, HostView, ServerStatus};
+use trainyard_core::{
+    protocol, FleetCounts, HealthThresholds, Heartbeat, HostHealth, HostView, ServerStatus,
+};
 
 use crate::clock::now_ms;
 use crate::error::EngineError;
@@ -83,12 +85,7 @@ impl Engine {
     /// Checks and records a heartbeat, and tells subscribers. Returns the
     /// server time it was recorded at.
     pub fn ingest_heartbeat(&self, hb: Heartbeat) -> Result<i64, EngineError> {
-        if !protocol::is_supported(hb.protocol_version) {
-            return Err(EngineError::ProtocolMismatch {
-                got: hb.protocol_version,
-                accepted: protocol::supported_range(),
-            });
-        }
+        EngineError::check_protocol(hb.protocol_version)?;
         hb.validate()?;
         let now = now_ms();
         let view = self.registry().record(hb, Instant::now(), now);
@@ -178,20 +175,18 @@ impl Engine {
 
     /// Dashboard numbers.
     pub fn status(&self, auth_required: bool) -> ServerStatus {
-        let hosts = self.hosts();
-        let count = |h: HostHealth| hosts.iter().filter(|v| v.health == h).count();
-        let healthy = || hosts.iter().filter(|v| v.health == HostHealth::Healthy);
+        let counts = FleetCounts::of(&self.hosts());
         ServerStatus {
             status: "ok".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             protocol_version: protocol::PROTOCOL_VERSION,
             server_time_ms: now_ms(),
             uptime_secs: self.started.elapsed().as_secs(),
-            hosts_healthy: count(HostHealth::Healthy),
-            hosts_stale: count(HostHealth::Stale),
-            hosts_disconnected: count(HostHealth::Disconnected),
-            gpus_total: healthy().map(|h| h.gpus.len()).sum(),
-            gpus_free: healthy().map(HostView::free_gpu_count).sum(),
+            hosts_healthy: counts.healthy,
+            hosts_stale: counts.stale,
+            hosts_disconnected: counts.disconnected,
+            gpus_total: counts.gpus_total,
+            gpus_free: counts.gpus_free,
             auth_required,
             stale_after_secs: self.config.thresholds.stale_after.as_secs(),
             disconnected_after_secs: self.config.thresholds.disconnected_after.as_secs(),

@@ -26,3 +26,17 @@ pub enum EngineError {
     #[error("database migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
 }
+
+impl EngineError {
+    /// `Ok` if an agent speaking `version` is accepted, else `ProtocolMismatch`.
+    pub fn check_protocol(version: u32) -> Result<(), EngineError> {
+        if trainyard_core::protocol::is_supported(version) {
+            Ok(())
+        } else {
+            Err(EngineError::ProtocolMismatch {
+                got: version,
+                accepted: trainyard_core::protocol::supported_range(),
+            })
+        }
+    }
+}

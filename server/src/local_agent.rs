@@ -2,7 +2,6 @@
 //! single command gives a working one-box setup.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use trainyard_agent::{AgentConfig, GpuSource};
 
@@ -28,7 +27,6 @@ pub fn spawn(
         Some(n) => GpuSource::Fake(n),
         None => GpuSource::Nvml,
     };
-    let shutdown = Arc::new(shutdown);
     tokio::spawn(async move {
         tracing::info!(host_id = %config.host_id, "starting local agent");
         if let Err(e) = trainyard_agent::run(config, async move { shutdown.wait().await }).await {

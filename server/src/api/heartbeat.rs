@@ -43,13 +43,7 @@ fn parse(body: &[u8]) -> Result<Heartbeat, ApiError> {
                 protocol_version: u32,
             }
             if let Ok(v) = serde_json::from_slice::<VersionOnly>(body) {
-                if !protocol::is_supported(v.protocol_version) {
-                    return Err(trainyard_engine::EngineError::ProtocolMismatch {
-                        got: v.protocol_version,
-                        accepted: protocol::supported_range(),
-                    }
-                    .into());
-                }
+                trainyard_engine::EngineError::check_protocol(v.protocol_version)?;
             }
             Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
