@@ -82,3 +82,18 @@ fn no_subcommand_means_serve_with_defaults() {
     assert_eq!(args.port, 3000);
     assert!(!args.server_only);
 }
+
+#[test]
+fn a_path_like_local_host_id_is_refused_naming_the_flag() {
+    let cli = Cli::try_parse_from(["trainyard", "serve", "--local-host-id", "../etc"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else {
+        panic!("serve")
+    };
+    let message = args
+        .into_config()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(message.starts_with("--local-host-id"), "{message}");
+}
