@@ -9,13 +9,16 @@ pub mod health;
 pub mod heartbeat;
 pub mod host;
 pub mod ids;
+pub mod job;
 pub mod protocol;
 pub mod status;
+pub mod work;
 
 pub use event::ServerEvent;
 pub use health::{HealthThresholds, HostHealth};
 pub use heartbeat::{GpuProcess, GpuStats, Heartbeat, HeartbeatAck, HeartbeatError, SystemStats};
 pub use host::{FleetCounts, HostView};
 pub use ids::{validate_host_id, HostIdError};
+pub use job::{AttemptView, JobDetail, JobStatus, JobView, Priority, PriorityChange, SubmitOptions, SubmitResult};
 pub use protocol::{ApiErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION};
 pub use status::ServerStatus;

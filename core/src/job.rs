@@ -1,0 +1,274 @@
+//! Jobs as the server, the agent and the browser see them.
+//!
+//! A sweep of N grid points becomes N jobs. A job runs as one or more
+//! *attempts* (a retry after a lost lease is attempt n+1); the job's status
+//! is its latest attempt's.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a job is in its life. See docs/architecture.md for the diagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Assigned,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+    Lost,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 7] = [
+        JobStatus::Queued,
+        JobStatus::Assigned,
+        JobStatus::Running,
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+        JobStatus::Lost,
+    ];
+
+    /// Lowercase name, as on the wire and in the database.
+    pub fn label(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Assigned => "assigned",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Lost => "lost",
+        }
+    }
+
+    /// Holds a slot on a host (GPUs or a CPU slot).
+    pub fn is_active(self) -> bool {
+        matches!(self, JobStatus::Assigned | JobStatus::Running)
+    }
+
+    /// Will not change again by itself. `Lost` is not final: the agent may
+    /// still report the real outcome after a partition.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
+        )
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        JobStatus::ALL
+            .into_iter()
+            .find(|status| status.label() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown job status {s:?}; expected one of queued, assigned, running, \
+                     succeeded, failed, cancelled, lost"
+                )
+            })
+    }
+}
+
+/// Scheduling priority: high before normal before low, then first in first out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    High,
+    #[default]
+    Normal,
+    Low,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 3] = [Priority::High, Priority::Normal, Priority::Low];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Priority::High => "high",
+            Priority::Normal => "normal",
+            Priority::Low => "low",
+        }
+    }
+
+    /// Sort key: smaller runs first.
+    pub fn rank(self) -> u8 {
+        match self {
+            Priority::High => 0,
+            Priority::Normal => 1,
+            Priority::Low => 2,
+        }
+    }
+
+    pub fn from_rank(rank: i64) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| i64::from(p.rank()) == rank)
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl FromStr for Priority {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Priority::ALL
+            .into_iter()
+            .find(|p| p.label() == s)
+            .ok_or_else(|| format!("unknown priority {s:?}; expected high, normal or low"))
+    }
+}
+
+/// One job, as listed by the API and drawn by the Queue page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: i64,
+    pub sweep_id: i64,
+    pub project: String,
+    pub name: String,
+    pub status: JobStatus,
+    pub priority: Priority,
+    /// The command as submitted (argv), before `{config}`-style placeholders
+    /// are filled in on the agent.
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub workdir: Option<String>,
+    /// GPUs asked for; 0 runs in a CPU slot.
+    pub gpus: u32,
+    #[serde(default)]
+    pub host_pin: Option<String>,
+    #[serde(default)]
+    pub min_gpu_memory_mb: Option<u64>,
+    /// Extra attempts allowed after a lost lease.
+    pub retries: u32,
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// The grid point: axis key → value, in axis order.
+    #[serde(default)]
+    pub params: Vec<(String, String)>,
+    /// Current attempt number, 0 before the first assignment.
+    pub attempt: u32,
+    #[serde(default)]
+    pub host_id: Option<String>,
+    #[serde(default)]
+    pub gpu_indices: Vec<u32>,
+    pub created_ms: i64,
+    #[serde(default)]
+    pub started_ms: Option<i64>,
+    #[serde(default)]
+    pub finished_ms: Option<i64>,
+    /// Measured by the agent's monotonic clock when it reported the end.
+    #[serde(default)]
+    pub duration_ms: Option<i64>,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// Why a queued job waits, why a job failed or was lost.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Set when a running job was asked to stop and the agent has not yet
+    /// confirmed.
+    #[serde(default)]
+    pub cancel_requested: bool,
+    #[serde(default)]
+    pub rerun_of: Option<i64>,
+}
+
+/// A job's full record: the view plus its resolved config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobDetail {
+    #[serde(flatten)]
+    pub job: JobView,
+    /// The resolved config handed to the process as `TRAINYARD_CONFIG`.
+    pub config_yaml: String,
+    pub attempts: Vec<AttemptView>,
+}
+
+/// One attempt of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptView {
+    pub attempt: u32,
+    pub host_id: String,
+    pub gpu_indices: Vec<u32>,
+    pub status: JobStatus,
+    pub assigned_ms: i64,
+    #[serde(default)]
+    pub started_ms: Option<i64>,
+    #[serde(default)]
+    pub finished_ms: Option<i64>,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Scheduling choices made at submission, overriding the config's own
+/// reserved keys when set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SubmitOptions {
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default)]
+    pub gpus: Option<u32>,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub min_gpu_memory_mb: Option<u64>,
+}
+
+/// What a submission created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmitResult {
+    pub sweep_id: i64,
+    pub jobs: Vec<JobView>,
+}
+
+/// Body of `POST /api/v1/jobs/{id}/priority`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriorityChange {
+    pub priority: Priority,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_and_priority_round_trip_through_their_labels() {
+        for status in JobStatus::ALL {
+            assert_eq!(status.label().parse::<JobStatus>(), Ok(status));
+        }
+        for priority in Priority::ALL {
+            assert_eq!(priority.label().parse::<Priority>(), Ok(priority));
+            assert_eq!(Priority::from_rank(priority.rank().into()), Some(priority));
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_refused_with_the_choices() {
+        let err = "urgent".parse::<Priority>().unwrap_err();
+        assert!(err.contains("high, normal or low"), "{err}");
+        assert!("done".parse::<JobStatus>().unwrap_err().contains("succeeded"));
+    }
+
+    #[test]
+    fn lost_is_neither_active_nor_final() {
+        assert!(!JobStatus::Lost.is_active());
+        assert!(!JobStatus::Lost.is_final());
+        assert!(JobStatus::Running.is_active());
+        assert!(JobStatus::Cancelled.is_final());
+    }
+}
