@@ -35,7 +35,7 @@ fi
 
 # npm packages: wasm-opt (npm's binaryen; Debian's is too old and breaks
 # hydration), CodeMirror/uPlot bundling, playwright-core for end2end.
-if [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/esbuild ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
   npm ci --no-audit --no-fund
 fi

@@ -7,5 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/install-deps.sh
+scripts/build-js.sh
 cargo leptos build --release
 exec env LEPTOS_SITE_ROOT="$repo_root/target/site" "$target_dir/release/trainyard" serve "$@"

@@ -14,6 +14,7 @@ step "rust tests"
 cargo test --locked
 
 step "release build (server + web UI, and the agent binary)"
+scripts/build-js.sh
 cargo leptos build --release
 cargo build --locked --release -p trainyard-agent
 

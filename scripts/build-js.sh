@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Bundles the browser JavaScript that is not Rust: the CodeMirror config
+# editor (frontend/js/editor.mjs) into public/assets/vendor/editor.js, which
+# cargo-leptos then copies to the site. Run before `cargo leptos build` or
+# `cargo leptos watch`; scripts/run.sh and scripts/test.sh do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+out=public/assets/vendor/editor.js
+if [ ! -x node_modules/.bin/esbuild ]; then
+  echo "esbuild missing: run scripts/install-deps.sh (npm ci) first" >&2
+  exit 1
+fi
+mkdir -p "$(dirname "$out")"
+esbuild frontend/js/editor.mjs --bundle --minify --format=iife \
+  --global-name=TrainyardEditor --target=es2020 --legal-comments=none \
+  --log-level=warning --outfile="$out"
+printf '[build-js] %s: %s bytes (%s gzipped)\n' "$out" "$(wc -c <"$out")" "$(gzip -9c "$out" | wc -c)"
