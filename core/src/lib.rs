@@ -4,6 +4,7 @@
 //! the browser (wasm32). New fields on wire types are `#[serde(default)]` so an
 //! older peer's messages still parse.
 
+pub mod config;
 pub mod event;
 pub mod health;
 pub mod heartbeat;
@@ -14,6 +15,9 @@ pub mod protocol;
 pub mod status;
 pub mod work;
 
+pub use config::{
+    parse_experiment, Axis, ConfigError, ConfigErrors, Experiment, RunSpec, Scheduling, SweepLimits,
+};
 pub use event::ServerEvent;
 pub use health::{HealthThresholds, HostHealth};
 pub use heartbeat::{GpuProcess, GpuStats, Heartbeat, HeartbeatAck, HeartbeatError, SystemStats};

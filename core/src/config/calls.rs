@@ -1,0 +1,157 @@
+//! Call syntax (`resnet(layers=[1, 2])`) inside flow lists.
+//!
+//! YAML's flow context treats `[`, `]`, `,`, `{`, `}` as structure, so
+//! `[resnet(layers=[1,2]), vgg(depth=16)]` would not parse as two values. Before
+//! parsing, every `identifier(...)` call that closes on the same line has those
+//! characters (and `:` and `#`) swapped for private-use stand-ins, one char for
+//! one char, so line/column positions stay exact. Scalars built from a masked
+//! region get the originals back. A source that already contains a stand-in is
+//! left as it is.
+
+use std::borrow::Cow;
+
+const MASKS: [(char, char); 7] = [
+    (',', '\u{E000}'),
+    ('[', '\u{E001}'),
+    (']', '\u{E002}'),
+    ('{', '\u{E003}'),
+    ('}', '\u{E004}'),
+    (':', '\u{E005}'),
+    ('#', '\u{E006}'),
+];
+
+/// The source with call arguments masked, and the masked char-index ranges.
+pub(crate) struct Masked<'a> {
+    pub text: Cow<'a, str>,
+    ranges: Vec<(usize, usize)>,
+}
+
+impl Masked<'_> {
+    /// Whether a scalar spanning `start..end` (char indices) needs unmasking.
+    pub fn touches(&self, start: usize, end: usize) -> bool {
+        self.ranges
+            .iter()
+            .any(|&(s, e)| s < end.max(start + 1) && start < e)
+    }
+}
+
+/// Masks structure characters inside one-line `name(...)` calls.
+pub(crate) fn mask_calls(src: &str) -> Masked<'_> {
+    let untouched = Masked {
+        text: Cow::Borrowed(src),
+        ranges: Vec::new(),
+    };
+    if src.chars().any(|c| MASKS.iter().any(|&(_, m)| m == c)) {
+        return untouched;
+    }
+    let chars: Vec<char> = src.chars().collect();
+    let mut ranges = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if let Some(end) = call_end(&chars, i) {
+            ranges.push((i, end));
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    if !ranges
+        .iter()
+        .any(|&(s, e)| chars[s..e].iter().any(|&c| mask_of(c).is_some()))
+    {
+        return untouched;
+    }
+    let mut out = chars;
+    for &(s, e) in &ranges {
+        for c in &mut out[s..e] {
+            if let Some(m) = mask_of(*c) {
+                *c = m;
+            }
+        }
+    }
+    Masked {
+        text: Cow::Owned(out.into_iter().collect()),
+        ranges,
+    }
+}
+
+/// Puts the original characters back.
+pub(crate) fn unmask(s: &str) -> String {
+    s.chars()
+        .map(|c| MASKS.iter().find(|&&(_, m)| m == c).map_or(c, |&(o, _)| o))
+        .collect()
+}
+
+fn mask_of(c: char) -> Option<char> {
+    MASKS.iter().find(|&&(o, _)| o == c).map(|&(_, m)| m)
+}
+
+fn is_ident_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '.'
+}
+
+/// If a call `ident(...)` starts at `i`, the index just past its `)`.
+fn call_end(chars: &[char], i: usize) -> Option<usize> {
+    if !is_ident_start(chars[i]) || (i > 0 && is_ident(chars[i - 1])) {
+        return None;
+    }
+    let mut j = i;
+    while j < chars.len() && is_ident(chars[j]) {
+        j += 1;
+    }
+    if chars.get(j) != Some(&'(') {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (k, &c) in chars.iter().enumerate().skip(j) {
+        match (quote, c) {
+            (_, '\n' | '\r') => return None,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(k + 1);
+                }
+            }
+            (None, _) => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_in_flow_lists_are_masked_char_for_char() {
+        let src = "model: [resnet(layers=[1,2]), vgg(depth=16)]\n";
+        let m = mask_calls(src);
+        assert_eq!(m.text.chars().count(), src.chars().count());
+        assert!(m
+            .text
+            .starts_with("model: [resnet(layers=\u{E001}1\u{E000}2\u{E002}),"));
+        assert_eq!(unmask(&m.text), src);
+    }
+
+    #[test]
+    fn text_without_calls_is_untouched() {
+        for src in ["a: [1, 2]\n", "f: g(x)\n", "a: f(b\n  , c)\n"] {
+            assert!(matches!(mask_calls(src).text, Cow::Borrowed(_)), "{src}");
+        }
+    }
+
+    #[test]
+    fn sources_that_already_hold_stand_ins_are_not_masked() {
+        let src = "a: [f(1,2)]\nb: \u{E000}\n";
+        assert!(matches!(mask_calls(src).text, Cow::Borrowed(_)));
+    }
+}

@@ -1,0 +1,219 @@
+//! Grid axes: finding every list in the experiment's own config, counting
+//! the cartesian product without building it, and resolving one point.
+
+use super::emit::display;
+use super::error::ConfigError;
+use super::scheduling::RESERVED_KEYS;
+use super::tree::{Entry, Kind, Node};
+use serde::{Deserialize, Serialize};
+
+/// One grid axis: a list in the config, one run per value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Axis {
+    /// Dotted path of the list, e.g. `optimizer.lr`.
+    pub key: String,
+    /// Display text of each value, in order.
+    pub values: Vec<String>,
+    /// 1-based line of the key.
+    pub line: u32,
+}
+
+/// Where an axis sits: entry indices from the root mapping down.
+pub(crate) type Path = Vec<usize>;
+
+/// Every list reachable from the root through mappings only, skipping the
+/// reserved top-level keys. Lists inside lists are values, not axes.
+pub(crate) fn find_axes(root: &[Entry], errors: &mut Vec<ConfigError>) -> Vec<(Axis, Path)> {
+    let mut axes = Vec::new();
+    walk(root, "", &mut Vec::new(), true, &mut axes, errors);
+    axes
+}
+
+fn walk(
+    entries: &[Entry],
+    prefix: &str,
+    path: &mut Vec<usize>,
+    top: bool,
+    axes: &mut Vec<(Axis, Path)>,
+    errors: &mut Vec<ConfigError>,
+) {
+    for (i, e) in entries.iter().enumerate() {
+        if top && RESERVED_KEYS.contains(&e.key.text.as_str()) {
+            continue;
+        }
+        let key = if prefix.is_empty() {
+            e.key.text.clone()
+        } else {
+            format!("{prefix}.{}", e.key.text)
+        };
+        path.push(i);
+        match &e.value.kind {
+            Kind::Seq(items) if items.is_empty() => errors.push(ConfigError::at(
+                "is an empty list, which would make zero runs; remove it or give it at least one value",
+                Some(&key),
+                e.value.pos,
+            )),
+            Kind::Seq(items) => {
+                if axes.iter().any(|(a, _): &(Axis, Path)| a.key == key) {
+                    errors.push(ConfigError::at(
+                        "two grid axes have this same dotted key; rename one",
+                        Some(&key),
+                        e.key_pos,
+                    ));
+                }
+                let axis = Axis {
+                    key,
+                    values: items.iter().map(display).collect(),
+                    line: e.key_pos.line,
+                };
+                axes.push((axis, path.clone()));
+            }
+            Kind::Map(inner) => walk(inner, &key, path, false, axes, errors),
+            Kind::Scalar(_) => {}
+        }
+        path.pop();
+    }
+}
+
+/// Number of runs, `None` past `u64::MAX`.
+pub(crate) fn count(axes: &[Axis]) -> Option<u64> {
+    axes.iter()
+        .try_fold(1u64, |n, a| n.checked_mul(a.values.len() as u64))
+}
+
+/// The value index on each axis for run `index`; the first axis varies slowest.
+pub(crate) fn point(axes: &[Axis], index: u64) -> Vec<usize> {
+    let mut rest = index;
+    let mut digits = vec![0; axes.len()];
+    for (d, a) in digits.iter_mut().zip(axes).rev() {
+        let len = a.values.len().max(1) as u64;
+        *d = usize::try_from(rest % len).unwrap_or(0);
+        rest /= len;
+    }
+    digits
+}
+
+fn at_path_mut<'a>(node: &'a mut Node, path: &[usize]) -> Option<&'a mut Node> {
+    let mut cur = node;
+    for &i in path {
+        let Kind::Map(entries) = &mut cur.kind else {
+            return None;
+        };
+        cur = &mut entries.get_mut(i)?.value;
+    }
+    Some(cur)
+}
+
+/// The document with each axis list replaced by its chosen value.
+pub(crate) fn resolve(doc: &Node, paths: &[Path], digits: &[usize]) -> Node {
+    let mut out = doc.clone();
+    for (path, &d) in paths.iter().zip(digits) {
+        if let Some(slot) = at_path_mut(&mut out, path) {
+            if let Kind::Seq(items) = &mut slot.kind {
+                if d < items.len() {
+                    *slot = items.swap_remove(d);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The node at a dotted key; keys that contain dots themselves still match.
+pub(crate) fn lookup<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
+    let Kind::Map(entries) = &node.kind else {
+        return None;
+    };
+    entries.iter().find_map(|e| {
+        if e.key.text == key {
+            Some(&e.value)
+        } else {
+            let rest = key.strip_prefix(e.key.text.as_str())?.strip_prefix('.')?;
+            lookup(&e.value, rest)
+        }
+    })
+}
+
+/// Whether `key` has a value in every run: through an axis list, every value
+/// of the list must have it.
+pub(crate) fn resolves_in_every_run(root: &Node, key: &str) -> bool {
+    fn go(node: &Node, key: &str, top: bool, in_grid: bool) -> bool {
+        match &node.kind {
+            Kind::Map(entries) => entries.iter().any(|e| {
+                if e.key.text == key {
+                    return true;
+                }
+                let grid = in_grid && !(top && RESERVED_KEYS.contains(&e.key.text.as_str()));
+                key.strip_prefix(e.key.text.as_str())
+                    .and_then(|r| r.strip_prefix('.'))
+                    .is_some_and(|rest| go(&e.value, rest, false, grid))
+            }),
+            Kind::Seq(items) if in_grid => items.iter().all(|i| go(i, key, false, false)),
+            _ => false,
+        }
+    }
+    go(root, key, true, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tree::parse_document;
+    use super::*;
+
+    fn axes_of(src: &str) -> (Vec<Axis>, Vec<ConfigError>) {
+        let doc = parse_document(src).ok().flatten();
+        let mut errors = Vec::new();
+        let axes = doc
+            .as_ref()
+            .and_then(Node::entries)
+            .map(|e| find_axes(e, &mut errors))
+            .unwrap_or_default();
+        (axes.into_iter().map(|(a, _)| a).collect(), errors)
+    }
+
+    #[test]
+    fn lists_in_mappings_are_axes_and_lists_in_lists_are_values() {
+        let (axes, errors) = axes_of(
+            "command: [python, x.py]\noptimizer:\n  lr: [0.1, 0.01]\n  name: adam\nlayers: [[1, 2], [3]]\nq: \"[1, 2]\"\n",
+        );
+        assert!(errors.is_empty());
+        let keys: Vec<_> = axes
+            .iter()
+            .map(|a| (a.key.as_str(), a.values.len(), a.line))
+            .collect();
+        assert_eq!(keys, [("optimizer.lr", 2, 3), ("layers", 2, 5)]);
+        assert_eq!(axes[1].values, ["[1, 2]", "[3]"]);
+    }
+
+    #[test]
+    fn empty_lists_are_errors_at_their_line() {
+        let (_, errors) = axes_of("a:\n  b: []\n");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field.as_deref(), Some("a.b"));
+        assert_eq!(errors[0].line, Some(2));
+    }
+
+    #[test]
+    fn points_count_with_the_first_axis_slowest() {
+        let (axes, _) = axes_of("a: [1, 2]\nb: [x, y, z]\n");
+        assert_eq!(count(&axes), Some(6));
+        assert_eq!(point(&axes, 0), [0, 0]);
+        assert_eq!(point(&axes, 1), [0, 1]);
+        assert_eq!(point(&axes, 3), [1, 0]);
+        assert_eq!(point(&axes, 5), [1, 2]);
+    }
+
+    #[test]
+    fn dotted_lookups_see_through_axes_only_when_every_value_has_the_key() {
+        let doc = parse_document("m: [{d: 1}, {d: 2}]\nn: [{d: 1}, {e: 2}]\na.b: {c: 3}\n")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| {
+                Node::scalar(super::super::tree::Scalar::quoted(""), Default::default())
+            });
+        assert!(resolves_in_every_run(&doc, "m.d"));
+        assert!(!resolves_in_every_run(&doc, "n.d"));
+        assert!(resolves_in_every_run(&doc, "a.b.c"));
+        assert!(lookup(&doc, "a.b.c").is_some());
+    }
+}
