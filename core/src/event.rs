@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::host::HostView;
+use crate::job::JobView;
 
 /// One server-sent event. The SSE `event:` name is [`ServerEvent::name`];
 /// the `data:` line is this value as JSON.
@@ -13,6 +14,8 @@ pub enum ServerEvent {
     Device { host: HostView },
     /// A host was removed by a user.
     DeviceRemoved { host_id: String },
+    /// A job was created or changed status, priority, host or attempt.
+    Job { job: JobView },
     /// The client missed events (restart, or too far behind): refetch state.
     Resync,
     /// First event on every connection, carrying the server's clock so the
@@ -24,6 +27,8 @@ pub enum ServerEvent {
 pub const EVENT_DEVICE: &str = "device";
 /// SSE event name for host removals.
 pub const EVENT_DEVICE_REMOVED: &str = "device_removed";
+/// SSE event name for job changes.
+pub const EVENT_JOB: &str = "job";
 /// SSE event name telling the client to reload its state.
 pub const EVENT_RESYNC: &str = "resync";
 /// SSE event name of the per-connection greeting.
@@ -35,6 +40,7 @@ impl ServerEvent {
         match self {
             ServerEvent::Device { .. } => EVENT_DEVICE,
             ServerEvent::DeviceRemoved { .. } => EVENT_DEVICE_REMOVED,
+            ServerEvent::Job { .. } => EVENT_JOB,
             ServerEvent::Resync => EVENT_RESYNC,
             ServerEvent::Hello { .. } => EVENT_HELLO,
         }

@@ -11,6 +11,7 @@ use trainyard_core::{
 use crate::clock::now_ms;
 use crate::error::EngineError;
 use crate::events::{BusEvent, EventBus};
+use crate::jobs::{JobSettings, JobState};
 use crate::registry::{to_row, Registry};
 use crate::store::Store;
 
@@ -25,6 +26,7 @@ pub struct EngineConfig {
     /// Each host's telemetry is written at most this often (new hosts at the
     /// next flush, everything at shutdown): it only matters after a restart.
     pub snapshot_interval: Duration,
+    pub jobs: JobSettings,
 }
 
 impl Default for EngineConfig {
@@ -34,6 +36,7 @@ impl Default for EngineConfig {
             thresholds: HealthThresholds::default(),
             flush_interval: Duration::from_secs(1),
             snapshot_interval: Duration::from_secs(30),
+            jobs: JobSettings::default(),
         }
     }
 }
@@ -46,6 +49,7 @@ pub struct Engine {
     /// Serializes flushes with deletions so a flush can't resurrect a removed host.
     persist: tokio::sync::Mutex<()>,
     bus: EventBus,
+    jobs: JobState,
     started: Instant,
 }
 
@@ -58,14 +62,41 @@ impl Engine {
         };
         let registry = Registry::from_rows(store.list_hosts().await?, now_ms(), &config.thresholds);
         let boot = format!("{:x}", now_ms());
-        Ok(Engine {
+        let logs_dir = match &config.data_dir {
+            Some(dir) => dir.join("logs"),
+            // Throwaway engines (tests) still need real files for output.
+            None => {
+                std::env::temp_dir().join(format!("trainyard-logs-{}-{boot}", std::process::id()))
+            }
+        };
+        let engine = Engine {
             config,
             store,
             registry: Mutex::new(registry),
             persist: tokio::sync::Mutex::new(()),
             bus: EventBus::new(boot),
+            jobs: JobState::new(logs_dir),
             started: Instant::now(),
-        })
+        };
+        engine.load_jobs().await?;
+        Ok(engine)
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn jobs_state(&self) -> &JobState {
+        &self.jobs
+    }
+
+    /// One host's latest view and current health.
+    pub(crate) fn host_view(
+        &self,
+        host_id: &str,
+    ) -> Option<(std::sync::Arc<HostView>, HostHealth)> {
+        self.registry()
+            .host(host_id, Instant::now(), &self.config.thresholds)
     }
 
     fn registry(&self) -> MutexGuard<'_, Registry> {
@@ -167,6 +198,7 @@ impl Engine {
 
     /// Writes everything and closes the database; call once at shutdown.
     pub async fn close(&self) {
+        self.jobs.close();
         if let Err(e) = self.flush_all().await {
             tracing::error!("final flush failed: {e}");
         }

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use thiserror::Error;
-use trainyard_core::{HeartbeatError, HostHealth};
+use trainyard_core::config::ConfigErrors;
+use trainyard_core::work::AttemptRef;
+use trainyard_core::{HeartbeatError, HostHealth, JobStatus};
 
 #[derive(Debug, Error)]
 pub enum EngineError {
@@ -16,6 +18,33 @@ pub enum EngineError {
     HostNotFound(String),
     #[error("host {host_id:?} is {}; only disconnected hosts can be removed (stop its agent first)", health.label())]
     HostNotDisconnected { host_id: String, health: HostHealth },
+    /// The experiment config is invalid (each error has its line and column).
+    #[error("invalid config: {0}")]
+    Config(#[from] ConfigErrors),
+    #[error("the config has no `command` and the server has no default (start it with --default-command)")]
+    NoCommand,
+    /// A submission option or query parameter is out of range.
+    #[error("{0}")]
+    BadOption(String),
+    #[error("no job with id {0}")]
+    JobNotFound(i64),
+    #[error("job {id} is already {status}; cannot {action} it")]
+    JobFinished {
+        id: i64,
+        status: JobStatus,
+        action: &'static str,
+    },
+    #[error("job {id} is {status}; only queued jobs can change priority")]
+    JobNotQueued { id: i64, status: JobStatus },
+    #[error("job {id} is {status}; only finished or lost jobs can be re-run")]
+    JobNotFinished { id: i64, status: JobStatus },
+    /// A report from an attempt that is no longer the job's current one.
+    #[error("job {} attempt {} was superseded (cancelled, requeued or finished); stop it", .0.job_id, .0.attempt)]
+    Superseded(AttemptRef),
+    #[error("log chunk at offset {offset} does not continue the server's copy, which has {size} bytes; resend from {size}")]
+    LogOffsetMismatch { offset: u64, size: u64 },
+    #[error("log is over the {limit}-byte limit")]
+    LogTooLarge { limit: u64 },
     #[error("data dir {path}: {source}")]
     DataDir {
         path: PathBuf,

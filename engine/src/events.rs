@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde::Serialize;
 use tokio::sync::broadcast;
-use trainyard_core::event::{EVENT_DEVICE, EVENT_DEVICE_REMOVED};
-use trainyard_core::HostView;
+use trainyard_core::event::{EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_JOB};
+use trainyard_core::{HostView, JobView};
 
 /// What the engine publishes. Hosts are shared with the registry, so a
 /// heartbeat's event costs no copy of the host.
@@ -19,6 +19,7 @@ use trainyard_core::HostView;
 pub enum BusEvent {
     Device(Arc<HostView>),
     DeviceRemoved(String),
+    Job(Arc<JobView>),
 }
 
 /// The JSON shape of `trainyard_core::ServerEvent`, borrowing instead of owning.
@@ -27,6 +28,7 @@ pub enum BusEvent {
 enum WireEvent<'a> {
     Device { host: &'a HostView },
     DeviceRemoved { host_id: &'a str },
+    Job { job: &'a JobView },
 }
 
 impl BusEvent {
@@ -35,6 +37,7 @@ impl BusEvent {
         match self {
             BusEvent::Device(_) => EVENT_DEVICE,
             BusEvent::DeviceRemoved(_) => EVENT_DEVICE_REMOVED,
+            BusEvent::Job(_) => EVENT_JOB,
         }
     }
 
@@ -44,6 +47,7 @@ impl BusEvent {
             BusEvent::DeviceRemoved(host_id) => {
                 serde_json::to_string(&WireEvent::DeviceRemoved { host_id })
             }
+            BusEvent::Job(job) => serde_json::to_string(&WireEvent::Job { job }),
         }
     }
 }

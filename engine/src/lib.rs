@@ -5,10 +5,12 @@ mod clock;
 mod engine;
 mod error;
 pub mod events;
+pub mod jobs;
 mod monitor;
 mod registry;
 pub mod store;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::EngineError;
+pub use jobs::{JobFilter, JobSettings, LogAppended, LogSlice};
 pub use events::{BusEvent, EventBus, PublishedEvent, Subscription};

@@ -21,7 +21,10 @@ impl Engine {
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = health.tick() => self.refresh_health(),
+                _ = health.tick() => {
+                    self.refresh_health();
+                    self.expire_leases().await;
+                }
                 _ = flush.tick() => {
                     if let Err(e) = self.flush().await {
                         tracing::error!("could not save host state (will retry): {e}");

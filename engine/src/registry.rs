@@ -144,6 +144,18 @@ impl Registry {
             .map(|e| thresholds.classify(e.silence(now)))
     }
 
+    /// One host's latest view and its current health.
+    pub fn host(
+        &self,
+        host_id: &str,
+        now: Instant,
+        thresholds: &HealthThresholds,
+    ) -> Option<(Arc<HostView>, HostHealth)> {
+        self.hosts
+            .get(host_id)
+            .map(|e| (e.view.clone(), thresholds.classify(e.silence(now))))
+    }
+
     pub fn remove(&mut self, host_id: &str) -> bool {
         self.hosts.remove(host_id).is_some()
     }

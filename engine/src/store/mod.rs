@@ -1,8 +1,10 @@
 //! SQLite storage: opening, migrating, and one module per table.
 
 mod hosts;
+mod jobs;
 
 pub use hosts::HostRow;
+pub use jobs::{JobFilter, JobRow, NewSweep};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

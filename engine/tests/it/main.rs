@@ -2,3 +2,4 @@
 
 mod fixtures;
 mod hosts;
+mod jobs;
