@@ -53,6 +53,16 @@ pub fn duration(secs: u64) -> String {
     }
 }
 
+/// A job's run time, precise enough to tick: "12 s", "4 min 05 s", "2 h 05 min".
+pub fn elapsed(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
 /// Unix ms as an ISO-like UTC timestamp, for hover titles.
 pub fn utc(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
@@ -104,5 +114,8 @@ mod tests {
         assert_eq!(duration(59), "59 s");
         assert_eq!(count(1, "host", "hosts"), "1 host");
         assert_eq!(count(0, "host", "hosts"), "0 hosts");
+        assert_eq!(elapsed(12_900), "12 s");
+        assert_eq!(elapsed(245_000), "4 min 05 s");
+        assert_eq!(elapsed(7_500_000), "2 h 05 min");
     }
 }

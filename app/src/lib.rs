@@ -4,8 +4,12 @@
 #![recursion_limit = "256"]
 
 mod components;
+#[cfg(feature = "hydrate")]
+mod editor;
+mod experiment;
 pub mod fleet;
 mod format;
+pub mod jobs;
 mod live;
 mod pages;
 #[cfg(feature = "ssr")]
@@ -19,7 +23,11 @@ use leptos_router::path;
 
 use components::layout::Layout;
 use fleet::Fleet;
-use pages::{DashboardPage, DevicesPage, LoginPage, NotBuiltPage, NotFoundPage, SettingsPage};
+use jobs::Jobs;
+use pages::{
+    DashboardPage, DevicesPage, ExecutePage, JobPage, LoginPage, NotBuiltPage, NotFoundPage,
+    QueuePage, SettingsPage,
+};
 #[cfg(feature = "ssr")]
 pub use server_context::ServerContext;
 
@@ -52,7 +60,9 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let fleet = Fleet::new();
     provide_context(fleet);
-    live::connect(fleet);
+    let jobs = Jobs::new();
+    provide_context(jobs);
+    live::connect(fleet, jobs);
 
     view! {
         <Stylesheet id="leptos" href="/pkg/trainyard.css"/>
@@ -62,12 +72,9 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=DashboardPage/>
                     <Route path=path!("/devices") view=DevicesPage/>
-                    <Route path=path!("/execute") view=|| view! {
-                        <NotBuiltPage title="Execute" what="Write an experiment config in YAML, preview its grid sweep and queue it."/>
-                    }/>
-                    <Route path=path!("/queue") view=|| view! {
-                        <NotBuiltPage title="Queue" what="See what runs where, what waits and why; cancel, re-prioritize, re-run."/>
-                    }/>
+                    <Route path=path!("/execute") view=ExecutePage/>
+                    <Route path=path!("/queue") view=QueuePage/>
+                    <Route path=path!("/jobs/:id") view=JobPage/>
                     <Route path=path!("/projects") view=|| view! {
                         <NotBuiltPage title="Projects" what="Search and compare runs, overlay their metric curves, export results."/>
                     }/>

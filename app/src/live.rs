@@ -2,13 +2,17 @@
 //! On the server this does nothing: live updates start after hydration.
 
 use crate::fleet::Fleet;
+use crate::jobs::Jobs;
 
 /// Starts the event stream and the one-second clock (browser only).
 #[cfg(not(feature = "hydrate"))]
-pub fn connect(_fleet: Fleet) {}
+pub fn connect(_fleet: Fleet, _jobs: Jobs) {}
 
 #[cfg(feature = "hydrate")]
-pub fn connect(fleet: Fleet) {
+pub use browser::sleep;
+
+#[cfg(feature = "hydrate")]
+pub fn connect(fleet: Fleet, jobs: Jobs) {
     use leptos::prelude::*;
     // Effects run only in the browser, once hydration is done.
     Effect::new(move |_| {
@@ -16,7 +20,7 @@ pub fn connect(fleet: Fleet) {
         // Before login the stream would only answer 401; logging in loads a
         // new page, which connects.
         if !browser::on_login_page() {
-            leptos::task::spawn_local(browser::stream_forever(fleet));
+            leptos::task::spawn_local(browser::stream_forever(fleet, jobs));
         }
     });
 }
@@ -29,10 +33,13 @@ mod browser {
     use gloo_net::eventsource::futures::EventSource;
     use gloo_net::eventsource::State;
     use leptos::prelude::*;
-    use trainyard_core::event::{EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_HELLO, EVENT_RESYNC};
+    use trainyard_core::event::{
+        EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_HELLO, EVENT_JOB, EVENT_RESYNC,
+    };
     use trainyard_core::ServerEvent;
 
     use crate::fleet::Fleet;
+    use crate::jobs::Jobs;
 
     const URL: &str = "/api/v1/events";
 
@@ -45,10 +52,10 @@ mod browser {
     /// Keeps a stream open for the life of the page. The browser reconnects
     /// a dropped stream by itself (sending `Last-Event-ID`); this loop only
     /// handles a stream the browser gave up on (e.g. a 401 after logout).
-    pub async fn stream_forever(fleet: Fleet) {
+    pub async fn stream_forever(fleet: Fleet, jobs: Jobs) {
         let mut retry = Duration::from_secs(1);
         loop {
-            match open(fleet).await {
+            match open(fleet, jobs).await {
                 Ok(()) => retry = Duration::from_secs(1),
                 Err(e) => leptos::logging::warn!("live updates: {e}"),
             }
@@ -58,13 +65,14 @@ mod browser {
         }
     }
 
-    async fn open(fleet: Fleet) -> Result<(), String> {
+    async fn open(fleet: Fleet, jobs: Jobs) -> Result<(), String> {
         let mut source = EventSource::new(URL).map_err(|e| e.to_string())?;
         let mut streams = Vec::new();
         for name in [
             EVENT_HELLO,
             EVENT_DEVICE,
             EVENT_DEVICE_REMOVED,
+            EVENT_JOB,
             EVENT_RESYNC,
         ] {
             streams.push(source.subscribe(name).map_err(|e| e.to_string())?);
@@ -74,7 +82,7 @@ mod browser {
             match item {
                 Ok((_, message)) => {
                     let data = message.data().as_string().unwrap_or_default();
-                    apply(fleet, &data);
+                    apply(fleet, jobs, &data);
                 }
                 Err(_) => break,
             }
@@ -85,7 +93,7 @@ mod browser {
         Ok(())
     }
 
-    fn apply(fleet: Fleet, data: &str) {
+    fn apply(fleet: Fleet, jobs: Jobs, data: &str) {
         match serde_json::from_str::<ServerEvent>(data) {
             Ok(ServerEvent::Hello { server_time_ms }) => {
                 fleet.sync_clock(server_time_ms);
@@ -93,6 +101,7 @@ mod browser {
             }
             Ok(ServerEvent::Device { host }) => fleet.upsert(host),
             Ok(ServerEvent::DeviceRemoved { host_id }) => fleet.remove(&host_id),
+            Ok(ServerEvent::Job { job }) => jobs.upsert(job),
             Ok(ServerEvent::Resync) => fleet.resync.update(|n| *n += 1),
             Err(e) => {
                 leptos::logging::warn!("ignoring an event this page does not understand: {e}")
@@ -100,7 +109,8 @@ mod browser {
         }
     }
 
-    async fn sleep(duration: Duration) {
+    /// Waits without blocking the page.
+    pub async fn sleep(duration: Duration) {
         let (tx, rx) = futures::channel::oneshot::channel::<()>();
         set_timeout(
             move || {

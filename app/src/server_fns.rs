@@ -5,6 +5,9 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use trainyard_core::{HostView, ServerStatus};
 
+mod jobs;
+pub use jobs::*;
+
 /// Every host plus the server's clock at the time of the snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HostsSnapshot {

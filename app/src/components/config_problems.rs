@@ -1,0 +1,31 @@
+//! The config's problems as a list under the editor, positions first.
+
+use leptos::prelude::*;
+
+use crate::experiment::Diagnostic;
+
+#[component]
+pub fn ConfigProblems(#[prop(into)] diagnostics: Signal<Vec<Diagnostic>>) -> impl IntoView {
+    view! {
+        <Show when=move || diagnostics.with(|d| !d.is_empty())>
+            <ul class="problems" data-testid="config-problems" role="alert">
+                {move || {
+                    diagnostics
+                        .get()
+                        .into_iter()
+                        .map(|d| {
+                            let position = d.position();
+                            view! {
+                                <li>
+                                    <span class="problem-at num">{position}</span>
+                                    <span>{d.message}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ul>
+        </Show>
+    }
+    .into_any()
+}

@@ -1,0 +1,125 @@
+//! The Queue's table: one row per job, each updating in place.
+
+use leptos::prelude::*;
+use trainyard_core::JobView;
+
+use super::job_actions::{JobButtons, PrioritySelect};
+use super::job_duration::JobDuration;
+use super::job_status::JobStatusBadge;
+use super::relative_time::RelativeTime;
+use crate::jobs::Jobs;
+
+#[component]
+pub fn JobTable(#[prop(into)] ids: Signal<Vec<i64>>) -> impl IntoView {
+    let jobs = expect_context::<Jobs>();
+    view! {
+        <div class="table-scroll">
+            <table class="data jobs" data-testid="job-table">
+                <thead>
+                    <tr>
+                        <th scope="col" class="num">"ID"</th>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Project"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Priority"</th>
+                        <th scope="col">"Host · GPUs"</th>
+                        <th scope="col">"Started"</th>
+                        <th scope="col" class="num">"Duration"</th>
+                        <th scope="col" class="num" title="Attempt of attempts allowed">"Attempt"</th>
+                        <th scope="col">"Reason"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=move || ids.get() key=|id| *id let:id>
+                        {jobs.job(id).map(|job| view! { <JobRow job=job/> })}
+                    </For>
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// "gpu-01 · 0,1", "gpu-01 · CPU", or what it asked for while it waits.
+pub fn placement(job: &JobView) -> String {
+    match &job.host_id {
+        Some(host) if job.gpu_indices.is_empty() => format!("{host} · CPU"),
+        Some(host) => format!(
+            "{host} · {}",
+            job.gpu_indices
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        None => {
+            let wants = match job.gpus {
+                0 => "CPU".to_string(),
+                1 => "1 GPU".to_string(),
+                n => format!("{n} GPUs"),
+            };
+            match &job.host_pin {
+                Some(pin) => format!("wants {wants} on {pin}"),
+                None => format!("wants {wants}"),
+            }
+        }
+    }
+}
+
+#[component]
+fn JobRow(job: ArcRwSignal<JobView>) -> impl IntoView {
+    let job = RwSignal::from(job);
+    let id = job.with_untracked(|j| j.id);
+    let status = Memo::new(move |_| job.with(|j| j.status));
+    let changed = changed_flag(job);
+    let href = format!("/jobs/{id}");
+    view! {
+        <tr
+            class={move || if changed.get() { "job-row changed" } else { "job-row" }}
+            data-testid="job-row"
+            data-job-id=id
+            data-status=move || status.get().label()
+        >
+            <td class="num"><a href=href.clone()>{id}</a></td>
+            <td class="job-name"><a href=href data-testid="job-link">{move || job.with(|j| j.name.clone())}</a></td>
+            <td>{move || job.with(|j| j.project.clone())}</td>
+            <td>
+                <JobStatusBadge
+                    status=status
+                    cancelling=Signal::derive(move || job.with(|j| j.cancel_requested))
+                />
+            </td>
+            <td><PrioritySelect job=job/></td>
+            <td class="placement" data-testid="job-host">{move || job.with(placement)}</td>
+            <td>
+                {move || match job.with(|j| j.started_ms) {
+                    Some(ms) => view! { <RelativeTime ms=ms/> }.into_any(),
+                    None => view! { <span class="muted">"–"</span> }.into_any(),
+                }}
+            </td>
+            <td class="num"><JobDuration job=job/></td>
+            <td class="num">{move || job.with(|j| format!("{} / {}", j.attempt, j.retries + 1))}</td>
+            <td class="reason" title=move || job.with(|j| j.reason.clone().unwrap_or_default())>
+                {move || job.with(|j| j.reason.clone().unwrap_or_default())}
+            </td>
+            <td class="actions"><JobButtons job=job/></td>
+        </tr>
+    }
+    .into_any()
+}
+
+/// True for a moment after the job changes (not on first draw), so the row
+/// can highlight what just happened.
+fn changed_flag(job: RwSignal<JobView>) -> ReadSignal<bool> {
+    let (changed, set_changed) = signal(false);
+    Effect::new(move |previous: Option<()>| {
+        job.track();
+        if previous.is_some() {
+            set_changed.set(false);
+            // Re-adding the class on the next frame restarts the animation.
+            request_animation_frame(move || set_changed.set(true));
+        }
+    });
+    changed
+}

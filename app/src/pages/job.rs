@@ -1,0 +1,199 @@
+//! One job: where and how it ran, its attempts, config and live output.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use trainyard_core::{AttemptView, JobDetail, JobView};
+
+use crate::components::job_actions::JobButtons;
+use crate::components::job_duration::JobDuration;
+use crate::components::job_log::JobLog;
+use crate::components::job_status::JobStatusBadge;
+use crate::components::job_table::placement;
+use crate::components::relative_time::RelativeTime;
+use crate::fleet::Fleet;
+use crate::format::utc;
+use crate::jobs::Jobs;
+use crate::server_fns::{error_text, get_job};
+
+#[component]
+pub fn JobPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok())));
+    view! {
+        {move || match id.get() {
+            Some(id) => view! { <JobDetailView id=id/> }.into_any(),
+            None => view! {
+                <Title text="Job"/>
+                <h1>"No such job"</h1>
+                <p>"Job ids are numbers, like " <code>"/jobs/12"</code> ". " <a href="/queue">"Go to the Queue"</a> "."</p>
+            }
+            .into_any(),
+        }}
+    }
+}
+
+#[component]
+fn JobDetailView(id: i64) -> impl IntoView {
+    let fleet = expect_context::<Fleet>();
+    let jobs = expect_context::<Jobs>();
+    let detail = Resource::new(move || fleet.resync.get(), move |_| get_job(id));
+    // Refetched when the live job changes status or attempt (attempts table).
+    let live_state = Memo::new(move |_| jobs.job(id).map(|j| j.with(|j| (j.status, j.attempt))));
+    Effect::new(move |before: Option<Option<_>>| {
+        let now = live_state.get();
+        if let (Some(Some(before)), Some(now)) = (before, now) {
+            if before != now {
+                detail.refetch();
+            }
+        }
+        now
+    });
+    view! {
+        <Title text=format!("Job {id}")/>
+        <Transition fallback=|| view! { <p class="muted">"Loading job…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(detail) => {
+                        jobs.upsert(detail.job.clone());
+                        match jobs.job(id) {
+                            Some(job) => view! { <JobBody job=RwSignal::from(job) detail=detail/> }.into_any(),
+                            None => ().into_any(),
+                        }
+                    }
+                    Err(e) => view! {
+                        <h1>{format!("Job {id}")}</h1>
+                        <p class="error" role="alert">"Could not load this job: " {error_text(&e)}</p>
+                        <p><a href="/queue">"Back to the Queue"</a></p>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+        <JobLog id=id/>
+    }
+    .into_any()
+}
+
+#[component]
+fn JobBody(job: RwSignal<JobView>, detail: JobDetail) -> impl IntoView {
+    let id = detail.job.id;
+    let sweep_id = detail.job.sweep_id;
+    view! {
+        <div class="page-head job-head">
+            <h1>
+                <span class="muted num">{format!("#{id} ")}</span>
+                <span data-testid="job-name">{move || job.with(|j| j.name.clone())}</span>
+            </h1>
+            <JobStatusBadge
+                status=Signal::derive(move || job.with(|j| j.status))
+                cancelling=Signal::derive(move || job.with(|j| j.cancel_requested))
+            />
+            <JobButtons job=job open_rerun=true/>
+        </div>
+        <div class="job-grid">
+            <section class="card">
+                <h2>"Run"</h2>
+                <JobFacts job=job sweep_id=sweep_id/>
+            </section>
+            <section class="card">
+                <h2>"Attempts"</h2>
+                <AttemptsTable attempts=detail.attempts.clone()/>
+            </section>
+        </div>
+        <section class="card">
+            <h2>"Resolved config"</h2>
+            <pre class="config-view" data-testid="job-config">{detail.config_yaml.clone()}</pre>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn JobFacts(job: RwSignal<JobView>, sweep_id: i64) -> impl IntoView {
+    let time = move |f: fn(&JobView) -> Option<i64>| {
+        move || match job.with(f) {
+            Some(ms) => view! { <RelativeTime ms=ms/> }.into_any(),
+            None => view! { <span class="muted">"–"</span> }.into_any(),
+        }
+    };
+    view! {
+        <dl class="facts">
+            <dt>"Project"</dt>
+            <dd>{move || job.with(|j| j.project.clone())}
+                " · " <a href=format!("/queue?sweep={sweep_id}")>{format!("sweep {sweep_id}")}</a></dd>
+            <dt>"Where"</dt>
+            <dd data-testid="job-host">{move || job.with(placement)}</dd>
+            <dt>"Priority"</dt>
+            <dd>{move || job.with(|j| j.priority.label())}</dd>
+            <dt>"Command"</dt>
+            <dd><code>{move || job.with(|j| j.command.join(" "))}</code></dd>
+            <dt>"Queued"</dt>
+            <dd>{time(|j| Some(j.created_ms))}</dd>
+            <dt>"Started"</dt>
+            <dd>{time(|j| j.started_ms)}</dd>
+            <dt>"Finished"</dt>
+            <dd>{time(|j| j.finished_ms)}</dd>
+            <dt>"Duration"</dt>
+            <dd><JobDuration job=job/></dd>
+            <dt>"Exit code"</dt>
+            <dd class="num" data-testid="job-exit-code">{move || job.with(|j| j.exit_code.map_or("–".to_string(), |c| c.to_string()))}</dd>
+            <dt>"Attempt"</dt>
+            <dd class="num">{move || job.with(|j| format!("{} of {} allowed", j.attempt, j.retries + 1))}</dd>
+            <dt>"Reason"</dt>
+            <dd data-testid="job-reason">{move || job.with(|j| j.reason.clone().unwrap_or_else(|| "–".into()))}</dd>
+            {move || job.with(|j| j.rerun_of).map(|of| view! {
+                <dt>"Re-run of"</dt>
+                <dd><a href=format!("/jobs/{of}")>{format!("#{of}")}</a></dd>
+            })}
+        </dl>
+    }
+    .into_any()
+}
+
+#[component]
+fn AttemptsTable(attempts: Vec<AttemptView>) -> impl IntoView {
+    if attempts.is_empty() {
+        return view! { <p class="muted small">"Not started yet: it waits in the queue for a host."</p> }.into_any();
+    }
+    view! {
+        <div class="table-scroll">
+            <table class="data" data-testid="attempts">
+                <thead>
+                    <tr>
+                        <th scope="col" class="num">"#"</th>
+                        <th scope="col">"Host · GPUs"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Started"</th>
+                        <th scope="col" class="num">"Exit"</th>
+                        <th scope="col">"Reason"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {attempts
+                        .into_iter()
+                        .map(|a| {
+                            let gpus = if a.gpu_indices.is_empty() {
+                                "CPU".to_string()
+                            } else {
+                                a.gpu_indices.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+                            };
+                            let started = a.started_ms.unwrap_or(a.assigned_ms);
+                            view! {
+                                <tr>
+                                    <td class="num">{a.attempt}</td>
+                                    <td>{format!("{} · {gpus}", a.host_id)}</td>
+                                    <td><span class=format!("badge job-status status-{}", a.status.label())>{a.status.label()}</span></td>
+                                    <td title=utc(started)><RelativeTime ms=started/></td>
+                                    <td class="num">{a.exit_code.map_or("–".to_string(), |c| c.to_string())}</td>
+                                    <td class="reason">{a.reason.unwrap_or_default()}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
