@@ -1,23 +1,28 @@
-//! The heartbeat loop: collect, post, wait, repeat until told to stop or
-//! the server says retrying is pointless.
+//! The agent's top level: the heartbeat loop and the job loop side by side
+//! until told to stop, then the running jobs are stopped and reported.
 
 use std::future::Future;
 use std::pin::pin;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
+use trainyard_core::Heartbeat;
 
 use crate::client::HeartbeatClient;
 use crate::collector::SharedCollector;
 use crate::config::AgentConfig;
 use crate::error::AgentError;
+use crate::jobs::{poll_forever, Contact, Jobs};
 use crate::link_state::{LinkState, Recovery};
 use crate::response::Verdict;
 
 /// Runs the agent until `shutdown` resolves (then `Ok(())`) or a fatal error
 /// (bad config, protocol mismatch, refused token). Network outages and
-/// refused heartbeats are logged and retried, never returned.
+/// refused heartbeats are logged and retried, never returned. Either way,
+/// running jobs are stopped (TERM, then KILL after the grace) and reported
+/// as failed with "the agent was stopped" before it returns.
 pub async fn run(
     config: AgentConfig,
     shutdown: impl Future<Output = ()> + Send,
@@ -32,29 +37,49 @@ pub async fn run(
         "trainyard agent starting"
     );
 
+    let contact = Contact::new();
+    let jobs = Jobs::open(&config, &validated, contact.clone()).await?;
+    let (inventory, inventory_rx) = watch::channel(None);
+    let heartbeats = async {
+        let collector = SharedCollector::open(config.clone()).await.ok_or_else(|| {
+            AgentError::Startup("opening the system and GPU samplers panicked".into())
+        })?;
+        heartbeat_loop(&config, &client, &collector, &contact, &inventory).await
+    };
+    let result = tokio::select! {
+        () = &mut shutdown => Ok(()),
+        result = heartbeats => result,
+        result = poll_forever(&jobs, inventory_rx) => result,
+    };
+    if let Err(error) = &result {
+        tracing::error!("{error}");
+    }
+    jobs.shutdown().await;
+    tracing::info!("trainyard agent stopped");
+    result
+}
+
+/// Collect, post, wait, repeat. Returns only on a fatal answer.
+async fn heartbeat_loop(
+    config: &AgentConfig,
+    client: &HeartbeatClient,
+    collector: &SharedCollector,
+    contact: &Contact,
+    inventory: &watch::Sender<Option<Vec<u32>>>,
+) -> Result<(), AgentError> {
     let interval = config.heartbeat_interval;
     let backoff = config.backoff;
-    let collector = tokio::select! {
-        () = &mut shutdown => return Ok(()),
-        opened = SharedCollector::open(config) => opened.ok_or_else(|| {
-            AgentError::Startup("opening the system and GPU samplers panicked".into())
-        })?,
-    };
-
     let mut link = LinkState::default();
     // Jitter only needs to differ between hosts, not be unpredictable.
     let mut rng = SmallRng::from_os_rng();
     loop {
         let started = Instant::now();
-        let attempt = async { client.send(&collector.collect().await).await };
-        let verdict = tokio::select! {
-            () = &mut shutdown => break,
-            verdict = attempt => verdict,
-        };
-
-        let next = match verdict {
+        let heartbeat = collector.collect().await;
+        publish_gpus(inventory, &heartbeat);
+        let next = match client.send(&heartbeat).await {
             Verdict::Accepted => {
-                log_recovery(link.on_success(), &client);
+                contact.record(started);
+                log_recovery(link.on_success(), client);
                 // Measured from the start of this attempt, so the period stays
                 // steady however long collection and the request took.
                 started + interval
@@ -80,19 +105,22 @@ pub async fn run(
                 }
                 Instant::now() + backoff.delay(failures.saturating_sub(1), rng.random())
             }
-            Verdict::Fatal(error) => {
-                tracing::error!("{error}");
-                return Err(error);
-            }
+            Verdict::Fatal(error) => return Err(error),
         };
-
-        tokio::select! {
-            () = &mut shutdown => break,
-            () = sleep_until(next) => {}
-        }
+        sleep_until(next).await;
     }
-    tracing::info!("trainyard agent stopped");
-    Ok(())
+}
+
+/// Tells the job loop which GPU indices exist, when that changes.
+fn publish_gpus(inventory: &watch::Sender<Option<Vec<u32>>>, heartbeat: &Heartbeat) {
+    let indices: Vec<u32> = heartbeat.gpus.iter().map(|gpu| gpu.index).collect();
+    inventory.send_if_modified(|known| {
+        if known.as_ref() == Some(&indices) {
+            return false;
+        }
+        *known = Some(indices);
+        true
+    });
 }
 
 fn log_recovery(recovery: Option<Recovery>, client: &HeartbeatClient) {

@@ -1,10 +1,11 @@
-//! Sends one heartbeat over HTTP and classifies the answer.
+//! Sends one heartbeat over HTTP and classifies the answer; also the HTTP
+//! plumbing (client, headers, capped reads) the job requests share.
 
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION};
-use reqwest::{Client, Response, Url};
-use trainyard_core::Heartbeat;
+use reqwest::{Client, RequestBuilder, Response, Url};
+use trainyard_core::{Heartbeat, PROTOCOL_HEADER, PROTOCOL_VERSION};
 
 use crate::config::ValidatedConfig;
 use crate::error::AgentError;
@@ -28,14 +29,8 @@ pub(crate) struct HeartbeatClient {
 
 impl HeartbeatClient {
     pub fn new(config: &ValidatedConfig) -> Result<Self, AgentError> {
-        let http = Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("trainyard-agent/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| AgentError::Startup(format!("HTTP client: {}", error_chain(&e))))?;
         Ok(Self {
-            http,
+            http: http_client()?,
             url: config.heartbeat_url.clone(),
             authorization: config.authorization.clone(),
         })
@@ -48,29 +43,49 @@ impl HeartbeatClient {
 
     /// Posts `heartbeat` once. Never fails: every outcome is a [`Verdict`].
     pub async fn send(&self, heartbeat: &Heartbeat) -> Verdict {
-        let mut request = self.http.post(self.url.clone()).json(heartbeat);
-        if let Some(value) = &self.authorization {
-            request = request.header(AUTHORIZATION, value.clone());
-        }
+        let request = self.http.post(self.url.clone()).json(heartbeat);
+        let request = with_agent_headers(request, self.authorization.as_ref());
         let response = match request.send().await {
             Ok(response) => response,
             Err(e) => return Verdict::Transient(error_chain(&e)),
         };
         let status = response.status();
-        let body = read_capped(response).await;
+        let body = read_capped(response, MAX_RESPONSE_BYTES).await;
         classify(status, &body, self.authorization.is_some())
     }
 }
 
-/// Reads at most [`MAX_RESPONSE_BYTES`] of the body. A body that breaks off
-/// midway still yields what arrived: the status code alone decides most
-/// verdicts, the body only adds the server's explanation.
-async fn read_capped(mut response: Response) -> Vec<u8> {
+/// The HTTP client every agent request goes through.
+pub(crate) fn http_client() -> Result<Client, AgentError> {
+    Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(concat!("trainyard-agent/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| AgentError::Startup(format!("HTTP client: {}", error_chain(&e))))
+}
+
+/// Adds the bearer token (if any) and the agent's protocol version.
+pub(crate) fn with_agent_headers(
+    request: RequestBuilder,
+    authorization: Option<&HeaderValue>,
+) -> RequestBuilder {
+    let request = request.header(PROTOCOL_HEADER, PROTOCOL_VERSION);
+    match authorization {
+        Some(value) => request.header(AUTHORIZATION, value.clone()),
+        None => request,
+    }
+}
+
+/// Reads at most `limit` bytes of the body. A body that breaks off midway
+/// still yields what arrived: the status code alone decides most verdicts,
+/// the body only adds the server's explanation.
+pub(crate) async fn read_capped(mut response: Response, limit: usize) -> Vec<u8> {
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
-        let room = MAX_RESPONSE_BYTES - body.len();
+        let room = limit - body.len();
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= MAX_RESPONSE_BYTES {
+        if body.len() >= limit {
             break;
         }
     }

@@ -15,6 +15,9 @@ use crate::error::AgentError;
 /// Heartbeat period when none is configured.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(3);
 
+/// Time a job gets between SIGTERM and SIGKILL when none is configured.
+pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(10);
+
 /// Path of the heartbeat endpoint below the server's base URL.
 const HEARTBEAT_PATH: &str = "api/v1/agents/heartbeat";
 
@@ -32,8 +35,15 @@ pub struct AgentConfig {
     pub heartbeat_interval: Duration,
     /// Where GPU telemetry comes from.
     pub gpus: GpuSource,
-    /// Disk stats describe the disk holding this directory.
+    /// Disk stats describe the disk holding this directory; jobs run in
+    /// `<work_dir>/runs/<job_id>-<attempt>/`.
     pub work_dir: PathBuf,
+    /// Most jobs running at once; `None` means no limit beyond GPUs and CPU slots.
+    pub max_jobs: Option<u32>,
+    /// How many CPU-only (`gpus: 0`) jobs may run at once.
+    pub cpu_slots: u32,
+    /// Time a stopped job gets between SIGTERM and SIGKILL.
+    pub kill_grace: Duration,
     /// Retry waits while the server is unreachable. Not a CLI option: tests
     /// shrink it to keep outages short.
     pub backoff: BackoffPolicy,
@@ -52,7 +62,8 @@ pub enum GpuSource {
 }
 
 impl AgentConfig {
-    /// A config with the defaults: no token, 3 s interval, NVML GPUs, work dir `.`.
+    /// A config with the defaults: no token, 3 s interval, NVML GPUs, work dir
+    /// `.`, no job limit, one CPU slot, 10 s kill grace.
     pub fn new(server_url: impl Into<String>, host_id: impl Into<String>) -> Self {
         Self {
             server_url: server_url.into(),
@@ -61,8 +72,29 @@ impl AgentConfig {
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             gpus: GpuSource::Nvml,
             work_dir: PathBuf::from("."),
+            max_jobs: None,
+            cpu_slots: 1,
+            kill_grace: DEFAULT_KILL_GRACE,
             backoff: BackoffPolicy::default(),
         }
+    }
+
+    /// Sets [`max_jobs`](Self::max_jobs).
+    pub fn with_max_jobs(mut self, max_jobs: Option<u32>) -> Self {
+        self.max_jobs = max_jobs;
+        self
+    }
+
+    /// Sets [`cpu_slots`](Self::cpu_slots).
+    pub fn with_cpu_slots(mut self, cpu_slots: u32) -> Self {
+        self.cpu_slots = cpu_slots;
+        self
+    }
+
+    /// Sets [`kill_grace`](Self::kill_grace).
+    pub fn with_kill_grace(mut self, kill_grace: Duration) -> Self {
+        self.kill_grace = kill_grace;
+        self
     }
 
     /// Checks the config and derives what the HTTP side needs.
@@ -79,8 +111,13 @@ impl AgentConfig {
                 self.backoff.base, self.backoff.cap
             )));
         }
+        let base_url = base_url(&self.server_url)?;
+        let heartbeat_url = base_url.join(HEARTBEAT_PATH).map_err(|e| {
+            AgentError::InvalidConfig(format!("server URL {:?}: {e}", self.server_url))
+        })?;
         Ok(ValidatedConfig {
-            heartbeat_url: heartbeat_url(&self.server_url)?,
+            base_url,
+            heartbeat_url,
             authorization: authorization_header(self.token.as_deref())?,
         })
     }
@@ -88,12 +125,14 @@ impl AgentConfig {
 
 /// The parts of the config that needed parsing.
 pub(crate) struct ValidatedConfig {
+    /// The server's base URL with exactly one trailing slash, ready for `join`.
+    pub base_url: Url,
     pub heartbeat_url: Url,
     /// `Bearer <token>`, marked sensitive so it never shows in debug output.
     pub authorization: Option<HeaderValue>,
 }
 
-fn heartbeat_url(server_url: &str) -> Result<Url, AgentError> {
+fn base_url(server_url: &str) -> Result<Url, AgentError> {
     let invalid =
         |why: String| AgentError::InvalidConfig(format!("server URL {server_url:?}: {why}"));
     let mut base = Url::parse(server_url.trim()).map_err(|e| invalid(e.to_string()))?;
@@ -112,8 +151,7 @@ fn heartbeat_url(server_url: &str) -> Result<Url, AgentError> {
     // so normalise to exactly one trailing slash before joining.
     let path = format!("{}/", base.path().trim_end_matches('/'));
     base.set_path(&path);
-    base.join(HEARTBEAT_PATH)
-        .map_err(|e| invalid(e.to_string()))
+    Ok(base)
 }
 
 fn authorization_header(token: Option<&str>) -> Result<Option<HeaderValue>, AgentError> {
@@ -139,6 +177,9 @@ impl fmt::Debug for AgentConfig {
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("gpus", &self.gpus)
             .field("work_dir", &self.work_dir)
+            .field("max_jobs", &self.max_jobs)
+            .field("cpu_slots", &self.cpu_slots)
+            .field("kill_grace", &self.kill_grace)
             .field("backoff", &self.backoff)
             .finish()
     }
@@ -149,7 +190,8 @@ mod tests {
     use super::*;
 
     fn url_for(server_url: &str) -> Result<String, AgentError> {
-        heartbeat_url(server_url).map(|u| u.to_string())
+        let config = AgentConfig::new(server_url, "gpu-01");
+        config.validate().map(|v| v.heartbeat_url.to_string())
     }
 
     #[test]

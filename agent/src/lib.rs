@@ -1,5 +1,6 @@
-//! Trainyard agent: runs on a GPU host and posts a heartbeat describing the
-//! host's hardware to the Trainyard server every few seconds.
+//! Trainyard agent: runs on a GPU host, posts a heartbeat describing the
+//! host's hardware to the Trainyard server every few seconds, and runs the
+//! jobs the server assigns (see `jobs/`).
 //!
 //! The server embeds this library to run a "local agent" in-process; the
 //! `trainyard-agent` binary (`main.rs` plus the `cli/` folder) wraps the same
@@ -13,6 +14,7 @@ mod config;
 mod error;
 pub mod gpu;
 mod hostname;
+mod jobs;
 mod link_state;
 mod response;
 mod system_stats;
@@ -20,6 +22,6 @@ mod text;
 
 pub use agent::run;
 pub use backoff::BackoffPolicy;
-pub use config::{AgentConfig, GpuSource, DEFAULT_HEARTBEAT_INTERVAL};
+pub use config::{AgentConfig, GpuSource, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_KILL_GRACE};
 pub use error::AgentError;
 pub use hostname::{default_host_id, os_hostname};

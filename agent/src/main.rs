@@ -1,4 +1,4 @@
-//! `trainyard-agent`: reports this host's hardware to a Trainyard server.
+//! `trainyard-agent`: reports this host's hardware to a Trainyard server and runs its jobs.
 
 mod cli;
 

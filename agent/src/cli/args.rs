@@ -10,7 +10,7 @@ use trainyard_agent::{default_host_id, AgentConfig, GpuSource};
 /// long have marked the host offline.
 const MAX_INTERVAL_SECS: f64 = 3600.0;
 
-/// Reports this host's CPU, memory, disk and GPUs to a Trainyard server.
+/// Reports this host's CPU, memory, disk and GPUs to a Trainyard server and runs its jobs.
 // No `Debug` derive: it would print the token.
 #[derive(Parser)]
 #[command(name = "trainyard-agent", version, about)]
@@ -51,9 +51,37 @@ pub struct Args {
     )]
     pub heartbeat_interval: Duration,
 
-    /// Directory whose disk usage is reported
+    /// Directory whose disk usage is reported; jobs run in its runs/ folder
     #[arg(long, env = "TRAINYARD_WORK_DIR", default_value = ".")]
     pub work_dir: PathBuf,
+
+    /// Most jobs to run at once [default: no limit beyond GPUs and CPU slots]
+    #[arg(
+        long,
+        env = "TRAINYARD_MAX_JOBS",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_jobs: Option<u32>,
+
+    /// How many CPU-only (gpus: 0) jobs may run at once
+    #[arg(
+        long,
+        env = "TRAINYARD_CPU_SLOTS",
+        value_name = "N",
+        default_value = "1"
+    )]
+    pub cpu_slots: u32,
+
+    /// Seconds a stopped job gets between SIGTERM and SIGKILL; fractions allowed
+    #[arg(
+        long,
+        env = "TRAINYARD_KILL_GRACE",
+        value_name = "SECONDS",
+        default_value = "10",
+        value_parser = parse_grace
+    )]
+    pub kill_grace: Duration,
 }
 
 impl Args {
@@ -64,6 +92,9 @@ impl Args {
         config.token = self.token;
         config.heartbeat_interval = self.heartbeat_interval;
         config.work_dir = self.work_dir;
+        config.max_jobs = self.max_jobs;
+        config.cpu_slots = self.cpu_slots;
+        config.kill_grace = self.kill_grace;
         config.gpus = match (self.no_gpus, self.fake_gpus) {
             (true, _) => GpuSource::None,
             (false, Some(count)) => GpuSource::Fake(count),
@@ -82,6 +113,20 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
     if !(seconds > 0.0 && seconds <= MAX_INTERVAL_SECS) {
         return Err(format!(
             "the heartbeat interval must be more than 0 and at most {MAX_INTERVAL_SECS} seconds, not {text}"
+        ));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())
+}
+
+/// Parses a number of seconds from 0 (KILL at once) to an hour.
+fn parse_grace(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.0..=MAX_INTERVAL_SECS).contains(&seconds) {
+        return Err(format!(
+            "the kill grace must be between 0 and {MAX_INTERVAL_SECS} seconds, not {text}"
         ));
     }
     Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())
@@ -128,6 +173,9 @@ mod tests {
         assert_eq!(config.host_id, "gpu-7");
         assert_eq!(config.gpus, GpuSource::Fake(2));
         assert_eq!(config.heartbeat_interval, Duration::from_millis(500));
+        assert_eq!(config.max_jobs, None);
+        assert_eq!(config.cpu_slots, 1);
+        assert_eq!(config.kill_grace, Duration::from_secs(10));
 
         let Ok(args) = parse(&["--url", "http://s:3000", "--no-gpus"]) else {
             panic!("valid flags refused");
@@ -136,6 +184,29 @@ mod tests {
         assert_eq!(config.gpus, GpuSource::None);
         assert_eq!(config.heartbeat_interval, Duration::from_secs(3));
         assert!(!config.host_id.is_empty());
+    }
+
+    #[test]
+    fn job_limits_and_kill_grace_map_onto_the_config() {
+        let Ok(args) = parse(&[
+            "--url",
+            "http://s",
+            "--max-jobs",
+            "2",
+            "--cpu-slots",
+            "4",
+            "--kill-grace",
+            "0.5",
+        ]) else {
+            panic!("valid flags refused");
+        };
+        let config = args.into_config();
+        assert_eq!(config.max_jobs, Some(2));
+        assert_eq!(config.cpu_slots, 4);
+        assert_eq!(config.kill_grace, Duration::from_millis(500));
+        assert!(parse(&["--url", "http://s", "--max-jobs", "0"]).is_err());
+        assert!(parse(&["--url", "http://s", "--kill-grace", "-1"]).is_err());
+        assert_eq!(parse_grace("0"), Ok(Duration::ZERO));
     }
 
     #[test]

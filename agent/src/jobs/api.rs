@@ -1,0 +1,240 @@
+//! The job requests of the agent protocol (poll, started, log, finished) and
+//! how their answers are classified.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
+use reqwest::{Client, RequestBuilder, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use trainyard_core::work::{
+    AttemptRef, FinishedReport, LogAck, OffsetMismatch, PollRequest, PollResponse, StartedReport,
+    SUPERSEDED,
+};
+use trainyard_core::ApiErrorBody;
+
+use crate::client::{http_client, read_capped, with_agent_headers};
+use crate::config::ValidatedConfig;
+use crate::error::AgentError;
+use crate::response::{classify, Verdict};
+use crate::text::error_chain;
+
+/// Error code of a log append at the wrong offset.
+const OFFSET_MISMATCH: &str = "offset_mismatch";
+/// Most bytes read of a poll answer: assignments carry whole configs.
+const MAX_POLL_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// Most bytes read of any other answer.
+const MAX_ACK_BYTES: usize = 64 * 1024;
+/// Added to a poll's `wait_ms` for the request timeout: the server answers
+/// by `wait_ms`, so only a hung server or link runs into this.
+const POLL_TIMEOUT_SLACK: Duration = Duration::from_secs(15);
+/// A log chunk is up to 256 KiB; allow a slow link to carry it.
+const LOG_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What one job request came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reply<T> {
+    /// 2xx with a usable body.
+    Done(T),
+    /// 409 `superseded`: this attempt is no longer current; stop it and
+    /// drop its reports.
+    Superseded(String),
+    /// 409 `offset_mismatch`: resend the log from the server's size.
+    OffsetMismatch { size: u64 },
+    /// Anything else, classified like a heartbeat answer.
+    Failed(Verdict),
+}
+
+/// Sends the agent's job requests to one server.
+pub(crate) struct WorkClient {
+    http: Client,
+    base: Url,
+    authorization: Option<HeaderValue>,
+}
+
+impl WorkClient {
+    pub fn new(config: &ValidatedConfig) -> Result<Self, AgentError> {
+        Ok(Self {
+            http: http_client()?,
+            base: config.base_url.clone(),
+            authorization: config.authorization.clone(),
+        })
+    }
+
+    /// `POST /api/v1/agents/poll`, waiting up to the request's `wait_ms`.
+    pub async fn poll(&self, request: &PollRequest) -> Reply<PollResponse> {
+        let timeout = Duration::from_millis(request.wait_ms) + POLL_TIMEOUT_SLACK;
+        let builder = match self.url("api/v1/agents/poll") {
+            Ok(url) => self.http.post(url).json(request).timeout(timeout),
+            Err(reply) => return reply,
+        };
+        self.send(builder, MAX_POLL_RESPONSE_BYTES, parse_json)
+            .await
+    }
+
+    /// `POST …/started`.
+    pub async fn started(&self, attempt: AttemptRef, report: &StartedReport) -> Reply<()> {
+        match self.url(&attempt_path(attempt, "started")) {
+            Ok(url) => {
+                let builder = self.http.post(url).json(report);
+                self.send(builder, MAX_ACK_BYTES, ignore_body).await
+            }
+            Err(reply) => reply,
+        }
+    }
+
+    /// `PUT …/log?offset=N` with `chunk` as the body.
+    pub async fn append_log(
+        &self,
+        attempt: AttemptRef,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> Reply<LogAck> {
+        let path = format!("{}?offset={offset}", attempt_path(attempt, "log"));
+        let builder = match self.url(&path) {
+            Ok(url) => self
+                .http
+                .put(url)
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .body(chunk)
+                .timeout(LOG_REQUEST_TIMEOUT),
+            Err(reply) => return reply,
+        };
+        self.send(builder, MAX_ACK_BYTES, parse_json).await
+    }
+
+    /// `POST …/finished`.
+    pub async fn finished(&self, attempt: AttemptRef, report: &FinishedReport) -> Reply<()> {
+        match self.url(&attempt_path(attempt, "finished")) {
+            Ok(url) => {
+                let builder = self.http.post(url).json(report);
+                self.send(builder, MAX_ACK_BYTES, ignore_body).await
+            }
+            Err(reply) => reply,
+        }
+    }
+
+    fn url<T>(&self, path: &str) -> Result<Url, Reply<T>> {
+        self.base.join(path).map_err(|e| {
+            Reply::Failed(Verdict::Rejected(format!(
+                "cannot build the URL for {path}: {e}"
+            )))
+        })
+    }
+
+    async fn send<T>(
+        &self,
+        builder: RequestBuilder,
+        limit: usize,
+        parse: fn(&[u8]) -> Result<T, String>,
+    ) -> Reply<T> {
+        let builder = with_agent_headers(builder, self.authorization.as_ref());
+        let response = match builder.send().await {
+            Ok(response) => response,
+            Err(e) => return Reply::Failed(Verdict::Transient(error_chain(&e))),
+        };
+        let status = response.status();
+        let body = read_capped(response, limit).await;
+        match classify_reply(status, &body, self.authorization.is_some()) {
+            Reply::Done(()) => match parse(&body) {
+                Ok(value) => Reply::Done(value),
+                Err(why) => Reply::Failed(Verdict::Rejected(format!(
+                    "HTTP {status} with an answer this agent cannot read: {why}"
+                ))),
+            },
+            Reply::Superseded(message) => Reply::Superseded(message),
+            Reply::OffsetMismatch { size } => Reply::OffsetMismatch { size },
+            Reply::Failed(verdict) => Reply::Failed(verdict),
+        }
+    }
+}
+
+fn attempt_path(attempt: AttemptRef, action: &str) -> String {
+    format!(
+        "api/v1/agents/jobs/{}/attempts/{}/{action}",
+        attempt.job_id, attempt.attempt
+    )
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| e.to_string())
+}
+
+/// Acknowledgements (`{}`) carry nothing the agent needs.
+fn ignore_body(_: &[u8]) -> Result<(), String> {
+    Ok(())
+}
+
+/// Classifies an answer by status and error code; the caller parses a
+/// successful body. Pure, so every case is unit-tested.
+pub(crate) fn classify_reply(status: StatusCode, body: &[u8], sent_token: bool) -> Reply<()> {
+    if status == StatusCode::CONFLICT {
+        if let Ok(mismatch) = serde_json::from_slice::<OffsetMismatch>(body) {
+            if mismatch.code == OFFSET_MISMATCH {
+                return Reply::OffsetMismatch {
+                    size: mismatch.size,
+                };
+            }
+        }
+        if let Ok(error) = serde_json::from_slice::<ApiErrorBody>(body) {
+            if error.code == SUPERSEDED {
+                return Reply::Superseded(error.message);
+            }
+        }
+    }
+    match classify(status, body, sent_token) {
+        Verdict::Accepted => Reply::Done(()),
+        verdict => Reply::Failed(verdict),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflicts_are_told_apart_by_their_code() {
+        let mismatch = br#"{"code":"offset_mismatch","message":"have 10","size":10}"#;
+        assert_eq!(
+            classify_reply(StatusCode::CONFLICT, mismatch, false),
+            Reply::OffsetMismatch { size: 10 }
+        );
+        let superseded = br#"{"code":"superseded","message":"attempt 2 runs elsewhere"}"#;
+        assert_eq!(
+            classify_reply(StatusCode::CONFLICT, superseded, false),
+            Reply::Superseded("attempt 2 runs elsewhere".into())
+        );
+        let other = br#"{"code":"host_not_disconnected","message":"x"}"#;
+        assert!(matches!(
+            classify_reply(StatusCode::CONFLICT, other, false),
+            Reply::Failed(Verdict::Rejected(_))
+        ));
+    }
+
+    #[test]
+    fn other_answers_follow_the_heartbeat_rules() {
+        assert_eq!(
+            classify_reply(StatusCode::OK, b"{}", false),
+            Reply::Done(())
+        );
+        assert!(matches!(
+            classify_reply(StatusCode::SERVICE_UNAVAILABLE, b"", false),
+            Reply::Failed(Verdict::Transient(_))
+        ));
+        assert!(matches!(
+            classify_reply(StatusCode::UNAUTHORIZED, b"", true),
+            Reply::Failed(Verdict::Fatal(_))
+        ));
+    }
+
+    #[test]
+    fn attempt_paths_name_job_and_attempt() {
+        let attempt = AttemptRef {
+            job_id: 42,
+            attempt: 3,
+        };
+        assert_eq!(
+            attempt_path(attempt, "finished"),
+            "api/v1/agents/jobs/42/attempts/3/finished"
+        );
+    }
+}

@@ -1,0 +1,269 @@
+//! One attempt from assignment to delivered report: prepare the run dir,
+//! start the process, stop it on an order, a timeout or a fence, record the
+//! outcome, and wait for the reporter.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use trainyard_core::work::{Assignment, AttemptRef, FinishedReport};
+
+use super::command::{prepare, RunPaths};
+use super::outcome::Ending;
+use super::process::{Exit, Process};
+use super::reporter::{deliver, Delivery};
+use super::spool::{AttemptState, RunDir, Spooled};
+use super::stop::StopCause;
+use super::JobContext;
+
+/// How long a stopping agent still tries to deliver a finished report;
+/// what is not delivered by then is sent when the agent starts again.
+pub(crate) const SHUTDOWN_REPORT_WINDOW: Duration = Duration::from_secs(5);
+
+/// Runs `assignment` to the end. `stop` is this attempt's own stop channel
+/// (the registry holds another sender of it).
+pub(crate) async fn run(
+    ctx: Arc<JobContext>,
+    assignment: Assignment,
+    stop: mpsc::UnboundedSender<StopCause>,
+    mut stops: mpsc::UnboundedReceiver<StopCause>,
+) {
+    let attempt = AttemptRef {
+        job_id: assignment.job_id,
+        attempt: assignment.attempt,
+    };
+    let dir = RunDir::new(&ctx.runs, attempt);
+    let spooled = Arc::new(Spooled::new(dir, AttemptState::new(assignment.clone())));
+    let started = Instant::now();
+    let launched = launch(&ctx, &assignment, &spooled).await;
+    let pid = launched.as_ref().ok().map(Process::pid);
+    if pid.is_some() {
+        spooled.update(|s| s.pid = pid).await;
+    }
+    let (finished, finished_rx) = watch::channel(None);
+    let mut reporter = spawn_reporter(&ctx, &spooled, pid.is_some(), finished_rx, stop);
+
+    let ending = match launched {
+        Ok(mut process) => {
+            let (exit, cause) = supervise(&ctx, &assignment, &mut process, &mut stops).await;
+            process.reap().await;
+            Ending::Exited { exit, cause }
+        }
+        Err(error) => {
+            append_line(&spooled.dir().log(), &error).await;
+            tracing::warn!(?attempt, "job not started: {error}");
+            Ending::NotStarted(error)
+        }
+    };
+    ctx.registry.release(attempt);
+    let report = ending.report(started.elapsed());
+    tracing::info!(?attempt, outcome = ?report.outcome, exit_code = ?report.exit_code,
+        signal = ?report.signal, error = ?report.error, "job ended");
+    spooled.update(|s| s.outcome = Some(report.clone())).await;
+
+    let cause = match &ending {
+        Ending::Exited { cause, .. } => *cause,
+        Ending::NotStarted(_) => None,
+    };
+    let delivery = match cause {
+        Some(cause) if cause.drops_reports() => {
+            reporter.abort();
+            Some(Delivery::Superseded(format!("{cause:?}")))
+        }
+        _ => {
+            finished.send_replace(Some(report));
+            let window = (cause == Some(StopCause::AgentStopped))
+                .then(|| Instant::now() + SHUTDOWN_REPORT_WINDOW);
+            await_delivery(&mut reporter, &mut stops, window).await
+        }
+    };
+    settle(&ctx, attempt, &spooled, delivery).await;
+}
+
+/// Reports an attempt recovered from the spool after a restart: its
+/// process is gone and `state.outcome` is set.
+pub(crate) async fn report_recovered(
+    ctx: Arc<JobContext>,
+    spooled: Arc<Spooled>,
+    stop: mpsc::UnboundedSender<StopCause>,
+    mut stops: mpsc::UnboundedReceiver<StopCause>,
+) {
+    let state = spooled.get().await;
+    let attempt = state.attempt();
+    let (_finished, finished_rx) = watch::channel(state.outcome);
+    let mut reporter = spawn_reporter(&ctx, &spooled, false, finished_rx, stop);
+    let delivery = await_delivery(&mut reporter, &mut stops, None).await;
+    settle(&ctx, attempt, &spooled, delivery).await;
+}
+
+/// Creates the run dir and starts the process; `Err` says, for the job's
+/// log and report, why it could not start.
+async fn launch(
+    ctx: &JobContext,
+    assignment: &Assignment,
+    spooled: &Spooled,
+) -> Result<Process, String> {
+    let dir = spooled.dir();
+    dir.create(assignment).await.map_err(|e| {
+        format!(
+            "cannot create the run directory {}: {e}",
+            dir.path().display()
+        )
+    })?;
+    // Saved before the spawn, so a crash right after it is still recovered.
+    spooled.update(|_| {}).await;
+    let paths = RunPaths {
+        run_dir: dir.path(),
+        config: &dir.config(),
+    };
+    let command = prepare(assignment, &paths, &ctx.agent_cwd).map_err(|e| e.to_string())?;
+    if !command.cwd.is_dir() {
+        return Err(format!(
+            "the working directory {} does not exist",
+            command.cwd.display()
+        ));
+    }
+    Process::spawn(&command, &dir.log())
+        .await
+        .map_err(|e| format!("cannot start {:?}: {e}", command.program))
+}
+
+/// Waits for the process to exit, stopping it first if an order, the
+/// timeout or the fence comes before.
+async fn supervise(
+    ctx: &JobContext,
+    assignment: &Assignment,
+    process: &mut Process,
+    stops: &mut mpsc::UnboundedReceiver<StopCause>,
+) -> (Exit, Option<StopCause>) {
+    let timeout = assignment.timeout_secs.map(Duration::from_secs);
+    let timed_out = async {
+        match timeout {
+            Some(after) => tokio::time::sleep(after).await,
+            None => std::future::pending().await,
+        }
+    };
+    let lease = Duration::from_millis(assignment.lease_ms);
+    let fenced = async {
+        if assignment.fence {
+            ctx.contact.lost_for(lease).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let cause = tokio::select! {
+        exit = process.wait() => return (exit, None),
+        Some(cause) = stops.recv() => cause,
+        () = timed_out => StopCause::TimedOut { after: timeout.unwrap_or_default() },
+        () = fenced => StopCause::Fenced,
+    };
+    let attempt = (assignment.job_id, assignment.attempt);
+    if cause == StopCause::Fenced {
+        tracing::warn!(
+            ?attempt,
+            "no contact with the server for {:?} of a {lease:?} lease; killing the job \
+             because the server will have given it to another attempt",
+            Instant::now() - ctx.contact.last()
+        );
+    } else {
+        tracing::info!(?attempt, ?cause, "stopping the job");
+    }
+    (process.stop(ctx.kill_grace).await, Some(cause))
+}
+
+fn spawn_reporter(
+    ctx: &Arc<JobContext>,
+    spooled: &Arc<Spooled>,
+    send_started: bool,
+    finished: watch::Receiver<Option<FinishedReport>>,
+    stop: mpsc::UnboundedSender<StopCause>,
+) -> JoinHandle<Delivery> {
+    let ctx = Arc::clone(ctx);
+    let spooled = Arc::clone(spooled);
+    tokio::spawn(async move {
+        let delivery = deliver(&ctx, &spooled, send_started, finished).await;
+        if matches!(delivery, Delivery::Superseded(_)) {
+            // Stops the process if it still runs; ignored once it ended.
+            let _ = stop.send(StopCause::Superseded);
+        }
+        delivery
+    })
+}
+
+/// Waits for the reporter after the process ended. A superseded order
+/// abandons the reports; an agent shutdown allows `SHUTDOWN_REPORT_WINDOW`
+/// more. `None`: given up, the spool keeps the report for the next start.
+async fn await_delivery(
+    reporter: &mut JoinHandle<Delivery>,
+    stops: &mut mpsc::UnboundedReceiver<StopCause>,
+    mut give_up_at: Option<Instant>,
+) -> Option<Delivery> {
+    loop {
+        let deadline = async {
+            match give_up_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            joined = &mut *reporter => return joined.ok(),
+            Some(cause) = stops.recv() => match cause {
+                StopCause::AgentStopped => {
+                    give_up_at.get_or_insert_with(|| Instant::now() + SHUTDOWN_REPORT_WINDOW);
+                }
+                StopCause::Superseded => {
+                    reporter.abort();
+                    return Some(Delivery::Superseded("superseded".into()));
+                }
+                // The process already ended; nothing left to stop.
+                _ => {}
+            },
+            () = deadline => {
+                reporter.abort();
+                return None;
+            }
+        }
+    }
+}
+
+/// Records how reporting ended and forgets the attempt.
+async fn settle(
+    ctx: &JobContext,
+    attempt: AttemptRef,
+    spooled: &Spooled,
+    delivery: Option<Delivery>,
+) {
+    match delivery {
+        Some(Delivery::Delivered) => tracing::debug!(?attempt, "job reported"),
+        Some(Delivery::Superseded(why)) => {
+            tracing::info!(?attempt, "dropping the job's reports: {why}");
+            spooled
+                .update(|s| {
+                    s.reported = true;
+                    s.dropped = Some(why);
+                })
+                .await;
+        }
+        None => tracing::info!(
+            ?attempt,
+            "the job's report was not delivered; it is sent when the agent starts again"
+        ),
+    }
+    ctx.registry.remove(attempt);
+}
+
+/// Appends `trainyard-agent: <text>` to the job's log, for the user.
+pub(crate) async fn append_line(log: &std::path::Path, text: &str) {
+    let line = format!("trainyard-agent: {text}\n");
+    let written = async {
+        let mut file = super::output::open_log(log).await?;
+        file.write_all(line.as_bytes()).await?;
+        file.flush().await
+    };
+    if let Err(e) = written.await {
+        tracing::warn!("cannot write to {}: {e}", log.display());
+    }
+}

@@ -1,0 +1,235 @@
+//! Turns an assignment into the exact program, arguments, working
+//! directory and environment of its process. Pure, no IO.
+
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+
+use trainyard_core::work::Assignment;
+
+/// What [`prepare`] hands to the process runner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PreparedCommand {
+    pub program: String,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+    /// Added to (and overriding) the agent's own environment.
+    pub env: Vec<(String, String)>,
+}
+
+/// Why an assignment's command cannot be run at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CommandError {
+    /// `command` is an empty list.
+    Empty,
+    /// `workdir` contains a `..` component.
+    ParentDir(String),
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::Empty => write!(f, "the job has an empty command"),
+            CommandError::ParentDir(dir) => write!(
+                f,
+                "workdir {dir:?} contains '..'; give a path without parent-directory steps"
+            ),
+        }
+    }
+}
+
+/// Where an attempt's files are, absolute.
+pub(crate) struct RunPaths<'a> {
+    pub run_dir: &'a Path,
+    pub config: &'a Path,
+}
+
+/// Fills `{config}`, `{run_dir}`, `{run_id}` and `{name}` in the argv and
+/// builds the environment. A relative `workdir` is taken from `agent_cwd`.
+pub(crate) fn prepare(
+    assignment: &Assignment,
+    paths: &RunPaths<'_>,
+    agent_cwd: &Path,
+) -> Result<PreparedCommand, CommandError> {
+    let run_dir = paths.run_dir.display().to_string();
+    let config = paths.config.display().to_string();
+    let run_id = assignment.job_id.to_string();
+    let vars = [
+        ("config", config.as_str()),
+        ("run_dir", run_dir.as_str()),
+        ("run_id", run_id.as_str()),
+        ("name", assignment.name.as_str()),
+    ];
+    let mut argv = assignment.command.iter().map(|arg| fill(arg, &vars));
+    let program = argv.next().ok_or(CommandError::Empty)?;
+    let cwd = match assignment.workdir.as_deref() {
+        Some(dir) => {
+            let dir = Path::new(dir);
+            if dir.components().any(|c| c == Component::ParentDir) {
+                return Err(CommandError::ParentDir(dir.display().to_string()));
+            }
+            agent_cwd.join(dir)
+        }
+        None => agent_cwd.to_path_buf(),
+    };
+    let gpus: Vec<String> = assignment.gpu_indices.iter().map(u32::to_string).collect();
+    let env = [
+        ("TRAINYARD_CONFIG", config.clone()),
+        ("TRAINYARD_RUN_ID", run_id.clone()),
+        ("TRAINYARD_RUN_DIR", run_dir.clone()),
+        ("TRAINYARD_JOB_NAME", assignment.name.clone()),
+        ("TRAINYARD_ATTEMPT", assignment.attempt.to_string()),
+        // Empty, not unset: an unset variable would expose every GPU.
+        ("CUDA_VISIBLE_DEVICES", gpus.join(",")),
+        ("PYTHONUNBUFFERED", "1".to_string()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value))
+    .collect();
+    Ok(PreparedCommand {
+        program,
+        args: argv.collect(),
+        cwd,
+        env,
+    })
+}
+
+/// Replaces each `{key}` of `vars` in one pass, so a value that itself
+/// contains `{name}` is not expanded again. Unknown `{…}` stay as written.
+fn fill(arg: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(arg.len());
+    let mut rest = arg;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let known = vars
+            .iter()
+            .find(|(key, _)| after.starts_with(key) && after[key.len()..].starts_with('}'));
+        match known {
+            Some((key, value)) => {
+                out.push_str(value);
+                rest = &after[key.len() + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assignment(command: &[&str], workdir: Option<&str>, gpus: Vec<u32>) -> Assignment {
+        Assignment {
+            job_id: 12,
+            attempt: 2,
+            project: "vision".into(),
+            name: "lr-{name}".into(),
+            command: command.iter().map(|s| s.to_string()).collect(),
+            workdir: workdir.map(str::to_string),
+            config_yaml: "lr: 0.1\n".into(),
+            gpu_indices: gpus,
+            timeout_secs: None,
+            lease_ms: 60_000,
+            fence: true,
+        }
+    }
+
+    fn paths() -> RunPaths<'static> {
+        RunPaths {
+            run_dir: Path::new("/w/runs/12-2"),
+            config: Path::new("/w/runs/12-2/config.yaml"),
+        }
+    }
+
+    fn env_of<'a>(command: &'a PreparedCommand, key: &str) -> Option<&'a str> {
+        command
+            .env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn placeholders_are_filled_once_anywhere_in_an_argument() {
+        let job = assignment(
+            &[
+                "python",
+                "train.py",
+                "--config={config}",
+                "{run_dir}/out",
+                "{run_id}",
+                "{name}",
+                "{other}",
+            ],
+            None,
+            vec![0],
+        );
+        let Ok(command) = prepare(&job, &paths(), Path::new("/home/lab")) else {
+            panic!("valid command refused");
+        };
+        assert_eq!(command.program, "python");
+        assert_eq!(
+            command.args,
+            [
+                "train.py",
+                "--config=/w/runs/12-2/config.yaml",
+                "/w/runs/12-2/out",
+                "12",
+                "lr-{name}",
+                "{other}"
+            ]
+        );
+        assert_eq!(command.cwd, Path::new("/home/lab"));
+    }
+
+    #[test]
+    fn the_environment_names_config_run_attempt_and_gpus() {
+        let Ok(command) = prepare(
+            &assignment(&["x"], None, vec![1, 3]),
+            &paths(),
+            Path::new("/"),
+        ) else {
+            panic!("valid command refused");
+        };
+        assert_eq!(env_of(&command, "CUDA_VISIBLE_DEVICES"), Some("1,3"));
+        assert_eq!(
+            env_of(&command, "TRAINYARD_CONFIG"),
+            Some("/w/runs/12-2/config.yaml")
+        );
+        assert_eq!(env_of(&command, "TRAINYARD_RUN_ID"), Some("12"));
+        assert_eq!(env_of(&command, "TRAINYARD_ATTEMPT"), Some("2"));
+        assert_eq!(env_of(&command, "PYTHONUNBUFFERED"), Some("1"));
+
+        let Ok(cpu) = prepare(&assignment(&["x"], None, vec![]), &paths(), Path::new("/")) else {
+            panic!("valid command refused");
+        };
+        assert_eq!(env_of(&cpu, "CUDA_VISIBLE_DEVICES"), Some(""));
+    }
+
+    #[test]
+    fn workdirs_are_relative_to_the_agent_and_may_not_climb_out() {
+        let cwd = Path::new("/home/lab");
+        let relative = prepare(&assignment(&["x"], Some("code/exp"), vec![]), &paths(), cwd);
+        assert_eq!(
+            relative.map(|c| c.cwd),
+            Ok(PathBuf::from("/home/lab/code/exp"))
+        );
+        let absolute = prepare(&assignment(&["x"], Some("/srv/exp"), vec![]), &paths(), cwd);
+        assert_eq!(absolute.map(|c| c.cwd), Ok(PathBuf::from("/srv/exp")));
+        let climbing = prepare(
+            &assignment(&["x"], Some("code/../../etc"), vec![]),
+            &paths(),
+            cwd,
+        );
+        assert!(matches!(climbing, Err(CommandError::ParentDir(_))));
+        assert_eq!(
+            prepare(&assignment(&[], None, vec![]), &paths(), cwd),
+            Err(CommandError::Empty)
+        );
+    }
+}

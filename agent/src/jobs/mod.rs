@@ -1,0 +1,177 @@
+//! Running jobs: the long-poll for work, one task per attempt (process,
+//! stop handling, fencing), log shipping and reports, and the local spool
+//! that survives an agent restart. See docs/agent-protocol.md, "Jobs".
+
+mod api;
+mod attempt;
+mod command;
+mod contact;
+mod outcome;
+mod output;
+mod poller;
+mod process;
+mod recovery;
+mod registry;
+mod reporter;
+mod slots;
+mod spool;
+mod stop;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use trainyard_core::work::{Assignment, AttemptRef, StopOrder};
+
+pub(crate) use contact::Contact;
+pub(crate) use poller::poll_forever;
+
+use crate::backoff::BackoffPolicy;
+use crate::config::{AgentConfig, ValidatedConfig};
+use crate::error::AgentError;
+use api::WorkClient;
+use registry::Registry;
+use slots::Limits;
+use spool::Spooled;
+use stop::StopCause;
+
+/// What every attempt task shares.
+pub(crate) struct JobContext {
+    api: WorkClient,
+    registry: Registry,
+    /// `<work_dir>/runs`, absolute.
+    runs: PathBuf,
+    /// Where relative `workdir`s start, and the default cwd of a job.
+    agent_cwd: PathBuf,
+    contact: Contact,
+    kill_grace: Duration,
+    backoff: BackoffPolicy,
+    host_id: String,
+}
+
+/// The agent's jobs: starts, stops and finally shuts them down.
+pub(crate) struct Jobs {
+    ctx: Arc<JobContext>,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+impl Jobs {
+    /// Sets up job running and starts reporting attempts a previous run of
+    /// the agent left unreported.
+    pub async fn open(
+        config: &AgentConfig,
+        validated: &ValidatedConfig,
+        contact: Contact,
+    ) -> Result<Self, AgentError> {
+        let startup = |what: &str, e: std::io::Error| AgentError::Startup(format!("{what}: {e}"));
+        let agent_cwd =
+            std::env::current_dir().map_err(|e| startup("cannot read the current directory", e))?;
+        let runs = std::path::absolute(config.work_dir.join("runs"))
+            .map_err(|e| startup("cannot resolve the work directory", e))?;
+        let ctx = JobContext {
+            api: WorkClient::new(validated)?,
+            registry: Registry::new(Limits {
+                cpu_slots: config.cpu_slots,
+                max_jobs: config.max_jobs,
+            }),
+            runs,
+            agent_cwd,
+            contact,
+            kill_grace: config.kill_grace,
+            backoff: config.backoff,
+            host_id: config.host_id.clone(),
+        };
+        let jobs = Self {
+            ctx: Arc::new(ctx),
+            tasks: Mutex::new(JoinSet::new()),
+        };
+        recovery::recover(&jobs).await;
+        Ok(jobs)
+    }
+
+    fn context(&self) -> &JobContext {
+        &self.ctx
+    }
+
+    /// Starts an assignment unless this attempt is already known here.
+    pub fn start(&self, assignment: Assignment, inventory: &[u32]) {
+        let attempt = AttemptRef {
+            job_id: assignment.job_id,
+            attempt: assignment.attempt,
+        };
+        let registry = &self.ctx.registry;
+        if registry.would_overcommit(inventory, &assignment.gpu_indices) {
+            // The server is the authority on placement; run it, but say so.
+            tracing::warn!(?attempt, gpus = ?assignment.gpu_indices,
+                "the server assigned more than this agent advertised as free");
+        }
+        let (stop, stops) = mpsc::unbounded_channel();
+        let lease = Duration::from_millis(assignment.lease_ms);
+        let gpus = assignment.gpu_indices.clone();
+        if !registry.insert(attempt, gpus, true, lease, assignment.fence, stop.clone()) {
+            tracing::debug!(?attempt, "ignoring a repeated assignment");
+            return;
+        }
+        tracing::info!(?attempt, name = %assignment.name, gpus = ?assignment.gpu_indices, "starting job");
+        self.spawn(attempt::run(Arc::clone(&self.ctx), assignment, stop, stops));
+    }
+
+    /// Forwards a stop order from the server.
+    pub fn stop(&self, order: StopOrder) {
+        if !self.ctx.registry.stop(order.attempt, order.reason.into()) {
+            tracing::debug!(attempt = ?order.attempt, "stop order for an attempt not running here");
+        }
+    }
+
+    /// Reports an attempt recovered from the spool.
+    async fn resume_report(&self, spooled: Arc<Spooled>) {
+        let state = spooled.get().await;
+        let (stop, stops) = mpsc::unbounded_channel();
+        let lease = Duration::from_millis(state.assignment.lease_ms);
+        let fence = state.assignment.fence;
+        // Its process is gone: listed in polls, but holding no GPUs.
+        if self.ctx.registry.insert(
+            state.attempt(),
+            Vec::new(),
+            false,
+            lease,
+            fence,
+            stop.clone(),
+        ) {
+            self.spawn(attempt::report_recovered(
+                Arc::clone(&self.ctx),
+                spooled,
+                stop,
+                stops,
+            ));
+        }
+    }
+
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        // Drop the results of tasks that already ended.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(task);
+    }
+
+    /// Stops every job (TERM, KILL after the grace), gives their reports a
+    /// few seconds to reach the server, and returns. Reports not delivered
+    /// stay in the spool for the next start.
+    pub async fn shutdown(&self) {
+        let mut tasks =
+            std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        if tasks.is_empty() {
+            return;
+        }
+        tracing::info!("stopping {} job(s) before the agent exits", tasks.len());
+        self.ctx.registry.stop_all(StopCause::AgentStopped);
+        let limit = self.ctx.kill_grace + attempt::SHUTDOWN_REPORT_WINDOW + Duration::from_secs(2);
+        let all_ended = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(limit, all_ended).await.is_err() {
+            tracing::warn!("some jobs did not wind down within {limit:?}; leaving them");
+            tasks.abort_all();
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The attempts alive on this host, shared by the poll loop (which
+//! advertises capacity and forwards stop orders) and the attempt tasks.
+//!
+//! Every change that alters what a poll would say bumps a counter the poll
+//! loop watches, so it can re-send its long-poll at once.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use trainyard_core::work::AttemptRef;
+
+use super::slots::{Free, Limits};
+use super::stop::StopCause;
+
+/// One attempt the agent knows about.
+struct Entry {
+    gpus: Vec<u32>,
+    /// True while its process may still run (and holds its GPUs/slots).
+    holds_slots: bool,
+    lease: Duration,
+    fence: bool,
+    stop: mpsc::UnboundedSender<StopCause>,
+}
+
+/// What a poll says about this host right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    pub free: Free,
+    pub running: Vec<AttemptRef>,
+    /// Shortest lease among fenced attempts still running.
+    pub shortest_lease: Option<Duration>,
+}
+
+/// Live attempts plus the change counter.
+pub(crate) struct Registry {
+    attempts: Mutex<BTreeMap<AttemptRef, Entry>>,
+    changes: watch::Sender<u64>,
+    limits: Limits,
+}
+
+impl Registry {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            attempts: Mutex::new(BTreeMap::new()),
+            changes: watch::Sender::new(0),
+            limits,
+        }
+    }
+
+    /// Adds an attempt (holding `gpus` while `holds_slots`). `false` if it
+    /// is already known: a repeated assignment is ignored.
+    pub fn insert(
+        &self,
+        attempt: AttemptRef,
+        gpus: Vec<u32>,
+        holds_slots: bool,
+        lease: Duration,
+        fence: bool,
+        stop: mpsc::UnboundedSender<StopCause>,
+    ) -> bool {
+        let mut attempts = self.lock();
+        if attempts.contains_key(&attempt) {
+            return false;
+        }
+        attempts.insert(
+            attempt,
+            Entry {
+                gpus,
+                holds_slots,
+                lease,
+                fence,
+                stop,
+            },
+        );
+        drop(attempts);
+        self.changed();
+        true
+    }
+
+    /// Whether adding `gpus` now would exceed what this host has free.
+    pub fn would_overcommit(&self, inventory: &[u32], gpus: &[u32]) -> bool {
+        let free = self.snapshot(inventory).free;
+        let gpus_busy = gpus.iter().any(|gpu| !free.gpus.contains(gpu));
+        gpus_busy || free.job_slots == 0 || (gpus.is_empty() && free.cpu_slots == 0)
+    }
+
+    /// The attempt's process ended: its GPUs and slots are free again,
+    /// though it stays listed until its report is delivered.
+    pub fn release(&self, attempt: AttemptRef) {
+        if let Some(entry) = self.lock().get_mut(&attempt) {
+            entry.holds_slots = false;
+        }
+        self.changed();
+    }
+
+    /// The attempt is fully reported (or abandoned): forget it.
+    pub fn remove(&self, attempt: AttemptRef) {
+        self.lock().remove(&attempt);
+        self.changed();
+    }
+
+    /// Asks the attempt to stop; `false` if it is unknown here.
+    pub fn stop(&self, attempt: AttemptRef, cause: StopCause) -> bool {
+        match self.lock().get(&attempt) {
+            Some(entry) => {
+                // The attempt task may have ended already; nothing to stop then.
+                let _ = entry.stop.send(cause);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Asks every attempt to stop.
+    pub fn stop_all(&self, cause: StopCause) {
+        for entry in self.lock().values() {
+            let _ = entry.stop.send(cause);
+        }
+    }
+
+    /// Free capacity given the host's GPUs, and the attempts to list.
+    pub fn snapshot(&self, inventory: &[u32]) -> Snapshot {
+        let attempts = self.lock();
+        let holding = attempts.values().filter(|e| e.holds_slots);
+        let free = self
+            .limits
+            .free(inventory, holding.map(|e| e.gpus.as_slice()));
+        let shortest_lease = attempts
+            .values()
+            .filter(|e| e.holds_slots && e.fence)
+            .map(|e| e.lease)
+            .min();
+        Snapshot {
+            free,
+            running: attempts.keys().copied().collect(),
+            shortest_lease,
+        }
+    }
+
+    /// A receiver that sees every later change.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<AttemptRef, Entry>> {
+        self.attempts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEASE: Duration = Duration::from_secs(60);
+
+    fn attempt(job_id: i64) -> AttemptRef {
+        AttemptRef { job_id, attempt: 1 }
+    }
+
+    #[test]
+    fn released_attempts_free_their_gpus_but_stay_listed_until_removed() {
+        let registry = Registry::new(Limits {
+            cpu_slots: 1,
+            max_jobs: Some(2),
+        });
+        let (stop, _stops) = mpsc::unbounded_channel();
+        let mut changes = registry.subscribe();
+        changes.borrow_and_update();
+        assert!(registry.insert(attempt(1), vec![0], true, LEASE, true, stop.clone()));
+        assert!(!registry.insert(attempt(1), vec![0], true, LEASE, true, stop.clone()));
+        assert!(changes.has_changed().unwrap_or(false));
+
+        let busy = registry.snapshot(&[0, 1]);
+        assert_eq!(busy.free.gpus, [1]);
+        assert_eq!(busy.free.job_slots, 1);
+        assert_eq!(busy.shortest_lease, Some(LEASE));
+        assert!(registry.would_overcommit(&[0, 1], &[0]));
+        assert!(!registry.would_overcommit(&[0, 1], &[1]));
+
+        registry.release(attempt(1));
+        let released = registry.snapshot(&[0, 1]);
+        assert_eq!(released.free.gpus, [0, 1]);
+        assert_eq!(released.running, [attempt(1)]);
+        assert_eq!(released.shortest_lease, None);
+
+        registry.remove(attempt(1));
+        assert!(registry.snapshot(&[0, 1]).running.is_empty());
+    }
+
+    #[test]
+    fn stop_orders_reach_the_attempt_once_known() {
+        let registry = Registry::new(Limits {
+            cpu_slots: 1,
+            max_jobs: None,
+        });
+        let (stop, mut stops) = mpsc::unbounded_channel();
+        assert!(!registry.stop(attempt(7), StopCause::Cancel));
+        registry.insert(attempt(7), Vec::new(), true, LEASE, false, stop);
+        assert!(registry.stop(attempt(7), StopCause::Cancel));
+        assert_eq!(stops.try_recv().ok(), Some(StopCause::Cancel));
+    }
+}

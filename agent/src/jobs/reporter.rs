@@ -1,0 +1,240 @@
+//! Ships one attempt's reports: `started`, the log in chunks as it grows,
+//! then the rest of the log and `finished`. Every step is retried with
+//! backoff until the server acknowledges it; only a `superseded` answer
+//! ends the shipping early.
+
+use std::io::SeekFrom;
+use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::watch;
+use trainyard_core::work::{AttemptRef, FinishedReport, StartedReport};
+
+use super::api::Reply;
+use super::spool::Spooled;
+use super::JobContext;
+use crate::backoff::BackoffPolicy;
+use crate::response::Verdict;
+
+/// Largest log chunk sent in one request.
+pub(crate) const MAX_CHUNK: u64 = 256 * 1024;
+/// How often the log is checked for new bytes while the job runs.
+const SHIP_INTERVAL: Duration = Duration::from_millis(200);
+
+/// How shipping ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// The server has the whole log and the outcome.
+    Delivered,
+    /// The server refused the attempt as superseded; nothing more is sent.
+    Superseded(String),
+}
+
+/// One step's result.
+enum Step {
+    /// Progress was made; go on at once.
+    Progress,
+    /// Nothing left to send right now.
+    Idle,
+    Superseded(String),
+    Failed(Verdict),
+}
+
+/// Ships everything for `spooled` until delivered or superseded. The
+/// attempt task sets `finished` once the process ended and its log is
+/// complete; `send_started` is false for an attempt recovered after a
+/// restart (its process is gone).
+pub(crate) async fn deliver(
+    ctx: &JobContext,
+    spooled: &Spooled,
+    send_started: bool,
+    mut finished: watch::Receiver<Option<FinishedReport>>,
+) -> Delivery {
+    let attempt = spooled.get().await.attempt();
+    let mut retry = Retry::new(ctx.backoff, attempt);
+    if send_started {
+        loop {
+            match send_started_report(ctx, spooled, attempt).await {
+                Step::Superseded(message) => return Delivery::Superseded(message),
+                Step::Failed(verdict) => retry.wait(verdict).await,
+                Step::Progress | Step::Idle => break,
+            }
+        }
+    }
+    loop {
+        let step = match ship_log_chunk(ctx, spooled, attempt).await {
+            Step::Idle => {
+                let report = finished.borrow().clone();
+                match report {
+                    Some(report) => send_finished(ctx, spooled, attempt, report).await,
+                    None => Step::Idle,
+                }
+            }
+            step => step,
+        };
+        match step {
+            Step::Progress => retry.reset(),
+            Step::Idle => {
+                tokio::select! {
+                    () = tokio::time::sleep(SHIP_INTERVAL) => {}
+                    changed = finished.changed() => {
+                        if changed.is_err() {
+                            // The attempt task is gone; keep the pace anyway.
+                            tokio::time::sleep(SHIP_INTERVAL).await;
+                        }
+                    }
+                }
+            }
+            Step::Superseded(message) => return Delivery::Superseded(message),
+            Step::Failed(verdict) => retry.wait(verdict).await,
+        }
+        if spooled.get().await.reported {
+            return Delivery::Delivered;
+        }
+    }
+}
+
+async fn send_started_report(ctx: &JobContext, spooled: &Spooled, attempt: AttemptRef) -> Step {
+    let state = spooled.get().await;
+    if state.started_reported {
+        return Step::Idle;
+    }
+    match ctx
+        .api
+        .started(attempt, &StartedReport { pid: state.pid })
+        .await
+    {
+        Reply::Done(()) => {
+            spooled.update(|s| s.started_reported = true).await;
+            Step::Progress
+        }
+        reply => other(reply),
+    }
+}
+
+/// Sends the next unacknowledged piece of `output.log`, if any.
+async fn ship_log_chunk(ctx: &JobContext, spooled: &Spooled, attempt: AttemptRef) -> Step {
+    let offset = spooled.get().await.log_acked;
+    let chunk = match read_chunk(&spooled.dir().log(), offset).await {
+        Ok(chunk) if chunk.is_empty() => return Step::Idle,
+        Ok(chunk) => chunk,
+        Err(e) => {
+            tracing::warn!(?attempt, "cannot read the job's output.log: {e}");
+            return Step::Idle;
+        }
+    };
+    match ctx.api.append_log(attempt, offset, chunk).await {
+        Reply::Done(ack) => {
+            spooled.update(|s| s.log_acked = ack.size).await;
+            Step::Progress
+        }
+        Reply::OffsetMismatch { size } if size == offset => Step::Failed(Verdict::Rejected(
+            format!("the server refused log bytes at offset {offset}, its own size"),
+        )),
+        Reply::OffsetMismatch { size } => {
+            tracing::debug!(
+                ?attempt,
+                offset,
+                size,
+                "log offset mismatch; resending from the server's size"
+            );
+            spooled.update(|s| s.log_acked = size).await;
+            Step::Progress
+        }
+        reply => other(reply),
+    }
+}
+
+/// Sends `finished` once every byte of the (now final) log is acknowledged.
+async fn send_finished(
+    ctx: &JobContext,
+    spooled: &Spooled,
+    attempt: AttemptRef,
+    mut report: FinishedReport,
+) -> Step {
+    let log_size = match tokio::fs::metadata(spooled.dir().log()).await {
+        Ok(metadata) => metadata.len(),
+        Err(_) => 0,
+    };
+    if spooled.get().await.log_acked < log_size {
+        // Bytes arrived after the last look; ship them first.
+        return Step::Progress;
+    }
+    report.log_size = log_size;
+    match ctx.api.finished(attempt, &report).await {
+        Reply::Done(()) => {
+            spooled
+                .update(|s| {
+                    s.outcome = Some(report);
+                    s.reported = true;
+                })
+                .await;
+            Step::Progress
+        }
+        reply => other(reply),
+    }
+}
+
+fn other<T>(reply: Reply<T>) -> Step {
+    match reply {
+        Reply::Done(_) => Step::Progress,
+        Reply::Superseded(message) => Step::Superseded(message),
+        Reply::OffsetMismatch { size } => Step::Failed(Verdict::Rejected(format!(
+            "unexpected offset mismatch (server size {size})"
+        ))),
+        Reply::Failed(verdict) => Step::Failed(verdict),
+    }
+}
+
+/// Up to [`MAX_CHUNK`] bytes of `log` from `offset`.
+async fn read_chunk(log: &std::path::Path, offset: u64) -> std::io::Result<Vec<u8>> {
+    let mut file = tokio::fs::File::open(log).await?;
+    file.seek(SeekFrom::Start(offset)).await?;
+    let mut chunk = Vec::new();
+    file.take(MAX_CHUNK).read_to_end(&mut chunk).await?;
+    Ok(chunk)
+}
+
+/// Backoff between failed report requests, logged once per outage.
+struct Retry {
+    policy: BackoffPolicy,
+    attempt: AttemptRef,
+    failures: u32,
+    rng: SmallRng,
+}
+
+impl Retry {
+    fn new(policy: BackoffPolicy, attempt: AttemptRef) -> Self {
+        Self {
+            policy,
+            attempt,
+            failures: 0,
+            rng: SmallRng::from_os_rng(),
+        }
+    }
+
+    fn reset(&mut self) {
+        if self.failures > 0 {
+            tracing::info!(attempt = ?self.attempt, "job reports reach the server again");
+        }
+        self.failures = 0;
+    }
+
+    async fn wait(&mut self, verdict: Verdict) {
+        let why = match &verdict {
+            Verdict::Accepted => String::new(),
+            Verdict::Rejected(m) | Verdict::Transient(m) => m.clone(),
+            Verdict::Fatal(e) => e.to_string(),
+        };
+        if self.failures == 0 {
+            tracing::warn!(attempt = ?self.attempt, "cannot deliver job reports ({why}); the job keeps running and reports are retried");
+        } else {
+            tracing::debug!(attempt = ?self.attempt, failures = self.failures, "job reports still not delivered: {why}");
+        }
+        let delay = self.policy.delay(self.failures, self.rng.random());
+        self.failures = self.failures.saturating_add(1);
+        tokio::time::sleep(delay).await;
+    }
+}
