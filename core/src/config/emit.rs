@@ -39,8 +39,19 @@ fn map(out: &mut String, node: &Node, indent: usize) {
         return;
     };
     for e in entries {
+        let mut key = String::new();
+        scalar(&mut key, &e.key, false);
         pad(out, indent);
-        scalar(out, &e.key, false);
+        // YAML caps implicit keys at 1024 characters; longer ones need the
+        // explicit `? key` form.
+        if key.chars().count() > 1000 {
+            out.push_str("? ");
+            out.push_str(&key);
+            out.push('\n');
+            pad(out, indent);
+        } else {
+            out.push_str(&key);
+        }
         out.push(':');
         child(out, &e.value, indent);
     }
@@ -186,6 +197,15 @@ fn double_quoted(out: &mut String, t: &str) {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{B}' => out.push_str("\\v"),
+            '\u{C}' => out.push_str("\\f"),
+            '\u{1B}' => out.push_str("\\e"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
             c if c.is_control() || c == '\u{FEFF}' || !printable(c) => {
                 let _ = write!(out, "\\u{:04X}", u32::from(c));
             }
@@ -222,6 +242,9 @@ mod tests {
         round_trip("s: !!str 5\nt: !!float 1\nu: |\n  two\n  lines\nv: ~\nw:\n");
         round_trip("q: \"tab\\there \\u0085 \\\\ \\\"\"\n'key: x': '- '\n-1: -x\n");
         round_trip("l:\n- - 1\n  - - 2\n- a: 1\n  b: [x]\n");
+        round_trip("\"\\b\\e\\0\\L\": x\n");
+        round_trip(&format!("n:\n  ? {}\n  : {{a: 1}}\n", "k".repeat(1100)));
+        round_trip(&format!("? \"{}\"\n: [1, 2]\n", "q".repeat(1100)));
     }
 
     #[test]
