@@ -38,6 +38,8 @@ impl Cli {
 pub enum Command {
     /// Start the server (web UI, REST API) and, unless --server-only, a local agent.
     Serve(ServeArgs),
+    /// Queue an experiment config on a running server (prints the jobs; --follow streams a single job's log).
+    Submit(crate::submit::SubmitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +74,15 @@ pub struct ServeArgs {
     /// Give the local agent N simulated GPUs instead of reading NVML (demos, tests).
     #[arg(long, env = "TRAINYARD_FAKE_GPUS")]
     pub fake_gpus: Option<u32>,
+    /// Command for configs without `command`, e.g. "python main.py --config {config}" (CVLab-Kit).
+    #[arg(long, env = "TRAINYARD_DEFAULT_COMMAND")]
+    pub default_command: Option<String>,
+    /// Largest sweep (number of runs) one submission may create.
+    #[arg(long, env = "TRAINYARD_MAX_SWEEP_SIZE", default_value_t = 1000)]
+    pub max_sweep_size: u64,
+    /// Seconds an agent may go silent before its running jobs are lost (and requeued if retries remain).
+    #[arg(long, env = "TRAINYARD_LEASE", default_value_t = 60.0)]
+    pub lease: f64,
 }
 
 impl ServeArgs {
@@ -87,6 +98,22 @@ impl ServeArgs {
                 .unwrap_or_else(trainyard_agent::default_host_id),
             fake_gpus: self.fake_gpus,
         });
+        let default_command = self
+            .default_command
+            .as_deref()
+            .map(|c| {
+                trainyard_core::config::split_command(c)
+                    .map_err(|e| ConfigError::DefaultCommand(e.to_string()))
+            })
+            .transpose()?;
+        if self.max_sweep_size == 0 {
+            return Err(ConfigError::MaxSweepSize);
+        }
+        let jobs = trainyard_engine::JobSettings {
+            lease: seconds("--lease", self.lease)?,
+            max_sweep_size: self.max_sweep_size,
+            default_command,
+        };
         let config = ServeConfig {
             addr: (self.host, self.port).into(),
             data_dir: self.data_dir,
@@ -94,6 +121,7 @@ impl ServeArgs {
             thresholds,
             site_root: self.site_root,
             local_agent,
+            jobs,
         };
         config.validate()?;
         Ok(config)

@@ -21,6 +21,8 @@ pub struct ServeConfig {
     pub site_root: PathBuf,
     /// The in-process agent for this machine, unless `--server-only`.
     pub local_agent: Option<LocalAgent>,
+    /// Scheduling: lease, sweep cap, default command.
+    pub jobs: trainyard_engine::JobSettings,
 }
 
 /// Settings of the in-process agent.
@@ -44,6 +46,10 @@ pub enum ConfigError {
     BadDuration { flag: &'static str, value: f64 },
     #[error("--disconnected-after ({disconnected}s) must be longer than --stale-after ({stale}s)")]
     ThresholdOrder { stale: f64, disconnected: f64 },
+    #[error("--default-command: {0}")]
+    DefaultCommand(String),
+    #[error("--max-sweep-size must be at least 1")]
+    MaxSweepSize,
     #[error("--local-host-id: {0}")]
     LocalHostId(#[from] trainyard_core::HostIdError),
 }
@@ -143,6 +149,7 @@ mod tests {
             thresholds: HealthThresholds::default(),
             site_root: "s".into(),
             local_agent: None,
+            jobs: Default::default(),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod config;
 mod local_agent;
 mod shutdown;
 mod state;
+pub mod submit;
 mod ui;
 
 use std::future::Future;
@@ -73,6 +74,7 @@ pub async fn serve(
         Engine::open(EngineConfig {
             data_dir: Some(config.data_dir.clone()),
             thresholds: config.thresholds,
+            jobs: config.jobs.clone(),
             ..Default::default()
         })
         .await?,
@@ -91,6 +93,7 @@ pub async fn serve(
     };
     let app: Router = Router::new()
         .nest("/api/v1", api::router(state.clone()))
+        .nest("/api", api::compat_router(state.clone()))
         .merge(ui::router(state.clone()))
         .with_state(state);
 

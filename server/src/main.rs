@@ -18,6 +18,11 @@ async fn main() -> ExitCode {
             }
             .await
         }
+        Command::Submit(args) => match trainyard_server::submit::run(args).await {
+            Ok(true) => return ExitCode::SUCCESS,
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -78,6 +78,7 @@ pub(crate) async fn start_trainyard(
         thresholds: HealthThresholds::default(),
         site_root,
         local_agent: None,
+        jobs: Default::default(),
     };
     let (stop, signal) = stop_signal();
     let task =

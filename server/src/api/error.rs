@@ -23,6 +23,10 @@ impl ApiError {
         }
     }
 
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
     pub fn unauthorized() -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -53,6 +57,16 @@ impl From<EngineError> for ApiError {
             EngineError::HostNotDisconnected { .. } => {
                 (StatusCode::CONFLICT, "host_not_disconnected")
             }
+            EngineError::Config(_) => (StatusCode::BAD_REQUEST, "invalid_config"),
+            EngineError::NoCommand => (StatusCode::BAD_REQUEST, "no_command"),
+            EngineError::BadOption(_) => (StatusCode::BAD_REQUEST, "bad_option"),
+            EngineError::JobNotFound(_) => (StatusCode::NOT_FOUND, "job_not_found"),
+            EngineError::JobFinished { .. } => (StatusCode::CONFLICT, "job_finished"),
+            EngineError::JobNotQueued { .. } => (StatusCode::CONFLICT, "job_not_queued"),
+            EngineError::JobNotFinished { .. } => (StatusCode::CONFLICT, "job_not_finished"),
+            EngineError::Superseded(_) => (StatusCode::CONFLICT, trainyard_core::work::SUPERSEDED),
+            EngineError::LogOffsetMismatch { .. } => (StatusCode::CONFLICT, "offset_mismatch"),
+            EngineError::LogTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "log_too_large"),
             EngineError::DataDir { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
                 tracing::error!("internal error: {e}");
                 return ApiError::new(

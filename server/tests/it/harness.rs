@@ -35,6 +35,7 @@ pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) 
         thresholds,
         site_root: data_dir.join("no-site"),
         local_agent: None,
+        jobs: Default::default(),
     }
 }
 

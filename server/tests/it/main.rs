@@ -5,5 +5,6 @@ mod api_auth;
 mod bad_input;
 mod harness;
 mod hosts_lifecycle;
+mod jobs_api;
 mod sse;
 mod startup;
