@@ -1,10 +1,27 @@
 //! Shell-style splitting of a `command:` string into argv. Nothing is
 //! executed and nothing is expanded: `$HOME` and `{config}` stay as written.
 
+/// Why a command line could not be turned into argv.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CommandError(pub String);
+
+/// Splits a command line (a config's `command:` string or the server's
+/// `--default-command`) into argv; an empty command is an error.
+pub fn split_command(s: &str) -> Result<Vec<String>, CommandError> {
+    let argv = split(s).map_err(CommandError)?;
+    if argv.first().is_none_or(String::is_empty) {
+        return Err(CommandError(
+            "the command is empty; give a program, e.g. `python train.py --config {config}`".into(),
+        ));
+    }
+    Ok(argv)
+}
+
 /// Splits like a POSIX shell: whitespace separates words, `'…'` is literal,
 /// `"…"` allows `\"`, `\\`, `\$` and `` \` ``, a bare backslash escapes the
 /// next character.
-pub fn split(s: &str) -> Result<Vec<String>, String> {
+pub(crate) fn split(s: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
@@ -68,7 +85,7 @@ pub fn split(s: &str) -> Result<Vec<String>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::{split, split_command};
 
     #[test]
     fn quotes_and_escapes_group_words() {
@@ -87,6 +104,13 @@ mod tests {
         );
         assert_eq!(split(r#""" x"#), Ok(vec![String::new(), "x".into()]));
         assert_eq!(split(r#""a\"b\n""#), Ok(vec!["a\"b\\n".to_string()]));
+    }
+
+    #[test]
+    fn empty_commands_are_refused() {
+        assert!(split_command("  ").is_err());
+        assert!(split_command("''").is_err());
+        assert_eq!(split_command("python x.py").map(|a| a.len()), Ok(2));
     }
 
     #[test]

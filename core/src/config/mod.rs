@@ -15,7 +15,7 @@ mod scheduling;
 mod tree;
 mod value;
 
-pub use command::split as split_command;
+pub use command::{split_command, CommandError};
 pub use error::{ConfigError, ConfigErrors, Pos};
 pub use grid::Axis;
 pub use names::MAX_NAME_LEN;

@@ -157,7 +157,7 @@ fn command_argv(v: &Node, key: &str) -> Result<Option<Vec<String>>, ConfigError>
     let argv =
         match &v.kind {
             _ if is_null(v) => return Ok(None),
-            Kind::Scalar(s) => command::split(&s.text).map_err(|m| fail(&m))?,
+            Kind::Scalar(s) => command::split_command(&s.text).map_err(|e| fail(&e.0))?,
             Kind::Seq(items) => {
                 let mut argv = Vec::with_capacity(items.len());
                 for item in items {
@@ -174,7 +174,7 @@ fn command_argv(v: &Node, key: &str) -> Result<Option<Vec<String>>, ConfigError>
             }
             Kind::Map(_) => return Err(fail("must be a string or a list of strings")),
         };
-    if argv.is_empty() || argv[0].is_empty() {
+    if argv.first().is_none_or(String::is_empty) {
         return Err(fail(
             "is empty; give a program, e.g. `command: python train.py --config {config}`",
         ));
