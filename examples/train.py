@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""A fake training script for trying Trainyard without a GPU or any packages.
+
+Reads the resolved config from $TRAINYARD_CONFIG (or the first argument),
+"trains" for `epochs` epochs of `step_seconds` each, prints progress and
+TRAINYARD_METRIC:: JSON lines, and writes metrics.csv into $TRAINYARD_RUN_DIR
+(or the current directory). Standard library only.
+"""
+
+import csv
+import json
+import math
+import os
+import signal
+import sys
+import time
+
+
+def parse_scalar(text):
+    """Types a plain YAML scalar the way our examples need."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        inner = text[1:-1]
+        return inner.replace('\\"', '"').replace("\\\\", "\\") if text[0] == '"' else inner.replace("''", "'")
+    if text in ("", "~", "null", "Null", "NULL"):
+        return None
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def strip_comment(line):
+    """Drops a ` # comment` that is not inside quotes."""
+    quote = None
+    for i, c in enumerate(line):
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[:i]
+    return line
+
+
+def read_yaml(path):
+    """Minimal YAML reader: nested `key: value` mappings; lists stay text."""
+    root = {}
+    stack = [(-1, root)]
+    with open(path, encoding="utf-8") as f:
+        for number, raw in enumerate(f, 1):
+            line = strip_comment(raw.rstrip("\n")).rstrip()
+            if not line.strip() or line.strip() in ("---", "..."):
+                continue
+            indent = len(line) - len(line.lstrip(" "))
+            body = line.strip()
+            if body.startswith("- "):
+                continue  # list items (e.g. a command argv) are not needed here
+            key, sep, value = body.partition(":")
+            if not sep:
+                raise SystemExit(f"{path}:{number}: expected `key: value`, got {body!r}")
+            while stack[-1][0] >= indent:
+                stack.pop()
+            parent = stack[-1][1]
+            key = parse_scalar(key)
+            if value.strip():
+                parent[key] = parse_scalar(value)
+            else:
+                child = {}
+                parent[key] = child
+                stack.append((indent, child))
+    return root
+
+
+def param(config, dotted, default, kind, check, rule):
+    """Reads a dotted key, converts it, and exits with a clear message if bad."""
+    node = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    if node is None or node == {}:
+        return default
+    try:
+        value = kind(node)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or isinstance(node, bool) or not check(value):
+        print(f"error: bad parameter {dotted}={node!r}: {rule}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    return value
+
+
+def on_sigterm(_signum, _frame):
+    print("received SIGTERM, stopping", flush=True)
+    sys.exit(143)
+
+
+def main():
+    signal.signal(signal.SIGTERM, on_sigterm)
+    path = os.environ.get("TRAINYARD_CONFIG") or (sys.argv[1] if len(sys.argv) > 1 else None)
+    config = read_yaml(path) if path else {}
+    epochs = param(config, "epochs", 5, int, lambda v: v >= 1, "must be a whole number >= 1")
+    step = param(config, "step_seconds", 0.5, float, lambda v: 0 <= v <= 3600, "must be seconds between 0 and 3600")
+    lr = param(config, "optimizer.lr", 0.01, float, lambda v: 0 < v < 10, "must be a number between 0 and 10")
+    batch = param(config, "batch_size", 32, int, lambda v: v >= 1, "must be a whole number >= 1")
+
+    run_dir = os.environ.get("TRAINYARD_RUN_DIR") or os.getcwd()
+    os.makedirs(run_dir, exist_ok=True)
+    print(f"training: epochs={epochs} lr={lr} batch_size={batch} step_seconds={step}", flush=True)
+    # A smooth, deterministic curve: larger lr learns faster, larger batches a bit slower.
+    rate = 0.15 + 2.0 * min(lr, 1.0) + 8.0 / batch
+    with open(os.path.join(run_dir, "metrics.csv"), "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["epoch", "loss", "accuracy"])
+        f.flush()
+        for epoch in range(1, epochs + 1):
+            time.sleep(step)
+            loss = 2.3 * math.exp(-rate * epoch) + 0.05
+            acc = 1.0 - 0.9 * math.exp(-rate * epoch)
+            out.writerow([epoch, f"{loss:.4f}", f"{acc:.4f}"])
+            f.flush()
+            print(f"epoch {epoch}/{epochs} loss={loss:.2f} acc={acc:.2f}", flush=True)
+            metric = {"step": epoch, "loss": round(loss, 4), "accuracy": round(acc, 4)}
+            print("TRAINYARD_METRIC::" + json.dumps(metric, separators=(",", ":")), flush=True)
+    print("done", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
