@@ -6,5 +6,7 @@ mod bad_input;
 mod harness;
 mod hosts_lifecycle;
 mod jobs_api;
+mod jobs_run;
+mod killable;
 mod sse;
 mod startup;

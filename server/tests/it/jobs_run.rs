@@ -1,0 +1,256 @@
+//! Jobs run by the real agent library against the real server: output,
+//! environment, cancel of a process tree, a killed agent, a killed server.
+
+use std::path::Path;
+use std::time::Duration;
+
+use trainyard_agent::{AgentConfig, GpuSource};
+use trainyard_core::{JobDetail, JobStatus, JobView, SubmitResult};
+use trainyard_engine::JobSettings;
+
+use crate::harness::{config, eventually, TestServer, KEY};
+use crate::killable::{KillableAgent, KillableServer};
+
+fn agent_config(url: String, host: &str, gpus: u32, work_dir: &Path) -> AgentConfig {
+    let mut c = AgentConfig::new(url, host);
+    c.gpus = GpuSource::Fake(gpus);
+    c.heartbeat_interval = Duration::from_millis(100);
+    c.token = Some(KEY.into());
+    c.work_dir = work_dir.to_path_buf();
+    c.with_kill_grace(Duration::from_secs(2))
+}
+
+async fn get<T: serde::de::DeserializeOwned>(base: &str, path: &str) -> T {
+    reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+async fn submit(base: &str, yaml: &str) -> SubmitResult {
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/api/v1/experiments"))
+        .bearer_auth(KEY)
+        .body(yaml.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("submit: {e}"));
+    assert!(
+        answer.status().is_success(),
+        "{}",
+        answer.text().await.unwrap_or_default()
+    );
+    answer.json().await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn log_of(base: &str, id: i64) -> String {
+    reqwest::Client::new()
+        .get(format!("{base}/api/v1/jobs/{id}/log"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
+/// Polls `probe` every 20 ms until it yields a value; fails after 20 s.
+async fn until<T, Fut: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut probe: impl FnMut() -> Fut,
+) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn wait_status(base: &str, id: i64, want: JobStatus) -> JobDetail {
+    until(&format!("job {id} {want}"), || async move {
+        let detail: JobDetail = get(base, &format!("/api/v1/jobs/{id}")).await;
+        (detail.job.status == want).then_some(detail)
+    })
+    .await
+}
+
+fn pid_alive(pid: i32) -> bool {
+    // A zombie is dead for our purposes; it only waits for its parent.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn a_job_runs_with_its_gpu_and_config_and_its_output_arrives() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
+    let base = server.url("");
+    let agent = KillableAgent::start(agent_config(
+        base.clone(),
+        "gpu-a",
+        2,
+        &dir.path().join("agent"),
+    ));
+    let yaml = "project: t\ngpus: 1\nlr: 0.5\ncommand: [\"sh\", \"-c\", \"echo gpu=$CUDA_VISIBLE_DEVICES run=$TRAINYARD_RUN_ID; cat $TRAINYARD_CONFIG\"]\n";
+    let job = submit(&base, yaml).await.jobs[0].id;
+    let done = wait_status(&base, job, JobStatus::Succeeded).await;
+    assert_eq!(done.job.exit_code, Some(0));
+    assert_eq!(done.job.host_id.as_deref(), Some("gpu-a"));
+    let log = log_of(&base, job).await;
+    assert!(log.contains(&format!("gpu=0 run={job}")), "{log}");
+    assert!(
+        log.contains("lr: 0.5"),
+        "the resolved config was handed over: {log}"
+    );
+
+    // A command that does not exist fails with the OS error in its log.
+    let missing = submit(&base, "gpus: 1\ncommand: definitely-not-a-command-xyz\n")
+        .await
+        .jobs[0]
+        .id;
+    wait_status(&base, missing, JobStatus::Failed).await;
+    let log = log_of(&base, missing).await;
+    assert!(log.contains("No such file or directory"), "{log}");
+    agent.kill();
+}
+
+#[tokio::test]
+async fn cancel_reaches_the_remote_process_tree() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
+    let base = server.url("");
+    let agent = KillableAgent::start(agent_config(
+        base.clone(),
+        "gpu-a",
+        1,
+        &dir.path().join("agent"),
+    ));
+    let yaml = "gpus: 1\ncommand: [\"sh\", \"-c\", \"sleep 300 & echo child=$!; wait\"]\n";
+    let job = submit(&base, yaml).await.jobs[0].id;
+    let base_ref = &base;
+    let child: i32 = until("the grandchild started", || async move {
+        let log = log_of(base_ref, job).await;
+        log.split("child=")
+            .nth(1)
+            .and_then(|s| s.trim().parse().ok())
+    })
+    .await;
+    assert!(pid_alive(child));
+    let _: JobView = reqwest::Client::new()
+        .post(format!("{base}/api/v1/jobs/{job}/cancel"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait_status(&base, job, JobStatus::Cancelled).await;
+    eventually("the grandchild is gone", || async { !pid_alive(child) }).await;
+    agent.kill();
+}
+
+#[tokio::test]
+async fn a_killed_agent_loses_its_job_which_is_requeued_on_another_agent() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut cfg = config(dir.path(), Some(KEY), Default::default());
+    cfg.jobs = JobSettings {
+        lease: Duration::from_millis(1500),
+        ..Default::default()
+    };
+    let server = TestServer::start(cfg).await;
+    let base = server.url("");
+    let a = KillableAgent::start(agent_config(
+        base.clone(),
+        "host-a",
+        1,
+        &dir.path().join("a"),
+    ));
+    let yaml = "gpus: 1\nretries: 1\ncommand: [\"sh\", \"-c\", \"echo attempt $TRAINYARD_ATTEMPT; sleep 1; echo finished\"]\n";
+    let job = submit(&base, yaml).await.jobs[0].id;
+    wait_status(&base, job, JobStatus::Running).await;
+    a.kill();
+    // Only now does a second host exist, so the retry must run there.
+    let b = KillableAgent::start(agent_config(
+        base.clone(),
+        "host-b",
+        1,
+        &dir.path().join("b"),
+    ));
+    let done = wait_status(&base, job, JobStatus::Succeeded).await;
+    let attempts: Vec<_> = done
+        .attempts
+        .iter()
+        .map(|a| (a.attempt, a.host_id.as_str(), a.status))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            (1, "host-a", JobStatus::Lost),
+            (2, "host-b", JobStatus::Succeeded)
+        ]
+    );
+    let log = log_of(&base, job).await;
+    assert!(
+        log.contains("attempt 2") && log.contains("finished"),
+        "{log}"
+    );
+    b.kill();
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_job_loses_nothing_and_hears_the_outcome_after_restart() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let addr = probe.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    drop(probe);
+    let mut cfg = config(dir.path(), Some(KEY), Default::default());
+    cfg.addr = addr;
+    let server = KillableServer::start(cfg.clone()).await;
+    let base = format!("http://{}", server.addr);
+    let agent = KillableAgent::start(agent_config(
+        base.clone(),
+        "gpu-a",
+        1,
+        &dir.path().join("agent"),
+    ));
+    let yaml = "gpus: 1\nk: [1, 2]\ncommand: [\"sh\", \"-c\", \"echo one; sleep 3; echo two\"]\n";
+    let jobs = submit(&base, yaml).await.jobs;
+    let (first, second) = (jobs[0].id, jobs[1].id);
+    wait_status(&base, first, JobStatus::Running).await;
+    eventually("first line shipped", || async {
+        log_of(&base, first).await.contains("one")
+    })
+    .await;
+
+    server.kill();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let server = KillableServer::start(cfg).await;
+
+    let done = wait_status(&base, first, JobStatus::Succeeded).await;
+    assert_eq!(done.attempts.len(), 1, "never run twice");
+    assert_eq!(log_of(&base, first).await, "one\ntwo\n", "every byte once");
+    wait_status(&base, second, JobStatus::Succeeded).await;
+    agent.kill();
+    server.kill();
+}
