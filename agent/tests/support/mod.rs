@@ -1,5 +1,12 @@
 //! A stand-in Trainyard server for the agent's end-to-end tests: records
-//! every heartbeat and answers however a test tells it to.
+//! every heartbeat and job request and answers however a test tells it to.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+mod work;
+
+pub use work::Work;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -10,10 +17,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{post, put};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use trainyard_core::{ApiErrorBody, Heartbeat};
@@ -49,12 +56,24 @@ struct Script {
     queued: VecDeque<Answer>,
     steady: Option<Answer>,
     received: Vec<Received>,
+    /// The job side: assignments, polls, logs, reports.
+    work: Work,
 }
+
+/// What every handler shares.
+#[derive(Default)]
+struct Shared {
+    script: Mutex<Script>,
+    /// Wakes held polls when work, a stop order or a newer poll arrives.
+    wake: Notify,
+}
+
+type SharedState = State<Arc<Shared>>;
 
 /// A running fake server; stops when dropped.
 pub struct FakeServer {
     pub url: String,
-    script: Arc<Mutex<Script>>,
+    shared: Arc<Shared>,
     task: JoinHandle<()>,
 }
 
@@ -67,27 +86,60 @@ impl FakeServer {
     /// held during a simulated outage).
     pub fn serve(listener: TcpListener, answer: Answer) -> Self {
         let url = format!("http://{}", local_addr(&listener));
-        let script = Arc::new(Mutex::new(Script {
-            steady: Some(answer),
-            ..Script::default()
-        }));
+        let shared = Arc::new(Shared {
+            script: Mutex::new(Script {
+                steady: Some(answer),
+                ..Script::default()
+            }),
+            wake: Notify::new(),
+        });
+        let jobs = "/api/v1/agents/jobs/{job_id}/attempts/{attempt}";
         let app = Router::new()
             .route("/api/v1/agents/heartbeat", post(heartbeat))
-            .with_state(Arc::clone(&script));
+            .route("/api/v1/agents/poll", post(work::poll))
+            .route(&format!("{jobs}/started"), post(work::started))
+            .route(&format!("{jobs}/log"), put(work::append_log))
+            .route(&format!("{jobs}/finished"), post(work::finished))
+            .with_state(Arc::clone(&shared));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { url, script, task }
+        Self { url, shared, task }
     }
 
     /// Answers the next requests with `answers`, in order, before going back
     /// to the steady answer.
     pub fn queue(&self, answers: impl IntoIterator<Item = Answer>) {
-        lock(&self.script).queued.extend(answers);
+        self.script().queued.extend(answers);
     }
 
     pub fn received(&self) -> Vec<Received> {
-        lock(&self.script).received.clone()
+        self.script().received.clone()
+    }
+
+    /// Changes the job-side state (offers work, takes the server down…) and
+    /// wakes held polls so they see it.
+    pub fn work<T>(&self, change: impl FnOnce(&mut Work) -> T) -> T {
+        let result = change(&mut self.script().work);
+        self.shared.wake.notify_waiters();
+        result
+    }
+
+    /// Polls until `check` finds what it looks for; panics with `what` at
+    /// the deadline.
+    pub async fn wait_until<T>(&self, what: &str, mut check: impl FnMut(&Work) -> Option<T>) -> T {
+        let until = Instant::now() + DEADLINE;
+        loop {
+            if let Some(found) = check(&self.script().work) {
+                return found;
+            }
+            assert!(Instant::now() < until, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn script(&self) -> std::sync::MutexGuard<'_, Script> {
+        lock(&self.shared.script)
     }
 
     /// Polls until at least `count` requests arrived; panics at the deadline.
@@ -114,18 +166,17 @@ impl Drop for FakeServer {
     }
 }
 
-async fn heartbeat(
-    State(script): State<Arc<Mutex<Script>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn heartbeat(State(shared): SharedState, headers: HeaderMap, body: Bytes) -> Response {
     let heartbeat = serde_json::from_slice::<Heartbeat>(&body).map_err(|e| e.to_string());
     let authorization = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let answer = {
-        let mut script = lock(&script);
+        let mut script = lock(&shared.script);
+        if script.work.down {
+            return unavailable();
+        }
         script.received.push(Received {
             at: Instant::now(),
             authorization,
@@ -150,6 +201,14 @@ async fn heartbeat(
             message,
         } => error(status, code, message),
     }
+}
+
+fn unavailable() -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "the server is down (test)",
+    )
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

@@ -1,0 +1,205 @@
+//! The fake server's job side: long-polls, started/log/finished reports,
+//! and the knobs tests turn (outages, superseded attempts, log trouble).
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use tokio::time::Instant;
+use trainyard_core::work::{
+    Assignment, AttemptRef, FinishedReport, LogAck, OffsetMismatch, PollRequest, PollResponse,
+    StartedReport, StopOrder, MAX_POLL_WAIT_MS, SUPERSEDED,
+};
+
+use super::{error, lock, unavailable, SharedState};
+
+/// Everything the job endpoints saw, and how they behave.
+#[derive(Default)]
+pub struct Work {
+    /// Handed out by the next poll.
+    pub offers: Vec<Assignment>,
+    pub stop_orders: Vec<StopOrder>,
+    /// Assignments handed out, re-sent if the agent's next poll does not
+    /// list them (that poll's answer was lost), as a real server should.
+    delivered: Vec<Assignment>,
+    pub polls: Vec<PollRequest>,
+    /// Every `started` request, answered or refused.
+    pub started: HashMap<AttemptRef, StartedReport>,
+    pub logs: HashMap<AttemptRef, Vec<u8>>,
+    pub finished: HashMap<AttemptRef, FinishedReport>,
+    pub finished_count: usize,
+    /// Log appends answered 409 offset_mismatch / acknowledged as repeats.
+    pub mismatches: usize,
+    pub repeats: usize,
+    /// Every endpoint answers 503 (heartbeats too).
+    pub down: bool,
+    /// Reports for these attempts get 409 superseded.
+    pub superseded: HashSet<AttemptRef>,
+    /// Log appends to apply but answer with 503, as if the ack were lost.
+    pub lose_log_acks: usize,
+}
+
+impl Work {
+    pub fn offer(&mut self, assignment: Assignment) {
+        self.offers.push(assignment);
+    }
+
+    pub fn log_text(&self, attempt: AttemptRef) -> String {
+        String::from_utf8_lossy(self.logs.get(&attempt).map_or(&[][..], Vec::as_slice)).into_owned()
+    }
+}
+
+fn attempt_ref((job_id, attempt): (i64, u32)) -> AttemptRef {
+    AttemptRef { job_id, attempt }
+}
+
+fn superseded() -> Response {
+    error(
+        StatusCode::CONFLICT,
+        SUPERSEDED,
+        "a newer attempt replaced this one",
+    )
+}
+
+/// Holds the poll until there is work or a stop order, `wait_ms` passes,
+/// or a newer poll from the agent replaces it.
+pub async fn poll(State(shared): SharedState, Json(request): Json<PollRequest>) -> Response {
+    let wait = Duration::from_millis(request.wait_ms.min(MAX_POLL_WAIT_MS));
+    let deadline = Instant::now() + wait;
+    let running: HashSet<AttemptRef> = request.running.iter().copied().collect();
+    let seq = {
+        let mut script = lock(&shared.script);
+        if script.work.down {
+            return unavailable();
+        }
+        script.work.polls.push(request);
+        script.work.polls.len()
+    };
+    shared.wake.notify_waiters();
+    loop {
+        let woken = shared.wake.notified();
+        {
+            let mut script = lock(&shared.script);
+            let work = &mut script.work;
+            if work.down {
+                return unavailable();
+            }
+            if work.polls.len() != seq {
+                return Json(PollResponse::default()).into_response();
+            }
+            let finished = &work.finished;
+            let superseded = &work.superseded;
+            let mut assign: Vec<Assignment> = work
+                .delivered
+                .iter()
+                .filter(|a| {
+                    let at = attempt_ref((a.job_id, a.attempt));
+                    !running.contains(&at)
+                        && !finished.contains_key(&at)
+                        && !superseded.contains(&at)
+                })
+                .cloned()
+                .collect();
+            let offers = std::mem::take(&mut work.offers);
+            work.delivered.extend(offers.iter().cloned());
+            assign.extend(offers);
+            let stop = std::mem::take(&mut work.stop_orders);
+            if !assign.is_empty() || !stop.is_empty() {
+                return Json(PollResponse { assign, stop }).into_response();
+            }
+        }
+        tokio::select! {
+            () = woken => {}
+            () = tokio::time::sleep_until(deadline) => {
+                return Json(PollResponse::default()).into_response();
+            }
+        }
+    }
+}
+
+pub async fn started(
+    State(shared): SharedState,
+    Path(at): Path<(i64, u32)>,
+    Json(report): Json<StartedReport>,
+) -> Response {
+    let at = attempt_ref(at);
+    let mut script = lock(&shared.script);
+    let work = &mut script.work;
+    if work.down {
+        return unavailable();
+    }
+    work.started.insert(at, report);
+    if work.superseded.contains(&at) {
+        return superseded();
+    }
+    Json(serde_json::json!({})).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct OffsetQuery {
+    offset: u64,
+}
+
+pub async fn append_log(
+    State(shared): SharedState,
+    Path(at): Path<(i64, u32)>,
+    Query(OffsetQuery { offset }): Query<OffsetQuery>,
+    body: Bytes,
+) -> Response {
+    let at = attempt_ref(at);
+    let mut script = lock(&shared.script);
+    let work = &mut script.work;
+    if work.down {
+        return unavailable();
+    }
+    if work.superseded.contains(&at) {
+        return superseded();
+    }
+    let log = work.logs.entry(at).or_default();
+    let size = log.len() as u64;
+    let end = offset + body.len() as u64;
+    if offset == size {
+        log.extend_from_slice(&body);
+        let size = log.len() as u64;
+        if work.lose_log_acks > 0 {
+            work.lose_log_acks -= 1;
+            return unavailable();
+        }
+        return Json(LogAck { size }).into_response();
+    }
+    if end <= size {
+        work.repeats += 1;
+        return Json(LogAck { size }).into_response();
+    }
+    work.mismatches += 1;
+    let body = OffsetMismatch {
+        code: "offset_mismatch".into(),
+        message: format!("this server has {size} bytes"),
+        size,
+    };
+    (StatusCode::CONFLICT, Json(body)).into_response()
+}
+
+pub async fn finished(
+    State(shared): SharedState,
+    Path(at): Path<(i64, u32)>,
+    Json(report): Json<FinishedReport>,
+) -> Response {
+    let at = attempt_ref(at);
+    let mut script = lock(&shared.script);
+    let work = &mut script.work;
+    if work.down {
+        return unavailable();
+    }
+    if work.superseded.contains(&at) {
+        return superseded();
+    }
+    work.finished.insert(at, report);
+    work.finished_count += 1;
+    Json(serde_json::json!({})).into_response()
+}
