@@ -74,6 +74,9 @@ pub struct ServeArgs {
     /// Give the local agent N simulated GPUs instead of reading NVML (demos, tests).
     #[arg(long, env = "TRAINYARD_FAKE_GPUS")]
     pub fake_gpus: Option<u32>,
+    /// How many `gpus: 0` jobs the local agent runs at once.
+    #[arg(long, env = "TRAINYARD_CPU_SLOTS", default_value_t = 2)]
+    pub cpu_slots: u32,
     /// Command for configs without `command`, e.g. "python main.py --config {config}" (CVLab-Kit).
     #[arg(long, env = "TRAINYARD_DEFAULT_COMMAND")]
     pub default_command: Option<String>,
@@ -97,6 +100,7 @@ impl ServeArgs {
                 .local_host_id
                 .unwrap_or_else(trainyard_agent::default_host_id),
             fake_gpus: self.fake_gpus,
+            cpu_slots: self.cpu_slots,
         });
         let default_command = self
             .default_command

@@ -30,6 +30,8 @@ pub struct ServeConfig {
 pub struct LocalAgent {
     pub host_id: String,
     pub fake_gpus: Option<u32>,
+    /// Jobs with `gpus: 0` it runs at once.
+    pub cpu_slots: u32,
 }
 
 #[derive(Debug, Error)]

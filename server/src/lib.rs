@@ -97,10 +97,15 @@ pub async fn serve(
         .merge(ui::router(state.clone()))
         .with_state(state);
 
-    let local_agent = config
-        .local_agent
-        .as_ref()
-        .map(|agent| local_agent::spawn(agent, addr, config.api_key.as_ref(), stop.clone()));
+    let local_agent = config.local_agent.as_ref().map(|agent| {
+        local_agent::spawn(
+            agent,
+            &config.data_dir,
+            addr,
+            config.api_key.as_ref(),
+            stop.clone(),
+        )
+    });
     tracing::info!(data_dir = %config.data_dir.display(), "Trainyard listening on http://{addr}");
 
     let serve_stop = stop.clone();

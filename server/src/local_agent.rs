@@ -2,6 +2,7 @@
 //! single command gives a working one-box setup.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use trainyard_agent::{AgentConfig, GpuSource};
 
@@ -11,6 +12,7 @@ use crate::shutdown::Shutdown;
 /// Starts the in-process agent talking to the server at `addr` over loopback.
 pub fn spawn(
     settings: &LocalAgent,
+    data_dir: &Path,
     addr: SocketAddr,
     api_key: Option<&ApiKey>,
     shutdown: Shutdown,
@@ -23,6 +25,10 @@ pub fn spawn(
     let url = format!("http://{}", SocketAddr::new(ip, addr.port()));
     let mut config = AgentConfig::new(url, settings.host_id.clone());
     config.token = api_key.map(|k| k.secret().to_string());
+    // Run dirs live with the server's data, not in whatever directory the
+    // server was started from; commands still run from that directory.
+    config.work_dir = data_dir.join("agent");
+    config.cpu_slots = settings.cpu_slots;
     config.gpus = match settings.fake_gpus {
         Some(n) => GpuSource::Fake(n),
         None => GpuSource::Nvml,
