@@ -120,6 +120,8 @@ async fn ship_log_chunk(ctx: &JobContext, spooled: &Spooled, attempt: AttemptRef
     let chunk = match read_chunk(&spooled.dir().log(), offset).await {
         Ok(chunk) if chunk.is_empty() => return Step::Idle,
         Ok(chunk) => chunk,
+        // No log (the run dir could not be created, or was deleted): nothing to ship.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Step::Idle,
         Err(e) => {
             tracing::warn!(?attempt, "cannot read the job's output.log: {e}");
             return Step::Idle;
