@@ -26,7 +26,15 @@ pub(crate) struct Masked<'a> {
     ranges: Vec<(usize, usize)>,
 }
 
-impl Masked<'_> {
+impl<'a> Masked<'a> {
+    /// The source as it is, nothing masked.
+    pub fn none(src: &'a str) -> Self {
+        Masked {
+            text: Cow::Borrowed(src),
+            ranges: Vec::new(),
+        }
+    }
+
     /// Whether a scalar spanning `start..end` (char indices) needs unmasking.
     pub fn touches(&self, start: usize, end: usize) -> bool {
         self.ranges
@@ -37,23 +45,41 @@ impl Masked<'_> {
 
 /// Masks structure characters inside one-line `name(...)` calls.
 pub(crate) fn mask_calls(src: &str) -> Masked<'_> {
-    let untouched = Masked {
-        text: Cow::Borrowed(src),
-        ranges: Vec::new(),
-    };
+    let untouched = Masked::none(src);
     if src.chars().any(|c| MASKS.iter().any(|&(_, m)| m == c)) {
         return untouched;
     }
     let chars: Vec<char> = src.chars().collect();
     let mut ranges = Vec::new();
     let mut i = 0;
+    // Calls are only looked for outside quoted scalars and comments: a call
+    // that began inside quotes could run past the closing quote.
+    let mut quote: Option<char> = None;
     while i < chars.len() {
-        if let Some(end) = call_end(&chars, i) {
-            ranges.push((i, end));
-            i = end;
-        } else {
-            i += 1;
+        let c = chars[i];
+        let after_space = i == 0 || chars[i - 1].is_whitespace();
+        match quote {
+            Some('"') if c == '\\' => i += 1,
+            Some('\'') if c == '\'' && chars.get(i + 1) == Some(&'\'') => i += 1,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '#' && after_space => {
+                while i + 1 < chars.len() && chars[i + 1] != '\n' {
+                    i += 1;
+                }
+            }
+            None if matches!(c, '"' | '\'') && (after_space || "[{,:".contains(chars[i - 1])) => {
+                quote = Some(c);
+            }
+            None => {
+                if let Some(end) = call_end(&chars, i) {
+                    ranges.push((i, end));
+                    i = end;
+                    continue;
+                }
+            }
         }
+        i += 1;
     }
     if !ranges
         .iter()
@@ -147,6 +173,22 @@ mod tests {
         for src in ["a: [1, 2]\n", "f: g(x)\n", "a: f(b\n  , c)\n"] {
             assert!(matches!(mask_calls(src).text, Cow::Borrowed(_)), "{src}");
         }
+    }
+
+    #[test]
+    fn calls_are_not_looked_for_in_quotes_or_comments() {
+        for src in [
+            "\"x f(a\": b)\n",
+            "'it''s f(a': b)\n",
+            "a: 1 # f(x, y)\n",
+            "k: \"multi\n  f(a\": b)\n",
+        ] {
+            assert!(matches!(mask_calls(src).text, Cow::Borrowed(_)), "{src}");
+        }
+        assert!(matches!(
+            mask_calls("a: \"q\" # c\nb: [f(1, 2)]\n").text,
+            Cow::Owned(_)
+        ));
     }
 
     #[test]

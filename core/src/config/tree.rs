@@ -4,6 +4,7 @@
 use super::calls::{mask_calls, unmask, Masked};
 use super::error::{ConfigError, Pos};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Deeper documents are refused rather than risking the stack.
@@ -88,9 +89,21 @@ impl Node {
 /// Parses one YAML document; `Ok(None)` for an empty stream.
 pub(crate) fn parse_document(src: &str) -> Result<Option<Node>, ConfigError> {
     let masked = mask_calls(src);
+    let result = build(&masked);
+    if result.is_err() && matches!(masked.text, Cow::Owned(_)) {
+        // The call pre-pass guessed wrong somewhere; plain YAML may still be
+        // valid. If it is not either, the first error is the more relevant.
+        if let Ok(doc) = build(&Masked::none(src)) {
+            return Ok(doc);
+        }
+    }
+    result
+}
+
+fn build(masked: &Masked<'_>) -> Result<Option<Node>, ConfigError> {
     let mut b = Builder {
         parser: Parser::new_from_str(&masked.text),
-        masked: &masked,
+        masked,
         anchors: HashMap::new(),
         nodes: 0,
     };
@@ -337,6 +350,19 @@ mod tests {
             })
             .collect();
         assert_eq!(texts, ["resnet(layers=[1, 2])", "vgg(depth=16)"]);
+    }
+
+    #[test]
+    fn a_wrong_call_guess_falls_back_to_plain_yaml() {
+        // The quote in the folded text puts the pre-pass out of step with the
+        // real quotes, so it masks `g(y", "c)` across two quoted items.
+        let src = "a: >\n  he said \"x\nb: [\"g(y\", \"c)\"]\n";
+        assert!(matches!(mask_calls(src).text, Cow::Owned(_)));
+        let doc = parse(src);
+        let Kind::Seq(items) = &doc.entries().unwrap_or_default()[1].value.kind else {
+            panic!("b is not a list")
+        };
+        assert_eq!(items.len(), 2);
     }
 
     #[test]
