@@ -30,11 +30,15 @@ impl Engine {
         let wait = req.wait_ms.min(MAX_POLL_WAIT_MS).min(lease_ms / 3);
         let deadline = Instant::now() + Duration::from_millis(wait);
         let state = self.jobs_state();
+        let generation = state.begin_poll(&req.host_id);
         loop {
+            if state.poll_is_stale(&req.host_id, generation) {
+                return Ok(PollResponse::default());
+            }
             let woken = state.work.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            let response = self.dispatch_once(&req).await?;
+            let response = self.dispatch_once(&req, generation).await?;
             if !response.assign.is_empty()
                 || !response.stop.is_empty()
                 || Instant::now() >= deadline
@@ -51,7 +55,11 @@ impl Engine {
 
     /// One pass for one host: renew its attempts, find stop orders, hand
     /// out work that fits.
-    async fn dispatch_once(&self, req: &PollRequest) -> Result<PollResponse, EngineError> {
+    async fn dispatch_once(
+        &self,
+        req: &PollRequest,
+        generation: u64,
+    ) -> Result<PollResponse, EngineError> {
         let host = req.host_id.as_str();
         let now = Instant::now();
         let now_wall = now_ms();
@@ -60,6 +68,11 @@ impl Engine {
         let mut response = PollResponse::default();
         let mut changes = Vec::new();
         let mut table = self.job_table().await;
+        // Checked under the lock: once a newer poll exists, this one hands
+        // out nothing (its agent is no longer listening).
+        if self.jobs_state().poll_is_stale(host, generation) {
+            return Ok(response);
+        }
 
         // The host's own jobs, as the server sees them.
         let mut server_used: HashSet<u32> = HashSet::new();

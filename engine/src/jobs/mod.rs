@@ -59,6 +59,10 @@ pub(crate) struct JobState {
     /// Woken when waiting polls may find new work or stop orders.
     work: Notify,
     closing: AtomicBool,
+    /// Per host, the number of the newest poll: an older poll still held
+    /// open (its agent gave up on it) ends instead of handing out work
+    /// nobody will receive.
+    poll_generation: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl JobState {
@@ -68,6 +72,7 @@ impl JobState {
             logs: LogStore::new(logs_dir),
             work: Notify::new(),
             closing: AtomicBool::new(false),
+            poll_generation: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -75,6 +80,26 @@ impl JobState {
     pub fn close(&self) {
         self.closing.store(true, Ordering::SeqCst);
         self.work.notify_waiters();
+    }
+
+    /// Registers a new poll from `host`; returns its number.
+    fn begin_poll(&self, host: &str) -> u64 {
+        let mut generations = self
+            .poll_generation
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let generation = generations.entry(host.to_string()).or_insert(0);
+        *generation += 1;
+        *generation
+    }
+
+    /// Whether a newer poll from `host` arrived after poll `generation`.
+    fn poll_is_stale(&self, host: &str, generation: u64) -> bool {
+        self.poll_generation
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(host)
+            .is_some_and(|newest| *newest != generation)
     }
 
     fn is_closing(&self) -> bool {

@@ -625,3 +625,40 @@ async fn queued_and_running_jobs_survive_a_restart() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(status_of(&engine, running).await, JobStatus::Succeeded);
 }
+
+#[tokio::test]
+async fn an_older_poll_still_held_open_hands_out_nothing_once_a_newer_one_arrives() {
+    let engine = Arc::new(engine_with(Duration::from_secs(60)).await);
+    engine
+        .ingest_heartbeat(heartbeat("h", 1))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut old = poll_req("h", vec![0], vec![]);
+    old.wait_ms = 2_000;
+    let held = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.poll(old).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The agent gave up on that request and asks again; then work arrives.
+    let mut newer = poll_req("h", vec![0], vec![]);
+    newer.wait_ms = 2_000;
+    let current = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.poll(newer).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    engine
+        .submit("command: x\n", SubmitOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let current = current
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(current.assign.len(), 1, "the newest poll gets the job");
+    let held = held
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(held.assign.is_empty());
+}
