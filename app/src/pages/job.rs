@@ -49,6 +49,14 @@ fn JobDetailView(id: i64) -> impl IntoView {
         }
         now
     });
+    // The log follows once the job is known to exist; set by an effect, so
+    // only after hydration (the server renders no log stream).
+    let known = RwSignal::new(false);
+    Effect::new(move |_| {
+        if jobs.job(id).is_some() {
+            known.set(true);
+        }
+    });
     view! {
         <Title text=format!("Job {id}")/>
         <Transition fallback=|| view! { <p class="muted">"Loading job…"</p> }>
@@ -70,7 +78,9 @@ fn JobDetailView(id: i64) -> impl IntoView {
                 }
             })}
         </Transition>
-        <JobLog id=id/>
+        <Show when=move || known.get()>
+            <JobLog id=id/>
+        </Show>
     }
     .into_any()
 }
