@@ -95,6 +95,13 @@ export class Server {
     return fetch(`${this.url}${pathname}`, { ...init, headers: { ...authHeaders(token), ...init.headers } });
   }
 
+  /** `GET /api/v1/jobs` (query string optional), parsed. */
+  async jobs(query = '') {
+    const response = await this.api(`/api/v1/jobs${query}`);
+    if (response.status !== 200) throw new Error(`GET /api/v1/jobs${query}: ${response.status} ${await response.text()}`);
+    return response.json();
+  }
+
   /** `GET /api/v1/hosts`, parsed. */
   async hosts() {
     const response = await this.api('/api/v1/hosts');
@@ -103,8 +110,11 @@ export class Server {
   }
 }
 
-/** `trainyard-agent` with fake GPUs and a fast heartbeat, reporting to `server`. */
-export function startAgent(server, { hostId = 'gpu-e2e', fakeGpus = 2, token = server.apiKey, workDir } = {}) {
+/**
+ * `trainyard-agent` with fake GPUs and a fast heartbeat, reporting to `server`.
+ * Jobs run in `cwd` (the agent's working directory) unless they set `workdir`.
+ */
+export function startAgent(server, { hostId = 'gpu-e2e', fakeGpus = 2, token = server.apiKey, workDir, cwd } = {}) {
   const args = [
     '--url', server.url,
     '--host-id', hostId,
@@ -113,5 +123,5 @@ export function startAgent(server, { hostId = 'gpu-e2e', fakeGpus = 2, token = s
   ];
   if (token) args.push('--token', token);
   if (workDir) args.push('--work-dir', workDir);
-  return new Child(`trainyard-agent-${hostId}`, AGENT_BIN, args);
+  return new Child(`trainyard-agent-${hostId}`, AGENT_BIN, args, { cwd });
 }

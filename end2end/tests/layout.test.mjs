@@ -11,8 +11,8 @@ import { pollUntil } from '../lib/wait.mjs';
  * changing settings is not built yet).
  */
 const PAGES = [
-  { link: 'Execute', path: '/execute', heading: /Execute/i, notBuilt: true },
-  { link: 'Queue', path: '/queue', heading: /Queue/i, notBuilt: true },
+  { link: 'Execute', path: '/execute', heading: /Execute/i, notBuilt: false },
+  { link: 'Queue', path: '/queue', heading: /Queue/i, notBuilt: false },
   { link: 'Projects', path: '/projects', heading: /Projects/i, notBuilt: true },
   { link: 'Devices', path: '/devices', heading: /Devices/i, notBuilt: false },
   { link: 'Components', path: '/components', heading: /Components/i, notBuilt: true },
