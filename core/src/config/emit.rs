@@ -243,6 +243,7 @@ mod tests {
         round_trip("q: \"tab\\there \\u0085 \\\\ \\\"\"\n'key: x': '- '\n-1: -x\n");
         round_trip("l:\n- - 1\n  - - 2\n- a: 1\n  b: [x]\n");
         round_trip("\"\\b\\e\\0\\L\": x\n");
+        round_trip("!-p%06(q\n-!: ~\nx: !<tag:a.com,2000:x%20y> 1\ny: !!str%C3%A9 z\n");
         round_trip(&format!("n:\n  ? {}\n  : {{a: 1}}\n", "k".repeat(1100)));
         round_trip(&format!("? \"{}\"\n: [1, 2]\n", "q".repeat(1100)));
     }

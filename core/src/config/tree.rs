@@ -124,18 +124,41 @@ fn pos(span: &Span) -> Pos {
     }
 }
 
-fn tag_text(tag: &Tag) -> String {
-    if tag.handle == "tag:yaml.org,2002:" {
-        format!("!!{}", tag.suffix)
-    } else if tag.handle == "!" || tag.handle.is_empty() {
-        if tag.suffix.starts_with('!') {
-            tag.suffix.clone()
-        } else {
-            format!("!{}", tag.suffix)
-        }
-    } else {
-        format!("!<{}{}>", tag.handle, tag.suffix)
+/// The tag as it is written back; `None` drops it. Tags with non-ASCII
+/// characters can't be written back (saphyr decodes `%xx` escapes byte by byte,
+/// not as UTF-8), and the values they tag don't depend on them.
+fn tag_text(tag: &Tag) -> Option<String> {
+    const SHORTHAND: &str = "-#;/?:@&=+$_.~*'()";
+    if !tag.handle.is_ascii() || !tag.suffix.is_ascii() {
+        return None;
     }
+    Some(if tag.handle == "tag:yaml.org,2002:" {
+        format!("!!{}", uri_escape(&tag.suffix, SHORTHAND))
+    } else if tag.handle.is_empty() && tag.suffix == "!" {
+        "!".to_string()
+    } else if tag.handle == "!" || tag.handle.is_empty() {
+        format!("!{}", uri_escape(&tag.suffix, SHORTHAND))
+    } else {
+        let full = format!("{}{}", tag.handle, tag.suffix);
+        format!("!<{}>", uri_escape(&full, "-#;/?:@&=+$_.~*'(),[]!"))
+    })
+}
+
+/// Percent-encodes what YAML would not read back in a tag (the parser has
+/// already decoded `%xx`, so a tag can hold any character).
+fn uri_escape(s: &str, allowed: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || allowed.contains(c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 impl<'a> Builder<'a> {
@@ -207,7 +230,7 @@ impl<'a> Builder<'a> {
         self.count(1, &span)?;
         let (node, anchor) = match ev {
             Event::Scalar(text, style, anchor, tag) => {
-                let tag = tag.map(|t| tag_text(&t));
+                let tag = tag.and_then(|t| tag_text(&t));
                 let style = match style {
                     ScalarStyle::Plain if tag.as_deref() != Some("!!str") => Style::Plain,
                     _ => Style::Quoted,
@@ -234,7 +257,7 @@ impl<'a> Builder<'a> {
                 let node = Node {
                     kind: Kind::Seq(items),
                     pos: pos(&span),
-                    tag: tag.map(|t| tag_text(&t)),
+                    tag: tag.and_then(|t| tag_text(&t)),
                 };
                 (node, anchor)
             }
@@ -242,7 +265,7 @@ impl<'a> Builder<'a> {
                 let node = Node {
                     kind: Kind::Map(self.entries(depth)?),
                     pos: pos(&span),
-                    tag: tag.map(|t| tag_text(&t)),
+                    tag: tag.and_then(|t| tag_text(&t)),
                 };
                 (node, anchor)
             }
