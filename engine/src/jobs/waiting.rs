@@ -58,18 +58,29 @@ pub(crate) fn reason(job: &JobView, hosts: &[HostView], table: &JobTable) -> Str
     }
     if job.gpus > 0 && !healthy.iter().any(|h| fits(h)) {
         let most = healthy.iter().map(|h| h.gpus.len()).max().unwrap_or(0);
-        return format!(
-            "no healthy host can run it: it needs {} GPU(s){}; the largest host has {most}",
-            job.gpus,
-            memory_note(job)
-        );
+        let biggest_mb = healthy
+            .iter()
+            .flat_map(|h| h.gpus.iter())
+            .map(|g| g.memory_total_bytes >> 20)
+            .max()
+            .unwrap_or(0);
+        return match job.min_gpu_memory_mb {
+            Some(min) if job.gpus as usize <= most => format!(
+                "no healthy host can run it: it needs {} GPU(s) with {min} MiB free; the largest GPU has {biggest_mb} MiB",
+                job.gpus
+            ),
+            _ => format!(
+                "no healthy host can run it: it needs {} GPU(s) on one host; the most any healthy host has is {most}",
+                job.gpus
+            ),
+        };
     }
     format!("waiting for {slot}{}", ahead(job, table))
 }
 
 fn memory_note(job: &JobView) -> String {
     job.min_gpu_memory_mb
-        .map(|m| format!(" with {m} MiB"))
+        .map(|m| format!(" with {m} MiB free"))
         .unwrap_or_default()
 }
 
