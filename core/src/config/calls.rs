@@ -64,7 +64,7 @@ pub(crate) fn mask_calls(src: &str) -> Masked<'_> {
             Some(q) if c == q => quote = None,
             Some(_) => {}
             None if c == '#' && after_space => {
-                while i + 1 < chars.len() && chars[i + 1] != '\n' {
+                while i + 1 < chars.len() && !matches!(chars[i + 1], '\n' | '\r') {
                     i += 1;
                 }
             }
@@ -99,6 +99,21 @@ pub(crate) fn mask_calls(src: &str) -> Masked<'_> {
         text: Cow::Owned(out.into_iter().collect()),
         ranges,
     }
+}
+
+/// Whether plain text, written out on its own, reads back the same through
+/// the pre-pass: no call in it runs past its end, and nothing in it looks
+/// like the start of a quoted scalar.
+pub(crate) fn plain_text_is_stable(t: &str) -> bool {
+    let chars: Vec<char> = t.chars().collect();
+    (0..chars.len()).all(|i| {
+        let opens_quote = matches!(chars[i], '"' | '\'')
+            && (i == 0 || chars[i - 1].is_whitespace() || "[{,:".contains(chars[i - 1]));
+        let starts_call = is_ident_start(chars[i])
+            && (i == 0 || !is_ident(chars[i - 1]))
+            && chars[i..].iter().find(|c| !is_ident(**c)) == Some(&'(');
+        !opens_quote && (!starts_call || call_end(&chars, i).is_some())
+    })
 }
 
 /// Puts the original characters back.
@@ -189,6 +204,14 @@ mod tests {
             mask_calls("a: \"q\" # c\nb: [f(1, 2)]\n").text,
             Cow::Owned(_)
         ));
+    }
+
+    #[test]
+    fn plain_text_with_open_calls_or_quote_starts_is_unstable() {
+        assert!(plain_text_is_stable("resnet(layers=[1, 2])"));
+        assert!(plain_text_is_stable("it's f(x)"));
+        assert!(!plain_text_is_stable("et(l[,2s"));
+        assert!(!plain_text_is_stable("say \"hi"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Writes a document back as block-style YAML that re-parses to the same
 //! values, and renders single values as short display text.
 
+use super::calls::plain_text_is_stable;
 use super::tree::{Kind, Node, Scalar, Style};
 use std::fmt::Write;
 
@@ -141,7 +142,10 @@ fn scalar(out: &mut String, s: &Scalar, in_flow: bool) {
         out.push(' ');
     }
     let plain_ok = match s.style {
-        Style::Plain => plain_safe(&s.text, in_flow) || (s.text.is_empty() && s.tag.is_none()),
+        Style::Plain => {
+            (plain_safe(&s.text, in_flow) && plain_text_is_stable(&s.text))
+                || (s.text.is_empty() && s.tag.is_none())
+        }
         // Kept quoted even when YAML 1.2 would read it as a string anyway:
         // PyYAML (YAML 1.1) reads a plain `yes` or `1_000` differently.
         Style::Quoted => false,

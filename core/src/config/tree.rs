@@ -128,7 +128,8 @@ fn pos(span: &Span) -> Pos {
 /// characters can't be written back (saphyr decodes `%xx` escapes byte by byte,
 /// not as UTF-8), and the values they tag don't depend on them.
 fn tag_text(tag: &Tag) -> Option<String> {
-    const SHORTHAND: &str = "-#;/?:@&=+$_.~*'()";
+    // No `(`/`)`: a tag must not look like the start of a call to the pre-pass.
+    const SHORTHAND: &str = "-#;/?:@&=+$_.~*'";
     if !tag.handle.is_ascii() || !tag.suffix.is_ascii() {
         return None;
     }
@@ -140,7 +141,7 @@ fn tag_text(tag: &Tag) -> Option<String> {
         format!("!{}", uri_escape(&tag.suffix, SHORTHAND))
     } else {
         let full = format!("{}{}", tag.handle, tag.suffix);
-        format!("!<{}>", uri_escape(&full, "-#;/?:@&=+$_.~*'(),[]!"))
+        format!("!<{}>", uri_escape(&full, "-#;/?:@&=+$_.~*',[]!"))
     })
 }
 
