@@ -39,7 +39,8 @@ pub fn PrioritySelect(job: RwSignal<JobView>) -> impl IntoView {
             >
                 {Priority::ALL
                     .into_iter()
-                    .map(|p| view! { <option value=p.label()>{p.label()}</option> })
+                    // `selected` too: the server-rendered select shows it before hydration.
+                    .map(|p| view! { <option value=p.label() selected=move || priority() == p>{p.label()}</option> })
                     .collect_view()}
             </select>
         </Show>

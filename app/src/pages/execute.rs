@@ -257,7 +257,10 @@ fn OverrideFields(
                 prop:value=move || priority().label()
                 on:change=move |ev| overrides.priority.set(event_target_value(&ev).parse().ok())
             >
-                {Priority::ALL.into_iter().map(|p| view! { <option value=p.label()>{p.label()}</option> }).collect_view()}
+                {Priority::ALL
+                    .into_iter()
+                    .map(|p| view! { <option value=p.label() selected=move || priority() == p>{p.label()}</option> })
+                    .collect_view()}
             </select>
             <label for="gpus">"GPUs per run"</label>
             <input
