@@ -119,3 +119,31 @@ optimizer:
   lr: [0.1, 0.01]
 batch_size: [32, 64]
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_is_a_two_by_two_sweep_with_named_runs() {
+        let Checked::Valid(summary) = check(EXAMPLE) else {
+            panic!("the example config must be valid");
+        };
+        assert_eq!(summary.run_count, 4);
+        assert_eq!(summary.axes, ["optimizer.lr", "batch_size"]);
+        assert_eq!(summary.preview[0].name, "lr0.1-bs32");
+        assert_eq!(summary.preview[0].values, ["0.1", "32"]);
+        assert_eq!(summary.gpus, 0);
+    }
+
+    #[test]
+    fn mistakes_come_back_positioned_for_the_editor() {
+        let Checked::Invalid(problems) = check("project: demo\npriority: urgent\n") else {
+            panic!("an unknown priority must be refused");
+        };
+        assert_eq!(problems.len(), 1);
+        assert_eq!((problems[0].line, problems[0].column), (2, 11));
+        assert_eq!(problems[0].position(), "line 2, column 11");
+        assert!(problems[0].message.contains("high, normal or low"));
+    }
+}
