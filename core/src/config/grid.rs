@@ -93,30 +93,56 @@ pub(crate) fn point(axes: &[Axis], index: u64) -> Vec<usize> {
     digits
 }
 
-fn at_path_mut<'a>(node: &'a mut Node, path: &[usize]) -> Option<&'a mut Node> {
-    let mut cur = node;
-    for &i in path {
-        let Kind::Map(entries) = &mut cur.kind else {
-            return None;
-        };
-        cur = &mut entries.get_mut(i)?.value;
-    }
-    Some(cur)
+/// The document with each axis list replaced by its chosen value. Copies
+/// only what it keeps: cloning the whole document and then dropping the
+/// lists made a sweep of n points cost O(n²) (20,000 runs took 25 s).
+pub(crate) fn resolve(doc: &Node, paths: &[Path], digits: &[usize]) -> Node {
+    let chosen: Vec<(&[usize], usize)> = paths
+        .iter()
+        .map(Vec::as_slice)
+        .zip(digits.iter().copied())
+        .collect();
+    copy_resolved(doc, &chosen, 0)
 }
 
-/// The document with each axis list replaced by its chosen value.
-pub(crate) fn resolve(doc: &Node, paths: &[Path], digits: &[usize]) -> Node {
-    let mut out = doc.clone();
-    for (path, &d) in paths.iter().zip(digits) {
-        if let Some(slot) = at_path_mut(&mut out, path) {
-            if let Kind::Seq(items) = &mut slot.kind {
-                if d < items.len() {
-                    *slot = items.swap_remove(d);
-                }
+/// `chosen` holds the axes under `node` (their paths agree with it up to
+/// `depth`).
+fn copy_resolved(node: &Node, chosen: &[(&[usize], usize)], depth: usize) -> Node {
+    if chosen.is_empty() {
+        return node.clone();
+    }
+    if let Some(&(_, d)) = chosen.iter().find(|(path, _)| path.len() == depth) {
+        if let Kind::Seq(items) = &node.kind {
+            if let Some(item) = items.get(d) {
+                return item.clone();
             }
         }
+        return node.clone();
     }
-    out
+    let Kind::Map(entries) = &node.kind else {
+        return node.clone();
+    };
+    let entries = entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let below: Vec<(&[usize], usize)> = chosen
+                .iter()
+                .filter(|(path, _)| path.get(depth) == Some(&i))
+                .copied()
+                .collect();
+            Entry {
+                key: entry.key.clone(),
+                key_pos: entry.key_pos,
+                value: copy_resolved(&entry.value, &below, depth + 1),
+            }
+        })
+        .collect();
+    Node {
+        kind: Kind::Map(entries),
+        pos: node.pos,
+        tag: node.tag.clone(),
+    }
 }
 
 /// The node at a dotted key; keys that contain dots themselves still match.
