@@ -63,6 +63,8 @@ pub(crate) struct JobState {
     /// open (its agent gave up on it) ends instead of handing out work
     /// nobody will receive.
     poll_generation: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// The reason last published for each queued job.
+    shown_reasons: std::sync::Mutex<std::collections::HashMap<i64, String>>,
 }
 
 impl JobState {
@@ -73,6 +75,7 @@ impl JobState {
             work: Notify::new(),
             closing: AtomicBool::new(false),
             poll_generation: std::sync::Mutex::new(std::collections::HashMap::new()),
+            shown_reasons: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -80,6 +83,12 @@ impl JobState {
     pub fn close(&self) {
         self.closing.store(true, Ordering::SeqCst);
         self.work.notify_waiters();
+    }
+
+    fn shown_reasons(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, String>> {
+        self.shown_reasons
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Registers a new poll from `host`; returns its number.

@@ -138,9 +138,9 @@ impl Engine {
         let mut views = self.store().list_jobs(&filter).await?;
         if views.iter().any(|v| v.status == JobStatus::Queued) {
             let hosts = self.hosts();
-            let table = self.job_table().await;
+            let fleet = super::waiting::FleetShape::of(&hosts);
             for view in views.iter_mut().filter(|v| v.status == JobStatus::Queued) {
-                view.reason = Some(super::waiting::explain(view, &hosts, &table));
+                view.reason = Some(super::waiting::explain(view, &fleet));
             }
         }
         Ok(views)
@@ -157,8 +157,10 @@ impl Engine {
         let mut job = row.view;
         if job.status == JobStatus::Queued {
             let hosts = self.hosts();
-            let table = self.job_table().await;
-            job.reason = Some(super::waiting::explain(&job, &hosts, &table));
+            job.reason = Some(super::waiting::explain(
+                &job,
+                &super::waiting::FleetShape::of(&hosts),
+            ));
         }
         Ok(JobDetail {
             job,

@@ -1,64 +1,89 @@
 //! Why a queued job has not started: the Queue page's "reason" column.
+//!
+//! Reasons depend only on the job and the fleet (not on the queue position,
+//! which changes with every dispatch), so they are recomputed once a second
+//! and published only when they change.
+
+use std::collections::HashMap;
 
 use trainyard_core::{HostHealth, HostView, JobView};
 
-use super::table::JobTable;
+/// What the reasons need to know about the fleet, computed once per pass.
+pub(crate) struct FleetShape<'a> {
+    by_id: HashMap<&'a str, &'a HostView>,
+    healthy: Vec<&'a HostView>,
+}
+
+impl<'a> FleetShape<'a> {
+    pub fn of(hosts: &'a [HostView]) -> FleetShape<'a> {
+        FleetShape {
+            by_id: hosts.iter().map(|h| (h.host_id.as_str(), h)).collect(),
+            healthy: hosts
+                .iter()
+                .filter(|h| h.health == HostHealth::Healthy)
+                .collect(),
+        }
+    }
+}
 
 /// Why `job` waits, after what happened to it before (a lost attempt).
-pub(crate) fn explain(job: &JobView, hosts: &[HostView], table: &JobTable) -> String {
-    let now = reason(job, hosts, table);
+pub(crate) fn explain(job: &JobView, fleet: &FleetShape<'_>) -> String {
+    let now = reason(job, fleet);
     match &job.reason {
         Some(before) if !before.is_empty() => format!("{before}; {now}"),
         _ => now,
     }
 }
 
+/// Whether `host` could ever run `job` (enough GPUs, enough memory).
+fn fits(job: &JobView, host: &HostView) -> bool {
+    let big_enough = host
+        .gpus
+        .iter()
+        .filter(|g| {
+            job.min_gpu_memory_mb
+                .is_none_or(|min| (g.memory_total_bytes >> 20) >= min)
+        })
+        .count();
+    job.gpus as usize <= big_enough
+}
+
 /// A sentence for a person, e.g. "waiting for host gpu-9: no agent with
 /// that id has connected".
-pub(crate) fn reason(job: &JobView, hosts: &[HostView], table: &JobTable) -> String {
-    let slot = if job.gpus == 0 {
-        "a free CPU slot".to_string()
-    } else if job.gpus == 1 {
-        "a free GPU".to_string()
-    } else {
-        format!("{} free GPUs on one host", job.gpus)
-    };
-    let fits = |h: &HostView| {
-        job.gpus as usize <= h.gpus.len()
-            && job.min_gpu_memory_mb.is_none_or(|min| {
-                h.gpus
-                    .iter()
-                    .filter(|g| (g.memory_total_bytes >> 20) >= min)
-                    .count()
-                    >= job.gpus as usize
-            })
+fn reason(job: &JobView, fleet: &FleetShape<'_>) -> String {
+    let slot = match job.gpus {
+        0 => "a free CPU slot".to_string(),
+        1 => "a free GPU".to_string(),
+        n => format!("{n} free GPUs on one host"),
     };
     if let Some(pin) = &job.host_pin {
-        return match hosts.iter().find(|h| &h.host_id == pin) {
+        return match fleet.by_id.get(pin.as_str()) {
             None => format!("waiting for host {pin}: no agent with that id has connected"),
             Some(h) if h.health != HostHealth::Healthy => {
                 format!("waiting for host {pin}: it is {}", h.health.label())
             }
-            Some(h) if !fits(h) => format!(
+            Some(h) if !fits(job, h) => format!(
                 "host {pin} cannot run it: it has {} GPU(s){}; this job needs {}",
                 h.gpus.len(),
                 memory_note(job),
                 job.gpus
             ),
-            Some(_) => format!("waiting for {slot} on {pin}{}", ahead(job, table)),
+            Some(_) => format!("waiting for {slot} on {pin}"),
         };
     }
-    let healthy: Vec<&HostView> = hosts
-        .iter()
-        .filter(|h| h.health == HostHealth::Healthy)
-        .collect();
-    if healthy.is_empty() {
+    if fleet.healthy.is_empty() {
         return "waiting: no healthy host is connected (start trainyard-agent on a GPU host)"
             .into();
     }
-    if job.gpus > 0 && !healthy.iter().any(|h| fits(h)) {
-        let most = healthy.iter().map(|h| h.gpus.len()).max().unwrap_or(0);
-        let biggest_mb = healthy
+    if job.gpus > 0 && !fleet.healthy.iter().any(|h| fits(job, h)) {
+        let most = fleet
+            .healthy
+            .iter()
+            .map(|h| h.gpus.len())
+            .max()
+            .unwrap_or(0);
+        let biggest_mb = fleet
+            .healthy
             .iter()
             .flat_map(|h| h.gpus.iter())
             .map(|g| g.memory_total_bytes >> 20)
@@ -66,7 +91,7 @@ pub(crate) fn reason(job: &JobView, hosts: &[HostView], table: &JobTable) -> Str
             .unwrap_or(0);
         return match job.min_gpu_memory_mb {
             Some(min) if job.gpus as usize <= most => format!(
-                "no healthy host can run it: it needs {} GPU(s) with {min} MiB free; the largest GPU has {biggest_mb} MiB",
+                "no healthy host can run it: it needs {} GPU(s) with {min} MiB; the largest GPU has {biggest_mb} MiB",
                 job.gpus
             ),
             _ => format!(
@@ -75,23 +100,11 @@ pub(crate) fn reason(job: &JobView, hosts: &[HostView], table: &JobTable) -> Str
             ),
         };
     }
-    format!("waiting for {slot}{}", ahead(job, table))
+    format!("waiting for {slot}")
 }
 
 fn memory_note(job: &JobView) -> String {
     job.min_gpu_memory_mb
-        .map(|m| format!(" with {m} MiB free"))
+        .map(|m| format!(" with {m} MiB"))
         .unwrap_or_default()
-}
-
-fn ahead(job: &JobView, table: &JobTable) -> String {
-    let position = table
-        .queued()
-        .take_while(|l| l.row.view.id != job.id)
-        .count();
-    match position {
-        0 => String::new(),
-        1 => " (1 job ahead)".into(),
-        n => format!(" ({n} jobs ahead)"),
-    }
 }

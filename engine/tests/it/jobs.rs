@@ -662,3 +662,37 @@ async fn an_older_poll_still_held_open_hands_out_nothing_once_a_newer_one_arrive
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(held.assign.is_empty());
 }
+
+#[tokio::test]
+async fn a_waiting_jobs_reason_is_republished_when_the_fleet_changes() {
+    let engine = engine_with(Duration::from_secs(60)).await;
+    let job = engine
+        .submit("command: x\ngpus: 2\n", SubmitOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .jobs[0]
+        .id;
+    let mut sub = engine.events().subscribe(None);
+    engine.refresh_waiting_reasons().await;
+    engine
+        .ingest_heartbeat(heartbeat("small", 1))
+        .unwrap_or_else(|e| panic!("{e}"));
+    engine.refresh_waiting_reasons().await;
+    engine.refresh_waiting_reasons().await;
+    let mut reasons = Vec::new();
+    while let Ok(event) = sub.live.try_recv() {
+        if let Ok(trainyard_core::ServerEvent::Job { job: view }) =
+            serde_json::from_str(event.data())
+        {
+            assert_eq!(view.id, job);
+            reasons.push(view.reason.unwrap_or_default());
+        }
+    }
+    assert_eq!(reasons.len(), 2, "published once per change: {reasons:?}");
+    assert!(reasons[0].contains("no healthy host"), "{}", reasons[0]);
+    assert!(
+        reasons[1].contains("2 GPU(s) on one host") && reasons[1].contains("is 1"),
+        "{}",
+        reasons[1]
+    );
+}
