@@ -10,3 +10,4 @@ mod jobs_run;
 mod killable;
 mod sse;
 mod startup;
+mod submit_cli;
