@@ -19,6 +19,9 @@ use crate::clock::now_ms;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
+/// How often a poll from a host that is not (yet) healthy looks again.
+const UNREADY_HOST_RECHECK: Duration = Duration::from_millis(200);
+
 impl Engine {
     /// Answers a poll at once when there is work or a stop order for the
     /// host, else waits (up to `wait_ms`, capped) until there is.
@@ -46,9 +49,20 @@ impl Engine {
             {
                 return Ok(response);
             }
+            // A host whose first heartbeat has not arrived yet (or that is
+            // stale) gets no work; nothing would wake this poll when it
+            // becomes healthy, so look again shortly instead.
+            let host_ready = self
+                .host_view(&req.host_id)
+                .is_some_and(|(_, health)| health == HostHealth::Healthy);
+            let until = if host_ready {
+                deadline
+            } else {
+                deadline.min(Instant::now() + UNREADY_HOST_RECHECK)
+            };
             tokio::select! {
                 () = &mut woken => {}
-                () = tokio::time::sleep_until(deadline.into()) => {}
+                () = tokio::time::sleep_until(until.into()) => {}
             }
         }
     }

@@ -696,3 +696,32 @@ async fn a_waiting_jobs_reason_is_republished_when_the_fleet_changes() {
         reasons[1]
     );
 }
+
+#[tokio::test]
+async fn a_poll_that_arrives_before_the_hosts_first_heartbeat_still_gets_queued_work() {
+    let engine = Arc::new(engine_with(Duration::from_secs(60)).await);
+    engine
+        .submit("command: x\n", SubmitOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut early = poll_req("late", vec![0], vec![]);
+    early.wait_ms = 10_000;
+    let started = std::time::Instant::now();
+    let poll = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.poll(early).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    engine
+        .ingest_heartbeat(heartbeat("late", 1))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let answer = poll
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answer.assign.len(), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "not held until the poll's deadline"
+    );
+}

@@ -79,11 +79,25 @@ async fn until<T, Fut: std::future::Future<Output = Option<T>>>(
 }
 
 async fn wait_status(base: &str, id: i64, want: JobStatus) -> JobDetail {
-    until(&format!("job {id} {want}"), || async move {
+    let last = std::sync::Mutex::new(String::new());
+    let last_ref = &last;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
         let detail: JobDetail = get(base, &format!("/api/v1/jobs/{id}")).await;
-        (detail.job.status == want).then_some(detail)
-    })
-    .await
+        if detail.job.status == want {
+            return detail;
+        }
+        *last_ref
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = format!("{detail:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for job {id} {want}; last seen: {}",
+            last.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn pid_alive(pid: i32) -> bool {
