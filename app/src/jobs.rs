@@ -122,7 +122,7 @@ mod tests {
 
     #[test]
     fn running_jobs_come_first_then_the_queue_in_start_order_then_history() {
-        let mut jobs = vec![
+        let mut jobs = [
             job(1, JobStatus::Succeeded, Priority::Normal),
             job(2, JobStatus::Queued, Priority::Low),
             job(3, JobStatus::Queued, Priority::High),

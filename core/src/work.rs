@@ -158,11 +158,17 @@ mod tests {
     #[test]
     fn stop_order_is_flat_on_the_wire() {
         let order = StopOrder {
-            attempt: AttemptRef { job_id: 7, attempt: 2 },
+            attempt: AttemptRef {
+                job_id: 7,
+                attempt: 2,
+            },
             reason: StopReason::Cancelled,
         };
-        let json = serde_json::to_value(order).unwrap();
-        assert_eq!(json, serde_json::json!({"job_id": 7, "attempt": 2, "reason": "cancelled"}));
+        let json = serde_json::to_value(order).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            json,
+            serde_json::json!({"job_id": 7, "attempt": 2, "reason": "cancelled"})
+        );
     }
 
     #[test]
@@ -170,7 +176,7 @@ mod tests {
         let poll: PollRequest = serde_json::from_str(
             r#"{"protocol_version":1,"host_id":"a","free_gpus":[0],"free_cpu_slots":1,"free_job_slots":1}"#,
         )
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{e}"));
         assert!(poll.running.is_empty());
         assert_eq!(poll.wait_ms, 0);
     }

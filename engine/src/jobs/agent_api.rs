@@ -284,7 +284,7 @@ impl Engine {
     }
 
     /// The job if `at` is its current attempt, else `Superseded`.
-    fn current<'a>(table: &'a JobTable, at: AttemptRef) -> Result<&'a Live, EngineError> {
+    fn current(table: &JobTable, at: AttemptRef) -> Result<&Live, EngineError> {
         table
             .get(at.job_id)
             .filter(|l| {

@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn a_two_gpu_job_gets_two_gpus_and_smaller_jobs_backfill() {
-        let queue = vec![queued(1, 1), queued(2, 2), queued(3, 2), queued(4, 1)];
+        let queue = [queued(1, 1), queued(2, 2), queued(3, 2), queued(4, 1)];
         let mut cap = Capacity {
             gpus: gpus(4, 10_000),
             cpu_slots: 0,
@@ -126,7 +126,7 @@ mod tests {
         hungry.min_gpu_memory_mb = Some(20_000);
         let cpu = queued(3, 0);
         let plain = queued(4, 1);
-        let queue = vec![pinned, hungry, cpu, plain];
+        let queue = [pinned, hungry, cpu, plain];
         let mut cap = Capacity {
             gpus: gpus(2, 10_000),
             cpu_slots: 1,

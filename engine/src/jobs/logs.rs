@@ -181,11 +181,18 @@ mod tests {
 
     #[tokio::test]
     async fn appends_only_at_the_end_and_retries_are_harmless() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let logs = LogStore::new(dir.path().to_path_buf());
-        assert_eq!(logs.append(at(), 0, b"hello ").await.unwrap(), 6);
         assert_eq!(
-            logs.append(at(), 0, b"hello ").await.unwrap(),
+            logs.append(at(), 0, b"hello ")
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+            6
+        );
+        assert_eq!(
+            logs.append(at(), 0, b"hello ")
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
             6,
             "retry acknowledged"
         );
@@ -197,21 +204,38 @@ mod tests {
             Err(EngineError::LogOffsetMismatch { size: 6, .. }) => {}
             other => panic!("expected a mismatch, got {other:?}"),
         }
-        assert_eq!(logs.append(at(), 6, b"world").await.unwrap(), 11);
-        let all = logs.read(at(), 0, 1 << 20).await.unwrap();
+        assert_eq!(
+            logs.append(at(), 6, b"world")
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+            11
+        );
+        let all = logs
+            .read(at(), 0, 1 << 20)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(all.data, b"hello world");
-        let tail = logs.read(at(), 6, 3).await.unwrap();
+        let tail = logs
+            .read(at(), 6, 3)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((tail.data.as_slice(), tail.size), (&b"wor"[..], 11));
     }
 
     #[tokio::test]
     async fn sizes_survive_a_new_store_on_the_same_dir() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         LogStore::new(dir.path().to_path_buf())
             .append(at(), 0, b"abc")
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("{e}"));
         let reopened = LogStore::new(dir.path().to_path_buf());
-        assert_eq!(reopened.append(at(), 3, b"d").await.unwrap(), 4);
+        assert_eq!(
+            reopened
+                .append(at(), 3, b"d")
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+            4
+        );
     }
 }
