@@ -156,11 +156,7 @@ impl Engine {
                 next.row.view.status = JobStatus::Running;
                 next.row.view.reason = None;
                 next.lease_deadline = Some(now + lease);
-                let row = attempt_row(&next.row.view, now_wall);
-                changes.push(Change {
-                    live: next,
-                    attempt: Some(row),
-                });
+                changes.push(Change::with_attempt(next, now_wall));
             }
         }
         let renewals_only = changes.iter().all(|c| c.attempt.is_none());
@@ -193,7 +189,6 @@ impl Engine {
                 view.exit_code = None;
                 view.reason = None;
                 next.lease_deadline = Some(now + lease);
-                let row = attempt_row(view, now_wall);
                 response.assign.push(Assignment {
                     job_id,
                     attempt: view.attempt,
@@ -207,10 +202,7 @@ impl Engine {
                     lease_ms: u64::try_from(lease.as_millis()).unwrap_or(u64::MAX),
                     fence: view.attempt <= view.retries,
                 });
-                assigned.push(Change {
-                    live: next,
-                    attempt: Some(row),
-                });
+                assigned.push(Change::with_attempt(next, now_wall));
             }
             if !assigned.is_empty() {
                 tracing::debug!(host, jobs = assigned.len(), "assigned");
@@ -310,15 +302,8 @@ impl Engine {
         next.row.view.started_ms = Some(now_ms());
         next.lease_deadline = Some(Instant::now() + self.config().jobs.lease);
         tracing::info!(job = at.job_id, attempt = at.attempt, pid = ?report.pid, "job started");
-        let row = attempt_row(&next.row.view, now_ms());
-        self.commit(
-            &mut table,
-            vec![Change {
-                live: next,
-                attempt: Some(row),
-            }],
-        )
-        .await
+        self.commit(&mut table, vec![Change::with_attempt(next, now_ms())])
+            .await
     }
 
     /// Appends output at `offset`; see `logs.rs` for the rules.
@@ -384,14 +369,7 @@ impl Engine {
             });
         next.lease_deadline = None;
         tracing::info!(job = at.job_id, attempt = at.attempt, status = %view.status, "job finished");
-        let row = attempt_row(view, now);
-        self.commit(
-            &mut table,
-            vec![Change {
-                live: next,
-                attempt: Some(row),
-            }],
-        )
-        .await
+        self.commit(&mut table, vec![Change::with_attempt(next, now)])
+            .await
     }
 }

@@ -122,6 +122,14 @@ pub(crate) struct Change {
     pub attempt: Option<AttemptView>,
 }
 
+impl Change {
+    /// A change that also writes the job's current attempt as it now is.
+    pub fn with_attempt(live: Live, now_ms: i64) -> Change {
+        let attempt = Some(attempt_row(&live.row.view, now_ms));
+        Change { live, attempt }
+    }
+}
+
 /// The attempt row matching a job's current attempt.
 pub(crate) fn attempt_row(view: &JobView, assigned_ms: i64) -> AttemptView {
     AttemptView {

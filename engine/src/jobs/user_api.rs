@@ -173,18 +173,7 @@ impl Engine {
     /// one is marked and its agent told to stop it (TERM, then KILL).
     pub async fn cancel_job(&self, id: i64) -> Result<JobView, EngineError> {
         let mut table = self.job_table().await;
-        let Some(live) = table.get(id).cloned() else {
-            let row = self
-                .store()
-                .job(id)
-                .await?
-                .ok_or(EngineError::JobNotFound(id))?;
-            return Err(EngineError::JobFinished {
-                id,
-                status: row.view.status,
-                action: "cancel",
-            });
-        };
+        let live = self.unfinished(&table, id, "cancel").await?;
         let mut next = live;
         let view = &mut next.row.view;
         let attempt = match view.status {
@@ -221,21 +210,35 @@ impl Engine {
         Ok(result)
     }
 
+    /// The unfinished job `id`, or why `action` cannot apply to it (unknown,
+    /// or already finished).
+    async fn unfinished(
+        &self,
+        table: &super::table::JobTable,
+        id: i64,
+        action: &'static str,
+    ) -> Result<Live, EngineError> {
+        if let Some(live) = table.get(id) {
+            return Ok(live.clone());
+        }
+        let row = self
+            .store()
+            .job(id)
+            .await?
+            .ok_or(EngineError::JobNotFound(id))?;
+        Err(EngineError::JobFinished {
+            id,
+            status: row.view.status,
+            action,
+        })
+    }
+
     /// Changes a queued job's priority.
     pub async fn set_priority(&self, id: i64, priority: Priority) -> Result<JobView, EngineError> {
         let mut table = self.job_table().await;
-        let Some(live) = table.get(id).cloned() else {
-            let row = self
-                .store()
-                .job(id)
-                .await?
-                .ok_or(EngineError::JobNotFound(id))?;
-            return Err(EngineError::JobFinished {
-                id,
-                status: row.view.status,
-                action: "change the priority of",
-            });
-        };
+        let live = self
+            .unfinished(&table, id, "change the priority of")
+            .await?;
         if live.row.view.status != JobStatus::Queued {
             return Err(EngineError::JobNotQueued {
                 id,

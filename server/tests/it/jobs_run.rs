@@ -100,6 +100,19 @@ async fn wait_status(base: &str, id: i64, want: JobStatus) -> JobDetail {
     }
 }
 
+/// A server on `dir` and one agent "gpu-a" with `gpus` fake GPUs.
+async fn server_with_agent(dir: &Path, gpus: u32) -> (TestServer, String, KillableAgent) {
+    let server = TestServer::start(config(dir, Some(KEY), Default::default())).await;
+    let base = server.url("");
+    let agent = KillableAgent::start(agent_config(
+        base.clone(),
+        "gpu-a",
+        gpus,
+        &dir.join("agent"),
+    ));
+    (server, base, agent)
+}
+
 fn pid_alive(pid: i32) -> bool {
     // A zombie is dead for our purposes; it only waits for its parent.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -117,14 +130,7 @@ fn pid_alive(pid: i32) -> bool {
 #[tokio::test]
 async fn a_job_runs_with_its_gpu_and_config_and_its_output_arrives() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
-    let base = server.url("");
-    let agent = KillableAgent::start(agent_config(
-        base.clone(),
-        "gpu-a",
-        2,
-        &dir.path().join("agent"),
-    ));
+    let (_server, base, agent) = server_with_agent(dir.path(), 2).await;
     let yaml = "project: t\ngpus: 1\nlr: 0.5\ncommand: [\"sh\", \"-c\", \"echo gpu=$CUDA_VISIBLE_DEVICES run=$TRAINYARD_RUN_ID; cat $TRAINYARD_CONFIG\"]\n";
     let job = submit(&base, yaml).await.jobs[0].id;
     let done = wait_status(&base, job, JobStatus::Succeeded).await;
@@ -151,14 +157,7 @@ async fn a_job_runs_with_its_gpu_and_config_and_its_output_arrives() {
 #[tokio::test]
 async fn cancel_reaches_the_remote_process_tree() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
-    let base = server.url("");
-    let agent = KillableAgent::start(agent_config(
-        base.clone(),
-        "gpu-a",
-        1,
-        &dir.path().join("agent"),
-    ));
+    let (_server, base, agent) = server_with_agent(dir.path(), 1).await;
     let yaml = "gpus: 1\ncommand: [\"sh\", \"-c\", \"sleep 300 & echo child=$!; wait\"]\n";
     let job = submit(&base, yaml).await.jobs[0].id;
     let base_ref = &base;
