@@ -11,6 +11,7 @@ pub mod heartbeat;
 pub mod host;
 pub mod ids;
 pub mod job;
+pub mod metrics;
 pub mod protocol;
 pub mod status;
 pub mod work;
@@ -24,5 +25,8 @@ pub use heartbeat::{GpuProcess, GpuStats, Heartbeat, HeartbeatAck, HeartbeatErro
 pub use host::{FleetCounts, HostView};
 pub use ids::{validate_host_id, HostIdError};
 pub use job::{AttemptView, JobDetail, JobStatus, JobView, Priority, PriorityChange, SubmitOptions, SubmitResult};
+pub use metrics::{
+    validate_metric_key, MetricKeyError, MetricSeries, MetricSummary, SeriesBucket,
+};
 pub use protocol::{ApiErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION};
 pub use status::ServerStatus;
