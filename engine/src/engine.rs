@@ -12,6 +12,7 @@ use crate::clock::now_ms;
 use crate::error::EngineError;
 use crate::events::{BusEvent, EventBus};
 use crate::jobs::{JobSettings, JobState};
+use crate::metrics::MetricsState;
 use crate::registry::{to_row, Registry};
 use crate::store::Store;
 
@@ -50,6 +51,7 @@ pub struct Engine {
     persist: tokio::sync::Mutex<()>,
     bus: EventBus,
     jobs: JobState,
+    metrics: MetricsState,
     started: Instant,
 }
 
@@ -62,13 +64,15 @@ impl Engine {
         };
         let registry = Registry::from_rows(store.list_hosts().await?, now_ms(), &config.thresholds);
         let boot = format!("{:x}", now_ms());
-        let logs_dir = match &config.data_dir {
-            Some(dir) => dir.join("logs"),
-            // Throwaway engines (tests) still need real files for output.
+        // Throwaway engines (tests) still need real files for output and metrics.
+        let files_dir = |name: &str| match &config.data_dir {
+            Some(dir) => dir.join(name),
             None => {
-                std::env::temp_dir().join(format!("trainyard-logs-{}-{boot}", std::process::id()))
+                std::env::temp_dir().join(format!("trainyard-{name}-{}-{boot}", std::process::id()))
             }
         };
+        let logs_dir = files_dir("logs");
+        let metrics_dir = files_dir("metrics");
         let engine = Engine {
             config,
             store,
@@ -76,6 +80,7 @@ impl Engine {
             persist: tokio::sync::Mutex::new(()),
             bus: EventBus::new(boot),
             jobs: JobState::new(logs_dir),
+            metrics: MetricsState::new(metrics_dir),
             started: Instant::now(),
         };
         engine.load_jobs().await?;
@@ -88,6 +93,10 @@ impl Engine {
 
     pub(crate) fn jobs_state(&self) -> &JobState {
         &self.jobs
+    }
+
+    pub(crate) fn metrics(&self) -> &MetricsState {
+        &self.metrics
     }
 
     /// One host's latest view and current health.

@@ -45,6 +45,14 @@ pub enum EngineError {
     LogOffsetMismatch { offset: u64, size: u64 },
     #[error("log is over the {limit}-byte limit")]
     LogTooLarge { limit: u64 },
+    /// A metric key or chart query parameter is invalid; `field` names it.
+    #[error("{field}: {message}")]
+    BadMetricQuery {
+        field: &'static str,
+        message: String,
+    },
+    #[error("job {job_id} has no metric {key:?}")]
+    MetricNotFound { job_id: i64, key: String },
     #[error("data dir {path}: {source}")]
     DataDir {
         path: PathBuf,

@@ -322,7 +322,17 @@ impl Engine {
                 table.put(renewed);
             }
         }
-        self.jobs_state().logs.append(at, offset, data).await
+        self.prepare_metric_tap(at, offset).await;
+        let mut lines = Vec::new();
+        let size = self
+            .jobs_state()
+            .logs
+            .append_then(at, offset, data, |offset, written| {
+                lines = self.tap_metrics(at, offset, written);
+            })
+            .await?;
+        self.record_metric_lines(at.job_id, lines).await;
+        Ok(size)
     }
 
     /// The attempt ended. Idempotent: a repeated report is acknowledged.
@@ -331,6 +341,7 @@ impl Engine {
         at: AttemptRef,
         report: FinishedReport,
     ) -> Result<(), EngineError> {
+        self.end_metric_tap(at).await;
         let mut table = self.job_table().await;
         let live = match Self::current(&table, at) {
             Ok(live) => live,

@@ -71,11 +71,25 @@ impl LogStore {
     }
 
     /// Appends `data` at `offset`. Returns the log size afterwards.
+    #[cfg(test)]
     pub async fn append(
         &self,
         at: AttemptRef,
         offset: u64,
         data: &[u8],
+    ) -> Result<u64, EngineError> {
+        self.append_then(at, offset, data, |_, _| {}).await
+    }
+
+    /// Appends `data` at `offset`, calling `written(offset, data)` (still
+    /// under the lock, so in file order) only if the bytes were written now,
+    /// not for a retry. Returns the log size afterwards.
+    pub async fn append_then(
+        &self,
+        at: AttemptRef,
+        offset: u64,
+        data: &[u8],
+        written: impl FnOnce(u64, &[u8]),
     ) -> Result<u64, EngineError> {
         let mut sizes = self.sizes.lock().await;
         let size = match sizes.get(&at) {
@@ -108,6 +122,7 @@ impl LogStore {
                     sizes.remove(&at);
                     return Err(EngineError::DataDir { path, source });
                 }
+                written(offset, data);
             }
             let new_size = size + len;
             sizes.insert(at, new_size);

@@ -55,7 +55,7 @@ impl Default for JobSettings {
 
 pub(crate) struct JobState {
     table: Mutex<JobTable>,
-    logs: LogStore,
+    pub(crate) logs: LogStore,
     /// Woken when waiting polls may find new work or stop orders.
     work: Notify,
     closing: AtomicBool,

@@ -2,9 +2,11 @@
 
 mod hosts;
 mod jobs;
+mod metrics;
 
 pub use hosts::HostRow;
 pub use jobs::{JobFilter, JobRow, NewSweep};
+pub use metrics::SeriesRow;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

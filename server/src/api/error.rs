@@ -67,6 +67,8 @@ impl From<EngineError> for ApiError {
             EngineError::Superseded(_) => (StatusCode::CONFLICT, trainyard_core::work::SUPERSEDED),
             EngineError::LogOffsetMismatch { .. } => (StatusCode::CONFLICT, "offset_mismatch"),
             EngineError::LogTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "log_too_large"),
+            EngineError::BadMetricQuery { .. } => (StatusCode::BAD_REQUEST, "bad_metric_query"),
+            EngineError::MetricNotFound { .. } => (StatusCode::NOT_FOUND, "metric_not_found"),
             EngineError::DataDir { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
                 tracing::error!("internal error: {e}");
                 return ApiError::new(

@@ -1,0 +1,220 @@
+//! Recording points: grouped by key, appended to each series' file, then
+//! the catalog's summaries written in one transaction.
+
+use std::collections::HashMap;
+
+use trainyard_core::validate_metric_key;
+
+use super::points::{self, Point};
+use super::{JobSeries, MetricLine};
+use crate::clock::now_ms;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::store::SeriesRow;
+
+/// One point to record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricPoint<'a> {
+    pub key: &'a str,
+    pub step: f64,
+    pub value: f64,
+    /// When it was measured (Unix ms).
+    pub time_ms: i64,
+}
+
+impl Engine {
+    /// Records `points` of job `job_id`. Refuses the whole batch if a key is
+    /// invalid or a step or value is not finite. Returns how many were recorded.
+    pub async fn ingest_metrics(
+        &self,
+        job_id: i64,
+        points: &[MetricPoint<'_>],
+    ) -> Result<usize, EngineError> {
+        for p in points {
+            validate_metric_key(p.key).map_err(|e| EngineError::BadMetricQuery {
+                field: "key",
+                message: format!("{e}: {:?}", p.key.chars().take(40).collect::<String>()),
+            })?;
+            if !p.step.is_finite() || !p.value.is_finite() {
+                return Err(EngineError::BadMetricQuery {
+                    field: "value",
+                    message: format!("step and value of {:?} must be finite numbers", p.key),
+                });
+            }
+        }
+        let mut catalog = self.metrics().catalog.lock().await;
+        let job = self.job_series(&mut catalog, job_id).await?;
+        self.append_points(job_id, job, points).await
+    }
+
+    /// Records parsed metric lines from job output; lines without a step get
+    /// the job's next automatic one.
+    pub(crate) async fn ingest_metric_lines(
+        &self,
+        job_id: i64,
+        lines: Vec<MetricLine>,
+    ) -> Result<usize, EngineError> {
+        if lines.is_empty() {
+            return Ok(0);
+        }
+        let now = now_ms();
+        let mut catalog = self.metrics().catalog.lock().await;
+        let job = self.job_series(&mut catalog, job_id).await?;
+        let mut batch = Vec::new();
+        for line in &lines {
+            let step = line.step.unwrap_or_else(|| {
+                let step = job.next_auto_step;
+                job.next_auto_step += 1.0;
+                step
+            });
+            batch.extend(line.values.iter().map(|(key, value)| MetricPoint {
+                key,
+                step,
+                value: *value,
+                time_ms: now,
+            }));
+        }
+        self.append_points(job_id, job, &batch).await
+    }
+
+    /// The cached catalog of `job_id`, loaded on first use.
+    pub(super) async fn job_series<'a>(
+        &self,
+        catalog: &'a mut HashMap<i64, JobSeries>,
+        job_id: i64,
+    ) -> Result<&'a mut JobSeries, EngineError> {
+        if !catalog.contains_key(&job_id) {
+            if self.store().job(job_id).await?.is_none() {
+                return Err(EngineError::JobNotFound(job_id));
+            }
+            let rows = self.store().metric_series_of(job_id).await?;
+            // After a restart, automatic steps continue past what is stored.
+            let next_auto_step = rows
+                .iter()
+                .filter(|r| r.count > 0)
+                .map(|r| r.max_step + 1.0)
+                .fold(0.0, f64::max);
+            let by_key = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
+            catalog.insert(
+                job_id,
+                JobSeries {
+                    by_key,
+                    next_auto_step,
+                },
+            );
+        }
+        catalog
+            .get_mut(&job_id)
+            .ok_or(EngineError::JobNotFound(job_id))
+    }
+
+    async fn append_points(
+        &self,
+        job_id: i64,
+        job: &mut JobSeries,
+        batch: &[MetricPoint<'_>],
+    ) -> Result<usize, EngineError> {
+        let mut groups: Vec<(&str, Vec<Point>)> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for p in batch {
+            let at = *index.entry(p.key).or_insert_with(|| {
+                groups.push((p.key, Vec::new()));
+                groups.len() - 1
+            });
+            groups[at].1.push(Point {
+                step: p.step,
+                value: p.value,
+                time_ms: p.time_ms,
+            });
+        }
+        let now = now_ms();
+        let new_keys: Vec<&str> = groups
+            .iter()
+            .map(|(key, _)| *key)
+            .filter(|key| !job.by_key.contains_key(*key))
+            .collect();
+        if !new_keys.is_empty() {
+            let ids = self
+                .store()
+                .create_metric_series(job_id, &new_keys, now)
+                .await?;
+            for (key, id) in new_keys.iter().zip(ids) {
+                job.by_key
+                    .insert((*key).to_string(), empty_row(id, job_id, key, now));
+            }
+        }
+        let root = self.metrics().root.clone();
+        let mut writes = Vec::with_capacity(groups.len());
+        let mut updated = Vec::with_capacity(groups.len());
+        for (key, points) in groups {
+            let Some(row) = job.by_key.get(key) else {
+                continue;
+            };
+            let mut next = row.clone();
+            summarize(&mut next, &points, now);
+            writes.push((
+                points::series_path(&root, job_id, row.id),
+                row.count,
+                points,
+            ));
+            updated.push(next);
+        }
+        tokio::task::spawn_blocking(move || {
+            writes
+                .iter()
+                .try_for_each(|(path, committed, points)| points::append(path, *committed, points))
+        })
+        .await
+        .map_err(|e| EngineError::DataDir {
+            path: root.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })??;
+        // The catalog is the commit point: on failure the appended records
+        // stay uncommitted and are cut off by the next append.
+        self.store()
+            .update_metric_series(&updated.iter().collect::<Vec<_>>())
+            .await?;
+        for row in updated {
+            job.by_key.insert(row.key.clone(), row);
+        }
+        Ok(batch.len())
+    }
+}
+
+fn empty_row(id: i64, job_id: i64, key: &str, now: i64) -> SeriesRow {
+    SeriesRow {
+        id,
+        job_id,
+        key: key.to_string(),
+        count: 0,
+        last: 0.0,
+        min: 0.0,
+        max: 0.0,
+        last_step: 0.0,
+        min_step: 0.0,
+        max_step: 0.0,
+        monotonic: true,
+        updated_ms: now,
+    }
+}
+
+/// Folds `points` (in arrival order) into a series' summary.
+fn summarize(row: &mut SeriesRow, points: &[Point], now: i64) {
+    for p in points {
+        if row.count == 0 {
+            (row.min, row.max) = (p.value, p.value);
+            (row.min_step, row.max_step) = (p.step, p.step);
+            row.monotonic = true;
+        } else {
+            row.min = row.min.min(p.value);
+            row.max = row.max.max(p.value);
+            row.min_step = row.min_step.min(p.step);
+            row.max_step = row.max_step.max(p.step);
+            row.monotonic &= p.step >= row.last_step;
+        }
+        row.last = p.value;
+        row.last_step = p.step;
+        row.count += 1;
+    }
+    row.updated_ms = now;
+}

@@ -1,0 +1,111 @@
+//! The `metric_series` table: the catalog of a job's metric series, with a
+//! running summary each. The points are in files (see `crate::metrics`).
+
+use sqlx::Row;
+
+use super::Store;
+use crate::error::EngineError;
+
+/// One series as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesRow {
+    pub id: i64,
+    pub job_id: i64,
+    pub key: String,
+    /// Records of the points file that are committed.
+    pub count: u64,
+    pub last: f64,
+    pub min: f64,
+    pub max: f64,
+    pub last_step: f64,
+    pub min_step: f64,
+    pub max_step: f64,
+    pub monotonic: bool,
+    pub updated_ms: i64,
+}
+
+impl Store {
+    /// Every series of `job_id`, empty ones included, ordered by key.
+    pub async fn metric_series_of(&self, job_id: i64) -> Result<Vec<SeriesRow>, EngineError> {
+        let rows = sqlx::query(
+            "SELECT id, job_id, key, count, last, min, max, last_step, min_step, max_step,
+                    monotonic, updated_ms
+             FROM metric_series WHERE job_id = ? ORDER BY key",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(SeriesRow {
+                    id: r.try_get("id")?,
+                    job_id: r.try_get("job_id")?,
+                    key: r.try_get("key")?,
+                    count: u64::try_from(r.try_get::<i64, _>("count")?).unwrap_or(0),
+                    last: r.try_get("last")?,
+                    min: r.try_get("min")?,
+                    max: r.try_get("max")?,
+                    last_step: r.try_get("last_step")?,
+                    min_step: r.try_get("min_step")?,
+                    max_step: r.try_get("max_step")?,
+                    monotonic: r.try_get::<i64, _>("monotonic")? != 0,
+                    updated_ms: r.try_get("updated_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Creates empty series for `keys` of `job_id` in one transaction and
+    /// returns their ids, in the order of `keys`.
+    pub async fn create_metric_series(
+        &self,
+        job_id: i64,
+        keys: &[&str],
+        now_ms: i64,
+    ) -> Result<Vec<i64>, EngineError> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(keys.len());
+        for key in keys {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO metric_series (job_id, key, updated_ms) VALUES (?, ?, ?) RETURNING id",
+            )
+            .bind(job_id)
+            .bind(key)
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Writes the summaries of `rows` (by id) in one transaction.
+    pub async fn update_metric_series(&self, rows: &[&SeriesRow]) -> Result<(), EngineError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for row in rows {
+            sqlx::query(
+                "UPDATE metric_series SET count = ?, last = ?, min = ?, max = ?, last_step = ?,
+                        min_step = ?, max_step = ?, monotonic = ?, updated_ms = ?
+                 WHERE id = ?",
+            )
+            .bind(i64::try_from(row.count).unwrap_or(i64::MAX))
+            .bind(row.last)
+            .bind(row.min)
+            .bind(row.max)
+            .bind(row.last_step)
+            .bind(row.min_step)
+            .bind(row.max_step)
+            .bind(i64::from(row.monotonic))
+            .bind(row.updated_ms)
+            .bind(row.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
