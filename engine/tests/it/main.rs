@@ -3,3 +3,4 @@
 mod fixtures;
 mod hosts;
 mod jobs;
+mod metrics;
