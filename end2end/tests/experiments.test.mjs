@@ -120,6 +120,28 @@ e2eTest('experiments: a sweep typed on Execute runs on two agents, streams its l
   assert.ok((waitingReason ?? '').trim() !== '', 'a queued job says why it waits');
   assert.ok(await isSameDocument(page, document), 'Execute to Queue without a page reload');
 
+  // Headers sort: ID ascending, then descending (in the URL, next to the
+  // sweep), then Enter on the focused header brings back the queue order.
+  const idHeader = page.locator('[data-testid=job-table] th:has([data-testid=sort-id])');
+  const idSort = page.locator('[data-testid=sort-id]');
+  const rowIds = () => page.locator(ROW).evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-job-id'))));
+  const queueOrder = await rowIds();
+  const highestId = Math.max(...queueOrder);
+  await idSort.click();
+  await pollUntil(async () => (await idHeader.getAttribute('aria-sort')) === 'ascending', { what: 'ID sorted ascending' });
+  await idSort.click();
+  await pollUntil(async () => (await idHeader.getAttribute('aria-sort')) === 'descending', { what: 'ID sorted descending' });
+  await pollUntil(async () => (await rowIds())[0] === highestId, { what: `job ${highestId} (highest id) first` });
+  assert.equal(await idSort.locator('.sort-arrow').textContent(), '↓', 'the arrow shows the direction');
+  const sorted = new URL(page.url()).searchParams;
+  assert.deepEqual([sorted.get('sweep'), sorted.get('sort'), sorted.get('dir')], [String(sweepId), 'id', 'desc']);
+  await idSort.focus();
+  await page.keyboard.press('Enter');
+  await pollUntil(async () => (await idHeader.getAttribute('aria-sort')) === null, { what: 'no column sorted' });
+  await pollUntil(async () => (await rowIds()).join() === queueOrder.join(), { what: `the queue order ${queueOrder}` });
+  assert.equal(new URL(page.url()).search, `?sweep=${sweepId}`, 'back to the default order, the sweep kept');
+  assert.ok(await isSameDocument(page, document), 'sorting without a page reload');
+
   // Two agents with one GPU each: two jobs run at once, one per host.
   for (const hostId of ['gpu-a', 'gpu-b']) {
     await world.startAgent(server, { hostId, fakeGpus: 1, cwd: REPO_ROOT });

@@ -7,25 +7,35 @@ use super::job_actions::{JobButtons, PrioritySelect};
 use super::job_duration::JobDuration;
 use super::job_status::JobStatusBadge;
 use super::relative_time::RelativeTime;
-use crate::jobs::Jobs;
+use crate::jobs::{JobSort, Jobs, SortDir, SortKey};
 
 #[component]
-pub fn JobTable(#[prop(into)] ids: Signal<Vec<i64>>) -> impl IntoView {
+pub fn JobTable(
+    #[prop(into)] ids: Signal<Vec<i64>>,
+    /// The column the rows are sorted by (none: queue order).
+    #[prop(into)]
+    sort: Signal<Option<JobSort>>,
+    /// Called with a header's column when it is clicked.
+    on_sort: Callback<SortKey>,
+) -> impl IntoView {
     let jobs = expect_context::<Jobs>();
+    let header = move |key: SortKey, label: &'static str| {
+        view! { <SortHeader key=key label=label sort=sort on_sort=on_sort/> }
+    };
     view! {
         <div class="table-scroll">
             <table class="data jobs" data-testid="job-table">
                 <thead>
                     <tr>
-                        <th scope="col" class="num">"ID"</th>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Project"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Priority"</th>
-                        <th scope="col">"Host · GPUs"</th>
-                        <th scope="col">"Started"</th>
-                        <th scope="col" class="num">"Duration"</th>
-                        <th scope="col" class="num" title="Attempt of attempts allowed">"Attempt"</th>
+                        {header(SortKey::Id, "ID")}
+                        {header(SortKey::Name, "Name")}
+                        {header(SortKey::Project, "Project")}
+                        {header(SortKey::Status, "Status")}
+                        {header(SortKey::Priority, "Priority")}
+                        {header(SortKey::Host, "Host · GPUs")}
+                        {header(SortKey::Started, "Started")}
+                        {header(SortKey::Duration, "Duration")}
+                        {header(SortKey::Attempt, "Attempt")}
                         <th scope="col">"Reason"</th>
                         <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                     </tr>
@@ -37,6 +47,54 @@ pub fn JobTable(#[prop(into)] ids: Signal<Vec<i64>>) -> impl IntoView {
                 </tbody>
             </table>
         </div>
+    }
+    .into_any()
+}
+
+/// A column header whose button sorts the table (click, Enter or Space):
+/// ascending, descending, then back to the default order.
+#[component]
+fn SortHeader(
+    key: SortKey,
+    label: &'static str,
+    sort: Signal<Option<JobSort>>,
+    on_sort: Callback<SortKey>,
+) -> impl IntoView {
+    let numeric = matches!(key, SortKey::Id | SortKey::Duration | SortKey::Attempt);
+    let dir = move || sort.get().filter(|s| s.key == key).map(|s| s.dir);
+    let aria_sort = move || {
+        dir().map(|d| match d {
+            SortDir::Asc => "ascending",
+            SortDir::Desc => "descending",
+        })
+    };
+    let arrow = move || match dir() {
+        Some(SortDir::Asc) => "↑",
+        Some(SortDir::Desc) => "↓",
+        None => "",
+    };
+    let arrow_mark = move || view! { <span class="sort-arrow" aria-hidden="true">{arrow}</span> };
+    let class = move || match (numeric, dir().is_some()) {
+        (true, true) => "num sorted",
+        (true, false) => "num",
+        (false, true) => "sorted",
+        (false, false) => "",
+    };
+    let title = (key == SortKey::Attempt).then_some("Attempt of attempts allowed");
+    view! {
+        <th scope="col" class=class aria-sort=aria_sort title=title>
+            <button
+                type="button"
+                class="sort"
+                data-testid=format!("sort-{}", key.param())
+                on:click=move |_| on_sort.run(key)
+            >
+                // Numbers are right-aligned, so their arrow goes on the left.
+                {numeric.then(arrow_mark)}
+                {label}
+                {(!numeric).then(arrow_mark)}
+            </button>
+        </th>
     }
     .into_any()
 }

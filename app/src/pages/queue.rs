@@ -2,12 +2,13 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
 use trainyard_core::{JobStatus, JobView};
 
 use crate::components::job_table::JobTable;
 use crate::fleet::Fleet;
-use crate::jobs::{queue_order, Jobs};
+use crate::jobs::{sort_jobs, JobSort, Jobs, SortKey};
 use crate::server_fns::{error_text, list_jobs};
 
 /// The status chips: a label and the statuses it shows (none = all).
@@ -28,6 +29,26 @@ pub fn QueuePage() -> impl IntoView {
     let query = use_query_map();
     let sweep =
         Memo::new(move |_| query.with(|q| q.get("sweep").and_then(|s| s.parse::<i64>().ok())));
+    // In the URL, next to `sweep`, so a reload or a shared link keeps it.
+    let sort = Memo::new(move |_| {
+        query.with(|q| JobSort::from_query(q.get_str("sort"), q.get_str("dir")))
+    });
+    let navigate = use_navigate();
+    let on_sort = Callback::new(move |key: SortKey| {
+        let mut params = query.get_untracked();
+        params.remove("sort");
+        params.remove("dir");
+        if let Some(next) = JobSort::after_click(sort.get_untracked(), key) {
+            params.replace("sort", next.key.param().to_string());
+            params.replace("dir", next.dir_param().to_string());
+        }
+        let options = NavigateOptions {
+            replace: true,
+            scroll: false,
+            ..Default::default()
+        };
+        navigate(&format!("/queue{}", params.to_query_string()), options);
+    });
     let chip = RwSignal::new(0usize);
     let search = RwSignal::new(String::new());
 
@@ -52,7 +73,16 @@ pub fn QueuePage() -> impl IntoView {
             .into_iter()
             .filter(|j| statuses.is_empty() || statuses.contains(&j.status))
             .collect();
-        list.sort_by(queue_order);
+        let sort = sort.get();
+        // Only a duration sort follows the clock (running jobs grow).
+        let now = match sort {
+            Some(JobSort {
+                key: SortKey::Duration,
+                ..
+            }) => fleet.now_ms.get(),
+            _ => 0,
+        };
+        sort_jobs(&mut list, sort, now);
         list.into_iter().map(|j| j.id).collect::<Vec<i64>>()
     });
 
@@ -110,7 +140,7 @@ pub fn QueuePage() -> impl IntoView {
                         jobs.seed(&snapshot.jobs);
                         view! {
                             <Show when=move || !matching.with(Vec::is_empty) fallback=EmptyQueue>
-                                <JobTable ids=shown/>
+                                <JobTable ids=shown sort=sort on_sort=on_sort/>
                                 <Show when=move || shown.with(Vec::is_empty)>
                                     <p class="muted">"No jobs with this status."</p>
                                 </Show>
