@@ -9,6 +9,7 @@ mod heartbeat;
 mod hosts;
 mod job_log;
 mod jobs;
+mod metrics;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -42,6 +43,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/jobs/{id}/rerun", post(jobs::rerun))
         .route("/jobs/{id}/log", get(job_log::text))
         .route("/jobs/{id}/log/stream", get(job_log::sse))
+        .route("/runs/{id}/metrics", get(metrics::keys))
+        .route("/runs/{id}/metrics/{*key}", get(metrics::series))
         .route("/agents/poll", post(agent_work::poll))
         .route(
             "/agents/jobs/{job}/attempts/{attempt}/started",

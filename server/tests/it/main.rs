@@ -8,6 +8,7 @@ mod hosts_lifecycle;
 mod jobs_api;
 mod jobs_run;
 mod killable;
+mod metrics_api;
 mod sse;
 mod startup;
 mod submit_cli;

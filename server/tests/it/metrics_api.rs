@@ -1,0 +1,147 @@
+//! Metrics from a real job's output through the real agent, read back over
+//! the metrics API; bad chart queries are refused by field.
+
+use std::time::Duration;
+
+use trainyard_agent::{AgentConfig, GpuSource};
+use trainyard_core::{JobDetail, JobStatus, MetricSeries, MetricSummary, SubmitResult};
+
+use crate::harness::{config, TestServer, KEY};
+use crate::killable::KillableAgent;
+
+async fn get(base: &str, path: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+async fn json<T: serde::de::DeserializeOwned>(base: &str, path: &str) -> T {
+    let answer = get(base, path).await;
+    assert!(
+        answer.status().is_success(),
+        "GET {path}: {}",
+        answer.status()
+    );
+    answer
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+async fn wait_succeeded(base: &str, id: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let detail: JobDetail = json(base, &format!("/api/v1/jobs/{id}")).await;
+        if detail.job.status == JobStatus::Succeeded {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline && !detail.job.status.is_final(),
+            "job {id} did not succeed: {detail:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
+    let base = server.url("");
+    let mut agent = AgentConfig::new(base.clone(), "gpu-a");
+    agent.gpus = GpuSource::Fake(1);
+    agent.heartbeat_interval = Duration::from_millis(100);
+    agent.token = Some(KEY.into());
+    agent.work_dir = dir.path().join("agent");
+    let agent = KillableAgent::start(agent);
+
+    let script = r#"for i in 1 2 3; do echo "TRAINYARD_METRIC::{\"step\":$i,\"train/loss\":0.$i}"; done; echo "TRAINYARD_METRIC::{bad"; echo 'VTM_PROGRESS::{"epoch":1,"total_epochs":2,"val_accuracy":0.75}'"#;
+    let yaml = format!(
+        "gpus: 0\ncommand: [\"sh\", \"-c\", {}]\n",
+        serde_json::to_string(script).unwrap_or_else(|e| panic!("{e}"))
+    );
+    let submitted: SubmitResult = reqwest::Client::new()
+        .post(format!("{base}/api/v1/experiments"))
+        .bearer_auth(KEY)
+        .body(yaml)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id = submitted.jobs[0].id;
+    wait_succeeded(&base, id).await;
+
+    let keys: Vec<MetricSummary> = json(&base, &format!("/api/v1/runs/{id}/metrics")).await;
+    let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
+    assert_eq!(names, vec!["total_epochs", "train/loss", "val_accuracy"]);
+    let loss = &keys[1];
+    assert_eq!(
+        (loss.count, loss.min, loss.max, loss.last, loss.last_step),
+        (3, 0.1, 0.3, 0.3, 3.0)
+    );
+
+    // The key with its `/` encoded, and as is.
+    for key in ["train%2Floss", "train/loss"] {
+        let series: MetricSeries = json(
+            &base,
+            &format!("/api/v1/runs/{id}/metrics/{key}?max_points=10"),
+        )
+        .await;
+        assert_eq!(series.key, "train/loss");
+        let points: Vec<(f64, f64)> = series
+            .buckets
+            .iter()
+            .map(|b| (b.last_step, b.last))
+            .collect();
+        assert_eq!(points, vec![(1.0, 0.1), (2.0, 0.2), (3.0, 0.3)]);
+    }
+    let zoom: MetricSeries = json(
+        &base,
+        &format!("/api/v1/runs/{id}/metrics/train%2Floss?max_points=1&from=2&to=3"),
+    )
+    .await;
+    assert_eq!(zoom.total_points, 2);
+    let only = &zoom.buckets[0];
+    assert_eq!(
+        (only.min, only.max, only.last, only.count),
+        (0.2, 0.3, 0.3, 2)
+    );
+
+    for (query, field) in [
+        ("max_points=0", "max_points"),
+        ("max_points=100001", "max_points"),
+        ("max_points=lots", "max_points"),
+        ("from=5&to=1", "from"),
+        ("to=x", "to"),
+    ] {
+        let answer = get(
+            &base,
+            &format!("/api/v1/runs/{id}/metrics/train%2Floss?{query}"),
+        )
+        .await;
+        assert_eq!(answer.status(), 400, "{query}");
+        let text = answer.text().await.unwrap_or_default();
+        assert!(text.contains(&format!("{field}:")), "{query}: {text}");
+    }
+    let bad_key = get(&base, &format!("/api/v1/runs/{id}/metrics/a%2F..%2Fb")).await;
+    assert_eq!(bad_key.status(), 400);
+    for path in [
+        format!("/api/v1/runs/{id}/metrics/nope"),
+        "/api/v1/runs/999999/metrics".to_string(),
+        "/api/v1/runs/999999/metrics/loss".to_string(),
+    ] {
+        assert_eq!(get(&base, &path).await.status(), 404, "{path}");
+    }
+    let no_key = reqwest::Client::new()
+        .get(format!("{base}/api/v1/runs/{id}/metrics"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(no_key.status(), 401, "the API key is required");
+    agent.kill();
+}
