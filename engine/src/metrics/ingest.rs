@@ -1,6 +1,7 @@
 //! Recording points: grouped by key, appended to each series' file, then
 //! the catalog's summaries written in one transaction.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use trainyard_core::validate_metric_key;
@@ -83,29 +84,25 @@ impl Engine {
         catalog: &'a mut HashMap<i64, JobSeries>,
         job_id: i64,
     ) -> Result<&'a mut JobSeries, EngineError> {
-        if !catalog.contains_key(&job_id) {
-            if self.store().job(job_id).await?.is_none() {
-                return Err(EngineError::JobNotFound(job_id));
-            }
-            let rows = self.store().metric_series_of(job_id).await?;
-            // After a restart, automatic steps continue past what is stored.
-            let next_auto_step = rows
-                .iter()
-                .filter(|r| r.count > 0)
-                .map(|r| r.max_step + 1.0)
-                .fold(0.0, f64::max);
-            let by_key = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
-            catalog.insert(
-                job_id,
-                JobSeries {
-                    by_key,
-                    next_auto_step,
-                },
-            );
+        let slot = match catalog.entry(job_id) {
+            Entry::Occupied(cached) => return Ok(cached.into_mut()),
+            Entry::Vacant(slot) => slot,
+        };
+        if self.store().job(job_id).await?.is_none() {
+            return Err(EngineError::JobNotFound(job_id));
         }
-        catalog
-            .get_mut(&job_id)
-            .ok_or(EngineError::JobNotFound(job_id))
+        let rows = self.store().metric_series_of(job_id).await?;
+        // After a restart, automatic steps continue past what is stored.
+        let next_auto_step = rows
+            .iter()
+            .filter(|r| r.count > 0)
+            .map(|r| r.max_step + 1.0)
+            .fold(0.0, f64::max);
+        let by_key = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
+        Ok(slot.insert(JobSeries {
+            by_key,
+            next_auto_step,
+        }))
     }
 
     async fn append_points(

@@ -126,7 +126,7 @@ impl Taps {
     fn report(&mut self, job_id: i64, what: &str) {
         let n = self.reports.entry(job_id).or_insert(0);
         *n += 1;
-        if *n <= REPORTS_IN_FULL || *n % REPORT_EVERY == 0 {
+        if *n <= REPORTS_IN_FULL || n.is_multiple_of(REPORT_EVERY) {
             tracing::warn!(job = job_id, reports = *n, "metric line: {what}");
         }
     }
