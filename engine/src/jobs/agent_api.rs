@@ -90,6 +90,7 @@ impl Engine {
 
         // The host's own jobs, as the server sees them.
         let mut server_used: HashSet<u32> = HashSet::new();
+        let mut renewed = Vec::new();
         for live in table.active_on(host) {
             let view = &live.row.view;
             let at = AttemptRef {
@@ -98,8 +99,6 @@ impl Engine {
             };
             if listed.contains(&at) {
                 server_used.extend(view.gpu_indices.iter().copied());
-                let mut next = live.clone();
-                next.lease_deadline = Some(now + lease);
                 if view.cancel_requested {
                     response.stop.push(StopOrder {
                         attempt: at,
@@ -108,10 +107,7 @@ impl Engine {
                 }
                 // Renewal lives in memory only: after a restart every lease
                 // starts afresh anyway.
-                changes.push(Change {
-                    live: next,
-                    attempt: None,
-                });
+                renewed.push(view.id);
             } else if view.status == JobStatus::Assigned {
                 // An agent lists every attempt it received; one missing here
                 // never arrived (its answer was lost), so it goes back to the
@@ -159,15 +155,10 @@ impl Engine {
                 changes.push(Change::with_attempt(next, now_wall));
             }
         }
-        let renewals_only = changes.iter().all(|c| c.attempt.is_none());
-        if renewals_only {
-            for change in changes.drain(..) {
-                table.put(change.live);
-            }
-        } else {
-            self.commit(&mut table, std::mem::take(&mut changes))
-                .await?;
+        for id in renewed {
+            table.renew(id, now + lease);
         }
+        self.commit(&mut table, changes).await?;
 
         if let Some(capacity) = self.capacity_of(req, &server_used) {
             let mut capacity = capacity;
@@ -315,12 +306,8 @@ impl Engine {
     ) -> Result<u64, EngineError> {
         {
             let mut table = self.job_table().await;
-            let live = Self::current(&table, at)?;
-            let mut renewed = live.clone();
-            if renewed.lease_deadline.is_some() {
-                renewed.lease_deadline = Some(Instant::now() + self.config().jobs.lease);
-                table.put(renewed);
-            }
+            Self::current(&table, at)?;
+            table.renew(at.job_id, Instant::now() + self.config().jobs.lease);
         }
         self.prepare_metric_tap(at, offset).await;
         let mut lines = Vec::new();

@@ -67,6 +67,19 @@ impl JobTable {
         }
     }
 
+    /// Moves an active job's lease deadline, in place: nothing an index
+    /// depends on changes, so nothing is cloned or re-indexed (this runs on
+    /// every poll and every log chunk). Jobs without a lease keep none.
+    pub fn renew(&mut self, id: i64, deadline: Instant) {
+        if let Some(lease) = self
+            .jobs
+            .get_mut(&id)
+            .and_then(|live| live.lease_deadline.as_mut())
+        {
+            *lease = deadline;
+        }
+    }
+
     /// Queued jobs in dispatch order.
     pub fn queued(&self) -> impl Iterator<Item = &Live> + '_ {
         self.queue.iter().filter_map(|(_, id)| self.jobs.get(id))
