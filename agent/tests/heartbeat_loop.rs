@@ -5,20 +5,14 @@ mod support;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
-use trainyard_agent::{run, AgentConfig, AgentError, BackoffPolicy, GpuSource};
+use trainyard_agent::{AgentConfig, AgentError, BackoffPolicy, GpuSource};
 use trainyard_core::PROTOCOL_VERSION;
 
-use support::{Answer, BrokenServer, FakeServer, DEADLINE};
+use support::{start, Answer, BrokenServer, FakeServer, RunningAgent, DEADLINE, FAST_BACKOFF};
 
 const INTERVAL: Duration = Duration::from_millis(50);
-/// Short retry waits so simulated outages end quickly.
-const FAST_BACKOFF: BackoffPolicy = BackoffPolicy {
-    base: Duration::from_millis(10),
-    cap: Duration::from_millis(100),
-};
 
 fn config(url: &str) -> AgentConfig {
     let mut config = AgentConfig::new(url, "test-gpu-01");
@@ -26,20 +20,6 @@ fn config(url: &str) -> AgentConfig {
     config.gpus = GpuSource::Fake(2);
     config.backoff = FAST_BACKOFF;
     config
-}
-
-/// The agent running in the background, with the switch that stops it.
-struct RunningAgent {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), AgentError>>,
-}
-
-fn start(config: AgentConfig) -> RunningAgent {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(run(config, async {
-        let _ = stopped.await;
-    }));
-    RunningAgent { stop, task }
 }
 
 /// Waits for `run` to return on its own (a fatal error).

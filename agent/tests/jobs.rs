@@ -5,20 +5,14 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tokio::time::{timeout, Instant};
-use trainyard_agent::{run, AgentConfig, AgentError, BackoffPolicy, GpuSource};
+use trainyard_agent::{AgentConfig, GpuSource};
 use trainyard_core::work::{
     Assignment, AttemptRef, FinishedReport, Outcome, StopOrder, StopReason,
 };
 
-use support::{Answer, FakeServer, DEADLINE};
+use support::{start, Answer, FakeServer, RunningAgent, DEADLINE, FAST_BACKOFF};
 
-const FAST_BACKOFF: BackoffPolicy = BackoffPolicy {
-    base: Duration::from_millis(10),
-    cap: Duration::from_millis(100),
-};
 const LONG_LEASE_MS: u64 = 600_000;
 const SIGTERM: i32 = 15;
 const SIGKILL: i32 = 9;
@@ -119,19 +113,6 @@ fn job(job_id: i64, script: &str, gpus: Vec<u32>) -> Assignment {
 
 /// Shell that waits for the test to create `go` in the run dir.
 const WAIT_FOR_GO: &str = r#"while [ ! -e "$TRAINYARD_RUN_DIR/go" ]; do sleep 0.02; done"#;
-
-struct RunningAgent {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), AgentError>>,
-}
-
-fn start(config: AgentConfig) -> RunningAgent {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(run(config, async {
-        let _ = stopped.await;
-    }));
-    RunningAgent { stop, task }
-}
 
 impl RunningAgent {
     async fn shut_down(self) {

@@ -23,10 +23,33 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use trainyard_agent::{run, AgentConfig, AgentError, BackoffPolicy};
 use trainyard_core::{ApiErrorBody, Heartbeat};
 
 /// How long tests wait for something that should happen within milliseconds.
 pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Short retry waits so simulated outages end quickly.
+pub const FAST_BACKOFF: BackoffPolicy = BackoffPolicy {
+    base: Duration::from_millis(10),
+    cap: Duration::from_millis(100),
+};
+
+/// The agent running in the background, with the switch that stops it.
+/// Each test binary adds the shutdown checks it needs.
+pub struct RunningAgent {
+    pub stop: oneshot::Sender<()>,
+    pub task: JoinHandle<Result<(), AgentError>>,
+}
+
+/// Starts [`run`] with `config` on a task of its own.
+pub fn start(config: AgentConfig) -> RunningAgent {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(run(config, async {
+        let _ = stopped.await;
+    }));
+    RunningAgent { stop, task }
+}
 
 /// How the server answers a heartbeat.
 #[derive(Debug, Clone)]
