@@ -8,6 +8,8 @@ use std::collections::HashMap;
 
 use trainyard_core::{HostHealth, HostView, JobView};
 
+use crate::engine::Engine;
+
 /// What the reasons need to know about the fleet, computed once per pass.
 pub(crate) struct FleetShape<'a> {
     by_id: HashMap<&'a str, &'a HostView>,
@@ -107,4 +109,36 @@ fn memory_note(job: &JobView) -> String {
     job.min_gpu_memory_mb
         .map(|m| format!(" with {m} MiB"))
         .unwrap_or_default()
+}
+
+impl Engine {
+    /// Publishes a `job` event for each queued job whose reason for waiting
+    /// changed since it was last published (a host came or went). Called by
+    /// the monitor about once a second.
+    pub async fn refresh_waiting_reasons(&self) {
+        let hosts = self.hosts();
+        let fleet = FleetShape::of(&hosts);
+        let table = self.job_table().await;
+        let mut shown = self.jobs_state().shown_reasons();
+        let mut changed = Vec::new();
+        let mut still_queued = std::collections::HashSet::new();
+        for live in table.queued() {
+            let view = &live.row.view;
+            still_queued.insert(view.id);
+            let reason = explain(view, &fleet);
+            if shown.get(&view.id) != Some(&reason) {
+                shown.insert(view.id, reason.clone());
+                let mut published = view.clone();
+                published.reason = Some(reason);
+                changed.push(published);
+            }
+        }
+        shown.retain(|id, _| still_queued.contains(id));
+        drop(shown);
+        drop(table);
+        for view in changed {
+            self.events()
+                .publish(crate::events::BusEvent::Job(std::sync::Arc::new(view)));
+        }
+    }
 }
