@@ -16,7 +16,7 @@ use trainyard_core::work::{
     StartedReport, StopOrder, MAX_POLL_WAIT_MS, SUPERSEDED,
 };
 
-use super::{error, lock, unavailable, SharedState};
+use super::{error, lock, unavailable, Shared, SharedState};
 
 /// Everything the job endpoints saw, and how they behave.
 #[derive(Default)]
@@ -64,6 +64,11 @@ fn superseded() -> Response {
         SUPERSEDED,
         "a newer attempt replaced this one",
     )
+}
+
+/// `{}`, the acknowledgement of `started` and `finished`.
+fn empty_ack() -> Response {
+    Json(serde_json::json!({})).into_response()
 }
 
 /// Holds the poll until there is work or a stop order, `wait_ms` passes,
@@ -128,16 +133,13 @@ pub async fn started(
     Json(report): Json<StartedReport>,
 ) -> Response {
     let at = attempt_ref(at);
-    let mut script = lock(&shared.script);
-    let work = &mut script.work;
-    if work.down {
-        return unavailable();
-    }
-    work.started.insert(at, report);
-    if work.superseded.contains(&at) {
-        return superseded();
-    }
-    Json(serde_json::json!({})).into_response()
+    report_request(&shared, |work| {
+        work.started.insert(at, report);
+        if work.superseded.contains(&at) {
+            return superseded();
+        }
+        empty_ack()
+    })
 }
 
 #[derive(Deserialize)]
@@ -152,19 +154,15 @@ pub async fn append_log(
     body: Bytes,
 ) -> Response {
     let at = attempt_ref(at);
-    let mut script = lock(&shared.script);
-    let work = &mut script.work;
-    if work.down {
-        return unavailable();
-    }
-    if work.superseded.contains(&at) {
-        return superseded();
-    }
+    current_attempt_request(&shared, at, |work| append(work, at, offset, &body))
+}
+
+fn append(work: &mut Work, at: AttemptRef, offset: u64, body: &[u8]) -> Response {
     let log = work.logs.entry(at).or_default();
     let size = log.len() as u64;
     let end = offset + body.len() as u64;
     if offset == size {
-        log.extend_from_slice(&body);
+        log.extend_from_slice(body);
         let size = log.len() as u64;
         if work.lose_log_acks > 0 {
             work.lose_log_acks -= 1;
@@ -191,15 +189,33 @@ pub async fn finished(
     Json(report): Json<FinishedReport>,
 ) -> Response {
     let at = attempt_ref(at);
+    current_attempt_request(&shared, at, |work| {
+        work.finished.insert(at, report);
+        work.finished_count += 1;
+        empty_ack()
+    })
+}
+
+/// Runs `handle` on the job state, unless the server is down (503).
+fn report_request(shared: &Shared, handle: impl FnOnce(&mut Work) -> Response) -> Response {
     let mut script = lock(&shared.script);
-    let work = &mut script.work;
-    if work.down {
+    if script.work.down {
         return unavailable();
     }
-    if work.superseded.contains(&at) {
-        return superseded();
-    }
-    work.finished.insert(at, report);
-    work.finished_count += 1;
-    Json(serde_json::json!({})).into_response()
+    handle(&mut script.work)
+}
+
+/// Like [`report_request`], and a superseded attempt gets 409 before
+/// `handle` sees anything.
+fn current_attempt_request(
+    shared: &Shared,
+    at: AttemptRef,
+    handle: impl FnOnce(&mut Work) -> Response,
+) -> Response {
+    report_request(shared, |work| {
+        if work.superseded.contains(&at) {
+            return superseded();
+        }
+        handle(work)
+    })
 }
