@@ -1,17 +1,16 @@
 //! The browser's live copy of every host, fed by a snapshot and then by SSE.
 //! Each host has its own signal, so an update redraws one card, not the page.
 
-use std::collections::BTreeMap;
-
 use leptos::prelude::*;
 use trainyard_core::{FleetCounts, HostView};
 
+use crate::live_map::LiveMap;
 use crate::server_fns::HostsSnapshot;
 
 /// Live fleet state shared by every page.
 #[derive(Clone, Copy)]
 pub struct Fleet {
-    hosts: RwSignal<BTreeMap<String, ArcRwSignal<HostView>>>,
+    hosts: LiveMap<String, HostView>,
     /// Server clock minus browser clock, in ms.
     clock_offset_ms: RwSignal<i64>,
     /// Estimated server time, ticking once a second in the browser.
@@ -25,7 +24,7 @@ pub struct Fleet {
 impl Fleet {
     pub fn new() -> Fleet {
         Fleet {
-            hosts: RwSignal::new(BTreeMap::new()),
+            hosts: LiveMap::new(),
             clock_offset_ms: RwSignal::new(0),
             now_ms: RwSignal::new(0),
             connected: RwSignal::new(false),
@@ -36,47 +35,36 @@ impl Fleet {
     /// Replaces the fleet with a server snapshot.
     pub fn seed(&self, snapshot: &HostsSnapshot) {
         self.sync_clock(snapshot.server_time_ms);
-        let ids: Vec<String> = snapshot.hosts.iter().map(|h| h.host_id.clone()).collect();
-        self.hosts
-            .update(|map| map.retain(|id, _| ids.contains(id)));
-        for host in &snapshot.hosts {
-            self.upsert(host.clone());
-        }
+        self.hosts.seed(
+            snapshot
+                .hosts
+                .iter()
+                .map(|h| (h.host_id.clone(), h.clone())),
+        );
     }
 
-    /// Adds a host or updates it in place.
+    /// Adds a host or updates it in place (no-op when nothing changed).
     pub fn upsert(&self, host: HostView) {
-        let existing = self
-            .hosts
-            .with_untracked(|map| map.get(&host.host_id).cloned());
-        match existing {
-            Some(signal) => signal.set(host),
-            None => self.hosts.update(|map| {
-                map.insert(host.host_id.clone(), ArcRwSignal::new(host));
-            }),
-        }
+        self.hosts.upsert(host.host_id.clone(), host);
     }
 
     pub fn remove(&self, host_id: &str) {
-        self.hosts.update(|map| {
-            map.remove(host_id);
-        });
+        self.hosts.remove(host_id);
     }
 
     /// Host ids in display order (tracked).
     pub fn ids(&self) -> Vec<String> {
-        self.hosts.with(|map| map.keys().cloned().collect())
+        self.hosts.keys()
     }
 
     /// One host's signal, if known (tracked).
     pub fn host(&self, host_id: &str) -> Option<ArcRwSignal<HostView>> {
-        self.hosts.with(|map| map.get(host_id).cloned())
+        self.hosts.get(host_id)
     }
 
     /// Every host's current view (tracked: re-runs on any host change).
     pub fn views(&self) -> Vec<HostView> {
-        self.hosts
-            .with(|map| map.values().map(|s| s.get()).collect())
+        self.hosts.values()
     }
 
     /// Hosts per health state, and GPUs total/free on healthy hosts (tracked).

@@ -3,65 +3,42 @@
 //! row in place, not the table.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use trainyard_core::{JobStatus, JobView};
 
 use crate::components::job_duration::run_ms;
+use crate::live_map::LiveMap;
 
 /// Live job state shared by the Queue and Job pages.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub struct Jobs {
-    jobs: RwSignal<BTreeMap<i64, ArcRwSignal<JobView>>>,
+    jobs: LiveMap<i64, JobView>,
 }
 
 impl Jobs {
     pub fn new() -> Jobs {
-        Jobs {
-            jobs: RwSignal::new(BTreeMap::new()),
-        }
+        Jobs::default()
     }
 
     /// Replaces the store with a server snapshot.
     pub fn seed(&self, jobs: &[JobView]) {
-        self.jobs
-            .update(|map| map.retain(|id, _| jobs.iter().any(|j| j.id == *id)));
-        for job in jobs {
-            self.upsert(job.clone());
-        }
+        self.jobs.seed(jobs.iter().map(|j| (j.id, j.clone())));
     }
 
     /// Adds a job or updates it in place (no-op when nothing changed).
     pub fn upsert(&self, job: JobView) {
-        let existing = self.jobs.with_untracked(|map| map.get(&job.id).cloned());
-        match existing {
-            Some(signal) => {
-                if signal.with_untracked(|old| *old != job) {
-                    signal.set(job);
-                }
-            }
-            None => self.jobs.update(|map| {
-                map.insert(job.id, ArcRwSignal::new(job));
-            }),
-        }
+        self.jobs.upsert(job.id, job);
     }
 
     /// One job's signal, if known (tracked).
     pub fn job(&self, id: i64) -> Option<ArcRwSignal<JobView>> {
-        self.jobs.with(|map| map.get(&id).cloned())
+        self.jobs.get(&id)
     }
 
     /// Every job's current view (tracked: re-runs on any job change).
     pub fn views(&self) -> Vec<JobView> {
-        self.jobs
-            .with(|map| map.values().map(|s| s.get()).collect())
-    }
-}
-
-impl Default for Jobs {
-    fn default() -> Self {
-        Jobs::new()
+        self.jobs.values()
     }
 }
 

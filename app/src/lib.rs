@@ -11,6 +11,7 @@ pub mod fleet;
 mod format;
 pub mod jobs;
 mod live;
+mod live_map;
 mod pages;
 #[cfg(feature = "ssr")]
 mod server_context;
