@@ -5,7 +5,7 @@ use super::calls::{mask_calls, unmask, Masked};
 use super::error::{ConfigError, Pos};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Deeper documents are refused rather than risking the stack.
 const MAX_DEPTH: usize = 64;
@@ -290,6 +290,9 @@ impl<'a> Builder<'a> {
 
     fn entries(&mut self, depth: usize) -> Result<Vec<Entry>, ConfigError> {
         let mut entries: Vec<Entry> = Vec::new();
+        // Scanning `entries` for each new key made a 20,000-key mapping
+        // take 0.6 s.
+        let mut seen: HashSet<String> = HashSet::new();
         loop {
             let (ev, span) = self.next()?;
             if matches!(ev, Event::MappingEnd) {
@@ -303,7 +306,7 @@ impl<'a> Builder<'a> {
                     key_node.pos,
                 ));
             };
-            if entries.iter().any(|e| e.key.text == key.text) {
+            if !seen.insert(key.text.clone()) {
                 return Err(ConfigError::at(
                     format!("duplicate key {:?}", key.text),
                     Some(&key.text),
