@@ -6,6 +6,7 @@ use super::error::ConfigError;
 use super::scheduling::RESERVED_KEYS;
 use super::tree::{Entry, Kind, Node};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// One grid axis: a list in the config, one run per value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,9 +24,19 @@ pub(crate) type Path = Vec<usize>;
 
 /// Every list reachable from the root through mappings only, skipping the
 /// reserved top-level keys. Lists inside lists are values, not axes.
+/// Axes come in document order, so their paths are sorted.
 pub(crate) fn find_axes(root: &[Entry], errors: &mut Vec<ConfigError>) -> Vec<(Axis, Path)> {
     let mut axes = Vec::new();
-    walk(root, "", &mut Vec::new(), true, &mut axes, errors);
+    let mut keys = HashSet::new();
+    walk(
+        root,
+        "",
+        &mut Vec::new(),
+        true,
+        &mut axes,
+        &mut keys,
+        errors,
+    );
     axes
 }
 
@@ -35,6 +46,7 @@ fn walk(
     path: &mut Vec<usize>,
     top: bool,
     axes: &mut Vec<(Axis, Path)>,
+    keys: &mut HashSet<String>,
     errors: &mut Vec<ConfigError>,
 ) {
     for (i, e) in entries.iter().enumerate() {
@@ -54,7 +66,7 @@ fn walk(
                 e.value.pos,
             )),
             Kind::Seq(items) => {
-                if axes.iter().any(|(a, _): &(Axis, Path)| a.key == key) {
+                if !keys.insert(key.clone()) {
                     errors.push(ConfigError::at(
                         "two grid axes have this same dotted key; rename one",
                         Some(&key),
@@ -68,7 +80,7 @@ fn walk(
                 };
                 axes.push((axis, path.clone()));
             }
-            Kind::Map(inner) => walk(inner, &key, path, false, axes, errors),
+            Kind::Map(inner) => walk(inner, &key, path, false, axes, keys, errors),
             Kind::Scalar(_) => {}
         }
         path.pop();
@@ -106,7 +118,7 @@ pub(crate) fn resolve(doc: &Node, paths: &[Path], digits: &[usize]) -> Node {
 }
 
 /// `chosen` holds the axes under `node` (their paths agree with it up to
-/// `depth`).
+/// `depth`), sorted by path as `find_axes` gives them.
 fn copy_resolved(node: &Node, chosen: &[(&[usize], usize)], depth: usize) -> Node {
     if chosen.is_empty() {
         return node.clone();
@@ -122,19 +134,24 @@ fn copy_resolved(node: &Node, chosen: &[(&[usize], usize)], depth: usize) -> Nod
     let Kind::Map(entries) = &node.kind else {
         return node.clone();
     };
+    // Sorted paths put the axes under entry `i` next to each other, so each
+    // entry takes its share from the front instead of filtering them all
+    // (which cost entries × axes per run).
+    let mut rest = chosen;
     let entries = entries
         .iter()
         .enumerate()
         .map(|(i, entry)| {
-            let below: Vec<(&[usize], usize)> = chosen
+            let n = rest
                 .iter()
-                .filter(|(path, _)| path.get(depth) == Some(&i))
-                .copied()
-                .collect();
+                .take_while(|(path, _)| path.get(depth) == Some(&i))
+                .count();
+            let (below, after) = rest.split_at(n);
+            rest = after;
             Entry {
                 key: entry.key.clone(),
                 key_pos: entry.key_pos,
-                value: copy_resolved(&entry.value, &below, depth + 1),
+                value: copy_resolved(&entry.value, below, depth + 1),
             }
         })
         .collect();
