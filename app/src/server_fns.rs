@@ -33,8 +33,11 @@ pub async fn list_hosts() -> Result<HostsSnapshot, ServerFnError> {
 #[server(prefix = "/ui")]
 pub async fn remove_host(host_id: String) -> Result<(), ServerFnError> {
     let ctx = crate::server_context::server_context()?;
-    ctx.engine
-        .remove_host(&host_id)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    ctx.engine.remove_host(&host_id).await.map_err(engine_error)
+}
+
+/// An engine failure as the UI shows it: its message.
+#[cfg(feature = "ssr")]
+fn engine_error(e: trainyard_engine::EngineError) -> ServerFnError {
+    ServerFnError::new(e.to_string())
 }

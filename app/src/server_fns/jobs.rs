@@ -5,6 +5,8 @@ use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 use trainyard_core::{JobDetail, JobStatus, JobView, Priority, SubmitOptions};
 
+#[cfg(feature = "ssr")]
+use super::engine_error;
 use crate::experiment::Diagnostic;
 
 /// Jobs plus the server's clock at the time of the snapshot.
@@ -50,7 +52,7 @@ pub async fn submit_experiment(
         Err(EngineError::Config(errors)) => {
             Ok(SubmitOutcome::Invalid(Diagnostic::from_errors(&errors)))
         }
-        Err(e) => Err(ServerFnError::new(e.to_string())),
+        Err(e) => Err(engine_error(e)),
     }
 }
 
@@ -97,11 +99,6 @@ pub async fn set_job_priority(id: i64, priority: Priority) -> Result<JobView, Se
 pub async fn rerun_job(id: i64) -> Result<JobView, ServerFnError> {
     let ctx = crate::server_context::server_context()?;
     ctx.engine.rerun_job(id).await.map_err(engine_error)
-}
-
-#[cfg(feature = "ssr")]
-fn engine_error(e: trainyard_engine::EngineError) -> ServerFnError {
-    ServerFnError::new(e.to_string())
 }
 
 /// A server function's error as a sentence for people (without the
