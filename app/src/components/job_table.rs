@@ -6,7 +6,7 @@ use trainyard_core::JobView;
 use super::job_actions::{JobButtons, PrioritySelect};
 use super::job_duration::JobDuration;
 use super::job_status::JobStatusBadge;
-use super::relative_time::RelativeTime;
+use super::relative_time::MaybeRelativeTime;
 use crate::jobs::{JobSort, Jobs, SortDir, SortKey};
 
 #[component]
@@ -102,15 +102,7 @@ fn SortHeader(
 /// "gpu-01 · 0,1", "gpu-01 · CPU", or what it asked for while it waits.
 pub fn placement(job: &JobView) -> String {
     match &job.host_id {
-        Some(host) if job.gpu_indices.is_empty() => format!("{host} · CPU"),
-        Some(host) => format!(
-            "{host} · {}",
-            job.gpu_indices
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
+        Some(host) => format!("{host} · {}", gpu_list(&job.gpu_indices)),
         None => {
             let wants = match job.gpus {
                 0 => "CPU".to_string(),
@@ -123,6 +115,18 @@ pub fn placement(job: &JobView) -> String {
             }
         }
     }
+}
+
+/// "0,1", or "CPU" when no GPUs were given.
+pub fn gpu_list(indices: &[u32]) -> String {
+    if indices.is_empty() {
+        return "CPU".to_string();
+    }
+    indices
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[component]
@@ -150,12 +154,7 @@ fn JobRow(job: ArcRwSignal<JobView>) -> impl IntoView {
             </td>
             <td><PrioritySelect job=job/></td>
             <td class="placement" data-testid="job-host">{move || job.with(placement)}</td>
-            <td>
-                {move || match job.with(|j| j.started_ms) {
-                    Some(ms) => view! { <RelativeTime ms=ms/> }.into_any(),
-                    None => view! { <span class="muted">"–"</span> }.into_any(),
-                }}
-            </td>
+            <td><MaybeRelativeTime ms=Signal::derive(move || job.with(|j| j.started_ms))/></td>
             <td class="num"><JobDuration job=job/></td>
             <td class="num">{move || job.with(|j| format!("{} / {}", j.attempt, j.retries + 1))}</td>
             <td class="reason" title=move || job.with(|j| j.reason.clone().unwrap_or_default())>

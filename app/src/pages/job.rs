@@ -9,10 +9,9 @@ use crate::components::job_actions::JobButtons;
 use crate::components::job_duration::JobDuration;
 use crate::components::job_log::JobLog;
 use crate::components::job_status::JobStatusBadge;
-use crate::components::job_table::placement;
-use crate::components::relative_time::RelativeTime;
+use crate::components::job_table::{gpu_list, placement};
+use crate::components::relative_time::{MaybeRelativeTime, RelativeTime};
 use crate::fleet::Fleet;
-use crate::format::utc;
 use crate::jobs::Jobs;
 use crate::server_fns::{error_text, get_job};
 
@@ -122,10 +121,7 @@ fn JobBody(job: RwSignal<JobView>, detail: JobDetail) -> impl IntoView {
 #[component]
 fn JobFacts(job: RwSignal<JobView>, sweep_id: i64) -> impl IntoView {
     let time = move |f: fn(&JobView) -> Option<i64>| {
-        move || match job.with(f) {
-            Some(ms) => view! { <RelativeTime ms=ms/> }.into_any(),
-            None => view! { <span class="muted">"–"</span> }.into_any(),
-        }
+        view! { <MaybeRelativeTime ms=Signal::derive(move || job.with(f))/> }
     };
     view! {
         <dl class="facts">
@@ -183,18 +179,13 @@ fn AttemptsTable(attempts: Vec<AttemptView>) -> impl IntoView {
                     {attempts
                         .into_iter()
                         .map(|a| {
-                            let gpus = if a.gpu_indices.is_empty() {
-                                "CPU".to_string()
-                            } else {
-                                a.gpu_indices.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
-                            };
                             let started = a.started_ms.unwrap_or(a.assigned_ms);
                             view! {
                                 <tr>
                                     <td class="num">{a.attempt}</td>
-                                    <td>{format!("{} · {gpus}", a.host_id)}</td>
-                                    <td><span class=format!("badge job-status status-{}", a.status.label())>{a.status.label()}</span></td>
-                                    <td title=utc(started)><RelativeTime ms=started/></td>
+                                    <td>{format!("{} · {}", a.host_id, gpu_list(&a.gpu_indices))}</td>
+                                    <td><JobStatusBadge status=a.status/></td>
+                                    <td><RelativeTime ms=started/></td>
                                     <td class="num">{a.exit_code.map_or("–".to_string(), |c| c.to_string())}</td>
                                     <td class="reason">{a.reason.unwrap_or_default()}</td>
                                 </tr>
