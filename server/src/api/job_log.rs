@@ -43,8 +43,6 @@ pub async fn text(
 ) -> Result<Response, ApiError> {
     let id = job_id(&id)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
-    // Fails early (404, bad attempt) before a streaming answer starts.
-    state.engine.read_log(id, q.attempt, q.offset, 0).await?;
     let headers = [(header::CONTENT_TYPE, "text/plain; charset=utf-8")];
     if !q.follow {
         let (_, slice, _) = state
@@ -53,6 +51,8 @@ pub async fn text(
             .await?;
         return Ok((headers, slice.data).into_response());
     }
+    // Fails early (404, bad attempt) before a streaming answer starts.
+    state.engine.read_log(id, q.attempt, q.offset, 0).await?;
     let chunks = follow(
         state.engine.clone(),
         state.shutdown.clone(),

@@ -7,6 +7,7 @@ mod harness;
 mod hosts_lifecycle;
 mod jobs_api;
 mod jobs_run;
+mod jobs_support;
 mod killable;
 mod metrics_api;
 mod sse;

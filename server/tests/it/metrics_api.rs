@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use trainyard_agent::{AgentConfig, GpuSource};
-use trainyard_core::{JobDetail, JobStatus, MetricSeries, MetricSummary, SubmitResult};
+use trainyard_core::{JobDetail, JobStatus, MetricSeries, MetricSummary};
 
 use crate::harness::{config, TestServer, KEY};
+use crate::jobs_support::{agent_config, submit};
 use crate::killable::KillableAgent;
 
 async fn get(base: &str, path: &str) -> reqwest::Response {
@@ -51,28 +51,19 @@ async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field()
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     let base = server.url("");
-    let mut agent = AgentConfig::new(base.clone(), "gpu-a");
-    agent.gpus = GpuSource::Fake(1);
-    agent.heartbeat_interval = Duration::from_millis(100);
-    agent.token = Some(KEY.into());
-    agent.work_dir = dir.path().join("agent");
-    let agent = KillableAgent::start(agent);
+    let agent = KillableAgent::start(agent_config(
+        base.clone(),
+        "gpu-a",
+        1,
+        &dir.path().join("agent"),
+    ));
 
     let script = r#"for i in 1 2 3; do echo "TRAINYARD_METRIC::{\"step\":$i,\"train/loss\":0.$i}"; done; echo "TRAINYARD_METRIC::{bad"; echo 'VTM_PROGRESS::{"epoch":1,"total_epochs":2,"val_accuracy":0.75}'"#;
     let yaml = format!(
         "gpus: 0\ncommand: [\"sh\", \"-c\", {}]\n",
         serde_json::to_string(script).unwrap_or_else(|e| panic!("{e}"))
     );
-    let submitted: SubmitResult = reqwest::Client::new()
-        .post(format!("{base}/api/v1/experiments"))
-        .bearer_auth(KEY)
-        .body(yaml)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let submitted = submit(&base, &yaml).await;
     let id = submitted.jobs[0].id;
     wait_succeeded(&base, id).await;
 
