@@ -115,7 +115,7 @@ pub(crate) fn read(entries: &[Entry], errors: &mut Vec<ConfigError>) -> Scheduli
 }
 
 fn is_null(v: &Node) -> bool {
-    matches!(&v.kind, Kind::Scalar(s) if s.style == Style::Plain && matches!(s.text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    matches!(&v.kind, Kind::Scalar(s) if s.is_null())
 }
 
 /// A scalar's text; `None` for null; an error for a list or mapping.

@@ -36,6 +36,12 @@ impl Scalar {
             tag: None,
         }
     }
+
+    /// A plain `~`, `null` (any of its core-schema spellings) or nothing.
+    pub fn is_null(&self) -> bool {
+        self.style == Style::Plain
+            && matches!(self.text.as_str(), "" | "~" | "null" | "Null" | "NULL")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

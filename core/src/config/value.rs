@@ -34,9 +34,11 @@ fn scalar_value(s: &Scalar) -> Value {
     if s.style == Style::Quoted {
         return Value::String(s.text.clone());
     }
+    if s.is_null() {
+        return Value::Null;
+    }
     let t = s.text.as_str();
     match t {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
