@@ -68,11 +68,12 @@ pub fn QueuePage() -> impl IntoView {
     });
     let shown = Memo::new(move |_| {
         let statuses = CHIPS[chip.get()].1;
-        let mut list: Vec<JobView> = matching
-            .get()
-            .into_iter()
-            .filter(|j| statuses.is_empty() || statuses.contains(&j.status))
-            .collect();
+        let mut list: Vec<JobView> = matching.with(|list| {
+            list.iter()
+                .filter(|j| chip_shows(statuses, j.status))
+                .cloned()
+                .collect()
+        });
         let sort = sort.get();
         // Only a duration sort follows the clock (running jobs grow).
         let now = match sort {
@@ -90,7 +91,7 @@ pub fn QueuePage() -> impl IntoView {
         <Title text="Queue"/>
         <div class="page-head">
             <h1>"Queue"</h1>
-            <p class="muted num" data-testid="queue-summary">{move || summary(&matching.get())}</p>
+            <p class="muted num" data-testid="queue-summary">{move || matching.with(|list| summary(list))}</p>
         </div>
         <div class="filters">
             <div class="chips" role="group" aria-label="Status">
@@ -100,7 +101,7 @@ pub fn QueuePage() -> impl IntoView {
                     .map(|(i, (label, statuses))| {
                         let n = move || {
                             matching.with(|list| {
-                                list.iter().filter(|j| statuses.is_empty() || statuses.contains(&j.status)).count()
+                                list.iter().filter(|j| chip_shows(statuses, j.status)).count()
                             })
                         };
                         view! {
@@ -157,6 +158,11 @@ pub fn QueuePage() -> impl IntoView {
         </Transition>
     }
     .into_any()
+}
+
+/// Whether a chip's statuses include `status` (none listed: all do).
+fn chip_shows(statuses: &[JobStatus], status: JobStatus) -> bool {
+    statuses.is_empty() || statuses.contains(&status)
 }
 
 /// "2 running · 3 queued · 7 finished".
