@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use trainyard_core::work::{AttemptRef, FinishedReport, StartedReport};
 
 use super::api::Reply;
-use super::spool::Spooled;
+use super::spool::{AttemptState, Spooled};
 use super::JobContext;
 use crate::backoff::BackoffPolicy;
 use crate::response::Verdict;
@@ -52,7 +52,7 @@ pub(crate) async fn deliver(
     send_started: bool,
     mut finished: watch::Receiver<Option<FinishedReport>>,
 ) -> Delivery {
-    let attempt = spooled.get().await.attempt();
+    let attempt = spooled.read(AttemptState::attempt).await;
     let mut retry = Retry::new(ctx.backoff, attempt);
     if send_started {
         loop {
@@ -90,22 +90,18 @@ pub(crate) async fn deliver(
             Step::Superseded(message) => return Delivery::Superseded(message),
             Step::Failed(verdict) => retry.wait(verdict).await,
         }
-        if spooled.get().await.reported {
+        if spooled.read(|s| s.reported).await {
             return Delivery::Delivered;
         }
     }
 }
 
 async fn send_started_report(ctx: &JobContext, spooled: &Spooled, attempt: AttemptRef) -> Step {
-    let state = spooled.get().await;
-    if state.started_reported {
+    let (started_reported, pid) = spooled.read(|s| (s.started_reported, s.pid)).await;
+    if started_reported {
         return Step::Idle;
     }
-    match ctx
-        .api
-        .started(attempt, &StartedReport { pid: state.pid })
-        .await
-    {
+    match ctx.api.started(attempt, &StartedReport { pid }).await {
         Reply::Done(()) => {
             spooled.update(|s| s.started_reported = true).await;
             Step::Progress
@@ -116,7 +112,7 @@ async fn send_started_report(ctx: &JobContext, spooled: &Spooled, attempt: Attem
 
 /// Sends the next unacknowledged piece of `output.log`, if any.
 async fn ship_log_chunk(ctx: &JobContext, spooled: &Spooled, attempt: AttemptRef) -> Step {
-    let offset = spooled.get().await.log_acked;
+    let offset = spooled.read(|s| s.log_acked).await;
     let chunk = match read_chunk(&spooled.dir().log(), offset).await {
         Ok(chunk) if chunk.is_empty() => return Step::Idle,
         Ok(chunk) => chunk,
@@ -160,7 +156,7 @@ async fn send_finished(
         Ok(metadata) => metadata.len(),
         Err(_) => 0,
     };
-    if spooled.get().await.log_acked < log_size {
+    if spooled.read(|s| s.log_acked).await < log_size {
         // Bytes arrived after the last look; ship them first.
         return Step::Progress;
     }

@@ -111,6 +111,12 @@ impl Spooled {
         self.state.lock().await.clone()
     }
 
+    /// Reads part of the state without cloning all of it (the assignment
+    /// carries the whole config): the reporter looks several times a second.
+    pub async fn read<T>(&self, look: impl FnOnce(&AttemptState) -> T) -> T {
+        look(&*self.state.lock().await)
+    }
+
     /// Changes the state and saves it. A failed save is logged, not fatal:
     /// the job matters more than its bookkeeping.
     pub async fn update(&self, change: impl FnOnce(&mut AttemptState)) {
