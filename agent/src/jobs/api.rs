@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::{Client, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use trainyard_core::work::{
     AttemptRef, FinishedReport, LogAck, OffsetMismatch, PollRequest, PollResponse, StartedReport,
     SUPERSEDED,
@@ -73,13 +74,7 @@ impl WorkClient {
 
     /// `POST …/started`.
     pub async fn started(&self, attempt: AttemptRef, report: &StartedReport) -> Reply<()> {
-        match self.url(&attempt_path(attempt, "started")) {
-            Ok(url) => {
-                let builder = self.http.post(url).json(report);
-                self.send(builder, MAX_ACK_BYTES, ignore_body).await
-            }
-            Err(reply) => reply,
-        }
+        self.post_report(attempt, "started", report).await
     }
 
     /// `PUT …/log?offset=N` with `chunk` as the body.
@@ -104,7 +99,17 @@ impl WorkClient {
 
     /// `POST …/finished`.
     pub async fn finished(&self, attempt: AttemptRef, report: &FinishedReport) -> Reply<()> {
-        match self.url(&attempt_path(attempt, "finished")) {
+        self.post_report(attempt, "finished", report).await
+    }
+
+    /// Posts a JSON report to `…/<action>`; the answer is only acknowledged.
+    async fn post_report(
+        &self,
+        attempt: AttemptRef,
+        action: &str,
+        report: &impl Serialize,
+    ) -> Reply<()> {
+        match self.url(&attempt_path(attempt, action)) {
             Ok(url) => {
                 let builder = self.http.post(url).json(report);
                 self.send(builder, MAX_ACK_BYTES, ignore_body).await
