@@ -221,3 +221,83 @@ async fn bad_submissions_and_ids_get_clear_errors_and_disturb_nothing() {
     assert_eq!(all.len(), 4, "only the good sweep was stored");
     assert!(all.iter().all(|j| j.status == JobStatus::Queued));
 }
+
+#[tokio::test]
+async fn bad_control_and_agent_requests_are_refused_by_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
+    let created: SubmitResult = server
+        .submit(SWEEP, "")
+        .await
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id = created.jobs[0].id;
+    let post_json = |path: String, body: serde_json::Value| {
+        let request = server
+            .client
+            .post(server.url(&path))
+            .bearer_auth(KEY)
+            .json(&body);
+        async move { error_of(request.send().await.unwrap_or_else(|e| panic!("{e}"))).await }
+    };
+
+    let (status, body) = post_json(
+        format!("/api/v1/jobs/{id}/priority"),
+        json!({"priority": "urgent"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body.code.as_str()),
+        (StatusCode::BAD_REQUEST, "bad_body")
+    );
+    assert!(body.message.contains("urgent"), "{}", body.message);
+    let (status, body) =
+        error_of(server.post_empty(&format!("/api/v1/jobs/{id}/rerun")).await).await;
+    assert_eq!(
+        (status, body.code.as_str()),
+        (StatusCode::CONFLICT, "job_not_finished")
+    );
+
+    let poll = |host: &str, version: u32| {
+        json!({"protocol_version": version, "host_id": host, "free_gpus": [0],
+               "free_cpu_slots": 1, "free_job_slots": 1})
+    };
+    let (status, body) = post_json("/api/v1/agents/poll".into(), poll("../evil", 1)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", body.message);
+    assert!(body.message.contains("host_id"), "{}", body.message);
+    let (status, _) = post_json("/api/v1/agents/poll".into(), poll("gpu-a", 999)).await;
+    assert_eq!(status, StatusCode::UPGRADE_REQUIRED);
+    let (status, body) = post_json("/api/v1/agents/poll".into(), json!({"host_id": "gpu-a"})).await;
+    assert_eq!(
+        (status, body.code.as_str()),
+        (StatusCode::BAD_REQUEST, "bad_body")
+    );
+
+    let finished = json!({"outcome": "succeeded", "duration_ms": 1});
+    let (status, body) = post_json(
+        format!("/api/v1/agents/jobs/{id}/attempts/0/finished"),
+        finished.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, body.code.as_str()),
+        (StatusCode::BAD_REQUEST, "bad_attempt")
+    );
+    let (status, body) = post_json(
+        format!("/api/v1/agents/jobs/{id}/attempts/1/finished"),
+        finished,
+    )
+    .await;
+    assert_eq!(
+        (status, body.code.as_str()),
+        (StatusCode::CONFLICT, "superseded"),
+        "a queued job has no attempt 1 to report"
+    );
+
+    let all: Vec<JobView> = server.get_json("/api/v1/jobs").await;
+    assert!(
+        all.iter().all(|j| j.status == JobStatus::Queued),
+        "nothing changed"
+    );
+}
