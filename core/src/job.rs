@@ -22,30 +22,50 @@ pub enum JobStatus {
     Lost,
 }
 
-impl JobStatus {
-    pub const ALL: [JobStatus; 7] = [
-        JobStatus::Queued,
-        JobStatus::Assigned,
-        JobStatus::Running,
-        JobStatus::Succeeded,
-        JobStatus::Failed,
-        JobStatus::Cancelled,
-        JobStatus::Lost,
-    ];
+/// `ALL`, `label`, `Display` and `FromStr` for a fieldless enum whose
+/// labels are its serde names, so the two enums can't drift apart.
+macro_rules! labels {
+    ($ty:ident, $unknown:literal, $expected:literal, { $($variant:ident => $label:literal),+ $(,)? }) => {
+        impl $ty {
+            pub const ALL: [$ty; [$($label),+].len()] = [$($ty::$variant),+];
 
-    /// Lowercase name, as on the wire and in the database.
-    pub fn label(self) -> &'static str {
-        match self {
-            JobStatus::Queued => "queued",
-            JobStatus::Assigned => "assigned",
-            JobStatus::Running => "running",
-            JobStatus::Succeeded => "succeeded",
-            JobStatus::Failed => "failed",
-            JobStatus::Cancelled => "cancelled",
-            JobStatus::Lost => "lost",
+            /// Lowercase name, as on the wire and in the database.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $label),+
+                }
+            }
         }
-    }
 
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.label())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $ty::ALL
+                    .into_iter()
+                    .find(|v| v.label() == s)
+                    .ok_or_else(|| format!(concat!("unknown ", $unknown, " {:?}; expected ", $expected), s))
+            }
+        }
+    };
+}
+
+labels!(JobStatus, "job status", "one of queued, assigned, running, succeeded, failed, cancelled, lost", {
+    Queued => "queued",
+    Assigned => "assigned",
+    Running => "running",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Cancelled => "cancelled",
+    Lost => "lost",
+});
+
+impl JobStatus {
     /// Holds a slot on a host (GPUs or a CPU slot).
     pub fn is_active(self) -> bool {
         matches!(self, JobStatus::Assigned | JobStatus::Running)
@@ -61,27 +81,6 @@ impl JobStatus {
     }
 }
 
-impl fmt::Display for JobStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
-    }
-}
-
-impl FromStr for JobStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        JobStatus::ALL
-            .into_iter()
-            .find(|status| status.label() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown job status {s:?}; expected one of queued, assigned, running, \
-                     succeeded, failed, cancelled, lost"
-                )
-            })
-    }
-}
-
 /// Scheduling priority: high before normal before low, then first in first out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -92,17 +91,13 @@ pub enum Priority {
     Low,
 }
 
+labels!(Priority, "priority", "high, normal or low", {
+    High => "high",
+    Normal => "normal",
+    Low => "low",
+});
+
 impl Priority {
-    pub const ALL: [Priority; 3] = [Priority::High, Priority::Normal, Priority::Low];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Priority::High => "high",
-            Priority::Normal => "normal",
-            Priority::Low => "low",
-        }
-    }
-
     /// Sort key: smaller runs first.
     pub fn rank(self) -> u8 {
         match self {
@@ -116,22 +111,6 @@ impl Priority {
         Priority::ALL
             .into_iter()
             .find(|p| i64::from(p.rank()) == rank)
-    }
-}
-
-impl fmt::Display for Priority {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
-    }
-}
-
-impl FromStr for Priority {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Priority::ALL
-            .into_iter()
-            .find(|p| p.label() == s)
-            .ok_or_else(|| format!("unknown priority {s:?}; expected high, normal or low"))
     }
 }
 
@@ -256,6 +235,23 @@ mod tests {
         for priority in Priority::ALL {
             assert_eq!(priority.label().parse::<Priority>(), Ok(priority));
             assert_eq!(Priority::from_rank(priority.rank().into()), Some(priority));
+        }
+    }
+
+    #[test]
+    fn labels_are_the_serde_names() {
+        let json = |v: serde_json::Result<String>| v.unwrap_or_default();
+        for status in JobStatus::ALL {
+            assert_eq!(
+                json(serde_json::to_string(&status)),
+                format!("{:?}", status.label())
+            );
+        }
+        for priority in Priority::ALL {
+            assert_eq!(
+                json(serde_json::to_string(&priority)),
+                format!("{:?}", priority.label())
+            );
         }
     }
 
