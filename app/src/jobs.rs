@@ -251,25 +251,7 @@ mod tests {
             name: format!("job{id}"),
             status,
             priority,
-            command: vec![],
-            workdir: None,
-            gpus: 0,
-            host_pin: None,
-            min_gpu_memory_mb: None,
-            retries: 0,
-            timeout_secs: None,
-            params: vec![],
-            attempt: 0,
-            host_id: None,
-            gpu_indices: vec![],
-            created_ms: 0,
-            started_ms: None,
-            finished_ms: None,
-            duration_ms: None,
-            exit_code: None,
-            reason: None,
-            cancel_requested: false,
-            rerun_of: None,
+            ..JobView::default()
         }
     }
 

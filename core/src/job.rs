@@ -10,9 +10,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// Where a job is in its life. See docs/architecture.md for the diagram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
+    /// Where every new job starts.
+    #[default]
     Queued,
     Assigned,
     Running,
@@ -114,8 +116,9 @@ impl Priority {
     }
 }
 
-/// One job, as listed by the API and drawn by the Queue page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One job, as listed by the API and drawn by the Queue page. The default
+/// is a queued job that has never run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobView {
     pub id: i64,
     pub sweep_id: i64,
@@ -166,6 +169,49 @@ pub struct JobView {
     pub cancel_requested: bool,
     #[serde(default)]
     pub rerun_of: Option<i64>,
+}
+
+impl JobView {
+    /// Forgets everything its attempts wrote (host, GPUs, times, exit,
+    /// reason, cancel request): the job as it was before it first ran.
+    pub fn clear_run_state(&mut self) {
+        let Self {
+            id,
+            sweep_id,
+            project,
+            name,
+            priority,
+            command,
+            workdir,
+            gpus,
+            host_pin,
+            min_gpu_memory_mb,
+            retries,
+            timeout_secs,
+            params,
+            created_ms,
+            rerun_of,
+            ..
+        } = std::mem::take(self);
+        *self = JobView {
+            id,
+            sweep_id,
+            project,
+            name,
+            priority,
+            command,
+            workdir,
+            gpus,
+            host_pin,
+            min_gpu_memory_mb,
+            retries,
+            timeout_secs,
+            params,
+            created_ms,
+            rerun_of,
+            ..JobView::default()
+        };
+    }
 }
 
 /// A job's full record: the view plus its resolved config.
@@ -264,6 +310,33 @@ mod tests {
             .err()
             .unwrap_or_default()
             .contains("succeeded"));
+    }
+
+    #[test]
+    fn clearing_run_state_keeps_what_was_asked_for() {
+        let mut ran = JobView {
+            id: 4,
+            name: "a".into(),
+            gpus: 2,
+            retries: 1,
+            status: JobStatus::Failed,
+            attempt: 2,
+            host_id: Some("h".into()),
+            gpu_indices: vec![0, 1],
+            exit_code: Some(3),
+            reason: Some("exited with code 3".into()),
+            cancel_requested: true,
+            ..JobView::default()
+        };
+        ran.clear_run_state();
+        let expected = JobView {
+            id: 4,
+            name: "a".into(),
+            gpus: 2,
+            retries: 1,
+            ..JobView::default()
+        };
+        assert_eq!(ran, expected);
     }
 
     #[test]

@@ -66,11 +66,8 @@ impl Engine {
             .into_iter()
             .map(|run| JobRow {
                 view: JobView {
-                    id: 0,
-                    sweep_id: 0,
                     project: project.clone(),
                     name: run.name,
-                    status: JobStatus::Queued,
                     priority: options.priority.or(s.priority).unwrap_or_default(),
                     command: command.clone(),
                     workdir: s.workdir.clone(),
@@ -80,17 +77,8 @@ impl Engine {
                     retries: s.retries,
                     timeout_secs: s.timeout_secs,
                     params: run.params,
-                    attempt: 0,
-                    host_id: None,
-                    gpu_indices: Vec::new(),
                     created_ms,
-                    started_ms: None,
-                    finished_ms: None,
-                    duration_ms: None,
-                    exit_code: None,
-                    reason: None,
-                    cancel_requested: false,
-                    rerun_of: None,
+                    ..JobView::default()
                 },
                 config_yaml: run.config_yaml,
             })
@@ -272,24 +260,13 @@ impl Engine {
                 status: row.view.status,
             });
         }
-        let old = row.view;
+        let mut view = row.view;
+        view.clear_run_state();
+        view.id = 0;
+        view.created_ms = now_ms();
+        view.rerun_of = Some(id);
         let fresh = JobRow {
-            view: JobView {
-                id: 0,
-                status: JobStatus::Queued,
-                attempt: 0,
-                host_id: None,
-                gpu_indices: Vec::new(),
-                created_ms: now_ms(),
-                started_ms: None,
-                finished_ms: None,
-                duration_ms: None,
-                exit_code: None,
-                reason: None,
-                cancel_requested: false,
-                rerun_of: Some(old.id),
-                ..old
-            },
+            view,
             config_yaml: row.config_yaml,
         };
         let mut table = self.job_table().await;
