@@ -10,13 +10,15 @@ import { isSameDocument, markDocument, pathname, texts, waitForHydration } from 
 import { e2eTest } from '../lib/harness.mjs';
 import { pollUntil } from '../lib/wait.mjs';
 
-// Each run prints one `epoch i/N loss=…` line every half second for 6 s:
-// long enough to open a running job and cancel it, short enough for CI.
+// Each run prints one `epoch i/N loss=…` line every half second for 15 s:
+// long enough to open a running job and cancel it even on a loaded CI
+// machine (6 s was not: the job could finish before the click), short
+// enough for CI.
 const SWEEP = `project: e2e
 name: "lr{{optimizer.lr}}-bs{{batch_size}}"
 command: python3 examples/train.py
 gpus: 1
-epochs: 12
+epochs: 30
 step_seconds: 0.5
 optimizer:
   lr: [0.1, 0.01]
@@ -165,8 +167,8 @@ e2eTest('experiments: a sweep typed on Execute runs on two agents, streams its l
   await running.locator('[data-testid=job-link]').click();
   await pollUntil(() => pathname(page) === `/jobs/${jobId}`, { what: `the page of job ${jobId}` });
   const log = page.locator('[data-testid=job-log]');
-  const epochLines = async () => ((await log.textContent()) ?? '').match(/epoch \d+\/12/g)?.length ?? 0;
-  const seen = await pollUntil(epochLines, { what: 'an "epoch i/12" line in the log' });
+  const epochLines = async () => ((await log.textContent()) ?? '').match(/epoch \d+\/30/g)?.length ?? 0;
+  const seen = await pollUntil(epochLines, { what: 'an "epoch i/30" line in the log' });
   await pollUntil(async () => (await epochLines()) > seen, {
     what: `a new log line after the first ${seen}`,
     timeout: 5_000,
@@ -186,7 +188,7 @@ e2eTest('experiments: a sweep typed on Execute runs on two agents, streams its l
       const statuses = await rowStatuses(page);
       return statuses.length === 4 && countOf(statuses, 'succeeded') === 3 && countOf(statuses, 'cancelled') === 1;
     },
-    { what: '3 succeeded and 1 cancelled rows', timeout: 40_000 },
+    { what: '3 succeeded and 1 cancelled rows', timeout: 60_000 },
   );
   const cancelledRow = page.locator(`${ROW}[data-job-id="${jobId}"]`);
   assert.equal(await cancelledRow.getAttribute('data-status'), 'cancelled', 'the cancelled job is the one we cancelled');
