@@ -36,18 +36,16 @@ pub fn JobPage() -> impl IntoView {
 fn JobDetailView(id: i64) -> impl IntoView {
     let fleet = expect_context::<Fleet>();
     let jobs = expect_context::<Jobs>();
+    // The page is built once per load: rebuilding it on every status change
+    // disposed its buttons while their request was still in flight (a
+    // cancel answered after the `job` event had already redrawn the page).
     let detail = Resource::new(move || fleet.resync.get(), move |_| get_job(id));
-    // Refetched when the live job changes status or attempt (attempts table).
+    // Only the attempts table follows the live job's status and attempt.
     let live_state = Memo::new(move |_| jobs.job(id).map(|j| j.with(|j| (j.status, j.attempt))));
-    Effect::new(move |before: Option<Option<_>>| {
-        let now = live_state.get();
-        if let (Some(Some(before)), Some(now)) = (before, now) {
-            if before != now {
-                detail.refetch();
-            }
-        }
-        now
-    });
+    let attempts = Resource::new(
+        move || (fleet.resync.get(), live_state.get()),
+        move |_| async move { get_job(id).await.map(|d| d.attempts) },
+    );
     // The log follows once the job is known to exist; set by an effect, so
     // only after hydration (the server renders no log stream).
     let known = RwSignal::new(false);
@@ -64,7 +62,7 @@ fn JobDetailView(id: i64) -> impl IntoView {
                     Ok(detail) => {
                         jobs.upsert(detail.job.clone());
                         match jobs.job(id) {
-                            Some(job) => view! { <JobBody job=RwSignal::from(job) detail=detail/> }.into_any(),
+                            Some(job) => view! { <JobBody job=RwSignal::from(job) detail=detail attempts=attempts/> }.into_any(),
                             None => ().into_any(),
                         }
                     }
@@ -85,7 +83,11 @@ fn JobDetailView(id: i64) -> impl IntoView {
 }
 
 #[component]
-fn JobBody(job: RwSignal<JobView>, detail: JobDetail) -> impl IntoView {
+fn JobBody(
+    job: RwSignal<JobView>,
+    detail: JobDetail,
+    attempts: Resource<Result<Vec<AttemptView>, ServerFnError>>,
+) -> impl IntoView {
     let id = detail.job.id;
     let sweep_id = detail.job.sweep_id;
     view! {
@@ -107,7 +109,14 @@ fn JobBody(job: RwSignal<JobView>, detail: JobDetail) -> impl IntoView {
             </section>
             <section class="card">
                 <h2>"Attempts"</h2>
-                <AttemptsTable attempts=detail.attempts.clone()/>
+                <Transition fallback=move || view! { <AttemptsTable attempts=detail.attempts.clone()/> }>
+                    {move || Suspend::new(async move {
+                        match attempts.await {
+                            Ok(attempts) => view! { <AttemptsTable attempts=attempts/> }.into_any(),
+                            Err(e) => view! { <p class="error" role="alert">{error_text(&e)}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
             </section>
         </div>
         <section class="card">
