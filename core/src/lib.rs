@@ -14,6 +14,7 @@ pub mod job;
 pub mod metrics;
 pub mod protocol;
 pub mod status;
+pub mod sync;
 pub mod work;
 
 pub use config::{
