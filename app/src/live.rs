@@ -102,6 +102,7 @@ mod browser {
             Ok(ServerEvent::Device { host }) => fleet.upsert(host),
             Ok(ServerEvent::DeviceRemoved { host_id }) => fleet.remove(&host_id),
             Ok(ServerEvent::Job { job }) => jobs.upsert(job),
+            Ok(ServerEvent::Progress { .. }) => {}
             Ok(ServerEvent::Resync) => fleet.resync.update(|n| *n += 1),
             Err(e) => {
                 leptos::logging::warn!("ignoring an event this page does not understand: {e}")

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::host::HostView;
 use crate::job::JobView;
+use crate::runs::RunProgress;
 
 /// One server-sent event. The SSE `event:` name is [`ServerEvent::name`];
 /// the `data:` line is this value as JSON.
@@ -16,6 +17,8 @@ pub enum ServerEvent {
     DeviceRemoved { host_id: String },
     /// A job was created or changed status, priority, host or attempt.
     Job { job: JobView },
+    /// A running job reported how far it is (epoch/step of a total).
+    Progress { progress: RunProgress },
     /// The client missed events (restart, or too far behind): refetch state.
     Resync,
     /// First event on every connection, carrying the server's clock so the
@@ -29,6 +32,8 @@ pub const EVENT_DEVICE: &str = "device";
 pub const EVENT_DEVICE_REMOVED: &str = "device_removed";
 /// SSE event name for job changes.
 pub const EVENT_JOB: &str = "job";
+/// SSE event name for a running job's progress.
+pub const EVENT_PROGRESS: &str = "progress";
 /// SSE event name telling the client to reload its state.
 pub const EVENT_RESYNC: &str = "resync";
 /// SSE event name of the per-connection greeting.
@@ -41,6 +46,7 @@ impl ServerEvent {
             ServerEvent::Device { .. } => EVENT_DEVICE,
             ServerEvent::DeviceRemoved { .. } => EVENT_DEVICE_REMOVED,
             ServerEvent::Job { .. } => EVENT_JOB,
+            ServerEvent::Progress { .. } => EVENT_PROGRESS,
             ServerEvent::Resync => EVENT_RESYNC,
             ServerEvent::Hello { .. } => EVENT_HELLO,
         }

@@ -12,6 +12,7 @@ pub mod host;
 pub mod ids;
 pub mod job;
 pub mod metrics;
+pub mod runs;
 pub mod protocol;
 pub mod status;
 pub mod sync;

@@ -14,6 +14,7 @@ use crate::events::{BusEvent, EventBus};
 use crate::jobs::{JobSettings, JobState};
 use crate::metrics::MetricsState;
 use crate::registry::{to_row, Registry};
+use crate::runs::ProgressTracker;
 use crate::store::Store;
 
 /// How the engine is set up.
@@ -52,6 +53,7 @@ pub struct Engine {
     bus: EventBus,
     jobs: JobState,
     metrics: MetricsState,
+    progress: ProgressTracker,
     started: Instant,
 }
 
@@ -81,6 +83,7 @@ impl Engine {
             bus: EventBus::new(boot),
             jobs: JobState::new(logs_dir),
             metrics: MetricsState::new(metrics_dir),
+            progress: ProgressTracker::default(),
             started: Instant::now(),
         };
         engine.load_jobs().await?;
@@ -97,6 +100,10 @@ impl Engine {
 
     pub(crate) fn metrics(&self) -> &MetricsState {
         &self.metrics
+    }
+
+    pub(crate) fn progress_tracker(&self) -> &ProgressTracker {
+        &self.progress
     }
 
     /// One host's latest view and current health.

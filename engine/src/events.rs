@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde::Serialize;
 use tokio::sync::broadcast;
-use trainyard_core::event::{EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_JOB};
+use trainyard_core::event::{EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_JOB, EVENT_PROGRESS};
+use trainyard_core::runs::RunProgress;
 use trainyard_core::{HostView, JobView};
 
 /// What the engine publishes. Hosts are shared with the registry, so a
@@ -20,6 +21,7 @@ pub enum BusEvent {
     Device(Arc<HostView>),
     DeviceRemoved(String),
     Job(Arc<JobView>),
+    Progress(RunProgress),
 }
 
 /// The JSON shape of `trainyard_core::ServerEvent`, borrowing instead of owning.
@@ -29,6 +31,7 @@ enum WireEvent<'a> {
     Device { host: &'a HostView },
     DeviceRemoved { host_id: &'a str },
     Job { job: &'a JobView },
+    Progress { progress: &'a RunProgress },
 }
 
 impl BusEvent {
@@ -38,6 +41,7 @@ impl BusEvent {
             BusEvent::Device(_) => EVENT_DEVICE,
             BusEvent::DeviceRemoved(_) => EVENT_DEVICE_REMOVED,
             BusEvent::Job(_) => EVENT_JOB,
+            BusEvent::Progress(_) => EVENT_PROGRESS,
         }
     }
 
@@ -48,6 +52,9 @@ impl BusEvent {
                 serde_json::to_string(&WireEvent::DeviceRemoved { host_id })
             }
             BusEvent::Job(job) => serde_json::to_string(&WireEvent::Job { job }),
+            BusEvent::Progress(progress) => {
+                serde_json::to_string(&WireEvent::Progress { progress })
+            }
         }
     }
 }

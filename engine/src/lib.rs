@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod metrics;
 mod monitor;
 mod registry;
+mod runs;
 pub mod store;
 
 pub use engine::{Engine, EngineConfig};

@@ -39,6 +39,7 @@ impl Engine {
     /// Records lines from output. The output itself is already safe in the
     /// log, so a failure here is logged, not returned to the agent.
     pub(crate) async fn record_metric_lines(&self, job_id: i64, lines: Vec<MetricLine>) {
+        self.note_progress(job_id, &lines);
         if let Err(e) = self.ingest_metric_lines(job_id, lines).await {
             tracing::error!(job = job_id, "recording metrics from output failed: {e}");
         }

@@ -35,7 +35,7 @@ pub struct JobFilter {
 const DEFAULT_LIST_LIMIT: u32 = 500;
 const MAX_LIST_LIMIT: u32 = 5_000;
 
-const JOB_COLUMNS: &str = "id, sweep_id, project, name, status, priority, command, workdir, \
+pub(super) const JOB_COLUMNS: &str = "id, sweep_id, project, name, status, priority, command, workdir, \
     config_yaml, params, gpus, host_pin, min_gpu_memory_mb, retries, timeout_secs, attempt, \
     host_id, gpu_indices, created_ms, started_ms, finished_ms, duration_ms, exit_code, reason, \
     cancel_requested, rerun_of";
@@ -241,7 +241,7 @@ async fn insert_job(tx: &mut Transaction<'_, Sqlite>, job: &JobRow) -> Result<i6
     Ok(id)
 }
 
-fn job_row(r: &SqliteRow) -> Result<JobRow, EngineError> {
+pub(super) fn job_row(r: &SqliteRow) -> Result<JobRow, EngineError> {
     let priority_rank: i64 = r.try_get("priority")?;
     let view = JobView {
         id: r.try_get("id")?,

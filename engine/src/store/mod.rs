@@ -3,6 +3,7 @@
 mod hosts;
 mod jobs;
 mod metrics;
+mod runs;
 
 pub use hosts::HostRow;
 pub use jobs::{JobFilter, JobRow, NewSweep};

@@ -4,3 +4,4 @@ mod fixtures;
 mod hosts;
 mod jobs;
 mod metrics;
+mod runs;

@@ -1,0 +1,81 @@
+//! The Projects page: projects with run counts, one project's runs table
+//! (sorted, filtered and paged in SQL), and notes and tags on a run.
+
+use trainyard_core::runs::{ProjectSummary, RunNotes, RunRow, RunsPage, RunsQuery, MAX_PAGE_SIZE};
+
+use crate::clock::now_ms;
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+/// Longest search text accepted, in characters.
+const MAX_SEARCH_CHARS: usize = 200;
+
+impl Engine {
+    /// Every project with its run counts, most recently used first.
+    pub async fn projects(&self) -> Result<Vec<ProjectSummary>, EngineError> {
+        self.store().projects().await
+    }
+
+    /// One page of a project's runs with their final metrics and notes.
+    pub async fn runs_page(&self, q: &RunsQuery) -> Result<RunsPage, EngineError> {
+        if q.page_size == 0 || q.page_size > MAX_PAGE_SIZE {
+            return Err(EngineError::BadOption(format!(
+                "page_size: must be between 1 and {MAX_PAGE_SIZE}, got {}",
+                q.page_size
+            )));
+        }
+        if q.search.chars().count() > MAX_SEARCH_CHARS {
+            return Err(EngineError::BadOption(format!(
+                "search: at most {MAX_SEARCH_CHARS} characters"
+            )));
+        }
+        if !self.store().project_exists(&q.project).await? {
+            return Err(EngineError::BadOption(format!(
+                "no project named {:?}; the Projects page lists them",
+                q.project
+            )));
+        }
+        let (total, runs) = self.store().runs_page(q).await?;
+        let pages = total.div_ceil(u64::from(q.page_size)).max(1);
+        if u64::from(q.page) >= pages {
+            return Err(EngineError::BadOption(format!(
+                "page {} is past the end: {total} runs make {pages} page(s) of {} (pages count from 0)",
+                q.page, q.page_size
+            )));
+        }
+        let ids: Vec<i64> = runs.iter().map(|(job, _)| job.id).collect();
+        let mut lasts = self.store().metric_lasts(&ids).await?;
+        let rows = runs
+            .into_iter()
+            .map(|(job, notes)| RunRow {
+                metrics: lasts.remove(&job.id).unwrap_or_default(),
+                job,
+                notes,
+            })
+            .collect();
+        Ok(RunsPage {
+            total,
+            page: q.page,
+            page_size: q.page_size,
+            rows,
+            param_keys: self.store().param_keys(&q.project).await?,
+            metric_keys: self.store().metric_keys_of_project(&q.project).await?,
+        })
+    }
+
+    /// Replaces the notes and tags of run `job_id`; returns them cleaned.
+    pub async fn set_run_notes(
+        &self,
+        job_id: i64,
+        notes: RunNotes,
+    ) -> Result<RunNotes, EngineError> {
+        let notes = notes
+            .cleaned()
+            .map_err(|e| EngineError::BadOption(e.to_string()))?;
+        if self.store().job(job_id).await?.is_none() {
+            return Err(EngineError::JobNotFound(job_id));
+        }
+        self.store().set_run_notes(job_id, &notes, now_ms()).await?;
+        Ok(notes)
+    }
+}
