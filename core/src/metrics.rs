@@ -72,6 +72,19 @@ pub enum MetricKeyError {
     DotDot,
 }
 
+/// Something in a run's files that could not be indexed, e.g. a malformed
+/// CSV line (which is skipped; the rest of the file is indexed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunProblem {
+    /// The file (relative to the run dir) or `output.log`.
+    pub source: String,
+    /// 1-based line number, when the problem is one line.
+    #[serde(default)]
+    pub line: Option<u64>,
+    pub message: String,
+    pub created_ms: i64,
+}
+
 /// Checks a metric key: 1–200 characters, no control characters, no leading
 /// `/`, no `..` component. `/` inside (`train/loss`) is fine; keys never
 /// become file names, but they do end up in URLs and paths people read.

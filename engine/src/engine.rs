@@ -11,6 +11,7 @@ use trainyard_core::{
 use crate::clock::now_ms;
 use crate::error::EngineError;
 use crate::events::{BusEvent, EventBus};
+use crate::files::{FileSettings, RunFiles};
 use crate::jobs::{JobSettings, JobState};
 use crate::metrics::MetricsState;
 use crate::registry::{to_row, Registry};
@@ -29,6 +30,7 @@ pub struct EngineConfig {
     /// next flush, everything at shutdown): it only matters after a restart.
     pub snapshot_interval: Duration,
     pub jobs: JobSettings,
+    pub files: FileSettings,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +41,7 @@ impl Default for EngineConfig {
             flush_interval: Duration::from_secs(1),
             snapshot_interval: Duration::from_secs(30),
             jobs: JobSettings::default(),
+            files: FileSettings::default(),
         }
     }
 }
@@ -54,6 +57,7 @@ pub struct Engine {
     jobs: JobState,
     metrics: MetricsState,
     progress: ProgressTracker,
+    files: RunFiles,
     started: Instant,
 }
 
@@ -75,6 +79,11 @@ impl Engine {
         };
         let logs_dir = files_dir("logs");
         let metrics_dir = files_dir("metrics");
+        let run_files = RunFiles::new(
+            files_dir("runs"),
+            files_dir("uploads"),
+            config.files.clone(),
+        );
         let engine = Engine {
             config,
             store,
@@ -84,6 +93,7 @@ impl Engine {
             jobs: JobState::new(logs_dir),
             metrics: MetricsState::new(metrics_dir),
             progress: ProgressTracker::default(),
+            files: run_files,
             started: Instant::now(),
         };
         engine.load_jobs().await?;
@@ -104,6 +114,10 @@ impl Engine {
 
     pub(crate) fn progress_tracker(&self) -> &ProgressTracker {
         &self.progress
+    }
+
+    pub(crate) fn run_files_store(&self) -> &RunFiles {
+        &self.files
     }
 
     /// One host's latest view and current health.

@@ -46,6 +46,16 @@ pub enum EngineError {
     #[error("log is over the {limit}-byte limit")]
     LogTooLarge { limit: u64 },
     /// A metric key or chart query parameter is invalid; `field` names it.
+    #[error("run file path {path:?}: {message}")]
+    BadRunPath { path: String, message: String },
+    #[error("{path}: chunk at offset {offset} does not continue the server's copy, which has {size} bytes; resend from {size}")]
+    FileOffsetMismatch { path: String, offset: u64, size: u64 },
+    #[error("{path}: {message}")]
+    HashMismatch { path: String, message: String },
+    #[error("{path}: {size} bytes is over the server's {limit}-byte file limit (--max-file-mb)")]
+    FileTooLarge { path: String, size: u64, limit: u64 },
+    #[error("job {job_id} has no file {path:?}")]
+    RunFileNotFound { job_id: i64, path: String },
     #[error("{field}: {message}")]
     BadMetricQuery {
         field: &'static str,

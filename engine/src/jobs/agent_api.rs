@@ -277,6 +277,15 @@ impl Engine {
             .ok_or(EngineError::Superseded(at))
     }
 
+    /// Refuses a report from an attempt that is not current; renews the
+    /// lease of one that is (any report proves the agent is alive).
+    pub(crate) async fn renew_current(&self, at: AttemptRef) -> Result<(), EngineError> {
+        let mut table = self.job_table().await;
+        Self::current(&table, at)?;
+        table.renew(at.job_id, Instant::now() + self.config().jobs.lease);
+        Ok(())
+    }
+
     /// The agent started the process.
     pub async fn attempt_started(
         &self,
@@ -304,11 +313,7 @@ impl Engine {
         offset: u64,
         data: &[u8],
     ) -> Result<u64, EngineError> {
-        {
-            let mut table = self.job_table().await;
-            Self::current(&table, at)?;
-            table.renew(at.job_id, Instant::now() + self.config().jobs.lease);
-        }
+        self.renew_current(at).await?;
         self.prepare_metric_tap(at, offset).await;
         let mut lines = Vec::new();
         let size = self

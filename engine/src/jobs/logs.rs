@@ -53,7 +53,7 @@ impl LogStore {
         }
     }
 
-    fn path(&self, at: AttemptRef) -> PathBuf {
+    pub(crate) fn path(&self, at: AttemptRef) -> PathBuf {
         self.root
             .join(at.job_id.to_string())
             .join(format!("attempt-{}.log", at.attempt))

@@ -11,7 +11,7 @@ use super::{JobSeries, MetricLine};
 use crate::clock::now_ms;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::store::SeriesRow;
+use crate::store::{CursorSave, SeriesRow};
 
 /// One point to record.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,7 +45,7 @@ impl Engine {
         }
         let mut catalog = self.metrics().catalog.lock().await;
         let job = self.job_series(&mut catalog, job_id).await?;
-        self.append_points(job_id, job, points).await
+        self.append_points(job_id, job, points, None).await
     }
 
     /// Records parsed metric lines from job output; lines without a step get
@@ -75,7 +75,7 @@ impl Engine {
                 time_ms: now,
             }));
         }
-        self.append_points(job_id, job, &batch).await
+        self.append_points(job_id, job, &batch, None).await
     }
 
     /// The cached catalog of `job_id`, loaded on first use.
@@ -105,11 +105,15 @@ impl Engine {
         }))
     }
 
-    async fn append_points(
+    /// Appends `batch` to the series files, then commits the catalog (and
+    /// `cursor`, the read position of the file the points came from, if any)
+    /// in one transaction.
+    pub(super) async fn append_points(
         &self,
         job_id: i64,
         job: &mut JobSeries,
         batch: &[MetricPoint<'_>],
+        cursor: Option<&CursorSave>,
     ) -> Result<usize, EngineError> {
         let mut groups: Vec<(&str, Vec<Point>)> = Vec::new();
         let mut index: HashMap<&str, usize> = HashMap::new();
@@ -169,7 +173,7 @@ impl Engine {
         // The catalog is the commit point: on failure the appended records
         // stay uncommitted and are cut off by the next append.
         self.store()
-            .update_metric_series(&updated.iter().collect::<Vec<_>>())
+            .update_metric_series(&updated.iter().collect::<Vec<_>>(), cursor)
             .await?;
         for row in updated {
             job.by_key.insert(row.key.clone(), row);

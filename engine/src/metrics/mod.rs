@@ -10,6 +10,8 @@
 //! them would be a million-row query.
 
 mod buckets;
+mod csv_index;
+mod csv_rows;
 mod from_log;
 mod ingest;
 mod parse;
@@ -41,6 +43,8 @@ pub(crate) struct MetricsState {
     /// Catalog rows of jobs touched since start; its lock orders writers.
     catalog: tokio::sync::Mutex<HashMap<i64, JobSeries>>,
     taps: Mutex<Taps>,
+    /// Orders CSV indexing (cursor reads and commits).
+    csv_lock: tokio::sync::Mutex<()>,
 }
 
 impl MetricsState {
@@ -49,6 +53,7 @@ impl MetricsState {
             root,
             catalog: tokio::sync::Mutex::new(HashMap::new()),
             taps: Mutex::new(Taps::default()),
+            csv_lock: tokio::sync::Mutex::new(()),
         }
     }
 

@@ -6,6 +6,11 @@ use sqlx::Row;
 use super::Store;
 use crate::error::EngineError;
 
+/// Problems kept per job; later ones are only logged.
+pub const MAX_PROBLEMS_PER_JOB: i64 = 100;
+
+pub use trainyard_core::metrics::RunProblem;
+
 /// One series as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesRow {
@@ -24,7 +29,88 @@ pub struct SeriesRow {
     pub updated_ms: i64,
 }
 
+/// A CSV file's read position, saved with the points it produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorSave {
+    pub job_id: i64,
+    pub attempt: u32,
+    pub path: String,
+    pub cursor_json: String,
+}
+
 impl Store {
+    /// The saved read position of a CSV run file, as JSON.
+    pub async fn csv_cursor(
+        &self,
+        job_id: i64,
+        attempt: u32,
+        path: &str,
+    ) -> Result<Option<String>, EngineError> {
+        let row = sqlx::query(
+            "SELECT cursor FROM csv_cursors WHERE job_id = ? AND attempt = ? AND path = ?",
+        )
+        .bind(job_id)
+        .bind(i64::from(attempt))
+        .bind(path)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.get::<String, _>(0)))
+    }
+
+    /// Records problems found while indexing, keeping at most
+    /// `MAX_PROBLEMS_PER_JOB` per job (the first ones).
+    pub async fn add_run_problems(
+        &self,
+        job_id: i64,
+        source: &str,
+        problems: &[(Option<u64>, String)],
+        now_ms: i64,
+    ) -> Result<(), EngineError> {
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        let stored: i64 = sqlx::query("SELECT COUNT(*) FROM run_problems WHERE job_id = ?")
+            .bind(job_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+        let room = usize::try_from(MAX_PROBLEMS_PER_JOB - stored.min(MAX_PROBLEMS_PER_JOB)).unwrap_or(0);
+        for (line, message) in problems.iter().take(room) {
+            sqlx::query(
+                "INSERT INTO run_problems (job_id, source, line, message, created_ms) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(job_id)
+            .bind(source)
+            .bind(line.map(|l| i64::try_from(l).unwrap_or(i64::MAX)))
+            .bind(message)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Problems found while indexing the job's files, oldest first.
+    pub async fn run_problems(&self, job_id: i64) -> Result<Vec<RunProblem>, EngineError> {
+        let rows = sqlx::query(
+            "SELECT source, line, message, created_ms FROM run_problems WHERE job_id = ? ORDER BY id",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RunProblem {
+                source: r.get(0),
+                line: r.get::<Option<i64>, _>(1).and_then(|l| u64::try_from(l).ok()),
+                message: r.get(2),
+                created_ms: r.get(3),
+            })
+            .collect())
+    }
+
     /// Every series of `job_id`, empty ones included, ordered by key.
     pub async fn metric_series_of(&self, job_id: i64) -> Result<Vec<SeriesRow>, EngineError> {
         let rows = sqlx::query(
@@ -81,11 +167,27 @@ impl Store {
     }
 
     /// Writes the summaries of `rows` (by id) in one transaction.
-    pub async fn update_metric_series(&self, rows: &[&SeriesRow]) -> Result<(), EngineError> {
-        if rows.is_empty() {
+    pub async fn update_metric_series(
+        &self,
+        rows: &[&SeriesRow],
+        cursor: Option<&CursorSave>,
+    ) -> Result<(), EngineError> {
+        if rows.is_empty() && cursor.is_none() {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
+        if let Some(save) = cursor {
+            sqlx::query(
+                "INSERT INTO csv_cursors (job_id, attempt, path, cursor) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (job_id, attempt, path) DO UPDATE SET cursor = excluded.cursor",
+            )
+            .bind(save.job_id)
+            .bind(i64::from(save.attempt))
+            .bind(&save.path)
+            .bind(&save.cursor_json)
+            .execute(&mut *tx)
+            .await?;
+        }
         for row in rows {
             sqlx::query(
                 "UPDATE metric_series SET count = ?, last = ?, min = ?, max = ?, last_step = ?,

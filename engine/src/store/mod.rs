@@ -7,7 +7,7 @@ mod runs;
 
 pub use hosts::HostRow;
 pub use jobs::{JobFilter, JobRow, NewSweep};
-pub use metrics::SeriesRow;
+pub use metrics::{CursorSave, RunProblem, SeriesRow, MAX_PROBLEMS_PER_JOB};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

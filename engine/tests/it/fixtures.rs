@@ -1,6 +1,10 @@
 use std::time::{Duration, Instant};
 
 use trainyard_core::{GpuStats, HealthThresholds, Heartbeat, SystemStats, PROTOCOL_VERSION};
+use std::path::Path;
+
+use trainyard_core::work::{AttemptRef, PollRequest};
+use trainyard_core::SubmitOptions;
 use trainyard_engine::{Engine, EngineConfig};
 
 pub fn heartbeat(host_id: &str, gpus: u32) -> Heartbeat {
@@ -52,5 +56,51 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// An engine on `dir` (in memory when `None`).
+pub async fn open(dir: Option<&Path>) -> Engine {
+    Engine::open(EngineConfig {
+        data_dir: dir.map(Path::to_path_buf),
+        ..Default::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("engine: {e}"))
+}
+
+/// A queued `gpus: 0` job.
+pub async fn job(engine: &Engine) -> i64 {
+    engine
+        .submit("command: x\ngpus: 0\n", SubmitOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .jobs[0]
+        .id
+}
+
+/// A job running on host "h" as attempt 1.
+pub async fn running_job(engine: &Engine) -> AttemptRef {
+    engine
+        .ingest_heartbeat(heartbeat("h", 0))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id = job(engine).await;
+    let assigned = engine
+        .poll(PollRequest {
+            protocol_version: PROTOCOL_VERSION,
+            host_id: "h".into(),
+            free_gpus: vec![],
+            free_cpu_slots: 1,
+            free_job_slots: 10,
+            running: vec![],
+            wait_ms: 0,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .assign;
+    assert_eq!(assigned.len(), 1);
+    AttemptRef {
+        job_id: id,
+        attempt: 1,
     }
 }

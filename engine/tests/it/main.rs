@@ -1,5 +1,6 @@
 //! Engine behaviour against real (in-memory or on-disk) SQLite.
 
+mod files;
 mod fixtures;
 mod hosts;
 mod jobs;

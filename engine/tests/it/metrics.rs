@@ -1,57 +1,10 @@
 //! Metric series through the engine: ingest, bucketed queries, output
 //! lines, and what survives a restart.
 
-use std::path::Path;
+use trainyard_core::MetricSeries;
+use trainyard_engine::{Engine, EngineError, MetricPoint};
 
-use trainyard_core::work::{AttemptRef, PollRequest};
-use trainyard_core::{MetricSeries, SubmitOptions, PROTOCOL_VERSION};
-use trainyard_engine::{Engine, EngineConfig, EngineError, MetricPoint};
-
-use crate::fixtures::heartbeat;
-
-async fn open(dir: Option<&Path>) -> Engine {
-    Engine::open(EngineConfig {
-        data_dir: dir.map(Path::to_path_buf),
-        ..Default::default()
-    })
-    .await
-    .unwrap_or_else(|e| panic!("engine: {e}"))
-}
-
-async fn job(engine: &Engine) -> i64 {
-    engine
-        .submit("command: x\ngpus: 0\n", SubmitOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .jobs[0]
-        .id
-}
-
-/// A job running on host "h" as attempt 1.
-async fn running_job(engine: &Engine) -> AttemptRef {
-    engine
-        .ingest_heartbeat(heartbeat("h", 0))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let id = job(engine).await;
-    let assigned = engine
-        .poll(PollRequest {
-            protocol_version: PROTOCOL_VERSION,
-            host_id: "h".into(),
-            free_gpus: vec![],
-            free_cpu_slots: 1,
-            free_job_slots: 10,
-            running: vec![],
-            wait_ms: 0,
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .assign;
-    assert_eq!(assigned.len(), 1);
-    AttemptRef {
-        job_id: id,
-        attempt: 1,
-    }
-}
+use crate::fixtures::{job, open, running_job};
 
 fn points<'a>(key: &'a str, steps: impl Iterator<Item = (f64, f64)>) -> Vec<MetricPoint<'a>> {
     steps

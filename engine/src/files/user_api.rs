@@ -1,0 +1,147 @@
+//! Reading a run's files: the listing, previews and downloads.
+//!
+//! A run shows the files of its newest attempt that has any, plus that
+//! attempt's `output.log` (kept by the log store, not the file store).
+
+use std::path::PathBuf;
+
+use trainyard_core::sync::{hex64, FileEntry, SyncKind};
+use trainyard_core::work::AttemptRef;
+
+use super::disk::{checked, unix_ms};
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+/// The name under which an attempt's output is listed.
+pub const OUTPUT_LOG: &str = "output.log";
+
+/// The start of a run file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFileSlice {
+    pub data: Vec<u8>,
+    /// The whole file's size.
+    pub size: u64,
+    /// `data` stops before the end of the file.
+    pub truncated: bool,
+}
+
+impl Engine {
+    /// Every file of job `job_id`'s newest attempt that has files, with size
+    /// and xxh3, sorted by path.
+    pub async fn run_files(&self, job_id: i64) -> Result<Vec<FileEntry>, EngineError> {
+        let Some(at) = self.files_attempt(job_id).await? else {
+            return Ok(Vec::new());
+        };
+        let mut files = self.run_files_store().list(at).await?;
+        if !files.iter().any(|f| f.path == OUTPUT_LOG) {
+            let log = self.jobs_state().logs.path(at);
+            if let Ok(meta) = tokio::fs::metadata(&log).await {
+                let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+                let hash = self
+                    .run_files_store()
+                    .hashes
+                    .hash(&log, meta.len(), modified)
+                    .await
+                    .map_err(|source| EngineError::DataDir {
+                        path: log.clone(),
+                        source,
+                    })?;
+                files.push(FileEntry {
+                    path: OUTPUT_LOG.to_string(),
+                    kind: SyncKind::Append,
+                    size: meta.len(),
+                    xxh3: hex64(hash),
+                    modified_ms: unix_ms(modified),
+                });
+                files.sort_by(|a, b| a.path.cmp(&b.path));
+            }
+        }
+        Ok(files)
+    }
+
+    /// Where a run file is on disk, and its size (for downloads).
+    pub async fn locate_run_file(
+        &self,
+        job_id: i64,
+        path: &str,
+    ) -> Result<(PathBuf, u64), EngineError> {
+        checked(path)?;
+        let not_found = || EngineError::RunFileNotFound {
+            job_id,
+            path: path.chars().take(200).collect(),
+        };
+        let at = self.files_attempt(job_id).await?.ok_or_else(not_found)?;
+        let mut full = self.run_files_store().file_path(at, path)?;
+        if path == OUTPUT_LOG && !tokio::fs::try_exists(&full).await.unwrap_or(false) {
+            full = self.jobs_state().logs.path(at);
+        }
+        match tokio::fs::metadata(&full).await {
+            Ok(meta) if meta.is_file() => Ok((full, meta.len())),
+            _ => Err(not_found()),
+        }
+    }
+
+    /// Lines of the job's files that could not be indexed.
+    pub async fn run_problems(
+        &self,
+        job_id: i64,
+    ) -> Result<Vec<trainyard_core::metrics::RunProblem>, EngineError> {
+        if self.store().job(job_id).await?.is_none() {
+            return Err(EngineError::JobNotFound(job_id));
+        }
+        self.store().run_problems(job_id).await
+    }
+
+    /// Up to `max_bytes` from the start of a run file (for previews).
+    pub async fn read_run_file(
+        &self,
+        job_id: i64,
+        path: &str,
+        max_bytes: usize,
+    ) -> Result<RunFileSlice, EngineError> {
+        use tokio::io::AsyncReadExt;
+        let (full, size) = self.locate_run_file(job_id, path).await?;
+        let io = |source| EngineError::DataDir {
+            path: full.clone(),
+            source,
+        };
+        let file = tokio::fs::File::open(&full).await.map_err(io)?;
+        let mut data = Vec::with_capacity(max_bytes.min(1 << 20));
+        file.take(max_bytes as u64)
+            .read_to_end(&mut data)
+            .await
+            .map_err(io)?;
+        Ok(RunFileSlice {
+            truncated: (data.len() as u64) < size,
+            data,
+            size,
+        })
+    }
+
+    /// The newest attempt of the job with synced files or output; `None`
+    /// before its first attempt.
+    async fn files_attempt(&self, job_id: i64) -> Result<Option<AttemptRef>, EngineError> {
+        let row = self
+            .store()
+            .job(job_id)
+            .await?
+            .ok_or(EngineError::JobNotFound(job_id))?;
+        let newest = row.view.attempt;
+        for attempt in (1..=newest).rev() {
+            let at = AttemptRef { job_id, attempt };
+            let has_files = tokio::fs::try_exists(self.run_files_store().attempt_dir(at))
+                .await
+                .unwrap_or(false);
+            let has_log = tokio::fs::try_exists(self.jobs_state().logs.path(at))
+                .await
+                .unwrap_or(false);
+            if has_files || has_log {
+                return Ok(Some(at));
+            }
+        }
+        Ok((newest > 0).then_some(AttemptRef {
+            job_id,
+            attempt: newest,
+        }))
+    }
+}
