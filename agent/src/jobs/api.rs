@@ -1,5 +1,6 @@
 //! The job requests of the agent protocol (poll, started, log, finished) and
-//! how their answers are classified.
+//! how their answers are classified. The run-file requests are in
+//! `file_api.rs`.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::{Client, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use trainyard_core::sync::{BAD_PATH, HASH_MISMATCH, OFFSET_MISMATCH, TOO_LARGE};
 use trainyard_core::work::{
     AttemptRef, FinishedReport, LogAck, OffsetMismatch, PollRequest, PollResponse, StartedReport,
     SUPERSEDED,
@@ -19,12 +21,10 @@ use crate::error::AgentError;
 use crate::response::{classify, Verdict};
 use crate::text::error_chain;
 
-/// Error code of a log append at the wrong offset.
-const OFFSET_MISMATCH: &str = "offset_mismatch";
 /// Most bytes read of a poll answer: assignments carry whole configs.
 const MAX_POLL_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// Most bytes read of any other answer.
-const MAX_ACK_BYTES: usize = 64 * 1024;
+pub(super) const MAX_ACK_BYTES: usize = 64 * 1024;
 /// Added to a poll's `wait_ms` for the request timeout: the server answers
 /// by `wait_ms`, so only a hung server or link runs into this.
 const POLL_TIMEOUT_SLACK: Duration = Duration::from_secs(15);
@@ -41,8 +41,22 @@ pub(crate) enum Reply<T> {
     Superseded(String),
     /// 409 `offset_mismatch`: resend the log from the server's size.
     OffsetMismatch { size: u64 },
+    /// The server refused what was sent, for a reason retrying as is
+    /// cannot fix (run-file requests tell these apart), with its message.
+    Refused(Refusal, String),
     /// Anything else, classified like a heartbeat answer.
     Failed(Verdict),
+}
+
+/// Why the server refused a run-file request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// 422 `hash_mismatch`: the bytes did not hash as named; re-read and resend.
+    HashMismatch,
+    /// 413: past the server's size limit (or a proxy's); give the file up.
+    TooLarge,
+    /// 400 `bad_path`: a path the server will not store; give the file up.
+    BadPath,
 }
 
 /// Sends the agent's job requests to one server.
@@ -118,7 +132,13 @@ impl WorkClient {
         }
     }
 
-    fn url<T>(&self, path: &str) -> Result<Url, Reply<T>> {
+    /// The shared HTTP client; `send` adds the agent's headers.
+    pub(super) fn http(&self) -> &Client {
+        &self.http
+    }
+
+    /// `path` below the server's base URL.
+    pub(super) fn url<T>(&self, path: &str) -> Result<Url, Reply<T>> {
         self.base.join(path).map_err(|e| {
             Reply::Failed(Verdict::Rejected(format!(
                 "cannot build the URL for {path}: {e}"
@@ -126,7 +146,9 @@ impl WorkClient {
         })
     }
 
-    async fn send<T>(
+    /// Sends `builder` with the agent's headers, reads at most `limit`
+    /// bytes of the answer and parses a successful one with `parse`.
+    pub(super) async fn send<T>(
         &self,
         builder: RequestBuilder,
         limit: usize,
@@ -148,19 +170,21 @@ impl WorkClient {
             },
             Reply::Superseded(message) => Reply::Superseded(message),
             Reply::OffsetMismatch { size } => Reply::OffsetMismatch { size },
+            Reply::Refused(refusal, message) => Reply::Refused(refusal, message),
             Reply::Failed(verdict) => Reply::Failed(verdict),
         }
     }
 }
 
-fn attempt_path(attempt: AttemptRef, action: &str) -> String {
+/// `api/v1/agents/jobs/{job}/attempts/{n}/{action}`.
+pub(super) fn attempt_path(attempt: AttemptRef, action: &str) -> String {
     format!(
         "api/v1/agents/jobs/{}/attempts/{}/{action}",
         attempt.job_id, attempt.attempt
     )
 }
 
-fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+pub(super) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     serde_json::from_slice(body).map_err(|e| e.to_string())
 }
 
@@ -186,9 +210,34 @@ pub(crate) fn classify_reply(status: StatusCode, body: &[u8], sent_token: bool) 
             }
         }
     }
+    if let Some(refusal) = refusal(status, body) {
+        let message = match classify(status, body, sent_token) {
+            Verdict::Rejected(message) | Verdict::Transient(message) => message,
+            _ => format!("HTTP {status}"),
+        };
+        return Reply::Refused(refusal, message);
+    }
     match classify(status, body, sent_token) {
         Verdict::Accepted => Reply::Done(()),
         verdict => Reply::Failed(verdict),
+    }
+}
+
+/// The run-file refusals, by error code; any 413 counts, since a proxy's
+/// body limit refuses the same way and retrying cannot pass it either.
+fn refusal(status: StatusCode, body: &[u8]) -> Option<Refusal> {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return Some(Refusal::TooLarge);
+    }
+    if !status.is_client_error() {
+        return None;
+    }
+    let code = serde_json::from_slice::<ApiErrorBody>(body).ok()?.code;
+    match code.as_str() {
+        HASH_MISMATCH => Some(Refusal::HashMismatch),
+        BAD_PATH => Some(Refusal::BadPath),
+        TOO_LARGE => Some(Refusal::TooLarge),
+        _ => None,
     }
 }
 
@@ -211,6 +260,31 @@ mod tests {
         let other = br#"{"code":"host_not_disconnected","message":"x"}"#;
         assert!(matches!(
             classify_reply(StatusCode::CONFLICT, other, false),
+            Reply::Failed(Verdict::Rejected(_))
+        ));
+    }
+
+    #[test]
+    fn file_refusals_are_told_apart_by_their_code() {
+        let hash = br#"{"code":"hash_mismatch","message":"chunk hashes to 12"}"#;
+        assert!(matches!(
+            classify_reply(StatusCode::UNPROCESSABLE_ENTITY, hash, false),
+            Reply::Refused(Refusal::HashMismatch, m) if m.contains("chunk hashes to 12")
+        ));
+        let path = br#"{"code":"bad_path","message":"component \"..\""}"#;
+        assert!(matches!(
+            classify_reply(StatusCode::BAD_REQUEST, path, false),
+            Reply::Refused(Refusal::BadPath, _)
+        ));
+        // A proxy's body limit has no JSON but refuses all the same.
+        assert!(matches!(
+            classify_reply(StatusCode::PAYLOAD_TOO_LARGE, b"<html>", false),
+            Reply::Refused(Refusal::TooLarge, _)
+        ));
+        // Another 400 stays a plain rejection.
+        let other = br#"{"code":"bad_query","message":"offset"}"#;
+        assert!(matches!(
+            classify_reply(StatusCode::BAD_REQUEST, other, false),
             Reply::Failed(Verdict::Rejected(_))
         ));
     }

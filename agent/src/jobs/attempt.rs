@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use trainyard_core::work::{Assignment, AttemptRef, FinishedReport};
 
 use super::command::{prepare, RunPaths};
+use super::files::FileTask;
 use super::outcome::Ending;
 use super::process::{Exit, Process};
 use super::reporter::{deliver, Delivery};
@@ -184,7 +185,11 @@ fn spawn_reporter(
     let ctx = Arc::clone(ctx);
     let spooled = Arc::clone(spooled);
     tokio::spawn(async move {
-        let delivery = deliver(&ctx, &spooled, send_started, finished).await;
+        let attempt = spooled.read(AttemptState::attempt).await;
+        let root = spooled.dir().path().to_path_buf();
+        // Stopped with this task: dropped reports drop the files too.
+        let files = FileTask::spawn(Arc::clone(&ctx), attempt, root, finished.clone());
+        let delivery = deliver(&ctx, &spooled, send_started, finished, &files).await;
         if matches!(delivery, Delivery::Superseded(_)) {
             // Stops the process if it still runs; ignored once it ended.
             let _ = stop.send(StopCause::Superseded);

@@ -1,11 +1,13 @@
 //! Running jobs: the long-poll for work, one task per attempt (process,
-//! stop handling, fencing), log shipping and reports, and the local spool
-//! that survives an agent restart. See docs/agent-protocol.md, "Jobs".
+//! stop handling, fencing), log shipping and reports, run-file sync, and
+//! the local spool that survives an agent restart. See docs/agent-protocol.md, "Jobs".
 
 mod api;
 mod attempt;
 mod command;
 mod contact;
+mod file_api;
+mod files;
 mod outcome;
 mod output;
 mod poller;
@@ -13,6 +15,7 @@ mod process;
 mod recovery;
 mod registry;
 mod reporter;
+mod retry;
 mod slots;
 mod spool;
 mod stop;

@@ -78,7 +78,7 @@ pub(crate) async fn poll_forever(
                 continue;
             }
             Reply::Failed(verdict) => verdict,
-            Reply::Superseded(message) => Verdict::Rejected(message),
+            Reply::Superseded(message) | Reply::Refused(_, message) => Verdict::Rejected(message),
             Reply::OffsetMismatch { size } => {
                 Verdict::Rejected(format!("unexpected offset mismatch (size {size})"))
             }

@@ -1,21 +1,20 @@
 //! Ships one attempt's reports: `started`, the log in chunks as it grows,
-//! then the rest of the log and `finished`. Every step is retried with
-//! backoff until the server acknowledges it; only a `superseded` answer
-//! ends the shipping early.
+//! then the rest of the log and, once the run files are synced too,
+//! `finished`. Every step is retried with backoff until the server
+//! acknowledges it; only a `superseded` answer ends the shipping early.
 
 use std::io::SeekFrom;
 use std::time::Duration;
 
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::watch;
 use trainyard_core::work::{AttemptRef, FinishedReport, StartedReport};
 
 use super::api::Reply;
+use super::files::{FileTask, FilesEnd};
+use super::retry::Retry;
 use super::spool::{AttemptState, Spooled};
 use super::JobContext;
-use crate::backoff::BackoffPolicy;
 use crate::response::Verdict;
 
 /// Largest log chunk sent in one request.
@@ -44,16 +43,17 @@ enum Step {
 
 /// Ships everything for `spooled` until delivered or superseded. The
 /// attempt task sets `finished` once the process ended and its log is
-/// complete; `send_started` is false for an attempt recovered after a
-/// restart (its process is gone).
+/// complete; it is sent once `files` is done too. `send_started` is false
+/// for an attempt recovered after a restart (its process is gone).
 pub(crate) async fn deliver(
     ctx: &JobContext,
     spooled: &Spooled,
     send_started: bool,
     mut finished: watch::Receiver<Option<FinishedReport>>,
+    files: &FileTask,
 ) -> Delivery {
     let attempt = spooled.read(AttemptState::attempt).await;
-    let mut retry = Retry::new(ctx.backoff, attempt);
+    let mut retry = Retry::new(ctx.backoff, attempt, "job reports");
     if send_started {
         loop {
             match send_started_report(ctx, spooled, attempt).await {
@@ -64,12 +64,16 @@ pub(crate) async fn deliver(
         }
     }
     loop {
+        let files_end = files.end();
+        if let Some(FilesEnd::Superseded(message)) = files_end {
+            return Delivery::Superseded(message);
+        }
         let step = match ship_log_chunk(ctx, spooled, attempt).await {
             Step::Idle => {
                 let report = finished.borrow().clone();
-                match report {
-                    Some(report) => send_finished(ctx, spooled, attempt, report).await,
-                    None => Step::Idle,
+                match (report, files_end) {
+                    (Some(report), Some(_)) => send_finished(ctx, spooled, attempt, report).await,
+                    _ => Step::Idle,
                 }
             }
             step => step,
@@ -182,6 +186,7 @@ fn other<T>(reply: Reply<T>) -> Step {
         Reply::OffsetMismatch { size } => Step::Failed(Verdict::Rejected(format!(
             "unexpected offset mismatch (server size {size})"
         ))),
+        Reply::Refused(_, message) => Step::Failed(Verdict::Rejected(message)),
         Reply::Failed(verdict) => Step::Failed(verdict),
     }
 }
@@ -193,46 +198,4 @@ async fn read_chunk(log: &std::path::Path, offset: u64) -> std::io::Result<Vec<u
     let mut chunk = Vec::new();
     file.take(MAX_CHUNK).read_to_end(&mut chunk).await?;
     Ok(chunk)
-}
-
-/// Backoff between failed report requests, logged once per outage.
-struct Retry {
-    policy: BackoffPolicy,
-    attempt: AttemptRef,
-    failures: u32,
-    rng: SmallRng,
-}
-
-impl Retry {
-    fn new(policy: BackoffPolicy, attempt: AttemptRef) -> Self {
-        Self {
-            policy,
-            attempt,
-            failures: 0,
-            rng: SmallRng::from_os_rng(),
-        }
-    }
-
-    fn reset(&mut self) {
-        if self.failures > 0 {
-            tracing::info!(attempt = ?self.attempt, "job reports reach the server again");
-        }
-        self.failures = 0;
-    }
-
-    async fn wait(&mut self, verdict: Verdict) {
-        let why = match &verdict {
-            Verdict::Accepted => String::new(),
-            Verdict::Rejected(m) | Verdict::Transient(m) => m.clone(),
-            Verdict::Fatal(e) => e.to_string(),
-        };
-        if self.failures == 0 {
-            tracing::warn!(attempt = ?self.attempt, "cannot deliver job reports ({why}); the job keeps running and reports are retried");
-        } else {
-            tracing::debug!(attempt = ?self.attempt, failures = self.failures, "job reports still not delivered: {why}");
-        }
-        let delay = self.policy.delay(self.failures, self.rng.random());
-        self.failures = self.failures.saturating_add(1);
-        tokio::time::sleep(delay).await;
-    }
 }

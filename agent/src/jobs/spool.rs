@@ -9,6 +9,12 @@ use tokio::sync::Mutex;
 use trainyard_core::work::{Assignment, AttemptRef, FinishedReport};
 
 const STATE_FILE: &str = "state.json";
+const STATE_TEMP_FILE: &str = "state.json.tmp";
+const LOG_FILE: &str = "output.log";
+
+/// The agent's own files in a run dir: the log travels through `…/log`,
+/// the state is bookkeeping. Run-file sync leaves them out.
+pub(crate) const AGENT_FILES: [&str; 3] = [LOG_FILE, STATE_FILE, STATE_TEMP_FILE];
 
 /// What the agent remembers about one attempt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,7 +79,7 @@ impl RunDir {
     }
 
     pub fn log(&self) -> PathBuf {
-        self.0.join("output.log")
+        self.0.join(LOG_FILE)
     }
 
     fn state(&self) -> PathBuf {
@@ -135,7 +141,7 @@ impl Spooled {
 /// the previous state rather than half a file.
 async fn save(dir: &RunDir, state: &AttemptState) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?;
-    let temporary = dir.0.join(format!("{STATE_FILE}.tmp"));
+    let temporary = dir.0.join(STATE_TEMP_FILE);
     tokio::fs::write(&temporary, json).await?;
     tokio::fs::rename(&temporary, dir.state()).await
 }
