@@ -31,6 +31,8 @@ pub struct EngineConfig {
     pub snapshot_interval: Duration,
     pub jobs: JobSettings,
     pub files: FileSettings,
+    /// CVLab-Kit style trees to index in place and watch (`--import-dir`).
+    pub import_dirs: Vec<PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -42,6 +44,7 @@ impl Default for EngineConfig {
             snapshot_interval: Duration::from_secs(30),
             jobs: JobSettings::default(),
             files: FileSettings::default(),
+            import_dirs: Vec::new(),
         }
     }
 }
@@ -58,6 +61,8 @@ pub struct Engine {
     metrics: MetricsState,
     progress: ProgressTracker,
     files: RunFiles,
+    /// One import scan at a time.
+    import_lock: tokio::sync::Mutex<()>,
     started: Instant,
 }
 
@@ -70,12 +75,16 @@ impl Engine {
         };
         let registry = Registry::from_rows(store.list_hosts().await?, now_ms(), &config.thresholds);
         let boot = format!("{:x}", now_ms());
-        // Throwaway engines (tests) still need real files for output and metrics.
+        // Throwaway engines (tests) still need real files for output and
+        // metrics, and their own: two may open in the same millisecond.
+        static THROWAWAY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let instance = THROWAWAY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let files_dir = |name: &str| match &config.data_dir {
             Some(dir) => dir.join(name),
-            None => {
-                std::env::temp_dir().join(format!("trainyard-{name}-{}-{boot}", std::process::id()))
-            }
+            None => std::env::temp_dir().join(format!(
+                "trainyard-{name}-{}-{boot}-{instance}",
+                std::process::id()
+            )),
         };
         let logs_dir = files_dir("logs");
         let metrics_dir = files_dir("metrics");
@@ -94,6 +103,7 @@ impl Engine {
             metrics: MetricsState::new(metrics_dir),
             progress: ProgressTracker::default(),
             files: run_files,
+            import_lock: tokio::sync::Mutex::new(()),
             started: Instant::now(),
         };
         engine.load_jobs().await?;
@@ -118,6 +128,10 @@ impl Engine {
 
     pub(crate) fn run_files_store(&self) -> &RunFiles {
         &self.files
+    }
+
+    pub(crate) fn import_lock(&self) -> &tokio::sync::Mutex<()> {
+        &self.import_lock
     }
 
     /// One host's latest view and current health.

@@ -6,6 +6,7 @@ mod engine;
 mod error;
 pub mod events;
 pub mod files;
+pub mod import;
 pub mod jobs;
 pub mod metrics;
 mod monitor;

@@ -20,7 +20,7 @@ pub(crate) struct RunFiles {
     pub(super) uploads: PathBuf,
     pub(crate) settings: FileSettings,
     state: Mutex<Sizes>,
-    pub(super) hashes: HashCache,
+    pub(crate) hashes: HashCache,
 }
 
 /// What an append did.

@@ -30,6 +30,7 @@ pub(crate) async fn hash_file(path: PathBuf) -> std::io::Result<u64> {
         .map_err(std::io::Error::other)?
 }
 
+/// Known hashes by path.
 #[derive(Default)]
 pub(crate) struct HashCache {
     known: Mutex<HashMap<PathBuf, (u64, SystemTime, u64)>>,

@@ -15,7 +15,7 @@ mod user_api;
 
 pub use user_api::{RunFileSlice, OUTPUT_LOG};
 
-pub(crate) use disk::RunFiles;
+pub(crate) use disk::{unix_ms, RunFiles};
 
 /// Limits of the run-file store.
 #[derive(Debug, Clone)]

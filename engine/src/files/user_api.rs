@@ -29,6 +29,9 @@ impl Engine {
     /// Every file of job `job_id`'s newest attempt that has files, with size
     /// and xxh3, sorted by path.
     pub async fn run_files(&self, job_id: i64) -> Result<Vec<FileEntry>, EngineError> {
+        if let Some(imported) = self.imported(job_id).await? {
+            return self.imported_files(&imported).await;
+        }
         let Some(at) = self.files_attempt(job_id).await? else {
             return Ok(Vec::new());
         };
@@ -70,6 +73,16 @@ impl Engine {
             job_id,
             path: path.chars().take(200).collect(),
         };
+        if let Some(imported) = self.imported(job_id).await? {
+            // Only the run's own files, as listed, never another run's.
+            let listed = self.imported_files(&imported).await?;
+            if !listed.iter().any(|f| f.path == path) {
+                return Err(not_found());
+            }
+            let full = PathBuf::from(&imported.root).join(&imported.project).join(path);
+            let size = tokio::fs::metadata(&full).await.map_err(|_| not_found())?.len();
+            return Ok((full, size));
+        }
         let at = self.files_attempt(job_id).await?.ok_or_else(not_found)?;
         let mut full = self.run_files_store().file_path(at, path)?;
         if path == OUTPUT_LOG && !tokio::fs::try_exists(&full).await.unwrap_or(false) {

@@ -260,6 +260,10 @@ impl Engine {
                 status: row.view.status,
             });
         }
+        if row.view.command.is_empty() {
+            // An imported run without --default-command: nothing to run.
+            return Err(EngineError::NoCommand);
+        }
         let mut view = row.view;
         view.clear_run_state();
         view.id = 0;

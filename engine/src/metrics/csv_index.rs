@@ -100,13 +100,9 @@ impl Engine {
         source: &CsvSource<'_>,
         rewritten: bool,
     ) -> Result<usize, EngineError> {
-        let at = source.at;
         // One indexer at a time: cursors and series move together.
         let _indexing = self.metrics().csv_lock.lock().await;
-        let saved = match self.store().csv_cursor(at.job_id, at.attempt, source.name).await? {
-            Some(json) => serde_json::from_str::<CsvCursor>(&json).unwrap_or_default(),
-            None => CsvCursor::default(),
-        };
+        let saved = self.saved_cursor(source).await?.unwrap_or_default();
         let (mut cursor, skip_rows) = if rewritten {
             (CsvCursor::default(), saved.rows)
         } else {
@@ -135,6 +131,43 @@ impl Engine {
             }
         }
         Ok(total)
+    }
+
+    /// Whether a CSV file was rewritten since it was last indexed: it is
+    /// shorter than what was read, or its header line changed.
+    pub(crate) async fn csv_was_rewritten(&self, source: &CsvSource<'_>) -> Result<bool, EngineError> {
+        let Some(cursor) = self.saved_cursor(source).await? else {
+            return Ok(false);
+        };
+        let len = tokio::fs::metadata(&source.file).await.map(|m| m.len()).unwrap_or(0);
+        if len < cursor.offset {
+            return Ok(true);
+        }
+        let head = read_from(&source.file, 0).await.map_err(|e| EngineError::DataDir {
+            path: source.file.clone(),
+            source: e,
+        })?;
+        let mut fresh = CsvCursor::default();
+        let first_line = head
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(&head[..0], |end| &head[..=end]);
+        read_rows(&mut fresh, first_line, 0, "");
+        Ok(fresh.header.is_some() && fresh.header != cursor.header)
+    }
+
+    /// Data rows indexed so far from a CSV file.
+    pub(crate) async fn csv_rows_indexed(&self, source: &CsvSource<'_>) -> Result<u64, EngineError> {
+        Ok(self.saved_cursor(source).await?.map_or(0, |c| c.rows))
+    }
+
+    async fn saved_cursor(&self, source: &CsvSource<'_>) -> Result<Option<CsvCursor>, EngineError> {
+        let at = source.at;
+        Ok(self
+            .store()
+            .csv_cursor(at.job_id, at.attempt, source.name)
+            .await?
+            .and_then(|json| serde_json::from_str(&json).ok()))
     }
 
     async fn commit_csv_batch(

@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+pub(crate) use csv_index::CsvSource;
 pub use ingest::MetricPoint;
 pub use parse::{parse_metric_line, MetricLine, MetricLineError};
 

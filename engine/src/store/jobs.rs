@@ -140,11 +140,13 @@ impl Store {
     }
 
     /// Jobs that are not finished (queued, assigned, running, lost): what the
-    /// scheduler keeps in memory.
+    /// scheduler keeps in memory. Imported runs are never scheduled.
     pub async fn unfinished_jobs(&self) -> Result<Vec<JobRow>, EngineError> {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs
-             WHERE status IN ('queued', 'assigned', 'running', 'lost') ORDER BY id"
+             WHERE status IN ('queued', 'assigned', 'running', 'lost')
+               AND id NOT IN (SELECT job_id FROM imported_runs)
+             ORDER BY id"
         );
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         rows.iter().map(job_row).collect()
@@ -210,7 +212,7 @@ impl Store {
     }
 }
 
-async fn insert_job(tx: &mut Transaction<'_, Sqlite>, job: &JobRow) -> Result<i64, EngineError> {
+pub(super) async fn insert_job(tx: &mut Transaction<'_, Sqlite>, job: &JobRow) -> Result<i64, EngineError> {
     let v = &job.view;
     let id = sqlx::query(
         "INSERT INTO jobs (sweep_id, project, name, status, priority, command, workdir, config_yaml,

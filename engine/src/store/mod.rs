@@ -2,10 +2,12 @@
 
 mod hosts;
 mod jobs;
+mod imports;
 mod metrics;
 mod runs;
 
 pub use hosts::HostRow;
+pub use imports::ImportedRun;
 pub use jobs::{JobFilter, JobRow, NewSweep};
 pub use metrics::{CursorSave, RunProblem, SeriesRow, MAX_PROBLEMS_PER_JOB};
 

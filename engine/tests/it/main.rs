@@ -3,6 +3,7 @@
 mod files;
 mod fixtures;
 mod hosts;
+mod imports;
 mod jobs;
 mod metrics;
 mod runs;

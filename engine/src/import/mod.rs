@@ -1,0 +1,294 @@
+//! Importing what already exists: CVLab-Kit style trees
+//! (`<root>/<project>/<run>.csv`, `<run>_config.yaml`, `<run>.pt`) given
+//! with `--import-dir` are indexed in place (nothing is copied) and watched:
+//! a scan every [`WATCH_INTERVAL`] compares each run's file sizes and
+//! modification times with what was indexed, so new runs and new rows show
+//! up within seconds. A re-index forgets those signatures and reads every
+//! run again; job ids are kept, so notes, tags and series survive.
+
+mod infer;
+mod scan;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use trainyard_core::sync::{hex64, FileEntry, SyncKind};
+use trainyard_core::work::AttemptRef;
+use trainyard_core::{JobStatus, JobView, Priority};
+
+use crate::clock::now_ms;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::events::BusEvent;
+use crate::files::unix_ms;
+use crate::metrics::CsvSource;
+use crate::store::{ImportedRun, JobRow, NewSweep};
+use scan::{scan_root, FoundRun};
+
+/// How often watched trees are scanned.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// What one pass over the trees did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// Runs found.
+    pub runs: usize,
+    /// Runs seen for the first time.
+    pub added: usize,
+    /// Known runs whose files changed.
+    pub updated: usize,
+    /// Directories, runs or files left out, with why.
+    pub skipped: Vec<String>,
+}
+
+impl Engine {
+    /// The trees given with `--import-dir`.
+    pub fn import_dirs(&self) -> &[PathBuf] {
+        &self.config().import_dirs
+    }
+
+    /// Scans the import trees until `stop` resolves (the server runs this in
+    /// the background when there are any).
+    pub async fn watch_imports(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(WATCH_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let report = self.scan_imports().await;
+            if report.added + report.updated > 0 {
+                tracing::info!(
+                    added = report.added,
+                    updated = report.updated,
+                    runs = report.runs,
+                    "imported runs indexed"
+                );
+            }
+        }
+    }
+
+    /// Reads every run of every tree again (the "re-index" button).
+    pub async fn reindex_imports(&self) -> Result<ImportReport, EngineError> {
+        let _one = self.import_lock().lock().await;
+        self.store().clear_import_signatures().await?;
+        Ok(self.scan_imports_locked().await)
+    }
+
+    /// Indexes new and changed runs of every tree.
+    pub async fn scan_imports(&self) -> ImportReport {
+        let _one = self.import_lock().lock().await;
+        self.scan_imports_locked().await
+    }
+
+    async fn scan_imports_locked(&self) -> ImportReport {
+        let mut report = ImportReport::default();
+        for root in self.import_dirs().to_vec() {
+            let scanned = {
+                let root = root.clone();
+                tokio::task::spawn_blocking(move || scan_root(&root)).await
+            };
+            let scan = match scanned {
+                Ok(Ok(scan)) => scan,
+                Ok(Err(e)) => {
+                    report.skipped.push(format!("{}: {e}", root.display()));
+                    continue;
+                }
+                Err(e) => {
+                    report.skipped.push(format!("{}: {e}", root.display()));
+                    continue;
+                }
+            };
+            report.skipped.extend(scan.skipped);
+            report.runs += scan.runs.len();
+            for run in scan.runs {
+                match self.index_found_run(&root, &run).await {
+                    Ok(Indexed::Unchanged) => {}
+                    Ok(Indexed::Added) => report.added += 1,
+                    Ok(Indexed::Updated) => report.updated += 1,
+                    Err(e) => report
+                        .skipped
+                        .push(format!("{}/{}: {e}", run.project, run.run)),
+                }
+            }
+        }
+        report
+    }
+
+    async fn index_found_run(&self, root: &Path, found: &FoundRun) -> Result<Indexed, EngineError> {
+        let root_text = root.to_string_lossy();
+        let signature = found.signature();
+        let known = self
+            .store()
+            .imported_run(&root_text, &found.project, &found.run)
+            .await?;
+        if known.as_ref().is_some_and(|k| k.signature == signature) {
+            return Ok(Indexed::Unchanged);
+        }
+        let config_yaml = match found.config() {
+            Some(name) => tokio::fs::read_to_string(found.dir.join(name))
+                .await
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        let params = infer::config_params(&config_yaml);
+        let first_ms = found
+            .files
+            .iter()
+            .map(|f| unix_ms(f.2))
+            .min()
+            .unwrap_or_else(now_ms);
+        let (mut row, outcome) = match &known {
+            Some(k) => match self.store().job(k.job_id).await? {
+                Some(row) => (row, Indexed::Updated),
+                None => return Err(EngineError::JobNotFound(k.job_id)),
+            },
+            None => {
+                let row = self.new_imported_job(found, &config_yaml, first_ms);
+                let sweep = NewSweep {
+                    project: &found.project,
+                    source_yaml: &config_yaml,
+                    created_ms: first_ms,
+                };
+                // Signature '' until indexed, so a crash mid-way retries.
+                let row = self
+                    .store()
+                    .insert_imported_run(sweep, row, &root_text, &found.run, "")
+                    .await?;
+                (row, Indexed::Added)
+            }
+        };
+        let job_id = row.view.id;
+        let csv_rows = match found.csv() {
+            Some(name) => Some(self.index_imported_csv(job_id, &found.dir.join(name), name).await?),
+            None => None,
+        };
+        let last_change_ms = found
+            .csv()
+            .and_then(|name| found.files.iter().find(|f| f.0 == name))
+            .or_else(|| found.files.iter().max_by_key(|f| f.2))
+            .map(|f| unix_ms(f.2))
+            .unwrap_or(first_ms);
+        let last_epoch = self.last_epoch(job_id).await?;
+        let (status, reason) = infer::infer_status(&infer::Evidence {
+            params: &params,
+            csv_rows,
+            last_epoch,
+            last_change_ms,
+            now_ms: now_ms(),
+        });
+        let view = &mut row.view;
+        view.status = status;
+        view.reason = reason;
+        view.params = params;
+        view.started_ms = Some(first_ms);
+        view.finished_ms = status.is_final().then_some(last_change_ms);
+        view.duration_ms = Some((last_change_ms - first_ms).max(0));
+        row.config_yaml = config_yaml;
+        self.store().update_imported_run(&row, &signature).await?;
+        self.events().publish(BusEvent::Job(Arc::new(row.view)));
+        Ok(outcome)
+    }
+
+    fn new_imported_job(&self, found: &FoundRun, config_yaml: &str, first_ms: i64) -> JobRow {
+        let view = JobView {
+            project: found.project.clone(),
+            name: found.run.clone(),
+            status: JobStatus::Running,
+            priority: Priority::Normal,
+            command: self.config().jobs.default_command.clone().unwrap_or_default(),
+            attempt: 1,
+            created_ms: first_ms,
+            reason: Some("imported".into()),
+            ..JobView::default()
+        };
+        JobRow {
+            view,
+            config_yaml: config_yaml.to_string(),
+        }
+    }
+
+    /// Indexes the run's CSV (new rows only; a rewrite with a new header is
+    /// read again past the rows already indexed). Returns the rows indexed.
+    async fn index_imported_csv(&self, job_id: i64, file: &Path, name: &str) -> Result<u64, EngineError> {
+        let source = CsvSource {
+            at: AttemptRef { job_id, attempt: 1 },
+            name,
+            file: file.to_path_buf(),
+            key_prefix: String::new(),
+        };
+        let rewritten = self.csv_was_rewritten(&source).await?;
+        self.index_csv(&source, rewritten).await?;
+        self.csv_rows_indexed(&source).await
+    }
+
+    /// The last epoch a run reached: its `epoch` metric, else its last step.
+    async fn last_epoch(&self, job_id: i64) -> Result<Option<f64>, EngineError> {
+        let keys = self.metric_keys(job_id).await?;
+        if let Some(epoch) = keys.iter().find(|k| k.key.eq_ignore_ascii_case("epoch")) {
+            return Ok(Some(epoch.last));
+        }
+        Ok(keys
+            .iter()
+            .filter(|k| k.count > 0)
+            .map(|k| k.last_step)
+            .reduce(f64::max))
+    }
+
+    /// The import record of a job, if it was imported.
+    pub(crate) async fn imported(&self, job_id: i64) -> Result<Option<ImportedRun>, EngineError> {
+        self.store().imported_run_of_job(job_id).await
+    }
+
+    /// An imported run's files, listed from its tree.
+    pub(crate) async fn imported_files(&self, run: &ImportedRun) -> Result<Vec<FileEntry>, EngineError> {
+        let dir = Path::new(&run.root).join(&run.project);
+        let scan = {
+            let root = PathBuf::from(&run.root);
+            tokio::task::spawn_blocking(move || scan_root(&root))
+                .await
+                .map_err(|e| EngineError::DataDir {
+                    path: dir.clone(),
+                    source: std::io::Error::other(e),
+                })?
+                .map_err(|source| EngineError::DataDir {
+                    path: dir.clone(),
+                    source,
+                })?
+        };
+        let Some(found) = scan
+            .runs
+            .into_iter()
+            .find(|r| r.project == run.project && r.run == run.run)
+        else {
+            return Ok(Vec::new());
+        };
+        let mut entries = Vec::new();
+        for (name, size, modified) in &found.files {
+            let full = dir.join(name);
+            let hash = self
+                .run_files_store()
+                .hashes
+                .hash(&full, *size, *modified)
+                .await
+                .map_err(|source| EngineError::DataDir {
+                    path: full.clone(),
+                    source,
+                })?;
+            entries.push(FileEntry {
+                path: name.clone(),
+                kind: SyncKind::of(name),
+                size: *size,
+                xxh3: hex64(hash),
+                modified_ms: unix_ms(*modified),
+            });
+        }
+        Ok(entries)
+    }
+}
+
+enum Indexed {
+    Unchanged,
+    Added,
+    Updated,
+}
