@@ -86,6 +86,13 @@ pub struct ServeArgs {
     /// Seconds an agent may go silent before its running jobs are lost (and requeued if retries remain).
     #[arg(long, env = "TRAINYARD_LEASE", default_value_t = 60.0)]
     pub lease: f64,
+    /// Largest run file (checkpoint, CSV, log) an agent may upload, in MiB.
+    #[arg(long, env = "TRAINYARD_MAX_FILE_MB", default_value_t = 20_480)]
+    pub max_file_mb: u64,
+    /// Index an existing CVLab-Kit style `logs/<project>/<run>.{csv,yaml,pt}`
+    /// tree and watch it for new runs (repeat for several trees).
+    #[arg(long = "import-dir", env = "TRAINYARD_IMPORT_DIRS", value_delimiter = ',')]
+    pub import_dirs: Vec<PathBuf>,
 }
 
 impl ServeArgs {
@@ -118,6 +125,12 @@ impl ServeArgs {
             max_sweep_size: self.max_sweep_size,
             default_command,
         };
+        if self.max_file_mb == 0 {
+            return Err(ConfigError::MaxFileMb);
+        }
+        let files = trainyard_engine::FileSettings {
+            max_file_bytes: self.max_file_mb.saturating_mul(1 << 20),
+        };
         let config = ServeConfig {
             addr: (self.host, self.port).into(),
             data_dir: self.data_dir,
@@ -126,6 +139,8 @@ impl ServeArgs {
             site_root: self.site_root,
             local_agent,
             jobs,
+            files,
+            import_dirs: self.import_dirs,
         };
         config.validate()?;
         Ok(config)

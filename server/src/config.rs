@@ -23,6 +23,10 @@ pub struct ServeConfig {
     pub local_agent: Option<LocalAgent>,
     /// Scheduling: lease, sweep cap, default command.
     pub jobs: trainyard_engine::JobSettings,
+    /// Run-file limits.
+    pub files: trainyard_engine::FileSettings,
+    /// CVLab-Kit style log trees to index and watch.
+    pub import_dirs: Vec<PathBuf>,
 }
 
 /// Settings of the in-process agent.
@@ -52,6 +56,8 @@ pub enum ConfigError {
     DefaultCommand(String),
     #[error("--max-sweep-size must be at least 1")]
     MaxSweepSize,
+    #[error("--max-file-mb must be at least 1")]
+    MaxFileMb,
     #[error("--local-host-id: {0}")]
     LocalHostId(#[from] trainyard_core::HostIdError),
 }
@@ -152,6 +158,8 @@ mod tests {
             site_root: "s".into(),
             local_agent: None,
             jobs: Default::default(),
+            files: Default::default(),
+            import_dirs: Vec::new(),
         }
     }
 

@@ -75,6 +75,8 @@ pub async fn serve(
             data_dir: Some(config.data_dir.clone()),
             thresholds: config.thresholds,
             jobs: config.jobs.clone(),
+            files: config.files.clone(),
+            import_dirs: config.import_dirs.clone(),
             ..Default::default()
         })
         .await?,
@@ -84,6 +86,14 @@ pub async fn serve(
         let stop = stop.clone();
         async move { stop.wait().await }
     }));
+
+    // Watched log trees (--import-dir): indexed now, then every few seconds.
+    let import_watch = (!config.import_dirs.is_empty()).then(|| {
+        for dir in &config.import_dirs {
+            tracing::info!(dir = %dir.display(), "indexing and watching imported runs");
+        }
+        tokio::spawn(engine.clone().watch_imports())
+    });
 
     let state = AppState {
         engine,
@@ -116,6 +126,9 @@ pub async fn serve(
         })
         .await;
     stop.trigger();
+    if let Some(watch) = import_watch {
+        watch.abort();
+    }
     if let Some(agent) = local_agent {
         let _ = agent.await;
     }

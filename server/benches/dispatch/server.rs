@@ -57,6 +57,8 @@ pub async fn start(max_sweep_size: u64) -> anyhow::Result<Running> {
             max_sweep_size,
             ..Default::default()
         },
+        files: Default::default(),
+        import_dirs: Vec::new(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(trainyard_server::serve(listener, config, async move {

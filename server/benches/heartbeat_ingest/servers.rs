@@ -79,6 +79,8 @@ pub(crate) async fn start_trainyard(
         site_root,
         local_agent: None,
         jobs: Default::default(),
+        files: Default::default(),
+        import_dirs: Vec::new(),
     };
     let (stop, signal) = stop_signal();
     let task =

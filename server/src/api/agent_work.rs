@@ -84,7 +84,7 @@ pub async fn append_log(
     }
 }
 
-fn attempt_ref(job: &str, attempt: &str) -> Result<AttemptRef, ApiError> {
+pub(super) fn attempt_ref(job: &str, attempt: &str) -> Result<AttemptRef, ApiError> {
     let job_id = job_id(job)?;
     let attempt = attempt
         .parse::<u32>()

@@ -67,6 +67,17 @@ impl From<EngineError> for ApiError {
             EngineError::Superseded(_) => (StatusCode::CONFLICT, trainyard_core::work::SUPERSEDED),
             EngineError::LogOffsetMismatch { .. } => (StatusCode::CONFLICT, "offset_mismatch"),
             EngineError::LogTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "log_too_large"),
+            EngineError::BadRunPath { .. } => (StatusCode::BAD_REQUEST, trainyard_core::sync::BAD_PATH),
+            EngineError::FileOffsetMismatch { .. } => {
+                (StatusCode::CONFLICT, trainyard_core::sync::OFFSET_MISMATCH)
+            }
+            EngineError::HashMismatch { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, trainyard_core::sync::HASH_MISMATCH)
+            }
+            EngineError::FileTooLarge { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, trainyard_core::sync::TOO_LARGE)
+            }
+            EngineError::RunFileNotFound { .. } => (StatusCode::NOT_FOUND, "file_not_found"),
             EngineError::BadMetricQuery { .. } => (StatusCode::BAD_REQUEST, "bad_metric_query"),
             EngineError::MetricNotFound { .. } => (StatusCode::NOT_FOUND, "metric_not_found"),
             EngineError::DataDir { .. } | EngineError::Database(_) | EngineError::Migration(_) => {

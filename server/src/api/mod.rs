@@ -1,5 +1,6 @@
 //! The versioned REST API for agents and scripts, under `/api/v1`.
 
+mod agent_files;
 mod agent_work;
 pub mod auth;
 mod compat;
@@ -10,6 +11,7 @@ mod hosts;
 mod job_log;
 mod jobs;
 mod metrics;
+mod run_files;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -45,6 +47,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/jobs/{id}/log/stream", get(job_log::sse))
         .route("/runs/{id}/metrics", get(metrics::keys))
         .route("/runs/{id}/metrics/{*key}", get(metrics::series))
+        .route("/runs/{id}/files", get(run_files::list))
+        .route("/runs/{id}/files/{*path}", get(run_files::download))
+        .route("/runs/{id}/problems", get(run_files::problems))
+        .route("/imports/reindex", post(run_files::reindex))
         .route("/agents/poll", post(agent_work::poll))
         .route(
             "/agents/jobs/{job}/attempts/{attempt}/started",
@@ -54,6 +60,20 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/agents/jobs/{job}/attempts/{attempt}/log",
             put(agent_work::append_log)
                 .layer(DefaultBodyLimit::max(agent_work::MAX_LOG_CHUNK_BYTES)),
+        )
+        .route(
+            "/agents/jobs/{job}/attempts/{attempt}/files",
+            get(agent_files::status),
+        )
+        .route(
+            "/agents/jobs/{job}/attempts/{attempt}/files/{*path}",
+            put(agent_files::append)
+                .layer(DefaultBodyLimit::max(agent_files::MAX_CHUNK_BODY_BYTES)),
+        )
+        .route(
+            "/agents/jobs/{job}/attempts/{attempt}/uploads/{*path}",
+            put(agent_files::upload)
+                .layer(DefaultBodyLimit::max(agent_files::MAX_CHUNK_BODY_BYTES)),
         )
         .route(
             "/agents/jobs/{job}/attempts/{attempt}/finished",

@@ -36,6 +36,8 @@ pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) 
         site_root: data_dir.join("no-site"),
         local_agent: None,
         jobs: Default::default(),
+        files: Default::default(),
+        import_dirs: Vec::new(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod api_auth;
 mod bad_input;
+mod files_sync;
 mod harness;
 mod hosts_lifecycle;
 mod jobs_api;

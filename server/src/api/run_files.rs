@@ -1,0 +1,90 @@
+//! A run's files for people and scripts: `GET /api/v1/runs/{id}/files`
+//! (every file with size and xxh3), `GET /api/v1/runs/{id}/files/{*path}`
+//! (download) and `GET /api/v1/runs/{id}/problems` (lines that could not be
+//! indexed). `{id}` is the job id.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use tokio_util::io::ReaderStream;
+use trainyard_core::metrics::RunProblem;
+use trainyard_core::sync::FileEntry;
+use trainyard_engine::EngineError;
+
+use super::error::ApiError;
+use super::jobs::job_id;
+use crate::state::AppState;
+
+/// `GET /api/v1/runs/{id}/files`
+pub async fn list(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<FileEntry>>, ApiError> {
+    Ok(Json(state.engine.run_files(job_id(&id)?).await?))
+}
+
+/// `GET /api/v1/runs/{id}/files/{*path}`: the file's bytes, streamed.
+pub async fn download(
+    State(state): State<AppState>,
+    Path((id, path)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = job_id(&id)?;
+    let (full, size) = state.engine.locate_run_file(id, &path).await?;
+    let file = tokio::fs::File::open(&full)
+        .await
+        .map_err(|source| EngineError::DataDir {
+            path: full.clone(),
+            source,
+        })?;
+    let name = path.rsplit('/').next().unwrap_or("file");
+    let mut response = Body::from_stream(ReaderStream::new(file)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(name)));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}\"",
+        name.replace(['"', '\\'], "_")
+            .chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .collect::<String>()
+    )) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// `POST /api/v1/imports/reindex`: reads every imported run again (new
+/// runs, changed files); answers what it found and skipped.
+pub async fn reindex(
+    State(state): State<AppState>,
+) -> Result<Json<trainyard_engine::import::ImportReport>, ApiError> {
+    Ok(Json(state.engine.reindex_imports().await?))
+}
+
+/// `GET /api/v1/runs/{id}/problems`
+pub async fn problems(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<RunProblem>>, ApiError> {
+    Ok(Json(state.engine.run_problems(job_id(&id)?).await?))
+}
+
+fn content_type(name: &str) -> &'static str {
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
+        "csv" => "text/csv; charset=utf-8",
+        "log" | "txt" | "out" | "err" | "yaml" | "yml" | "py" | "md" | "tsv" => {
+            "text/plain; charset=utf-8"
+        }
+        "json" | "jsonl" => "application/json",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "svg" => "image/svg+xml",
+        _ => "application/octet-stream",
+    }
+}
