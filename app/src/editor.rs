@@ -3,13 +3,10 @@
 //! The bundle is large next to the rest of the UI, so it is loaded on the
 //! first page that needs it, not by the shell.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::experiment::Diagnostic;
+use crate::script_loader::describe;
 
 /// Where cargo-leptos serves the bundle from (copied from `public/`).
 const BUNDLE_URL: &str = "/assets/vendor/editor.js";
@@ -74,62 +71,6 @@ impl Drop for Editor {
     }
 }
 
-/// Adds the bundle's `<script>` once per page and waits until it ran.
 async fn load_bundle() -> Result<(), String> {
-    let window = web_sys::window().ok_or("no window")?;
-    if js_sys::Reflect::has(&window, &JsValue::from_str("TrainyardEditor")).unwrap_or(false) {
-        return Ok(());
-    }
-    let document = window.document().ok_or("no document")?;
-    let script = match document.query_selector("script[data-trainyard-editor]") {
-        Ok(Some(existing)) => existing,
-        _ => {
-            let script = document.create_element("script").map_err(describe)?;
-            script.set_attribute("src", BUNDLE_URL).map_err(describe)?;
-            script
-                .set_attribute("data-trainyard-editor", "")
-                .map_err(describe)?;
-            document
-                .head()
-                .ok_or("no <head>")?
-                .append_child(&script)
-                .map_err(describe)?;
-            script
-        }
-    };
-    let (tx, rx) = futures::channel::oneshot::channel::<Result<(), String>>();
-    let tx = Rc::new(RefCell::new(Some(tx)));
-    let done = {
-        let tx = tx.clone();
-        Closure::<dyn FnMut()>::new(move || {
-            if let Some(tx) = tx.borrow_mut().take() {
-                let _ = tx.send(Ok(()));
-            }
-        })
-    };
-    let failed = Closure::<dyn FnMut()>::new(move || {
-        if let Some(tx) = tx.borrow_mut().take() {
-            let _ = tx.send(Err(format!(
-                "could not load the editor ({BUNDLE_URL}); run scripts/build-js.sh and rebuild"
-            )));
-        }
-    });
-    let target: &web_sys::EventTarget = script.unchecked_ref();
-    let _ = target.add_event_listener_with_callback("load", done.as_ref().unchecked_ref());
-    let _ = target.add_event_listener_with_callback("error", failed.as_ref().unchecked_ref());
-    // A script that finished loading between the check above and now.
-    if js_sys::Reflect::has(&window, &JsValue::from_str("TrainyardEditor")).unwrap_or(false) {
-        return Ok(());
-    }
-    rx.await
-        .unwrap_or_else(|_| Err("editor loading was interrupted".into()))
-}
-
-fn describe(e: JsValue) -> String {
-    e.as_string()
-        .or_else(|| {
-            e.dyn_ref::<js_sys::Error>()
-                .map(|err| String::from(err.message()))
-        })
-        .unwrap_or_else(|| format!("{e:?}"))
+    crate::script_loader::load_script(BUNDLE_URL, "TrainyardEditor").await
 }

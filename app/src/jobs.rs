@@ -5,6 +5,7 @@
 use std::cmp::Ordering;
 
 use leptos::prelude::*;
+use trainyard_core::runs::RunProgress;
 use trainyard_core::{JobStatus, JobView};
 
 use crate::components::job_duration::run_ms;
@@ -14,6 +15,8 @@ use crate::live_map::LiveMap;
 #[derive(Clone, Copy, Default)]
 pub struct Jobs {
     jobs: LiveMap<i64, JobView>,
+    /// How far running jobs are (from `progress` events).
+    progress: LiveMap<i64, RunProgress>,
 }
 
 impl Jobs {
@@ -36,10 +39,37 @@ impl Jobs {
         self.jobs.get(&id)
     }
 
+    /// Records a job's progress (from an event or a snapshot).
+    pub fn set_progress(&self, progress: RunProgress) {
+        self.progress.upsert(progress.job_id, progress);
+    }
+
+    /// One job's progress, if it reported any (tracked).
+    pub fn progress(&self, id: i64) -> Option<ArcRwSignal<RunProgress>> {
+        self.progress.get(&id)
+    }
+
     /// Every job's current view (tracked: re-runs on any job change).
     pub fn views(&self) -> Vec<JobView> {
         self.jobs.values()
     }
+}
+
+/// Fetches running jobs' progress once, after hydration; `progress`
+/// events keep it current from then on.
+pub fn load_progress(jobs: Jobs) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = crate::server_fns::list_progress().await {
+                for p in list {
+                    jobs.set_progress(p);
+                }
+            }
+        });
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = jobs;
 }
 
 /// Queue order: what runs, then what waits (in the order it will start),

@@ -3,6 +3,8 @@
 // Leptos view types nest deeply; components also erase them with into_any().
 #![recursion_limit = "256"]
 
+#[cfg(feature = "hydrate")]
+mod charts;
 mod components;
 #[cfg(feature = "hydrate")]
 mod editor;
@@ -13,6 +15,8 @@ pub mod jobs;
 mod live;
 mod live_map;
 mod pages;
+#[cfg(feature = "hydrate")]
+mod script_loader;
 #[cfg(feature = "ssr")]
 mod server_context;
 pub mod server_fns;
@@ -26,8 +30,8 @@ use components::layout::Layout;
 use fleet::Fleet;
 use jobs::Jobs;
 use pages::{
-    DashboardPage, DevicesPage, ExecutePage, JobPage, LoginPage, NotBuiltPage, NotFoundPage,
-    QueuePage, SettingsPage,
+    ComparePage, DashboardPage, DevicesPage, ExecutePage, JobPage, LoginPage, NotBuiltPage,
+    NotFoundPage, ProjectPage, ProjectsPage, QueuePage, SettingsPage,
 };
 #[cfg(feature = "ssr")]
 pub use server_context::ServerContext;
@@ -76,9 +80,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/execute") view=ExecutePage/>
                     <Route path=path!("/queue") view=QueuePage/>
                     <Route path=path!("/jobs/:id") view=JobPage/>
-                    <Route path=path!("/projects") view=|| view! {
-                        <NotBuiltPage title="Projects" what="Search and compare runs, overlay their metric curves, export results."/>
-                    }/>
+                    <Route path=path!("/projects") view=ProjectsPage/>
+                    <Route path=path!("/projects/:name") view=ProjectPage/>
+                    <Route path=path!("/compare") view=ComparePage/>
                     <Route path=path!("/components") view=|| view! {
                         <NotBuiltPage title="Components" what="Versioned, content-addressed code components shared by experiments."/>
                     }/>

@@ -34,7 +34,7 @@ mod browser {
     use gloo_net::eventsource::State;
     use leptos::prelude::*;
     use trainyard_core::event::{
-        EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_HELLO, EVENT_JOB, EVENT_RESYNC,
+        EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_HELLO, EVENT_JOB, EVENT_PROGRESS, EVENT_RESYNC,
     };
     use trainyard_core::ServerEvent;
 
@@ -73,6 +73,7 @@ mod browser {
             EVENT_DEVICE,
             EVENT_DEVICE_REMOVED,
             EVENT_JOB,
+            EVENT_PROGRESS,
             EVENT_RESYNC,
         ] {
             streams.push(source.subscribe(name).map_err(|e| e.to_string())?);
@@ -102,7 +103,7 @@ mod browser {
             Ok(ServerEvent::Device { host }) => fleet.upsert(host),
             Ok(ServerEvent::DeviceRemoved { host_id }) => fleet.remove(&host_id),
             Ok(ServerEvent::Job { job }) => jobs.upsert(job),
-            Ok(ServerEvent::Progress { .. }) => {}
+            Ok(ServerEvent::Progress { progress }) => jobs.set_progress(progress),
             Ok(ServerEvent::Resync) => fleet.resync.update(|n| *n += 1),
             Err(e) => {
                 leptos::logging::warn!("ignoring an event this page does not understand: {e}")

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use trainyard_core::{HostView, ServerStatus};
 
 mod jobs;
+mod runs;
 pub use jobs::*;
+pub use runs::*;
 
 /// Every host plus the server's clock at the time of the snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

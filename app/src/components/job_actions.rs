@@ -122,7 +122,7 @@ pub fn JobButtons(
                         rerun.dispatch(());
                     }
                 >
-                    "Re-run"
+                    "Re-run with this config"
                 </button>
             </Show>
             {error}

@@ -1,10 +1,11 @@
 //! The Queue's table: one row per job, each updating in place.
 
 use leptos::prelude::*;
-use trainyard_core::JobView;
+use trainyard_core::{JobStatus, JobView};
 
 use super::job_actions::{JobButtons, PrioritySelect};
 use super::job_duration::JobDuration;
+use super::job_progress::JobProgress;
 use super::job_status::JobStatusBadge;
 use super::relative_time::MaybeRelativeTime;
 use crate::jobs::{JobSort, Jobs, SortDir, SortKey};
@@ -151,6 +152,7 @@ fn JobRow(job: ArcRwSignal<JobView>) -> impl IntoView {
                     status=status
                     cancelling=Signal::derive(move || job.with(|j| j.cancel_requested))
                 />
+                <JobProgress id=id active=Signal::derive(move || status.get() == JobStatus::Running)/>
             </td>
             <td><PrioritySelect job=job/></td>
             <td class="placement" data-testid="job-host">{move || job.with(placement)}</td>

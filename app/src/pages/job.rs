@@ -3,14 +3,16 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use trainyard_core::{AttemptView, JobDetail, JobView};
+use trainyard_core::{AttemptView, JobDetail, JobStatus, JobView};
 
 use crate::components::job_actions::JobButtons;
 use crate::components::job_duration::JobDuration;
 use crate::components::job_log::JobLog;
+use crate::components::job_progress::JobProgress;
 use crate::components::job_status::JobStatusBadge;
 use crate::components::job_table::{gpu_list, placement};
 use crate::components::relative_time::{MaybeRelativeTime, RelativeTime};
+use crate::components::run_charts::RunCharts;
 use crate::fleet::Fleet;
 use crate::jobs::Jobs;
 use crate::server_fns::{error_text, get_job};
@@ -40,6 +42,7 @@ fn JobDetailView(id: i64) -> impl IntoView {
     // disposed its buttons while their request was still in flight (a
     // cancel answered after the `job` event had already redrawn the page).
     let detail = Resource::new(move || fleet.resync.get(), move |_| get_job(id));
+    crate::jobs::load_progress(jobs);
     // Only the attempts table follows the live job's status and attempt.
     let live_state = Memo::new(move |_| jobs.job(id).map(|j| j.with(|j| (j.status, j.attempt))));
     let attempts = Resource::new(
@@ -76,7 +79,7 @@ fn JobDetailView(id: i64) -> impl IntoView {
             })}
         </Transition>
         <Show when=move || known.get()>
-            <JobLog id=id/>
+            <div id="output"><JobLog id=id/></div>
         </Show>
     }
     .into_any()
@@ -100,6 +103,7 @@ fn JobBody(
                 status=Signal::derive(move || job.with(|j| j.status))
                 cancelling=Signal::derive(move || job.with(|j| j.cancel_requested))
             />
+            <JobProgress id=id active=Signal::derive(move || job.with(|j| j.status == JobStatus::Running))/>
             <JobButtons job=job open_rerun=true/>
         </div>
         <div class="job-grid">
@@ -119,7 +123,15 @@ fn JobBody(
                 </Transition>
             </section>
         </div>
-        <section class="card">
+        <nav class="section-nav" aria-label="Sections of this run">
+            <a href="#metrics">"Metrics"</a>
+            <a href="#config">"Config"</a>
+            <a href="#output">"Output"</a>
+        </nav>
+        <div id="metrics">
+            <RunCharts id=id active=Signal::derive(move || job.with(|j| j.status.is_active()))/>
+        </div>
+        <section class="card" id="config">
             <h2>"Resolved config"</h2>
             <pre class="config-view" data-testid="job-config">{detail.config_yaml.clone()}</pre>
         </section>

@@ -1,5 +1,6 @@
 //! One file per page; pages compose components.
 
+mod compare;
 mod dashboard;
 mod devices;
 mod execute;
@@ -7,9 +8,12 @@ mod job;
 mod login;
 mod not_built;
 mod not_found;
+mod project;
+mod projects;
 mod queue;
 mod settings;
 
+pub use compare::ComparePage;
 pub use dashboard::DashboardPage;
 pub use devices::DevicesPage;
 pub use execute::ExecutePage;
@@ -17,5 +21,7 @@ pub use job::JobPage;
 pub use login::LoginPage;
 pub use not_built::NotBuiltPage;
 pub use not_found::NotFoundPage;
+pub use project::ProjectPage;
+pub use projects::ProjectsPage;
 pub use queue::QueuePage;
 pub use settings::SettingsPage;

@@ -52,6 +52,7 @@ pub fn QueuePage() -> impl IntoView {
     let chip = RwSignal::new(0usize);
     let search = RwSignal::new(String::new());
 
+    crate::jobs::load_progress(jobs);
     let snapshot = Resource::new(
         move || (sweep.get(), fleet.resync.get()),
         |(sweep, _)| list_jobs(None, sweep),

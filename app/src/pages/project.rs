@@ -1,0 +1,133 @@
+//! One project's runs: which run is best. Sorted, filtered, searched and
+//! paged on the server (smooth with 10,000 runs); pick runs to compare;
+//! export what matches as CSV.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use trainyard_core::runs::{RunColumn, RunsQuery};
+use trainyard_core::JobStatus;
+
+use crate::components::runs_table::RunsTable;
+use crate::server_fns::{error_text, list_runs};
+
+/// Runs per page.
+const PAGE_SIZE: u32 = 50;
+
+#[component]
+pub fn ProjectPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = Memo::new(move |_| params.with(|p| p.get("name").unwrap_or_default()));
+    let sort = RwSignal::new((RunColumn::Id, true));
+    let status = RwSignal::new(None::<JobStatus>);
+    let search = RwSignal::new(String::new());
+    let page = RwSignal::new(0u32);
+    let selected = RwSignal::new(Vec::<i64>::new());
+    // Any change but the page itself starts again at the first page.
+    Effect::new(move |first: Option<()>| {
+        sort.track();
+        status.track();
+        search.track();
+        if first.is_some() {
+            page.set(0);
+        }
+    });
+    let query = Memo::new(move |_| RunsQuery {
+        project: name.get(),
+        status: status.get(),
+        search: search.get(),
+        sort: sort.with(|s| s.0.clone()),
+        descending: sort.with(|s| s.1),
+        page: page.get(),
+        page_size: PAGE_SIZE,
+    });
+    let runs = Resource::new(move || query.get(), list_runs);
+    let compare_href = move || {
+        let ids: Vec<String> = selected.with(|s| s.iter().map(i64::to_string).collect());
+        format!("/compare?runs={}", ids.join(","))
+    };
+    view! {
+        <Title text=move || name.get()/>
+        <div class="page-head">
+            <h1><a href="/projects" class="muted">"Projects"</a>" / "<span data-testid="project-name">{move || name.get()}</span></h1>
+        </div>
+        <div class="toolbar">
+            <input type="search" placeholder="Search name, parameters, notes, tags" aria-label="Search runs"
+                data-testid="runs-search" on:change=move |ev| search.set(event_target_value(&ev))/>
+            <select aria-label="Status" data-testid="runs-status" on:change=move |ev| {
+                status.set(event_target_value(&ev).parse::<JobStatus>().ok());
+            }>
+                <option value="">"any status"</option>
+                {JobStatus::ALL.into_iter().map(|s| view! { <option value=s.label()>{s.label()}</option> }).collect_view()}
+            </select>
+            <a class="button" data-testid="compare-link" href=compare_href
+                class:disabled=move || selected.with(Vec::is_empty)
+                aria-disabled=move || selected.with(Vec::is_empty).to_string()>
+                {move || format!("Compare {} selected", selected.with(Vec::len))}
+            </a>
+            <CsvButton query=query/>
+        </div>
+        <Transition fallback=|| view! { <p class="muted">"Loading runs…"</p> }>
+            {move || Suspend::new(async move {
+                match runs.await {
+                    Ok(p) if p.total == 0 => view! {
+                        <p class="muted">"No runs match. Clear the search or the status filter."</p>
+                    }.into_any(),
+                    Ok(p) => {
+                        let pages = p.total.div_ceil(u64::from(p.page_size)).max(1);
+                        let total = p.total;
+                        let at = p.page;
+                        view! {
+                            <section class="card">
+                                <RunsTable page=p sort=sort selected=selected/>
+                                <div class="pager">
+                                    <button type="button" class="small-button" disabled=at == 0
+                                        on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"← Previous"</button>
+                                    <span class="muted small num" data-testid="runs-count">
+                                        {format!("page {} of {pages} · {total} runs", at + 1)}
+                                    </span>
+                                    <button type="button" class="small-button" disabled=u64::from(at) + 1 >= pages
+                                        on:click=move |_| page.update(|p| *p += 1)>"Next →"</button>
+                                </div>
+                            </section>
+                        }.into_any()
+                    }
+                    Err(e) => view! {
+                        <p class="error" role="alert">{error_text(&e)}</p>
+                        <p><a href="/projects">"All projects"</a></p>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Downloads every run matching the filter as CSV.
+#[component]
+fn CsvButton(query: Memo<RunsQuery>) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let export = move |_| {
+        let q = query.get_untracked();
+        leptos::task::spawn_local(async move {
+            let result = match crate::server_fns::export_runs_csv(q.clone()).await {
+                Ok(text) => save(&format!("{}-runs.csv", q.project), &text).await,
+                Err(e) => Err(error_text(&e)),
+            };
+            error.try_set(result.err());
+        });
+    };
+    view! {
+        <button type="button" class="small-button" data-testid="export-csv" on:click=export>"Export CSV"</button>
+        {move || error.get().map(|e| view! { <span class="error small" role="alert">{e}</span> })}
+    }
+}
+
+#[cfg(feature = "hydrate")]
+async fn save(name: &str, text: &str) -> Result<(), String> {
+    crate::charts::download_text(name, text, "text/csv").await
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn save(_name: &str, _text: &str) -> Result<(), String> {
+    Ok(())
+}
