@@ -71,7 +71,7 @@ pub(crate) async fn run(
     };
     let delivery = match cause {
         Some(cause) if cause.drops_reports() => {
-            reporter.abort();
+            reporter.0.abort();
             Some(Delivery::Superseded(format!("{cause:?}")))
         }
         _ => {
@@ -175,16 +175,27 @@ async fn supervise(
     (process.stop(ctx.kill_grace).await, Some(cause))
 }
 
+/// The reporter task, aborted when its owner drops it: an attempt task
+/// that is aborted (the agent crashed or gave up waiting at shutdown) must
+/// not leave its reports and file uploads running behind it.
+struct Reporter(JoinHandle<Delivery>);
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 fn spawn_reporter(
     ctx: &Arc<JobContext>,
     spooled: &Arc<Spooled>,
     send_started: bool,
     finished: watch::Receiver<Option<FinishedReport>>,
     stop: mpsc::UnboundedSender<StopCause>,
-) -> JoinHandle<Delivery> {
+) -> Reporter {
     let ctx = Arc::clone(ctx);
     let spooled = Arc::clone(spooled);
-    tokio::spawn(async move {
+    Reporter(tokio::spawn(async move {
         let attempt = spooled.read(AttemptState::attempt).await;
         let root = spooled.dir().path().to_path_buf();
         // Stopped with this task: dropped reports drop the files too.
@@ -195,14 +206,14 @@ fn spawn_reporter(
             let _ = stop.send(StopCause::Superseded);
         }
         delivery
-    })
+    }))
 }
 
 /// Waits for the reporter after the process ended. A superseded order
 /// abandons the reports; an agent shutdown allows `SHUTDOWN_REPORT_WINDOW`
 /// more. `None`: given up, the spool keeps the report for the next start.
 async fn await_delivery(
-    reporter: &mut JoinHandle<Delivery>,
+    Reporter(reporter): &mut Reporter,
     stops: &mut mpsc::UnboundedReceiver<StopCause>,
     mut give_up_at: Option<Instant>,
 ) -> Option<Delivery> {
