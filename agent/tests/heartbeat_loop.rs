@@ -33,7 +33,7 @@ async fn finished(task: JoinHandle<Result<(), AgentError>>) -> Result<(), AgentE
 
 impl RunningAgent {
     /// Resolves the shutdown future and checks `run` returns `Ok` promptly.
-    async fn shut_down(self) {
+    async fn shut_down_promptly(self) {
         let _ = self.stop.send(());
         match timeout(Duration::from_secs(2), self.task).await {
             Ok(Ok(Ok(()))) => {}
@@ -52,7 +52,7 @@ async fn posts_valid_heartbeats_with_the_token_at_the_interval() {
     let agent = start(config);
 
     let received = server.wait_for(6).await;
-    agent.shut_down().await;
+    agent.shut_down_promptly().await;
 
     for request in &received {
         assert_eq!(request.authorization.as_deref(), Some("Bearer s3cret"));
@@ -75,7 +75,7 @@ async fn no_token_means_no_authorization_header() {
     let server = FakeServer::start(Answer::Accept).await;
     let agent = start(config(&server.url));
     let received = server.wait_for(1).await;
-    agent.shut_down().await;
+    agent.shut_down_promptly().await;
     assert_eq!(received[0].authorization, None);
 }
 
@@ -133,7 +133,7 @@ async fn after_an_outage_the_agent_reconnects_and_keeps_posting() {
     let received = server.wait_for(4).await;
     assert!(received.iter().all(|r| r.heartbeat.is_ok()));
     assert!(!agent.task.is_finished());
-    agent.shut_down().await;
+    agent.shut_down_promptly().await;
 }
 
 #[tokio::test]
@@ -148,7 +148,7 @@ async fn server_errors_are_retried_until_accepted() {
     let agent = start(config(&server.url));
     // Three 503s, then accepted heartbeats keep coming at the interval.
     server.wait_for(6).await;
-    agent.shut_down().await;
+    agent.shut_down_promptly().await;
 }
 
 #[tokio::test]
@@ -168,7 +168,7 @@ async fn rejected_heartbeats_are_logged_and_the_agent_keeps_going() {
         span >= INTERVAL * 2 * 4 / 5,
         "3 rejected heartbeats within {span:?}"
     );
-    agent.shut_down().await;
+    agent.shut_down_promptly().await;
 }
 
 #[tokio::test]
@@ -182,7 +182,7 @@ async fn shutdown_interrupts_a_long_backoff_wait() {
     let agent = start(config);
     broken.wait_for_attempts(1).await;
     // Now (or very soon) waiting 30–60 s before retrying; shutdown must cut in.
-    agent.shut_down().await;
+    agent.shut_down_promptly().await;
 }
 
 #[tokio::test]
@@ -192,7 +192,7 @@ async fn shutdown_interrupts_the_wait_between_heartbeats() {
     config.heartbeat_interval = Duration::from_secs(3600);
     let agent = start(config);
     server.wait_for(1).await;
-    agent.shut_down().await;
+    agent.shut_down_promptly().await;
 }
 
 #[tokio::test]

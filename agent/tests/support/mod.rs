@@ -2,10 +2,14 @@
 //! every heartbeat and job request and answers however a test tells it to.
 
 // Each test binary uses a different part of this module.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
+mod files;
+mod jobs;
 mod work;
 
+pub use files::{FileRequest, Files, Op};
+pub use jobs::{attempt_of, job, Setup, LONG_LEASE_MS, WAIT_FOR_GO};
 pub use work::Work;
 
 use std::collections::VecDeque;
@@ -14,10 +18,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
@@ -123,6 +127,11 @@ impl FakeServer {
             .route(&format!("{jobs}/started"), post(work::started))
             .route(&format!("{jobs}/log"), put(work::append_log))
             .route(&format!("{jobs}/finished"), post(work::finished))
+            .route(&format!("{jobs}/files"), get(files::status))
+            .route(&format!("{jobs}/files/{{*path}}"), put(files::append))
+            .route(&format!("{jobs}/uploads/{{*path}}"), put(files::upload))
+            // Upload chunks are 4 MiB, past axum's default limit.
+            .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
             .with_state(Arc::clone(&shared));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;

@@ -1,5 +1,6 @@
 //! The fake server's job side: long-polls, started/log/finished reports,
 //! and the knobs tests turn (outages, superseded attempts, log trouble).
+//! Run files are in `files.rs`.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -16,6 +17,7 @@ use trainyard_core::work::{
     StartedReport, StopOrder, MAX_POLL_WAIT_MS, SUPERSEDED,
 };
 
+use super::files::Files;
 use super::{error, lock, unavailable, Shared, SharedState};
 
 /// Everything the job endpoints saw, and how they behave.
@@ -42,6 +44,8 @@ pub struct Work {
     pub superseded: HashSet<AttemptRef>,
     /// Log appends to apply but answer with 503, as if the ack were lost.
     pub lose_log_acks: usize,
+    /// Run files: copies, uploads and their knobs.
+    pub files: Files,
 }
 
 impl Work {
@@ -54,11 +58,11 @@ impl Work {
     }
 }
 
-fn attempt_ref((job_id, attempt): (i64, u32)) -> AttemptRef {
+pub(super) fn attempt_ref((job_id, attempt): (i64, u32)) -> AttemptRef {
     AttemptRef { job_id, attempt }
 }
 
-fn superseded() -> Response {
+pub(super) fn superseded() -> Response {
     error(
         StatusCode::CONFLICT,
         SUPERSEDED,
@@ -207,7 +211,7 @@ fn report_request(shared: &Shared, handle: impl FnOnce(&mut Work) -> Response) -
 
 /// Like [`report_request`], and a superseded attempt gets 409 before
 /// `handle` sees anything.
-fn current_attempt_request(
+pub(super) fn current_attempt_request(
     shared: &Shared,
     at: AttemptRef,
     handle: impl FnOnce(&mut Work) -> Response,
