@@ -431,6 +431,24 @@ async fn a_file_past_the_server_limit_is_given_up_and_finished_still_arrives() {
 }
 
 #[tokio::test]
+async fn absurd_acknowledgements_neither_panic_nor_stop_the_job() {
+    let setup = Setup::new().await;
+    setup.server.work(|w| w.files.absurd_acks = 4);
+    let agent = start(setup.config());
+    let attempt = setup.offer(job(
+        112,
+        &script("echo epoch,loss > metrics.csv; rows 1 20; echo 'a: 1' > small.yaml"),
+        vec![],
+    ));
+    assert_eq!(
+        finished_in_sync(&setup, attempt, &[]).await,
+        Outcome::Succeeded
+    );
+    assert_eq!(setup.server.work(|w| w.files.absurd_acks), 0);
+    agent.shut_down().await;
+}
+
+#[tokio::test]
 async fn a_restarted_agent_completes_the_files_from_the_server_status() {
     let setup = Setup::new().await;
     let agent = start(setup.config());

@@ -67,6 +67,9 @@ pub struct Files {
     pub break_upload_at: Option<(String, u64)>,
     /// Files past this size are refused with 413.
     pub max_file_bytes: Option<u64>,
+    /// The next this many appends or chunks are answered 200 with sizes
+    /// past any file (`u64::MAX`), unwritten: a confused server.
+    pub absurd_acks: usize,
 }
 
 impl Files {
@@ -169,6 +172,10 @@ fn append_bytes(
     bytes: &[u8],
 ) -> (StatusCode, Response) {
     let files = &mut work.files;
+    if files.absurd_acks > 0 {
+        files.absurd_acks -= 1;
+        return ok(AppendAck { size: u64::MAX });
+    }
     if files.hash_failures > 0 || parse_hex64(&query.xxh3) != Some(xxh3_64(bytes)) {
         files.hash_failures = files.hash_failures.saturating_sub(1);
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, HASH_MISMATCH);
@@ -240,6 +247,13 @@ fn upload_chunk(
         files.break_upload_at = None;
         work.down = true;
         return refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    }
+    if files.absurd_acks > 0 {
+        files.absurd_acks -= 1;
+        return ok(UploadAck {
+            received: u64::MAX,
+            complete: false,
+        });
     }
     if files.max_file_bytes.is_some_and(|max| query.size > max) {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, TOO_LARGE);
