@@ -18,6 +18,7 @@ pub mod parallel_coords;
 pub mod metric_chart;
 pub mod relative_time;
 pub mod run_charts;
+pub mod run_files;
 pub mod run_notes;
 pub mod run_preview;
 pub mod runs_table;

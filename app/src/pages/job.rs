@@ -13,6 +13,7 @@ use crate::components::job_status::JobStatusBadge;
 use crate::components::job_table::{gpu_list, placement};
 use crate::components::relative_time::{MaybeRelativeTime, RelativeTime};
 use crate::components::run_charts::RunCharts;
+use crate::components::run_files::RunFiles;
 use crate::fleet::Fleet;
 use crate::jobs::Jobs;
 use crate::server_fns::{error_text, get_job};
@@ -125,11 +126,15 @@ fn JobBody(
         </div>
         <nav class="section-nav" aria-label="Sections of this run">
             <a href="#metrics">"Metrics"</a>
+            <a href="#files">"Files"</a>
             <a href="#config">"Config"</a>
             <a href="#output">"Output"</a>
         </nav>
         <div id="metrics">
             <RunCharts id=id active=Signal::derive(move || job.with(|j| j.status.is_active()))/>
+        </div>
+        <div id="files">
+            <RunFiles id=id active=Signal::derive(move || job.with(|j| j.status.is_active()))/>
         </div>
         <section class="card" id="config">
             <h2>"Resolved config"</h2>

@@ -76,3 +76,70 @@ pub async fn list_progress() -> Result<Vec<RunProgress>, ServerFnError> {
     let ctx = crate::server_context::server_context()?;
     Ok(ctx.engine.progress())
 }
+
+/// Bytes of a run file the preview shows at most.
+pub const PREVIEW_BYTES: usize = 256 * 1024;
+
+/// The start of a run file, for the Job page's preview.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FilePreview {
+    /// `None` when the file is not text (not UTF-8, or has NUL bytes).
+    pub text: Option<String>,
+    pub size: u64,
+    pub truncated: bool,
+}
+
+#[server(prefix = "/ui")]
+pub async fn list_run_files(
+    id: i64,
+) -> Result<Vec<trainyard_core::sync::FileEntry>, ServerFnError> {
+    let ctx = crate::server_context::server_context()?;
+    ctx.engine.run_files(id).await.map_err(engine_error)
+}
+
+#[server(prefix = "/ui", input = Json)]
+pub async fn preview_run_file(id: i64, path: String) -> Result<FilePreview, ServerFnError> {
+    let ctx = crate::server_context::server_context()?;
+    let slice = ctx
+        .engine
+        .read_run_file(id, &path, PREVIEW_BYTES)
+        .await
+        .map_err(engine_error)?;
+    Ok(FilePreview {
+        text: preview_text(&slice.data, slice.truncated),
+        size: slice.size,
+        truncated: slice.truncated,
+    })
+}
+
+/// The bytes as text, if they are text; a character cut at the end of a
+/// truncated preview is dropped.
+pub fn preview_text(data: &[u8], truncated: bool) -> Option<String> {
+    if data.contains(&0) {
+        return None;
+    }
+    match std::str::from_utf8(data) {
+        Ok(text) => Some(text.to_string()),
+        Err(e) if truncated && e.error_len().is_none() => {
+            Some(String::from_utf8_lossy(&data[..e.valid_up_to()]).into_owned())
+        }
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preview_text;
+
+    #[test]
+    fn previews_are_text_or_nothing() {
+        assert_eq!(
+            preview_text(b"epoch,loss\n1,0.5\n", false).as_deref(),
+            Some("epoch,loss\n1,0.5\n")
+        );
+        assert_eq!(preview_text(b"\x89PNG\0\0", false), None);
+        // "é" cut in half by the preview limit.
+        assert_eq!(preview_text(b"caf\xc3", true).as_deref(), Some("caf"));
+        assert_eq!(preview_text(b"caf\xc3", false), None);
+    }
+}

@@ -1,0 +1,134 @@
+//! A run's files (artifacts) on the Job page: path, size, last change,
+//! a download link to `GET /api/v1/runs/{id}/files/{path}`, and a preview
+//! of text files (the first 256 KiB).
+
+use leptos::prelude::*;
+use trainyard_core::sync::FileEntry;
+
+use crate::components::relative_time::RelativeTime;
+use crate::server_fns::{error_text, list_run_files, preview_run_file, FilePreview};
+
+/// A size for people: `532 B`, `12.5 KiB`, `3.2 MiB`.
+pub fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// The download address of `path` (each segment percent-encoded).
+pub fn download_href(id: i64, path: &str) -> String {
+    let mut out = format!("/api/v1/runs/{id}/files/");
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[component]
+pub fn RunFiles(id: i64, active: Signal<bool>) -> impl IntoView {
+    // Re-listed when the run starts or ends (its files change then).
+    let files = Resource::new(move || active.get(), move |_| list_run_files(id));
+    let preview = RwSignal::new(None::<(String, Result<FilePreview, String>)>);
+    let open = move |path: String| {
+        leptos::task::spawn_local(async move {
+            let result = preview_run_file(id, path.clone())
+                .await
+                .map_err(|e| error_text(&e));
+            preview.try_set(Some((path, result)));
+        });
+    };
+    view! {
+        <section class="card" data-testid="run-files">
+            <h2>"Files"</h2>
+            <Transition fallback=|| view! { <p class="muted small">"Loading files…"</p> }>
+                {move || Suspend::new(async move {
+                    match files.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="muted small">"No files yet. What the job writes into "
+                                <code>"$TRAINYARD_RUN_DIR"</code> " is synced here."</p>
+                        }.into_any(),
+                        Ok(list) => view! { <FileTable id=id files=list open=open/> }.into_any(),
+                        Err(e) => view! { <p class="error small" role="alert">{error_text(&e)}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+            {move || preview.get().map(|(path, result)| view! {
+                <div class="file-preview" data-testid="file-preview">
+                    <header class="card-head"><code>{path}</code></header>
+                    {match result {
+                        Ok(FilePreview { text: Some(text), truncated, size }) => view! {
+                            <pre class="log">{text}</pre>
+                            {truncated.then(|| view! {
+                                <p class="muted small">{format!("First 256 KiB of {}; download for the rest.", size_text(size))}</p>
+                            })}
+                        }.into_any(),
+                        Ok(_) => view! { <p class="muted small">"Not a text file: download it instead."</p> }.into_any(),
+                        Err(e) => view! { <p class="error small" role="alert">{e}</p> }.into_any(),
+                    }}
+                </div>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn FileTable(
+    id: i64,
+    files: Vec<FileEntry>,
+    open: impl Fn(String) + Copy + 'static,
+) -> impl IntoView {
+    view! {
+        <div class="table-scroll">
+            <table class="data">
+                <thead>
+                    <tr>
+                        <th scope="col">"Path"</th>
+                        <th scope="col" class="num">"Size"</th>
+                        <th scope="col">"Changed"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {files.into_iter().map(|f| {
+                        let path = f.path.clone();
+                        view! {
+                            <tr data-testid="run-file">
+                                <td><a href=download_href(id, &f.path) download>{f.path.clone()}</a></td>
+                                <td class="num">{size_text(f.size)}</td>
+                                <td><RelativeTime ms=f.modified_ms/></td>
+                                <td><button type="button" class="small-button" on:click=move |_| open(path.clone())>"Preview"</button></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_links_read_well() {
+        assert_eq!(size_text(532), "532 B");
+        assert_eq!(size_text(12_800), "12.5 KiB");
+        assert_eq!(
+            download_href(3, "ckpt/best model.pt"),
+            "/api/v1/runs/3/files/ckpt/best%20model.pt"
+        );
+    }
+}
