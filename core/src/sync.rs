@@ -161,7 +161,10 @@ pub enum RunPathError {
     #[error("the path has more than {MAX_PATH_DEPTH} levels")]
     TooDeep,
     #[error("path component {component:?} is not allowed ({why})")]
-    BadComponent { component: String, why: &'static str },
+    BadComponent {
+        component: String,
+        why: &'static str,
+    },
 }
 
 /// Checks a run-file path from the network: relative, `/`-separated, no
@@ -250,8 +253,19 @@ mod tests {
     #[test]
     fn escaping_paths_are_refused() {
         for bad in [
-            "", "/etc/passwd", "\\x", "../x", "a/../../x", "a/./b", "a//b", "a/", "a\\b",
-            "C:", "C:/x", "a\0b", "a\nb",
+            "",
+            "/etc/passwd",
+            "\\x",
+            "../x",
+            "a/../../x",
+            "a/./b",
+            "a//b",
+            "a/",
+            "a\\b",
+            "C:",
+            "C:/x",
+            "a\0b",
+            "a\nb",
         ] {
             assert!(validate_run_path(bad).is_err(), "{bad:?} accepted");
         }
@@ -259,7 +273,10 @@ mod tests {
             validate_run_path(&"a/".repeat(20).trim_end_matches('/').to_string()),
             Err(RunPathError::TooDeep)
         );
-        assert_eq!(validate_run_path(&"x".repeat(600)), Err(RunPathError::TooLong));
+        assert_eq!(
+            validate_run_path(&"x".repeat(600)),
+            Err(RunPathError::TooLong)
+        );
     }
 
     #[test]

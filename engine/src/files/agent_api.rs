@@ -48,7 +48,10 @@ impl Engine {
         data: &[u8],
     ) -> Result<UploadAck, EngineError> {
         self.renew_current(at).await?;
-        let result = self.run_files_store().upload_chunk(at, path, q, data).await?;
+        let result = self
+            .run_files_store()
+            .upload_chunk(at, path, q, data)
+            .await?;
         if result.replaced {
             self.run_file_replaced(at, path).await;
         }

@@ -135,10 +135,12 @@ impl RunFiles {
     /// Every file of the attempt, sorted by path, with its size and hash.
     pub async fn list(&self, at: AttemptRef) -> Result<Vec<FileEntry>, EngineError> {
         let root = self.attempt_dir(at);
-        let found = walk(root.clone()).await.map_err(|source| EngineError::DataDir {
-            path: root.clone(),
-            source,
-        })?;
+        let found = walk(root.clone())
+            .await
+            .map_err(|source| EngineError::DataDir {
+                path: root.clone(),
+                source,
+            })?;
         let mut entries = Vec::with_capacity(found.len());
         for (relative, full, meta) in found {
             let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
@@ -172,7 +174,10 @@ pub(crate) fn checked(path: &str) -> Result<Vec<&str>, EngineError> {
 }
 
 async fn size_on_disk(path: &Path) -> u64 {
-    tokio::fs::metadata(path).await.map(|m| m.len()).unwrap_or(0)
+    tokio::fs::metadata(path)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0)
 }
 
 async fn append_to(path: &Path, data: &[u8]) -> std::io::Result<()> {

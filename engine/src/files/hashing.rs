@@ -45,7 +45,8 @@ impl HashCache {
             }
         }
         let hash = hash_file(path.to_path_buf()).await?;
-        self.lock().insert(path.to_path_buf(), (len, modified, hash));
+        self.lock()
+            .insert(path.to_path_buf(), (len, modified, hash));
         Ok(hash)
     }
 

@@ -34,4 +34,3 @@ impl Default for FileSettings {
 
 /// Largest chunk (uncompressed) in one append or upload request.
 pub const MAX_CHUNK_BYTES: usize = 8 << 20;
-

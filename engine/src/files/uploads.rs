@@ -248,7 +248,10 @@ async fn begin(part: &Path, meta: &Path, staged: &Staged) -> std::io::Result<()>
 }
 
 async fn append(part: &Path, data: &[u8]) -> std::io::Result<()> {
-    let mut file = tokio::fs::OpenOptions::new().append(true).open(part).await?;
+    let mut file = tokio::fs::OpenOptions::new()
+        .append(true)
+        .open(part)
+        .await?;
     file.write_all(data).await?;
     file.flush().await
 }

@@ -79,8 +79,13 @@ impl Engine {
             if !listed.iter().any(|f| f.path == path) {
                 return Err(not_found());
             }
-            let full = PathBuf::from(&imported.root).join(&imported.project).join(path);
-            let size = tokio::fs::metadata(&full).await.map_err(|_| not_found())?.len();
+            let full = PathBuf::from(&imported.root)
+                .join(&imported.project)
+                .join(path);
+            let size = tokio::fs::metadata(&full)
+                .await
+                .map_err(|_| not_found())?
+                .len();
             return Ok((full, size));
         }
         let at = self.files_attempt(job_id).await?.ok_or_else(not_found)?;

@@ -95,7 +95,10 @@ pub fn infer_status(e: &Evidence<'_>) -> (JobStatus, Option<String>) {
             _ => None,
         };
         if let Some(status) = status {
-            return (status, Some(format!("status {stated:?} in the run's config")));
+            return (
+                status,
+                Some(format!("status {stated:?} in the run's config")),
+            );
         }
     }
     let total = param(&["epochs", "num_epochs", "max_epochs", "total_epochs"])
@@ -107,10 +110,16 @@ pub fn infer_status(e: &Evidence<'_>) -> (JobStatus, Option<String>) {
         }
     }
     if e.now_ms - e.last_change_ms <= FRESH_MS {
-        return (JobStatus::Running, Some("imported: its files changed within the last hour".into()));
+        return (
+            JobStatus::Running,
+            Some("imported: its files changed within the last hour".into()),
+        );
     }
     if e.csv_rows == Some(0) {
-        return (JobStatus::Failed, Some("imported: its CSV has no rows".into()));
+        return (
+            JobStatus::Failed,
+            Some("imported: its CSV has no rows".into()),
+        );
     }
     (
         JobStatus::Failed,
@@ -150,15 +159,34 @@ mod tests {
             now_ms: 2 * hour,
         };
         assert_eq!(infer_status(&base).0, JobStatus::Failed);
-        assert!(infer_status(&base).1.unwrap_or_default().contains("terminated"));
-        let done = Evidence { last_epoch: Some(9.0), ..base.clone() };
+        assert!(infer_status(&base)
+            .1
+            .unwrap_or_default()
+            .contains("terminated"));
+        let done = Evidence {
+            last_epoch: Some(9.0),
+            ..base.clone()
+        };
         assert_eq!(infer_status(&done).0, JobStatus::Succeeded);
-        let fresh = Evidence { last_change_ms: 2 * hour - 1000, ..base.clone() };
+        let fresh = Evidence {
+            last_change_ms: 2 * hour - 1000,
+            ..base.clone()
+        };
         assert_eq!(infer_status(&fresh).0, JobStatus::Running);
-        let empty = Evidence { csv_rows: Some(0), last_epoch: None, ..base.clone() };
-        assert!(infer_status(&empty).1.unwrap_or_default().contains("no rows"));
+        let empty = Evidence {
+            csv_rows: Some(0),
+            last_epoch: None,
+            ..base.clone()
+        };
+        assert!(infer_status(&empty)
+            .1
+            .unwrap_or_default()
+            .contains("no rows"));
         let stated = vec![("status".to_string(), "completed".to_string())];
-        let told = Evidence { params: &stated, ..base };
+        let told = Evidence {
+            params: &stated,
+            ..base
+        };
         assert_eq!(infer_status(&told).0, JobStatus::Succeeded);
     }
 }

@@ -160,7 +160,10 @@ impl Engine {
         };
         let job_id = row.view.id;
         let csv_rows = match found.csv() {
-            Some(name) => Some(self.index_imported_csv(job_id, &found.dir.join(name), name).await?),
+            Some(name) => Some(
+                self.index_imported_csv(job_id, &found.dir.join(name), name)
+                    .await?,
+            ),
             None => None,
         };
         let last_change_ms = found
@@ -196,7 +199,12 @@ impl Engine {
             name: found.run.clone(),
             status: JobStatus::Running,
             priority: Priority::Normal,
-            command: self.config().jobs.default_command.clone().unwrap_or_default(),
+            command: self
+                .config()
+                .jobs
+                .default_command
+                .clone()
+                .unwrap_or_default(),
             attempt: 1,
             created_ms: first_ms,
             reason: Some("imported".into()),
@@ -210,7 +218,12 @@ impl Engine {
 
     /// Indexes the run's CSV (new rows only; a rewrite with a new header is
     /// read again past the rows already indexed). Returns the rows indexed.
-    async fn index_imported_csv(&self, job_id: i64, file: &Path, name: &str) -> Result<u64, EngineError> {
+    async fn index_imported_csv(
+        &self,
+        job_id: i64,
+        file: &Path,
+        name: &str,
+    ) -> Result<u64, EngineError> {
         let source = CsvSource {
             at: AttemptRef { job_id, attempt: 1 },
             name,
@@ -241,7 +254,10 @@ impl Engine {
     }
 
     /// An imported run's files, listed from its tree.
-    pub(crate) async fn imported_files(&self, run: &ImportedRun) -> Result<Vec<FileEntry>, EngineError> {
+    pub(crate) async fn imported_files(
+        &self,
+        run: &ImportedRun,
+    ) -> Result<Vec<FileEntry>, EngineError> {
         let dir = Path::new(&run.root).join(&run.project);
         let scan = {
             let root = PathBuf::from(&run.root);

@@ -26,12 +26,9 @@ impl FoundRun {
     }
 
     pub fn config(&self) -> Option<&str> {
-        config_names(&self.run).into_iter().find_map(|name| {
-            self.files
-                .iter()
-                .map(|f| f.0.as_str())
-                .find(|f| *f == name)
-        })
+        config_names(&self.run)
+            .into_iter()
+            .find_map(|name| self.files.iter().map(|f| f.0.as_str()).find(|f| *f == name))
     }
 
     /// Changes whenever a file of the run is added, removed or rewritten.
@@ -90,7 +87,8 @@ pub fn scan_root(root: &Path) -> std::io::Result<Scan> {
             continue;
         }
         let Some(name) = project.file_name().to_str().map(str::to_string) else {
-            scan.skipped.push(format!("{}: not UTF-8", project.path().display()));
+            scan.skipped
+                .push(format!("{}: not UTF-8", project.path().display()));
             continue;
         };
         if let Err(e) = validate_path_component(&name) {
@@ -116,7 +114,11 @@ fn scan_project(dir: &Path, project: &str, scan: &mut Scan) -> std::io::Result<(
             continue;
         }
         let meta = entry.metadata()?;
-        files.push((name, meta.len(), meta.modified().unwrap_or(std::time::UNIX_EPOCH)));
+        files.push((
+            name,
+            meta.len(),
+            meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+        ));
     }
     files.sort();
     let mut runs: BTreeMap<String, Vec<(String, u64, SystemTime)>> = files
@@ -163,8 +165,15 @@ mod tests {
         let project = dir.path().join("cifar");
         std::fs::create_dir_all(&project).unwrap_or_else(|e| panic!("{e}"));
         for name in [
-            "a.csv", "a_config.yaml", "a.pt", "a_b.csv", "a_b.pt", "a_best.pth", "b.yaml",
-            "notes.txt", ".hidden.csv",
+            "a.csv",
+            "a_config.yaml",
+            "a.pt",
+            "a_b.csv",
+            "a_b.pt",
+            "a_best.pth",
+            "b.yaml",
+            "notes.txt",
+            ".hidden.csv",
         ] {
             std::fs::write(project.join(name), b"x").unwrap_or_else(|e| panic!("{e}"));
         }
@@ -178,7 +187,15 @@ mod tests {
         assert_eq!(
             runs,
             vec![
-                ("a".into(), vec!["a.csv".into(), "a.pt".into(), "a_best.pth".into(), "a_config.yaml".into()]),
+                (
+                    "a".into(),
+                    vec![
+                        "a.csv".into(),
+                        "a.pt".into(),
+                        "a_best.pth".into(),
+                        "a_config.yaml".into()
+                    ]
+                ),
                 ("a_b".into(), vec!["a_b.csv".into(), "a_b.pt".into()]),
                 ("b".into(), vec!["b.yaml".into()]),
             ]
@@ -186,6 +203,10 @@ mod tests {
         assert_eq!(scan.runs[0].csv(), Some("a.csv"));
         assert_eq!(scan.runs[0].config(), Some("a_config.yaml"));
         assert_eq!(scan.runs[2].config(), Some("b.yaml"));
-        assert!(scan.skipped.is_empty(), "..bad is a valid name: {:?}", scan.skipped);
+        assert!(
+            scan.skipped.is_empty(),
+            "..bad is a valid name: {:?}",
+            scan.skipped
+        );
     }
 }

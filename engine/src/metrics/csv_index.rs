@@ -110,12 +110,13 @@ impl Engine {
         };
         let mut total = 0;
         loop {
-            let bytes = read_from(&source.file, cursor.offset).await.map_err(|e| {
-                EngineError::DataDir {
-                    path: source.file.clone(),
-                    source: e,
-                }
-            })?;
+            let bytes =
+                read_from(&source.file, cursor.offset)
+                    .await
+                    .map_err(|e| EngineError::DataDir {
+                        path: source.file.clone(),
+                        source: e,
+                    })?;
             if bytes.is_empty() {
                 break;
             }
@@ -135,18 +136,26 @@ impl Engine {
 
     /// Whether a CSV file was rewritten since it was last indexed: it is
     /// shorter than what was read, or its header line changed.
-    pub(crate) async fn csv_was_rewritten(&self, source: &CsvSource<'_>) -> Result<bool, EngineError> {
+    pub(crate) async fn csv_was_rewritten(
+        &self,
+        source: &CsvSource<'_>,
+    ) -> Result<bool, EngineError> {
         let Some(cursor) = self.saved_cursor(source).await? else {
             return Ok(false);
         };
-        let len = tokio::fs::metadata(&source.file).await.map(|m| m.len()).unwrap_or(0);
+        let len = tokio::fs::metadata(&source.file)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0);
         if len < cursor.offset {
             return Ok(true);
         }
-        let head = read_from(&source.file, 0).await.map_err(|e| EngineError::DataDir {
-            path: source.file.clone(),
-            source: e,
-        })?;
+        let head = read_from(&source.file, 0)
+            .await
+            .map_err(|e| EngineError::DataDir {
+                path: source.file.clone(),
+                source: e,
+            })?;
         let mut fresh = CsvCursor::default();
         let first_line = head
             .iter()
@@ -157,7 +166,10 @@ impl Engine {
     }
 
     /// Data rows indexed so far from a CSV file.
-    pub(crate) async fn csv_rows_indexed(&self, source: &CsvSource<'_>) -> Result<u64, EngineError> {
+    pub(crate) async fn csv_rows_indexed(
+        &self,
+        source: &CsvSource<'_>,
+    ) -> Result<u64, EngineError> {
         Ok(self.saved_cursor(source).await?.map_or(0, |c| c.rows))
     }
 
@@ -218,7 +230,8 @@ impl Engine {
         };
         let mut catalog = self.metrics().catalog.lock().await;
         let job = self.job_series(&mut catalog, at.job_id).await?;
-        self.append_points(at.job_id, job, &points, Some(&save)).await
+        self.append_points(at.job_id, job, &points, Some(&save))
+            .await
     }
 }
 

@@ -57,7 +57,12 @@ pub struct CsvBatch {
 /// skipping data rows up to `skip_rows` (already indexed before a rewrite).
 /// `key_prefix` is put before every column name (`""` for bare names).
 /// Advances `cursor` past the last complete line.
-pub fn read_rows(cursor: &mut CsvCursor, bytes: &[u8], skip_rows: u64, key_prefix: &str) -> CsvBatch {
+pub fn read_rows(
+    cursor: &mut CsvCursor,
+    bytes: &[u8],
+    skip_rows: u64,
+    key_prefix: &str,
+) -> CsvBatch {
     let mut batch = CsvBatch::default();
     let mut rest = bytes;
     while let Some(newline) = rest.iter().position(|b| *b == b'\n') {
@@ -66,7 +71,12 @@ pub fn read_rows(cursor: &mut CsvCursor, bytes: &[u8], skip_rows: u64, key_prefi
         cursor.offset += raw.len() as u64 + 1;
         cursor.lines += 1;
         let line_no = cursor.lines;
-        let mut problem = |message: String| batch.problems.push(CsvProblem { line: line_no, message });
+        let mut problem = |message: String| {
+            batch.problems.push(CsvProblem {
+                line: line_no,
+                message,
+            })
+        };
         let text = match std::str::from_utf8(raw) {
             Ok(text) => text.trim_end_matches('\r'),
             Err(_) => {
@@ -199,9 +209,17 @@ fn split_line(line: &str) -> Result<Vec<String>, String> {
                     quoted = true;
                     was_quoted = true;
                 }
-                '"' => return Err(format!("a quote inside unquoted field {}", fields.len() + 1)),
+                '"' => {
+                    return Err(format!(
+                        "a quote inside unquoted field {}",
+                        fields.len() + 1
+                    ))
+                }
                 c if was_quoted && !c.is_whitespace() => {
-                    return Err(format!("text after the closing quote of field {}", fields.len() + 1))
+                    return Err(format!(
+                        "text after the closing quote of field {}",
+                        fields.len() + 1
+                    ))
                 }
                 c => field.push(c),
             }
@@ -230,10 +248,16 @@ mod tests {
     fn reads_rows_with_a_step_column_and_keeps_partial_lines_for_later() {
         let mut cursor = CsvCursor::default();
         let batch = read_rows(&mut cursor, b"step,loss,acc\n0,1.5,0.1\n1,1.2,", 0, "");
-        assert_eq!(keys(&batch), vec![("loss".into(), 0.0, 1.5), ("acc".into(), 0.0, 0.1)]);
+        assert_eq!(
+            keys(&batch),
+            vec![("loss".into(), 0.0, 1.5), ("acc".into(), 0.0, 0.1)]
+        );
         assert_eq!((cursor.offset, cursor.lines, cursor.rows), (24, 2, 1));
         let batch = read_rows(&mut cursor, b"1,1.2,0.3\n", 0, "");
-        assert_eq!(keys(&batch), vec![("loss".into(), 1.0, 1.2), ("acc".into(), 1.0, 0.3)]);
+        assert_eq!(
+            keys(&batch),
+            vec![("loss".into(), 1.0, 1.2), ("acc".into(), 1.0, 0.3)]
+        );
     }
 
     #[test]
@@ -247,17 +271,27 @@ mod tests {
         );
         let lines: Vec<u64> = batch.problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, vec![3, 4, 6], "{:?}", batch.problems);
-        assert!(batch.problems[0].message.contains("3 fields"), "{:?}", batch.problems);
+        assert!(
+            batch.problems[0].message.contains("3 fields"),
+            "{:?}",
+            batch.problems
+        );
     }
 
     #[test]
     fn pandas_index_and_row_numbers_give_steps_and_blanks_are_skipped() {
         let mut cursor = CsvCursor::default();
         let batch = read_rows(&mut cursor, b",loss,lr\n0,1.0,\n1,nan,0.1\n", 0, "");
-        assert_eq!(keys(&batch), vec![("loss".into(), 0.0, 1.0), ("lr".into(), 1.0, 0.1)]);
+        assert_eq!(
+            keys(&batch),
+            vec![("loss".into(), 0.0, 1.0), ("lr".into(), 1.0, 0.1)]
+        );
         let mut cursor = CsvCursor::default();
         let batch = read_rows(&mut cursor, b"loss\n3\n2\n", 0, "val/");
-        assert_eq!(keys(&batch), vec![("val/loss".into(), 0.0, 3.0), ("val/loss".into(), 1.0, 2.0)]);
+        assert_eq!(
+            keys(&batch),
+            vec![("val/loss".into(), 0.0, 3.0), ("val/loss".into(), 1.0, 2.0)]
+        );
     }
 
     #[test]
@@ -266,8 +300,16 @@ mod tests {
         read_rows(&mut cursor, b"step,loss\n0,1.0\n1,0.9\n", 0, "");
         let seen = cursor.rows;
         let mut again = CsvCursor::default();
-        let batch = read_rows(&mut again, b"step,loss,val_acc\n0,1.0,\n1,0.9,\n2,0.8,0.7\n", seen, "");
-        assert_eq!(keys(&batch), vec![("loss".into(), 2.0, 0.8), ("val_acc".into(), 2.0, 0.7)]);
+        let batch = read_rows(
+            &mut again,
+            b"step,loss,val_acc\n0,1.0,\n1,0.9,\n2,0.8,0.7\n",
+            seen,
+            "",
+        );
+        assert_eq!(
+            keys(&batch),
+            vec![("loss".into(), 2.0, 0.8), ("val_acc".into(), 2.0, 0.7)]
+        );
     }
 
     #[test]

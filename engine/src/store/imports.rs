@@ -38,7 +38,10 @@ impl Store {
         Ok(row.map(|r| imported(&r)))
     }
 
-    pub async fn imported_run_of_job(&self, job_id: i64) -> Result<Option<ImportedRun>, EngineError> {
+    pub async fn imported_run_of_job(
+        &self,
+        job_id: i64,
+    ) -> Result<Option<ImportedRun>, EngineError> {
         let row = sqlx::query(
             "SELECT job_id, root, project, run, signature FROM imported_runs WHERE job_id = ?",
         )

@@ -14,7 +14,13 @@ fn append_query(offset: u64, data: &[u8]) -> AppendQuery {
     }
 }
 
-async fn append(engine: &Engine, at: AttemptRef, path: &str, offset: u64, data: &[u8]) -> Result<u64, EngineError> {
+async fn append(
+    engine: &Engine,
+    at: AttemptRef,
+    path: &str,
+    offset: u64,
+    data: &[u8],
+) -> Result<u64, EngineError> {
     engine
         .append_run_file(at, path, &append_query(offset, data), data)
         .await
@@ -34,7 +40,9 @@ async fn download(engine: &Engine, job_id: i64, path: &str) -> Vec<u8> {
         .locate_run_file(job_id, path)
         .await
         .unwrap_or_else(|e| panic!("{path}: {e}"));
-    tokio::fs::read(full).await.unwrap_or_else(|e| panic!("{e}"))
+    tokio::fs::read(full)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test]
@@ -43,7 +51,11 @@ async fn appends_land_once_and_a_gap_or_overlap_is_told_the_size() {
     let at = running_job(&engine).await;
     let ok = |r: Result<u64, EngineError>| r.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ok(append(&engine, at, "train.log", 0, b"one\n").await), 4);
-    assert_eq!(ok(append(&engine, at, "train.log", 0, b"one\n").await), 4, "a retry is acknowledged");
+    assert_eq!(
+        ok(append(&engine, at, "train.log", 0, b"one\n").await),
+        4,
+        "a retry is acknowledged"
+    );
     assert_eq!(ok(append(&engine, at, "train.log", 4, b"two\n").await), 8);
     match append(&engine, at, "train.log", 20, b"gap").await {
         Err(EngineError::FileOffsetMismatch { size: 8, .. }) => {}
@@ -58,14 +70,23 @@ async fn appends_land_once_and_a_gap_or_overlap_is_told_the_size() {
         offset: 8,
         xxh3: xxh3_hex(b"three\n"),
     };
-    match engine.append_run_file(at, "train.log", &q, b"thr33\n").await {
+    match engine
+        .append_run_file(at, "train.log", &q, b"thr33\n")
+        .await
+    {
         Err(e @ EngineError::HashMismatch { .. }) => {
             assert!(e.to_string().contains("resend"), "{e}")
         }
         other => panic!("expected a hash mismatch, got {other:?}"),
     }
-    assert_eq!(download(&engine, at.job_id, "train.log").await, b"one\ntwo\n");
-    let status = engine.sync_status(at).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        download(&engine, at.job_id, "train.log").await,
+        b"one\ntwo\n"
+    );
+    let status = engine
+        .sync_status(at)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(status.files.len(), 1);
     assert_eq!(status.files[0].path, "train.log");
     assert_eq!(status.files[0].kind, SyncKind::Append);
@@ -95,13 +116,21 @@ async fn an_interrupted_upload_resumes_and_the_old_version_stays_until_it_is_com
     // The old version is still what a reader gets.
     assert_eq!(download(&engine, at.job_id, "ckpt/model.pt").await, v1);
     // The status says where to resume.
-    let status = engine.sync_status(at).await.unwrap_or_else(|e| panic!("{e}"));
+    let status = engine
+        .sync_status(at)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(status.uploads.len(), 1);
     assert_eq!(status.uploads[0].received, 1200);
     assert_eq!(status.uploads[0].xxh3, xxh3_hex(&v2));
     // A chunk that does not start there is told the server's count.
     match engine
-        .upload_run_file_chunk(at, "ckpt/model.pt", &upload_query(&v2, 2000, &rest[800..]), &rest[800..])
+        .upload_run_file_chunk(
+            at,
+            "ckpt/model.pt",
+            &upload_query(&v2, 2000, &rest[800..]),
+            &rest[800..],
+        )
         .await
     {
         Err(EngineError::FileOffsetMismatch { size: 1200, .. }) => {}
@@ -118,7 +147,10 @@ async fn an_interrupted_upload_resumes_and_the_old_version_stays_until_it_is_com
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(ack.complete);
     assert_eq!(download(&engine, at.job_id, "ckpt/model.pt").await, v2);
-    let status = engine.sync_status(at).await.unwrap_or_else(|e| panic!("{e}"));
+    let status = engine
+        .sync_status(at)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(status.uploads.is_empty());
     // Sending the same version again is complete at once.
     let ack = engine
@@ -140,14 +172,23 @@ async fn a_complete_upload_with_the_wrong_hash_is_discarded() {
         offset: 0,
         chunk_xxh3: xxh3_hex(sent),
     };
-    match engine.upload_run_file_chunk(at, "config.yaml", &q, sent).await {
+    match engine
+        .upload_run_file_chunk(at, "config.yaml", &q, sent)
+        .await
+    {
         Err(e @ EngineError::HashMismatch { .. }) => {
             assert!(e.to_string().contains("offset 0"), "{e}")
         }
         other => panic!("expected a hash mismatch, got {other:?}"),
     }
-    let status = engine.sync_status(at).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(status.files.is_empty() && status.uploads.is_empty(), "{status:?}");
+    let status = engine
+        .sync_status(at)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        status.files.is_empty() && status.uploads.is_empty(),
+        "{status:?}"
+    );
 }
 
 #[tokio::test]
@@ -155,7 +196,15 @@ async fn paths_that_escape_the_run_dir_are_refused_and_nothing_is_written_outsid
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let engine = open(Some(dir.path())).await;
     let at = running_job(&engine).await;
-    for bad in ["../escape.csv", "/abs.csv", "a/../../b.csv", "a\\b.csv", "a//b.csv", "C:/x.csv", "x\u{0}.csv"] {
+    for bad in [
+        "../escape.csv",
+        "/abs.csv",
+        "a/../../b.csv",
+        "a\\b.csv",
+        "a//b.csv",
+        "C:/x.csv",
+        "x\u{0}.csv",
+    ] {
         match append(&engine, at, bad, 0, b"x\n").await {
             Err(EngineError::BadRunPath { .. }) => {}
             other => panic!("{bad:?}: expected bad path, got {other:?}"),
@@ -191,13 +240,24 @@ async fn files_over_the_limit_are_refused() {
     let at = running_job(&engine).await;
     let big = vec![1u8; 101];
     match engine
-        .upload_run_file_chunk(at, "model.pt", &upload_query(&big, 0, &big[..10]), &big[..10])
+        .upload_run_file_chunk(
+            at,
+            "model.pt",
+            &upload_query(&big, 0, &big[..10]),
+            &big[..10],
+        )
         .await
     {
-        Err(EngineError::FileTooLarge { size: 101, limit: 100, .. }) => {}
+        Err(EngineError::FileTooLarge {
+            size: 101,
+            limit: 100,
+            ..
+        }) => {}
         other => panic!("expected too large, got {other:?}"),
     }
-    append(&engine, at, "a.log", 0, &[b'x'; 60]).await.unwrap_or_else(|e| panic!("{e}"));
+    append(&engine, at, "a.log", 0, &[b'x'; 60])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     match append(&engine, at, "a.log", 60, &[b'x'; 60]).await {
         Err(EngineError::FileTooLarge { .. }) => {}
         other => panic!("expected too large, got {other:?}"),
@@ -208,7 +268,10 @@ async fn files_over_the_limit_are_refused() {
 async fn superseded_attempts_cannot_write_files() {
     let engine = open(None).await;
     let at = running_job(&engine).await;
-    engine.cancel_job(at.job_id).await.unwrap_or_else(|e| panic!("{e}"));
+    engine
+        .cancel_job(at.job_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let old = AttemptRef {
         job_id: at.job_id,
         attempt: at.attempt + 1,
@@ -227,16 +290,32 @@ async fn csv_rows_become_metrics_once_even_when_chunks_split_lines_and_repeat() 
     // Chunks that split lines, each sent twice.
     let mut offset = 0;
     for chunk in text.chunks(7) {
-        append(&engine, at, "metrics.csv", offset, chunk).await.unwrap_or_else(|e| panic!("{e}"));
-        append(&engine, at, "metrics.csv", offset, chunk).await.unwrap_or_else(|e| panic!("{e}"));
+        append(&engine, at, "metrics.csv", offset, chunk)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        append(&engine, at, "metrics.csv", offset, chunk)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         offset += chunk.len() as u64;
     }
-    let keys = engine.metric_keys(at.job_id).await.unwrap_or_else(|e| panic!("{e}"));
-    let loss = keys.iter().find(|k| k.key == "loss").unwrap_or_else(|| panic!("{keys:?}"));
+    let keys = engine
+        .metric_keys(at.job_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let loss = keys
+        .iter()
+        .find(|k| k.key == "loss")
+        .unwrap_or_else(|| panic!("{keys:?}"));
     assert_eq!((loss.count, loss.last, loss.min), (3, 0.5, 0.5));
-    let problems = engine.run_problems(at.job_id).await.unwrap_or_else(|e| panic!("{e}"));
+    let problems = engine
+        .run_problems(at.job_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(problems.len(), 1, "{problems:?}");
-    assert_eq!((problems[0].source.as_str(), problems[0].line), ("metrics.csv", Some(4)));
+    assert_eq!(
+        (problems[0].source.as_str(), problems[0].line),
+        ("metrics.csv", Some(4))
+    );
 
     // pandas adds a column: the file is rewritten whole; only new rows count.
     let rewritten = b"step,loss,acc,val_acc\n0,1.0,0.1,\n1,0.8,0.2,\n3,0.5,0.4,\n4,0.4,0.5,0.45\n";
@@ -245,15 +324,27 @@ async fn csv_rows_become_metrics_once_even_when_chunks_split_lines_and_repeat() 
         .upload_run_file_chunk(at, "metrics.csv", &q, rewritten)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let keys = engine.metric_keys(at.job_id).await.unwrap_or_else(|e| panic!("{e}"));
+    let keys = engine
+        .metric_keys(at.job_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let count = |key: &str| keys.iter().find(|k| k.key == key).map(|k| k.count);
     assert_eq!(count("loss"), Some(4));
     assert_eq!(count("val_acc"), Some(1));
     // And appends continue after the rewrite.
-    append(&engine, at, "metrics.csv", rewritten.len() as u64, b"5,0.3,0.6,0.5\n")
+    append(
+        &engine,
+        at,
+        "metrics.csv",
+        rewritten.len() as u64,
+        b"5,0.3,0.6,0.5\n",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let keys = engine
+        .metric_keys(at.job_id)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let keys = engine.metric_keys(at.job_id).await.unwrap_or_else(|e| panic!("{e}"));
     let count = |key: &str| keys.iter().find(|k| k.key == key).map(|k| k.count);
     assert_eq!((count("loss"), count("val_acc")), (Some(5), Some(2)));
 }
@@ -273,9 +364,18 @@ async fn csv_indexing_survives_a_restart_without_duplicates() {
     append(&engine, at, "metrics.csv", 16, b"0.5\n2,0.25\n")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let keys = engine.metric_keys(at.job_id).await.unwrap_or_else(|e| panic!("{e}"));
+    let keys = engine
+        .metric_keys(at.job_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert_eq!((keys[0].count, keys[0].last), (3, 0.25));
-    let files = engine.run_files(at.job_id).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), vec!["metrics.csv"]);
+    let files = engine
+        .run_files(at.job_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+        vec!["metrics.csv"]
+    );
 }

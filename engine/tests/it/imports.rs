@@ -35,29 +35,59 @@ async fn runs(engine: &Engine, project: &str) -> trainyard_core::runs::RunsPage 
 async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_scan() {
     let logs = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let cifar = logs.path().join("cifar");
-    write(&cifar.join("resnet_lr0.1.csv"), b"step,epoch,loss,acc\n0,0,2.0,0.1\n1,1,1.5,0.3\n2,2,oops,0.4,extra\n");
-    write(&cifar.join("resnet_lr0.1_config.yaml"), b"model:\n  name: resnet18\nlr: 0.1\nepochs: 3\n");
+    write(
+        &cifar.join("resnet_lr0.1.csv"),
+        b"step,epoch,loss,acc\n0,0,2.0,0.1\n1,1,1.5,0.3\n2,2,oops,0.4,extra\n",
+    );
+    write(
+        &cifar.join("resnet_lr0.1_config.yaml"),
+        b"model:\n  name: resnet18\nlr: 0.1\nepochs: 3\n",
+    );
     write(&cifar.join("resnet_lr0.1.pt"), &[0u8, 1, 2, 3]);
     let engine = engine_importing(logs.path()).await;
 
     let report = engine.scan_imports().await;
-    assert_eq!((report.runs, report.added, report.updated), (1, 1, 0), "{report:?}");
+    assert_eq!(
+        (report.runs, report.added, report.updated),
+        (1, 1, 0),
+        "{report:?}"
+    );
     let page = runs(&engine, "cifar").await;
     assert_eq!(page.total, 1);
     let run = &page.rows[0];
     assert_eq!(run.job.name, "resnet_lr0.1");
-    assert!(run.job.params.contains(&("model.name".into(), "resnet18".into())), "{:?}", run.job.params);
-    assert!(run.metrics.contains(&("loss".into(), 1.5)), "{:?}", run.metrics);
+    assert!(
+        run.job
+            .params
+            .contains(&("model.name".into(), "resnet18".into())),
+        "{:?}",
+        run.job.params
+    );
+    assert!(
+        run.metrics.contains(&("loss".into(), 1.5)),
+        "{:?}",
+        run.metrics
+    );
     assert_eq!(run.job.status, JobStatus::Running, "files are fresh");
     let id = run.job.id;
-    let problems = engine.run_problems(id).await.unwrap_or_else(|e| panic!("{e}"));
+    let problems = engine
+        .run_problems(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].line, Some(4));
 
     // Files list and download come from the tree.
     let files = engine.run_files(id).await.unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    assert_eq!(names, vec!["resnet_lr0.1.csv", "resnet_lr0.1.pt", "resnet_lr0.1_config.yaml"]);
+    assert_eq!(
+        names,
+        vec![
+            "resnet_lr0.1.csv",
+            "resnet_lr0.1.pt",
+            "resnet_lr0.1_config.yaml"
+        ]
+    );
     let (full, size) = engine
         .locate_run_file(id, "resnet_lr0.1.pt")
         .await
@@ -70,10 +100,17 @@ async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_sca
 
     // The training loop writes its last epoch (pandas rewrites the whole
     // file, same rows first), and a second run starts.
-    write(&cifar.join("resnet_lr0.1.csv"), b"step,epoch,loss,acc\n0,0,2.0,0.1\n1,1,1.5,0.3\n2,2,oops,0.4,extra\n3,2,1.2,0.5\n");
+    write(
+        &cifar.join("resnet_lr0.1.csv"),
+        b"step,epoch,loss,acc\n0,0,2.0,0.1\n1,1,1.5,0.3\n2,2,oops,0.4,extra\n3,2,1.2,0.5\n",
+    );
     write(&cifar.join("vit.csv"), b"step,loss\n0,3.0\n");
     let report = engine.scan_imports().await;
-    assert_eq!((report.runs, report.added, report.updated), (2, 1, 1), "{report:?}");
+    assert_eq!(
+        (report.runs, report.added, report.updated),
+        (2, 1, 1),
+        "{report:?}"
+    );
     let page = runs(&engine, "cifar").await;
     assert_eq!(page.total, 2);
     let resnet = page
@@ -81,8 +118,16 @@ async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_sca
         .iter()
         .find(|r| r.job.id == id)
         .unwrap_or_else(|| panic!("{page:?}"));
-    assert!(resnet.metrics.contains(&("loss".into(), 1.2)), "{:?}", resnet.metrics);
-    assert_eq!(resnet.job.status, JobStatus::Succeeded, "epoch 2 of 3 (0-based) is the last");
+    assert!(
+        resnet.metrics.contains(&("loss".into(), 1.2)),
+        "{:?}",
+        resnet.metrics
+    );
+    assert_eq!(
+        resnet.job.status,
+        JobStatus::Succeeded,
+        "epoch 2 of 3 (0-based) is the last"
+    );
     let loss = engine
         .metric_keys(id)
         .await
@@ -103,8 +148,15 @@ async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_sca
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let report = engine.reindex_imports().await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((report.runs, report.added, report.updated), (2, 0, 2), "{report:?}");
+    let report = engine
+        .reindex_imports()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (report.runs, report.added, report.updated),
+        (2, 0, 2),
+        "{report:?}"
+    );
     let page = runs(&engine, "cifar").await;
     let resnet = page
         .rows
@@ -112,7 +164,16 @@ async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_sca
         .find(|r| r.job.id == id)
         .unwrap_or_else(|| panic!("{page:?}"));
     assert_eq!(resnet.notes.notes, "baseline");
-    assert_eq!(engine.metric_keys(id).await.unwrap_or_else(|e| panic!("{e}")).iter().find(|k| k.key == "loss").map(|k| k.count), Some(3));
+    assert_eq!(
+        engine
+            .metric_keys(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .find(|k| k.key == "loss")
+            .map(|k| k.count),
+        Some(3)
+    );
 }
 
 #[tokio::test]
@@ -120,19 +181,31 @@ async fn a_rewrite_with_a_new_column_adds_only_new_rows_and_bad_names_are_skippe
     let logs = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let project = logs.path().join("p");
     write(&project.join("r.csv"), b"step,loss\n0,1.0\n1,0.9\n");
-    write(&logs.path().join("bad\nname").join("x.csv"), b"step,loss\n0,1\n");
+    write(
+        &logs.path().join("bad\nname").join("x.csv"),
+        b"step,loss\n0,1\n",
+    );
     write(&logs.path().join("loose-file.csv"), b"not a project\n");
     let engine = engine_importing(logs.path()).await;
     let report = engine.scan_imports().await;
     assert_eq!(report.runs, 1, "{report:?}");
     assert_eq!(report.skipped.len(), 1, "{report:?}");
-    assert!(report.skipped[0].contains("control character"), "{report:?}");
+    assert!(
+        report.skipped[0].contains("control character"),
+        "{report:?}"
+    );
 
-    write(&project.join("r.csv"), b"step,loss,val_acc\n0,1.0,\n1,0.9,\n2,0.8,0.6\n");
+    write(
+        &project.join("r.csv"),
+        b"step,loss,val_acc\n0,1.0,\n1,0.9,\n2,0.8,0.6\n",
+    );
     engine.scan_imports().await;
     let page = runs(&engine, "p").await;
     let id = page.rows[0].job.id;
-    let keys = engine.metric_keys(id).await.unwrap_or_else(|e| panic!("{e}"));
+    let keys = engine
+        .metric_keys(id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let count = |key: &str| keys.iter().find(|k| k.key == key).map(|k| k.count);
     assert_eq!((count("loss"), count("val_acc")), (Some(3), Some(1)));
 
@@ -147,7 +220,8 @@ async fn a_rewrite_with_a_new_column_adds_only_new_rows_and_bad_names_are_skippe
     }
     // An imported run has no command to re-run without --default-command.
     match engine.rerun_job(id).await {
-        Err(trainyard_engine::EngineError::NoCommand) | Err(trainyard_engine::EngineError::JobNotFinished { .. }) => {}
+        Err(trainyard_engine::EngineError::NoCommand)
+        | Err(trainyard_engine::EngineError::JobNotFinished { .. }) => {}
         other => panic!("expected a refusal, got {other:?}"),
     }
 }

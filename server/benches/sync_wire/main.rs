@@ -159,7 +159,11 @@ async fn run_scenario(
     let run_dir = work_dir.join(host).join("runs").join(format!("{id}-1"));
     let appended = ["random.log", "metrics.csv"]
         .iter()
-        .map(|f| std::fs::metadata(run_dir.join(f)).map(|m| m.len()).unwrap_or(0))
+        .map(|f| {
+            std::fs::metadata(run_dir.join(f))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        })
         .sum();
     Ok((proxy.bytes.load(Ordering::Relaxed), appended))
 }
@@ -173,11 +177,36 @@ fn main() -> anyhow::Result<()> {
         let work = tempfile::tempdir()?;
         let mut scenarios = vec![
             ("baseline (writes nothing)", Payload::Nothing),
-            ("random 10 KB/s", Payload::Random { bytes_per_second: 10_000 }),
-            ("random 100 KB/s", Payload::Random { bytes_per_second: 100_000 }),
-            ("random 1 MB/s", Payload::Random { bytes_per_second: 1_000_000 }),
-            ("CSV 100 rows/s (gzip)", Payload::Csv { rows_per_second: 100 }),
-            ("CSV 1,000 rows/s (gzip)", Payload::Csv { rows_per_second: 1_000 }),
+            (
+                "random 10 KB/s",
+                Payload::Random {
+                    bytes_per_second: 10_000,
+                },
+            ),
+            (
+                "random 100 KB/s",
+                Payload::Random {
+                    bytes_per_second: 100_000,
+                },
+            ),
+            (
+                "random 1 MB/s",
+                Payload::Random {
+                    bytes_per_second: 1_000_000,
+                },
+            ),
+            (
+                "CSV 100 rows/s (gzip)",
+                Payload::Csv {
+                    rows_per_second: 100,
+                },
+            ),
+            (
+                "CSV 1,000 rows/s (gzip)",
+                Payload::Csv {
+                    rows_per_second: 1_000,
+                },
+            ),
         ];
         if smoke {
             scenarios.truncate(3);
@@ -185,17 +214,30 @@ fn main() -> anyhow::Result<()> {
         let mut baseline = 0u64;
         let mut results = Vec::new();
         println!("sync wire bytes, {seconds} s per job (baseline = same job writing nothing)");
-        println!("{:<28} {:>12} {:>12} {:>12} {:>10}", "scenario", "wire bytes", "appended", "extra", "ratio");
+        println!(
+            "{:<28} {:>12} {:>12} {:>12} {:>10}",
+            "scenario", "wire bytes", "appended", "extra", "ratio"
+        );
         for (i, (name, payload)) in scenarios.into_iter().enumerate() {
-            let (wire, appended) = run_scenario(&running, work.path(), payload, seconds, &format!("bench-{i}"))
-                .await
-                .with_context(|| name.to_string())?;
+            let (wire, appended) = run_scenario(
+                &running,
+                work.path(),
+                payload,
+                seconds,
+                &format!("bench-{i}"),
+            )
+            .await
+            .with_context(|| name.to_string())?;
             if matches!(payload, Payload::Nothing) {
                 baseline = wire;
             }
             let extra = wire.saturating_sub(baseline);
             // Wire bytes for the appended data per appended byte (1.00 = no overhead).
-            let ratio = if appended > 0 { extra as f64 / appended as f64 } else { 0.0 };
+            let ratio = if appended > 0 {
+                extra as f64 / appended as f64
+            } else {
+                0.0
+            };
             println!("{name:<28} {wire:>12} {appended:>12} {extra:>12} {ratio:>10.4}");
             results.push(json!({
                 "scenario": name, "wire_bytes": wire, "appended_bytes": appended,

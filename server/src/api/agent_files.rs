@@ -44,7 +44,10 @@ pub async fn append(
     let Query(q) = query.map_err(|e| {
         ApiError::bad_request(
             "bad_query",
-            format!("offset (bytes) and xxh3 (hex) are required: {}", e.body_text()),
+            format!(
+                "offset (bytes) and xxh3 (hex) are required: {}",
+                e.body_text()
+            ),
         )
     })?;
     let data = chunk(&headers, body)?;
@@ -74,7 +77,11 @@ pub async fn upload(
         )
     })?;
     let data = chunk(&headers, body)?;
-    match state.engine.upload_run_file_chunk(at, &path, &q, &data).await {
+    match state
+        .engine
+        .upload_run_file_chunk(at, &path, &q, &data)
+        .await
+    {
         Ok(ack) => Ok(Json(ack).into_response()),
         Err(e) => Ok(mismatch_or_error(e)),
     }
@@ -115,7 +122,10 @@ fn chunk(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Byt
                 .take(MAX_CHUNK_BYTES as u64 + 1)
                 .read_to_end(&mut inflated)
                 .map_err(|e| {
-                    ApiError::bad_request("bad_body", format!("the gzip body does not inflate: {e}"))
+                    ApiError::bad_request(
+                        "bad_body",
+                        format!("the gzip body does not inflate: {e}"),
+                    )
                 })?;
             if inflated.len() > MAX_CHUNK_BYTES {
                 return Err(too_large());

@@ -75,7 +75,9 @@ async fn files_come_home_byte_identical_across_a_killed_and_a_stopped_server() {
     server.kill();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let server = TestServer::start(cfg.clone()).await;
-    let before = server_file_size(&base, id, "metrics.csv").await.unwrap_or(0);
+    let before = server_file_size(&base, id, "metrics.csv")
+        .await
+        .unwrap_or(0);
     until("the CSV grows again", || async {
         server_file_size(&base, id, "metrics.csv")
             .await
@@ -92,7 +94,12 @@ async fn files_come_home_byte_identical_across_a_killed_and_a_stopped_server() {
     assert_eq!(done.attempts.len(), 1, "the job ran once");
     let run_dir = dir.path().join(format!("agent/runs/{id}-1"));
     let files: Vec<FileEntry> = get(&base, &format!("/api/v1/runs/{id}/files")).await;
-    for name in ["metrics.csv", "ckpt/model.pt", "summary.yaml", "config.yaml"] {
+    for name in [
+        "metrics.csv",
+        "ckpt/model.pt",
+        "summary.yaml",
+        "config.yaml",
+    ] {
         let local = std::fs::read(run_dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         let remote = files
             .iter()
@@ -101,7 +108,10 @@ async fn files_come_home_byte_identical_across_a_killed_and_a_stopped_server() {
         assert_eq!(remote.size, local.len() as u64, "{name} size");
         assert_eq!(remote.xxh3, xxh3_hex(&local), "{name} hash");
     }
-    assert!(!files.iter().any(|f| f.path == "state.json"), "agent bookkeeping is not a run file");
+    assert!(
+        !files.iter().any(|f| f.path == "state.json"),
+        "agent bookkeeping is not a run file"
+    );
     // Downloading gives the same bytes; every CSV row once.
     let csv = reqwest::Client::new()
         .get(format!("{base}/api/v1/runs/{id}/files/metrics.csv"))
@@ -119,7 +129,10 @@ async fn files_come_home_byte_identical_across_a_killed_and_a_stopped_server() {
         .iter()
         .find(|k| k.key == "loss")
         .unwrap_or_else(|| panic!("no loss series: {keys:?}"));
-    assert_eq!(loss.count, ROWS as u64, "every CSV row indexed exactly once");
+    assert_eq!(
+        loss.count, ROWS as u64,
+        "every CSV row indexed exactly once"
+    );
     agent.kill();
     server.stop().await.unwrap_or_else(|e| panic!("{e}"));
 }
@@ -145,8 +158,19 @@ async fn bad_run_file_requests_get_clear_errors_and_write_nothing() {
     let at = format!("{base}/api/v1/agents/jobs/{id}/attempts/1");
 
     // Escaping paths: 400 bad_path, nothing outside the data dir.
-    for bad in ["..%2Fescape.csv", "a/..%2F..%2Fescape.csv", "%2Fabs.csv", "a%5Cb.csv", "a//b.csv"] {
-        let (status, body) = put(format!("{at}/files/{bad}?offset=0&xxh3={}", xxh3_hex(b"x\n")), b"x\n".to_vec(), false).await;
+    for bad in [
+        "..%2Fescape.csv",
+        "a/..%2F..%2Fescape.csv",
+        "%2Fabs.csv",
+        "a%5Cb.csv",
+        "a//b.csv",
+    ] {
+        let (status, body) = put(
+            format!("{at}/files/{bad}?offset=0&xxh3={}", xxh3_hex(b"x\n")),
+            b"x\n".to_vec(),
+            false,
+        )
+        .await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(body["code"], "bad_path", "{bad}: {body}");
     }
@@ -154,45 +178,109 @@ async fn bad_run_file_requests_get_clear_errors_and_write_nothing() {
     assert!(!dir.path().join("runs").join("escape.csv").exists());
 
     // Wrong offset: 409 with the server's size.
-    let (status, _) = put(format!("{at}/files/x.log?offset=0&xxh3={}", xxh3_hex(b"abc")), b"abc".to_vec(), false).await;
+    let (status, _) = put(
+        format!("{at}/files/x.log?offset=0&xxh3={}", xxh3_hex(b"abc")),
+        b"abc".to_vec(),
+        false,
+    )
+    .await;
     assert_eq!(status, 200);
-    let (status, body) = put(format!("{at}/files/x.log?offset=10&xxh3={}", xxh3_hex(b"def")), b"def".to_vec(), false).await;
-    assert_eq!((status, body["code"].as_str(), body["size"].as_u64()), (409, Some("offset_mismatch"), Some(3)), "{body}");
+    let (status, body) = put(
+        format!("{at}/files/x.log?offset=10&xxh3={}", xxh3_hex(b"def")),
+        b"def".to_vec(),
+        false,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str(), body["size"].as_u64()),
+        (409, Some("offset_mismatch"), Some(3)),
+        "{body}"
+    );
     // Hash mismatch: 422.
-    let (status, body) = put(format!("{at}/files/x.log?offset=3&xxh3={}", xxh3_hex(b"def")), b"DEF".to_vec(), false).await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("hash_mismatch")), "{body}");
+    let (status, body) = put(
+        format!("{at}/files/x.log?offset=3&xxh3={}", xxh3_hex(b"def")),
+        b"DEF".to_vec(),
+        false,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("hash_mismatch")),
+        "{body}"
+    );
     // Missing query, bad hex, broken gzip.
     let (status, body) = put(format!("{at}/files/x.log"), b"def".to_vec(), false).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("bad_query")), "{body}");
-    let (status, _) = put(format!("{at}/files/x.log?offset=3&xxh3=zz"), b"def".to_vec(), false).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("bad_query")),
+        "{body}"
+    );
+    let (status, _) = put(
+        format!("{at}/files/x.log?offset=3&xxh3=zz"),
+        b"def".to_vec(),
+        false,
+    )
+    .await;
     assert_eq!(status, 400);
-    let (status, body) = put(format!("{at}/files/x.log?offset=3&xxh3={}", xxh3_hex(b"def")), b"not gzip".to_vec(), true).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("bad_body")), "{body}");
+    let (status, body) = put(
+        format!("{at}/files/x.log?offset=3&xxh3={}", xxh3_hex(b"def")),
+        b"not gzip".to_vec(),
+        true,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("bad_body")),
+        "{body}"
+    );
     // Gzip that inflates right is accepted.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut gz, b"def").unwrap_or_else(|e| panic!("{e}"));
     let gz = gz.finish().unwrap_or_else(|e| panic!("{e}"));
-    let (status, body) = put(format!("{at}/files/x.log?offset=3&xxh3={}", xxh3_hex(b"def")), gz, true).await;
+    let (status, body) = put(
+        format!("{at}/files/x.log?offset=3&xxh3={}", xxh3_hex(b"def")),
+        gz,
+        true,
+    )
+    .await;
     assert_eq!((status, body["size"].as_u64()), (200, Some(6)), "{body}");
     // Too large for the server: 413.
     let (status, body) = put(
-        format!("{at}/uploads/huge.pt?size={}&xxh3=1&offset=0&chunk_xxh3={}", 1u64 << 50, xxh3_hex(b"")),
+        format!(
+            "{at}/uploads/huge.pt?size={}&xxh3=1&offset=0&chunk_xxh3={}",
+            1u64 << 50,
+            xxh3_hex(b"")
+        ),
         Vec::new(),
         false,
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (413, Some("too_large")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("too_large")),
+        "{body}"
+    );
     // A report for an attempt that is not current: superseded.
     let (status, body) = put(
-        format!("{base}/api/v1/agents/jobs/{id}/attempts/7/files/x.log?offset=0&xxh3={}", xxh3_hex(b"a")),
+        format!(
+            "{base}/api/v1/agents/jobs/{id}/attempts/7/files/x.log?offset=0&xxh3={}",
+            xxh3_hex(b"a")
+        ),
         b"a".to_vec(),
         false,
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("superseded")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("superseded")),
+        "{body}"
+    );
     // What was stored is intact, and downloads of unknown or escaping files are refused.
     let files: Vec<FileEntry> = get(&base, &format!("/api/v1/runs/{id}/files")).await;
-    let log = files.iter().find(|f| f.path == "x.log").unwrap_or_else(|| panic!("{files:?}"));
+    let log = files
+        .iter()
+        .find(|f| f.path == "x.log")
+        .unwrap_or_else(|| panic!("{files:?}"));
     assert_eq!(log.xxh3, xxh3_hex(b"abcdef"));
     for (path, want) in [("nope.txt", 404), ("..%2Ftrainyard.db", 400)] {
         let status = reqwest::Client::new()
@@ -207,4 +295,89 @@ async fn bad_run_file_requests_get_clear_errors_and_write_nothing() {
     }
     agent.kill();
     server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test]
+async fn a_checkpoint_upload_cut_by_a_killed_server_resumes_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let addr = probe.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    drop(probe);
+    let mut cfg = config(dir.path(), Some(KEY), Default::default());
+    cfg.addr = addr;
+    let server = KillableServer::start(cfg.clone()).await;
+    let base = format!("http://{}", server.addr);
+    // A real agent runs the job (and keeps its lease); this test uploads a
+    // checkpoint for that attempt itself, chunk by chunk, like an agent would.
+    let agent = KillableAgent::start(agent_config(
+        base.clone(),
+        "gpu-a",
+        1,
+        &dir.path().join("agent"),
+    ));
+    let id = submit(&base, "gpus: 1\ncommand: [\"sleep\", \"60\"]\n")
+        .await
+        .jobs[0]
+        .id;
+    wait_status(&base, id, JobStatus::Running).await;
+    let checkpoint: Vec<u8> = (0..12u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let chunk = 4 << 20;
+    let url = |offset: usize, len: usize| {
+        format!(
+            "{base}/api/v1/agents/jobs/{id}/attempts/1/uploads/ckpt/model.pt?size={}&xxh3={}&offset={offset}&chunk_xxh3={}",
+            checkpoint.len(),
+            xxh3_hex(&checkpoint),
+            xxh3_hex(&checkpoint[offset..offset + len])
+        )
+    };
+    let (status, body) = put(url(0, chunk), checkpoint[..chunk].to_vec(), false).await;
+    assert_eq!(
+        (status, body["received"].as_u64()),
+        (200, Some(chunk as u64)),
+        "{body}"
+    );
+
+    server.kill();
+    let server = KillableServer::start(cfg).await;
+    let status: trainyard_core::sync::SyncStatus =
+        get(&base, &format!("/api/v1/agents/jobs/{id}/attempts/1/files")).await;
+    assert_eq!(status.uploads.len(), 1, "{status:?}");
+    assert_eq!(
+        status.uploads[0].received, chunk as u64,
+        "the staged part survived kill -9"
+    );
+    // Starting over is refused with where to resume; resuming completes it.
+    let (code, body) = put(
+        url(2 * chunk, chunk),
+        checkpoint[2 * chunk..3 * chunk].to_vec(),
+        false,
+    )
+    .await;
+    assert_eq!(
+        (code, body["size"].as_u64()),
+        (409, Some(chunk as u64)),
+        "{body}"
+    );
+    for offset in [chunk, 2 * chunk] {
+        let (code, body) = put(
+            url(offset, chunk),
+            checkpoint[offset..offset + chunk].to_vec(),
+            false,
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+    }
+    let files: Vec<FileEntry> = get(&base, &format!("/api/v1/runs/{id}/files")).await;
+    let model = files
+        .iter()
+        .find(|f| f.path == "ckpt/model.pt")
+        .unwrap_or_else(|| panic!("{files:?}"));
+    assert_eq!(
+        (model.size, model.xxh3.clone()),
+        (checkpoint.len() as u64, xxh3_hex(&checkpoint))
+    );
+    agent.kill();
+    server.kill();
 }
