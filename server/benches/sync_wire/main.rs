@@ -245,9 +245,10 @@ fn main() -> anyhow::Result<()> {
             }));
         }
         running.stop().await;
-        std::fs::create_dir_all("target/bench").ok();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+        std::fs::create_dir_all(&dir)?;
         std::fs::write(
-            "target/bench/sync_wire.json",
+            dir.join("sync_wire.json"),
             serde_json::to_vec_pretty(&json!({ "seconds": seconds, "results": results }))?,
         )?;
         anyhow::Ok(())
