@@ -353,3 +353,16 @@ mod tests {
         assert_eq!(RunNotes::split_tags("a, b,,c "), vec!["a", "b", "c"]);
     }
 }
+
+/// What one pass over the imported log trees (`--import-dir`) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// Runs found.
+    pub runs: usize,
+    /// Runs seen for the first time.
+    pub added: usize,
+    /// Known runs whose files changed (every run, after a re-index).
+    pub updated: usize,
+    /// Directories, runs or files left out, with why.
+    pub skipped: Vec<String>,
+}

@@ -89,7 +89,7 @@ e2eTest('results: a running job\'s curve grows live, and two runs of the project
   const legend = page.locator(`[data-testid=compare-charts] ${CHART('loss')} .u-legend .u-series`);
   await pollUntil(async () => (await legend.count()) === 3, { what: 'a legend with step + 2 runs' });
   // The comparison table: a row per metric, a cell per run, loss lower-is-better.
-  const lossRow = page.locator('[data-testid=final-row]', { hasText: 'loss' });
+  const lossRow = page.locator('[data-testid=final-row][data-key="loss"]');
   await lossRow.waitFor({ state: 'visible' });
   assert.equal(await lossRow.locator('[data-testid=final-value]').count(), 2, 'a value per run');
   assert.match(await lossRow.textContent(), /lower is better/);

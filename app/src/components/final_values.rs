@@ -24,6 +24,7 @@ pub fn FinalValues(cmp: RunComparison, lower: RwSignal<HashMap<String, bool>>) -
             });
             let k2 = key.clone();
             let label = key.clone();
+            let row_key = key.clone();
             let toggle = move |_| {
                 let now = is_lower.get_untracked();
                 lower.update(|m| {
@@ -68,7 +69,7 @@ pub fn FinalValues(cmp: RunComparison, lower: RwSignal<HashMap<String, bool>>) -
                     .collect_view()
             };
             view! {
-                <tr data-testid="final-row">
+                <tr data-testid="final-row" data-key=row_key>
                     <th scope="row">{label}
                         <button type="button" class="small-button direction" on:click=toggle
                             title="Which direction is better for this metric">

@@ -16,6 +16,7 @@ pub mod live_status;
 pub mod meter;
 pub mod parallel_coords;
 pub mod metric_chart;
+pub mod reindex_imports;
 pub mod relative_time;
 pub mod run_charts;
 pub mod run_files;

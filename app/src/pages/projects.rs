@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use trainyard_core::runs::ProjectSummary;
 
+use crate::components::reindex_imports::ReindexImports;
 use crate::components::relative_time::RelativeTime;
 use crate::server_fns::{error_text, list_projects};
 
@@ -22,10 +23,12 @@ pub fn project_href(name: &str) -> String {
 
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
-    let projects = Resource::new(|| (), |_| list_projects());
+    let reloads = RwSignal::new(0u32);
+    let projects = Resource::new(move || reloads.get(), |_| list_projects());
     view! {
         <Title text="Projects"/>
         <div class="page-head"><h1>"Projects"</h1></div>
+        <ReindexImports on_done=Callback::new(move |()| reloads.update(|n| *n += 1))/>
         <Transition fallback=|| view! { <p class="muted">"Loading projects…"</p> }>
             {move || Suspend::new(async move {
                 match projects.await {

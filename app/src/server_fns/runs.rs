@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use trainyard_core::runs::{
-    ProjectSummary, RunComparison, RunNotes, RunProgress, RunsPage, RunsQuery,
+    ImportReport, ProjectSummary, RunComparison, RunNotes, RunProgress, RunsPage, RunsQuery,
 };
 use trainyard_core::{MetricSeries, MetricSummary};
 
@@ -142,4 +142,23 @@ mod tests {
         assert_eq!(preview_text(b"caf\xc3", true).as_deref(), Some("caf"));
         assert_eq!(preview_text(b"caf\xc3", false), None);
     }
+}
+
+/// The log trees the server imports (`--import-dir`), as given.
+#[server(prefix = "/ui")]
+pub async fn import_dirs() -> Result<Vec<String>, ServerFnError> {
+    let ctx = crate::server_context::server_context()?;
+    Ok(ctx
+        .engine
+        .import_dirs()
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect())
+}
+
+/// Reads every imported run again.
+#[server(prefix = "/ui")]
+pub async fn reindex_imports() -> Result<ImportReport, ServerFnError> {
+    let ctx = crate::server_context::server_context()?;
+    ctx.engine.reindex_imports().await.map_err(engine_error)
 }

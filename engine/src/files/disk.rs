@@ -144,24 +144,38 @@ impl RunFiles {
         let mut entries = Vec::with_capacity(found.len());
         for (relative, full, meta) in found {
             let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-            let hash = self
-                .hashes
-                .hash(&full, meta.len(), modified)
-                .await
-                .map_err(|source| EngineError::DataDir {
-                    path: full.clone(),
-                    source,
-                })?;
-            entries.push(FileEntry {
-                kind: SyncKind::of(&relative),
-                path: relative,
-                size: meta.len(),
-                xxh3: hex64(hash),
-                modified_ms: unix_ms(modified),
-            });
+            entries.push(self.entry(relative, &full, meta.len(), modified).await?);
         }
         entries.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(entries)
+    }
+}
+
+impl RunFiles {
+    /// A listing entry for the file at `full`, shown as `path`; its hash
+    /// comes from the cache while size and mtime are unchanged.
+    pub(crate) async fn entry(
+        &self,
+        path: String,
+        full: &Path,
+        size: u64,
+        modified: std::time::SystemTime,
+    ) -> Result<FileEntry, EngineError> {
+        let hash = self
+            .hashes
+            .hash(full, size, modified)
+            .await
+            .map_err(|source| EngineError::DataDir {
+                path: full.to_path_buf(),
+                source,
+            })?;
+        Ok(FileEntry {
+            kind: SyncKind::of(&path),
+            path,
+            size,
+            xxh3: hex64(hash),
+            modified_ms: unix_ms(modified),
+        })
     }
 }
 

@@ -5,10 +5,10 @@
 
 use std::path::PathBuf;
 
-use trainyard_core::sync::{hex64, FileEntry, SyncKind};
+use trainyard_core::sync::FileEntry;
 use trainyard_core::work::AttemptRef;
 
-use super::disk::{checked, unix_ms};
+use super::disk::checked;
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -40,22 +40,11 @@ impl Engine {
             let log = self.jobs_state().logs.path(at);
             if let Ok(meta) = tokio::fs::metadata(&log).await {
                 let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-                let hash = self
+                let entry = self
                     .run_files_store()
-                    .hashes
-                    .hash(&log, meta.len(), modified)
-                    .await
-                    .map_err(|source| EngineError::DataDir {
-                        path: log.clone(),
-                        source,
-                    })?;
-                files.push(FileEntry {
-                    path: OUTPUT_LOG.to_string(),
-                    kind: SyncKind::Append,
-                    size: meta.len(),
-                    xxh3: hex64(hash),
-                    modified_ms: unix_ms(modified),
-                });
+                    .entry(OUTPUT_LOG.to_string(), &log, meta.len(), modified)
+                    .await?;
+                files.push(entry);
                 files.sort_by(|a, b| a.path.cmp(&b.path));
             }
         }

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use trainyard_core::sync::{hex64, FileEntry, SyncKind};
+use trainyard_core::runs::ImportReport;
+use trainyard_core::sync::FileEntry;
 use trainyard_core::work::AttemptRef;
 use trainyard_core::{JobStatus, JobView, Priority};
 
@@ -29,19 +29,6 @@ use scan::{scan_root, FoundRun};
 
 /// How often watched trees are scanned.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
-
-/// What one pass over the trees did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportReport {
-    /// Runs found.
-    pub runs: usize,
-    /// Runs seen for the first time.
-    pub added: usize,
-    /// Known runs whose files changed.
-    pub updated: usize,
-    /// Directories, runs or files left out, with why.
-    pub skipped: Vec<String>,
-}
 
 impl Engine {
     /// The trees given with `--import-dir`.
@@ -281,23 +268,11 @@ impl Engine {
         };
         let mut entries = Vec::new();
         for (name, size, modified) in &found.files {
-            let full = dir.join(name);
-            let hash = self
+            let entry = self
                 .run_files_store()
-                .hashes
-                .hash(&full, *size, *modified)
-                .await
-                .map_err(|source| EngineError::DataDir {
-                    path: full.clone(),
-                    source,
-                })?;
-            entries.push(FileEntry {
-                path: name.clone(),
-                kind: SyncKind::of(name),
-                size: *size,
-                xxh3: hex64(hash),
-                modified_ms: unix_ms(*modified),
-            });
+                .entry(name.clone(), &dir.join(name), *size, *modified)
+                .await?;
+            entries.push(entry);
         }
         Ok(entries)
     }

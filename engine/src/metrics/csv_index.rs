@@ -51,23 +51,15 @@ fn key_prefix(path: &str) -> String {
 impl Engine {
     /// An append to a run file was written: index new CSV rows.
     pub(crate) async fn run_file_grew(&self, at: AttemptRef, path: &str, _size: u64) {
-        if !is_csv(path) {
-            return;
-        }
-        let Ok(file) = self.run_files_store().file_path(at, path) else {
-            return;
-        };
-        let source = CsvSource {
-            at,
-            name: path,
-            file,
-            key_prefix: key_prefix(path),
-        };
-        self.index_csv_logged(&source, false).await;
+        self.index_run_csv(at, path, false).await;
     }
 
     /// A run file was replaced whole: read a CSV again, new rows only.
     pub(crate) async fn run_file_replaced(&self, at: AttemptRef, path: &str) {
+        self.index_run_csv(at, path, true).await;
+    }
+
+    async fn index_run_csv(&self, at: AttemptRef, path: &str, rewritten: bool) {
         if !is_csv(path) {
             return;
         }
@@ -80,7 +72,7 @@ impl Engine {
             file,
             key_prefix: key_prefix(path),
         };
-        self.index_csv_logged(&source, true).await;
+        self.index_csv_logged(&source, rewritten).await;
     }
 
     pub(crate) async fn index_csv_logged(&self, source: &CsvSource<'_>, rewritten: bool) {

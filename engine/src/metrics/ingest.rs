@@ -68,12 +68,17 @@ impl Engine {
                 job.next_auto_step += 1.0;
                 step
             });
-            batch.extend(line.values.iter().map(|(key, value)| MetricPoint {
-                key,
-                step,
-                value: *value,
-                time_ms: now,
-            }));
+            batch.extend(
+                line.values
+                    .iter()
+                    .filter(|(key, _)| !is_progress_total(key))
+                    .map(|(key, value)| MetricPoint {
+                        key,
+                        step,
+                        value: *value,
+                        time_ms: now,
+                    }),
+            );
         }
         self.append_points(job_id, job, &batch, None).await
     }
@@ -180,6 +185,13 @@ impl Engine {
         }
         Ok(batch.len())
     }
+}
+
+/// Keys that say how long a job will run (`total_epochs`, `total_steps`):
+/// they feed the Queue's progress, and a constant is no curve, so they are
+/// not recorded as series.
+fn is_progress_total(key: &str) -> bool {
+    key == "total_epochs" || key == "total_steps"
 }
 
 fn empty_row(id: i64, job_id: i64, key: &str, now: i64) -> SeriesRow {

@@ -41,15 +41,7 @@ pub async fn append(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let at = attempt_ref(&job, &attempt)?;
-    let Query(q) = query.map_err(|e| {
-        ApiError::bad_request(
-            "bad_query",
-            format!(
-                "offset (bytes) and xxh3 (hex) are required: {}",
-                e.body_text()
-            ),
-        )
-    })?;
+    let q = required(query, "offset (bytes) and xxh3 (hex)")?;
     let data = chunk(&headers, body)?;
     let result = state.engine.append_run_file(at, &path, &q, &data).await;
     match result {
@@ -67,15 +59,7 @@ pub async fn upload(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let at = attempt_ref(&job, &attempt)?;
-    let Query(q) = query.map_err(|e| {
-        ApiError::bad_request(
-            "bad_query",
-            format!(
-                "size, xxh3, offset and chunk_xxh3 are required: {}",
-                e.body_text()
-            ),
-        )
-    })?;
+    let q = required(query, "size, xxh3, offset and chunk_xxh3")?;
     let data = chunk(&headers, body)?;
     match state
         .engine
@@ -85,6 +69,16 @@ pub async fn upload(
         Ok(ack) => Ok(Json(ack).into_response()),
         Err(e) => Ok(mismatch_or_error(e)),
     }
+}
+
+/// The query, or 400 `bad_query` naming the fields it needs.
+fn required<T>(query: Result<Query<T>, QueryRejection>, fields: &str) -> Result<T, ApiError> {
+    query.map(|Query(q)| q).map_err(|e| {
+        ApiError::bad_request(
+            "bad_query",
+            format!("{fields} are required: {}", e.body_text()),
+        )
+    })
 }
 
 /// An offset mismatch carries the server's size so the agent resumes there.

@@ -62,7 +62,7 @@ pub async fn download(
 /// runs, changed files); answers what it found and skipped.
 pub async fn reindex(
     State(state): State<AppState>,
-) -> Result<Json<trainyard_engine::import::ImportReport>, ApiError> {
+) -> Result<Json<trainyard_core::runs::ImportReport>, ApiError> {
     Ok(Json(state.engine.reindex_imports().await?))
 }
 

@@ -9,9 +9,11 @@ use std::time::Duration;
 use trainyard_core::sync::{xxh3_hex, FileEntry};
 use trainyard_core::{JobStatus, MetricSummary};
 
-use crate::harness::{config, TestServer, KEY};
-use crate::jobs_support::{agent_config, get, server_with_agent, submit, until, wait_status};
-use crate::killable::{KillableAgent, KillableServer};
+use crate::harness::{TestServer, KEY};
+use crate::killable::KillableServer;
+use crate::jobs_support::{
+    get, killable_server_with_agent, server_with_agent, submit, until, wait_status,
+};
 
 /// Rows the job writes, one every 50 ms.
 const ROWS: usize = 200;
@@ -49,19 +51,7 @@ async fn server_file_size(base: &str, id: i64, path: &str) -> Option<u64> {
 #[tokio::test]
 async fn files_come_home_byte_identical_across_a_killed_and_a_stopped_server() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let addr = probe.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    drop(probe);
-    let mut cfg = config(dir.path(), Some(KEY), Default::default());
-    cfg.addr = addr;
-    let server = KillableServer::start(cfg.clone()).await;
-    let base = format!("http://{}", server.addr);
-    let agent = KillableAgent::start(agent_config(
-        base.clone(),
-        "gpu-a",
-        1,
-        &dir.path().join("agent"),
-    ));
+    let (cfg, server, base, agent) = killable_server_with_agent(dir.path()).await;
     let id = submit(&base, &job_yaml()).await.jobs[0].id;
     wait_status(&base, id, JobStatus::Running).await;
     until("CSV rows reach the server", || async {
@@ -300,21 +290,9 @@ async fn bad_run_file_requests_get_clear_errors_and_write_nothing() {
 #[tokio::test]
 async fn a_checkpoint_upload_cut_by_a_killed_server_resumes_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let addr = probe.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    drop(probe);
-    let mut cfg = config(dir.path(), Some(KEY), Default::default());
-    cfg.addr = addr;
-    let server = KillableServer::start(cfg.clone()).await;
-    let base = format!("http://{}", server.addr);
     // A real agent runs the job (and keeps its lease); this test uploads a
     // checkpoint for that attempt itself, chunk by chunk, like an agent would.
-    let agent = KillableAgent::start(agent_config(
-        base.clone(),
-        "gpu-a",
-        1,
-        &dir.path().join("agent"),
-    ));
+    let (cfg, server, base, agent) = killable_server_with_agent(dir.path()).await;
     let id = submit(&base, "gpus: 1\ncommand: [\"sleep\", \"60\"]\n")
         .await
         .jobs[0]

@@ -7,7 +7,10 @@ use trainyard_core::{JobStatus, JobView};
 use trainyard_engine::JobSettings;
 
 use crate::harness::{config, eventually, TestServer, KEY};
-use crate::jobs_support::{agent_config, log_of, server_with_agent, submit, until, wait_status};
+use crate::jobs_support::{
+    agent_config, killable_server_with_agent, log_of, server_with_agent, submit, until,
+    wait_status,
+};
 use crate::killable::{KillableAgent, KillableServer};
 
 fn pid_alive(pid: i32) -> bool {
@@ -131,19 +134,7 @@ async fn a_killed_agent_loses_its_job_which_is_requeued_on_another_agent() {
 #[tokio::test]
 async fn a_server_killed_mid_job_loses_nothing_and_hears_what_finished_meanwhile() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let addr = probe.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    drop(probe);
-    let mut cfg = config(dir.path(), Some(KEY), Default::default());
-    cfg.addr = addr;
-    let server = KillableServer::start(cfg.clone()).await;
-    let base = format!("http://{}", server.addr);
-    let agent = KillableAgent::start(agent_config(
-        base.clone(),
-        "gpu-a",
-        1,
-        &dir.path().join("agent"),
-    ));
+    let (cfg, server, base, agent) = killable_server_with_agent(dir.path()).await;
     let yaml = "gpus: 1\nk: [1, 2]\ncommand: [\"sh\", \"-c\", \"echo one; sleep 3; echo two\"]\n";
     let jobs = submit(&base, yaml).await.jobs;
     let (first, second) = (jobs[0].id, jobs[1].id);

@@ -8,7 +8,7 @@ use trainyard_agent::{AgentConfig, GpuSource};
 use trainyard_core::{JobDetail, JobStatus, SubmitResult};
 
 use crate::harness::{config, TestServer, KEY};
-use crate::killable::KillableAgent;
+use crate::killable::{KillableAgent, KillableServer};
 
 pub fn agent_config(url: String, host: &str, gpus: u32, work_dir: &Path) -> AgentConfig {
     let mut c = AgentConfig::new(url, host);
@@ -110,4 +110,26 @@ pub async fn server_with_agent(dir: &Path, gpus: u32) -> (TestServer, String, Ki
         &dir.join("agent"),
     ));
     (server, base, agent)
+}
+
+/// A server that can be killed and started again on the same port, on
+/// `dir`, and one agent "gpu-a" with one fake GPU. Returns the config to
+/// restart it with and the base URL.
+pub async fn killable_server_with_agent(
+    dir: &Path,
+) -> (
+    trainyard_server::ServeConfig,
+    KillableServer,
+    String,
+    KillableAgent,
+) {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let addr = probe.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    drop(probe);
+    let mut cfg = config(dir, Some(KEY), Default::default());
+    cfg.addr = addr;
+    let server = KillableServer::start(cfg.clone()).await;
+    let base = format!("http://{}", server.addr);
+    let agent = KillableAgent::start(agent_config(base.clone(), "gpu-a", 1, &dir.join("agent")));
+    (cfg, server, base, agent)
 }
