@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+# One cold build per run: incremental state would only cost time and disk
+# (gigabytes of it). Developers' own `cargo test` keeps its default.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "tools"

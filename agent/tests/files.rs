@@ -190,9 +190,10 @@ async fn an_offset_mismatch_continues_from_the_server_size() {
     let agent = start(setup.config());
     let attempt = setup.offer(job(
         103,
-        // Writing on for longer than a pass, so a pass while it runs meets the gap.
+        // Writing on for longer than a pass and its batching delay, so a
+        // pass while it runs meets the gap.
         &script(&format!(
-            "echo epoch,loss > metrics.csv; rows 1 30; {WAIT_FOR_GO}; rows 31 200"
+            "echo epoch,loss > metrics.csv; rows 1 30; {WAIT_FOR_GO}; rows 31 100; sleep 4; rows 101 200"
         )),
         vec![],
     ));

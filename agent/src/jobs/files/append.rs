@@ -17,6 +17,13 @@ use crate::response::Verdict;
 
 /// Largest append chunk (uncompressed).
 pub(super) const APPEND_CHUNK: u64 = 1024 * 1024;
+/// While the job runs, a file's new bytes wait until there are this many
+/// or [`MAX_BATCH_DELAY`] passed since its last append: each request costs
+/// some 600 bytes of headers and acknowledgement, so a slow trickle sent
+/// every second would pay more in overhead than it carries. The last pass
+/// sends everything at once.
+const MIN_BATCH: u64 = 16 * 1024;
+const MAX_BATCH_DELAY: std::time::Duration = std::time::Duration::from_secs(3);
 /// Surprises (offset corrections, odd acknowledgements, rewrites) one
 /// call accepts before it backs off instead of going round in circles.
 const MAX_SURPRISES: u32 = 4;
@@ -157,6 +164,13 @@ async fn append(pass: &Pass<'_>, file: &LocalFile, tracked: &mut Tracked) -> Res
     if fingerprint.is_some() && checked == Some(file.stamp) {
         return Ok(Step::End(FileResult::Idle));
     }
+    let small = file.stamp.size - acked < MIN_BATCH;
+    let recent = tracked
+        .last_append
+        .is_some_and(|at| at.elapsed() < MAX_BATCH_DELAY);
+    if !pass.last && small && recent {
+        return Ok(Step::End(FileResult::Idle));
+    }
     let path = file.abs.clone();
     let window = match blocking(move || Window::read(&path, acked, APPEND_CHUNK)).await {
         Ok(window) => window,
@@ -191,6 +205,7 @@ async fn append(pass: &Pass<'_>, file: &LocalFile, tracked: &mut Tracked) -> Res
         fingerprint,
         checked: None,
     };
+    tracked.last_append = Some(tokio::time::Instant::now());
     match pass
         .api
         .append_file(pass.attempt, &file.path, &query, body)

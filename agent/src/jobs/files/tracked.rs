@@ -84,6 +84,8 @@ pub(super) struct Tracked {
     hashed: Option<Hashed>,
     /// Consecutive tries that ended in "later".
     pub failures: u32,
+    /// When bytes of this append file last went out (batching, see append.rs).
+    pub last_append: Option<Instant>,
 }
 
 impl Tracked {
