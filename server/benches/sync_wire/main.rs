@@ -178,6 +178,12 @@ fn main() -> anyhow::Result<()> {
         let mut scenarios = vec![
             ("baseline (writes nothing)", Payload::Nothing),
             (
+                "random 1 KB/s",
+                Payload::Random {
+                    bytes_per_second: 1_000,
+                },
+            ),
+            (
                 "random 10 KB/s",
                 Payload::Random {
                     bytes_per_second: 10_000,
