@@ -109,7 +109,10 @@ impl Engine {
             .store()
             .imported_run(&root_text, &found.project, &found.run)
             .await?;
-        if known.as_ref().is_some_and(|k| k.signature == signature) {
+        if known
+            .as_ref()
+            .is_some_and(|k| still_valid(&k.signature, &signature, now_ms()))
+        {
             return Ok(Indexed::Unchanged);
         }
         let config_yaml = match found.config() {
@@ -175,7 +178,13 @@ impl Engine {
         view.finished_ms = status.is_final().then_some(last_change_ms);
         view.duration_ms = Some((last_change_ms - first_ms).max(0));
         row.config_yaml = config_yaml;
-        self.store().update_imported_run(&row, &signature).await?;
+        // A run called running only because its files are fresh is looked
+        // at again once they are not, even if nothing changes.
+        let saved = match status {
+            JobStatus::Running => format!("{signature}@{}", last_change_ms + infer::FRESH_MS + 1),
+            _ => signature,
+        };
+        self.store().update_imported_run(&row, &saved).await?;
         self.events().publish(BusEvent::Job(Arc::new(row.view)));
         Ok(outcome)
     }
@@ -278,8 +287,32 @@ impl Engine {
     }
 }
 
+/// Whether a stored signature (`<files hash>[@<recheck after ms>]`) still
+/// describes a run whose files hash to `current`.
+fn still_valid(stored: &str, current: &str, now_ms: i64) -> bool {
+    let (hash, recheck_after) = match stored.split_once('@') {
+        Some((hash, at)) => (hash, at.parse::<i64>().ok()),
+        None => (stored, None),
+    };
+    hash == current && recheck_after.is_none_or(|at| now_ms < at)
+}
+
 enum Indexed {
     Unchanged,
     Added,
     Updated,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::still_valid;
+
+    #[test]
+    fn a_fresh_running_run_is_looked_at_again_when_its_hour_is_up() {
+        assert!(still_valid("abc", "abc", 5));
+        assert!(!still_valid("abc", "abd", 5));
+        assert!(still_valid("abc@10", "abc", 5));
+        assert!(!still_valid("abc@10", "abc", 10));
+        assert!(!still_valid("", "abc", 0), "a cleared signature re-reads");
+    }
 }
