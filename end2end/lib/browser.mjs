@@ -1,6 +1,8 @@
 // Chromium via playwright-core, and the page-level conditions tests wait for.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, TIMEOUT_MS } from './config.mjs';
+import { CHROMIUM, SCREENSHOT_DIR, TIMEOUT_MS } from './config.mjs';
 
 export const VIEWPORT = { width: 1280, height: 800 };
 
@@ -73,4 +75,22 @@ export function texts(locator) {
 /** The pathname of the page's URL. */
 export function pathname(page) {
   return new URL(page.url()).pathname;
+}
+
+/**
+ * Saves a full-page screenshot of `page` as SCREENSHOT_DIR/name (the README's
+ * pictures), once finite animations have settled (an editor's blinking
+ * cursor never does, so infinite ones are not waited for).
+ */
+export async function screenshot(page, name) {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  await page.evaluate(() =>
+    Promise.all(
+      document
+        .getAnimations()
+        .filter((a) => a.effect?.getTiming().iterations !== Infinity)
+        .map((a) => a.finished.catch(() => {})),
+    ),
+  );
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, name), fullPage: true, animations: 'disabled' });
 }

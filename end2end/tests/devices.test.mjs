@@ -1,10 +1,8 @@
 // The Devices page follows an agent live, from first heartbeat to removal;
 // the Dashboard counts it. Also takes the docs screenshots.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { SCREENSHOT_DIR, TIMEOUT_MS } from '../lib/config.mjs';
-import { isSameDocument, markDocument, pathname, texts, waitForHydration } from '../lib/browser.mjs';
+import { TIMEOUT_MS } from '../lib/config.mjs';
+import { isSameDocument, markDocument, pathname, screenshot, texts, waitForHydration } from '../lib/browser.mjs';
 import { e2eTest } from '../lib/harness.mjs';
 import { pollUntil } from '../lib/wait.mjs';
 
@@ -18,13 +16,6 @@ async function useTheme(page, theme) {
     await page.click('[data-testid=theme-toggle]');
   }
   await pollUntil(async () => (await html.getAttribute('data-theme')) === theme, { what: `data-theme="${theme}"` });
-}
-
-async function screenshot(page, name) {
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  // Let CSS transitions (theme colors) settle without a fixed sleep.
-  await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished.catch(() => {}))));
-  await page.screenshot({ path: path.join(SCREENSHOT_DIR, name), fullPage: true, animations: 'disabled' });
 }
 
 /** Text of every GPU metric on the card, to notice live changes. */

@@ -3,10 +3,9 @@
 // run it on the Queue page, follow one job's log live and cancel it.
 // Also takes the docs screenshots execute.png, queue.png and job.png.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { REPO_ROOT, SCREENSHOT_DIR } from '../lib/config.mjs';
-import { isSameDocument, markDocument, pathname, texts, waitForHydration } from '../lib/browser.mjs';
+import { REPO_ROOT } from '../lib/config.mjs';
+import { isSameDocument, markDocument, pathname, screenshot, texts, waitForHydration } from '../lib/browser.mjs';
 import { e2eTest } from '../lib/harness.mjs';
 import { pollUntil } from '../lib/wait.mjs';
 
@@ -28,20 +27,6 @@ batch_size: [32, 64]
 const EDITOR = '[data-testid=config-editor][data-ready="true"]';
 const RUN_COUNT = '[data-testid=run-count]';
 const ROW = '[data-testid=job-row]';
-
-async function screenshot(page, name) {
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
-  // Let highlights settle; the editor's blinking cursor never finishes.
-  await page.evaluate(() =>
-    Promise.all(
-      document
-        .getAnimations()
-        .filter((a) => a.effect?.getTiming().iterations !== Infinity)
-        .map((a) => a.finished.catch(() => {})),
-    ),
-  );
-  await page.screenshot({ path: path.join(SCREENSHOT_DIR, name), fullPage: true, animations: 'disabled' });
-}
 
 /** The status of every job row, e.g. ["running", "queued", …]. */
 function rowStatuses(page) {

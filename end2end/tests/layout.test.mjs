@@ -13,7 +13,7 @@ import { pollUntil } from '../lib/wait.mjs';
 const PAGES = [
   { link: 'Execute', path: '/execute', heading: /Execute/i, notBuilt: false },
   { link: 'Queue', path: '/queue', heading: /Queue/i, notBuilt: false },
-  { link: 'Projects', path: '/projects', heading: /Projects/i, notBuilt: true },
+  { link: 'Projects', path: '/projects', heading: /Projects/i, notBuilt: false },
   { link: 'Devices', path: '/devices', heading: /Devices/i, notBuilt: false },
   { link: 'Components', path: '/components', heading: /Components/i, notBuilt: true },
   { link: 'Settings', path: '/settings', heading: /Settings/i, notBuilt: null },

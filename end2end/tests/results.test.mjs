@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REPO_ROOT } from '../lib/config.mjs';
-import { pathname, waitForHydration } from '../lib/browser.mjs';
+import { pathname, screenshot, waitForHydration } from '../lib/browser.mjs';
 import { e2eTest } from '../lib/harness.mjs';
 import { pollUntil } from '../lib/wait.mjs';
 
@@ -45,6 +45,9 @@ e2eTest('results: a running job\'s curve grows live, and two runs of the project
   });
   await page.locator(`${CHART('loss')} canvas`).first().waitFor({ state: 'attached' });
   assert.equal(await page.locator(CHART('accuracy')).count(), 1, 'one chart per metric key');
+  // Files the job writes show up while it runs (synced by the agent, re-listed live).
+  await page.locator('[data-testid=run-files] a[href$="/files/metrics.csv"]').waitFor({ state: 'attached' });
+  await screenshot(page, 'run.png');
 
   // Projects lists "demo" with its 4 runs; its page shows them with params and metrics.
   await page.locator('nav a[href="/projects"]').click();
@@ -56,6 +59,10 @@ e2eTest('results: a running job\'s curve grows live, and two runs of the project
   await pollUntil(async () => (await page.locator('[data-testid=run-row]').count()) === 4, { what: '4 run rows' });
   const headers = (await page.locator('[data-testid=runs] thead th').allTextContents()).join('|');
   assert.match(headers, /optimizer\.lr/, `parameters are columns: ${headers}`);
+  const pager = await page.locator('.pager button').allTextContents();
+  assert.deepEqual(pager.map((t) => t.trim()), ['← Previous', 'Next →'], 'the pager shows its labels only');
+  assert.equal(await page.locator('.pager button').last().isDisabled(), true, 'one page: Next is disabled');
+  await screenshot(page, 'project.png');
 
   // Sorting by id ascending is done by the server.
   await page.locator('[data-testid=sort-id]').click();
@@ -95,4 +102,5 @@ e2eTest('results: a running job\'s curve grows live, and two runs of the project
   assert.match(await lossRow.textContent(), /lower is better/);
   assert.match(await lossRow.textContent(), /best [\d.]+ @ \d+/, 'best value with its step');
   await page.locator('[data-testid=parallel-coords] polyline').first().waitFor({ state: 'attached' });
+  await screenshot(page, 'compare.png');
 }, { timeout: 180_000 });

@@ -36,10 +36,38 @@ pub fn download_href(id: i64, path: &str) -> String {
     out
 }
 
+/// How often the list is fetched again while the run is active.
+#[cfg(feature = "hydrate")]
+const RELIST_MS: u64 = 3_000;
+
+#[cfg(feature = "hydrate")]
+fn relist_while_active(
+    active: Signal<bool>,
+    files: Resource<Result<Vec<FileEntry>, ServerFnError>>,
+) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let alive = Arc::new(AtomicBool::new(true));
+    let on_leave = alive.clone();
+    on_cleanup(move || on_leave.store(false, Ordering::Relaxed));
+    leptos::task::spawn_local(async move {
+        while alive.load(Ordering::Relaxed) {
+            crate::live::sleep(std::time::Duration::from_millis(RELIST_MS)).await;
+            if alive.load(Ordering::Relaxed) && active.try_get_untracked().unwrap_or(false) {
+                files.refetch();
+            }
+        }
+    });
+}
+
 #[component]
 pub fn RunFiles(id: i64, active: Signal<bool>) -> impl IntoView {
-    // Re-listed when the run starts or ends (its files change then).
+    // Re-listed when the run starts or ends, and every few seconds while it
+    // runs (the agent syncs files as they are written).
     let files = Resource::new(move || active.get(), move |_| list_run_files(id));
+    #[cfg(feature = "hydrate")]
+    relist_while_active(active, files);
     let preview = RwSignal::new(None::<(String, Result<FilePreview, String>)>);
     let open = move |path: String| {
         leptos::task::spawn_local(async move {

@@ -81,12 +81,12 @@ pub fn ProjectPage() -> impl IntoView {
                             <section class="card">
                                 <RunsTable page=p sort=sort selected=selected/>
                                 <div class="pager">
-                                    <button type="button" class="small-button" disabled=at == 0
+                                    <button type="button" class="small-button" disabled={at == 0}
                                         on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"← Previous"</button>
                                     <span class="muted small num" data-testid="runs-count">
                                         {format!("page {} of {pages} · {total} runs", at + 1)}
                                     </span>
-                                    <button type="button" class="small-button" disabled=u64::from(at) + 1 >= pages
+                                    <button type="button" class="small-button" disabled={u64::from(at) + 1 >= pages}
                                         on:click=move |_| page.update(|p| *p += 1)>"Next →"</button>
                                 </div>
                             </section>
