@@ -5,7 +5,7 @@ use trainyard_core::sync::{xxh3_hex, AppendQuery, SyncKind, UploadQuery};
 use trainyard_core::work::AttemptRef;
 use trainyard_engine::{Engine, EngineConfig, EngineError, FileSettings};
 
-use crate::fixtures::{open, running_job};
+use crate::fixtures::{open, point_count, running_job};
 
 fn append_query(offset: u64, data: &[u8]) -> AppendQuery {
     AppendQuery {
@@ -324,13 +324,8 @@ async fn csv_rows_become_metrics_once_even_when_chunks_split_lines_and_repeat() 
         .upload_run_file_chunk(at, "metrics.csv", &q, rewritten)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let keys = engine
-        .metric_keys(at.job_id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let count = |key: &str| keys.iter().find(|k| k.key == key).map(|k| k.count);
-    assert_eq!(count("loss"), Some(4));
-    assert_eq!(count("val_acc"), Some(1));
+    assert_eq!(point_count(&engine, at.job_id, "loss").await, Some(4));
+    assert_eq!(point_count(&engine, at.job_id, "val_acc").await, Some(1));
     // And appends continue after the rewrite.
     append(
         &engine,
@@ -341,12 +336,8 @@ async fn csv_rows_become_metrics_once_even_when_chunks_split_lines_and_repeat() 
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    let keys = engine
-        .metric_keys(at.job_id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let count = |key: &str| keys.iter().find(|k| k.key == key).map(|k| k.count);
-    assert_eq!((count("loss"), count("val_acc")), (Some(5), Some(2)));
+    assert_eq!(point_count(&engine, at.job_id, "loss").await, Some(5));
+    assert_eq!(point_count(&engine, at.job_id, "val_acc").await, Some(2));
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
-use trainyard_core::{GpuStats, HealthThresholds, Heartbeat, SystemStats, PROTOCOL_VERSION};
 use std::path::Path;
+use trainyard_core::{GpuStats, HealthThresholds, Heartbeat, SystemStats, PROTOCOL_VERSION};
 
 use trainyard_core::work::{AttemptRef, PollRequest};
 use trainyard_core::SubmitOptions;
@@ -103,4 +103,15 @@ pub async fn running_job(engine: &Engine) -> AttemptRef {
         job_id: id,
         attempt: 1,
     }
+}
+
+/// How many points job `job_id`'s series `key` has (`None`: no such series).
+pub async fn point_count(engine: &Engine, job_id: i64, key: &str) -> Option<u64> {
+    engine
+        .metric_keys(job_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .find(|k| k.key == key)
+        .map(|k| k.count)
 }

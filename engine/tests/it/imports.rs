@@ -8,6 +8,8 @@ use trainyard_core::runs::{RunNotes, RunsQuery};
 use trainyard_core::JobStatus;
 use trainyard_engine::{Engine, EngineConfig};
 
+use crate::fixtures::point_count;
+
 fn write(path: &Path, text: &[u8]) {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
@@ -128,14 +130,11 @@ async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_sca
         JobStatus::Succeeded,
         "epoch 2 of 3 (0-based) is the last"
     );
-    let loss = engine
-        .metric_keys(id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_iter()
-        .find(|k| k.key == "loss")
-        .unwrap_or_else(|| panic!("no loss"));
-    assert_eq!(loss.count, 3, "no row indexed twice");
+    assert_eq!(
+        point_count(&engine, id, "loss").await,
+        Some(3),
+        "no row indexed twice"
+    );
 
     // Notes survive a re-index, and the run keeps its id.
     engine
@@ -164,16 +163,7 @@ async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_sca
         .find(|r| r.job.id == id)
         .unwrap_or_else(|| panic!("{page:?}"));
     assert_eq!(resnet.notes.notes, "baseline");
-    assert_eq!(
-        engine
-            .metric_keys(id)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .iter()
-            .find(|k| k.key == "loss")
-            .map(|k| k.count),
-        Some(3)
-    );
+    assert_eq!(point_count(&engine, id, "loss").await, Some(3));
 }
 
 #[tokio::test]
@@ -202,12 +192,8 @@ async fn a_rewrite_with_a_new_column_adds_only_new_rows_and_bad_names_are_skippe
     engine.scan_imports().await;
     let page = runs(&engine, "p").await;
     let id = page.rows[0].job.id;
-    let keys = engine
-        .metric_keys(id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let count = |key: &str| keys.iter().find(|k| k.key == key).map(|k| k.count);
-    assert_eq!((count("loss"), count("val_acc")), (Some(3), Some(1)));
+    assert_eq!(point_count(&engine, id, "loss").await, Some(3));
+    assert_eq!(point_count(&engine, id, "val_acc").await, Some(1));
 
     // A file that is not the run's own cannot be fetched through it.
     match engine.locate_run_file(id, "../loose-file.csv").await {
