@@ -25,26 +25,45 @@ function axis() {
 }
 
 function aligned(series) {
-  // uPlot wants one shared x array; join each run's [xs, ys] with gaps.
-  const tables = series.map((s) => [s.points.map((p) => p[0]), s.points.map((p) => p[1])]);
+  // uPlot wants one shared x array; join each run's [xs, ys] (and, with a
+  // band, its bucket minimums and maximums) with gaps.
+  const tables = series.map((s) => {
+    const table = [s.points.map((p) => p[0]), s.points.map((p) => p[1])];
+    if (s.band) table.push(s.band.map((b) => b[0]), s.band.map((b) => b[1]));
+    return table;
+  });
   return tables.length === 0 ? [[]] : uPlot.join(tables);
 }
 
-function options(handle, names, width) {
+// The uPlot series and bands for `series`: a line per run, and for a run
+// with a band two invisible min/max series with the area between filled,
+// so a spike inside a bucket is never hidden.
+function layout(series) {
+  const out = [{ label: "step" }];
+  const bands = [];
+  series.forEach((s, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    out.push({ label: s.name, stroke: color, width: 1.5, spanGaps: true, points: { show: false } });
+    if (s.band) {
+      const min = out.push({ label: `${s.name} min`, stroke: "transparent", width: 0, spanGaps: true, points: { show: false } }) - 1;
+      const max = out.push({ label: `${s.name} max`, stroke: "transparent", width: 0, spanGaps: true, points: { show: false } }) - 1;
+      bands.push({ series: [max, min], fill: `${color}55` });
+    }
+  });
+  return { series: out, bands };
+}
+
+function options(handle, series, width) {
+  const { series: lines, bands } = layout(series);
   return {
     width,
     height: 220,
-    legend: { show: names.length > 1 },
+    legend: { show: series.length > 1 },
     cursor: { drag: { x: true, y: false } },
     scales: { x: { time: false } },
     axes: [axis(), axis()],
-    series: [{ label: "step" }, ...names.map((name, i) => ({
-      label: name,
-      stroke: PALETTE[i % PALETTE.length],
-      width: 1.5,
-      spanGaps: true,
-      points: { show: false },
-    }))],
+    series: lines,
+    bands,
     hooks: {
       setSelect: [(u) => {
         if (u.select.width < 2) return;
@@ -68,18 +87,18 @@ export function create(parent, onZoom) {
   return handle;
 }
 
-/** Draws `series`: `[{name, points: [[step, value], ...]}]`. */
+/** Draws `series`: `[{name, points: [[step, value], ...], band?: [[min, max], ...]}]`. */
 export function setSeries(handle, series) {
-  const names = series.map((s) => s.name);
+  const shape = series.map((s) => `${s.name}${s.band ? "\u0001" : ""}`).join("\u0000");
   const data = aligned(series);
-  if (handle.plot && handle.names === names.join("\u0000")) {
+  if (handle.plot && handle.names === shape) {
     handle.plot.setData(data);
     return;
   }
   if (handle.plot) handle.plot.destroy();
-  handle.names = names.join("\u0000");
+  handle.names = shape;
   const width = Math.max(handle.parent.clientWidth, 200);
-  handle.plot = new uPlot(options(handle, names, width), data, handle.parent);
+  handle.plot = new uPlot(options(handle, series, width), data, handle.parent);
 }
 
 /** Saves the chart as a PNG file named `filename`. */

@@ -7,11 +7,16 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use serde::Serialize;
 
-/// One line on a chart: a run's points `(step, value)`.
+/// One line on a chart: a run's points `(step, value)`, and optionally the
+/// min–max band of the buckets behind them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Line {
     pub name: String,
     pub points: Vec<(f64, f64)>,
+    /// `(min, max)` per point; empty when every bucket held one point (or
+    /// the band is not wanted), so nothing extra is drawn.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub band: Vec<(f64, f64)>,
 }
 
 /// A line through each bucket's last value, as the series API returns it.
@@ -23,7 +28,19 @@ pub fn line_of(name: String, series: &trainyard_core::MetricSeries) -> Line {
             .iter()
             .map(|b| (b.last_step, b.last))
             .collect(),
+        band: Vec::new(),
     }
+}
+
+/// [`line_of`] plus the buckets' min–max band, so a spike inside a bucket
+/// of a long series stays visible. (Only the browser draws live charts.)
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub fn line_with_band(name: String, series: &trainyard_core::MetricSeries) -> Line {
+    let mut line = line_of(name, series);
+    if series.buckets.iter().any(|b| b.count > 1 && b.min < b.max) {
+        line.band = series.buckets.iter().map(|b| (b.min, b.max)).collect();
+    }
+    line
 }
 
 #[component]
@@ -124,5 +141,62 @@ mod draw {
                 }
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod band_tests {
+    use trainyard_core::{MetricSeries, SeriesBucket};
+
+    use super::{line_of, line_with_band};
+
+    fn bucket(step: f64, min: f64, max: f64, last: f64, count: u64) -> SeriesBucket {
+        SeriesBucket {
+            step_start: step,
+            step_end: step,
+            min,
+            max,
+            last,
+            last_step: step,
+            count,
+        }
+    }
+
+    fn series(buckets: Vec<SeriesBucket>) -> MetricSeries {
+        MetricSeries {
+            key: "loss".into(),
+            from: None,
+            to: None,
+            total_points: buckets.iter().map(|b| b.count).sum(),
+            buckets,
+        }
+    }
+
+    #[test]
+    fn a_spike_inside_a_bucket_gets_a_band_and_single_points_do_not() {
+        let spiky = series(vec![
+            bucket(0.0, 1.0, 1.0, 1.0, 10),
+            bucket(10.0, 0.9, 50.0, 0.9, 10),
+        ]);
+        let line = line_with_band("loss".into(), &spiky);
+        assert_eq!(
+            line.points,
+            vec![(0.0, 1.0), (10.0, 0.9)],
+            "the line follows the last values"
+        );
+        assert_eq!(
+            line.band,
+            vec![(1.0, 1.0), (0.9, 50.0)],
+            "the spike (50) is in the band"
+        );
+        let plain = series(vec![
+            bucket(0.0, 1.0, 1.0, 1.0, 1),
+            bucket(1.0, 0.5, 0.5, 0.5, 1),
+        ]);
+        assert!(line_with_band("loss".into(), &plain).band.is_empty());
+        assert!(
+            line_of("loss".into(), &spiky).band.is_empty(),
+            "compare lines stay plain"
+        );
     }
 }
