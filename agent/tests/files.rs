@@ -50,11 +50,18 @@ fn run_files(root: &Path) -> Vec<(String, Vec<u8>)> {
     found
 }
 
-/// Waits for `finished`, then checks every local run file (but `except`)
-/// has an identical copy on the server. The fake server refuses file
-/// writes after `finished`, so the copies were complete before it.
-async fn finished_in_sync(setup: &Setup, attempt: AttemptRef, except: &[&str]) -> Outcome {
+/// Offers job `job_id` running [`script`]`(body)`.
+fn offer_script(setup: &Setup, job_id: i64, body: &str) -> AttemptRef {
+    setup.offer(job(job_id, &script(body), vec![]))
+}
+
+/// Waits for `finished`, checks the job succeeded, then checks every local
+/// run file (but `except`) has an identical copy on the server. The fake
+/// server refuses file writes after `finished`, so the copies were complete
+/// before it.
+async fn succeeded_in_sync(setup: &Setup, attempt: AttemptRef, except: &[&str]) {
     let report = setup.finished(attempt).await;
+    assert_eq!(report.outcome, Outcome::Succeeded);
     let local = run_files(&setup.run_dir(attempt));
     assert!(!local.is_empty());
     setup.server.work(|w| {
@@ -71,7 +78,6 @@ async fn finished_in_sync(setup: &Setup, attempt: AttemptRef, except: &[&str]) -
             );
         }
     });
-    report.outcome
 }
 
 /// Waits until the server's copy of `path` contains `text`.
@@ -116,20 +122,15 @@ async fn outcome_spooled(setup: &Setup, attempt: AttemptRef) {
 async fn a_csv_a_yaml_and_a_checkpoint_arrive_identical_with_batched_rows() {
     let setup = Setup::new().await;
     let agent = start(setup.config());
-    let attempt = setup.offer(job(
+    let attempt = offer_script(
+        &setup,
         101,
-        &script(
-            "echo epoch,loss > metrics.csv; rows 1 60
+        "echo epoch,loss > metrics.csv; rows 1 60
              printf 'lr: 0.1\\nbatch: 32\\n' > params.yaml
              mkdir -p ckpt && head -c 5000000 /dev/urandom > ckpt/model.bin
              rows 61 80",
-        ),
-        vec![],
-    ));
-    assert_eq!(
-        finished_in_sync(&setup, attempt, &[]).await,
-        Outcome::Succeeded
     );
+    succeeded_in_sync(&setup, attempt, &[]).await;
     let (csv, appends) = setup.server.work(|w| {
         let csv = String::from_utf8_lossy(w.files.copy(attempt, "metrics.csv").unwrap_or_default())
             .into_owned();
@@ -157,14 +158,14 @@ async fn a_csv_a_yaml_and_a_checkpoint_arrive_identical_with_batched_rows() {
 async fn an_outage_mid_run_ends_with_identical_copies() {
     let setup = Setup::new().await;
     let agent = start(setup.config());
-    let attempt = setup.offer(job(
+    let attempt = offer_script(
+        &setup,
         102,
-        &script(&format!(
+        &format!(
             "echo epoch,loss > metrics.csv; rows 1 10; {WAIT_FOR_GO}
              rows 11 40; head -c 300000 /dev/urandom > weights.bin; echo done > done.txt"
-        )),
-        vec![],
-    ));
+        ),
+    );
     server_copy_contains(&setup, attempt, "metrics.csv", "\n10,").await;
     setup.server.work(|w| w.down = true);
     setup.go(attempt);
@@ -177,10 +178,7 @@ async fn an_outage_mid_run_ends_with_identical_copies() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     setup.server.work(|w| w.down = false);
-    assert_eq!(
-        finished_in_sync(&setup, attempt, &[]).await,
-        Outcome::Succeeded
-    );
+    succeeded_in_sync(&setup, attempt, &[]).await;
     agent.shut_down().await;
 }
 
@@ -188,15 +186,15 @@ async fn an_outage_mid_run_ends_with_identical_copies() {
 async fn an_offset_mismatch_continues_from_the_server_size() {
     let setup = Setup::new().await;
     let agent = start(setup.config());
-    let attempt = setup.offer(job(
+    // Writing on for longer than a pass and its batching delay, so a pass
+    // while it runs meets the gap.
+    let attempt = offer_script(
+        &setup,
         103,
-        // Writing on for longer than a pass and its batching delay, so a
-        // pass while it runs meets the gap.
-        &script(&format!(
+        &format!(
             "echo epoch,loss > metrics.csv; rows 1 30; {WAIT_FOR_GO}; rows 31 100; sleep 4; rows 101 200"
-        )),
-        vec![],
-    ));
+        ),
+    );
     server_copy_contains(&setup, attempt, "metrics.csv", "\n30,").await;
     // The server "loses" the second half of what it had.
     setup.server.work(|w| {
@@ -205,10 +203,7 @@ async fn an_offset_mismatch_continues_from_the_server_size() {
         }
     });
     setup.go(attempt);
-    assert_eq!(
-        finished_in_sync(&setup, attempt, &[]).await,
-        Outcome::Succeeded
-    );
+    succeeded_in_sync(&setup, attempt, &[]).await;
     let conflicts = setup.server.work(|w| {
         w.files
             .requests_for("metrics.csv")
@@ -225,15 +220,8 @@ async fn a_hash_mismatch_is_resent_and_accepted() {
     let setup = Setup::new().await;
     setup.server.work(|w| w.files.hash_failures = 1);
     let agent = start(setup.config());
-    let attempt = setup.offer(job(
-        104,
-        &script("echo epoch,loss > metrics.csv; rows 1 20"),
-        vec![],
-    ));
-    assert_eq!(
-        finished_in_sync(&setup, attempt, &[]).await,
-        Outcome::Succeeded
-    );
+    let attempt = offer_script(&setup, 104, "echo epoch,loss > metrics.csv; rows 1 20");
+    succeeded_in_sync(&setup, attempt, &[]).await;
     let statuses: Vec<StatusCode> = setup
         .server
         .work(|w| w.files.requests.iter().map(|r| r.status).collect());
@@ -252,13 +240,11 @@ async fn an_interrupted_upload_resumes_where_the_server_stopped() {
         .server
         .work(|w| w.files.break_upload_at = Some(("ckpt.bin".into(), 4 * MIB)));
     let agent = start(setup.config());
-    let attempt = setup.offer(job(
+    let attempt = offer_script(
+        &setup,
         105,
-        &script(&format!(
-            "head -c 10000000 /dev/urandom > ckpt.bin; {WAIT_FOR_GO}"
-        )),
-        vec![],
-    ));
+        &format!("head -c 10000000 /dev/urandom > ckpt.bin; {WAIT_FOR_GO}"),
+    );
     let broken = request_seen(&setup, "the broken chunk", |r| {
         r.path == "ckpt.bin" && r.status == StatusCode::INTERNAL_SERVER_ERROR
     })
@@ -267,10 +253,7 @@ async fn an_interrupted_upload_resumes_where_the_server_stopped() {
     assert!(setup.server.work(|w| w.down));
     setup.server.work(|w| w.down = false);
     setup.go(attempt);
-    assert_eq!(
-        finished_in_sync(&setup, attempt, &[]).await,
-        Outcome::Succeeded
-    );
+    succeeded_in_sync(&setup, attempt, &[]).await;
     let after: Vec<u64> = setup.server.work(|w| {
         w.files.requests[broken + 1..]
             .iter()
@@ -290,21 +273,18 @@ async fn an_interrupted_upload_resumes_where_the_server_stopped() {
 async fn a_csv_rewritten_with_a_new_column_is_sent_whole_then_appended() {
     let setup = Setup::new().await;
     let agent = start(setup.config());
-    let attempt = setup.offer(job(
+    let attempt = offer_script(
+        &setup,
         106,
-        &script(&format!(
+        &format!(
             "echo epoch,loss > metrics.csv; rows 1 20; {WAIT_FOR_GO}
              sed 's/$/,0.9/; 1s/,0.9$/,acc/' metrics.csv > new.tmp && mv new.tmp metrics.csv
              rows 21 30"
-        )),
-        vec![],
-    ));
+        ),
+    );
     server_copy_contains(&setup, attempt, "metrics.csv", "\n20,").await;
     setup.go(attempt);
-    assert_eq!(
-        finished_in_sync(&setup, attempt, &[]).await,
-        Outcome::Succeeded
-    );
+    succeeded_in_sync(&setup, attempt, &[]).await;
     let (csv, uploads) = setup.server.work(|w| {
         let csv = String::from_utf8_lossy(w.files.copy(attempt, "metrics.csv").unwrap_or_default())
             .into_owned();
@@ -326,20 +306,17 @@ async fn a_csv_rewritten_with_a_new_column_is_sent_whole_then_appended() {
 async fn a_pandas_style_rewrite_with_one_more_row_is_a_plain_append() {
     let setup = Setup::new().await;
     let agent = start(setup.config());
-    let attempt = setup.offer(job(
+    let attempt = offer_script(
+        &setup,
         107,
-        &script(&format!(
+        &format!(
             "echo epoch,loss > metrics.csv; rows 1 20; {WAIT_FOR_GO}
              cp metrics.csv new.tmp && echo 21,0.21 >> new.tmp && mv new.tmp metrics.csv"
-        )),
-        vec![],
-    ));
+        ),
+    );
     server_copy_contains(&setup, attempt, "metrics.csv", "\n20,").await;
     setup.go(attempt);
-    assert_eq!(
-        finished_in_sync(&setup, attempt, &[]).await,
-        Outcome::Succeeded
-    );
+    succeeded_in_sync(&setup, attempt, &[]).await;
     let requests = setup.server.work(|w| w.files.requests_for("metrics.csv"));
     assert!(requests.iter().all(|r| r.op == Op::Append), "{requests:?}");
     agent.shut_down().await;
@@ -349,20 +326,15 @@ async fn a_pandas_style_rewrite_with_one_more_row_is_a_plain_append() {
 async fn files_with_bad_names_are_skipped_and_the_rest_syncs() {
     let setup = Setup::new().await;
     let agent = start(setup.config());
-    let attempt = setup.offer(job(
+    let attempt = offer_script(
+        &setup,
         108,
-        &script(
-            "echo a > 'back\\slash.csv'; printf 'x' > \"$(printf 'bell\\007.txt')\"
+        "echo a > 'back\\slash.csv'; printf 'x' > \"$(printf 'bell\\007.txt')\"
              mkdir -p \"$(printf 'tab\\tdir')\" && echo b > \"$(printf 'tab\\tdir')/inner.txt\"
              echo epoch,loss > metrics.csv; rows 1 5",
-        ),
-        vec![],
-    ));
-    let skipped = ["back\\slash.csv", "bell\u{7}.txt", "tab\tdir/inner.txt"];
-    assert_eq!(
-        finished_in_sync(&setup, attempt, &skipped).await,
-        Outcome::Succeeded
     );
+    let skipped = ["back\\slash.csv", "bell\u{7}.txt", "tab\tdir/inner.txt"];
+    succeeded_in_sync(&setup, attempt, &skipped).await;
     let names = run_files(&setup.run_dir(attempt));
     assert!(
         names.iter().any(|(path, _)| path == "back\\slash.csv"),
@@ -387,18 +359,9 @@ async fn files_with_bad_names_are_skipped_and_the_rest_syncs() {
 async fn compressible_chunks_travel_gzipped_and_random_ones_do_not() {
     let setup = Setup::new().await;
     let agent = start(setup.config());
-    let attempt = setup.offer(job(
-        109,
-        &script(
-            "i=0; while [ $i -lt 3000 ]; do echo \"{\\\"step\\\": $i, \\\"loss\\\": 0.5}\"; i=$((i+1)); done > events.jsonl
-             head -c 2000000 /dev/urandom > noise.bin",
-        ),
-        vec![],
-    ));
-    assert_eq!(
-        finished_in_sync(&setup, attempt, &[]).await,
-        Outcome::Succeeded
-    );
+    let attempt = offer_script(&setup, 109, "i=0; while [ $i -lt 3000 ]; do echo \"{\\\"step\\\": $i, \\\"loss\\\": 0.5}\"; i=$((i+1)); done > events.jsonl
+             head -c 2000000 /dev/urandom > noise.bin");
+    succeeded_in_sync(&setup, attempt, &[]).await;
     setup.server.work(|w| {
         let events = w.files.requests_for("events.jsonl");
         assert!(events.iter().any(|r| r.gzip && r.len > 1024), "{events:?}");
@@ -416,15 +379,12 @@ async fn a_file_past_the_server_limit_is_given_up_and_finished_still_arrives() {
     let setup = Setup::new().await;
     setup.server.work(|w| w.files.max_file_bytes = Some(MIB));
     let agent = start(setup.config());
-    let attempt = setup.offer(job(
+    let attempt = offer_script(
+        &setup,
         110,
-        &script("head -c 2000000 /dev/urandom > big.bin; echo 'a: 1' > small.yaml"),
-        vec![],
-    ));
-    assert_eq!(
-        finished_in_sync(&setup, attempt, &["big.bin"]).await,
-        Outcome::Succeeded
+        "head -c 2000000 /dev/urandom > big.bin; echo 'a: 1' > small.yaml",
     );
+    succeeded_in_sync(&setup, attempt, &["big.bin"]).await;
     let big = setup.server.work(|w| w.files.requests_for("big.bin"));
     assert_eq!(big.len(), 1, "{big:?}");
     assert_eq!(big[0].status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -436,15 +396,12 @@ async fn absurd_acknowledgements_neither_panic_nor_stop_the_job() {
     let setup = Setup::new().await;
     setup.server.work(|w| w.files.absurd_acks = 4);
     let agent = start(setup.config());
-    let attempt = setup.offer(job(
+    let attempt = offer_script(
+        &setup,
         112,
-        &script("echo epoch,loss > metrics.csv; rows 1 20; echo 'a: 1' > small.yaml"),
-        vec![],
-    ));
-    assert_eq!(
-        finished_in_sync(&setup, attempt, &[]).await,
-        Outcome::Succeeded
+        "echo epoch,loss > metrics.csv; rows 1 20; echo 'a: 1' > small.yaml",
     );
+    succeeded_in_sync(&setup, attempt, &[]).await;
     assert_eq!(setup.server.work(|w| w.files.absurd_acks), 0);
     agent.shut_down().await;
 }
@@ -453,15 +410,15 @@ async fn absurd_acknowledgements_neither_panic_nor_stop_the_job() {
 async fn a_restarted_agent_completes_the_files_from_the_server_status() {
     let setup = Setup::new().await;
     let agent = start(setup.config());
-    let attempt = setup.offer(job(
+    let attempt = offer_script(
+        &setup,
         111,
-        &script(&format!(
+        &format!(
             "echo epoch,loss > metrics.csv; rows 1 20; {}
              head -c 10000000 /dev/urandom > ckpt.bin; {WAIT_FOR_GO}; rows 21 40",
             wait_for("go1")
-        )),
-        vec![],
-    ));
+        ),
+    );
     server_copy_contains(&setup, attempt, "metrics.csv", "\n20,").await;
     // The server goes down in the middle of the checkpoint.
     setup
@@ -482,10 +439,7 @@ async fn a_restarted_agent_completes_the_files_from_the_server_status() {
         (w.files.requests.len(), csv as u64)
     });
     let agent = start(setup.config());
-    assert_eq!(
-        finished_in_sync(&setup, attempt, &[]).await,
-        Outcome::Succeeded
-    );
+    succeeded_in_sync(&setup, attempt, &[]).await;
     let after: Vec<FileRequest> = setup.server.work(|w| w.files.requests[before..].to_vec());
     let ckpt: Vec<u64> = after
         .iter()
