@@ -175,40 +175,23 @@ impl JobView {
     /// Forgets everything its attempts wrote (host, GPUs, times, exit,
     /// reason, cancel request): the job as it was before it first ran.
     pub fn clear_run_state(&mut self) {
-        let Self {
-            id,
-            sweep_id,
-            project,
-            name,
-            priority,
-            command,
-            workdir,
-            gpus,
-            host_pin,
-            min_gpu_memory_mb,
-            retries,
-            timeout_secs,
-            params,
-            created_ms,
-            rerun_of,
-            ..
-        } = std::mem::take(self);
+        let kept = std::mem::take(self);
         *self = JobView {
-            id,
-            sweep_id,
-            project,
-            name,
-            priority,
-            command,
-            workdir,
-            gpus,
-            host_pin,
-            min_gpu_memory_mb,
-            retries,
-            timeout_secs,
-            params,
-            created_ms,
-            rerun_of,
+            id: kept.id,
+            sweep_id: kept.sweep_id,
+            project: kept.project,
+            name: kept.name,
+            priority: kept.priority,
+            command: kept.command,
+            workdir: kept.workdir,
+            gpus: kept.gpus,
+            host_pin: kept.host_pin,
+            min_gpu_memory_mb: kept.min_gpu_memory_mb,
+            retries: kept.retries,
+            timeout_secs: kept.timeout_secs,
+            params: kept.params,
+            created_ms: kept.created_ms,
+            rerun_of: kept.rerun_of,
             ..JobView::default()
         };
     }

@@ -1,15 +1,13 @@
 //! Metrics from a real job's output through the real agent, read back over
 //! the metrics API; bad chart queries are refused by field.
 
-use std::time::Duration;
+use trainyard_core::{JobStatus, MetricSeries, MetricSummary};
 
-use trainyard_core::{JobDetail, JobStatus, MetricSeries, MetricSummary};
+use crate::harness::KEY;
+use crate::jobs_support::{get, server_with_agent, submit, wait_status};
 
-use crate::harness::{config, TestServer, KEY};
-use crate::jobs_support::{agent_config, submit};
-use crate::killable::KillableAgent;
-
-async fn get(base: &str, path: &str) -> reqwest::Response {
+/// `GET path` as a raw response (for status checks).
+async fn get_raw(base: &str, path: &str) -> reqwest::Response {
     reqwest::Client::new()
         .get(format!("{base}{path}"))
         .bearer_auth(KEY)
@@ -18,45 +16,10 @@ async fn get(base: &str, path: &str) -> reqwest::Response {
         .unwrap_or_else(|e| panic!("GET {path}: {e}"))
 }
 
-async fn json<T: serde::de::DeserializeOwned>(base: &str, path: &str) -> T {
-    let answer = get(base, path).await;
-    assert!(
-        answer.status().is_success(),
-        "GET {path}: {}",
-        answer.status()
-    );
-    answer
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-}
-
-async fn wait_succeeded(base: &str, id: i64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let detail: JobDetail = json(base, &format!("/api/v1/jobs/{id}")).await;
-        if detail.job.status == JobStatus::Succeeded {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline && !detail.job.status.is_final(),
-            "job {id} did not succeed: {detail:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
-    let base = server.url("");
-    let agent = KillableAgent::start(agent_config(
-        base.clone(),
-        "gpu-a",
-        1,
-        &dir.path().join("agent"),
-    ));
+    let (_server, base, agent) = server_with_agent(dir.path(), 1).await;
 
     let script = r#"for i in 1 2 3; do echo "TRAINYARD_METRIC::{\"step\":$i,\"train/loss\":0.$i}"; done; echo "TRAINYARD_METRIC::{bad"; echo 'VTM_PROGRESS::{"epoch":1,"total_epochs":2,"val_accuracy":0.75}'"#;
     let yaml = format!(
@@ -65,9 +28,9 @@ async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field()
     );
     let submitted = submit(&base, &yaml).await;
     let id = submitted.jobs[0].id;
-    wait_succeeded(&base, id).await;
+    wait_status(&base, id, JobStatus::Succeeded).await;
 
-    let keys: Vec<MetricSummary> = json(&base, &format!("/api/v1/runs/{id}/metrics")).await;
+    let keys: Vec<MetricSummary> = get(&base, &format!("/api/v1/runs/{id}/metrics")).await;
     let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
     // total_epochs feeds progress, not a series.
     assert_eq!(names, vec!["train/loss", "val_accuracy"]);
@@ -79,7 +42,7 @@ async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field()
 
     // The key with its `/` encoded, and as is.
     for key in ["train%2Floss", "train/loss"] {
-        let series: MetricSeries = json(
+        let series: MetricSeries = get(
             &base,
             &format!("/api/v1/runs/{id}/metrics/{key}?max_points=10"),
         )
@@ -92,7 +55,7 @@ async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field()
             .collect();
         assert_eq!(points, vec![(1.0, 0.1), (2.0, 0.2), (3.0, 0.3)]);
     }
-    let zoom: MetricSeries = json(
+    let zoom: MetricSeries = get(
         &base,
         &format!("/api/v1/runs/{id}/metrics/train%2Floss?max_points=1&from=2&to=3"),
     )
@@ -111,7 +74,7 @@ async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field()
         ("from=5&to=1", "from"),
         ("to=x", "to"),
     ] {
-        let answer = get(
+        let answer = get_raw(
             &base,
             &format!("/api/v1/runs/{id}/metrics/train%2Floss?{query}"),
         )
@@ -120,14 +83,14 @@ async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field()
         let text = answer.text().await.unwrap_or_default();
         assert!(text.contains(&format!("{field}:")), "{query}: {text}");
     }
-    let bad_key = get(&base, &format!("/api/v1/runs/{id}/metrics/a%2F..%2Fb")).await;
+    let bad_key = get_raw(&base, &format!("/api/v1/runs/{id}/metrics/a%2F..%2Fb")).await;
     assert_eq!(bad_key.status(), 400);
     for path in [
         format!("/api/v1/runs/{id}/metrics/nope"),
         "/api/v1/runs/999999/metrics".to_string(),
         "/api/v1/runs/999999/metrics/loss".to_string(),
     ] {
-        assert_eq!(get(&base, &path).await.status(), 404, "{path}");
+        assert_eq!(get_raw(&base, &path).await.status(), 404, "{path}");
     }
     let no_key = reqwest::Client::new()
         .get(format!("{base}/api/v1/runs/{id}/metrics"))
