@@ -93,10 +93,6 @@ impl Files {
             .cloned()
             .collect()
     }
-
-    fn record(&mut self, request: FileRequest) {
-        self.requests.push(request);
-    }
 }
 
 fn key(at: AttemptRef, path: &str) -> (AttemptRef, String) {
@@ -142,25 +138,14 @@ pub async fn append(
     body: Bytes,
 ) -> Response {
     let at = attempt_ref((job_id, attempt));
-    file_request(&shared, at, |work| {
-        let (status, response, len, gzip) = match checked_body(&path, &headers, &body) {
-            Ok((bytes, gzip)) => {
-                let len = bytes.len() as u64;
-                let (status, response) = append_bytes(work, at, &path, &query, &bytes);
-                (status, response, len, gzip)
-            }
-            Err((status, code, message)) => (status, error(status, code, &message), 0, false),
-        };
-        work.files.record(FileRequest {
-            attempt: at,
-            op: Op::Append,
-            path,
-            offset: query.offset,
-            len,
-            gzip,
-            status,
-        });
-        response
+    let chunk = Chunk {
+        at,
+        op: Op::Append,
+        path,
+        offset: query.offset,
+    };
+    chunk_request(&shared, chunk, &headers, &body, |work, path, bytes| {
+        append_bytes(work, at, path, &query, &bytes)
     })
 }
 
@@ -194,15 +179,7 @@ fn append_bytes(
     if end <= size {
         return ok(AppendAck { size });
     }
-    let mismatch = OffsetMismatch {
-        code: OFFSET_MISMATCH.into(),
-        message: format!("this server has {size} bytes"),
-        size,
-    };
-    (
-        StatusCode::CONFLICT,
-        (StatusCode::CONFLICT, Json(mismatch)).into_response(),
-    )
+    offset_mismatch(size, "this server has")
 }
 
 pub async fn upload(
@@ -213,25 +190,14 @@ pub async fn upload(
     body: Bytes,
 ) -> Response {
     let at = attempt_ref((job_id, attempt));
-    file_request(&shared, at, |work| {
-        let (status, response, len, gzip) = match checked_body(&path, &headers, &body) {
-            Ok((bytes, gzip)) => {
-                let len = bytes.len() as u64;
-                let (status, response) = upload_chunk(work, at, &path, &query, bytes);
-                (status, response, len, gzip)
-            }
-            Err((status, code, message)) => (status, error(status, code, &message), 0, false),
-        };
-        work.files.record(FileRequest {
-            attempt: at,
-            op: Op::Upload,
-            path,
-            offset: query.offset,
-            len,
-            gzip,
-            status,
-        });
-        response
+    let chunk = Chunk {
+        at,
+        op: Op::Upload,
+        path,
+        offset: query.offset,
+    };
+    chunk_request(&shared, chunk, &headers, &body, |work, path, bytes| {
+        upload_chunk(work, at, path, &query, bytes)
     })
 }
 
@@ -294,15 +260,7 @@ fn upload_chunk(
     }
     let received = staged.bytes.len() as u64;
     if query.offset != received {
-        let mismatch = OffsetMismatch {
-            code: OFFSET_MISMATCH.into(),
-            message: format!("this upload has {received} bytes"),
-            size: received,
-        };
-        return (
-            StatusCode::CONFLICT,
-            (StatusCode::CONFLICT, Json(mismatch)).into_response(),
-        );
+        return offset_mismatch(received, "this upload has");
     }
     if received + bytes.len() as u64 > query.size {
         return refuse(StatusCode::BAD_REQUEST, "bad_chunk");
@@ -340,6 +298,45 @@ fn file_request(
     })
 }
 
+/// Where an append or upload chunk goes.
+struct Chunk {
+    at: AttemptRef,
+    op: Op,
+    path: String,
+    offset: u64,
+}
+
+/// An append or upload chunk: the path checked and the body inflated
+/// before `handle` sees it, and the request recorded however it went.
+fn chunk_request(
+    shared: &Shared,
+    chunk: Chunk,
+    headers: &HeaderMap,
+    body: &[u8],
+    handle: impl FnOnce(&mut Work, &str, Vec<u8>) -> (StatusCode, Response),
+) -> Response {
+    file_request(shared, chunk.at, |work| {
+        let (status, response, len, gzip) = match checked_body(&chunk.path, headers, body) {
+            Ok((bytes, gzip)) => {
+                let len = bytes.len() as u64;
+                let (status, response) = handle(work, &chunk.path, bytes);
+                (status, response, len, gzip)
+            }
+            Err((status, code, message)) => (status, error(status, code, &message), 0, false),
+        };
+        work.files.requests.push(FileRequest {
+            attempt: chunk.at,
+            op: chunk.op,
+            path: chunk.path,
+            offset: chunk.offset,
+            len,
+            gzip,
+            status,
+        });
+        response
+    })
+}
+
 /// A refusal: status, code and message.
 type Refusal = (StatusCode, &'static str, String);
 
@@ -371,6 +368,19 @@ fn checked_body(path: &str, headers: &HeaderMap, body: &[u8]) -> Result<(Vec<u8>
         ));
     }
     Ok((bytes, gzip))
+}
+
+/// 409 `offset_mismatch` with the size there is: "`whose` N bytes".
+fn offset_mismatch(size: u64, whose: &str) -> (StatusCode, Response) {
+    let mismatch = OffsetMismatch {
+        code: OFFSET_MISMATCH.into(),
+        message: format!("{whose} {size} bytes"),
+        size,
+    };
+    (
+        StatusCode::CONFLICT,
+        (StatusCode::CONFLICT, Json(mismatch)).into_response(),
+    )
 }
 
 fn ok(ack: impl serde::Serialize) -> (StatusCode, Response) {
