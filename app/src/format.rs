@@ -23,6 +23,21 @@ pub fn fraction(used: u64, total: u64) -> f64 {
     }
 }
 
+/// `text` percent-encoded for a URL path: unreserved characters and those
+/// in `keep` stay as they are, every other byte becomes `%XX`.
+pub fn percent_encode(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || keep.contains(&b)
+        {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// "1 host", "2 hosts".
 pub fn count(n: usize, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n == 1 { singular } else { plural })

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use trainyard_core::sync::FileEntry;
 
 use crate::components::relative_time::RelativeTime;
+use crate::format::percent_encode;
 use crate::server_fns::{error_text, list_run_files, preview_run_file, FilePreview};
 
 /// A size for people: `532 B`, `12.5 KiB`, `3.2 MiB`.
@@ -25,15 +26,7 @@ pub fn size_text(bytes: u64) -> String {
 
 /// The download address of `path` (each segment percent-encoded).
 pub fn download_href(id: i64, path: &str) -> String {
-    let mut out = format!("/api/v1/runs/{id}/files/");
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    format!("/api/v1/runs/{id}/files/{}", percent_encode(path, b"/"))
 }
 
 /// How often the list is fetched again while the run is active.

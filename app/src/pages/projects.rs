@@ -6,19 +6,12 @@ use trainyard_core::runs::ProjectSummary;
 
 use crate::components::reindex_imports::ReindexImports;
 use crate::components::relative_time::RelativeTime;
+use crate::format::percent_encode;
 use crate::server_fns::{error_text, list_projects};
 
 /// A project's page address (names may hold any character).
 pub fn project_href(name: &str) -> String {
-    let mut out = String::from("/projects/");
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    format!("/projects/{}", percent_encode(name, b""))
 }
 
 #[component]
