@@ -44,12 +44,6 @@ fn JobDetailView(id: i64) -> impl IntoView {
     // cancel answered after the `job` event had already redrawn the page).
     let detail = Resource::new(move || fleet.resync.get(), move |_| get_job(id));
     crate::jobs::load_progress(jobs);
-    // Only the attempts table follows the live job's status and attempt.
-    let live_state = Memo::new(move |_| jobs.job(id).map(|j| j.with(|j| (j.status, j.attempt))));
-    let attempts = Resource::new(
-        move || (fleet.resync.get(), live_state.get()),
-        move |_| async move { get_job(id).await.map(|d| d.attempts) },
-    );
     // The log follows once the job is known to exist; set by an effect, so
     // only after hydration (the server renders no log stream).
     let known = RwSignal::new(false);
@@ -66,7 +60,7 @@ fn JobDetailView(id: i64) -> impl IntoView {
                     Ok(detail) => {
                         jobs.upsert(detail.job.clone());
                         match jobs.job(id) {
-                            Some(job) => view! { <JobBody job=RwSignal::from(job) detail=detail attempts=attempts/> }.into_any(),
+                            Some(job) => view! { <JobBody job=RwSignal::from(job) detail=detail/> }.into_any(),
                             None => ().into_any(),
                         }
                     }
@@ -87,13 +81,12 @@ fn JobDetailView(id: i64) -> impl IntoView {
 }
 
 #[component]
-fn JobBody(
-    job: RwSignal<JobView>,
-    detail: JobDetail,
-    attempts: Resource<Result<Vec<AttemptView>, ServerFnError>>,
-) -> impl IntoView {
+fn JobBody(job: RwSignal<JobView>, detail: JobDetail) -> impl IntoView {
     let id = detail.job.id;
     let sweep_id = detail.job.sweep_id;
+    let attempts = RwSignal::new(Ok(detail.attempts.clone()));
+    follow_attempts(id, job, attempts);
+    let active = Signal::derive(move || job.with(|j| j.status.is_active()));
     view! {
         <div class="page-head job-head">
             <h1>
@@ -114,14 +107,10 @@ fn JobBody(
             </section>
             <section class="card">
                 <h2>"Attempts"</h2>
-                <Transition fallback=move || view! { <AttemptsTable attempts=detail.attempts.clone()/> }>
-                    {move || Suspend::new(async move {
-                        match attempts.await {
-                            Ok(attempts) => view! { <AttemptsTable attempts=attempts/> }.into_any(),
-                            Err(e) => view! { <p class="error" role="alert">{error_text(&e)}</p> }.into_any(),
-                        }
-                    })}
-                </Transition>
+                {move || match attempts.get() {
+                    Ok(attempts) => view! { <AttemptsTable attempts=attempts/> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                }}
             </section>
         </div>
         <nav class="section-nav" aria-label="Sections of this run">
@@ -131,10 +120,10 @@ fn JobBody(
             <a href="#output">"Output"</a>
         </nav>
         <div id="metrics">
-            <RunCharts id=id active=Signal::derive(move || job.with(|j| j.status.is_active()))/>
+            <RunCharts id=id active=active/>
         </div>
         <div id="files">
-            <RunFiles id=id active=Signal::derive(move || job.with(|j| j.status.is_active()))/>
+            <RunFiles id=id active=active/>
         </div>
         <section class="card" id="config">
             <h2>"Resolved config"</h2>
@@ -142,6 +131,33 @@ fn JobBody(
         </section>
     }
     .into_any()
+}
+
+/// Only the attempts table follows the live job: it is fetched again when
+/// the job's status or attempt changes (the page itself is not rebuilt).
+fn follow_attempts(
+    id: i64,
+    job: RwSignal<JobView>,
+    attempts: RwSignal<Result<Vec<AttemptView>, String>>,
+) {
+    let live_state = Memo::new(move |_| job.with(|j| (j.status, j.attempt)));
+    Effect::new(move |before: Option<_>| {
+        let now = live_state.get();
+        if before.is_some_and(|before| before != now) {
+            leptos::task::spawn_local(async move {
+                let fetched = get_job(id)
+                    .await
+                    .map(|d| d.attempts)
+                    .map_err(|e| error_text(&e));
+                // An answer for a state the job has already left is dropped;
+                // the later change fetched again.
+                if live_state.try_get_untracked() == Some(now) {
+                    attempts.try_set(fetched);
+                }
+            });
+        }
+        now
+    });
 }
 
 #[component]
