@@ -1,6 +1,7 @@
 //! The server's brain: everything the `trainyard` binary does that is not
 //! HTTP. Tests drive it directly on an in-memory SQLite database.
 
+mod append_only;
 mod clock;
 mod engine;
 mod error;

@@ -1,15 +1,16 @@
-//! The run-file store on disk: paths, offset-checked appends, listings.
+//! The run-file store on disk: paths, offset-checked appends (the rule of
+//! `crate::append_only`, plus a hash check and a size limit), listings.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use tokio::io::AsyncWriteExt;
 use tokio::sync::{Mutex, MutexGuard};
 use trainyard_core::sync::{hex64, validate_run_path, FileEntry, SyncKind};
 use trainyard_core::work::AttemptRef;
 
 use super::hashing::HashCache;
 use super::FileSettings;
+use crate::append_only::{append_to, place, size_on_disk, Placement};
 use crate::error::EngineError;
 
 /// Known sizes of append files; the lock also orders every write.
@@ -91,39 +92,43 @@ impl RunFiles {
             None => size_on_disk(&full).await,
         };
         let len = data.len() as u64;
-        if offset == size {
-            let limit = self.settings.max_file_bytes;
-            if size + len > limit {
-                return Err(EngineError::FileTooLarge {
-                    path: path.to_string(),
-                    size: size + len,
-                    limit,
-                });
-            }
-            if !data.is_empty() {
-                if let Err(source) = append_to(&full, data).await {
-                    sizes.remove(&key);
-                    return Err(EngineError::DataDir { path: full, source });
+        match place(size, offset, len) {
+            Placement::Append => {
+                let limit = self.settings.max_file_bytes;
+                if size + len > limit {
+                    return Err(EngineError::FileTooLarge {
+                        path: path.to_string(),
+                        size: size + len,
+                        limit,
+                    });
                 }
+                if !data.is_empty() {
+                    if let Err(source) = append_to(&full, data).await {
+                        sizes.remove(&key);
+                        return Err(EngineError::DataDir { path: full, source });
+                    }
+                }
+                sizes.insert(key, size + len);
+                Ok(Appended {
+                    size: size + len,
+                    written: !data.is_empty(),
+                })
             }
-            sizes.insert(key, size + len);
-            Ok(Appended {
-                size: size + len,
-                written: !data.is_empty(),
-            })
-        } else if offset < size && offset + len <= size {
-            sizes.insert(key, size);
-            Ok(Appended {
-                size,
-                written: false,
-            })
-        } else {
-            sizes.insert(key, size);
-            Err(EngineError::FileOffsetMismatch {
-                path: path.to_string(),
-                offset,
-                size,
-            })
+            Placement::AlreadyHeld => {
+                sizes.insert(key, size);
+                Ok(Appended {
+                    size,
+                    written: false,
+                })
+            }
+            Placement::Mismatch => {
+                sizes.insert(key, size);
+                Err(EngineError::FileOffsetMismatch {
+                    path: path.to_string(),
+                    offset,
+                    size,
+                })
+            }
         }
     }
 
@@ -185,26 +190,6 @@ pub(crate) fn checked(path: &str) -> Result<Vec<&str>, EngineError> {
         path: path.chars().take(200).collect(),
         message: e.to_string(),
     })
-}
-
-async fn size_on_disk(path: &Path) -> u64 {
-    tokio::fs::metadata(path)
-        .await
-        .map(|m| m.len())
-        .unwrap_or(0)
-}
-
-async fn append_to(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir).await?;
-    }
-    let mut file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .await?;
-    file.write_all(data).await?;
-    file.flush().await
 }
 
 pub(crate) fn unix_ms(time: std::time::SystemTime) -> i64 {

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
 use trainyard_core::sync::{hex64, parse_hex64, UploadAck, UploadProgress, UploadQuery};
 use trainyard_core::work::AttemptRef;
 
 use super::disk::RunFiles;
 use super::hashing::hash_file;
+use crate::append_only::append_to;
 use crate::error::EngineError;
 
 /// The `.meta` file next to a staged `.part`.
@@ -144,7 +144,7 @@ impl RunFiles {
             });
         }
         if !data.is_empty() {
-            append(&part, data).await.map_err(io(&part))?;
+            append_to(&part, data).await.map_err(io(&part))?;
             received += len;
         }
         if received < q.size {
@@ -245,15 +245,6 @@ async fn begin(part: &Path, meta: &Path, staged: &Staged) -> std::io::Result<()>
     tokio::fs::write(part, b"").await?;
     let json = serde_json::to_vec(staged).map_err(std::io::Error::other)?;
     tokio::fs::write(meta, json).await
-}
-
-async fn append(part: &Path, data: &[u8]) -> std::io::Result<()> {
-    let mut file = tokio::fs::OpenOptions::new()
-        .append(true)
-        .open(part)
-        .await?;
-    file.write_all(data).await?;
-    file.flush().await
 }
 
 async fn discard(part: &Path, meta: &Path) {

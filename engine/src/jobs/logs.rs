@@ -1,20 +1,17 @@
 //! Job output as the server keeps it: one file per attempt under
 //! `<data dir>/logs/<job>/attempt-<n>.log`, appended only at its current end.
 //!
-//! An append names the byte offset it starts at. The server writes it only
-//! when the offset equals the file's size; a retry of a chunk already
-//! written is acknowledged without writing, and a gap or overlap is refused
-//! with the server's size so the agent resends from there. Duplicated or
-//! missing bytes are impossible by construction.
+//! Appends follow the offset rule of `crate::append_only`.
 
 use std::collections::HashMap;
 use std::io::SeekFrom;
 use std::path::PathBuf;
 
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::{broadcast, Mutex};
 use trainyard_core::work::AttemptRef;
 
+use crate::append_only::{append_to, place, size_on_disk, Placement};
 use crate::error::EngineError;
 
 /// Largest log kept per attempt; appends past it are refused.
@@ -63,13 +60,6 @@ impl LogStore {
         self.appended.subscribe()
     }
 
-    async fn size_of(&self, at: AttemptRef) -> u64 {
-        tokio::fs::metadata(self.path(at))
-            .await
-            .map(|m| m.len())
-            .unwrap_or(0)
-    }
-
     /// Appends `data` at `offset`. Returns the log size afterwards.
     #[cfg(test)]
     pub async fn append(
@@ -94,51 +84,43 @@ impl LogStore {
         let mut sizes = self.sizes.lock().await;
         let size = match sizes.get(&at) {
             Some(size) => *size,
-            None => self.size_of(at).await,
+            None => size_on_disk(&self.path(at)).await,
         };
         let len = data.len() as u64;
-        if offset == size {
-            if size + len > MAX_LOG_BYTES {
-                return Err(EngineError::LogTooLarge {
-                    limit: MAX_LOG_BYTES,
-                });
-            }
-            if !data.is_empty() {
-                let path = self.path(at);
-                let write = async {
-                    if let Some(dir) = path.parent() {
-                        tokio::fs::create_dir_all(dir).await?;
-                    }
-                    let mut file = tokio::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(&path)
-                        .await?;
-                    file.write_all(data).await?;
-                    file.flush().await
-                };
-                if let Err(source) = write.await {
-                    // The size on disk is unknown now; re-read it next time.
-                    sizes.remove(&at);
-                    return Err(EngineError::DataDir { path, source });
+        match place(size, offset, len) {
+            Placement::Append => {
+                if size + len > MAX_LOG_BYTES {
+                    return Err(EngineError::LogTooLarge {
+                        limit: MAX_LOG_BYTES,
+                    });
                 }
-                written(offset, data);
+                if !data.is_empty() {
+                    let path = self.path(at);
+                    if let Err(source) = append_to(&path, data).await {
+                        // The size on disk is unknown now; re-read it next time.
+                        sizes.remove(&at);
+                        return Err(EngineError::DataDir { path, source });
+                    }
+                    written(offset, data);
+                }
+                let new_size = size + len;
+                sizes.insert(at, new_size);
+                let _ = self.appended.send(LogAppended {
+                    attempt: at,
+                    size: new_size,
+                });
+                Ok(new_size)
             }
-            let new_size = size + len;
-            sizes.insert(at, new_size);
-            let _ = self.appended.send(LogAppended {
-                attempt: at,
-                size: new_size,
-            });
-            Ok(new_size)
-        } else if offset < size && offset + len <= size {
-            // A retry of bytes we already have. Compare? The agent's chunks are
-            // immutable (append-only file), so equal offsets mean equal bytes.
-            sizes.insert(at, size);
-            Ok(size)
-        } else {
-            sizes.insert(at, size);
-            Err(EngineError::LogOffsetMismatch { offset, size })
+            // The agent's chunks are immutable (append-only file), so equal
+            // offsets mean equal bytes.
+            Placement::AlreadyHeld => {
+                sizes.insert(at, size);
+                Ok(size)
+            }
+            Placement::Mismatch => {
+                sizes.insert(at, size);
+                Err(EngineError::LogOffsetMismatch { offset, size })
+            }
         }
     }
 
