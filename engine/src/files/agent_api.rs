@@ -34,7 +34,7 @@ impl Engine {
             .append(at, path, q.offset, chunk_hash, data)
             .await?;
         if appended.written {
-            self.run_file_grew(at, path, appended.size).await;
+            self.run_file_grew(at, path).await;
         }
         Ok(appended.size)
     }

@@ -25,7 +25,7 @@ use crate::events::BusEvent;
 use crate::files::unix_ms;
 use crate::metrics::CsvSource;
 use crate::store::{ImportedRun, JobRow, NewSweep};
-use scan::{scan_root, FoundRun};
+use scan::{scan_one_project, scan_root, FoundRun};
 
 /// How often watched trees are scanned.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
@@ -249,7 +249,7 @@ impl Engine {
         self.store().imported_run_of_job(job_id).await
     }
 
-    /// An imported run's files, listed from its tree.
+    /// An imported run's files, listed from its project directory.
     pub(crate) async fn imported_files(
         &self,
         run: &ImportedRun,
@@ -257,7 +257,8 @@ impl Engine {
         let dir = Path::new(&run.root).join(&run.project);
         let scan = {
             let root = PathBuf::from(&run.root);
-            tokio::task::spawn_blocking(move || scan_root(&root))
+            let project = run.project.clone();
+            tokio::task::spawn_blocking(move || scan_one_project(&root, &project))
                 .await
                 .map_err(|e| EngineError::DataDir {
                     path: dir.clone(),
@@ -268,11 +269,7 @@ impl Engine {
                     source,
                 })?
         };
-        let Some(found) = scan
-            .runs
-            .into_iter()
-            .find(|r| r.project == run.project && r.run == run.run)
-        else {
+        let Some(found) = scan.runs.into_iter().find(|r| r.run == run.run) else {
             return Ok(Vec::new());
         };
         let mut entries = Vec::new();

@@ -100,6 +100,14 @@ pub fn scan_root(root: &Path) -> std::io::Result<Scan> {
     Ok(scan)
 }
 
+/// The runs of one project directory `<root>/<project>` (blocking IO), for
+/// listing one run's files without walking the whole tree.
+pub fn scan_one_project(root: &Path, project: &str) -> std::io::Result<Scan> {
+    let mut scan = Scan::default();
+    scan_project(&root.join(project), project, &mut scan)?;
+    Ok(scan)
+}
+
 fn scan_project(dir: &Path, project: &str, scan: &mut Scan) -> std::io::Result<()> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {

@@ -50,7 +50,7 @@ fn key_prefix(path: &str) -> String {
 
 impl Engine {
     /// An append to a run file was written: index new CSV rows.
-    pub(crate) async fn run_file_grew(&self, at: AttemptRef, path: &str, _size: u64) {
+    pub(crate) async fn run_file_grew(&self, at: AttemptRef, path: &str) {
         self.index_run_csv(at, path, false).await;
     }
 
