@@ -52,3 +52,64 @@ impl ServerEvent {
         }
     }
 }
+
+/// SSE event name of a piece of job output.
+pub const EVENT_LOG: &str = "log";
+/// SSE event name of the end of a job's output.
+pub const EVENT_LOG_END: &str = "end";
+
+/// One event of a job's output stream (`GET /api/v1/jobs/{id}/log/stream`).
+/// The SSE `event:` name is [`LogStreamEvent::name`]; the `data:` line is
+/// the variant's fields as JSON (no tag: the name says which).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LogStreamEvent {
+    /// Output of `attempt` starting at byte `offset` of that attempt's log.
+    Log {
+        attempt: u32,
+        offset: u64,
+        text: String,
+    },
+    /// Everything was sent and the job is finished. `status` is the job's
+    /// status label, or `unknown` when the job could no longer be read.
+    End { status: String },
+}
+
+impl LogStreamEvent {
+    /// The SSE `event:` field.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LogStreamEvent::Log { .. } => EVENT_LOG,
+            LogStreamEvent::End { .. } => EVENT_LOG_END,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_stream_events_keep_their_wire_shape() {
+        let log = LogStreamEvent::Log {
+            attempt: 2,
+            offset: 10,
+            text: "hi\n".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&log).expect("serializable"),
+            serde_json::json!({"attempt": 2, "offset": 10, "text": "hi\n"})
+        );
+        let end: LogStreamEvent =
+            serde_json::from_str(r#"{"status":"succeeded"}"#).expect("an end event parses");
+        assert_eq!(
+            (end.name(), end),
+            (
+                EVENT_LOG_END,
+                LogStreamEvent::End {
+                    status: "succeeded".into()
+                }
+            )
+        );
+    }
+}

@@ -9,7 +9,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// Where a job is in its life. See docs/architecture.md for the diagram.
+/// Where a job is in its life. docs/architecture.md ("Job lifecycle") has
+/// the transition table; `engine/src/jobs/lifecycle.rs` is its code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
@@ -71,6 +72,12 @@ impl JobStatus {
     /// Holds a slot on a host (GPUs or a CPU slot).
     pub fn is_active(self) -> bool {
         matches!(self, JobStatus::Assigned | JobStatus::Running)
+    }
+
+    /// Has a current attempt the agent may still report on: assigned,
+    /// running, or lost (its agent may come back after a partition).
+    pub fn holds_attempt(self) -> bool {
+        self.is_active() || self == JobStatus::Lost
     }
 
     /// Will not change again by itself. `Lost` is not final: the agent may
@@ -160,9 +167,14 @@ pub struct JobView {
     pub duration_ms: Option<i64>,
     #[serde(default)]
     pub exit_code: Option<i32>,
-    /// Why a queued job waits, why a job failed or was lost.
+    /// What happened to the job: why it failed, was lost, requeued or
+    /// cancelled. Stored with the job.
     #[serde(default)]
     pub reason: Option<String>,
+    /// Why a queued job has not started yet ("waiting for a free GPU"),
+    /// computed from the fleet when the job is listed; `None` otherwise.
+    #[serde(default)]
+    pub waiting: Option<String>,
     /// Set when a running job was asked to stop and the agent has not yet
     /// confirmed.
     #[serde(default)]
@@ -326,6 +338,10 @@ mod tests {
     fn lost_is_neither_active_nor_final() {
         assert!(!JobStatus::Lost.is_active());
         assert!(!JobStatus::Lost.is_final());
+        assert!(JobStatus::Lost.holds_attempt());
+        assert!(JobStatus::Assigned.holds_attempt());
+        assert!(!JobStatus::Queued.holds_attempt());
+        assert!(!JobStatus::Failed.holds_attempt());
         assert!(JobStatus::Running.is_active());
         assert!(JobStatus::Cancelled.is_final());
     }

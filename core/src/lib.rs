@@ -21,7 +21,7 @@ pub mod work;
 pub use config::{
     parse_experiment, Axis, ConfigError, ConfigErrors, Experiment, RunSpec, Scheduling, SweepLimits,
 };
-pub use event::ServerEvent;
+pub use event::{LogStreamEvent, ServerEvent};
 pub use health::{HealthThresholds, HostHealth};
 pub use heartbeat::{GpuProcess, GpuStats, Heartbeat, HeartbeatAck, HeartbeatError, SystemStats};
 pub use host::{FleetCounts, HostView};

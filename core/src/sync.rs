@@ -23,15 +23,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Error code of a 409 answer: the offset is not the server's size.
-pub const OFFSET_MISMATCH: &str = "offset_mismatch";
-/// Error code of a 422 answer: the bytes do not hash to what was named.
-pub const HASH_MISMATCH: &str = "hash_mismatch";
-/// Error code of a 400 answer: a path the server will not store.
-pub const BAD_PATH: &str = "bad_path";
-/// Error code of a 413 answer: the file would pass the server's limit.
-pub const TOO_LARGE: &str = "too_large";
-
 /// Longest path (bytes) of a run file, relative to the run dir.
 pub const MAX_PATH_BYTES: usize = 512;
 /// Deepest directory nesting of a run file.
@@ -131,6 +122,34 @@ pub struct UploadQuery {
     pub chunk_xxh3: String,
 }
 
+/// What to do with `len` bytes sent for `offset` of a file of `size` bytes:
+/// the one append rule of job logs, append run files and upload staging
+/// (and of the agent tests' fake server). Bytes land only at the current
+/// end; a retry of bytes already there is acknowledged without writing; a
+/// gap or an overlap is refused with the current size, so the sender
+/// resends from there. Duplicated or missing bytes are impossible by
+/// construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// They continue the file: write them.
+    Append,
+    /// The file already holds them (a retry): acknowledge, write nothing.
+    AlreadyHeld,
+    /// A gap or an overlap: refuse with the file's size.
+    Mismatch,
+}
+
+/// See [`Placement`].
+pub fn place(size: u64, offset: u64, len: u64) -> Placement {
+    if offset == size {
+        Placement::Append
+    } else if offset < size && offset.saturating_add(len) <= size {
+        Placement::AlreadyHeld
+    } else {
+        Placement::Mismatch
+    }
+}
+
 /// xxh3-64 of `bytes` as 16 lowercase hex digits, the form used on the wire.
 pub fn xxh3_hex(bytes: &[u8]) -> String {
     hex64(xxhash_rust::xxh3::xxh3_64(bytes))
@@ -227,6 +246,17 @@ pub fn validate_path_component(component: &str) -> Result<(), RunPathError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_end_is_written_and_retries_are_recognised() {
+        assert_eq!(place(6, 6, 5), Placement::Append);
+        assert_eq!(place(6, 0, 6), Placement::AlreadyHeld);
+        assert_eq!(place(6, 2, 3), Placement::AlreadyHeld);
+        assert_eq!(place(6, 3, 10), Placement::Mismatch);
+        assert_eq!(place(6, 10, 1), Placement::Mismatch);
+        assert_eq!(place(0, 0, 0), Placement::Append);
+        assert_eq!(place(6, 5, u64::MAX), Placement::Mismatch, "no overflow");
+    }
 
     #[test]
     fn kinds_follow_the_extension() {

@@ -4,12 +4,11 @@
 //!
 //! Every report names a `(job_id, attempt)` pair. The server refuses reports
 //! from an attempt that is no longer current with the error code
-//! [`SUPERSEDED`], and the agent then stops that process.
+//! [`crate::protocol::codes::SUPERSEDED`], and the agent then stops that
+//! process.
 
 use serde::{Deserialize, Serialize};
 
-/// Error code the server answers (409) to a report from an old attempt.
-pub const SUPERSEDED: &str = "superseded";
 /// Longest long-poll the server honours; longer waits are cut to this.
 pub const MAX_POLL_WAIT_MS: u64 = 30_000;
 

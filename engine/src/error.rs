@@ -7,6 +7,9 @@ use trainyard_core::config::ConfigErrors;
 use trainyard_core::work::AttemptRef;
 use trainyard_core::{HeartbeatError, HostHealth, JobStatus};
 
+/// What callers see instead of an internal error's text.
+pub const INTERNAL_MESSAGE: &str = "internal error; the server log has the details";
+
 #[derive(Debug, Error)]
 pub enum EngineError {
     /// The agent speaks a protocol version this server does not accept.
@@ -45,7 +48,7 @@ pub enum EngineError {
     LogOffsetMismatch { offset: u64, size: u64 },
     #[error("log is over the {limit}-byte limit")]
     LogTooLarge { limit: u64 },
-    /// A metric key or chart query parameter is invalid; `field` names it.
+    /// A run-file path from the network that the server will not store.
     #[error("run file path {path:?}: {message}")]
     BadRunPath { path: String, message: String },
     #[error("{path}: chunk at offset {offset} does not continue the server's copy, which has {size} bytes; resend from {size}")]
@@ -56,6 +59,7 @@ pub enum EngineError {
     FileTooLarge { path: String, size: u64, limit: u64 },
     #[error("job {job_id} has no file {path:?}")]
     RunFileNotFound { job_id: i64, path: String },
+    /// A metric key or chart query parameter is invalid; `field` names it.
     #[error("{field}: {message}")]
     BadMetricQuery {
         field: &'static str,
@@ -74,7 +78,72 @@ pub enum EngineError {
     Migration(#[from] sqlx::migrate::MigrateError),
 }
 
+/// What kind of refusal an error is, for the boundaries (REST status,
+/// server-function error): the one table every client's handling rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is wrong; sending it again will not help (400).
+    BadRequest,
+    /// What it names does not exist (404).
+    NotFound,
+    /// It conflicts with the current state (409).
+    Conflict,
+    /// It is over a size limit (413).
+    TooLarge,
+    /// Its bytes do not match their announced hash (422).
+    Unprocessable,
+    /// The peer must be upgraded (426).
+    UpgradeRequired,
+    /// The server failed; details are for its log, not for the caller (500).
+    Internal,
+}
+
 impl EngineError {
+    /// The stable code clients branch on (`trainyard_core::protocol::codes`)
+    /// and the kind of refusal.
+    pub fn code(&self) -> (&'static str, ErrorKind) {
+        use trainyard_core::protocol::codes;
+        use ErrorKind::*;
+        match self {
+            EngineError::ProtocolMismatch { .. } => (codes::PROTOCOL_MISMATCH, UpgradeRequired),
+            EngineError::InvalidHeartbeat(_) => (codes::INVALID_HEARTBEAT, BadRequest),
+            EngineError::HostNotFound(_) => (codes::HOST_NOT_FOUND, NotFound),
+            EngineError::HostNotDisconnected { .. } => (codes::HOST_NOT_DISCONNECTED, Conflict),
+            EngineError::Config(_) => (codes::INVALID_CONFIG, BadRequest),
+            EngineError::NoCommand => (codes::NO_COMMAND, BadRequest),
+            EngineError::BadOption(_) => (codes::BAD_OPTION, BadRequest),
+            EngineError::JobNotFound(_) => (codes::JOB_NOT_FOUND, NotFound),
+            EngineError::JobFinished { .. } => (codes::JOB_FINISHED, Conflict),
+            EngineError::JobNotQueued { .. } => (codes::JOB_NOT_QUEUED, Conflict),
+            EngineError::JobNotFinished { .. } => (codes::JOB_NOT_FINISHED, Conflict),
+            EngineError::Superseded(_) => (codes::SUPERSEDED, Conflict),
+            EngineError::LogOffsetMismatch { .. } => (codes::OFFSET_MISMATCH, Conflict),
+            EngineError::LogTooLarge { .. } => (codes::LOG_TOO_LARGE, TooLarge),
+            EngineError::BadRunPath { .. } => (codes::BAD_PATH, BadRequest),
+            EngineError::FileOffsetMismatch { .. } => (codes::OFFSET_MISMATCH, Conflict),
+            EngineError::HashMismatch { .. } => (codes::HASH_MISMATCH, Unprocessable),
+            EngineError::FileTooLarge { .. } => (codes::TOO_LARGE, TooLarge),
+            EngineError::RunFileNotFound { .. } => (codes::FILE_NOT_FOUND, NotFound),
+            EngineError::BadMetricQuery { .. } => (codes::BAD_METRIC_QUERY, BadRequest),
+            EngineError::MetricNotFound { .. } => (codes::METRIC_NOT_FOUND, NotFound),
+            EngineError::DataDir { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
+                (codes::INTERNAL, Internal)
+            }
+        }
+    }
+
+    /// The message a caller may see: the error itself, except for internal
+    /// failures, whose text (paths, SQL) is logged here and replaced.
+    pub fn public_message(&self) -> String {
+        match self.code().1 {
+            ErrorKind::Internal => {
+                tracing::error!("internal error: {self}");
+                INTERNAL_MESSAGE.to_string()
+            }
+            _ => self.to_string(),
+        }
+    }
+
     /// `Ok` if an agent speaking `version` is accepted, else `ProtocolMismatch`.
     pub fn check_protocol(version: u32) -> Result<(), EngineError> {
         if trainyard_core::protocol::is_supported(version) {

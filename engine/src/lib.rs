@@ -16,7 +16,7 @@ mod runs;
 pub mod store;
 
 pub use engine::{Engine, EngineConfig};
-pub use error::EngineError;
+pub use error::{EngineError, ErrorKind, INTERNAL_MESSAGE};
 pub use jobs::{JobFilter, JobSettings, LogAppended, LogSlice};
 pub use files::{FileSettings, RunFileSlice};
 pub use metrics::MetricPoint;

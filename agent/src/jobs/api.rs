@@ -8,10 +8,11 @@ use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::{Client, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use trainyard_core::sync::{BAD_PATH, HASH_MISMATCH, OFFSET_MISMATCH, TOO_LARGE};
+use trainyard_core::protocol::codes::{
+    BAD_PATH, HASH_MISMATCH, OFFSET_MISMATCH, SUPERSEDED, TOO_LARGE,
+};
 use trainyard_core::work::{
     AttemptRef, FinishedReport, LogAck, OffsetMismatch, PollRequest, PollResponse, StartedReport,
-    SUPERSEDED,
 };
 use trainyard_core::ApiErrorBody;
 

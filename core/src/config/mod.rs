@@ -8,6 +8,7 @@ mod calls;
 mod command;
 mod emit;
 mod error;
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod grid;
 mod names;

@@ -10,7 +10,9 @@ use trainyard_core::work::AttemptRef;
 
 use super::hashing::HashCache;
 use super::FileSettings;
-use crate::append_only::{append_to, place, size_on_disk, Placement};
+use trainyard_core::sync::{place, Placement};
+
+use crate::append_only::{append_to, size_on_disk};
 use crate::error::EngineError;
 
 /// Known sizes of append files; the lock also orders every write.

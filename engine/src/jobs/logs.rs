@@ -11,7 +11,9 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::{broadcast, Mutex};
 use trainyard_core::work::AttemptRef;
 
-use crate::append_only::{append_to, place, size_on_disk, Placement};
+use trainyard_core::sync::{place, Placement};
+
+use crate::append_only::{append_to, size_on_disk};
 use crate::error::EngineError;
 
 /// Largest log kept per attempt; appends past it are refused.

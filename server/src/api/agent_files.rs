@@ -10,7 +10,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use trainyard_core::sync::{AppendAck, AppendQuery, SyncStatus, UploadQuery, OFFSET_MISMATCH};
+use trainyard_core::protocol::codes::{OFFSET_MISMATCH, TOO_LARGE};
+use trainyard_core::sync::{AppendAck, AppendQuery, SyncStatus, UploadQuery};
 use trainyard_core::work::OffsetMismatch;
 use trainyard_engine::files::MAX_CHUNK_BYTES;
 use trainyard_engine::EngineError;
@@ -137,7 +138,7 @@ fn chunk(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Byt
 fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        trainyard_core::sync::TOO_LARGE,
+        TOO_LARGE,
         format!("a chunk may hold at most {MAX_CHUNK_BYTES} bytes (uncompressed)"),
     )
 }

@@ -74,7 +74,7 @@ pub async fn append_log(
         Err(e @ EngineError::LogOffsetMismatch { size, .. }) => Ok((
             StatusCode::CONFLICT,
             Json(OffsetMismatch {
-                code: "offset_mismatch".into(),
+                code: trainyard_core::protocol::codes::OFFSET_MISMATCH.into(),
                 message: e.to_string(),
                 size,
             }),

@@ -1,4 +1,8 @@
-//! Protocol versioning between agents and the server.
+//! The REST contract between the server and its clients: the protocol
+//! version, every route ([`paths`]) and every error code ([`codes`]).
+
+pub mod codes;
+pub mod paths;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,59 @@
+//! Every error code the REST API answers with (`{"code": …, "message": …}`),
+//! in one table. Clients branch on these, never on messages: the agent on
+//! `protocol_mismatch`, `unauthorized`, `superseded` and the sync codes,
+//! pages on `job_not_found` versus `job_finished`.
+
+/// The agent speaks a protocol version the server no longer accepts (426).
+pub const PROTOCOL_MISMATCH: &str = "protocol_mismatch";
+/// Missing or wrong API key (401).
+pub const UNAUTHORIZED: &str = "unauthorized";
+/// No such route (404).
+pub const NOT_FOUND: &str = "not_found";
+/// A request body that is not the JSON (or bytes) the route takes (400).
+pub const BAD_BODY: &str = "bad_body";
+/// A query string the route cannot read (400).
+pub const BAD_QUERY: &str = "bad_query";
+/// A job id in a URL that is not a positive integer (400).
+pub const BAD_JOB_ID: &str = "bad_job_id";
+/// An attempt number in a URL that is not a positive integer (400).
+pub const BAD_ATTEMPT: &str = "bad_attempt";
+/// A heartbeat with impossible values (400).
+pub const INVALID_HEARTBEAT: &str = "invalid_heartbeat";
+/// No host with that id (404).
+pub const HOST_NOT_FOUND: &str = "host_not_found";
+/// Only disconnected hosts may be removed (409).
+pub const HOST_NOT_DISCONNECTED: &str = "host_not_disconnected";
+/// The experiment YAML has mistakes (400).
+pub const INVALID_CONFIG: &str = "invalid_config";
+/// Neither the config nor the server names a command (400).
+pub const NO_COMMAND: &str = "no_command";
+/// A scheduling option or query value out of range (400).
+pub const BAD_OPTION: &str = "bad_option";
+/// No job with that id (404).
+pub const JOB_NOT_FOUND: &str = "job_not_found";
+/// The job already finished, so the action cannot apply (409).
+pub const JOB_FINISHED: &str = "job_finished";
+/// Only queued jobs can be re-prioritized (409).
+pub const JOB_NOT_QUEUED: &str = "job_not_queued";
+/// Only finished jobs can be re-run (409).
+pub const JOB_NOT_FINISHED: &str = "job_not_finished";
+/// A report from an attempt that is no longer current (409).
+pub const SUPERSEDED: &str = "superseded";
+/// An append whose offset is not the server's size (409; the body has `size`).
+pub const OFFSET_MISMATCH: &str = "offset_mismatch";
+/// A job's output passed the server's limit (413).
+pub const LOG_TOO_LARGE: &str = "log_too_large";
+/// A run-file path the server will not store (400).
+pub const BAD_PATH: &str = "bad_path";
+/// Bytes that do not hash to what the request named (422).
+pub const HASH_MISMATCH: &str = "hash_mismatch";
+/// A file or body past the server's limit (413).
+pub const TOO_LARGE: &str = "too_large";
+/// No such run file (404).
+pub const FILE_NOT_FOUND: &str = "file_not_found";
+/// A metric key or chart query parameter is invalid (400).
+pub const BAD_METRIC_QUERY: &str = "bad_metric_query";
+/// No such metric series (404).
+pub const METRIC_NOT_FOUND: &str = "metric_not_found";
+/// Something failed inside the server; its log has the details (500).
+pub const INTERNAL: &str = "internal";

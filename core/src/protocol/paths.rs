@@ -1,0 +1,187 @@
+//! Every route of the REST API, written once: the patterns the server's
+//! router mounts (axum syntax, relative to [`API_PREFIX`]) and the builders
+//! clients (the agent, the browser, `trainyard submit`, test servers) call
+//! to reach them. A route renamed here is renamed for everyone, and a test
+//! below checks each builder against its pattern.
+
+use crate::work::AttemptRef;
+
+/// Where the versioned API is mounted.
+pub const API_PREFIX: &str = "/api/v1";
+/// Where CVLab-Kit's routes (`/api/queue/add`) are mounted.
+pub const COMPAT_PREFIX: &str = "/api";
+
+/// Router patterns, relative to [`API_PREFIX`] (or [`COMPAT_PREFIX`] for
+/// `compat_*`).
+pub mod route {
+    pub const HEALTH: &str = "/health";
+    pub const EVENTS: &str = "/events";
+    pub const HOSTS: &str = "/hosts";
+    pub const HOST: &str = "/hosts/{id}";
+    pub const EXPERIMENTS: &str = "/experiments";
+    pub const JOBS: &str = "/jobs";
+    pub const JOB: &str = "/jobs/{id}";
+    pub const JOB_CANCEL: &str = "/jobs/{id}/cancel";
+    pub const JOB_PRIORITY: &str = "/jobs/{id}/priority";
+    pub const JOB_RERUN: &str = "/jobs/{id}/rerun";
+    pub const JOB_LOG: &str = "/jobs/{id}/log";
+    pub const JOB_LOG_STREAM: &str = "/jobs/{id}/log/stream";
+    pub const RUN_METRICS: &str = "/runs/{id}/metrics";
+    pub const RUN_METRIC: &str = "/runs/{id}/metrics/{*key}";
+    pub const RUN_FILES: &str = "/runs/{id}/files";
+    pub const RUN_FILE: &str = "/runs/{id}/files/{*path}";
+    pub const RUN_PROBLEMS: &str = "/runs/{id}/problems";
+    pub const IMPORTS_REINDEX: &str = "/imports/reindex";
+    pub const AGENT_HEARTBEAT: &str = "/agents/heartbeat";
+    pub const AGENT_POLL: &str = "/agents/poll";
+    pub const ATTEMPT_STARTED: &str = "/agents/jobs/{job}/attempts/{attempt}/started";
+    pub const ATTEMPT_LOG: &str = "/agents/jobs/{job}/attempts/{attempt}/log";
+    pub const ATTEMPT_FILES: &str = "/agents/jobs/{job}/attempts/{attempt}/files";
+    pub const ATTEMPT_FILE: &str = "/agents/jobs/{job}/attempts/{attempt}/files/{*path}";
+    pub const ATTEMPT_UPLOAD: &str = "/agents/jobs/{job}/attempts/{attempt}/uploads/{*path}";
+    pub const ATTEMPT_FINISHED: &str = "/agents/jobs/{job}/attempts/{attempt}/finished";
+    /// CVLab-Kit's queue endpoint, under [`super::COMPAT_PREFIX`].
+    pub const COMPAT_QUEUE_ADD: &str = "/queue/add";
+}
+
+/// What an agent reports about one attempt; each is one route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptAction {
+    Started,
+    Log,
+    /// The run-file status; with a file path appended, an append.
+    Files,
+    /// Whole-file upload chunks; a file path is appended.
+    Uploads,
+    Finished,
+}
+
+impl AttemptAction {
+    fn segment(self) -> &'static str {
+        match self {
+            AttemptAction::Started => "started",
+            AttemptAction::Log => "log",
+            AttemptAction::Files => "files",
+            AttemptAction::Uploads => "uploads",
+            AttemptAction::Finished => "finished",
+        }
+    }
+}
+
+/// `/api/v1/agents/heartbeat`
+pub fn agent_heartbeat() -> String {
+    format!("{API_PREFIX}{}", route::AGENT_HEARTBEAT)
+}
+
+/// `/api/v1/agents/poll`
+pub fn agent_poll() -> String {
+    format!("{API_PREFIX}{}", route::AGENT_POLL)
+}
+
+/// `/api/v1/agents/jobs/{job}/attempts/{n}/{action}`; run-file routes get
+/// the file's path appended by the caller, a component at a time.
+pub fn attempt(at: AttemptRef, action: AttemptAction) -> String {
+    format!(
+        "{API_PREFIX}/agents/jobs/{}/attempts/{}/{}",
+        at.job_id,
+        at.attempt,
+        action.segment()
+    )
+}
+
+/// `/api/v1/events`
+pub fn events() -> String {
+    format!("{API_PREFIX}{}", route::EVENTS)
+}
+
+/// `/api/v1/experiments`
+pub fn experiments() -> String {
+    format!("{API_PREFIX}{}", route::EXPERIMENTS)
+}
+
+/// `/api/v1/jobs/{id}`
+pub fn job(id: i64) -> String {
+    format!("{API_PREFIX}/jobs/{id}")
+}
+
+/// `/api/v1/jobs/{id}/log`
+pub fn job_log(id: i64) -> String {
+    format!("{API_PREFIX}/jobs/{id}/log")
+}
+
+/// `/api/v1/jobs/{id}/log/stream`
+pub fn job_log_stream(id: i64) -> String {
+    format!("{API_PREFIX}/jobs/{id}/log/stream")
+}
+
+/// `/api/v1/runs/{id}/files/` — the caller appends the encoded file path.
+pub fn run_files_prefix(id: i64) -> String {
+    format!("{API_PREFIX}/runs/{id}/files/")
+}
+
+/// The same path relative to a base URL that may itself carry a path
+/// (`https://lab/trainyard/`): `Url::join` with a leading `/` would drop it.
+pub fn relative(path: &str) -> &str {
+    path.trim_start_matches('/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fills `{name}` / `{*name}` placeholders in order.
+    fn fill(pattern: &str, values: &[&str]) -> String {
+        let mut out = String::new();
+        let mut values = values.iter();
+        let mut rest = pattern;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+            out.push_str(values.next().copied().unwrap_or("?"));
+            rest = &rest[close + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn api(pattern: &str, values: &[&str]) -> String {
+        format!("{API_PREFIX}{}", fill(pattern, values))
+    }
+
+    #[test]
+    fn every_builder_lands_on_its_router_pattern() {
+        let at = AttemptRef {
+            job_id: 7,
+            attempt: 2,
+        };
+        assert_eq!(agent_heartbeat(), api(route::AGENT_HEARTBEAT, &[]));
+        assert_eq!(agent_poll(), api(route::AGENT_POLL, &[]));
+        let cases = [
+            (AttemptAction::Started, route::ATTEMPT_STARTED),
+            (AttemptAction::Log, route::ATTEMPT_LOG),
+            (AttemptAction::Files, route::ATTEMPT_FILES),
+            (AttemptAction::Finished, route::ATTEMPT_FINISHED),
+        ];
+        for (action, pattern) in cases {
+            assert_eq!(attempt(at, action), api(pattern, &["7", "2"]));
+        }
+        assert_eq!(
+            format!("{}/a.csv", attempt(at, AttemptAction::Files)),
+            api(route::ATTEMPT_FILE, &["7", "2", "a.csv"])
+        );
+        assert_eq!(
+            format!("{}/b.pt", attempt(at, AttemptAction::Uploads)),
+            api(route::ATTEMPT_UPLOAD, &["7", "2", "b.pt"])
+        );
+        assert_eq!(events(), api(route::EVENTS, &[]));
+        assert_eq!(experiments(), api(route::EXPERIMENTS, &[]));
+        assert_eq!(job(12), api(route::JOB, &["12"]));
+        assert_eq!(job_log(12), api(route::JOB_LOG, &["12"]));
+        assert_eq!(job_log_stream(12), api(route::JOB_LOG_STREAM, &["12"]));
+        assert_eq!(
+            format!("{}x.csv", run_files_prefix(3)),
+            api(route::RUN_FILE, &["3", "x.csv"])
+        );
+        assert_eq!(relative("/api/v1/x"), "api/v1/x");
+    }
+}
