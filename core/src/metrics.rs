@@ -155,8 +155,8 @@ mod tests {
                 count: 1,
             }],
         };
-        let json = serde_json::to_string(&series).unwrap_or_else(|e| panic!("{e}"));
-        let back: MetricSeries = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        let json = serde_json::to_string(&series).expect("it serializes");
+        let back: MetricSeries = serde_json::from_str(&json).expect("it parses");
         assert_eq!(back, series);
     }
 }

@@ -335,7 +335,7 @@ mod tests {
                 "lr".into(),
             ],
         };
-        let clean = notes.cleaned().unwrap_or_else(|e| panic!("{e}"));
+        let clean = notes.cleaned().expect("cleaned");
         assert_eq!(clean.tags, vec!["baseline", "lr"]);
         let huge = RunNotes {
             notes: "x".repeat(MAX_NOTES_CHARS + 1),

@@ -163,7 +163,7 @@ mod tests {
             },
             reason: StopReason::Cancelled,
         };
-        let json = serde_json::to_value(order).unwrap_or_else(|e| panic!("{e}"));
+        let json = serde_json::to_value(order).expect("it serializes");
         assert_eq!(
             json,
             serde_json::json!({"job_id": 7, "attempt": 2, "reason": "cancelled"})
@@ -174,8 +174,7 @@ mod tests {
     fn an_old_poll_without_optional_fields_parses() {
         let poll: PollRequest = serde_json::from_str(
             r#"{"protocol_version":1,"host_id":"a","free_gpus":[0],"free_cpu_slots":1,"free_job_slots":1}"#,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        ).expect("it parses");
         assert!(poll.running.is_empty());
         assert_eq!(poll.wait_ms, 0);
     }

@@ -1,276 +1,518 @@
-//! The engine facade: what the HTTP layer and the UI call.
+//! The one public door of the engine: it builds the domains, hands each the
+//! others it needs on every call, and forwards. Reading this file is reading
+//! the table of contents of what the server can do; the rules live in the
+//! domain modules (`hosts/`, `jobs/`, `files/`, `metrics/`, `runs/`,
+//! `import/`), which never import this file.
 
+use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use trainyard_core::config::SweepLimits;
+use trainyard_core::metrics::RunProblem;
+use trainyard_core::runs::{
+    ImportReport, ProjectSummary, RunComparison, RunNotes, RunProgress, RunsPage, RunsQuery,
+};
+use trainyard_core::sync::{AppendQuery, FileEntry, SyncStatus, UploadAck, UploadQuery};
+use trainyard_core::work::{AttemptRef, FinishedReport, PollRequest, PollResponse, StartedReport};
 use trainyard_core::{
-    protocol, FleetCounts, HealthThresholds, Heartbeat, HostHealth, HostView, ServerStatus,
+    protocol, Heartbeat, HostView, JobDetail, JobView, MetricSeries, MetricSummary, Priority,
+    ServerStatus, SubmitOptions, SubmitResult,
 };
 
-use crate::clock::now_ms;
+use crate::clock::Clock;
 use crate::error::EngineError;
-use crate::events::{BusEvent, EventBus};
-use crate::files::{FileSettings, RunFiles};
-use crate::jobs::{JobSettings, JobState};
-use crate::metrics::MetricsState;
-use crate::registry::{to_row, Registry};
-use crate::runs::ProgressTracker;
+use crate::events::EventBus;
+use crate::files::RunFileStore;
+use crate::hosts::Hosts;
+use crate::import::{Imports, WATCH_INTERVAL};
+use crate::jobs::{JobFilter, LogAppended, LogRead, Scheduler};
+use crate::metrics::{MetricPoint, Metrics};
+use crate::runs::{Results, RunFileSlice, RunFileSources};
+use crate::settings::EngineSettings;
 use crate::store::Store;
 
-/// How the engine is set up.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// Where `trainyard.db` lives; `None` for a throwaway in-memory database.
-    pub data_dir: Option<PathBuf>,
-    pub thresholds: HealthThresholds,
-    /// How often hosts changed since the last flush are considered for writing.
-    pub flush_interval: Duration,
-    /// Each host's telemetry is written at most this often (new hosts at the
-    /// next flush, everything at shutdown): it only matters after a restart.
-    pub snapshot_interval: Duration,
-    pub jobs: JobSettings,
-    pub files: FileSettings,
-    /// CVLab-Kit style trees to index in place and watch (`--import-dir`).
-    pub import_dirs: Vec<PathBuf>,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            data_dir: None,
-            thresholds: HealthThresholds::default(),
-            flush_interval: Duration::from_secs(1),
-            snapshot_interval: Duration::from_secs(30),
-            jobs: JobSettings::default(),
-            files: FileSettings::default(),
-            import_dirs: Vec::new(),
-        }
-    }
-}
+/// How often health is re-derived and leases checked; bounds how late a
+/// "stale" or a lost attempt shows up.
+const HEALTH_TICK: Duration = Duration::from_millis(500);
+/// How often queued jobs' reasons for waiting are re-derived.
+const REASON_TICK: Duration = Duration::from_secs(1);
 
 /// Shared server state. Cheap to share behind an `Arc`.
 pub struct Engine {
-    config: EngineConfig,
+    settings: EngineSettings,
     store: Store,
-    registry: Mutex<Registry>,
-    /// Serializes flushes with deletions so a flush can't resurrect a removed host.
-    persist: tokio::sync::Mutex<()>,
-    bus: EventBus,
-    jobs: JobState,
-    metrics: MetricsState,
-    progress: ProgressTracker,
-    files: RunFiles,
-    /// One import scan at a time.
-    import_lock: tokio::sync::Mutex<()>,
+    bus: Arc<EventBus>,
+    hosts: Hosts,
+    scheduler: Scheduler,
+    files: RunFileStore,
+    metrics: Metrics,
+    results: Results,
+    imports: Imports,
     started: Instant,
 }
 
 impl Engine {
-    /// Opens the store, migrates it and loads the known hosts.
-    pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
-        let store = match &config.data_dir {
-            Some(dir) => Store::open(dir).await?,
-            None => Store::in_memory().await?,
+    /// Opens the store, migrates it and loads the known hosts and the
+    /// unfinished jobs.
+    pub async fn open(settings: EngineSettings) -> Result<Engine, EngineError> {
+        let data = settings.data_dir.clone();
+        let store = if settings.in_memory_database {
+            Store::in_memory().await?
+        } else {
+            Store::open(&data).await?
         };
-        let registry = Registry::from_rows(store.list_hosts().await?, now_ms(), &config.thresholds);
-        let boot = format!("{:x}", now_ms());
-        // Throwaway engines (tests) still need real files for output and
-        // metrics, and their own: two may open in the same millisecond.
-        static THROWAWAY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let instance = THROWAWAY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let files_dir = |name: &str| match &config.data_dir {
-            Some(dir) => dir.join(name),
-            None => std::env::temp_dir().join(format!(
-                "trainyard-{name}-{}-{boot}-{instance}",
-                std::process::id()
-            )),
-        };
-        let logs_dir = files_dir("logs");
-        let metrics_dir = files_dir("metrics");
-        let run_files = RunFiles::new(
-            files_dir("runs"),
-            files_dir("uploads"),
-            config.files.clone(),
+        let clock = settings.clock.clone();
+        let bus = Arc::new(EventBus::new(format!("{:x}", clock.now_ms())));
+        let hosts = Hosts::load(
+            store.clone(),
+            bus.clone(),
+            clock.clone(),
+            settings.thresholds.clone(),
+            settings.snapshot_interval,
+        )
+        .await?;
+        let scheduler = Scheduler::load(
+            settings.jobs.clone(),
+            data.join("logs"),
+            store.clone(),
+            bus.clone(),
+            clock.clone(),
+        )
+        .await?;
+        let files = RunFileStore::new(
+            data.join("runs"),
+            data.join("uploads"),
+            settings.files.clone(),
         );
-        let engine = Engine {
-            config,
+        let metrics = Metrics::new(data.join("metrics"), store.clone(), bus.clone(), clock.clone());
+        let results = Results::new(store.clone(), clock.clone());
+        let imports = Imports::new(
+            settings.import_dirs.clone(),
+            settings.jobs.default_command.clone(),
+            store.clone(),
+            bus.clone(),
+            clock.clone(),
+        );
+        Ok(Engine {
+            started: clock.now(),
+            settings,
             store,
-            registry: Mutex::new(registry),
-            persist: tokio::sync::Mutex::new(()),
-            bus: EventBus::new(boot),
-            jobs: JobState::new(logs_dir),
-            metrics: MetricsState::new(metrics_dir),
-            progress: ProgressTracker::default(),
-            files: run_files,
-            import_lock: tokio::sync::Mutex::new(()),
-            started: Instant::now(),
-        };
-        engine.load_jobs().await?;
-        Ok(engine)
+            bus,
+            hosts,
+            scheduler,
+            files,
+            metrics,
+            results,
+            imports,
+        })
     }
 
-    pub(crate) fn store(&self) -> &Store {
-        &self.store
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
     }
 
-    pub(crate) fn jobs_state(&self) -> &JobState {
-        &self.jobs
+    fn clock(&self) -> &Clock {
+        &self.settings.clock
     }
 
-    pub(crate) fn metrics(&self) -> &MetricsState {
-        &self.metrics
+    /// Server wall-clock time in Unix ms (what `last_seen_ms` is measured in).
+    pub fn now_ms(&self) -> i64 {
+        self.clock().now_ms()
     }
 
-    pub(crate) fn progress_tracker(&self) -> &ProgressTracker {
-        &self.progress
-    }
-
-    pub(crate) fn run_files_store(&self) -> &RunFiles {
-        &self.files
-    }
-
-    pub(crate) fn import_lock(&self) -> &tokio::sync::Mutex<()> {
-        &self.import_lock
-    }
-
-    /// One host's latest view and current health.
-    pub(crate) fn host_view(
-        &self,
-        host_id: &str,
-    ) -> Option<(std::sync::Arc<HostView>, HostHealth)> {
-        self.registry()
-            .host(host_id, Instant::now(), &self.config.thresholds)
-    }
-
-    fn registry(&self) -> MutexGuard<'_, Registry> {
-        // A panic while holding the lock leaves a consistent map (every
-        // mutation is a single insert/remove), so poisoning is ignored.
-        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub fn config(&self) -> &EngineConfig {
-        &self.config
-    }
-
+    /// Everything published to browsers (`GET /api/v1/events`).
     pub fn events(&self) -> &EventBus {
         &self.bus
     }
 
-    /// Checks and records a heartbeat, and tells subscribers. Returns the
-    /// server time it was recorded at.
-    pub fn ingest_heartbeat(&self, hb: Heartbeat) -> Result<i64, EngineError> {
-        EngineError::check_protocol(hb.protocol_version)?;
-        hb.validate()?;
-        let now = now_ms();
-        let view = self.registry().record(hb, Instant::now(), now);
-        self.bus.publish(BusEvent::Device(view));
-        Ok(now)
-    }
-
-    /// Every known host with its current health, ordered by id.
-    pub fn hosts(&self) -> Vec<HostView> {
-        self.refresh_health();
-        self.registry().views()
-    }
-
-    /// Removes a disconnected host and everything stored about it.
-    pub async fn remove_host(&self, host_id: &str) -> Result<(), EngineError> {
-        let _persist = self.persist.lock().await;
-        {
-            let mut registry = self.registry();
-            match registry.health(host_id, Instant::now(), &self.config.thresholds) {
-                None => return Err(EngineError::HostNotFound(host_id.to_string())),
-                Some(HostHealth::Disconnected) => {}
-                Some(health) => {
-                    return Err(EngineError::HostNotDisconnected {
-                        host_id: host_id.to_string(),
-                        health,
-                    })
-                }
-            }
-            registry.remove(host_id);
-        }
-        self.store.delete_host(host_id).await?;
-        self.bus
-            .publish(BusEvent::DeviceRemoved(host_id.to_string()));
-        Ok(())
-    }
-
-    /// Re-derives health from silence and publishes hosts whose health changed.
-    pub fn refresh_health(&self) {
-        let changed = self
-            .registry()
-            .refresh_health(Instant::now(), &self.config.thresholds);
-        for host in changed {
-            tracing::info!(host = %host.host_id, health = host.health.label(), "host health changed");
-            self.bus.publish(BusEvent::Device(host));
-        }
-    }
-
-    /// Writes changed hosts whose last write is older than
-    /// `snapshot_interval` (and new hosts) to the database.
-    pub async fn flush(&self) -> Result<usize, EngineError> {
-        self.write_hosts(self.config.snapshot_interval).await
-    }
-
-    /// Writes every changed host, however recently it was written.
-    pub async fn flush_all(&self) -> Result<usize, EngineError> {
-        self.write_hosts(Duration::ZERO).await
-    }
-
-    async fn write_hosts(&self, every: Duration) -> Result<usize, EngineError> {
-        let _persist = self.persist.lock().await;
-        let due = self.registry().take_due(Instant::now(), every);
-        // Serialized outside the registry lock and off the async workers, so
-        // heartbeats are not held up by a large flush (10,000 new hosts).
-        let rows = tokio::task::spawn_blocking(move || {
-            due.iter().map(|view| to_row(view)).collect::<Vec<_>>()
-        })
-        .await
-        .unwrap_or_else(|e| {
-            tracing::error!("serializing hosts for the database failed: {e}");
-            Vec::new()
-        });
-        if let Err(e) = self.store.upsert_hosts(&rows).await {
-            self.registry()
-                .mark_unwritten(rows.into_iter().map(|r| r.host_id));
-            return Err(e);
-        }
-        Ok(rows.len())
-    }
-
-    /// Writes everything and closes the database; call once at shutdown.
-    pub async fn close(&self) {
-        self.jobs.close();
-        if let Err(e) = self.flush_all().await {
-            tracing::error!("final flush failed: {e}");
-        }
-        self.store.close().await;
-    }
-
     /// Dashboard numbers.
     pub fn status(&self, auth_required: bool) -> ServerStatus {
-        let counts = FleetCounts::of(&self.hosts());
+        let counts = self.hosts.counts();
+        let thresholds = self.hosts.thresholds();
         ServerStatus {
             status: "ok".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             protocol_version: protocol::PROTOCOL_VERSION,
-            server_time_ms: now_ms(),
-            uptime_secs: self.started.elapsed().as_secs(),
+            server_time_ms: self.now_ms(),
+            uptime_secs: self.clock().now().duration_since(self.started).as_secs(),
             hosts_healthy: counts.healthy,
             hosts_stale: counts.stale,
             hosts_disconnected: counts.disconnected,
             gpus_total: counts.gpus_total,
             gpus_free: counts.gpus_free,
             auth_required,
-            stale_after_secs: self.config.thresholds.stale_after.as_secs(),
-            disconnected_after_secs: self.config.thresholds.disconnected_after.as_secs(),
+            stale_after_secs: thresholds.stale_after.as_secs(),
+            disconnected_after_secs: thresholds.disconnected_after.as_secs(),
         }
     }
 
-    /// Server wall-clock time in Unix ms (what `last_seen_ms` is measured in).
-    pub fn now_ms(&self) -> i64 {
-        now_ms()
+    // ---- background -------------------------------------------------------
+
+    /// Runs the engine's upkeep until `shutdown`: host health and lease
+    /// expiry (every 500 ms), waiting reasons (every second), host flushes
+    /// (every `flush_interval`); then flushes once more and closes the store.
+    pub async fn run_background(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
+        let mut health = tokio::time::interval(HEALTH_TICK);
+        let mut flush = tokio::time::interval(self.settings.flush_interval);
+        let mut reasons = tokio::time::interval(REASON_TICK);
+        for tick in [&mut health, &mut flush, &mut reasons] {
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        }
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = health.tick() => {
+                    self.hosts.refresh_health();
+                    self.scheduler.expire_leases().await;
+                }
+                _ = reasons.tick() => self.scheduler.refresh_waiting_reasons(&self.hosts).await,
+                _ = flush.tick() => {
+                    if let Err(e) = self.hosts.flush().await {
+                        tracing::error!("could not save host state (will retry): {e}");
+                    }
+                }
+            }
+        }
+        self.close().await;
+    }
+
+    /// Scans the import trees every [`WATCH_INTERVAL`], for as long as the
+    /// task runs (the server aborts it at shutdown).
+    pub async fn watch_imports(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(WATCH_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let report = self.scan_imports().await;
+            if report.added + report.updated > 0 {
+                tracing::info!(
+                    added = report.added,
+                    updated = report.updated,
+                    runs = report.runs,
+                    "imported runs indexed"
+                );
+            }
+        }
+    }
+
+    /// Ends waiting polls, writes everything and closes the database; call
+    /// once at shutdown.
+    pub async fn close(&self) {
+        self.scheduler.close();
+        if let Err(e) = self.hosts.flush_all().await {
+            tracing::error!("final flush failed: {e}");
+        }
+        self.store.close().await;
+    }
+
+    // ---- hosts ------------------------------------------------------------
+
+    /// Checks and records a heartbeat; returns the server time it was recorded at.
+    pub fn ingest_heartbeat(&self, hb: Heartbeat) -> Result<i64, EngineError> {
+        self.hosts.ingest_heartbeat(hb)
+    }
+
+    /// Every known host with its current health, ordered by id.
+    pub fn hosts(&self) -> Vec<HostView> {
+        self.hosts.list()
+    }
+
+    /// Removes a disconnected host and everything stored about it.
+    pub async fn remove_host(&self, host_id: &str) -> Result<(), EngineError> {
+        self.hosts.remove(host_id).await
+    }
+
+    /// Re-derives health from silence and publishes hosts whose health changed.
+    pub fn refresh_health(&self) {
+        self.hosts.refresh_health();
+    }
+
+    /// Writes hosts due for a snapshot to the database.
+    pub async fn flush(&self) -> Result<usize, EngineError> {
+        self.hosts.flush().await
+    }
+
+    /// Writes every changed host to the database.
+    pub async fn flush_all(&self) -> Result<usize, EngineError> {
+        self.hosts.flush_all().await
+    }
+
+    // ---- jobs: what users do ----------------------------------------------
+
+    /// The sweep cap, for previews.
+    pub fn sweep_limits(&self) -> SweepLimits {
+        self.scheduler.sweep_limits()
+    }
+
+    /// Parses `yaml`, expands its grid and queues one job per point.
+    pub async fn submit(
+        &self,
+        yaml: &str,
+        options: SubmitOptions,
+    ) -> Result<SubmitResult, EngineError> {
+        self.scheduler.submit(yaml, options).await
+    }
+
+    /// Jobs matching `filter`, newest first; queued ones say why they wait.
+    pub async fn jobs(&self, filter: JobFilter) -> Result<Vec<JobView>, EngineError> {
+        self.scheduler.jobs(filter, &self.hosts).await
+    }
+
+    /// One job with its config and attempts.
+    pub async fn job(&self, id: i64) -> Result<JobDetail, EngineError> {
+        self.scheduler.job(id, &self.hosts).await
+    }
+
+    /// Cancels a job (its agent stops a running one).
+    pub async fn cancel_job(&self, id: i64) -> Result<JobView, EngineError> {
+        self.scheduler.cancel_job(id).await
+    }
+
+    /// Changes a queued job's priority.
+    pub async fn set_priority(&self, id: i64, priority: Priority) -> Result<JobView, EngineError> {
+        self.scheduler.set_priority(id, priority).await
+    }
+
+    /// Queues a new job with a finished job's exact config and command.
+    pub async fn rerun_job(&self, id: i64) -> Result<JobView, EngineError> {
+        self.scheduler.rerun_job(id).await
+    }
+
+    /// Up to `max` bytes of a job's output from `offset`.
+    pub async fn read_log(
+        &self,
+        id: i64,
+        attempt: Option<u32>,
+        offset: u64,
+        max: usize,
+    ) -> Result<LogRead, EngineError> {
+        self.scheduler.read_log(id, attempt, offset, max).await
+    }
+
+    /// Told after every log append anywhere; followers filter by attempt.
+    pub fn log_updates(&self) -> tokio::sync::broadcast::Receiver<LogAppended> {
+        self.scheduler.log_updates()
+    }
+
+    // ---- jobs: what agents do ---------------------------------------------
+
+    /// The agent's long-poll for work and stop orders.
+    pub async fn poll(&self, req: PollRequest) -> Result<PollResponse, EngineError> {
+        self.scheduler.poll(req, &self.hosts).await
+    }
+
+    /// The agent started an attempt's process.
+    pub async fn attempt_started(
+        &self,
+        at: AttemptRef,
+        report: StartedReport,
+    ) -> Result<(), EngineError> {
+        self.scheduler.attempt_started(at, report).await
+    }
+
+    /// Appends an attempt's output at `offset`; metric lines in it are recorded.
+    pub async fn append_log(
+        &self,
+        at: AttemptRef,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<u64, EngineError> {
+        self.scheduler
+            .append_log(at, offset, data, &self.metrics)
+            .await
+    }
+
+    /// An attempt ended.
+    pub async fn attempt_finished(
+        &self,
+        at: AttemptRef,
+        report: FinishedReport,
+    ) -> Result<(), EngineError> {
+        self.scheduler
+            .attempt_finished(at, report, &self.metrics)
+            .await
+    }
+
+    /// Agent polls being answered or held open right now.
+    pub fn held_polls(&self) -> usize {
+        self.scheduler.held_polls()
+    }
+
+    /// Marks attempts with expired leases lost (the background does this).
+    pub async fn expire_leases(&self) {
+        self.scheduler.expire_leases().await;
+    }
+
+    /// Publishes queued jobs whose reason for waiting changed (the background does this).
+    pub async fn refresh_waiting_reasons(&self) {
+        self.scheduler.refresh_waiting_reasons(&self.hosts).await;
+    }
+
+    // ---- run files: what agents send --------------------------------------
+
+    /// Every file and unfinished upload the server has of an attempt.
+    pub async fn sync_status(&self, at: AttemptRef) -> Result<SyncStatus, EngineError> {
+        self.files.sync_status(at, &self.scheduler).await
+    }
+
+    /// Appends a chunk to an append run file; returns its size after.
+    pub async fn append_run_file(
+        &self,
+        at: AttemptRef,
+        path: &str,
+        q: &AppendQuery,
+        data: &[u8],
+    ) -> Result<u64, EngineError> {
+        self.files
+            .append_from_agent(at, path, q, data, &self.scheduler, &self.metrics)
+            .await
+    }
+
+    /// Receives one chunk of a whole-file upload.
+    pub async fn upload_run_file_chunk(
+        &self,
+        at: AttemptRef,
+        path: &str,
+        q: &UploadQuery,
+        data: &[u8],
+    ) -> Result<UploadAck, EngineError> {
+        self.files
+            .upload_from_agent(at, path, q, data, &self.scheduler, &self.metrics)
+            .await
+    }
+
+    // ---- metrics ----------------------------------------------------------
+
+    /// Records metric points of a job.
+    pub async fn ingest_metrics(
+        &self,
+        job_id: i64,
+        points: &[MetricPoint<'_>],
+    ) -> Result<usize, EngineError> {
+        self.metrics.ingest(job_id, points).await
+    }
+
+    /// Every metric key of a job with its summary.
+    pub async fn metric_keys(&self, job_id: i64) -> Result<Vec<MetricSummary>, EngineError> {
+        self.metrics.keys(job_id).await
+    }
+
+    /// One series in at most `max_points` buckets over steps `[from, to]`.
+    pub async fn metric_series(
+        &self,
+        job_id: i64,
+        key: &str,
+        max_points: u32,
+        from: Option<f64>,
+        to: Option<f64>,
+    ) -> Result<MetricSeries, EngineError> {
+        self.metrics
+            .series(job_id, key, max_points, from, to)
+            .await
+    }
+
+    /// The latest progress of every job that reported some.
+    pub fn progress(&self) -> Vec<RunProgress> {
+        self.metrics.progress()
+    }
+
+    // ---- results ----------------------------------------------------------
+
+    /// Every project with its run counts.
+    pub async fn projects(&self) -> Result<Vec<ProjectSummary>, EngineError> {
+        self.results.projects().await
+    }
+
+    /// One page of a project's runs table.
+    pub async fn runs_page(&self, q: &RunsQuery) -> Result<RunsPage, EngineError> {
+        self.results.runs_page(q).await
+    }
+
+    /// The runs table as CSV.
+    pub async fn runs_csv(&self, q: &RunsQuery) -> Result<String, EngineError> {
+        self.results.runs_csv(q).await
+    }
+
+    /// Replaces a run's notes and tags.
+    pub async fn set_run_notes(
+        &self,
+        job_id: i64,
+        notes: RunNotes,
+    ) -> Result<RunNotes, EngineError> {
+        self.results.set_run_notes(job_id, notes).await
+    }
+
+    /// Runs side by side: curves, best values, parameters.
+    pub async fn compare_runs(
+        &self,
+        ids: &[i64],
+        max_points: u32,
+    ) -> Result<RunComparison, EngineError> {
+        self.results
+            .compare_runs(ids, max_points, &self.metrics)
+            .await
+    }
+
+    fn run_file_sources(&self) -> RunFileSources<'_> {
+        RunFileSources {
+            files: &self.files,
+            logs: self.scheduler.logs(),
+            imports: &self.imports,
+        }
+    }
+
+    /// A run's files with size and xxh3.
+    pub async fn run_files(&self, job_id: i64) -> Result<Vec<FileEntry>, EngineError> {
+        self.results
+            .run_files(job_id, &self.run_file_sources())
+            .await
+    }
+
+    /// Where a run file is on disk, and its size (for downloads).
+    pub async fn locate_run_file(
+        &self,
+        job_id: i64,
+        path: &str,
+    ) -> Result<(PathBuf, u64), EngineError> {
+        self.results
+            .locate_run_file(job_id, path, &self.run_file_sources())
+            .await
+    }
+
+    /// The start of a run file (for previews).
+    pub async fn read_run_file(
+        &self,
+        job_id: i64,
+        path: &str,
+        max_bytes: usize,
+    ) -> Result<RunFileSlice, EngineError> {
+        self.results
+            .read_run_file(job_id, path, max_bytes, &self.run_file_sources())
+            .await
+    }
+
+    /// Lines of a run's files that could not be indexed.
+    pub async fn run_problems(&self, job_id: i64) -> Result<Vec<RunProblem>, EngineError> {
+        self.results.run_problems(job_id).await
+    }
+
+    // ---- imports ----------------------------------------------------------
+
+    /// The trees given with `--import-dir`.
+    pub fn import_dirs(&self) -> &[PathBuf] {
+        self.imports.dirs()
+    }
+
+    /// Indexes new and changed runs of every import tree.
+    pub async fn scan_imports(&self) -> ImportReport {
+        self.imports.scan(&self.metrics).await
+    }
+
+    /// Reads every run of every import tree again (the "re-index" button).
+    pub async fn reindex_imports(&self) -> Result<ImportReport, EngineError> {
+        self.imports.reindex(&self.metrics).await
     }
 }

@@ -1,23 +1,40 @@
 //! The server's brain: everything the `trainyard` binary does that is not
-//! HTTP. Tests drive it directly on an in-memory SQLite database.
+//! HTTP. [`Engine`] is the one door; behind it each domain is a module that
+//! owns its state and rules and is handed the other domains it needs:
+//!
+//! - `hosts/`: the live fleet, health, persistence of telemetry
+//! - `jobs/`: the queue, dispatch, leases, the job lifecycle, job output
+//! - `files/`: run files synced from agents (appends, staged uploads)
+//! - `metrics/`: series and their points, metric lines, CSV indexing, progress
+//! - `runs/`: results: projects, runs table, compare, notes, a run's files
+//! - `import/`: CVLab-Kit trees indexed in place
+//!
+//! Shared underneath: `store/` (SQLite, one module per table), `events.rs`
+//! (the bus browsers subscribe to), `clock.rs`, `append_only.rs`.
 
 mod append_only;
 mod clock;
 mod engine;
 mod error;
-pub mod events;
-pub mod files;
-pub mod import;
-pub mod jobs;
-pub mod metrics;
-mod monitor;
-mod registry;
+mod events;
+mod files;
+mod hosts;
+mod import;
+mod jobs;
+mod metrics;
 mod runs;
-pub mod store;
+mod settings;
+mod store;
 
-pub use engine::{Engine, EngineConfig};
+pub use clock::Clock;
+pub use engine::Engine;
 pub use error::{EngineError, ErrorKind, INTERNAL_MESSAGE};
-pub use jobs::{JobFilter, JobSettings, LogAppended, LogSlice};
-pub use files::{FileSettings, RunFileSlice};
-pub use metrics::MetricPoint;
 pub use events::{BusEvent, EventBus, PublishedEvent, Subscription};
+pub use files::{FileSettings, MAX_CHUNK_BYTES};
+pub use jobs::{
+    JobFilter, JobSettings, LogAppended, LogRead, LogSlice, DEFAULT_PROJECT, MAX_GPUS_PER_JOB,
+    MAX_LOG_BYTES,
+};
+pub use metrics::MetricPoint;
+pub use runs::{RunFileSlice, OUTPUT_LOG};
+pub use settings::EngineSettings;

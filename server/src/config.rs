@@ -153,7 +153,7 @@ mod tests {
         ServeConfig {
             addr: (host, 3000).into(),
             data_dir: "d".into(),
-            api_key: key.map(|k| ApiKey::new(k.into()).unwrap_or_else(|e| panic!("{e}"))),
+            api_key: key.map(|k| ApiKey::new(k.into()).expect("a valid test key")),
             thresholds: HealthThresholds::default(),
             site_root: "s".into(),
             local_agent: None,
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn keys_compare_exactly_and_never_print() {
-        let key = ApiKey::new("0123456789abcdef".into()).unwrap_or_else(|e| panic!("{e}"));
+        let key = ApiKey::new("0123456789abcdef".into()).expect("a valid test key");
         assert!(key.matches("0123456789abcdef"));
         assert!(!key.matches("0123456789abcdeF"));
         assert!(!key.matches(""));

@@ -133,7 +133,7 @@ fn huge_sweeps_are_counted_without_expanding() {
     let yaml: String = (0..4)
         .map(|k| format!("k{k}: [{}]\n", axis.join(", ")))
         .collect();
-    let exp = parse_experiment(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let exp = parse_experiment(&yaml).expect("the config parses");
     assert_eq!(exp.run_count(), 1_000_000_000_000);
     let err = exp
         .expand(&LIMITS)

@@ -5,20 +5,22 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use tokio::sync::{Mutex, MutexGuard};
-use trainyard_core::sync::{hex64, validate_run_path, FileEntry, SyncKind};
+use trainyard_core::sync::{
+    hex64, parse_hex64, place, validate_run_path, FileEntry, Placement, SyncKind,
+};
 use trainyard_core::work::AttemptRef;
 
 use super::hashing::HashCache;
 use super::FileSettings;
-use trainyard_core::sync::{place, Placement};
-
 use crate::append_only::{append_to, size_on_disk};
+use crate::clock::unix_ms;
 use crate::error::EngineError;
 
 /// Known sizes of append files; the lock also orders every write.
 pub(crate) type Sizes = HashMap<(AttemptRef, String), u64>;
 
-pub(crate) struct RunFiles {
+/// The files domain: the run-file store on disk.
+pub(crate) struct RunFileStore {
     runs: PathBuf,
     pub(super) uploads: PathBuf,
     pub(crate) settings: FileSettings,
@@ -35,9 +37,9 @@ pub(crate) struct Appended {
     pub written: bool,
 }
 
-impl RunFiles {
-    pub fn new(runs: PathBuf, uploads: PathBuf, settings: FileSettings) -> RunFiles {
-        RunFiles {
+impl RunFileStore {
+    pub fn new(runs: PathBuf, uploads: PathBuf, settings: FileSettings) -> RunFileStore {
+        RunFileStore {
             runs,
             uploads,
             settings,
@@ -75,18 +77,7 @@ impl RunFiles {
         data: &[u8],
     ) -> Result<Appended, EngineError> {
         let full = self.file_path(at, path)?;
-        let actual = xxhash_rust::xxh3::xxh3_64(data);
-        if actual != chunk_hash {
-            return Err(EngineError::HashMismatch {
-                path: path.to_string(),
-                message: format!(
-                    "the {} bytes at offset {offset} hash to {} but the request named {}; resend them",
-                    data.len(),
-                    hex64(actual),
-                    hex64(chunk_hash)
-                ),
-            });
-        }
+        check_chunk(path, offset, data, chunk_hash)?;
         let mut sizes = self.lock().await;
         let key = (at, path.to_string());
         let size = match sizes.get(&key) {
@@ -158,7 +149,7 @@ impl RunFiles {
     }
 }
 
-impl RunFiles {
+impl RunFileStore {
     /// A listing entry for the file at `full`, shown as `path`; its hash
     /// comes from the cache while size and mtime are unchanged.
     pub(crate) async fn entry(
@@ -186,18 +177,42 @@ impl RunFiles {
     }
 }
 
+/// Refuses a chunk whose bytes do not hash to what the request named.
+pub(super) fn check_chunk(
+    path: &str,
+    offset: u64,
+    data: &[u8],
+    expected: u64,
+) -> Result<(), EngineError> {
+    let actual = xxhash_rust::xxh3::xxh3_64(data);
+    if actual == expected {
+        return Ok(());
+    }
+    Err(EngineError::HashMismatch {
+        path: path.to_string(),
+        message: format!(
+            "the {} bytes at offset {offset} hash to {} but the request named {}; resend them",
+            data.len(),
+            hex64(actual),
+            hex64(expected)
+        ),
+    })
+}
+
+/// A hash from a request's query (`xxh3`, `chunk_xxh3`), or a refusal
+/// naming the field.
+pub(super) fn query_hash(field: &str, text: &str) -> Result<u64, EngineError> {
+    parse_hex64(text).ok_or_else(|| {
+        EngineError::BadOption(format!("{field} must be 1-16 hex digits, not {text:?}"))
+    })
+}
+
 /// The path's components, or a 400-style error naming what is wrong.
 pub(crate) fn checked(path: &str) -> Result<Vec<&str>, EngineError> {
     validate_run_path(path).map_err(|e| EngineError::BadRunPath {
         path: path.chars().take(200).collect(),
         message: e.to_string(),
     })
-}
-
-pub(crate) fn unix_ms(time: std::time::SystemTime) -> i64 {
-    time.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// Regular files under `root` as (`a/b.csv`, full path, metadata); a

@@ -6,16 +6,18 @@
 //! whole files arrive as resumable uploads staged under
 //! `<data dir>/uploads/<job>/<attempt>/` and renamed into place once their
 //! hash checks, so readers always see a complete previous or new version.
+//!
+//! Every agent request renews the attempt's lease through the scheduler,
+//! and CSV files that change are handed to the metric store; both are
+//! passed in (`agent_sync.rs`). How a run's files are listed and read for
+//! users is the results domain's (`runs/files.rs`).
 
-mod agent_api;
+mod agent_sync;
 mod disk;
 mod hashing;
 mod uploads;
-mod user_api;
 
-pub use user_api::{RunFileSlice, OUTPUT_LOG};
-
-pub(crate) use disk::{unix_ms, RunFiles};
+pub(crate) use disk::{checked, RunFileStore};
 
 /// Limits of the run-file store.
 #[derive(Debug, Clone)]

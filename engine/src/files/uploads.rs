@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use trainyard_core::sync::{hex64, parse_hex64, UploadAck, UploadProgress, UploadQuery};
+use trainyard_core::sync::{hex64, place, Placement, UploadAck, UploadProgress, UploadQuery};
 use trainyard_core::work::AttemptRef;
 
-use super::disk::RunFiles;
+use super::disk::{check_chunk, query_hash, RunFileStore};
 use super::hashing::hash_file;
 use crate::append_only::append_to;
 use crate::error::EngineError;
@@ -28,7 +28,7 @@ pub(crate) struct ChunkResult {
     pub replaced: bool,
 }
 
-impl RunFiles {
+impl RunFileStore {
     fn staging_dir(&self, at: AttemptRef) -> PathBuf {
         self.uploads
             .join(at.job_id.to_string())
@@ -53,12 +53,8 @@ impl RunFiles {
         data: &[u8],
     ) -> Result<ChunkResult, EngineError> {
         let target = self.file_path(at, path)?;
-        let bad_hash = |field: &str, text: &str| {
-            EngineError::BadOption(format!("{field} must be 1-16 hex digits, not {text:?}"))
-        };
-        let whole_hash = parse_hex64(&q.xxh3).ok_or_else(|| bad_hash("xxh3", &q.xxh3))?;
-        let chunk_hash =
-            parse_hex64(&q.chunk_xxh3).ok_or_else(|| bad_hash("chunk_xxh3", &q.chunk_xxh3))?;
+        let whole_hash = query_hash("xxh3", &q.xxh3)?;
+        let chunk_hash = query_hash("chunk_xxh3", &q.chunk_xxh3)?;
         let limit = self.settings.max_file_bytes;
         if q.size > limit {
             return Err(EngineError::FileTooLarge {
@@ -67,19 +63,7 @@ impl RunFiles {
                 limit,
             });
         }
-        let actual = xxhash_rust::xxh3::xxh3_64(data);
-        if actual != chunk_hash {
-            return Err(EngineError::HashMismatch {
-                path: path.to_string(),
-                message: format!(
-                    "the {} bytes at offset {} hash to {} but the request named {}; resend them",
-                    data.len(),
-                    q.offset,
-                    hex64(actual),
-                    hex64(chunk_hash)
-                ),
-            });
-        }
+        check_chunk(path, q.offset, data, chunk_hash)?;
         let mut sizes = self.lock().await;
         let io = |path: &Path| {
             let path = path.to_path_buf();
@@ -119,22 +103,25 @@ impl RunFiles {
             }
         };
         let len = data.len() as u64;
-        if q.offset != received {
-            if q.offset < received && q.offset + len <= received {
-                // A retried chunk we already have.
+        match place(received, q.offset, len) {
+            Placement::Append => {}
+            // A retried chunk we already have.
+            Placement::AlreadyHeld => {
                 return Ok(ChunkResult {
                     ack: UploadAck {
                         received,
                         complete: false,
                     },
                     replaced: false,
-                });
+                })
             }
-            return Err(EngineError::FileOffsetMismatch {
-                path: path.to_string(),
-                offset: q.offset,
-                size: received,
-            });
+            Placement::Mismatch => {
+                return Err(EngineError::FileOffsetMismatch {
+                    path: path.to_string(),
+                    offset: q.offset,
+                    size: received,
+                })
+            }
         }
         if received + len > q.size {
             return Err(EngineError::FileOffsetMismatch {
@@ -176,7 +163,7 @@ impl RunFiles {
             .map_err(io(&target))?;
         let _ = tokio::fs::remove_file(&meta).await;
         self.hashes.remember(&target, whole_hash);
-        RunFiles::forget_size(&mut sizes, at, path);
+        RunFileStore::forget_size(&mut sizes, at, path);
         Ok(ChunkResult {
             ack: UploadAck {
                 received,

@@ -5,6 +5,10 @@
 //! modification times with what was indexed, so new runs and new rows show
 //! up within seconds. A re-index forgets those signatures and reads every
 //! run again; job ids are kept, so notes, tags and series survive.
+//!
+//! Imported runs are stored as jobs the scheduler never sees; their CSV
+//! rows go to the metric store and their files are listed in place, both
+//! through what the caller passes in.
 
 mod infer;
 mod scan;
@@ -18,59 +22,69 @@ use trainyard_core::sync::FileEntry;
 use trainyard_core::work::AttemptRef;
 use trainyard_core::{JobStatus, JobView, Priority};
 
-use crate::clock::now_ms;
-use crate::engine::Engine;
+use crate::clock::{unix_ms, Clock};
 use crate::error::EngineError;
-use crate::events::BusEvent;
-use crate::files::unix_ms;
-use crate::metrics::CsvSource;
-use crate::store::{ImportedRun, JobRow, NewSweep};
+use crate::events::{BusEvent, EventBus};
+use crate::files::RunFileStore;
+use crate::metrics::{CsvSource, Metrics};
+use crate::store::{ImportedRun, JobRow, NewSweep, Store};
 use scan::{scan_one_project, scan_root, FoundRun};
 
 /// How often watched trees are scanned.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
-impl Engine {
+/// The imports domain.
+pub(crate) struct Imports {
     /// The trees given with `--import-dir`.
-    pub fn import_dirs(&self) -> &[PathBuf] {
-        &self.config().import_dirs
-    }
+    dirs: Vec<PathBuf>,
+    /// Command stored with imported runs, so they can be re-run.
+    default_command: Option<Vec<String>>,
+    /// One scan at a time.
+    scanning: tokio::sync::Mutex<()>,
+    store: Store,
+    bus: Arc<EventBus>,
+    clock: Clock,
+}
 
-    /// Scans the import trees until `stop` resolves (the server runs this in
-    /// the background when there are any).
-    pub async fn watch_imports(self: Arc<Self>) {
-        let mut tick = tokio::time::interval(WATCH_INTERVAL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let report = self.scan_imports().await;
-            if report.added + report.updated > 0 {
-                tracing::info!(
-                    added = report.added,
-                    updated = report.updated,
-                    runs = report.runs,
-                    "imported runs indexed"
-                );
-            }
+impl Imports {
+    pub fn new(
+        dirs: Vec<PathBuf>,
+        default_command: Option<Vec<String>>,
+        store: Store,
+        bus: Arc<EventBus>,
+        clock: Clock,
+    ) -> Imports {
+        Imports {
+            dirs,
+            default_command,
+            scanning: tokio::sync::Mutex::new(()),
+            store,
+            bus,
+            clock,
         }
     }
 
+    /// The trees given with `--import-dir`.
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
     /// Reads every run of every tree again (the "re-index" button).
-    pub async fn reindex_imports(&self) -> Result<ImportReport, EngineError> {
-        let _one = self.import_lock().lock().await;
-        self.store().clear_import_signatures().await?;
-        Ok(self.scan_imports_locked().await)
+    pub async fn reindex(&self, metrics: &Metrics) -> Result<ImportReport, EngineError> {
+        let _one = self.scanning.lock().await;
+        self.store.clear_import_signatures().await?;
+        Ok(self.scan_locked(metrics).await)
     }
 
     /// Indexes new and changed runs of every tree.
-    pub async fn scan_imports(&self) -> ImportReport {
-        let _one = self.import_lock().lock().await;
-        self.scan_imports_locked().await
+    pub async fn scan(&self, metrics: &Metrics) -> ImportReport {
+        let _one = self.scanning.lock().await;
+        self.scan_locked(metrics).await
     }
 
-    async fn scan_imports_locked(&self) -> ImportReport {
+    async fn scan_locked(&self, metrics: &Metrics) -> ImportReport {
         let mut report = ImportReport::default();
-        for root in self.import_dirs().to_vec() {
+        for root in &self.dirs {
             let scanned = {
                 let root = root.clone();
                 tokio::task::spawn_blocking(move || scan_root(&root)).await
@@ -89,7 +103,7 @@ impl Engine {
             report.skipped.extend(scan.skipped);
             report.runs += scan.runs.len();
             for run in scan.runs {
-                match self.index_found_run(&root, &run).await {
+                match self.index_found_run(root, &run, metrics).await {
                     Ok(Indexed::Unchanged) => {}
                     Ok(Indexed::Added) => report.added += 1,
                     Ok(Indexed::Updated) => report.updated += 1,
@@ -102,16 +116,21 @@ impl Engine {
         report
     }
 
-    async fn index_found_run(&self, root: &Path, found: &FoundRun) -> Result<Indexed, EngineError> {
+    async fn index_found_run(
+        &self,
+        root: &Path,
+        found: &FoundRun,
+        metrics: &Metrics,
+    ) -> Result<Indexed, EngineError> {
         let root_text = root.to_string_lossy();
         let signature = found.signature();
         let known = self
-            .store()
+            .store
             .imported_run(&root_text, &found.project, &found.run)
             .await?;
         if known
             .as_ref()
-            .is_some_and(|k| still_valid(&k.signature, &signature, now_ms()))
+            .is_some_and(|k| still_valid(&k.signature, &signature, self.clock.now_ms()))
         {
             return Ok(Indexed::Unchanged);
         }
@@ -127,9 +146,9 @@ impl Engine {
             .iter()
             .map(|f| unix_ms(f.2))
             .min()
-            .unwrap_or_else(now_ms);
+            .unwrap_or_else(|| self.clock.now_ms());
         let (mut row, outcome) = match &known {
-            Some(k) => match self.store().job(k.job_id).await? {
+            Some(k) => match self.store.job(k.job_id).await? {
                 Some(row) => (row, Indexed::Updated),
                 None => return Err(EngineError::JobNotFound(k.job_id)),
             },
@@ -142,7 +161,7 @@ impl Engine {
                 };
                 // Signature '' until indexed, so a crash mid-way retries.
                 let row = self
-                    .store()
+                    .store
                     .insert_imported_run(sweep, row, &root_text, &found.run, "")
                     .await?;
                 (row, Indexed::Added)
@@ -151,8 +170,7 @@ impl Engine {
         let job_id = row.view.id;
         let csv_rows = match found.csv() {
             Some(name) => Some(
-                self.index_imported_csv(job_id, &found.dir.join(name), name)
-                    .await?,
+                index_imported_csv(metrics, job_id, &found.dir.join(name), name).await?,
             ),
             None => None,
         };
@@ -162,13 +180,13 @@ impl Engine {
             .or_else(|| found.files.iter().max_by_key(|f| f.2))
             .map(|f| unix_ms(f.2))
             .unwrap_or(first_ms);
-        let last_epoch = self.last_epoch(job_id).await?;
+        let last_epoch = last_epoch(metrics, job_id).await?;
         let (status, reason) = infer::infer_status(&infer::Evidence {
             params: &params,
             csv_rows,
             last_epoch,
             last_change_ms,
-            now_ms: now_ms(),
+            now_ms: self.clock.now_ms(),
         });
         let view = &mut row.view;
         view.status = status;
@@ -184,8 +202,8 @@ impl Engine {
             JobStatus::Running => format!("{signature}@{}", last_change_ms + infer::FRESH_MS + 1),
             _ => signature,
         };
-        self.store().update_imported_run(&row, &saved).await?;
-        self.events().publish(BusEvent::Job(Arc::new(row.view)));
+        self.store.update_imported_run(&row, &saved).await?;
+        self.bus.publish(BusEvent::Job(Arc::new(row.view)));
         Ok(outcome)
     }
 
@@ -195,12 +213,7 @@ impl Engine {
             name: found.run.clone(),
             status: JobStatus::Running,
             priority: Priority::Normal,
-            command: self
-                .config()
-                .jobs
-                .default_command
-                .clone()
-                .unwrap_or_default(),
+            command: self.default_command.clone().unwrap_or_default(),
             attempt: 1,
             created_ms: first_ms,
             reason: Some("imported".into()),
@@ -212,47 +225,16 @@ impl Engine {
         }
     }
 
-    /// Indexes the run's CSV (new rows only; a rewrite with a new header is
-    /// read again past the rows already indexed). Returns the rows indexed.
-    async fn index_imported_csv(
-        &self,
-        job_id: i64,
-        file: &Path,
-        name: &str,
-    ) -> Result<u64, EngineError> {
-        let source = CsvSource {
-            at: AttemptRef { job_id, attempt: 1 },
-            name,
-            file: file.to_path_buf(),
-            key_prefix: String::new(),
-        };
-        let rewritten = self.csv_was_rewritten(&source).await?;
-        self.index_csv(&source, rewritten).await?;
-        self.csv_rows_indexed(&source).await
-    }
-
-    /// The last epoch a run reached: its `epoch` metric, else its last step.
-    async fn last_epoch(&self, job_id: i64) -> Result<Option<f64>, EngineError> {
-        let keys = self.metric_keys(job_id).await?;
-        if let Some(epoch) = keys.iter().find(|k| k.key.eq_ignore_ascii_case("epoch")) {
-            return Ok(Some(epoch.last));
-        }
-        Ok(keys
-            .iter()
-            .filter(|k| k.count > 0)
-            .map(|k| k.last_step)
-            .reduce(f64::max))
-    }
-
     /// The import record of a job, if it was imported.
-    pub(crate) async fn imported(&self, job_id: i64) -> Result<Option<ImportedRun>, EngineError> {
-        self.store().imported_run_of_job(job_id).await
+    pub async fn imported(&self, job_id: i64) -> Result<Option<ImportedRun>, EngineError> {
+        self.store.imported_run_of_job(job_id).await
     }
 
     /// An imported run's files, listed from its project directory.
-    pub(crate) async fn imported_files(
+    pub async fn imported_files(
         &self,
         run: &ImportedRun,
+        files: &RunFileStore,
     ) -> Result<Vec<FileEntry>, EngineError> {
         let dir = Path::new(&run.root).join(&run.project);
         let scan = {
@@ -274,14 +256,45 @@ impl Engine {
         };
         let mut entries = Vec::new();
         for (name, size, modified) in &found.files {
-            let entry = self
-                .run_files_store()
+            let entry = files
                 .entry(name.clone(), &dir.join(name), *size, *modified)
                 .await?;
             entries.push(entry);
         }
         Ok(entries)
     }
+}
+
+/// Indexes the run's CSV (new rows only; a rewrite with a new header is
+/// read again past the rows already indexed). Returns the rows indexed.
+async fn index_imported_csv(
+metrics: &Metrics,
+job_id: i64,
+file: &Path,
+name: &str,
+) -> Result<u64, EngineError> {
+    let source = CsvSource {
+        at: AttemptRef { job_id, attempt: 1 },
+        name,
+        file: file.to_path_buf(),
+        key_prefix: String::new(),
+    };
+    let rewritten = metrics.csv_was_rewritten(&source).await?;
+    metrics.index_csv(&source, rewritten).await?;
+    metrics.csv_rows_indexed(&source).await
+}
+
+/// The last epoch a run reached: its `epoch` metric, else its last step.
+async fn last_epoch(metrics: &Metrics, job_id: i64) -> Result<Option<f64>, EngineError> {
+let keys = metrics.keys(job_id).await?;
+    if let Some(epoch) = keys.iter().find(|k| k.key.eq_ignore_ascii_case("epoch")) {
+        return Ok(Some(epoch.last));
+    }
+    Ok(keys
+        .iter()
+        .filter(|k| k.count > 0)
+        .map(|k| k.last_step)
+        .reduce(f64::max))
 }
 
 /// Whether a stored signature (`<files hash>[@<recheck after ms>]`) still

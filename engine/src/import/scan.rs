@@ -71,15 +71,15 @@ fn run_named_by(file: &str) -> Option<&str> {
 
 /// What a scan found: runs, and names it skipped with why.
 #[derive(Debug, Default)]
-pub struct Scan {
+pub struct TreeScan {
     pub runs: Vec<FoundRun>,
     pub skipped: Vec<String>,
 }
 
 /// Scans `root` (blocking IO: call from `spawn_blocking`). Directories whose
 /// names are not safe path components are skipped and reported.
-pub fn scan_root(root: &Path) -> std::io::Result<Scan> {
-    let mut scan = Scan::default();
+pub fn scan_root(root: &Path) -> std::io::Result<TreeScan> {
+    let mut scan = TreeScan::default();
     let mut projects: Vec<_> = std::fs::read_dir(root)?.collect::<Result<_, _>>()?;
     projects.sort_by_key(std::fs::DirEntry::file_name);
     for project in projects {
@@ -102,13 +102,13 @@ pub fn scan_root(root: &Path) -> std::io::Result<Scan> {
 
 /// The runs of one project directory `<root>/<project>` (blocking IO), for
 /// listing one run's files without walking the whole tree.
-pub fn scan_one_project(root: &Path, project: &str) -> std::io::Result<Scan> {
-    let mut scan = Scan::default();
+pub fn scan_one_project(root: &Path, project: &str) -> std::io::Result<TreeScan> {
+    let mut scan = TreeScan::default();
     scan_project(&root.join(project), project, &mut scan)?;
     Ok(scan)
 }
 
-fn scan_project(dir: &Path, project: &str, scan: &mut Scan) -> std::io::Result<()> {
+fn scan_project(dir: &Path, project: &str, scan: &mut TreeScan) -> std::io::Result<()> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -169,9 +169,9 @@ mod tests {
 
     #[test]
     fn files_go_to_the_longest_matching_run() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("a temp dir");
         let project = dir.path().join("cifar");
-        std::fs::create_dir_all(&project).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&project).expect("the dir is created");
         for name in [
             "a.csv",
             "a_config.yaml",
@@ -183,10 +183,10 @@ mod tests {
             "notes.txt",
             ".hidden.csv",
         ] {
-            std::fs::write(project.join(name), b"x").unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(project.join(name), b"x").expect("join");
         }
-        std::fs::create_dir_all(dir.path().join("..bad")).unwrap_or_else(|e| panic!("{e}"));
-        let scan = scan_root(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(dir.path().join("..bad")).expect("join");
+        let scan = scan_root(dir.path()).expect("path");
         let runs: Vec<(String, Vec<String>)> = scan
             .runs
             .iter()

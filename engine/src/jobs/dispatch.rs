@@ -1,12 +1,12 @@
 //! Matching queued jobs to one host's free slots. Pure: the caller holds the
-//! job table lock and writes the result.
+//! queue lock and writes the result.
 //!
 //! Jobs are taken in queue order (priority, then FIFO). A job that does not
 //! fit (pinned elsewhere, needs more GPUs or memory than are free) is
 //! skipped, so smaller jobs behind it may still start: a 4-GPU job waits for
 //! a whole free host while 1-GPU jobs keep the other GPUs busy.
 
-use trainyard_core::JobView;
+use super::job::JobSpec;
 
 /// A free GPU on the polling host.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,7 +27,7 @@ pub(crate) struct Capacity {
 /// Picks jobs for `host_id` from `queue`, taking their slots out of
 /// `capacity`. Returns (job id, GPU indices) pairs.
 pub(crate) fn pick<'a>(
-    queue: impl Iterator<Item = &'a JobView>,
+    queue: impl Iterator<Item = &'a JobSpec>,
     host_id: &str,
     capacity: &mut Capacity,
 ) -> Vec<(i64, Vec<u32>)> {
@@ -84,10 +84,10 @@ mod tests {
             .collect()
     }
 
-    fn queued(id: i64, gpus: u32) -> JobView {
-        let mut j = job(id, Priority::Normal, JobStatus::Queued, None);
-        j.gpus = gpus;
-        j
+    fn queued(id: i64, gpus: u32) -> JobSpec {
+        let mut spec = JobSpec::clone(&job(id, Priority::Normal, JobStatus::Queued, None).spec);
+        spec.gpus = gpus;
+        spec
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Job output as the server keeps it: one file per attempt under
 //! `<data dir>/logs/<job>/attempt-<n>.log`, appended only at its current end.
 //!
-//! Appends follow the offset rule of `crate::append_only`.
+//! Appends follow the offset rule of `trainyard_core::sync::place`.
 
 use std::collections::HashMap;
 use std::io::SeekFrom;
@@ -9,9 +9,8 @@ use std::path::PathBuf;
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::{broadcast, Mutex};
-use trainyard_core::work::AttemptRef;
-
 use trainyard_core::sync::{place, Placement};
+use trainyard_core::work::AttemptRef;
 
 use crate::append_only::{append_to, size_on_disk};
 use crate::error::EngineError;
@@ -180,18 +179,16 @@ mod tests {
 
     #[tokio::test]
     async fn appends_only_at_the_end_and_retries_are_harmless() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("a temp dir");
         let logs = LogStore::new(dir.path().to_path_buf());
         assert_eq!(
             logs.append(at(), 0, b"hello ")
-                .await
-                .unwrap_or_else(|e| panic!("{e}")),
+                .await.expect("the log store answers"),
             6
         );
         assert_eq!(
             logs.append(at(), 0, b"hello ")
-                .await
-                .unwrap_or_else(|e| panic!("{e}")),
+                .await.expect("the log store answers"),
             6,
             "retry acknowledged"
         );
@@ -205,35 +202,30 @@ mod tests {
         }
         assert_eq!(
             logs.append(at(), 6, b"world")
-                .await
-                .unwrap_or_else(|e| panic!("{e}")),
+                .await.expect("the log store answers"),
             11
         );
         let all = logs
             .read(at(), 0, 1 << 20)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .await.expect("the log store answers");
         assert_eq!(all.data, b"hello world");
         let tail = logs
             .read(at(), 6, 3)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .await.expect("the log store answers");
         assert_eq!((tail.data.as_slice(), tail.size), (&b"wor"[..], 11));
     }
 
     #[tokio::test]
     async fn sizes_survive_a_new_store_on_the_same_dir() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("a temp dir");
         LogStore::new(dir.path().to_path_buf())
             .append(at(), 0, b"abc")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .await.expect("the log store answers");
         let reopened = LogStore::new(dir.path().to_path_buf());
         assert_eq!(
             reopened
                 .append(at(), 3, b"d")
-                .await
-                .unwrap_or_else(|e| panic!("{e}")),
+                .await.expect("the log store answers"),
             4
         );
     }

@@ -2,8 +2,12 @@
 
 use trainyard_core::{JobStatus, JobView, Priority};
 
-pub fn job(id: i64, priority: Priority, status: JobStatus, host: Option<&str>) -> JobView {
-    JobView {
+use super::job::Job;
+use crate::store::JobRow;
+
+/// A job as the scheduler holds it; `host` gives it attempt 1 there.
+pub fn job(id: i64, priority: Priority, status: JobStatus, host: Option<&str>) -> Job {
+    let view = JobView {
         id,
         sweep_id: 1,
         project: "p".into(),
@@ -15,5 +19,12 @@ pub fn job(id: i64, priority: Priority, status: JobStatus, host: Option<&str>) -
         attempt: u32::from(host.is_some()),
         host_id: host.map(str::to_string),
         ..JobView::default()
-    }
+    };
+    Job::from_row(
+        JobRow {
+            view,
+            config_yaml: String::new(),
+        },
+        None,
+    )
 }

@@ -1,14 +1,19 @@
-//! Why a queued job has not started: the Queue page's "reason" column.
+//! Why a queued job has not started: `JobView::waiting`, the Queue page's
+//! "reason" column for queued jobs.
 //!
 //! Reasons depend only on the job and the fleet (not on the queue position,
 //! which changes with every dispatch), so they are recomputed once a second
 //! and published only when they change.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use trainyard_core::{HostHealth, HostView, JobView};
+use trainyard_core::{HostHealth, HostView, JobStatus, JobView};
 
-use crate::engine::Engine;
+use super::job::JobSpec;
+use super::Scheduler;
+use crate::events::BusEvent;
+use crate::hosts::Hosts;
 
 /// What the reasons need to know about the fleet, computed once per pass.
 pub(crate) struct FleetShape<'a> {
@@ -28,17 +33,46 @@ impl<'a> FleetShape<'a> {
     }
 }
 
-/// Why `job` waits, after what happened to it before (a lost attempt).
-pub(crate) fn explain(job: &JobView, fleet: &FleetShape<'_>) -> String {
-    let now = reason(job, fleet);
-    match &job.reason {
-        Some(before) if !before.is_empty() => format!("{before}; {now}"),
-        _ => now,
+/// What a job needs of a host, whichever form the job comes in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Demand<'a> {
+    pub gpus: u32,
+    pub host_pin: Option<&'a str>,
+    pub min_gpu_memory_mb: Option<u64>,
+}
+
+impl<'a> Demand<'a> {
+    pub fn of_view(job: &'a JobView) -> Demand<'a> {
+        Demand {
+            gpus: job.gpus,
+            host_pin: job.host_pin.as_deref(),
+            min_gpu_memory_mb: job.min_gpu_memory_mb,
+        }
+    }
+
+    pub fn of_spec(job: &'a JobSpec) -> Demand<'a> {
+        Demand {
+            gpus: job.gpus,
+            host_pin: job.host_pin.as_deref(),
+            min_gpu_memory_mb: job.min_gpu_memory_mb,
+        }
+    }
+}
+
+/// Fills in why each queued job of `jobs` waits.
+pub(crate) fn explain_queued(jobs: &mut [JobView], hosts: &Hosts) {
+    if !jobs.iter().any(|v| v.status == JobStatus::Queued) {
+        return;
+    }
+    let listed = hosts.list();
+    let fleet = FleetShape::of(&listed);
+    for view in jobs.iter_mut().filter(|v| v.status == JobStatus::Queued) {
+        view.waiting = Some(explain(Demand::of_view(view), &fleet));
     }
 }
 
 /// Whether `host` could ever run `job` (enough GPUs, enough memory).
-fn fits(job: &JobView, host: &HostView) -> bool {
+fn fits(job: Demand<'_>, host: &HostView) -> bool {
     let big_enough = host
         .gpus
         .iter()
@@ -50,16 +84,16 @@ fn fits(job: &JobView, host: &HostView) -> bool {
     job.gpus as usize <= big_enough
 }
 
-/// A sentence for a person, e.g. "waiting for host gpu-9: no agent with
-/// that id has connected".
-fn reason(job: &JobView, fleet: &FleetShape<'_>) -> String {
+/// Why a job that needs `job` waits, as a sentence for a person, e.g.
+/// "waiting for host gpu-9: no agent with that id has connected".
+pub(crate) fn explain(job: Demand<'_>, fleet: &FleetShape<'_>) -> String {
     let slot = match job.gpus {
         0 => "a free CPU slot".to_string(),
         1 => "a free GPU".to_string(),
         n => format!("{n} free GPUs on one host"),
     };
-    if let Some(pin) = &job.host_pin {
-        return match fleet.by_id.get(pin.as_str()) {
+    if let Some(pin) = job.host_pin {
+        return match fleet.by_id.get(pin) {
             None => format!("waiting for host {pin}: no agent with that id has connected"),
             Some(h) if h.health != HostHealth::Healthy => {
                 format!("waiting for host {pin}: it is {}", h.health.label())
@@ -105,40 +139,38 @@ fn reason(job: &JobView, fleet: &FleetShape<'_>) -> String {
     format!("waiting for {slot}")
 }
 
-fn memory_note(job: &JobView) -> String {
+fn memory_note(job: Demand<'_>) -> String {
     job.min_gpu_memory_mb
         .map(|m| format!(" with {m} MiB"))
         .unwrap_or_default()
 }
 
-impl Engine {
+impl Scheduler {
     /// Publishes a `job` event for each queued job whose reason for waiting
-    /// changed since it was last published (a host came or went). Called by
-    /// the monitor about once a second.
-    pub async fn refresh_waiting_reasons(&self) {
-        let hosts = self.hosts();
-        let fleet = FleetShape::of(&hosts);
-        let table = self.job_table().await;
-        let mut shown = self.jobs_state().shown_reasons();
+    /// changed since it was last published (a host came or went). Called
+    /// about once a second.
+    pub async fn refresh_waiting_reasons(&self, hosts: &Hosts) {
+        let listed = hosts.list();
+        let fleet = FleetShape::of(&listed);
+        let queue = self.queue.lock().await;
+        let mut shown = self.shown_reasons();
         let mut changed = Vec::new();
-        let mut still_queued = std::collections::HashSet::new();
-        for live in table.queued() {
-            let view = &live.row.view;
-            still_queued.insert(view.id);
-            let reason = explain(view, &fleet);
-            if shown.get(&view.id) != Some(&reason) {
-                shown.insert(view.id, reason.clone());
-                let mut published = view.clone();
-                published.reason = Some(reason);
+        let mut still_queued = HashSet::new();
+        for job in queue.queued() {
+            still_queued.insert(job.id());
+            let waiting = explain(Demand::of_spec(&job.spec), &fleet);
+            if shown.get(&job.id()) != Some(&waiting) {
+                shown.insert(job.id(), waiting.clone());
+                let mut published = job.view();
+                published.waiting = Some(waiting);
                 changed.push(published);
             }
         }
         shown.retain(|id, _| still_queued.contains(id));
         drop(shown);
-        drop(table);
+        drop(queue);
         for view in changed {
-            self.events()
-                .publish(crate::events::BusEvent::Job(std::sync::Arc::new(view)));
+            self.bus.publish(BusEvent::Job(Arc::new(view)));
         }
     }
 }

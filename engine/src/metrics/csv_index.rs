@@ -15,9 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use trainyard_core::work::AttemptRef;
 
 use super::csv_rows::{read_rows, CsvBatch, CsvCursor};
-use super::MetricPoint;
-use crate::clock::now_ms;
-use crate::engine::Engine;
+use super::{MetricPoint, Metrics};
 use crate::error::EngineError;
 use crate::store::CursorSave;
 
@@ -48,24 +46,14 @@ fn key_prefix(path: &str) -> String {
     }
 }
 
-impl Engine {
-    /// An append to a run file was written: index new CSV rows.
-    pub(crate) async fn run_file_grew(&self, at: AttemptRef, path: &str) {
-        self.index_run_csv(at, path, false).await;
-    }
-
-    /// A run file was replaced whole: read a CSV again, new rows only.
-    pub(crate) async fn run_file_replaced(&self, at: AttemptRef, path: &str) {
-        self.index_run_csv(at, path, true).await;
-    }
-
-    async fn index_run_csv(&self, at: AttemptRef, path: &str, rewritten: bool) {
+impl Metrics {
+    /// Run file `path` of attempt `at`, on disk at `file`, grew by an
+    /// append (`rewritten: false`: index new CSV rows) or was replaced
+    /// whole (`true`: read it again, new rows only). Other files are ignored.
+    pub async fn run_file_changed(&self, at: AttemptRef, path: &str, file: PathBuf, rewritten: bool) {
         if !is_csv(path) {
             return;
         }
-        let Ok(file) = self.run_files_store().file_path(at, path) else {
-            return;
-        };
         let source = CsvSource {
             at,
             name: path,
@@ -75,7 +63,7 @@ impl Engine {
         self.index_csv_logged(&source, rewritten).await;
     }
 
-    pub(crate) async fn index_csv_logged(&self, source: &CsvSource<'_>, rewritten: bool) {
+    async fn index_csv_logged(&self, source: &CsvSource<'_>, rewritten: bool) {
         if let Err(e) = self.index_csv(source, rewritten).await {
             tracing::warn!(
                 job = source.at.job_id,
@@ -87,13 +75,13 @@ impl Engine {
 
     /// Reads what is new in a CSV file into metric series. With `rewritten`,
     /// the file is read from its start and the rows already indexed skipped.
-    pub(crate) async fn index_csv(
+    pub async fn index_csv(
         &self,
         source: &CsvSource<'_>,
         rewritten: bool,
     ) -> Result<usize, EngineError> {
         // One indexer at a time: cursors and series move together.
-        let _indexing = self.metrics().csv_lock.lock().await;
+        let _indexing = self.csv_lock.lock().await;
         let saved = self.saved_cursor(source).await?.unwrap_or_default();
         let (mut cursor, skip_rows) = if rewritten {
             (CsvCursor::default(), saved.rows)
@@ -128,7 +116,7 @@ impl Engine {
 
     /// Whether a CSV file was rewritten since it was last indexed: it is
     /// shorter than what was read, or its header line changed.
-    pub(crate) async fn csv_was_rewritten(
+    pub async fn csv_was_rewritten(
         &self,
         source: &CsvSource<'_>,
     ) -> Result<bool, EngineError> {
@@ -158,7 +146,7 @@ impl Engine {
     }
 
     /// Data rows indexed so far from a CSV file.
-    pub(crate) async fn csv_rows_indexed(
+    pub async fn csv_rows_indexed(
         &self,
         source: &CsvSource<'_>,
     ) -> Result<u64, EngineError> {
@@ -168,7 +156,7 @@ impl Engine {
     async fn saved_cursor(&self, source: &CsvSource<'_>) -> Result<Option<CsvCursor>, EngineError> {
         let at = source.at;
         Ok(self
-            .store()
+            .store
             .csv_cursor(at.job_id, at.attempt, source.name)
             .await?
             .and_then(|json| serde_json::from_str(&json).ok()))
@@ -181,7 +169,7 @@ impl Engine {
         batch: CsvBatch,
     ) -> Result<usize, EngineError> {
         let at = source.at;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         if !batch.problems.is_empty() {
             for problem in batch.problems.iter().take(3) {
                 tracing::info!(
@@ -197,7 +185,7 @@ impl Engine {
                 .into_iter()
                 .map(|p| (Some(p.line), p.message))
                 .collect();
-            self.store()
+            self.store
                 .add_run_problems(at.job_id, source.name, &problems, now)
                 .await?;
         }
@@ -220,7 +208,7 @@ impl Engine {
                 source: std::io::Error::other(e),
             })?,
         };
-        let mut catalog = self.metrics().catalog.lock().await;
+        let mut catalog = self.catalog.lock().await;
         let job = self.job_series(&mut catalog, at.job_id).await?;
         self.append_points(at.job_id, job, &points, Some(&save))
             .await

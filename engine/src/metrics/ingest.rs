@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use trainyard_core::validate_metric_key;
 
 use super::points::{self, Point};
-use super::{JobSeries, MetricLine};
-use crate::clock::now_ms;
-use crate::engine::Engine;
+use super::{JobSeries, MetricLine, Metrics};
 use crate::error::EngineError;
 use crate::store::{CursorSave, SeriesRow};
 
@@ -23,10 +21,10 @@ pub struct MetricPoint<'a> {
     pub time_ms: i64,
 }
 
-impl Engine {
+impl Metrics {
     /// Records `points` of job `job_id`. Refuses the whole batch if a key is
     /// invalid or a step or value is not finite. Returns how many were recorded.
-    pub async fn ingest_metrics(
+    pub async fn ingest(
         &self,
         job_id: i64,
         points: &[MetricPoint<'_>],
@@ -43,14 +41,14 @@ impl Engine {
                 });
             }
         }
-        let mut catalog = self.metrics().catalog.lock().await;
+        let mut catalog = self.catalog.lock().await;
         let job = self.job_series(&mut catalog, job_id).await?;
         self.append_points(job_id, job, points, None).await
     }
 
     /// Records parsed metric lines from job output; lines without a step get
     /// the job's next automatic one.
-    pub(crate) async fn ingest_metric_lines(
+    pub(super) async fn ingest_lines(
         &self,
         job_id: i64,
         lines: Vec<MetricLine>,
@@ -58,8 +56,8 @@ impl Engine {
         if lines.is_empty() {
             return Ok(0);
         }
-        let now = now_ms();
-        let mut catalog = self.metrics().catalog.lock().await;
+        let now = self.clock.now_ms();
+        let mut catalog = self.catalog.lock().await;
         let job = self.job_series(&mut catalog, job_id).await?;
         let mut batch = Vec::new();
         for line in &lines {
@@ -93,10 +91,10 @@ impl Engine {
             Entry::Occupied(cached) => return Ok(cached.into_mut()),
             Entry::Vacant(slot) => slot,
         };
-        if self.store().job(job_id).await?.is_none() {
+        if self.store.job(job_id).await?.is_none() {
             return Err(EngineError::JobNotFound(job_id));
         }
-        let rows = self.store().metric_series_of(job_id).await?;
+        let rows = self.store.metric_series_of(job_id).await?;
         // After a restart, automatic steps continue past what is stored.
         let next_auto_step = rows
             .iter()
@@ -133,7 +131,7 @@ impl Engine {
                 time_ms: p.time_ms,
             });
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let new_keys: Vec<&str> = groups
             .iter()
             .map(|(key, _)| *key)
@@ -141,7 +139,7 @@ impl Engine {
             .collect();
         if !new_keys.is_empty() {
             let ids = self
-                .store()
+                .store
                 .create_metric_series(job_id, &new_keys, now)
                 .await?;
             for (key, id) in new_keys.iter().zip(ids) {
@@ -149,7 +147,7 @@ impl Engine {
                     .insert((*key).to_string(), empty_row(id, job_id, key, now));
             }
         }
-        let root = self.metrics().root.clone();
+        let root = self.root.clone();
         let mut writes = Vec::with_capacity(groups.len());
         let mut updated = Vec::with_capacity(groups.len());
         for (key, points) in groups {
@@ -177,7 +175,7 @@ impl Engine {
         })??;
         // The catalog is the commit point: on failure the appended records
         // stay uncommitted and are cut off by the next append.
-        self.store()
+        self.store
             .update_metric_series(&updated.iter().collect::<Vec<_>>(), cursor)
             .await?;
         for row in updated {

@@ -9,25 +9,37 @@
 //! an index entry and a B-tree insert each, and a chart over a million of
 //! them would be a million-row query.
 
+//!
+//! Besides the series, this domain keeps how far running jobs are
+//! (`progress.rs`), read from the same metric lines. It needs nothing from
+//! other domains: job output and run files are handed to it.
+
 mod buckets;
 mod csv_index;
 mod csv_rows;
-mod from_log;
 mod ingest;
 mod parse;
 mod points;
+mod progress;
 mod query;
 mod tap;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use trainyard_core::runs::RunProgress;
+use trainyard_core::work::AttemptRef;
 
 pub(crate) use csv_index::CsvSource;
 pub use ingest::MetricPoint;
-pub use parse::{parse_metric_line, MetricLine, MetricLineError};
+pub(crate) use parse::MetricLine;
+pub(crate) use tap::MAX_LINE_BYTES;
 
-use crate::store::SeriesRow;
+use crate::clock::Clock;
+use crate::events::{BusEvent, EventBus};
+use crate::store::{SeriesRow, Store};
+use progress::ProgressTracker;
 use tap::Taps;
 
 /// The series of one job, as cached from the catalog.
@@ -37,8 +49,8 @@ struct JobSeries {
     next_auto_step: f64,
 }
 
-/// The engine's metric state.
-pub(crate) struct MetricsState {
+/// The metrics domain.
+pub(crate) struct Metrics {
     /// `<data dir>/metrics`: points files live in `<job>/<series id>.bin`.
     root: PathBuf,
     /// Catalog rows of jobs touched since start; its lock orders writers.
@@ -46,20 +58,68 @@ pub(crate) struct MetricsState {
     taps: Mutex<Taps>,
     /// Orders CSV indexing (cursor reads and commits).
     csv_lock: tokio::sync::Mutex<()>,
+    progress: ProgressTracker,
+    store: Store,
+    bus: Arc<EventBus>,
+    clock: Clock,
 }
 
-impl MetricsState {
-    pub fn new(root: PathBuf) -> MetricsState {
-        MetricsState {
+impl Metrics {
+    pub fn new(root: PathBuf, store: Store, bus: Arc<EventBus>, clock: Clock) -> Metrics {
+        Metrics {
             root,
             catalog: tokio::sync::Mutex::new(HashMap::new()),
             taps: Mutex::new(Taps::default()),
             csv_lock: tokio::sync::Mutex::new(()),
+            progress: ProgressTracker::default(),
+            store,
+            bus,
+            clock,
         }
     }
 
     fn taps(&self) -> MutexGuard<'_, Taps> {
         // Taps are only line buffers; a panic mid-update loses at most a line.
         self.taps.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the output tap already follows attempt `at`.
+    pub fn tap_knows(&self, at: AttemptRef) -> bool {
+        self.taps().knows(at)
+    }
+
+    /// Starts following an attempt whose log already ends with `tail` (the
+    /// bytes after its last newline; `None` when that line is too long).
+    pub fn seed_tap(&self, at: AttemptRef, tail: Option<Vec<u8>>) {
+        self.taps().seed(at, tail);
+    }
+
+    /// `data` was written to the attempt's log at `offset`; the metric
+    /// lines it completed.
+    pub fn tap(&self, at: AttemptRef, offset: u64, data: &[u8]) -> Vec<MetricLine> {
+        self.taps().feed(at, offset, data)
+    }
+
+    /// Records lines from output and the progress they tell. The output
+    /// itself is already safe in the log, so a failure here is logged, not
+    /// returned to the agent.
+    pub async fn record_lines(&self, job_id: i64, lines: Vec<MetricLine>) {
+        if let Some(progress) = self.progress.observe(job_id, &lines, self.clock.now()) {
+            self.bus.publish(BusEvent::Progress(progress));
+        }
+        if let Err(e) = self.ingest_lines(job_id, lines).await {
+            tracing::error!(job = job_id, "recording metrics from output failed: {e}");
+        }
+    }
+
+    /// The attempt ended: its last line counts even without a newline.
+    pub async fn end_tap(&self, at: AttemptRef) {
+        let lines = self.taps().end(at);
+        self.record_lines(at.job_id, lines).await;
+    }
+
+    /// The latest progress of every job that reported some since the server started.
+    pub fn progress(&self) -> Vec<RunProgress> {
+        self.progress.snapshot()
     }
 }

@@ -6,13 +6,13 @@ use trainyard_core::{validate_metric_key, MetricSeries, MetricSummary};
 
 use super::buckets::Bucketer;
 use super::points::{self, Reader};
-use crate::engine::Engine;
+use super::Metrics;
 use crate::error::EngineError;
 
-impl Engine {
+impl Metrics {
     /// Every metric key of job `job_id` with its summary, ordered by key.
-    pub async fn metric_keys(&self, job_id: i64) -> Result<Vec<MetricSummary>, EngineError> {
-        let mut catalog = self.metrics().catalog.lock().await;
+    pub async fn keys(&self, job_id: i64) -> Result<Vec<MetricSummary>, EngineError> {
+        let mut catalog = self.catalog.lock().await;
         let job = self.job_series(&mut catalog, job_id).await?;
         let mut keys: Vec<MetricSummary> = job
             .by_key
@@ -34,7 +34,7 @@ impl Engine {
 
     /// Series `key` of job `job_id` over steps `[from, to]` (default: all)
     /// in at most `max_points` min/max/last buckets of equal step width.
-    pub async fn metric_series(
+    pub async fn series(
         &self,
         job_id: i64,
         key: &str,
@@ -61,7 +61,7 @@ impl Engine {
             }
         }
         let row = {
-            let mut catalog = self.metrics().catalog.lock().await;
+            let mut catalog = self.catalog.lock().await;
             let job = self.job_series(&mut catalog, job_id).await?;
             match job.by_key.get(key) {
                 Some(row) if row.count > 0 => row.clone(),
@@ -73,7 +73,7 @@ impl Engine {
                 }
             }
         };
-        let path = points::series_path(&self.metrics().root, job_id, row.id);
+        let path = points::series_path(&self.root, job_id, row.id);
         let lo = from.unwrap_or(row.min_step);
         let hi = to.unwrap_or(row.max_step);
         let mut series = MetricSeries {
@@ -102,7 +102,7 @@ impl Engine {
         })
         .await
         .map_err(|e| EngineError::DataDir {
-            path: self.metrics().root.clone(),
+            path: self.root.clone(),
             source: std::io::Error::other(e.to_string()),
         })??;
         series.total_points = total;

@@ -6,19 +6,21 @@
 
 use trainyard_core::runs::StepValue;
 
-use crate::engine::Engine;
+use super::Results;
 use crate::error::EngineError;
+use crate::metrics::Metrics;
 
 /// Buckets per round.
 const ROUND_BUCKETS: u32 = 1_000;
 /// Rounds at most; 1,000^6 steps is more than any run has.
 const MAX_ROUNDS: usize = 6;
 
-impl Engine {
+impl Results {
     /// The first point (in step order) of `key` whose value is `value`,
     /// the series' min (`want_min`) or max.
-    pub(crate) async fn step_of_extreme(
+    pub(super) async fn step_of_extreme(
         &self,
+        metrics: &Metrics,
         job_id: i64,
         key: &str,
         value: f64,
@@ -30,8 +32,8 @@ impl Engine {
             value,
         };
         for _ in 0..MAX_ROUNDS {
-            let series = self
-                .metric_series(job_id, key, ROUND_BUCKETS, from, to)
+            let series = metrics
+                .series(job_id, key, ROUND_BUCKETS, from, to)
                 .await?;
             let hit = series.buckets.iter().find(|b| {
                 if want_min {

@@ -5,16 +5,18 @@ use std::collections::BTreeSet;
 
 use trainyard_core::runs::{ComparedRun, FinalValue, RunComparison, StepValue, MAX_COMPARE_RUNS};
 
-use crate::engine::Engine;
+use super::Results;
 use crate::error::EngineError;
+use crate::metrics::Metrics;
 
-impl Engine {
+impl Results {
     /// Compares runs `ids` (in that order, repeats dropped), each series
     /// cut to at most `max_points` buckets.
     pub async fn compare_runs(
         &self,
         ids: &[i64],
         max_points: u32,
+        metrics: &Metrics,
     ) -> Result<RunComparison, EngineError> {
         let mut unique: Vec<i64> = Vec::with_capacity(ids.len());
         for id in ids {
@@ -32,17 +34,13 @@ impl Engine {
         let mut keys = BTreeSet::new();
         let mut param_keys: Vec<String> = Vec::new();
         for id in unique {
-            let job = self
-                .store()
-                .job(id)
-                .await?
-                .ok_or(EngineError::JobNotFound(id))?
-                .view;
+            let job = self.require_job(id).await?.view;
             let mut series = Vec::new();
             let mut finals = Vec::new();
-            for summary in self.metric_keys(id).await? {
+            for summary in metrics.keys(id).await? {
                 series.push(
-                    self.metric_series(id, &summary.key, max_points, None, None)
+                    metrics
+                        .series(id, &summary.key, max_points, None, None)
                         .await?,
                 );
                 finals.push(FinalValue {
@@ -51,10 +49,10 @@ impl Engine {
                         value: summary.last,
                     },
                     min: self
-                        .step_of_extreme(id, &summary.key, summary.min, true)
+                        .step_of_extreme(metrics, id, &summary.key, summary.min, true)
                         .await?,
                     max: self
-                        .step_of_extreme(id, &summary.key, summary.max, false)
+                        .step_of_extreme(metrics, id, &summary.key, summary.max, false)
                         .await?,
                     count: summary.count,
                     key: summary.key.clone(),

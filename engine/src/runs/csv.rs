@@ -5,13 +5,13 @@ use std::fmt::Write;
 
 use trainyard_core::runs::{RunsQuery, MAX_PAGE_SIZE};
 
-use crate::engine::Engine;
+use super::Results;
 use crate::error::EngineError;
 
 /// Rows exported at most; the rest are left out with a note in the log.
 const MAX_EXPORT_ROWS: u64 = 100_000;
 
-impl Engine {
+impl Results {
     /// Runs matching `q` (its page and page size are ignored) as CSV text.
     pub async fn runs_csv(&self, q: &RunsQuery) -> Result<String, EngineError> {
         let mut q = q.clone();

@@ -1,11 +1,37 @@
 //! Results: projects and their runs table, notes and tags, comparisons of
-//! runs' metrics, CSV export, and live progress of running jobs. The SQL
-//! lives in `store/runs.rs`; metric values come from `metrics/`.
+//! runs' metrics, CSV export, and a run's files as users read them. The SQL
+//! lives in `store/runs.rs`; metric values come from the metrics domain and
+//! files from the file store, the job log store or an import, all passed in.
 
 mod best;
 mod compare;
 mod csv;
+mod files;
 mod page;
-mod progress;
 
-pub(crate) use progress::ProgressTracker;
+pub(crate) use files::RunFileSources;
+pub use files::{RunFileSlice, OUTPUT_LOG};
+
+use crate::clock::Clock;
+use crate::error::EngineError;
+use crate::store::{JobRow, Store};
+
+/// The results domain.
+pub(crate) struct Results {
+    store: Store,
+    clock: Clock,
+}
+
+impl Results {
+    pub fn new(store: Store, clock: Clock) -> Results {
+        Results { store, clock }
+    }
+
+    /// The stored job behind run `job_id`, or `JobNotFound`.
+    async fn require_job(&self, job_id: i64) -> Result<JobRow, EngineError> {
+        self.store
+            .job(job_id)
+            .await?
+            .ok_or(EngineError::JobNotFound(job_id))
+    }
+}

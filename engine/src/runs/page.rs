@@ -3,17 +3,16 @@
 
 use trainyard_core::runs::{ProjectSummary, RunNotes, RunRow, RunsPage, RunsQuery, MAX_PAGE_SIZE};
 
-use crate::clock::now_ms;
-use crate::engine::Engine;
+use super::Results;
 use crate::error::EngineError;
 
 /// Longest search text accepted, in characters.
 const MAX_SEARCH_CHARS: usize = 200;
 
-impl Engine {
+impl Results {
     /// Every project with its run counts, most recently used first.
     pub async fn projects(&self) -> Result<Vec<ProjectSummary>, EngineError> {
-        self.store().projects().await
+        self.store.projects().await
     }
 
     /// One page of a project's runs with their final metrics and notes.
@@ -29,13 +28,13 @@ impl Engine {
                 "search: at most {MAX_SEARCH_CHARS} characters"
             )));
         }
-        if !self.store().project_exists(&q.project).await? {
+        if !self.store.project_exists(&q.project).await? {
             return Err(EngineError::BadOption(format!(
                 "no project named {:?}; the Projects page lists them",
                 q.project
             )));
         }
-        let (total, runs) = self.store().runs_page(q).await?;
+        let (total, runs) = self.store.runs_page(q).await?;
         let pages = total.div_ceil(u64::from(q.page_size)).max(1);
         if u64::from(q.page) >= pages {
             return Err(EngineError::BadOption(format!(
@@ -44,7 +43,7 @@ impl Engine {
             )));
         }
         let ids: Vec<i64> = runs.iter().map(|(job, _)| job.id).collect();
-        let mut lasts = self.store().metric_lasts(&ids).await?;
+        let mut lasts = self.store.metric_lasts(&ids).await?;
         let rows = runs
             .into_iter()
             .map(|(job, notes)| RunRow {
@@ -58,8 +57,8 @@ impl Engine {
             page: q.page,
             page_size: q.page_size,
             rows,
-            param_keys: self.store().param_keys(&q.project).await?,
-            metric_keys: self.store().metric_keys_of_project(&q.project).await?,
+            param_keys: self.store.param_keys(&q.project).await?,
+            metric_keys: self.store.metric_keys_of_project(&q.project).await?,
         })
     }
 
@@ -72,10 +71,10 @@ impl Engine {
         let notes = notes
             .cleaned()
             .map_err(|e| EngineError::BadOption(e.to_string()))?;
-        if self.store().job(job_id).await?.is_none() {
-            return Err(EngineError::JobNotFound(job_id));
-        }
-        self.store().set_run_notes(job_id, &notes, now_ms()).await?;
+        self.require_job(job_id).await?;
+        self.store
+            .set_run_notes(job_id, &notes, self.clock.now_ms())
+            .await?;
         Ok(notes)
     }
 }

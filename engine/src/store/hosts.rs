@@ -119,9 +119,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_data_dir_that_is_a_file_is_refused_with_its_path() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("a temp dir");
         let file = dir.path().join("not-a-dir");
-        std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&file, b"x").expect("the file is written");
         let err = Store::open(&file)
             .await
             .err()

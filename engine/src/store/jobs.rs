@@ -269,6 +269,7 @@ pub(super) fn job_row(r: &SqliteRow) -> Result<JobRow, EngineError> {
         duration_ms: r.try_get("duration_ms")?,
         exit_code: r.try_get("exit_code")?,
         reason: r.try_get("reason")?,
+        waiting: None,
         cancel_requested: r.try_get("cancel_requested")?,
         rerun_of: r.try_get("rerun_of")?,
     };

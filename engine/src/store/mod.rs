@@ -9,7 +9,7 @@ mod runs;
 pub use hosts::HostRow;
 pub use imports::ImportedRun;
 pub use jobs::{JobFilter, JobRow, NewSweep};
-pub use metrics::{CursorSave, RunProblem, SeriesRow, MAX_PROBLEMS_PER_JOB};
+pub use metrics::{CursorSave, SeriesRow};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -3,9 +3,9 @@
 
 use trainyard_core::sync::{xxh3_hex, AppendQuery, SyncKind, UploadQuery};
 use trainyard_core::work::AttemptRef;
-use trainyard_engine::{Engine, EngineConfig, EngineError, FileSettings};
+use trainyard_engine::{Engine, EngineError, FileSettings};
 
-use crate::fixtures::{open, point_count, running_job};
+use crate::fixtures::{engine_with_settings, fresh, open, point_count, running_job};
 
 fn append_query(offset: u64, data: &[u8]) -> AppendQuery {
     AppendQuery {
@@ -41,15 +41,14 @@ async fn download(engine: &Engine, job_id: i64, path: &str) -> Vec<u8> {
         .await
         .unwrap_or_else(|e| panic!("{path}: {e}"));
     tokio::fs::read(full)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .await.expect("the file is readable")
 }
 
 #[tokio::test]
 async fn appends_land_once_and_a_gap_or_overlap_is_told_the_size() {
-    let engine = open(None).await;
+    let engine = fresh().await;
     let at = running_job(&engine).await;
-    let ok = |r: Result<u64, EngineError>| r.unwrap_or_else(|e| panic!("{e}"));
+    let ok = |r: Result<u64, EngineError>| r.expect("the append is accepted");
     assert_eq!(ok(append(&engine, at, "train.log", 0, b"one\n").await), 4);
     assert_eq!(
         ok(append(&engine, at, "train.log", 0, b"one\n").await),
@@ -85,8 +84,7 @@ async fn appends_land_once_and_a_gap_or_overlap_is_told_the_size() {
     );
     let status = engine
         .sync_status(at)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the sync status is answered");
     assert_eq!(status.files.len(), 1);
     assert_eq!(status.files[0].path, "train.log");
     assert_eq!(status.files[0].kind, SyncKind::Append);
@@ -96,30 +94,27 @@ async fn appends_land_once_and_a_gap_or_overlap_is_told_the_size() {
 
 #[tokio::test]
 async fn an_interrupted_upload_resumes_and_the_old_version_stays_until_it_is_complete() {
-    let engine = open(None).await;
+    let engine = fresh().await;
     let at = running_job(&engine).await;
     let v1 = vec![7u8; 1000];
     let q = upload_query(&v1, 0, &v1);
     let ack = engine
         .upload_run_file_chunk(at, "ckpt/model.pt", &q, &v1)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the chunk is accepted");
     assert!(ack.complete);
 
     let v2: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
     let (first, rest) = v2.split_at(1200);
     let ack = engine
         .upload_run_file_chunk(at, "ckpt/model.pt", &upload_query(&v2, 0, first), first)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the chunk is accepted");
     assert_eq!((ack.received, ack.complete), (1200, false));
     // The old version is still what a reader gets.
     assert_eq!(download(&engine, at.job_id, "ckpt/model.pt").await, v1);
     // The status says where to resume.
     let status = engine
         .sync_status(at)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the sync status is answered");
     assert_eq!(status.uploads.len(), 1);
     assert_eq!(status.uploads[0].received, 1200);
     assert_eq!(status.uploads[0].xxh3, xxh3_hex(&v2));
@@ -139,30 +134,26 @@ async fn an_interrupted_upload_resumes_and_the_old_version_stays_until_it_is_com
     // A retried first chunk is harmless.
     engine
         .upload_run_file_chunk(at, "ckpt/model.pt", &upload_query(&v2, 0, first), first)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the chunk is accepted");
     let ack = engine
         .upload_run_file_chunk(at, "ckpt/model.pt", &upload_query(&v2, 1200, rest), rest)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the chunk is accepted");
     assert!(ack.complete);
     assert_eq!(download(&engine, at.job_id, "ckpt/model.pt").await, v2);
     let status = engine
         .sync_status(at)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the sync status is answered");
     assert!(status.uploads.is_empty());
     // Sending the same version again is complete at once.
     let ack = engine
         .upload_run_file_chunk(at, "ckpt/model.pt", &upload_query(&v2, 0, b""), b"")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the chunk is accepted");
     assert!(ack.complete);
 }
 
 #[tokio::test]
 async fn a_complete_upload_with_the_wrong_hash_is_discarded() {
-    let engine = open(None).await;
+    let engine = fresh().await;
     let at = running_job(&engine).await;
     let claimed = b"the real content";
     let sent = b"the fake content";
@@ -183,8 +174,7 @@ async fn a_complete_upload_with_the_wrong_hash_is_discarded() {
     }
     let status = engine
         .sync_status(at)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the sync status is answered");
     assert!(
         status.files.is_empty() && status.uploads.is_empty(),
         "{status:?}"
@@ -193,8 +183,8 @@ async fn a_complete_upload_with_the_wrong_hash_is_discarded() {
 
 #[tokio::test]
 async fn paths_that_escape_the_run_dir_are_refused_and_nothing_is_written_outside() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let engine = open(Some(dir.path())).await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let engine = open(dir.path()).await;
     let at = running_job(&engine).await;
     for bad in [
         "../escape.csv",
@@ -229,14 +219,12 @@ async fn paths_that_escape_the_run_dir_are_refused_and_nothing_is_written_outsid
 
 #[tokio::test]
 async fn files_over_the_limit_are_refused() {
-    let engine = Engine::open(EngineConfig {
-        files: FileSettings {
+    let engine = engine_with_settings(|s| {
+        s.files = FileSettings {
             max_file_bytes: 100,
-        },
-        ..Default::default()
+        }
     })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .await;
     let at = running_job(&engine).await;
     let big = vec![1u8; 101];
     match engine
@@ -256,8 +244,7 @@ async fn files_over_the_limit_are_refused() {
         other => panic!("expected too large, got {other:?}"),
     }
     append(&engine, at, "a.log", 0, &[b'x'; 60])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("append");
     match append(&engine, at, "a.log", 60, &[b'x'; 60]).await {
         Err(EngineError::FileTooLarge { .. }) => {}
         other => panic!("expected too large, got {other:?}"),
@@ -266,12 +253,11 @@ async fn files_over_the_limit_are_refused() {
 
 #[tokio::test]
 async fn superseded_attempts_cannot_write_files() {
-    let engine = open(None).await;
+    let engine = fresh().await;
     let at = running_job(&engine).await;
     engine
         .cancel_job(at.job_id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the cancel is accepted");
     let old = AttemptRef {
         job_id: at.job_id,
         attempt: at.attempt + 1,
@@ -284,24 +270,21 @@ async fn superseded_attempts_cannot_write_files() {
 
 #[tokio::test]
 async fn csv_rows_become_metrics_once_even_when_chunks_split_lines_and_repeat() {
-    let engine = open(None).await;
+    let engine = fresh().await;
     let at = running_job(&engine).await;
     let text = b"step,loss,acc\n0,1.0,0.1\n1,0.8,0.2\n2,0.6,oops,extra\n3,0.5,0.4\n";
     // Chunks that split lines, each sent twice.
     let mut offset = 0;
     for chunk in text.chunks(7) {
         append(&engine, at, "metrics.csv", offset, chunk)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .await.expect("append");
         append(&engine, at, "metrics.csv", offset, chunk)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .await.expect("append");
         offset += chunk.len() as u64;
     }
     let keys = engine
         .metric_keys(at.job_id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the metric keys are listed");
     let loss = keys
         .iter()
         .find(|k| k.key == "loss")
@@ -309,8 +292,7 @@ async fn csv_rows_become_metrics_once_even_when_chunks_split_lines_and_repeat() 
     assert_eq!((loss.count, loss.last, loss.min), (3, 0.5, 0.5));
     let problems = engine
         .run_problems(at.job_id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the problems are listed");
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(
         (problems[0].source.as_str(), problems[0].line),
@@ -322,8 +304,7 @@ async fn csv_rows_become_metrics_once_even_when_chunks_split_lines_and_repeat() 
     let q = upload_query(rewritten, 0, rewritten);
     engine
         .upload_run_file_chunk(at, "metrics.csv", &q, rewritten)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the chunk is accepted");
     assert_eq!(point_count(&engine, at.job_id, "loss").await, Some(4));
     assert_eq!(point_count(&engine, at.job_id, "val_acc").await, Some(1));
     // And appends continue after the rewrite.
@@ -334,37 +315,32 @@ async fn csv_rows_become_metrics_once_even_when_chunks_split_lines_and_repeat() 
         rewritten.len() as u64,
         b"5,0.3,0.6,0.5\n",
     )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .await.expect("append");
     assert_eq!(point_count(&engine, at.job_id, "loss").await, Some(5));
     assert_eq!(point_count(&engine, at.job_id, "val_acc").await, Some(2));
 }
 
 #[tokio::test]
 async fn csv_indexing_survives_a_restart_without_duplicates() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let at = {
-        let engine = open(Some(dir.path())).await;
+        let engine = open(dir.path()).await;
         let at = running_job(&engine).await;
         append(&engine, at, "metrics.csv", 0, b"step,loss\n0,1\n1,")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .await.expect("append");
         at
     };
-    let engine = open(Some(dir.path())).await;
+    let engine = open(dir.path()).await;
     append(&engine, at, "metrics.csv", 16, b"0.5\n2,0.25\n")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("append");
     let keys = engine
         .metric_keys(at.job_id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the metric keys are listed");
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert_eq!((keys[0].count, keys[0].last), (3, 0.25));
     let files = engine
         .run_files(at.job_id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the run files are listed");
     assert_eq!(
         files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
         vec!["metrics.csv"]

@@ -1,11 +1,52 @@
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::path::Path;
-use trainyard_core::{GpuStats, HealthThresholds, Heartbeat, SystemStats, PROTOCOL_VERSION};
-
+use tempfile::TempDir;
 use trainyard_core::work::{AttemptRef, PollRequest};
 use trainyard_core::SubmitOptions;
-use trainyard_engine::{Engine, EngineConfig};
+use trainyard_core::{GpuStats, HealthThresholds, Heartbeat, SystemStats, PROTOCOL_VERSION};
+use trainyard_engine::{Clock, Engine, EngineSettings};
+
+/// An engine on a temp dir of its own (removed when the test ends) with an
+/// in-memory database and a manual clock the test moves.
+pub struct TestEngine {
+    pub engine: Arc<Engine>,
+    pub clock: Clock,
+    _dir: TempDir,
+}
+
+impl Deref for TestEngine {
+    type Target = Arc<Engine>;
+    fn deref(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+}
+
+/// A [`TestEngine`] whose settings `adjust` changes first.
+pub async fn engine_with_settings(adjust: impl FnOnce(&mut EngineSettings)) -> TestEngine {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let clock = Clock::manual();
+    let mut settings = EngineSettings {
+        in_memory_database: true,
+        clock: clock.clone(),
+        ..EngineSettings::new(dir.path())
+    };
+    adjust(&mut settings);
+    let engine = Engine::open(settings).await.expect("the engine opens");
+    TestEngine {
+        engine: Arc::new(engine),
+        clock,
+        _dir: dir,
+    }
+}
+
+/// Settings for an engine whose database and files live in `dir` (for
+/// tests that restart it on the same data), on the system clock.
+pub fn on_disk(dir: &Path) -> EngineSettings {
+    EngineSettings::new(dir)
+}
 
 pub fn heartbeat(host_id: &str, gpus: u32) -> Heartbeat {
     Heartbeat {
@@ -41,13 +82,8 @@ pub fn fast_thresholds() -> HealthThresholds {
     }
 }
 
-pub async fn engine(thresholds: HealthThresholds) -> Engine {
-    Engine::open(EngineConfig {
-        thresholds,
-        ..Default::default()
-    })
-    .await
-    .unwrap_or_else(|e| panic!("engine: {e}"))
+pub async fn engine(thresholds: HealthThresholds) -> TestEngine {
+    engine_with_settings(|s| s.thresholds = thresholds).await
 }
 
 /// Polls `check` until it is true or the deadline passes.
@@ -59,22 +95,16 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-/// An engine on `dir` (in memory when `None`).
-pub async fn open(dir: Option<&Path>) -> Engine {
-    Engine::open(EngineConfig {
-        data_dir: dir.map(Path::to_path_buf),
-        ..Default::default()
-    })
-    .await
-    .unwrap_or_else(|e| panic!("engine: {e}"))
+/// An engine whose database and files live in `dir`.
+pub async fn open(dir: &Path) -> Engine {
+    Engine::open(on_disk(dir)).await.expect("the engine opens")
 }
 
 /// A queued `gpus: 0` job.
 pub async fn job(engine: &Engine) -> i64 {
     engine
         .submit("command: x\ngpus: 0\n", SubmitOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .await.expect("the config is accepted")
         .jobs[0]
         .id
 }
@@ -82,8 +112,7 @@ pub async fn job(engine: &Engine) -> i64 {
 /// A job running on host "h" as attempt 1.
 pub async fn running_job(engine: &Engine) -> AttemptRef {
     engine
-        .ingest_heartbeat(heartbeat("h", 0))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .ingest_heartbeat(heartbeat("h", 0)).expect("the heartbeat is accepted");
     let id = job(engine).await;
     let assigned = engine
         .poll(PollRequest {
@@ -95,8 +124,7 @@ pub async fn running_job(engine: &Engine) -> AttemptRef {
             running: vec![],
             wait_ms: 0,
         })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .await.expect("the poll is answered")
         .assign;
     assert_eq!(assigned.len(), 1);
     AttemptRef {
@@ -109,9 +137,13 @@ pub async fn running_job(engine: &Engine) -> AttemptRef {
 pub async fn point_count(engine: &Engine, job_id: i64, key: &str) -> Option<u64> {
     engine
         .metric_keys(job_id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .await.expect("the metric keys are listed")
         .into_iter()
         .find(|k| k.key == key)
         .map(|k| k.count)
+}
+
+/// A [`TestEngine`] with default settings.
+pub async fn fresh() -> TestEngine {
+    engine_with_settings(|_| {}).await
 }

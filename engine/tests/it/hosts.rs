@@ -1,17 +1,17 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use trainyard_core::{HealthThresholds, HostHealth, ServerEvent, PROTOCOL_VERSION};
-use trainyard_engine::{Engine, EngineConfig, EngineError};
+use trainyard_engine::{Engine, EngineError};
 
-use crate::fixtures::{engine, eventually, fast_thresholds, heartbeat};
+use crate::fixtures::{engine, fast_thresholds, heartbeat, on_disk};
 
 #[tokio::test]
 async fn a_heartbeat_registers_a_healthy_host_and_is_published() {
     let engine = engine(HealthThresholds::default()).await;
     let mut sub = engine.events().subscribe(None);
     engine
-        .ingest_heartbeat(heartbeat("gpu-01", 4))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .ingest_heartbeat(heartbeat("gpu-01", 4)).expect("the heartbeat is accepted");
 
     let hosts = engine.hosts();
     assert_eq!(hosts.len(), 1);
@@ -23,9 +23,9 @@ async fn a_heartbeat_registers_a_healthy_host_and_is_published() {
         (1, 4, 4)
     );
 
-    let event = sub.live.try_recv().unwrap_or_else(|e| panic!("{e}"));
+    let event = sub.live.try_recv().expect("try recv");
     assert_eq!(event.name, "device");
-    let parsed: ServerEvent = serde_json::from_str(event.data()).unwrap_or_else(|e| panic!("{e}"));
+    let parsed: ServerEvent = serde_json::from_str(event.data()).expect("it parses");
     assert!(matches!(parsed, ServerEvent::Device { host } if host.host_id == "gpu-01"));
 }
 
@@ -33,20 +33,19 @@ async fn a_heartbeat_registers_a_healthy_host_and_is_published() {
 async fn a_silent_host_turns_stale_then_disconnected_and_subscribers_hear_it() {
     let engine = engine(fast_thresholds()).await;
     engine
-        .ingest_heartbeat(heartbeat("h", 1))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .ingest_heartbeat(heartbeat("h", 1)).expect("the heartbeat is accepted");
     let mut sub = engine.events().subscribe(None);
     let mut seen = Vec::new();
-    eventually("host disconnected", || {
+    // Silence: 150 ms is past stale (100 ms), 300 ms past disconnected (250 ms).
+    for _ in 0..2 {
+        engine.clock.advance(Duration::from_millis(150));
         engine.refresh_health();
         while let Ok(e) = sub.live.try_recv() {
             if let Ok(ServerEvent::Device { host }) = serde_json::from_str(e.data()) {
                 seen.push(host.health);
             }
         }
-        seen.last() == Some(&HostHealth::Disconnected)
-    })
-    .await;
+    }
     assert_eq!(seen, [HostHealth::Stale, HostHealth::Disconnected]);
     assert_eq!(
         engine.status(false).gpus_total,
@@ -59,8 +58,7 @@ async fn a_silent_host_turns_stale_then_disconnected_and_subscribers_hear_it() {
 async fn only_disconnected_hosts_can_be_removed() {
     let engine = engine(fast_thresholds()).await;
     engine
-        .ingest_heartbeat(heartbeat("h", 1))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .ingest_heartbeat(heartbeat("h", 1)).expect("the heartbeat is accepted");
 
     let refused = engine.remove_host("h").await;
     assert!(matches!(
@@ -75,16 +73,13 @@ async fn only_disconnected_hosts_can_be_removed() {
         Err(EngineError::HostNotFound(_))
     ));
 
-    eventually("disconnected", || {
-        engine.refresh_health();
-        engine.hosts()[0].health == HostHealth::Disconnected
-    })
-    .await;
+    engine.clock.advance(Duration::from_millis(300));
+    engine.refresh_health();
+    assert_eq!(engine.hosts()[0].health, HostHealth::Disconnected);
     let mut sub = engine.events().subscribe(None);
     engine
         .remove_host("h")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the host is removed");
     assert!(engine.hosts().is_empty());
     assert_eq!(
         sub.live.try_recv().map(|e| e.name).ok(),
@@ -97,8 +92,7 @@ async fn bad_heartbeats_are_refused_and_leave_stored_hosts_alone() {
     let engine = engine(HealthThresholds::default()).await;
     let good = heartbeat("gpu-01", 2);
     engine
-        .ingest_heartbeat(good.clone())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .ingest_heartbeat(good.clone()).expect("the heartbeat is accepted");
     let before = engine.hosts();
 
     let mut wrong_version = heartbeat("gpu-01", 0);
@@ -126,26 +120,20 @@ async fn bad_heartbeats_are_refused_and_leave_stored_hosts_alone() {
 
 #[tokio::test]
 async fn hosts_survive_a_restart_with_their_last_telemetry() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let config = EngineConfig {
-        data_dir: Some(dir.path().to_path_buf()),
-        ..Default::default()
-    };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = on_disk(dir.path());
     let engine = Arc::new(
         Engine::open(config.clone())
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
+            .await.expect("the engine opens"),
     );
     engine
-        .ingest_heartbeat(heartbeat("a", 2))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .ingest_heartbeat(heartbeat("a", 2)).expect("the heartbeat is accepted");
     engine
-        .ingest_heartbeat(heartbeat("b", 0))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .ingest_heartbeat(heartbeat("b", 0)).expect("the heartbeat is accepted");
     let first_seen = engine.hosts()[0].first_seen_ms;
     engine.close().await;
 
-    let again = Engine::open(config).await.unwrap_or_else(|e| panic!("{e}"));
+    let again = Engine::open(config).await.expect("the engine opens");
     let hosts = again.hosts();
     assert_eq!(
         hosts.iter().map(|h| h.host_id.as_str()).collect::<Vec<_>>(),
@@ -158,27 +146,22 @@ async fn hosts_survive_a_restart_with_their_last_telemetry() {
 
 #[tokio::test]
 async fn background_task_flushes_periodically_and_on_shutdown() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let config = EngineConfig {
-        data_dir: Some(dir.path().to_path_buf()),
-        ..Default::default()
-    };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = on_disk(dir.path());
     let engine = Arc::new(
         Engine::open(config.clone())
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
+            .await.expect("the engine opens"),
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(engine.clone().run_background(async move {
         let _ = stopped.await;
     }));
     engine
-        .ingest_heartbeat(heartbeat("late", 1))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .ingest_heartbeat(heartbeat("late", 1)).expect("the heartbeat is accepted");
     let _ = stop.send(());
-    task.await.unwrap_or_else(|e| panic!("{e}"));
+    task.await.expect("the task ends");
 
-    let again = Engine::open(config).await.unwrap_or_else(|e| panic!("{e}"));
+    let again = Engine::open(config).await.expect("the engine opens");
     assert_eq!(
         again.hosts().len(),
         1,
@@ -188,37 +171,32 @@ async fn background_task_flushes_periodically_and_on_shutdown() {
 
 #[tokio::test]
 async fn telemetry_is_written_at_most_once_per_snapshot_interval_and_fully_at_shutdown() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let config = EngineConfig {
-        data_dir: Some(dir.path().to_path_buf()),
-        snapshot_interval: std::time::Duration::from_secs(3600),
-        ..Default::default()
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = trainyard_engine::EngineSettings {
+        snapshot_interval: Duration::from_secs(3600),
+        ..on_disk(dir.path())
     };
     let engine = Engine::open(config.clone())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the engine opens");
     let stored_gpus = || async {
         let peek = Engine::open(config.clone())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .await.expect("the engine opens");
         peek.hosts().first().map(|h| h.gpus.len())
     };
 
     engine
-        .ingest_heartbeat(heartbeat("h", 1))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .ingest_heartbeat(heartbeat("h", 1)).expect("the heartbeat is accepted");
     assert_eq!(
-        engine.flush().await.unwrap_or_else(|e| panic!("{e}")),
+        engine.flush().await.expect("the flush succeeds"),
         1,
         "a new host is written at once"
     );
     assert_eq!(stored_gpus().await, Some(1));
 
     engine
-        .ingest_heartbeat(heartbeat("h", 2))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .ingest_heartbeat(heartbeat("h", 2)).expect("the heartbeat is accepted");
     assert_eq!(
-        engine.flush().await.unwrap_or_else(|e| panic!("{e}")),
+        engine.flush().await.expect("the flush succeeds"),
         0,
         "not again within the interval"
     );

@@ -6,36 +6,30 @@ use std::path::Path;
 
 use trainyard_core::runs::{RunNotes, RunsQuery};
 use trainyard_core::JobStatus;
-use trainyard_engine::{Engine, EngineConfig};
+use trainyard_engine::Engine;
 
-use crate::fixtures::point_count;
+use crate::fixtures::{engine_with_settings, point_count, TestEngine};
 
 fn write(path: &Path, text: &[u8]) {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(dir).expect("the dir is created");
     }
     std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
 
-async fn engine_importing(root: &Path) -> Engine {
-    Engine::open(EngineConfig {
-        import_dirs: vec![root.to_path_buf()],
-        ..Default::default()
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
+async fn engine_importing(root: &Path) -> TestEngine {
+    engine_with_settings(|s| s.import_dirs = vec![root.to_path_buf()]).await
 }
 
 async fn runs(engine: &Engine, project: &str) -> trainyard_core::runs::RunsPage {
     engine
         .runs_page(&RunsQuery::newest(project))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .await.expect("the runs page is answered")
 }
 
 #[tokio::test]
 async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_scan() {
-    let logs = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let logs = tempfile::tempdir().expect("a temp dir");
     let cifar = logs.path().join("cifar");
     write(
         &cifar.join("resnet_lr0.1.csv"),
@@ -74,13 +68,12 @@ async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_sca
     let id = run.job.id;
     let problems = engine
         .run_problems(id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the problems are listed");
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].line, Some(4));
 
     // Files list and download come from the tree.
-    let files = engine.run_files(id).await.unwrap_or_else(|e| panic!("{e}"));
+    let files = engine.run_files(id).await.expect("the run files are listed");
     let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(
         names,
@@ -92,8 +85,7 @@ async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_sca
     );
     let (full, size) = engine
         .locate_run_file(id, "resnet_lr0.1.pt")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the file is found");
     assert_eq!((full, size), (cifar.join("resnet_lr0.1.pt"), 4));
 
     // Nothing changed: nothing is read again.
@@ -145,12 +137,10 @@ async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_sca
                 tags: vec!["keep".into()],
             },
         )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the notes are saved");
     let report = engine
         .reindex_imports()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the re-index runs");
     assert_eq!(
         (report.runs, report.added, report.updated),
         (2, 0, 2),
@@ -168,7 +158,7 @@ async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_sca
 
 #[tokio::test]
 async fn a_rewrite_with_a_new_column_adds_only_new_rows_and_bad_names_are_skipped() {
-    let logs = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let logs = tempfile::tempdir().expect("a temp dir");
     let project = logs.path().join("p");
     write(&project.join("r.csv"), b"step,loss\n0,1.0\n1,0.9\n");
     write(

@@ -4,7 +4,7 @@
 use trainyard_core::MetricSeries;
 use trainyard_engine::{Engine, EngineError, MetricPoint};
 
-use crate::fixtures::{job, open, running_job};
+use crate::fixtures::{fresh, job, open, running_job};
 
 fn points<'a>(key: &'a str, steps: impl Iterator<Item = (f64, f64)>) -> Vec<MetricPoint<'a>> {
     steps
@@ -27,21 +27,19 @@ async fn series(
 ) -> MetricSeries {
     engine
         .metric_series(job, key, max, from, to)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .await.expect("the series is answered")
 }
 
 #[tokio::test]
 async fn a_spike_in_a_long_series_survives_bucketing_in_every_range() {
-    let engine = open(None).await;
+    let engine = fresh().await;
     let job = job(&engine).await;
     let values = (0..100_000).map(|i| (f64::from(i), if i == 77_777 { 50.0 } else { 1.0 }));
     let batch = points("train/loss", values);
     for chunk in batch.chunks(1_000) {
         engine
             .ingest_metrics(job, chunk)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .await.expect("the points are recorded");
     }
     let all = series(&engine, job, "train/loss", 500, None, None).await;
     assert_eq!(all.total_points, 100_000);
@@ -83,8 +81,7 @@ async fn a_spike_in_a_long_series_survives_bucketing_in_every_range() {
 
     let keys = engine
         .metric_keys(job)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the metric keys are listed");
     assert_eq!(keys.len(), 1);
     assert_eq!(
         (
@@ -100,7 +97,7 @@ async fn a_spike_in_a_long_series_survives_bucketing_in_every_range() {
 
 #[tokio::test]
 async fn steps_that_go_back_are_still_answered_correctly() {
-    let engine = open(None).await;
+    let engine = fresh().await;
     let job = job(&engine).await;
     // A resumed run reports steps 0..10 again after reaching 20.
     let steps = (0..20)
@@ -108,8 +105,7 @@ async fn steps_that_go_back_are_still_answered_correctly() {
         .map(|s| (f64::from(s), f64::from(s) * 10.0));
     engine
         .ingest_metrics(job, &points("acc", steps))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the points are recorded");
     let range = series(&engine, job, "acc", 100, Some(5.0), Some(12.0)).await;
     assert_eq!(range.total_points, 8 + 5);
     let steps: Vec<f64> = range.buckets.iter().map(|b| b.last_step).collect();
@@ -125,12 +121,11 @@ async fn steps_that_go_back_are_still_answered_correctly() {
 
 #[tokio::test]
 async fn bad_queries_name_the_field_and_unknowns_are_not_found() {
-    let engine = open(None).await;
+    let engine = fresh().await;
     let job = job(&engine).await;
     engine
         .ingest_metrics(job, &points("loss", [(0.0, 1.0)].into_iter()))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the points are recorded");
     let field = |r: Result<MetricSeries, EngineError>| match r {
         Err(EngineError::BadMetricQuery { field, .. }) => field,
         other => panic!("expected a bad query, got {other:?}"),
@@ -186,15 +181,14 @@ async fn bad_queries_name_the_field_and_unknowns_are_not_found() {
 
 #[tokio::test]
 async fn output_lines_become_metrics_once_even_when_split_and_retried() {
-    let engine = open(None).await;
+    let engine = fresh().await;
     let at = running_job(&engine).await;
     let log = |offset: u64, data: &'static [u8]| {
         let engine = &engine;
         async move {
             engine
                 .append_log(at, offset, data)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
+                .await.expect("the log chunk is accepted")
         }
     };
     let first: &[u8] =
@@ -215,37 +209,33 @@ async fn output_lines_become_metrics_once_even_when_split_and_retried() {
 
 #[tokio::test]
 async fn series_and_the_unfinished_line_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let (at, size) = {
-        let engine = open(Some(dir.path())).await;
+        let engine = open(dir.path()).await;
         let at = running_job(&engine).await;
         engine
             .ingest_metrics(
                 at.job_id,
                 &points("a", (0..1_000).map(|s| (f64::from(s), 1.0))),
             )
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .await.expect("the points are recorded");
         let size = engine
             .append_log(
                 at,
                 0,
                 b"TRAINYARD_METRIC::{\"b\":7}\nTRAINYARD_METRIC::{\"b\"",
             )
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .await.expect("the log chunk is accepted");
         // No close(): as if killed.
         (at, size)
     };
-    let engine = open(Some(dir.path())).await;
+    let engine = open(dir.path()).await;
     engine
         .append_log(at, size, b":8}\n")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the log chunk is accepted");
     let keys = engine
         .metric_keys(at.job_id)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the metric keys are listed");
     let counts: Vec<(String, u64)> = keys.iter().map(|k| (k.key.clone(), k.count)).collect();
     assert_eq!(counts, vec![("a".into(), 1_000), ("b".into(), 2)]);
     let b = series(&engine, at.job_id, "b", 10, None, None).await;
@@ -253,10 +243,9 @@ async fn series_and_the_unfinished_line_survive_a_restart() {
     assert_eq!(values, vec![7.0, 8.0]);
     // The points file holds exactly what the catalog counts.
     let files = dir.path().join("metrics").join(at.job_id.to_string());
-    let mut sizes: Vec<u64> = std::fs::read_dir(&files)
-        .unwrap_or_else(|e| panic!("{e}"))
+    let mut sizes: Vec<u64> = std::fs::read_dir(&files).expect("read dir")
         .map(|f| {
-            f.unwrap_or_else(|e| panic!("{e}"))
+            f.expect("a dir entry")
                 .metadata()
                 .map(|m| m.len())
                 .unwrap_or(0)

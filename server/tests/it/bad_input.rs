@@ -17,8 +17,7 @@ async fn post_raw(
         .header("content-type", "application/json")
         .body(body)
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the request is sent");
     let status = answer.status();
     let body: ApiErrorBody = answer
         .json()
@@ -29,7 +28,7 @@ async fn post_raw(
 
 #[tokio::test]
 async fn malformed_oversized_and_foreign_heartbeats_are_refused_clearly() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     let (_stop, _agent) = start_agent(&server, "gpu-01", 2, Some(KEY));
     eventually("host registered", || async {
@@ -116,16 +115,16 @@ async fn malformed_oversized_and_foreign_heartbeats_are_refused_clearly() {
         .map(|h| (h.host_id, h.first_seen_ms, h.gpus.len()))
         .collect();
     assert_eq!(before, after, "stored hosts are untouched by bad input");
-    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    server.stop().await.expect("the server stops");
 }
 
 #[tokio::test]
 async fn removing_an_unknown_or_odd_host_id_is_a_clean_404() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     for id in ["nope", "..", "%2e%2e%2fetc"] {
         let answer = server.delete(&format!("/api/v1/hosts/{id}")).await;
         assert_eq!(answer.status(), 404, "{id}");
     }
-    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    server.stop().await.expect("the server stops");
 }

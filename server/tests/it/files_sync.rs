@@ -39,7 +39,7 @@ with open(os.path.join(d, "summary.yaml"), "w") as f:
     );
     format!(
         "gpus: 1\ncommand: [\"python3\", \"-c\", {}]\n",
-        serde_json::to_string(&script).unwrap_or_else(|e| panic!("{e}"))
+        serde_json::to_string(&script).expect("it serializes")
     )
 }
 
@@ -50,7 +50,7 @@ async fn server_file_size(base: &str, id: i64, path: &str) -> Option<u64> {
 
 #[tokio::test]
 async fn files_come_home_byte_identical_across_a_killed_and_a_stopped_server() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let (cfg, server, base, agent) = killable_server_with_agent(dir.path()).await;
     let id = submit(&base, &job_yaml()).await.jobs[0].id;
     wait_status(&base, id, JobStatus::Running).await;
@@ -76,7 +76,7 @@ async fn files_come_home_byte_identical_across_a_killed_and_a_stopped_server() {
     .await;
 
     // Outage 2: a graceful stop, for 2 s, while the job still writes.
-    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    server.stop().await.expect("the server stops");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let server = TestServer::start(cfg).await;
 
@@ -107,11 +107,9 @@ async fn files_come_home_byte_identical_across_a_killed_and_a_stopped_server() {
         .get(format!("{base}/api/v1/runs/{id}/files/metrics.csv"))
         .bearer_auth(KEY)
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .await.expect("the request is sent")
         .bytes()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("bytes");
     let text = String::from_utf8_lossy(&csv);
     assert_eq!(text.lines().count(), ROWS + 1, "header + one line per row");
     let keys: Vec<MetricSummary> = get(&base, &format!("/api/v1/runs/{id}/metrics")).await;
@@ -124,7 +122,7 @@ async fn files_come_home_byte_identical_across_a_killed_and_a_stopped_server() {
         "every CSV row indexed exactly once"
     );
     agent.kill();
-    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    server.stop().await.expect("the server stops");
 }
 
 async fn put(url: String, body: Vec<u8>, gzip: bool) -> (u16, serde_json::Value) {
@@ -132,7 +130,7 @@ async fn put(url: String, body: Vec<u8>, gzip: bool) -> (u16, serde_json::Value)
     if gzip {
         request = request.header("content-encoding", "gzip");
     }
-    let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+    let response = request.send().await.expect("the request is sent");
     let status = response.status().as_u16();
     let json = response.json().await.unwrap_or(serde_json::Value::Null);
     (status, json)
@@ -140,7 +138,7 @@ async fn put(url: String, body: Vec<u8>, gzip: bool) -> (u16, serde_json::Value)
 
 #[tokio::test]
 async fn bad_run_file_requests_get_clear_errors_and_write_nothing() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let (server, base, agent) = server_with_agent(dir.path(), 1).await;
     let yaml = "gpus: 1\ncommand: [\"sleep\", \"30\"]\n";
     let id = submit(&base, yaml).await.jobs[0].id;
@@ -225,8 +223,8 @@ async fn bad_run_file_requests_get_clear_errors_and_write_nothing() {
     );
     // Gzip that inflates right is accepted.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, b"def").unwrap_or_else(|e| panic!("{e}"));
-    let gz = gz.finish().unwrap_or_else(|e| panic!("{e}"));
+    std::io::Write::write_all(&mut gz, b"def").expect("write all");
+    let gz = gz.finish().expect("finish");
     let (status, body) = put(
         format!("{at}/files/x.log?offset=3&xxh3={}", xxh3_hex(b"def")),
         gz,
@@ -277,19 +275,18 @@ async fn bad_run_file_requests_get_clear_errors_and_write_nothing() {
             .get(format!("{base}/api/v1/runs/{id}/files/{path}"))
             .bearer_auth(KEY)
             .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
+            .await.expect("the request is sent")
             .status()
             .as_u16();
         assert_eq!(status, want, "{path}");
     }
     agent.kill();
-    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    server.stop().await.expect("the server stops");
 }
 
 #[tokio::test]
 async fn a_checkpoint_upload_cut_by_a_killed_server_resumes_where_it_stopped() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     // A real agent runs the job (and keeps its lease); this test uploads a
     // checkpoint for that attempt itself, chunk by chunk, like an agent would.
     let (cfg, server, base, agent) = killable_server_with_agent(dir.path()).await;

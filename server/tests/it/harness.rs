@@ -31,7 +31,7 @@ pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) 
     ServeConfig {
         addr: ([127, 0, 0, 1], 0).into(),
         data_dir: data_dir.to_path_buf(),
-        api_key: key.map(|k| ApiKey::new(k.to_string()).unwrap_or_else(|e| panic!("{e}"))),
+        api_key: key.map(|k| ApiKey::new(k.to_string()).expect("a valid test key")),
         thresholds,
         site_root: data_dir.join("no-site"),
         local_agent: None,
@@ -46,7 +46,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(trainyard_server::serve(listener, config, async move {
             let _ = stopped.await;
@@ -113,7 +113,7 @@ impl TestServer {
             Some(task) => tokio::time::timeout(Duration::from_secs(10), task)
                 .await
                 .unwrap_or_else(|_| panic!("server did not stop within 10 s"))
-                .unwrap_or_else(|e| panic!("{e}")),
+                .expect("the server task ends"),
             None => Ok(()),
         }
     }

@@ -4,7 +4,7 @@ use crate::harness::{config, eventually, fast_thresholds, start_agent, TestServe
 
 #[tokio::test]
 async fn an_agent_appears_goes_stale_then_disconnected_and_can_be_removed() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), fast_thresholds())).await;
     let (stop_agent, agent) = start_agent(&server, "gpu-01", 4, Some(KEY));
 
@@ -25,7 +25,7 @@ async fn an_agent_appears_goes_stale_then_disconnected_and_can_be_removed() {
 
     let _ = stop_agent.send(());
     assert!(
-        agent.await.unwrap_or_else(|e| panic!("{e}")).is_ok(),
+        agent.await.expect("the agent task ends").is_ok(),
         "agent exits cleanly"
     );
 
@@ -43,12 +43,12 @@ async fn an_agent_appears_goes_stale_then_disconnected_and_can_be_removed() {
     assert!(server.hosts().await.is_empty());
     let missing = server.delete("/api/v1/hosts/gpu-01").await;
     assert_eq!(missing.status(), 404);
-    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    server.stop().await.expect("the server stops");
 }
 
 #[tokio::test]
 async fn a_killed_agent_is_noticed_and_hosts_survive_a_server_restart() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), fast_thresholds())).await;
     let (_keep, agent) = start_agent(&server, "gpu-02", 2, Some(KEY));
     eventually("host registered", || async {
@@ -62,7 +62,7 @@ async fn a_killed_agent_is_noticed_and_hosts_survive_a_server_restart() {
     })
     .await;
     let first_seen = server.hosts().await[0].first_seen_ms;
-    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    server.stop().await.expect("the server stops");
 
     let again = TestServer::start(config(dir.path(), Some(KEY), fast_thresholds())).await;
     let hosts = again.hosts().await;
@@ -75,12 +75,12 @@ async fn a_killed_agent_is_noticed_and_hosts_survive_a_server_restart() {
         HostHealth::Healthy,
         "a silent host is not shown as healthy after a restart"
     );
-    again.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    again.stop().await.expect("the server stops");
 }
 
 #[tokio::test]
 async fn dashboard_status_counts_healthy_hosts_and_gpus() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     let (_a, _ta) = start_agent(&server, "a", 2, Some(KEY));
     let (_b, _tb) = start_agent(&server, "b", 3, Some(KEY));
@@ -88,5 +88,5 @@ async fn dashboard_status_counts_healthy_hosts_and_gpus() {
     let status: trainyard_core::ServerStatus = server.get_json("/api/v1/health").await;
     assert_eq!((status.hosts_healthy, status.gpus_total), (2, 5));
     assert!(status.auth_required);
-    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    server.stop().await.expect("the server stops");
 }

@@ -44,11 +44,11 @@ async fn error_of(response: reqwest::Response) -> (StatusCode, ApiErrorBody) {
 
 #[tokio::test]
 async fn a_yaml_sweep_submitted_over_http_lists_and_controls_its_jobs() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     let answer = server.submit(SWEEP, "?priority=high").await;
     assert_eq!(answer.status(), StatusCode::CREATED);
-    let created: SubmitResult = answer.json().await.unwrap_or_else(|e| panic!("{e}"));
+    let created: SubmitResult = answer.json().await.expect("the answer is JSON");
     assert_eq!(created.jobs.len(), 4);
 
     let listed: Vec<JobView> = server
@@ -73,19 +73,16 @@ async fn a_yaml_sweep_submitted_over_http_lists_and_controls_its_jobs() {
         .bearer_auth(KEY)
         .json(&json!({"priority": "low"}))
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .await.expect("the request is sent")
         .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the answer is JSON");
     assert_eq!(lowered.priority.label(), "low");
 
     let cancelled: JobView = server
         .post_empty(&format!("/api/v1/jobs/{id}/cancel"))
         .await
         .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("post empty");
     assert_eq!(cancelled.status, JobStatus::Cancelled);
     let rerun = server.post_empty(&format!("/api/v1/jobs/{id}/rerun")).await;
     assert_eq!(rerun.status(), StatusCode::CREATED);
@@ -105,15 +102,14 @@ async fn a_yaml_sweep_submitted_over_http_lists_and_controls_its_jobs() {
         .get(server.url(&format!("/api/v1/jobs/{id}/log")))
         .bearer_auth(KEY)
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the request is sent");
     assert_eq!(log.status(), StatusCode::OK);
     assert_eq!(log.text().await.unwrap_or_default(), "");
 }
 
 #[tokio::test]
 async fn cvlab_kit_queue_add_still_works() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     let body = json!({
         "config": "project: urgent_experiment\ncommand: python main.py --config {config}\nmodel: resnet18(num_classes=10)\noptimizer: adam(lr=0.001)\nloss: cross_entropy\n",
@@ -126,10 +122,9 @@ async fn cvlab_kit_queue_add_still_works() {
         .bearer_auth(KEY)
         .json(&body)
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the request is sent");
     assert_eq!(answer.status(), StatusCode::OK);
-    let value: serde_json::Value = answer.json().await.unwrap_or_else(|e| panic!("{e}"));
+    let value: serde_json::Value = answer.json().await.expect("the answer is JSON");
     assert_eq!(value["status"], "queued");
     assert_eq!(value["job_ids"].as_array().map(Vec::len), Some(1));
     assert_eq!(value["jobs"][0]["priority"], "high");
@@ -138,14 +133,13 @@ async fn cvlab_kit_queue_add_still_works() {
         .post(server.url("/api/queue/add"))
         .json(&body)
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the request is sent");
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn bad_submissions_and_ids_get_clear_errors_and_disturb_nothing() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     assert_eq!(server.submit(SWEEP, "").await.status(), StatusCode::CREATED);
 
@@ -199,8 +193,7 @@ async fn bad_submissions_and_ids_get_clear_errors_and_disturb_nothing() {
             .get(server.url(path))
             .bearer_auth(KEY)
             .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .await.expect("the request is sent");
         assert_eq!(answer.status(), expected, "{path}");
     }
     let log_put = server
@@ -209,8 +202,7 @@ async fn bad_submissions_and_ids_get_clear_errors_and_disturb_nothing() {
         .bearer_auth(KEY)
         .body("x")
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the request is sent");
     assert_eq!(
         log_put.status(),
         StatusCode::BAD_REQUEST,
@@ -224,14 +216,13 @@ async fn bad_submissions_and_ids_get_clear_errors_and_disturb_nothing() {
 
 #[tokio::test]
 async fn bad_control_and_agent_requests_are_refused_by_what_is_wrong() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     let created: SubmitResult = server
         .submit(SWEEP, "")
         .await
         .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the config is accepted");
     let id = created.jobs[0].id;
     let post_json = |path: String, body: serde_json::Value| {
         let request = server
@@ -239,7 +230,7 @@ async fn bad_control_and_agent_requests_are_refused_by_what_is_wrong() {
             .post(server.url(&path))
             .bearer_auth(KEY)
             .json(&body);
-        async move { error_of(request.send().await.unwrap_or_else(|e| panic!("{e}"))).await }
+        async move { error_of(request.send().await.expect("the request is sent")).await }
     };
 
     let (status, body) = post_json(

@@ -29,7 +29,7 @@ fn pid_alive(pid: i32) -> bool {
 
 #[tokio::test]
 async fn a_job_runs_with_its_gpu_and_config_and_its_output_arrives() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let (_server, base, agent) = server_with_agent(dir.path(), 2).await;
     let yaml = "project: t\ngpus: 1\nlr: 0.5\ncommand: [\"sh\", \"-c\", \"echo gpu=$CUDA_VISIBLE_DEVICES run=$TRAINYARD_RUN_ID; cat $TRAINYARD_CONFIG\"]\n";
     let job = submit(&base, yaml).await.jobs[0].id;
@@ -56,7 +56,7 @@ async fn a_job_runs_with_its_gpu_and_config_and_its_output_arrives() {
 
 #[tokio::test]
 async fn cancel_reaches_the_remote_process_tree() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let (_server, base, agent) = server_with_agent(dir.path(), 1).await;
     let yaml = "gpus: 1\ncommand: [\"sh\", \"-c\", \"sleep 300 & echo child=$!; wait\"]\n";
     let job = submit(&base, yaml).await.jobs[0].id;
@@ -73,11 +73,9 @@ async fn cancel_reaches_the_remote_process_tree() {
         .post(format!("{base}/api/v1/jobs/{job}/cancel"))
         .bearer_auth(KEY)
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .await.expect("the request is sent")
         .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the answer is JSON");
     wait_status(&base, job, JobStatus::Cancelled).await;
     eventually("the grandchild is gone", || async { !pid_alive(child) }).await;
     agent.kill();
@@ -85,7 +83,7 @@ async fn cancel_reaches_the_remote_process_tree() {
 
 #[tokio::test]
 async fn a_killed_agent_loses_its_job_which_is_requeued_on_another_agent() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let mut cfg = config(dir.path(), Some(KEY), Default::default());
     cfg.jobs = JobSettings {
         lease: Duration::from_millis(1500),
@@ -133,7 +131,7 @@ async fn a_killed_agent_loses_its_job_which_is_requeued_on_another_agent() {
 
 #[tokio::test]
 async fn a_server_killed_mid_job_loses_nothing_and_hears_what_finished_meanwhile() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let (cfg, server, base, agent) = killable_server_with_agent(dir.path()).await;
     let yaml = "gpus: 1\nk: [1, 2]\ncommand: [\"sh\", \"-c\", \"echo one; sleep 3; echo two\"]\n";
     let jobs = submit(&base, yaml).await.jobs;

@@ -44,7 +44,7 @@ pub async fn submit(base: &str, yaml: &str) -> SubmitResult {
         "{}",
         answer.text().await.unwrap_or_default()
     );
-    answer.json().await.unwrap_or_else(|e| panic!("{e}"))
+    answer.json().await.expect("the answer is JSON")
 }
 
 pub async fn log_of(base: &str, id: i64) -> String {
@@ -52,8 +52,7 @@ pub async fn log_of(base: &str, id: i64) -> String {
         .get(format!("{base}/api/v1/jobs/{id}/log"))
         .bearer_auth(KEY)
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .await.expect("the request is sent")
         .text()
         .await
         .unwrap_or_default()
@@ -123,8 +122,8 @@ pub async fn killable_server_with_agent(
     String,
     KillableAgent,
 ) {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let addr = probe.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let addr = probe.local_addr().expect("local addr");
     drop(probe);
     let mut cfg = config(dir, Some(KEY), Default::default());
     cfg.addr = addr;

@@ -43,9 +43,8 @@ impl KillableServer {
                     }
                 }
             })
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let addr = bound.local_addr().unwrap_or_else(|e| panic!("{e}"));
+            .await.expect("spawn");
+        let addr = bound.local_addr().expect("local addr");
         rt.spawn(trainyard_server::serve(
             bound,
             config,

@@ -18,13 +18,13 @@ async fn get_raw(base: &str, path: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let (_server, base, agent) = server_with_agent(dir.path(), 1).await;
 
     let script = r#"for i in 1 2 3; do echo "TRAINYARD_METRIC::{\"step\":$i,\"train/loss\":0.$i}"; done; echo "TRAINYARD_METRIC::{bad"; echo 'VTM_PROGRESS::{"epoch":1,"total_epochs":2,"val_accuracy":0.75}'"#;
     let yaml = format!(
         "gpus: 0\ncommand: [\"sh\", \"-c\", {}]\n",
-        serde_json::to_string(script).unwrap_or_else(|e| panic!("{e}"))
+        serde_json::to_string(script).expect("it serializes")
     );
     let submitted = submit(&base, &yaml).await;
     let id = submitted.jobs[0].id;
@@ -95,8 +95,7 @@ async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field()
     let no_key = reqwest::Client::new()
         .get(format!("{base}/api/v1/runs/{id}/metrics"))
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .await.expect("the request is sent");
     assert_eq!(no_key.status(), 401, "the API key is required");
     agent.kill();
 }

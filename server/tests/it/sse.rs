@@ -30,7 +30,7 @@ impl EventReader {
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
         }
-        let answer = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+        let answer = request.send().await.expect("the request is sent");
         assert_eq!(answer.status(), 200);
         assert_eq!(
             answer
@@ -79,7 +79,7 @@ impl EventReader {
                     .next()
                     .await
                     .unwrap_or_else(|| panic!("stream ended"))
-                    .unwrap_or_else(|e| panic!("{e}"));
+                    .expect("the stream reads");
                 self.buffer.push_str(&String::from_utf8_lossy(&chunk));
             }
         })
@@ -99,7 +99,7 @@ impl EventReader {
 
 #[tokio::test]
 async fn the_stream_greets_then_streams_device_updates_with_ids() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     let mut events = EventReader::open(&server, None).await;
     let hello = events.next().await;
@@ -118,12 +118,12 @@ async fn the_stream_greets_then_streams_device_updates_with_ids() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    server.stop().await.expect("the server stops");
 }
 
 #[tokio::test]
 async fn a_reconnecting_client_resumes_after_its_last_event_id() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     let mut first = EventReader::open(&server, None).await;
     let (stop, agent) = start_agent(&server, "gpu-08", 1, Some(KEY));
@@ -150,15 +150,15 @@ async fn a_reconnecting_client_resumes_after_its_last_event_id() {
     let mut stale = EventReader::open(&server, Some("deadbeef-3")).await;
     assert_eq!(stale.next().await.name, "hello");
     assert_eq!(stale.next().await.name, "resync");
-    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    server.stop().await.expect("the server stops");
 }
 
 #[tokio::test]
 async fn open_streams_do_not_keep_the_server_from_stopping() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     let mut events = EventReader::open(&server, None).await;
     let _ = events.next().await;
     // stop() fails the test if shutdown takes more than 10 s.
-    server.stop().await.unwrap_or_else(|e| panic!("{e}"));
+    server.stop().await.expect("the server stops");
 }

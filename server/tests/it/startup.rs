@@ -5,9 +5,9 @@ use crate::harness::config;
 
 #[tokio::test]
 async fn an_unusable_data_dir_stops_startup_with_its_path() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let file = dir.path().join("a-file");
-    std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, b"x").expect("the file is written");
     let bad = file.join("data");
     let result = trainyard_server::run(
         config(&bad, None, Default::default()),
@@ -20,8 +20,7 @@ async fn an_unusable_data_dir_stops_startup_with_its_path() {
 
 #[test]
 fn serving_beyond_loopback_without_a_key_is_refused_with_instructions() {
-    let cli = Cli::try_parse_from(["trainyard", "serve", "--server-only", "--host", "0.0.0.0"])
-        .unwrap_or_else(|e| panic!("{e}"));
+    let cli = Cli::try_parse_from(["trainyard", "serve", "--server-only", "--host", "0.0.0.0"]).expect("try parse from");
     let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else {
         panic!("serve")
     };
@@ -43,8 +42,7 @@ fn serving_beyond_loopback_without_a_key_is_refused_with_instructions() {
         "0.0.0.0",
         "--api-key",
         "0123456789abcdef",
-    ])
-    .unwrap_or_else(|e| panic!("{e}"));
+    ]).expect("try parse from");
     let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else {
         panic!("serve")
     };
@@ -65,7 +63,7 @@ fn nonsense_thresholds_are_refused() {
         ],
         vec!["trainyard", "serve", "--stale-after", "NaN"],
     ] {
-        let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{e}"));
+        let cli = Cli::try_parse_from(&args).expect("try parse from");
         let Ok(trainyard_server::cli::Command::Serve(a)) = cli.command_or_serve() else {
             panic!("serve")
         };
@@ -75,7 +73,7 @@ fn nonsense_thresholds_are_refused() {
 
 #[test]
 fn no_subcommand_means_serve_with_defaults() {
-    let cli = Cli::try_parse_from(["trainyard"]).unwrap_or_else(|e| panic!("{e}"));
+    let cli = Cli::try_parse_from(["trainyard"]).expect("try parse from");
     let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else {
         panic!("serve")
     };
@@ -85,8 +83,7 @@ fn no_subcommand_means_serve_with_defaults() {
 
 #[test]
 fn a_path_like_local_host_id_is_refused_naming_the_flag() {
-    let cli = Cli::try_parse_from(["trainyard", "serve", "--local-host-id", "../etc"])
-        .unwrap_or_else(|e| panic!("{e}"));
+    let cli = Cli::try_parse_from(["trainyard", "serve", "--local-host-id", "../etc"]).expect("try parse from");
     let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else {
         panic!("serve")
     };

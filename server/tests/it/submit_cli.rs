@@ -25,7 +25,7 @@ fn args(server: &TestServer, file: &std::path::Path, follow: bool) -> SubmitArgs
 
 #[tokio::test]
 async fn submit_follow_streams_a_single_job_and_reports_its_outcome() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     let mut agent = AgentConfig::new(server.url(""), "cpu-box");
     agent.gpus = GpuSource::None;
@@ -38,15 +38,13 @@ async fn submit_follow_streams_a_single_job_and_reports_its_outcome() {
     std::fs::write(
         &ok,
         "gpus: 0\ncommand: [\"sh\", \"-c\", \"echo hello from the job\"]\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    ).expect("the file is written");
     assert!(run(args(&server, &ok, true))
         .await
         .unwrap_or_else(|e| panic!("{e:#}")));
 
     let failing = dir.path().join("fail.yaml");
-    std::fs::write(&failing, "gpus: 0\ncommand: [\"sh\", \"-c\", \"exit 4\"]\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&failing, "gpus: 0\ncommand: [\"sh\", \"-c\", \"exit 4\"]\n").expect("the file is written");
     assert!(
         !run(args(&server, &failing, true))
             .await
@@ -68,10 +66,10 @@ async fn submit_follow_streams_a_single_job_and_reports_its_outcome() {
 
 #[tokio::test]
 async fn submit_refuses_bad_files_before_sending_anything() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     let bad = dir.path().join("bad.yaml");
-    std::fs::write(&bad, "command: x\nlr: [0.1, 0.2\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&bad, "command: x\nlr: [0.1, 0.2\n").expect("the file is written");
     let err = run(args(&server, &bad, false))
         .await
         .err()
@@ -80,7 +78,7 @@ async fn submit_refuses_bad_files_before_sending_anything() {
     assert!(err.contains("bad.yaml") && err.contains("line"), "{err}");
 
     let sweep = dir.path().join("sweep.yaml");
-    std::fs::write(&sweep, "command: x\nlr: [0.1, 0.2]\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&sweep, "command: x\nlr: [0.1, 0.2]\n").expect("the file is written");
     let err = run(args(&server, &sweep, true))
         .await
         .err()

@@ -1,7 +1,7 @@
 //! Live state of every host, in memory.
 //!
 //! Heartbeats land here first and are persisted in batches (see
-//! `Engine::flush`), so ingest costs a map update, not a disk write. Health is
+//! `Hosts::flush`), so ingest costs a map update, not a disk write. Health is
 //! computed from monotonic time since the last heartbeat.
 
 use std::collections::HashMap;
@@ -37,14 +37,18 @@ impl HostEntry {
 
 /// All known hosts.
 #[derive(Default)]
-pub struct Registry {
+pub(crate) struct HostRegistry {
     hosts: HashMap<String, HostEntry>,
 }
 
-impl Registry {
+impl HostRegistry {
     /// Rebuilds the registry from stored rows; `now_ms` is the server's wall clock.
-    pub fn from_rows(rows: Vec<HostRow>, now_ms: i64, thresholds: &HealthThresholds) -> Registry {
-        let loaded_at = Instant::now();
+    pub fn from_rows(
+        rows: Vec<HostRow>,
+        loaded_at: Instant,
+        now_ms: i64,
+        thresholds: &HealthThresholds,
+    ) -> HostRegistry {
         let mut hosts = HashMap::with_capacity(rows.len());
         for row in rows {
             let heartbeat: Option<Heartbeat> = serde_json::from_str(&row.last_heartbeat)
@@ -84,7 +88,7 @@ impl Registry {
                 },
             );
         }
-        Registry { hosts }
+        HostRegistry { hosts }
     }
 
     /// Records a validated heartbeat received at `now`/`now_ms`; returns the host's new view.
@@ -201,7 +205,7 @@ impl Registry {
 }
 
 /// The stored form of a host.
-pub fn to_row(view: &HostView) -> HostRow {
+pub(crate) fn to_row(view: &HostView) -> HostRow {
     let heartbeat = Heartbeat {
         protocol_version: trainyard_core::PROTOCOL_VERSION,
         host_id: view.host_id.clone(),

@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 
 use trainyard_core::runs::RunProgress;
 
-use crate::engine::Engine;
-use crate::events::BusEvent;
-use crate::metrics::MetricLine;
+use super::MetricLine;
 
 /// Progress events per job are sent at most this often (the last step
 /// always is), so a job printing thousands of steps a second cannot flood
@@ -34,7 +32,7 @@ pub(crate) struct ProgressTracker {
 
 impl ProgressTracker {
     /// Folds `lines` of job `job_id` in; the progress to publish, if any.
-    fn observe(&self, job_id: i64, lines: &[MetricLine], now: Instant) -> Option<RunProgress> {
+    pub fn observe(&self, job_id: i64, lines: &[MetricLine], now: Instant) -> Option<RunProgress> {
         let (current, total, unit) = lines.iter().rev().find_map(progress_of)?;
         let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
         let track = jobs.entry(job_id).or_insert_with(|| Track {
@@ -75,7 +73,7 @@ impl ProgressTracker {
         None
     }
 
-    fn snapshot(&self) -> Vec<RunProgress> {
+    pub fn snapshot(&self) -> Vec<RunProgress> {
         let jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
         let mut all: Vec<RunProgress> = jobs.values().map(|t| t.latest.clone()).collect();
         all.sort_by_key(|p| p.job_id);
@@ -96,23 +94,6 @@ fn progress_of(line: &MetricLine) -> Option<(f64, f64, &'static str)> {
     // the values, so a missing one is the line's step.
     let current = value(current_key).or(line.step)?;
     (total > 0.0 && current.is_finite()).then_some((current, total, unit))
-}
-
-impl Engine {
-    /// Notes progress from a job's metric lines and tells browsers.
-    pub(crate) fn note_progress(&self, job_id: i64, lines: &[MetricLine]) {
-        if let Some(progress) = self
-            .progress_tracker()
-            .observe(job_id, lines, Instant::now())
-        {
-            self.events().publish(BusEvent::Progress(progress));
-        }
-    }
-
-    /// The latest progress of every job that reported some since the server started.
-    pub fn progress(&self) -> Vec<RunProgress> {
-        self.progress_tracker().snapshot()
-    }
 }
 
 #[cfg(test)]

@@ -1,16 +1,28 @@
 //! Reading a run's files: the listing, previews and downloads.
 //!
 //! A run shows the files of its newest attempt that has any, plus that
-//! attempt's `output.log` (kept by the log store, not the file store).
+//! attempt's `output.log` (kept by the job log store, not the file store).
+//! An imported run's files are read where the import found them.
 
 use std::path::PathBuf;
 
+use trainyard_core::metrics::RunProblem;
 use trainyard_core::sync::FileEntry;
 use trainyard_core::work::AttemptRef;
 
-use super::disk::checked;
-use crate::engine::Engine;
+use super::Results;
 use crate::error::EngineError;
+use crate::files::{checked, RunFileStore};
+use crate::import::Imports;
+use crate::jobs::LogStore;
+
+/// Where a run's files may be: the run-file store, the job log store (its
+/// output), or an imported tree.
+pub(crate) struct RunFileSources<'a> {
+    pub files: &'a RunFileStore,
+    pub logs: &'a LogStore,
+    pub imports: &'a Imports,
+}
 
 /// The name under which an attempt's output is listed.
 pub const OUTPUT_LOG: &str = "output.log";
@@ -25,23 +37,27 @@ pub struct RunFileSlice {
     pub truncated: bool,
 }
 
-impl Engine {
+impl Results {
     /// Every file of job `job_id`'s newest attempt that has files, with size
     /// and xxh3, sorted by path.
-    pub async fn run_files(&self, job_id: i64) -> Result<Vec<FileEntry>, EngineError> {
-        if let Some(imported) = self.imported(job_id).await? {
-            return self.imported_files(&imported).await;
+    pub async fn run_files(
+        &self,
+        job_id: i64,
+        from: &RunFileSources<'_>,
+    ) -> Result<Vec<FileEntry>, EngineError> {
+        if let Some(imported) = from.imports.imported(job_id).await? {
+            return from.imports.imported_files(&imported, from.files).await;
         }
-        let Some(at) = self.files_attempt(job_id).await? else {
+        let Some(at) = self.files_attempt(job_id, from).await? else {
             return Ok(Vec::new());
         };
-        let mut files = self.run_files_store().list(at).await?;
+        let mut files = from.files.list(at).await?;
         if !files.iter().any(|f| f.path == OUTPUT_LOG) {
-            let log = self.jobs_state().logs.path(at);
+            let log = from.logs.path(at);
             if let Ok(meta) = tokio::fs::metadata(&log).await {
                 let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-                let entry = self
-                    .run_files_store()
+                let entry = from
+                    .files
                     .entry(OUTPUT_LOG.to_string(), &log, meta.len(), modified)
                     .await?;
                 files.push(entry);
@@ -56,15 +72,16 @@ impl Engine {
         &self,
         job_id: i64,
         path: &str,
+        from: &RunFileSources<'_>,
     ) -> Result<(PathBuf, u64), EngineError> {
         checked(path)?;
         let not_found = || EngineError::RunFileNotFound {
             job_id,
             path: path.chars().take(200).collect(),
         };
-        if let Some(imported) = self.imported(job_id).await? {
+        if let Some(imported) = from.imports.imported(job_id).await? {
             // Only the run's own files, as listed, never another run's.
-            let listed = self.imported_files(&imported).await?;
+            let listed = from.imports.imported_files(&imported, from.files).await?;
             if !listed.iter().any(|f| f.path == path) {
                 return Err(not_found());
             }
@@ -77,10 +94,13 @@ impl Engine {
                 .len();
             return Ok((full, size));
         }
-        let at = self.files_attempt(job_id).await?.ok_or_else(not_found)?;
-        let mut full = self.run_files_store().file_path(at, path)?;
+        let at = self
+            .files_attempt(job_id, from)
+            .await?
+            .ok_or_else(not_found)?;
+        let mut full = from.files.file_path(at, path)?;
         if path == OUTPUT_LOG && !tokio::fs::try_exists(&full).await.unwrap_or(false) {
-            full = self.jobs_state().logs.path(at);
+            full = from.logs.path(at);
         }
         match tokio::fs::metadata(&full).await {
             Ok(meta) if meta.is_file() => Ok((full, meta.len())),
@@ -89,14 +109,9 @@ impl Engine {
     }
 
     /// Lines of the job's files that could not be indexed.
-    pub async fn run_problems(
-        &self,
-        job_id: i64,
-    ) -> Result<Vec<trainyard_core::metrics::RunProblem>, EngineError> {
-        if self.store().job(job_id).await?.is_none() {
-            return Err(EngineError::JobNotFound(job_id));
-        }
-        self.store().run_problems(job_id).await
+    pub async fn run_problems(&self, job_id: i64) -> Result<Vec<RunProblem>, EngineError> {
+        self.require_job(job_id).await?;
+        self.store.run_problems(job_id).await
     }
 
     /// Up to `max_bytes` from the start of a run file (for previews).
@@ -105,9 +120,10 @@ impl Engine {
         job_id: i64,
         path: &str,
         max_bytes: usize,
+        from: &RunFileSources<'_>,
     ) -> Result<RunFileSlice, EngineError> {
         use tokio::io::AsyncReadExt;
-        let (full, size) = self.locate_run_file(job_id, path).await?;
+        let (full, size) = self.locate_run_file(job_id, path, from).await?;
         let io = |source| EngineError::DataDir {
             path: full.clone(),
             source,
@@ -127,19 +143,18 @@ impl Engine {
 
     /// The newest attempt of the job with synced files or output; `None`
     /// before its first attempt.
-    async fn files_attempt(&self, job_id: i64) -> Result<Option<AttemptRef>, EngineError> {
-        let row = self
-            .store()
-            .job(job_id)
-            .await?
-            .ok_or(EngineError::JobNotFound(job_id))?;
-        let newest = row.view.attempt;
+    async fn files_attempt(
+        &self,
+        job_id: i64,
+        from: &RunFileSources<'_>,
+    ) -> Result<Option<AttemptRef>, EngineError> {
+        let newest = self.require_job(job_id).await?.view.attempt;
         for attempt in (1..=newest).rev() {
             let at = AttemptRef { job_id, attempt };
-            let has_files = tokio::fs::try_exists(self.run_files_store().attempt_dir(at))
+            let has_files = tokio::fs::try_exists(from.files.attempt_dir(at))
                 .await
                 .unwrap_or(false);
-            let has_log = tokio::fs::try_exists(self.jobs_state().logs.path(at))
+            let has_log = tokio::fs::try_exists(from.logs.path(at))
                 .await
                 .unwrap_or(false);
             if has_files || has_log {

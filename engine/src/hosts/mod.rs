@@ -1,0 +1,156 @@
+//! Hosts: the live fleet. Heartbeats update the in-memory registry and are
+//! told to subscribers at once; health follows from silence; the registry
+//! is written to the database behind, in batches, and reloaded at start.
+
+mod registry;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use trainyard_core::{FleetCounts, HealthThresholds, Heartbeat, HostHealth, HostView};
+
+use crate::clock::Clock;
+use crate::error::EngineError;
+use crate::events::{BusEvent, EventBus};
+use crate::store::Store;
+use registry::{to_row, HostRegistry};
+
+/// The fleet domain.
+pub(crate) struct Hosts {
+    registry: Mutex<HostRegistry>,
+    /// Serializes flushes with deletions so a flush can't resurrect a removed host.
+    persist: tokio::sync::Mutex<()>,
+    store: Store,
+    bus: Arc<EventBus>,
+    clock: Clock,
+    thresholds: HealthThresholds,
+    /// Each host's telemetry is written at most this often.
+    snapshot_interval: Duration,
+}
+
+impl Hosts {
+    /// The fleet as stored, with health from each host's last heartbeat.
+    pub async fn load(
+        store: Store,
+        bus: Arc<EventBus>,
+        clock: Clock,
+        thresholds: HealthThresholds,
+        snapshot_interval: Duration,
+    ) -> Result<Hosts, EngineError> {
+        let rows = store.list_hosts().await?;
+        let registry = HostRegistry::from_rows(rows, clock.now(), clock.now_ms(), &thresholds);
+        Ok(Hosts {
+            registry: Mutex::new(registry),
+            persist: tokio::sync::Mutex::new(()),
+            store,
+            bus,
+            clock,
+            thresholds,
+            snapshot_interval,
+        })
+    }
+
+    fn registry(&self) -> MutexGuard<'_, HostRegistry> {
+        // A panic while holding the lock leaves a consistent map (every
+        // mutation is a single insert/remove), so poisoning is ignored.
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn thresholds(&self) -> &HealthThresholds {
+        &self.thresholds
+    }
+
+    /// Checks and records a heartbeat, and tells subscribers. Returns the
+    /// server time it was recorded at.
+    pub fn ingest_heartbeat(&self, hb: Heartbeat) -> Result<i64, EngineError> {
+        EngineError::check_protocol(hb.protocol_version)?;
+        hb.validate()?;
+        let now = self.clock.now_ms();
+        let view = self.registry().record(hb, self.clock.now(), now);
+        self.bus.publish(BusEvent::Device(view));
+        Ok(now)
+    }
+
+    /// Every known host with its current health, ordered by id.
+    pub fn list(&self) -> Vec<HostView> {
+        self.refresh_health();
+        self.registry().views()
+    }
+
+    /// Fleet numbers for the Dashboard.
+    pub fn counts(&self) -> FleetCounts {
+        FleetCounts::of(&self.list())
+    }
+
+    /// One host's latest view and current health.
+    pub fn view(&self, host_id: &str) -> Option<(Arc<HostView>, HostHealth)> {
+        self.registry()
+            .host(host_id, self.clock.now(), &self.thresholds)
+    }
+
+    /// Removes a disconnected host and everything stored about it.
+    pub async fn remove(&self, host_id: &str) -> Result<(), EngineError> {
+        let _persist = self.persist.lock().await;
+        {
+            let mut registry = self.registry();
+            match registry.health(host_id, self.clock.now(), &self.thresholds) {
+                None => return Err(EngineError::HostNotFound(host_id.to_string())),
+                Some(HostHealth::Disconnected) => {}
+                Some(health) => {
+                    return Err(EngineError::HostNotDisconnected {
+                        host_id: host_id.to_string(),
+                        health,
+                    })
+                }
+            }
+            registry.remove(host_id);
+        }
+        self.store.delete_host(host_id).await?;
+        self.bus
+            .publish(BusEvent::DeviceRemoved(host_id.to_string()));
+        Ok(())
+    }
+
+    /// Re-derives health from silence and publishes hosts whose health changed.
+    pub fn refresh_health(&self) {
+        let changed = self
+            .registry()
+            .refresh_health(self.clock.now(), &self.thresholds);
+        for host in changed {
+            tracing::info!(host = %host.host_id, health = host.health.label(), "host health changed");
+            self.bus.publish(BusEvent::Device(host));
+        }
+    }
+
+    /// Writes changed hosts whose last write is older than the snapshot
+    /// interval (and new hosts) to the database.
+    pub async fn flush(&self) -> Result<usize, EngineError> {
+        self.write(self.snapshot_interval).await
+    }
+
+    /// Writes every changed host, however recently it was written.
+    pub async fn flush_all(&self) -> Result<usize, EngineError> {
+        self.write(Duration::ZERO).await
+    }
+
+    async fn write(&self, every: Duration) -> Result<usize, EngineError> {
+        let _persist = self.persist.lock().await;
+        let due = self.registry().take_due(self.clock.now(), every);
+        // Serialized outside the registry lock and off the async workers, so
+        // heartbeats are not held up by a large flush (10,000 new hosts).
+        let rows = tokio::task::spawn_blocking(move || {
+            due.iter().map(|view| to_row(view)).collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!("serializing hosts for the database failed: {e}");
+            Vec::new()
+        });
+        if let Err(e) = self.store.upsert_hosts(&rows).await {
+            self.registry()
+                .mark_unwritten(rows.into_iter().map(|r| r.host_id));
+            return Err(e);
+        }
+        Ok(rows.len())
+    }
+}
