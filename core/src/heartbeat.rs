@@ -286,7 +286,8 @@ mod tests {
 
     #[test]
     fn minimal_json_from_an_older_agent_still_parses() {
-        let hb: Heartbeat = serde_json::from_str(r#"{"protocol_version":1,"host_id":"h"}"#).expect("it parses");
+        let hb: Heartbeat =
+            serde_json::from_str(r#"{"protocol_version":1,"host_id":"h"}"#).expect("it parses");
         assert!(hb.gpus.is_empty());
         assert_eq!(hb.validate(), Ok(()));
     }

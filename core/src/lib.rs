@@ -12,8 +12,8 @@ pub mod host;
 pub mod ids;
 pub mod job;
 pub mod metrics;
-pub mod runs;
 pub mod protocol;
+pub mod runs;
 pub mod status;
 pub mod sync;
 pub mod work;
@@ -26,9 +26,10 @@ pub use health::{HealthThresholds, HostHealth};
 pub use heartbeat::{GpuProcess, GpuStats, Heartbeat, HeartbeatAck, HeartbeatError, SystemStats};
 pub use host::{FleetCounts, HostView};
 pub use ids::{validate_host_id, HostIdError};
-pub use job::{AttemptView, JobDetail, JobStatus, JobView, Priority, PriorityChange, SubmitOptions, SubmitResult};
-pub use metrics::{
-    validate_metric_key, MetricKeyError, MetricSeries, MetricSummary, SeriesBucket,
+pub use job::{
+    AttemptView, JobDetail, JobStatus, JobView, Priority, PriorityChange, SubmitOptions,
+    SubmitResult,
 };
+pub use metrics::{validate_metric_key, MetricKeyError, MetricSeries, MetricSummary, SeriesBucket};
 pub use protocol::{ApiErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION};
 pub use status::ServerStatus;

@@ -86,7 +86,12 @@ impl Engine {
             data.join("uploads"),
             settings.files.clone(),
         );
-        let metrics = Metrics::new(data.join("metrics"), store.clone(), bus.clone(), clock.clone());
+        let metrics = Metrics::new(
+            data.join("metrics"),
+            store.clone(),
+            bus.clone(),
+            clock.clone(),
+        );
         let results = Results::new(store.clone(), clock.clone());
         let imports = Imports::new(
             settings.import_dirs.clone(),
@@ -409,9 +414,7 @@ impl Engine {
         from: Option<f64>,
         to: Option<f64>,
     ) -> Result<MetricSeries, EngineError> {
-        self.metrics
-            .series(job_id, key, max_points, from, to)
-            .await
+        self.metrics.series(job_id, key, max_points, from, to).await
     }
 
     /// The latest progress of every job that reported some.

@@ -52,7 +52,11 @@ pub enum EngineError {
     #[error("run file path {path:?}: {message}")]
     BadRunPath { path: String, message: String },
     #[error("{path}: chunk at offset {offset} does not continue the server's copy, which has {size} bytes; resend from {size}")]
-    FileOffsetMismatch { path: String, offset: u64, size: u64 },
+    FileOffsetMismatch {
+        path: String,
+        offset: u64,
+        size: u64,
+    },
     #[error("{path}: {message}")]
     HashMismatch { path: String, message: String },
     #[error("{path}: {size} bytes is over the server's {limit}-byte file limit (--max-file-mb)")]

@@ -260,8 +260,7 @@ mod tests {
         ];
         for (published, expected) in sub.replay.iter().zip(expected) {
             assert_eq!(published.name, expected.name());
-            let parsed: ServerEvent =
-                serde_json::from_str(published.data()).expect("it parses");
+            let parsed: ServerEvent = serde_json::from_str(published.data()).expect("it parses");
             assert_eq!(parsed, expected);
         }
     }

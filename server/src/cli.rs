@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use trainyard_core::HealthThresholds;
 
-use crate::config::{ApiKey, ConfigError, LocalAgent, ServeConfig};
+use crate::settings::{ApiKey, LocalAgent, ServeSettings, SettingsError};
 
 /// Trainyard: queue experiments and run them on your lab's GPUs.
 #[derive(Debug, Parser)]
@@ -91,13 +91,17 @@ pub struct ServeArgs {
     pub max_file_mb: u64,
     /// Index an existing CVLab-Kit style `logs/<project>/<run>.{csv,yaml,pt}`
     /// tree and watch it for new runs (repeat for several trees).
-    #[arg(long = "import-dir", env = "TRAINYARD_IMPORT_DIRS", value_delimiter = ',')]
+    #[arg(
+        long = "import-dir",
+        env = "TRAINYARD_IMPORT_DIRS",
+        value_delimiter = ','
+    )]
     pub import_dirs: Vec<PathBuf>,
 }
 
 impl ServeArgs {
     /// Checks the flags and turns them into a server configuration.
-    pub fn into_config(self) -> Result<ServeConfig, ConfigError> {
+    pub fn into_settings(self) -> Result<ServeSettings, SettingsError> {
         let thresholds = HealthThresholds {
             stale_after: seconds("--stale-after", self.stale_after)?,
             disconnected_after: seconds("--disconnected-after", self.disconnected_after)?,
@@ -114,11 +118,11 @@ impl ServeArgs {
             .as_deref()
             .map(|c| {
                 trainyard_core::config::split_command(c)
-                    .map_err(|e| ConfigError::DefaultCommand(e.to_string()))
+                    .map_err(|e| SettingsError::DefaultCommand(e.to_string()))
             })
             .transpose()?;
         if self.max_sweep_size == 0 {
-            return Err(ConfigError::MaxSweepSize);
+            return Err(SettingsError::MaxSweepSize);
         }
         let jobs = trainyard_engine::JobSettings {
             lease: seconds("--lease", self.lease)?,
@@ -126,12 +130,12 @@ impl ServeArgs {
             default_command,
         };
         if self.max_file_mb == 0 {
-            return Err(ConfigError::MaxFileMb);
+            return Err(SettingsError::MaxFileMb);
         }
         let files = trainyard_engine::FileSettings {
             max_file_bytes: self.max_file_mb.saturating_mul(1 << 20),
         };
-        let config = ServeConfig {
+        let config = ServeSettings {
             addr: (self.host, self.port).into(),
             data_dir: self.data_dir,
             api_key: self.api_key.map(ApiKey::new).transpose()?,
@@ -147,10 +151,10 @@ impl ServeArgs {
     }
 }
 
-fn seconds(flag: &'static str, value: f64) -> Result<Duration, ConfigError> {
+fn seconds(flag: &'static str, value: f64) -> Result<Duration, SettingsError> {
     if value.is_finite() && value > 0.0 {
         Ok(Duration::from_secs_f64(value))
     } else {
-        Err(ConfigError::BadDuration { flag, value })
+        Err(SettingsError::BadDuration { flag, value })
     }
 }

@@ -2,9 +2,10 @@
 //! can run it on port 0, and a future that ends it.
 
 pub mod api;
+mod auth;
 pub mod cli;
-pub mod config;
 mod local_agent;
+pub mod settings;
 mod shutdown;
 mod state;
 pub mod submit;
@@ -16,9 +17,10 @@ use std::sync::Arc;
 use axum::Router;
 use thiserror::Error;
 use tokio::net::TcpListener;
-use trainyard_engine::{Engine, EngineConfig, EngineError};
+use trainyard_core::protocol::paths;
+use trainyard_engine::{Engine, EngineError, EngineSettings};
 
-pub use config::{ApiKey, LocalAgent, ServeConfig};
+pub use settings::{ApiKey, LocalAgent, ServeSettings};
 pub use shutdown::signal as shutdown_signal;
 use shutdown::Shutdown;
 use state::AppState;
@@ -50,7 +52,7 @@ pub fn init_logging() {
 
 /// Binds `config.addr` and serves until `shutdown` resolves.
 pub async fn run(
-    config: ServeConfig,
+    config: ServeSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let listener = TcpListener::bind(config.addr)
@@ -66,18 +68,17 @@ pub async fn run(
 /// the local agent, ends live streams and saves state.
 pub async fn serve(
     listener: TcpListener,
-    config: ServeConfig,
+    config: ServeSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr()?;
     let engine = Arc::new(
-        Engine::open(EngineConfig {
-            data_dir: Some(config.data_dir.clone()),
+        Engine::open(EngineSettings {
             thresholds: config.thresholds,
             jobs: config.jobs.clone(),
             files: config.files.clone(),
             import_dirs: config.import_dirs.clone(),
-            ..Default::default()
+            ..EngineSettings::new(&config.data_dir)
         })
         .await?,
     );
@@ -102,8 +103,8 @@ pub async fn serve(
         leptos_options: ui::leptos_options(&config, addr)?,
     };
     let app: Router = Router::new()
-        .nest("/api/v1", api::router(state.clone()))
-        .nest("/api", api::compat_router(state.clone()))
+        .nest(paths::API_PREFIX, api::router(state.clone()))
+        .nest(paths::COMPAT_PREFIX, api::compat_router(state.clone()))
         .merge(ui::router(state.clone()))
         .with_state(state);
 

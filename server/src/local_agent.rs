@@ -6,7 +6,7 @@ use std::path::Path;
 
 use trainyard_agent::{AgentConfig, GpuSource};
 
-use crate::config::{ApiKey, LocalAgent};
+use crate::settings::{ApiKey, LocalAgent};
 use crate::shutdown::Shutdown;
 
 /// Starts the in-process agent talking to the server at `addr` over loopback.

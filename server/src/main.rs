@@ -12,7 +12,7 @@ async fn main() -> ExitCode {
     let result: anyhow::Result<()> = match command {
         Command::Serve(args) => {
             async {
-                let config = args.into_config()?;
+                let config = args.into_settings()?;
                 trainyard_server::run(config, trainyard_server::shutdown_signal()).await?;
                 Ok(())
             }

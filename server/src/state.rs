@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use trainyard_engine::Engine;
 
-use crate::config::ApiKey;
+use crate::settings::ApiKey;
 use crate::shutdown::Shutdown;
 
 #[derive(Clone)]

@@ -9,6 +9,7 @@ use clap::Args;
 use futures::StreamExt;
 use reqwest::header::AUTHORIZATION;
 use trainyard_core::config::parse_experiment;
+use trainyard_core::protocol::paths;
 use trainyard_core::{ApiErrorBody, JobDetail, JobStatus, Priority, SubmitResult};
 
 #[derive(Debug, Args)]
@@ -84,7 +85,7 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<bool> {
     if let Some(m) = args.min_gpu_memory_mb {
         query.push(("min_gpu_memory_mb", m.to_string()));
     }
-    let response = with_auth(client.post(format!("{base}/api/v1/experiments")))
+    let response = with_auth(client.post(format!("{base}{}", paths::experiments())))
         .query(&query)
         .header("content-type", "application/yaml")
         .body(yaml)
@@ -106,7 +107,7 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<bool> {
     let Some(job) = result.jobs.first() else {
         return Ok(true);
     };
-    let log = with_auth(client.get(format!("{base}/api/v1/jobs/{}/log", job.id)))
+    let log = with_auth(client.get(format!("{base}{}", paths::job_log(job.id))))
         .query(&[("follow", "true")])
         .send()
         .await
@@ -124,7 +125,7 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<bool> {
     }
     drop(out);
     let detail: JobDetail = decode(
-        with_auth(client.get(format!("{base}/api/v1/jobs/{}", job.id)))
+        with_auth(client.get(format!("{base}{}", paths::job(job.id))))
             .send()
             .await?,
     )

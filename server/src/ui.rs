@@ -13,14 +13,14 @@ use serde::Deserialize;
 use tower_http::compression::CompressionLayer;
 use trainyard_app::{shell, App, ServerContext};
 
-use crate::api::auth::{require_ui_session, SESSION_COOKIE};
-use crate::config::ServeConfig;
+use crate::auth::{require_ui_session, SESSION_COOKIE};
+use crate::settings::ServeSettings;
 use crate::state::AppState;
 use crate::ServerError;
 
 /// Leptos settings: cargo-leptos's environment where present, our flags on top.
 pub fn leptos_options(
-    config: &ServeConfig,
+    config: &ServeSettings,
     addr: SocketAddr,
 ) -> Result<LeptosOptions, ServerError> {
     let mut options = get_configuration(None)

@@ -169,9 +169,9 @@ impl Imports {
         };
         let job_id = row.view.id;
         let csv_rows = match found.csv() {
-            Some(name) => Some(
-                index_imported_csv(metrics, job_id, &found.dir.join(name), name).await?,
-            ),
+            Some(name) => {
+                Some(index_imported_csv(metrics, job_id, &found.dir.join(name), name).await?)
+            }
             None => None,
         };
         let last_change_ms = found
@@ -268,10 +268,10 @@ impl Imports {
 /// Indexes the run's CSV (new rows only; a rewrite with a new header is
 /// read again past the rows already indexed). Returns the rows indexed.
 async fn index_imported_csv(
-metrics: &Metrics,
-job_id: i64,
-file: &Path,
-name: &str,
+    metrics: &Metrics,
+    job_id: i64,
+    file: &Path,
+    name: &str,
 ) -> Result<u64, EngineError> {
     let source = CsvSource {
         at: AttemptRef { job_id, attempt: 1 },
@@ -286,7 +286,7 @@ name: &str,
 
 /// The last epoch a run reached: its `epoch` metric, else its last step.
 async fn last_epoch(metrics: &Metrics, job_id: i64) -> Result<Option<f64>, EngineError> {
-let keys = metrics.keys(job_id).await?;
+    let keys = metrics.keys(job_id).await?;
     if let Some(epoch) = keys.iter().find(|k| k.key.eq_ignore_ascii_case("epoch")) {
         return Ok(Some(epoch.last));
     }

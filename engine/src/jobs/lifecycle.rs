@@ -263,7 +263,10 @@ mod tests {
 
     fn running(retries: u32) -> Job {
         let assigned = queued(retries).assign("h", vec![0], later(), NOW).job;
-        assigned.start(later(), NOW).map(|c| c.job).unwrap_or(assigned)
+        assigned
+            .start(later(), NOW)
+            .map(|c| c.job)
+            .unwrap_or(assigned)
     }
 
     fn report(outcome: Outcome, exit_code: Option<i32>, signal: Option<i32>) -> FinishedReport {
@@ -283,7 +286,12 @@ mod tests {
         let change = queued(0).assign("gpu-1", vec![2, 3], deadline, NOW);
         let s = &change.job.state;
         assert_eq!(
-            (s.status, s.attempt, s.host_id.as_deref(), &s.gpu_indices[..]),
+            (
+                s.status,
+                s.attempt,
+                s.host_id.as_deref(),
+                &s.gpu_indices[..]
+            ),
             (JobStatus::Assigned, 1, Some("gpu-1"), &[2, 3][..])
         );
         assert_eq!(change.job.lease, Some(deadline));
@@ -296,7 +304,10 @@ mod tests {
         let assigned = queued(0).assign("h", vec![0], later(), NOW).job;
         let change = assigned.requeue_unreceived(NOW);
         let s = &change.job.state;
-        assert_eq!((s.status, s.attempt, s.host_id.clone()), (JobStatus::Queued, 1, None));
+        assert_eq!(
+            (s.status, s.attempt, s.host_id.clone()),
+            (JobStatus::Queued, 1, None)
+        );
         assert!(s.gpu_indices.is_empty() && change.job.lease.is_none());
         let row = change.attempt.expect("the attempt is recorded");
         assert_eq!((row.status, row.host_id.as_str()), (JobStatus::Lost, "h"));
@@ -322,9 +333,18 @@ mod tests {
     fn a_lost_attempt_without_retries_waits_for_its_agent() {
         let change = running(0).lose("lease expired", NOW);
         let s = &change.job.state;
-        assert_eq!((s.status, s.host_id.as_deref()), (JobStatus::Lost, Some("h")));
-        assert!(s.reason.as_deref().is_some_and(|r| r.contains("no retries left")));
-        assert!(change.job.is_current(change.job.attempt_ref()), "lost may still report");
+        assert_eq!(
+            (s.status, s.host_id.as_deref()),
+            (JobStatus::Lost, Some("h"))
+        );
+        assert!(s
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("no retries left")));
+        assert!(
+            change.job.is_current(change.job.attempt_ref()),
+            "lost may still report"
+        );
     }
 
     #[test]
@@ -341,7 +361,11 @@ mod tests {
         let deadline = later();
         let change = lost.revive(deadline, NOW);
         assert_eq!(
-            (change.job.state.status, change.job.state.reason.clone(), change.job.lease),
+            (
+                change.job.state.status,
+                change.job.state.reason.clone(),
+                change.job.lease
+            ),
             (JobStatus::Running, None, Some(deadline))
         );
     }
@@ -362,13 +386,23 @@ mod tests {
         let job = running(0);
         let ok = job.finish(&report(Outcome::Succeeded, Some(0), None), NOW);
         assert_eq!(
-            (ok.job.state.status, ok.job.state.reason.clone(), ok.job.state.duration_ms),
+            (
+                ok.job.state.status,
+                ok.job.state.reason.clone(),
+                ok.job.state.duration_ms
+            ),
             (JobStatus::Succeeded, None, Some(1_500))
         );
         let failed = job.finish(&report(Outcome::Failed, Some(3), None), NOW);
-        assert_eq!(failed.job.state.reason.as_deref(), Some("exited with code 3"));
+        assert_eq!(
+            failed.job.state.reason.as_deref(),
+            Some("exited with code 3")
+        );
         let killed = job.finish(&report(Outcome::Failed, None, Some(9)), NOW);
-        assert_eq!(killed.job.state.reason.as_deref(), Some("killed by signal 9"));
+        assert_eq!(
+            killed.job.state.reason.as_deref(),
+            Some("killed by signal 9")
+        );
         assert!(ok.job.lease.is_none() && ok.attempt.is_some());
     }
 
@@ -391,12 +425,18 @@ mod tests {
         let lost = running(0).lose("lease expired", NOW).job;
         let lost_cancel = lost.cancel(NOW).expect("a change");
         assert_eq!(lost_cancel.job.state.status, JobStatus::Cancelled);
-        assert!(lost_cancel.attempt.is_some(), "the lost attempt is closed too");
+        assert!(
+            lost_cancel.attempt.is_some(),
+            "the lost attempt is closed too"
+        );
 
         let asked = running(0).cancel(NOW).expect("a change");
         assert_eq!(asked.job.state.status, JobStatus::Running);
         assert!(asked.job.state.cancel_requested);
-        assert!(asked.job.cancel(NOW).is_none(), "asking twice changes nothing");
+        assert!(
+            asked.job.cancel(NOW).is_none(),
+            "asking twice changes nothing"
+        );
     }
 
     #[test]
@@ -411,17 +451,27 @@ mod tests {
 
     #[test]
     fn a_rerun_is_a_fresh_queued_copy_of_a_finished_job() {
-        let finished = running(0).finish(&report(Outcome::Failed, Some(1), None), NOW).job;
+        let finished = running(0)
+            .finish(&report(Outcome::Failed, Some(1), None), NOW)
+            .job;
         let stored = JobRow {
             view: finished.view(),
             config_yaml: "lr: 1\n".into(),
         };
         let fresh = rerun_of(&stored, NOW + 1).expect("finished jobs re-run");
         assert_eq!(
-            (fresh.view.id, fresh.view.status, fresh.view.attempt, fresh.view.rerun_of),
+            (
+                fresh.view.id,
+                fresh.view.status,
+                fresh.view.attempt,
+                fresh.view.rerun_of
+            ),
             (0, JobStatus::Queued, 0, Some(1))
         );
-        assert_eq!((fresh.view.created_ms, fresh.config_yaml.as_str()), (NOW + 1, "lr: 1\n"));
+        assert_eq!(
+            (fresh.view.created_ms, fresh.config_yaml.as_str()),
+            (NOW + 1, "lr: 1\n")
+        );
         let still_running = JobRow {
             view: running(0).view(),
             config_yaml: String::new(),

@@ -183,12 +183,14 @@ mod tests {
         let logs = LogStore::new(dir.path().to_path_buf());
         assert_eq!(
             logs.append(at(), 0, b"hello ")
-                .await.expect("the log store answers"),
+                .await
+                .expect("the log store answers"),
             6
         );
         assert_eq!(
             logs.append(at(), 0, b"hello ")
-                .await.expect("the log store answers"),
+                .await
+                .expect("the log store answers"),
             6,
             "retry acknowledged"
         );
@@ -202,16 +204,16 @@ mod tests {
         }
         assert_eq!(
             logs.append(at(), 6, b"world")
-                .await.expect("the log store answers"),
+                .await
+                .expect("the log store answers"),
             11
         );
         let all = logs
             .read(at(), 0, 1 << 20)
-            .await.expect("the log store answers");
+            .await
+            .expect("the log store answers");
         assert_eq!(all.data, b"hello world");
-        let tail = logs
-            .read(at(), 6, 3)
-            .await.expect("the log store answers");
+        let tail = logs.read(at(), 6, 3).await.expect("the log store answers");
         assert_eq!((tail.data.as_slice(), tail.size), (&b"wor"[..], 11));
     }
 
@@ -220,12 +222,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("a temp dir");
         LogStore::new(dir.path().to_path_buf())
             .append(at(), 0, b"abc")
-            .await.expect("the log store answers");
+            .await
+            .expect("the log store answers");
         let reopened = LogStore::new(dir.path().to_path_buf());
         assert_eq!(
             reopened
                 .append(at(), 3, b"d")
-                .await.expect("the log store answers"),
+                .await
+                .expect("the log store answers"),
             4
         );
     }

@@ -4,8 +4,8 @@
 
 use trainyard_core::work::{AttemptRef, FinishedReport, StartedReport};
 
-use super::queue::JobQueue;
 use super::job::Job;
+use super::queue::JobQueue;
 use super::Scheduler;
 use crate::error::EngineError;
 use crate::metrics::{Metrics, MAX_LINE_BYTES};

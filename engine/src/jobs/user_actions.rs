@@ -132,7 +132,11 @@ impl Scheduler {
     }
 
     /// Jobs matching `filter`, newest first; queued ones say why they wait.
-    pub async fn jobs(&self, filter: JobFilter, hosts: &Hosts) -> Result<Vec<JobView>, EngineError> {
+    pub async fn jobs(
+        &self,
+        filter: JobFilter,
+        hosts: &Hosts,
+    ) -> Result<Vec<JobView>, EngineError> {
         let mut views = self.store.list_jobs(&filter).await?;
         explain_queued(&mut views, hosts);
         Ok(views)

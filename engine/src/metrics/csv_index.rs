@@ -50,7 +50,13 @@ impl Metrics {
     /// Run file `path` of attempt `at`, on disk at `file`, grew by an
     /// append (`rewritten: false`: index new CSV rows) or was replaced
     /// whole (`true`: read it again, new rows only). Other files are ignored.
-    pub async fn run_file_changed(&self, at: AttemptRef, path: &str, file: PathBuf, rewritten: bool) {
+    pub async fn run_file_changed(
+        &self,
+        at: AttemptRef,
+        path: &str,
+        file: PathBuf,
+        rewritten: bool,
+    ) {
         if !is_csv(path) {
             return;
         }
@@ -116,10 +122,7 @@ impl Metrics {
 
     /// Whether a CSV file was rewritten since it was last indexed: it is
     /// shorter than what was read, or its header line changed.
-    pub async fn csv_was_rewritten(
-        &self,
-        source: &CsvSource<'_>,
-    ) -> Result<bool, EngineError> {
+    pub async fn csv_was_rewritten(&self, source: &CsvSource<'_>) -> Result<bool, EngineError> {
         let Some(cursor) = self.saved_cursor(source).await? else {
             return Ok(false);
         };
@@ -146,10 +149,7 @@ impl Metrics {
     }
 
     /// Data rows indexed so far from a CSV file.
-    pub async fn csv_rows_indexed(
-        &self,
-        source: &CsvSource<'_>,
-    ) -> Result<u64, EngineError> {
+    pub async fn csv_rows_indexed(&self, source: &CsvSource<'_>) -> Result<u64, EngineError> {
         Ok(self.saved_cursor(source).await?.map_or(0, |c| c.rows))
     }
 

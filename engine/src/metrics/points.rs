@@ -190,11 +190,11 @@ mod tests {
         append(&path, 0, &[p(0.0), p(1.0), p(2.0)]).expect("append");
         // Only two were committed: the third is cut before the next append.
         append(&path, 2, &[p(5.0)]).expect("append");
-        let reader = Reader::open(&path, 3).expect("the engine opens")
+        let reader = Reader::open(&path, 3)
+            .expect("the engine opens")
             .unwrap_or_else(|| panic!("file exists"));
         let mut seen = Vec::new();
-        reader
-            .scan(0, 10, |pt| seen.push(pt)).expect("scan");
+        reader.scan(0, 10, |pt| seen.push(pt)).expect("scan");
         assert_eq!(seen, vec![p(0.0), p(1.0), p(5.0)]);
     }
 
@@ -205,13 +205,15 @@ mod tests {
         let steps = [0.0, 1.0, 1.0, 1.0, 2.0, 5.0];
         let points: Vec<Point> = steps.iter().map(|s| p(*s)).collect();
         append(&path, 0, &points).expect("append");
-        let reader = Reader::open(&path, 6).expect("the engine opens")
+        let reader = Reader::open(&path, 6)
+            .expect("the engine opens")
             .unwrap_or_else(|| panic!("file exists"));
         let at = |b, inc| reader.partition(b, inc).expect("partition");
         assert_eq!((at(1.0, false), at(1.0, true)), (1, 4));
         assert_eq!((at(3.0, false), at(3.0, true)), (5, 5));
         assert_eq!((at(-1.0, false), at(9.0, true)), (0, 6));
-        assert!(Reader::open(&series_path(dir.path(), 1, 2), 0).expect("the engine opens")
+        assert!(Reader::open(&series_path(dir.path(), 1, 2), 0)
+            .expect("the engine opens")
             .is_none());
     }
 }

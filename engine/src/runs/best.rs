@@ -32,9 +32,7 @@ impl Results {
             value,
         };
         for _ in 0..MAX_ROUNDS {
-            let series = metrics
-                .series(job_id, key, ROUND_BUCKETS, from, to)
-                .await?;
+            let series = metrics.series(job_id, key, ROUND_BUCKETS, from, to).await?;
             let hit = series.buckets.iter().find(|b| {
                 if want_min {
                     b.min == value

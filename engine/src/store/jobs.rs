@@ -35,7 +35,8 @@ pub struct JobFilter {
 const DEFAULT_LIST_LIMIT: u32 = 500;
 const MAX_LIST_LIMIT: u32 = 5_000;
 
-pub(super) const JOB_COLUMNS: &str = "id, sweep_id, project, name, status, priority, command, workdir, \
+pub(super) const JOB_COLUMNS: &str =
+    "id, sweep_id, project, name, status, priority, command, workdir, \
     config_yaml, params, gpus, host_pin, min_gpu_memory_mb, retries, timeout_secs, attempt, \
     host_id, gpu_indices, created_ms, started_ms, finished_ms, duration_ms, exit_code, reason, \
     cancel_requested, rerun_of";
@@ -212,7 +213,10 @@ impl Store {
     }
 }
 
-pub(super) async fn insert_job(tx: &mut Transaction<'_, Sqlite>, job: &JobRow) -> Result<i64, EngineError> {
+pub(super) async fn insert_job(
+    tx: &mut Transaction<'_, Sqlite>,
+    job: &JobRow,
+) -> Result<i64, EngineError> {
     let v = &job.view;
     let id = sqlx::query(
         "INSERT INTO jobs (sweep_id, project, name, status, priority, command, workdir, config_yaml,

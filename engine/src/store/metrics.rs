@@ -75,7 +75,8 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .get(0);
-        let room = usize::try_from(MAX_PROBLEMS_PER_JOB - stored.min(MAX_PROBLEMS_PER_JOB)).unwrap_or(0);
+        let room =
+            usize::try_from(MAX_PROBLEMS_PER_JOB - stored.min(MAX_PROBLEMS_PER_JOB)).unwrap_or(0);
         for (line, message) in problems.iter().take(room) {
             sqlx::query(
                 "INSERT INTO run_problems (job_id, source, line, message, created_ms) VALUES (?, ?, ?, ?, ?)",
@@ -104,7 +105,9 @@ impl Store {
             .into_iter()
             .map(|r| RunProblem {
                 source: r.get(0),
-                line: r.get::<Option<i64>, _>(1).and_then(|l| u64::try_from(l).ok()),
+                line: r
+                    .get::<Option<i64>, _>(1)
+                    .and_then(|l| u64::try_from(l).ok()),
                 message: r.get(2),
                 created_ms: r.get(3),
             })

@@ -1,8 +1,8 @@
 //! SQLite storage: opening, migrating, and one module per table.
 
 mod hosts;
-mod jobs;
 mod imports;
+mod jobs;
 mod metrics;
 mod runs;
 

@@ -40,8 +40,7 @@ async fn download(engine: &Engine, job_id: i64, path: &str) -> Vec<u8> {
         .locate_run_file(job_id, path)
         .await
         .unwrap_or_else(|e| panic!("{path}: {e}"));
-    tokio::fs::read(full)
-        .await.expect("the file is readable")
+    tokio::fs::read(full).await.expect("the file is readable")
 }
 
 #[tokio::test]
@@ -84,7 +83,8 @@ async fn appends_land_once_and_a_gap_or_overlap_is_told_the_size() {
     );
     let status = engine
         .sync_status(at)
-        .await.expect("the sync status is answered");
+        .await
+        .expect("the sync status is answered");
     assert_eq!(status.files.len(), 1);
     assert_eq!(status.files[0].path, "train.log");
     assert_eq!(status.files[0].kind, SyncKind::Append);
@@ -100,21 +100,24 @@ async fn an_interrupted_upload_resumes_and_the_old_version_stays_until_it_is_com
     let q = upload_query(&v1, 0, &v1);
     let ack = engine
         .upload_run_file_chunk(at, "ckpt/model.pt", &q, &v1)
-        .await.expect("the chunk is accepted");
+        .await
+        .expect("the chunk is accepted");
     assert!(ack.complete);
 
     let v2: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
     let (first, rest) = v2.split_at(1200);
     let ack = engine
         .upload_run_file_chunk(at, "ckpt/model.pt", &upload_query(&v2, 0, first), first)
-        .await.expect("the chunk is accepted");
+        .await
+        .expect("the chunk is accepted");
     assert_eq!((ack.received, ack.complete), (1200, false));
     // The old version is still what a reader gets.
     assert_eq!(download(&engine, at.job_id, "ckpt/model.pt").await, v1);
     // The status says where to resume.
     let status = engine
         .sync_status(at)
-        .await.expect("the sync status is answered");
+        .await
+        .expect("the sync status is answered");
     assert_eq!(status.uploads.len(), 1);
     assert_eq!(status.uploads[0].received, 1200);
     assert_eq!(status.uploads[0].xxh3, xxh3_hex(&v2));
@@ -134,20 +137,24 @@ async fn an_interrupted_upload_resumes_and_the_old_version_stays_until_it_is_com
     // A retried first chunk is harmless.
     engine
         .upload_run_file_chunk(at, "ckpt/model.pt", &upload_query(&v2, 0, first), first)
-        .await.expect("the chunk is accepted");
+        .await
+        .expect("the chunk is accepted");
     let ack = engine
         .upload_run_file_chunk(at, "ckpt/model.pt", &upload_query(&v2, 1200, rest), rest)
-        .await.expect("the chunk is accepted");
+        .await
+        .expect("the chunk is accepted");
     assert!(ack.complete);
     assert_eq!(download(&engine, at.job_id, "ckpt/model.pt").await, v2);
     let status = engine
         .sync_status(at)
-        .await.expect("the sync status is answered");
+        .await
+        .expect("the sync status is answered");
     assert!(status.uploads.is_empty());
     // Sending the same version again is complete at once.
     let ack = engine
         .upload_run_file_chunk(at, "ckpt/model.pt", &upload_query(&v2, 0, b""), b"")
-        .await.expect("the chunk is accepted");
+        .await
+        .expect("the chunk is accepted");
     assert!(ack.complete);
 }
 
@@ -174,7 +181,8 @@ async fn a_complete_upload_with_the_wrong_hash_is_discarded() {
     }
     let status = engine
         .sync_status(at)
-        .await.expect("the sync status is answered");
+        .await
+        .expect("the sync status is answered");
     assert!(
         status.files.is_empty() && status.uploads.is_empty(),
         "{status:?}"
@@ -244,7 +252,8 @@ async fn files_over_the_limit_are_refused() {
         other => panic!("expected too large, got {other:?}"),
     }
     append(&engine, at, "a.log", 0, &[b'x'; 60])
-        .await.expect("append");
+        .await
+        .expect("append");
     match append(&engine, at, "a.log", 60, &[b'x'; 60]).await {
         Err(EngineError::FileTooLarge { .. }) => {}
         other => panic!("expected too large, got {other:?}"),
@@ -257,7 +266,8 @@ async fn superseded_attempts_cannot_write_files() {
     let at = running_job(&engine).await;
     engine
         .cancel_job(at.job_id)
-        .await.expect("the cancel is accepted");
+        .await
+        .expect("the cancel is accepted");
     let old = AttemptRef {
         job_id: at.job_id,
         attempt: at.attempt + 1,
@@ -277,14 +287,17 @@ async fn csv_rows_become_metrics_once_even_when_chunks_split_lines_and_repeat() 
     let mut offset = 0;
     for chunk in text.chunks(7) {
         append(&engine, at, "metrics.csv", offset, chunk)
-            .await.expect("append");
+            .await
+            .expect("append");
         append(&engine, at, "metrics.csv", offset, chunk)
-            .await.expect("append");
+            .await
+            .expect("append");
         offset += chunk.len() as u64;
     }
     let keys = engine
         .metric_keys(at.job_id)
-        .await.expect("the metric keys are listed");
+        .await
+        .expect("the metric keys are listed");
     let loss = keys
         .iter()
         .find(|k| k.key == "loss")
@@ -292,7 +305,8 @@ async fn csv_rows_become_metrics_once_even_when_chunks_split_lines_and_repeat() 
     assert_eq!((loss.count, loss.last, loss.min), (3, 0.5, 0.5));
     let problems = engine
         .run_problems(at.job_id)
-        .await.expect("the problems are listed");
+        .await
+        .expect("the problems are listed");
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(
         (problems[0].source.as_str(), problems[0].line),
@@ -304,7 +318,8 @@ async fn csv_rows_become_metrics_once_even_when_chunks_split_lines_and_repeat() 
     let q = upload_query(rewritten, 0, rewritten);
     engine
         .upload_run_file_chunk(at, "metrics.csv", &q, rewritten)
-        .await.expect("the chunk is accepted");
+        .await
+        .expect("the chunk is accepted");
     assert_eq!(point_count(&engine, at.job_id, "loss").await, Some(4));
     assert_eq!(point_count(&engine, at.job_id, "val_acc").await, Some(1));
     // And appends continue after the rewrite.
@@ -315,7 +330,8 @@ async fn csv_rows_become_metrics_once_even_when_chunks_split_lines_and_repeat() 
         rewritten.len() as u64,
         b"5,0.3,0.6,0.5\n",
     )
-    .await.expect("append");
+    .await
+    .expect("append");
     assert_eq!(point_count(&engine, at.job_id, "loss").await, Some(5));
     assert_eq!(point_count(&engine, at.job_id, "val_acc").await, Some(2));
 }
@@ -327,20 +343,24 @@ async fn csv_indexing_survives_a_restart_without_duplicates() {
         let engine = open(dir.path()).await;
         let at = running_job(&engine).await;
         append(&engine, at, "metrics.csv", 0, b"step,loss\n0,1\n1,")
-            .await.expect("append");
+            .await
+            .expect("append");
         at
     };
     let engine = open(dir.path()).await;
     append(&engine, at, "metrics.csv", 16, b"0.5\n2,0.25\n")
-        .await.expect("append");
+        .await
+        .expect("append");
     let keys = engine
         .metric_keys(at.job_id)
-        .await.expect("the metric keys are listed");
+        .await
+        .expect("the metric keys are listed");
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert_eq!((keys[0].count, keys[0].last), (3, 0.25));
     let files = engine
         .run_files(at.job_id)
-        .await.expect("the run files are listed");
+        .await
+        .expect("the run files are listed");
     assert_eq!(
         files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
         vec!["metrics.csv"]

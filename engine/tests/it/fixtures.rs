@@ -104,7 +104,8 @@ pub async fn open(dir: &Path) -> Engine {
 pub async fn job(engine: &Engine) -> i64 {
     engine
         .submit("command: x\ngpus: 0\n", SubmitOptions::default())
-        .await.expect("the config is accepted")
+        .await
+        .expect("the config is accepted")
         .jobs[0]
         .id
 }
@@ -112,7 +113,8 @@ pub async fn job(engine: &Engine) -> i64 {
 /// A job running on host "h" as attempt 1.
 pub async fn running_job(engine: &Engine) -> AttemptRef {
     engine
-        .ingest_heartbeat(heartbeat("h", 0)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("h", 0))
+        .expect("the heartbeat is accepted");
     let id = job(engine).await;
     let assigned = engine
         .poll(PollRequest {
@@ -124,7 +126,8 @@ pub async fn running_job(engine: &Engine) -> AttemptRef {
             running: vec![],
             wait_ms: 0,
         })
-        .await.expect("the poll is answered")
+        .await
+        .expect("the poll is answered")
         .assign;
     assert_eq!(assigned.len(), 1);
     AttemptRef {
@@ -137,7 +140,8 @@ pub async fn running_job(engine: &Engine) -> AttemptRef {
 pub async fn point_count(engine: &Engine, job_id: i64, key: &str) -> Option<u64> {
     engine
         .metric_keys(job_id)
-        .await.expect("the metric keys are listed")
+        .await
+        .expect("the metric keys are listed")
         .into_iter()
         .find(|k| k.key == key)
         .map(|k| k.count)

@@ -11,7 +11,8 @@ async fn a_heartbeat_registers_a_healthy_host_and_is_published() {
     let engine = engine(HealthThresholds::default()).await;
     let mut sub = engine.events().subscribe(None);
     engine
-        .ingest_heartbeat(heartbeat("gpu-01", 4)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("gpu-01", 4))
+        .expect("the heartbeat is accepted");
 
     let hosts = engine.hosts();
     assert_eq!(hosts.len(), 1);
@@ -33,7 +34,8 @@ async fn a_heartbeat_registers_a_healthy_host_and_is_published() {
 async fn a_silent_host_turns_stale_then_disconnected_and_subscribers_hear_it() {
     let engine = engine(fast_thresholds()).await;
     engine
-        .ingest_heartbeat(heartbeat("h", 1)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("h", 1))
+        .expect("the heartbeat is accepted");
     let mut sub = engine.events().subscribe(None);
     let mut seen = Vec::new();
     // Silence: 150 ms is past stale (100 ms), 300 ms past disconnected (250 ms).
@@ -58,7 +60,8 @@ async fn a_silent_host_turns_stale_then_disconnected_and_subscribers_hear_it() {
 async fn only_disconnected_hosts_can_be_removed() {
     let engine = engine(fast_thresholds()).await;
     engine
-        .ingest_heartbeat(heartbeat("h", 1)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("h", 1))
+        .expect("the heartbeat is accepted");
 
     let refused = engine.remove_host("h").await;
     assert!(matches!(
@@ -77,9 +80,7 @@ async fn only_disconnected_hosts_can_be_removed() {
     engine.refresh_health();
     assert_eq!(engine.hosts()[0].health, HostHealth::Disconnected);
     let mut sub = engine.events().subscribe(None);
-    engine
-        .remove_host("h")
-        .await.expect("the host is removed");
+    engine.remove_host("h").await.expect("the host is removed");
     assert!(engine.hosts().is_empty());
     assert_eq!(
         sub.live.try_recv().map(|e| e.name).ok(),
@@ -92,7 +93,8 @@ async fn bad_heartbeats_are_refused_and_leave_stored_hosts_alone() {
     let engine = engine(HealthThresholds::default()).await;
     let good = heartbeat("gpu-01", 2);
     engine
-        .ingest_heartbeat(good.clone()).expect("the heartbeat is accepted");
+        .ingest_heartbeat(good.clone())
+        .expect("the heartbeat is accepted");
     let before = engine.hosts();
 
     let mut wrong_version = heartbeat("gpu-01", 0);
@@ -124,12 +126,15 @@ async fn hosts_survive_a_restart_with_their_last_telemetry() {
     let config = on_disk(dir.path());
     let engine = Arc::new(
         Engine::open(config.clone())
-            .await.expect("the engine opens"),
+            .await
+            .expect("the engine opens"),
     );
     engine
-        .ingest_heartbeat(heartbeat("a", 2)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("a", 2))
+        .expect("the heartbeat is accepted");
     engine
-        .ingest_heartbeat(heartbeat("b", 0)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("b", 0))
+        .expect("the heartbeat is accepted");
     let first_seen = engine.hosts()[0].first_seen_ms;
     engine.close().await;
 
@@ -150,14 +155,16 @@ async fn background_task_flushes_periodically_and_on_shutdown() {
     let config = on_disk(dir.path());
     let engine = Arc::new(
         Engine::open(config.clone())
-            .await.expect("the engine opens"),
+            .await
+            .expect("the engine opens"),
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(engine.clone().run_background(async move {
         let _ = stopped.await;
     }));
     engine
-        .ingest_heartbeat(heartbeat("late", 1)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("late", 1))
+        .expect("the heartbeat is accepted");
     let _ = stop.send(());
     task.await.expect("the task ends");
 
@@ -177,15 +184,18 @@ async fn telemetry_is_written_at_most_once_per_snapshot_interval_and_fully_at_sh
         ..on_disk(dir.path())
     };
     let engine = Engine::open(config.clone())
-        .await.expect("the engine opens");
+        .await
+        .expect("the engine opens");
     let stored_gpus = || async {
         let peek = Engine::open(config.clone())
-            .await.expect("the engine opens");
+            .await
+            .expect("the engine opens");
         peek.hosts().first().map(|h| h.gpus.len())
     };
 
     engine
-        .ingest_heartbeat(heartbeat("h", 1)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("h", 1))
+        .expect("the heartbeat is accepted");
     assert_eq!(
         engine.flush().await.expect("the flush succeeds"),
         1,
@@ -194,7 +204,8 @@ async fn telemetry_is_written_at_most_once_per_snapshot_interval_and_fully_at_sh
     assert_eq!(stored_gpus().await, Some(1));
 
     engine
-        .ingest_heartbeat(heartbeat("h", 2)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("h", 2))
+        .expect("the heartbeat is accepted");
     assert_eq!(
         engine.flush().await.expect("the flush succeeds"),
         0,

@@ -24,7 +24,8 @@ async fn engine_importing(root: &Path) -> TestEngine {
 async fn runs(engine: &Engine, project: &str) -> trainyard_core::runs::RunsPage {
     engine
         .runs_page(&RunsQuery::newest(project))
-        .await.expect("the runs page is answered")
+        .await
+        .expect("the runs page is answered")
 }
 
 #[tokio::test]
@@ -68,12 +69,16 @@ async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_sca
     let id = run.job.id;
     let problems = engine
         .run_problems(id)
-        .await.expect("the problems are listed");
+        .await
+        .expect("the problems are listed");
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].line, Some(4));
 
     // Files list and download come from the tree.
-    let files = engine.run_files(id).await.expect("the run files are listed");
+    let files = engine
+        .run_files(id)
+        .await
+        .expect("the run files are listed");
     let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(
         names,
@@ -85,7 +90,8 @@ async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_sca
     );
     let (full, size) = engine
         .locate_run_file(id, "resnet_lr0.1.pt")
-        .await.expect("the file is found");
+        .await
+        .expect("the file is found");
     assert_eq!((full, size), (cifar.join("resnet_lr0.1.pt"), 4));
 
     // Nothing changed: nothing is read again.
@@ -137,10 +143,9 @@ async fn a_tree_is_indexed_in_place_and_new_rows_and_runs_appear_on_the_next_sca
                 tags: vec!["keep".into()],
             },
         )
-        .await.expect("the notes are saved");
-    let report = engine
-        .reindex_imports()
-        .await.expect("the re-index runs");
+        .await
+        .expect("the notes are saved");
+    let report = engine.reindex_imports().await.expect("the re-index runs");
     assert_eq!(
         (report.runs, report.added, report.updated),
         (2, 0, 2),

@@ -49,11 +49,7 @@ fn finished(outcome: Outcome, exit_code: i32) -> FinishedReport {
 }
 
 async fn status_of(engine: &Engine, id: i64) -> JobStatus {
-    engine
-        .job(id)
-        .await.expect("the job exists")
-        .job
-        .status
+    engine.job(id).await.expect("the job exists").job.status
 }
 
 #[tokio::test]
@@ -67,7 +63,8 @@ async fn a_two_by_two_sweep_becomes_four_queued_jobs_in_one_sweep() {
                 ..Default::default()
             },
         )
-        .await.expect("the config is accepted");
+        .await
+        .expect("the config is accepted");
     assert_eq!(result.jobs.len(), 4);
     assert!(result.jobs.iter().all(|j| j.sweep_id == result.sweep_id
         && j.status == JobStatus::Queued
@@ -79,11 +76,10 @@ async fn a_two_by_two_sweep_becomes_four_queued_jobs_in_one_sweep() {
             sweep_id: Some(result.sweep_id),
             ..Default::default()
         })
-        .await.expect("the jobs are listed");
+        .await
+        .expect("the jobs are listed");
     assert_eq!(listed.len(), 4);
-    let detail = engine
-        .job(result.jobs[0].id)
-        .await.expect("the job exists");
+    let detail = engine.job(result.jobs[0].id).await.expect("the job exists");
     assert!(
         !detail.config_yaml.contains('['),
         "no grid lists left: {}",
@@ -96,7 +92,8 @@ async fn bad_submissions_are_refused_and_leave_the_queue_intact() {
     let engine = engine_with(Duration::from_secs(60)).await;
     engine
         .submit(SWEEP_2X2, SubmitOptions::default())
-        .await.expect("the config is accepted");
+        .await
+        .expect("the config is accepted");
     let bad = [
         ("project: t\ncommand: x\nlr: [0.1, 0.2\n", "line"),
         ("command: x\npriority: urgent\n", "high, normal or low"),
@@ -127,7 +124,8 @@ async fn bad_submissions_are_refused_and_leave_the_queue_intact() {
     assert!(matches!(bad_host, Err(EngineError::BadOption(m)) if m.contains("host")));
     let all = engine
         .jobs(JobFilter::default())
-        .await.expect("the jobs are listed");
+        .await
+        .expect("the jobs are listed");
     assert_eq!(all.len(), 4, "only the good sweep is stored");
 }
 
@@ -135,7 +133,8 @@ async fn bad_submissions_are_refused_and_leave_the_queue_intact() {
 async fn a_four_gpu_host_takes_four_jobs_on_distinct_gpus_in_priority_order() {
     let engine = engine_with(Duration::from_secs(60)).await;
     engine
-        .ingest_heartbeat(heartbeat("h", 4)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("h", 4))
+        .expect("the heartbeat is accepted");
     let low = engine
         .submit(
             "command: x\ngpus: 1\nk: [1, 2]\n",
@@ -144,7 +143,8 @@ async fn a_four_gpu_host_takes_four_jobs_on_distinct_gpus_in_priority_order() {
                 ..Default::default()
             },
         )
-        .await.expect("the config is accepted");
+        .await
+        .expect("the config is accepted");
     let high = engine
         .submit(
             SWEEP_2X2,
@@ -153,10 +153,12 @@ async fn a_four_gpu_host_takes_four_jobs_on_distinct_gpus_in_priority_order() {
                 ..Default::default()
             },
         )
-        .await.expect("the config is accepted");
+        .await
+        .expect("the config is accepted");
     let answer = engine
         .poll(poll_req("h", vec![0, 1, 2, 3], vec![]))
-        .await.expect("the poll is answered");
+        .await
+        .expect("the poll is answered");
     let ids: Vec<i64> = answer.assign.iter().map(|a| a.job_id).collect();
     let high_ids: Vec<i64> = high.jobs.iter().map(|j| j.id).collect();
     assert_eq!(ids, high_ids, "high priority first, FIFO within");
@@ -180,11 +182,13 @@ async fn a_four_gpu_host_takes_four_jobs_on_distinct_gpus_in_priority_order() {
                 })
                 .collect(),
         ))
-        .await.expect("the poll is answered");
+        .await
+        .expect("the poll is answered");
     assert!(again.assign.is_empty());
     let waiting = engine
         .job(low.jobs[0].id)
-        .await.expect("the job exists")
+        .await
+        .expect("the job exists")
         .job;
     assert!(waiting.waiting.unwrap_or_default().contains("free GPU"));
 }
@@ -195,7 +199,8 @@ async fn many_concurrent_claimers_never_get_the_same_job() {
     let hosts = 40;
     for h in 0..hosts {
         engine
-            .ingest_heartbeat(heartbeat(&format!("h{h}"), 2)).expect("the heartbeat is accepted");
+            .ingest_heartbeat(heartbeat(&format!("h{h}"), 2))
+            .expect("the heartbeat is accepted");
     }
     let yaml = format!(
         "command: x\ngpus: 1\ni: [{}]\n",
@@ -203,7 +208,8 @@ async fn many_concurrent_claimers_never_get_the_same_job() {
     );
     engine
         .submit(&yaml, SubmitOptions::default())
-        .await.expect("the config is accepted");
+        .await
+        .expect("the config is accepted");
     let mut tasks = Vec::new();
     for h in 0..hosts {
         let engine = engine.clone();
@@ -214,7 +220,8 @@ async fn many_concurrent_claimers_never_get_the_same_job() {
             for _ in 0..5 {
                 let answer = engine
                     .poll(poll_req(&host, vec![0, 1], vec![]))
-                    .await.expect("the poll is answered");
+                    .await
+                    .expect("the poll is answered");
                 for a in answer.assign {
                     mine.push((a.job_id, host.clone()));
                     engine
@@ -225,7 +232,8 @@ async fn many_concurrent_claimers_never_get_the_same_job() {
                             },
                             finished(Outcome::Succeeded, 0),
                         )
-                        .await.expect("the end is accepted");
+                        .await
+                        .expect("the end is accepted");
                 }
             }
             mine
@@ -242,7 +250,8 @@ async fn many_concurrent_claimers_never_get_the_same_job() {
     assert_eq!(owner.len(), 60, "every job ran exactly once");
     let all = engine
         .jobs(JobFilter::default())
-        .await.expect("the jobs are listed");
+        .await
+        .expect("the jobs are listed");
     assert!(all
         .iter()
         .all(|j| j.status == JobStatus::Succeeded && j.attempt == 1));
@@ -252,17 +261,21 @@ async fn many_concurrent_claimers_never_get_the_same_job() {
 async fn an_expired_lease_requeues_while_retries_remain_then_marks_lost() {
     let engine = engine_with(Duration::from_millis(150)).await;
     engine
-        .ingest_heartbeat(heartbeat("a", 1)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("a", 1))
+        .expect("the heartbeat is accepted");
     engine
-        .ingest_heartbeat(heartbeat("b", 1)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("b", 1))
+        .expect("the heartbeat is accepted");
     let job = engine
         .submit("command: x\nretries: 1\n", SubmitOptions::default())
-        .await.expect("the config is accepted")
+        .await
+        .expect("the config is accepted")
         .jobs[0]
         .id;
     let first = engine
         .poll(poll_req("a", vec![0], vec![]))
-        .await.expect("the poll is answered")
+        .await
+        .expect("the poll is answered")
         .assign;
     assert!(
         first[0].fence,
@@ -274,7 +287,8 @@ async fn an_expired_lease_requeues_while_retries_remain_then_marks_lost() {
     };
     engine
         .attempt_started(at1, StartedReport { pid: Some(1) })
-        .await.expect("the start is accepted");
+        .await
+        .expect("the start is accepted");
     // Agent a goes silent past its 150 ms lease.
     engine.clock.advance(Duration::from_millis(200));
     engine.expire_leases().await;
@@ -283,7 +297,8 @@ async fn an_expired_lease_requeues_while_retries_remain_then_marks_lost() {
     assert!(view.reason.unwrap_or_default().contains("requeued"));
     let second = engine
         .poll(poll_req("b", vec![0], vec![]))
-        .await.expect("the poll is answered")
+        .await
+        .expect("the poll is answered")
         .assign;
     assert_eq!((second[0].attempt, second[0].fence), (2, false));
     // The old attempt's reports are refused.
@@ -294,7 +309,8 @@ async fn an_expired_lease_requeues_while_retries_remain_then_marks_lost() {
     // Agent a comes back listing attempt 1: told to stop it.
     let stop = engine
         .poll(poll_req("a", vec![], vec![at1]))
-        .await.expect("the poll is answered")
+        .await
+        .expect("the poll is answered")
         .stop;
     assert_eq!(stop.len(), 1);
     assert_eq!(stop[0].reason, StopReason::Superseded);
@@ -305,14 +321,16 @@ async fn an_expired_lease_requeues_while_retries_remain_then_marks_lost() {
     };
     engine
         .attempt_started(at2, StartedReport { pid: None })
-        .await.expect("the start is accepted");
+        .await
+        .expect("the start is accepted");
     engine.clock.advance(Duration::from_millis(200));
     engine.expire_leases().await;
     assert_eq!(status_of(&engine, job).await, JobStatus::Lost);
     // The agent was only partitioned: it reports the real outcome.
     engine
         .attempt_finished(at2, finished(Outcome::Failed, 3))
-        .await.expect("the end is accepted");
+        .await
+        .expect("the end is accepted");
     let end = engine.job(job).await.expect("the job exists");
     assert_eq!(
         (end.job.status, end.job.exit_code),
@@ -336,15 +354,18 @@ async fn an_expired_lease_requeues_while_retries_remain_then_marks_lost() {
 async fn cancel_stops_queued_jobs_at_once_and_running_ones_through_the_agent() {
     let engine = engine_with(Duration::from_secs(60)).await;
     engine
-        .ingest_heartbeat(heartbeat("h", 1)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("h", 1))
+        .expect("the heartbeat is accepted");
     let jobs = engine
         .submit("command: x\nk: [1, 2]\n", SubmitOptions::default())
-        .await.expect("the config is accepted")
+        .await
+        .expect("the config is accepted")
         .jobs;
     let (running, queued) = (jobs[0].id, jobs[1].id);
     let a = engine
         .poll(poll_req("h", vec![0], vec![]))
-        .await.expect("the poll is answered")
+        .await
+        .expect("the poll is answered")
         .assign;
     let at = AttemptRef {
         job_id: a[0].job_id,
@@ -353,19 +374,23 @@ async fn cancel_stops_queued_jobs_at_once_and_running_ones_through_the_agent() {
     assert_eq!(at.job_id, running);
     engine
         .attempt_started(at, StartedReport { pid: None })
-        .await.expect("the start is accepted");
+        .await
+        .expect("the start is accepted");
 
     let q = engine
         .cancel_job(queued)
-        .await.expect("the cancel is accepted");
+        .await
+        .expect("the cancel is accepted");
     assert_eq!(q.status, JobStatus::Cancelled);
     let r = engine
         .cancel_job(running)
-        .await.expect("the cancel is accepted");
+        .await
+        .expect("the cancel is accepted");
     assert!(r.cancel_requested && r.status == JobStatus::Running);
     let stop = engine
         .poll(poll_req("h", vec![], vec![at]))
-        .await.expect("the poll is answered")
+        .await
+        .expect("the poll is answered")
         .stop;
     assert_eq!(stop[0].reason, StopReason::Cancelled);
     // Killed by TERM: the agent reports failed-by-signal; it is still a cancel.
@@ -374,12 +399,14 @@ async fn cancel_stops_queued_jobs_at_once_and_running_ones_through_the_agent() {
     report.signal = Some(15);
     engine
         .attempt_finished(at, report.clone())
-        .await.expect("the end is accepted");
+        .await
+        .expect("the end is accepted");
     assert_eq!(status_of(&engine, running).await, JobStatus::Cancelled);
     // Repeated report: acknowledged, nothing changes.
     engine
         .attempt_finished(at, report)
-        .await.expect("the end is accepted");
+        .await
+        .expect("the end is accepted");
     assert!(matches!(
         engine.cancel_job(running).await,
         Err(EngineError::JobFinished { .. })
@@ -394,28 +421,28 @@ async fn cancel_stops_queued_jobs_at_once_and_running_ones_through_the_agent() {
 async fn an_assignment_the_agent_never_received_goes_back_to_the_queue() {
     let engine = engine_with(Duration::from_secs(60)).await;
     engine
-        .ingest_heartbeat(heartbeat("h", 1)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("h", 1))
+        .expect("the heartbeat is accepted");
     let job = engine
         .submit("command: x\n", SubmitOptions::default())
-        .await.expect("the config is accepted")
+        .await
+        .expect("the config is accepted")
         .jobs[0]
         .id;
     let lost_answer = engine
         .poll(poll_req("h", vec![0], vec![]))
-        .await.expect("the poll is answered");
+        .await
+        .expect("the poll is answered");
     assert_eq!(lost_answer.assign.len(), 1);
     // The next poll does not list it: the answer never arrived. It is handed out again.
     let again = engine
         .poll(poll_req("h", vec![0], vec![]))
-        .await.expect("the poll is answered");
+        .await
+        .expect("the poll is answered");
     assert_eq!(again.assign.len(), 1);
     assert_eq!((again.assign[0].job_id, again.assign[0].attempt), (job, 2));
     assert_eq!(
-        engine
-            .job(job)
-            .await.expect("the job exists")
-            .job
-            .retries,
+        engine.job(job).await.expect("the job exists").job.retries,
         0
     );
 }
@@ -425,20 +452,19 @@ async fn priority_rerun_and_waiting_reasons() {
     let engine = engine_with(Duration::from_secs(60)).await;
     let pinned = engine
         .submit("command: x\nhost: gpu-9\n", SubmitOptions::default())
-        .await.expect("the config is accepted")
+        .await
+        .expect("the config is accepted")
         .jobs[0]
         .id;
-    let view = engine
-        .job(pinned)
-        .await.expect("the job exists")
-        .job;
+    let view = engine.job(pinned).await.expect("the job exists").job;
     assert!(
         view.waiting.unwrap_or_default().contains("gpu-9"),
         "a pin to an unknown host says so"
     );
     let changed = engine
         .set_priority(pinned, Priority::High)
-        .await.expect("the priority change is accepted");
+        .await
+        .expect("the priority change is accepted");
     assert_eq!(changed.priority, Priority::High);
     assert!(matches!(
         engine.rerun_job(pinned).await,
@@ -446,14 +472,16 @@ async fn priority_rerun_and_waiting_reasons() {
     ));
     engine
         .cancel_job(pinned)
-        .await.expect("the cancel is accepted");
+        .await
+        .expect("the cancel is accepted");
     assert!(matches!(
         engine.set_priority(pinned, Priority::Low).await,
         Err(EngineError::JobFinished { .. })
     ));
     let again = engine
         .rerun_job(pinned)
-        .await.expect("the re-run is accepted");
+        .await
+        .expect("the re-run is accepted");
     assert_eq!(
         (again.status, again.rerun_of),
         (JobStatus::Queued, Some(pinned))
@@ -467,15 +495,18 @@ async fn priority_rerun_and_waiting_reasons() {
 async fn log_appends_are_offset_checked_and_readable() {
     let engine = engine_with(Duration::from_secs(60)).await;
     engine
-        .ingest_heartbeat(heartbeat("h", 0)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("h", 0))
+        .expect("the heartbeat is accepted");
     let job = engine
         .submit("command: x\ngpus: 0\n", SubmitOptions::default())
-        .await.expect("the config is accepted")
+        .await
+        .expect("the config is accepted")
         .jobs[0]
         .id;
     let a = engine
         .poll(poll_req("h", vec![], vec![]))
-        .await.expect("the poll is answered")
+        .await
+        .expect("the poll is answered")
         .assign;
     assert_eq!(a.len(), 1, "a CPU job runs on a GPU-less host");
     let at = AttemptRef {
@@ -485,13 +516,15 @@ async fn log_appends_are_offset_checked_and_readable() {
     assert_eq!(
         engine
             .append_log(at, 0, b"epoch 1\n")
-            .await.expect("the log chunk is accepted"),
+            .await
+            .expect("the log chunk is accepted"),
         8
     );
     assert_eq!(
         engine
             .append_log(at, 0, b"epoch 1\n")
-            .await.expect("the log chunk is accepted"),
+            .await
+            .expect("the log chunk is accepted"),
         8
     );
     assert!(matches!(
@@ -508,7 +541,8 @@ async fn log_appends_are_offset_checked_and_readable() {
     ));
     let read = engine
         .read_log(job, None, 0, 1 << 20)
-        .await.expect("the log is readable");
+        .await
+        .expect("the log is readable");
     assert_eq!(read.slice.data, b"epoch 1\n");
 }
 
@@ -518,16 +552,20 @@ async fn queued_and_running_jobs_survive_a_restart() {
     let config = on_disk(dir.path());
     let (running, queued) = {
         let engine = Engine::open(config.clone())
-            .await.expect("the engine opens");
+            .await
+            .expect("the engine opens");
         engine
-            .ingest_heartbeat(heartbeat("h", 1)).expect("the heartbeat is accepted");
+            .ingest_heartbeat(heartbeat("h", 1))
+            .expect("the heartbeat is accepted");
         let jobs = engine
             .submit("command: x\nk: [1, 2]\n", SubmitOptions::default())
-            .await.expect("the config is accepted")
+            .await
+            .expect("the config is accepted")
             .jobs;
         let a = engine
             .poll(poll_req("h", vec![0], vec![]))
-            .await.expect("the poll is answered")
+            .await
+            .expect("the poll is answered")
             .assign;
         let at = AttemptRef {
             job_id: a[0].job_id,
@@ -535,10 +573,12 @@ async fn queued_and_running_jobs_survive_a_restart() {
         };
         engine
             .attempt_started(at, StartedReport { pid: None })
-            .await.expect("the start is accepted");
+            .await
+            .expect("the start is accepted");
         engine
             .append_log(at, 0, b"hello\n")
-            .await.expect("the log chunk is accepted");
+            .await
+            .expect("the log chunk is accepted");
         // No close(): as if killed.
         (jobs[0].id, jobs[1].id)
     };
@@ -552,12 +592,14 @@ async fn queued_and_running_jobs_survive_a_restart() {
     assert_eq!(
         engine
             .append_log(at, 6, b"world\n")
-            .await.expect("the log chunk is accepted"),
+            .await
+            .expect("the log chunk is accepted"),
         12
     );
     engine
         .attempt_finished(at, finished(Outcome::Succeeded, 0))
-        .await.expect("the end is accepted");
+        .await
+        .expect("the end is accepted");
     assert_eq!(status_of(&engine, running).await, JobStatus::Succeeded);
 }
 
@@ -565,7 +607,8 @@ async fn queued_and_running_jobs_survive_a_restart() {
 async fn an_older_poll_still_held_open_hands_out_nothing_once_a_newer_one_arrives() {
     let engine = engine_with(Duration::from_secs(60)).await;
     engine
-        .ingest_heartbeat(heartbeat("h", 1)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("h", 1))
+        .expect("the heartbeat is accepted");
     let mut old = poll_req("h", vec![0], vec![]);
     old.wait_ms = 2_000;
     let held = tokio::spawn({
@@ -583,12 +626,17 @@ async fn an_older_poll_still_held_open_hands_out_nothing_once_a_newer_one_arrive
     eventually("both polls are held", || engine.held_polls() == 2).await;
     engine
         .submit("command: x\n", SubmitOptions::default())
-        .await.expect("the config is accepted");
+        .await
+        .expect("the config is accepted");
     let current = current
-        .await.expect("the poll task ends").expect("the poll is answered");
+        .await
+        .expect("the poll task ends")
+        .expect("the poll is answered");
     assert_eq!(current.assign.len(), 1, "the newest poll gets the job");
     let held = held
-        .await.expect("the poll task ends").expect("the poll is answered");
+        .await
+        .expect("the poll task ends")
+        .expect("the poll is answered");
     assert!(held.assign.is_empty());
 }
 
@@ -597,13 +645,15 @@ async fn a_waiting_jobs_reason_is_republished_when_the_fleet_changes() {
     let engine = engine_with(Duration::from_secs(60)).await;
     let job = engine
         .submit("command: x\ngpus: 2\n", SubmitOptions::default())
-        .await.expect("the config is accepted")
+        .await
+        .expect("the config is accepted")
         .jobs[0]
         .id;
     let mut sub = engine.events().subscribe(None);
     engine.refresh_waiting_reasons().await;
     engine
-        .ingest_heartbeat(heartbeat("small", 1)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("small", 1))
+        .expect("the heartbeat is accepted");
     engine.refresh_waiting_reasons().await;
     engine.refresh_waiting_reasons().await;
     let mut reasons = Vec::new();
@@ -629,7 +679,8 @@ async fn a_poll_that_arrives_before_the_hosts_first_heartbeat_still_gets_queued_
     let engine = engine_with(Duration::from_secs(60)).await;
     engine
         .submit("command: x\n", SubmitOptions::default())
-        .await.expect("the config is accepted");
+        .await
+        .expect("the config is accepted");
     let mut early = poll_req("late", vec![0], vec![]);
     early.wait_ms = 10_000;
     let started = std::time::Instant::now();
@@ -639,9 +690,12 @@ async fn a_poll_that_arrives_before_the_hosts_first_heartbeat_still_gets_queued_
     });
     eventually("the poll is held", || engine.held_polls() == 1).await;
     engine
-        .ingest_heartbeat(heartbeat("late", 1)).expect("the heartbeat is accepted");
+        .ingest_heartbeat(heartbeat("late", 1))
+        .expect("the heartbeat is accepted");
     let answer = poll
-        .await.expect("the poll task ends").expect("the poll is answered");
+        .await
+        .expect("the poll task ends")
+        .expect("the poll is answered");
     assert_eq!(answer.assign.len(), 1);
     assert!(
         started.elapsed() < Duration::from_secs(5),

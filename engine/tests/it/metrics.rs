@@ -27,7 +27,8 @@ async fn series(
 ) -> MetricSeries {
     engine
         .metric_series(job, key, max, from, to)
-        .await.expect("the series is answered")
+        .await
+        .expect("the series is answered")
 }
 
 #[tokio::test]
@@ -39,7 +40,8 @@ async fn a_spike_in_a_long_series_survives_bucketing_in_every_range() {
     for chunk in batch.chunks(1_000) {
         engine
             .ingest_metrics(job, chunk)
-            .await.expect("the points are recorded");
+            .await
+            .expect("the points are recorded");
     }
     let all = series(&engine, job, "train/loss", 500, None, None).await;
     assert_eq!(all.total_points, 100_000);
@@ -81,7 +83,8 @@ async fn a_spike_in_a_long_series_survives_bucketing_in_every_range() {
 
     let keys = engine
         .metric_keys(job)
-        .await.expect("the metric keys are listed");
+        .await
+        .expect("the metric keys are listed");
     assert_eq!(keys.len(), 1);
     assert_eq!(
         (
@@ -105,7 +108,8 @@ async fn steps_that_go_back_are_still_answered_correctly() {
         .map(|s| (f64::from(s), f64::from(s) * 10.0));
     engine
         .ingest_metrics(job, &points("acc", steps))
-        .await.expect("the points are recorded");
+        .await
+        .expect("the points are recorded");
     let range = series(&engine, job, "acc", 100, Some(5.0), Some(12.0)).await;
     assert_eq!(range.total_points, 8 + 5);
     let steps: Vec<f64> = range.buckets.iter().map(|b| b.last_step).collect();
@@ -125,7 +129,8 @@ async fn bad_queries_name_the_field_and_unknowns_are_not_found() {
     let job = job(&engine).await;
     engine
         .ingest_metrics(job, &points("loss", [(0.0, 1.0)].into_iter()))
-        .await.expect("the points are recorded");
+        .await
+        .expect("the points are recorded");
     let field = |r: Result<MetricSeries, EngineError>| match r {
         Err(EngineError::BadMetricQuery { field, .. }) => field,
         other => panic!("expected a bad query, got {other:?}"),
@@ -188,7 +193,8 @@ async fn output_lines_become_metrics_once_even_when_split_and_retried() {
         async move {
             engine
                 .append_log(at, offset, data)
-                .await.expect("the log chunk is accepted")
+                .await
+                .expect("the log chunk is accepted")
         }
     };
     let first: &[u8] =
@@ -218,24 +224,28 @@ async fn series_and_the_unfinished_line_survive_a_restart() {
                 at.job_id,
                 &points("a", (0..1_000).map(|s| (f64::from(s), 1.0))),
             )
-            .await.expect("the points are recorded");
+            .await
+            .expect("the points are recorded");
         let size = engine
             .append_log(
                 at,
                 0,
                 b"TRAINYARD_METRIC::{\"b\":7}\nTRAINYARD_METRIC::{\"b\"",
             )
-            .await.expect("the log chunk is accepted");
+            .await
+            .expect("the log chunk is accepted");
         // No close(): as if killed.
         (at, size)
     };
     let engine = open(dir.path()).await;
     engine
         .append_log(at, size, b":8}\n")
-        .await.expect("the log chunk is accepted");
+        .await
+        .expect("the log chunk is accepted");
     let keys = engine
         .metric_keys(at.job_id)
-        .await.expect("the metric keys are listed");
+        .await
+        .expect("the metric keys are listed");
     let counts: Vec<(String, u64)> = keys.iter().map(|k| (k.key.clone(), k.count)).collect();
     assert_eq!(counts, vec![("a".into(), 1_000), ("b".into(), 2)]);
     let b = series(&engine, at.job_id, "b", 10, None, None).await;
@@ -243,7 +253,8 @@ async fn series_and_the_unfinished_line_survive_a_restart() {
     assert_eq!(values, vec![7.0, 8.0]);
     // The points file holds exactly what the catalog counts.
     let files = dir.path().join("metrics").join(at.job_id.to_string());
-    let mut sizes: Vec<u64> = std::fs::read_dir(&files).expect("read dir")
+    let mut sizes: Vec<u64> = std::fs::read_dir(&files)
+        .expect("read dir")
         .map(|f| {
             f.expect("a dir entry")
                 .metadata()

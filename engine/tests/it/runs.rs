@@ -16,7 +16,8 @@ async fn sweep(engine: &Engine, project: &str, lrs: &[f64]) -> Vec<i64> {
     );
     engine
         .submit(&yaml, SubmitOptions::default())
-        .await.expect("the config is accepted")
+        .await
+        .expect("the config is accepted")
         .jobs
         .iter()
         .map(|j| j.id)
@@ -36,7 +37,8 @@ async fn record(engine: &Engine, job: i64, key: &str, values: &[f64]) {
         .collect();
     engine
         .ingest_metrics(job, &points)
-        .await.expect("the points are recorded");
+        .await
+        .expect("the points are recorded");
 }
 
 fn query(project: &str, sort: RunColumn, descending: bool) -> RunsQuery {
@@ -77,7 +79,8 @@ async fn the_runs_table_sorts_by_final_metric_and_parameter_and_pages() {
     }
     let by_loss = engine
         .runs_page(&query("p", RunColumn::Metric("loss".into()), false))
-        .await.expect("the runs page is answered");
+        .await
+        .expect("the runs page is answered");
     let order: Vec<i64> = by_loss.rows.iter().map(|r| r.job.id).collect();
     // Lowest loss first; the run without the metric last.
     assert_eq!(order, vec![ids[1], ids[2], ids[0], ids[3]]);
@@ -88,7 +91,8 @@ async fn the_runs_table_sorts_by_final_metric_and_parameter_and_pages() {
     // Parameters are text but sort as numbers: 0.01 < 0.2 < 0.5 < 3.
     let by_lr = engine
         .runs_page(&query("p", RunColumn::Param("lr".into()), true))
-        .await.expect("the runs page is answered");
+        .await
+        .expect("the runs page is answered");
     let order: Vec<i64> = by_lr.rows.iter().map(|r| r.job.id).collect();
     assert_eq!(order, vec![ids[3], ids[0], ids[2], ids[1]]);
 
@@ -97,7 +101,8 @@ async fn the_runs_table_sorts_by_final_metric_and_parameter_and_pages() {
     paged.page = 1;
     let second = engine
         .runs_page(&paged)
-        .await.expect("the runs page is answered");
+        .await
+        .expect("the runs page is answered");
     assert_eq!((second.total, second.rows.len()), (4, 1));
     assert_eq!(second.rows[0].job.id, ids[3]);
     paged.page = 2;
@@ -111,10 +116,14 @@ async fn status_filter_and_search_narrow_the_table() {
     let ids = sweep(&engine, "p", &[0.1, 0.2, 0.3]).await;
     engine
         .cancel_job(ids[0])
-        .await.expect("the cancel is accepted");
+        .await
+        .expect("the cancel is accepted");
     let mut q = RunsQuery::newest("p");
     q.status = Some(JobStatus::Cancelled);
-    let cancelled = engine.runs_page(&q).await.expect("the runs page is answered");
+    let cancelled = engine
+        .runs_page(&q)
+        .await
+        .expect("the runs page is answered");
     assert_eq!(
         cancelled.rows.iter().map(|r| r.job.id).collect::<Vec<_>>(),
         vec![ids[0]]
@@ -122,7 +131,10 @@ async fn status_filter_and_search_narrow_the_table() {
 
     let mut q = RunsQuery::newest("p");
     q.search = "LR0.2".into();
-    let found = engine.runs_page(&q).await.expect("the runs page is answered");
+    let found = engine
+        .runs_page(&q)
+        .await
+        .expect("the runs page is answered");
     assert_eq!(
         found.rows.iter().map(|r| r.job.id).collect::<Vec<_>>(),
         vec![ids[1]]
@@ -144,11 +156,15 @@ async fn notes_and_tags_are_kept_searchable_and_bounded() {
                 tags: vec![" baseline".into(), "baseline".into()],
             },
         )
-        .await.expect("the notes are saved");
+        .await
+        .expect("the notes are saved");
     assert_eq!(saved.tags, vec!["baseline"]);
     let mut q = RunsQuery::newest("p");
     q.search = "baseline".into();
-    let page = engine.runs_page(&q).await.expect("the runs page is answered");
+    let page = engine
+        .runs_page(&q)
+        .await
+        .expect("the runs page is answered");
     assert_eq!(page.rows.len(), 1);
     assert_eq!(page.rows[0].notes.notes, "diverged after warmup");
 
@@ -191,7 +207,8 @@ async fn a_comparison_finds_each_runs_best_value_and_its_step() {
     record(&engine, ids[1], "loss", &[2.0, 1.5]).await;
     let cmp = engine
         .compare_runs(&[ids[0], ids[1], ids[0]], 200)
-        .await.expect("the comparison is answered");
+        .await
+        .expect("the comparison is answered");
     assert_eq!(cmp.runs.len(), 2);
     assert_eq!(cmp.keys, vec!["accuracy", "loss"]);
     assert_eq!(cmp.param_keys, vec!["lr"]);
@@ -232,7 +249,8 @@ async fn the_csv_export_has_every_matching_run_with_params_and_metrics() {
                 tags: vec![],
             },
         )
-        .await.expect("the notes are saved");
+        .await
+        .expect("the notes are saved");
     let mut q = query("p", RunColumn::Id, false);
     q.page_size = 1;
     let csv = engine.runs_csv(&q).await.expect("the CSV is exported");

@@ -6,8 +6,8 @@ use anyhow::{bail, Context};
 use serde_json::json;
 use trainyard_core::{JobDetail, JobStatus, SubmitResult};
 
+use crate::percentiles::{percentiles, Percentiles};
 use crate::server::{start, KEY};
-use crate::stats::{percentiles, Percentiles};
 
 const CONFIG: &str = "project: bench\ngpus: 1\ncommand: [\"date\", \"+%s%N\"]\n";
 

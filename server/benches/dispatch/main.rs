@@ -18,10 +18,10 @@
 
 mod claims;
 mod latency;
+#[path = "../support/percentiles.rs"]
+mod percentiles;
+#[path = "../support/server.rs"]
 mod server;
-#[path = "../heartbeat_ingest/stats.rs"]
-#[allow(dead_code)]
-mod stats;
 
 use serde_json::json;
 

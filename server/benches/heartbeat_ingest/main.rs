@@ -19,6 +19,8 @@
 
 mod client;
 mod fleet;
+#[path = "../support/percentiles.rs"]
+mod percentiles;
 mod report;
 mod saturation;
 mod servers;

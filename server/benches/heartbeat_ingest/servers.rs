@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use trainyard_core::HealthThresholds;
-use trainyard_server::{ApiKey, ServeConfig};
+use trainyard_server::{ApiKey, ServeSettings};
 
 pub(crate) const HEARTBEAT_PATH: &str = "/api/v1/agents/heartbeat";
 /// A fixed key: the bench only ever listens on 127.0.0.1 and the server dies with it.
@@ -71,7 +71,7 @@ pub(crate) async fn start_trainyard(
 ) -> anyhow::Result<Running> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let config = ServeConfig {
+    let config = ServeSettings {
         addr,
         data_dir,
         api_key: Some(ApiKey::new(API_KEY.into())?),

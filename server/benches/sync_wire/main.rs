@@ -15,8 +15,7 @@
 //! `cargo test --benches` runs a short smoke version. Results: stdout and
 //! `target/bench/sync_wire.json`.
 
-#[path = "../dispatch/server.rs"]
-#[allow(dead_code)]
+#[path = "../support/server.rs"]
 mod server;
 
 use std::sync::atomic::{AtomicU64, Ordering};

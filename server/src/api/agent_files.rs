@@ -5,19 +5,15 @@
 use std::io::Read;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
-use trainyard_core::protocol::codes::{OFFSET_MISMATCH, TOO_LARGE};
-use trainyard_core::sync::{AppendAck, AppendQuery, SyncStatus, UploadQuery};
-use trainyard_core::work::OffsetMismatch;
-use trainyard_engine::files::MAX_CHUNK_BYTES;
-use trainyard_engine::EngineError;
+use trainyard_core::protocol::codes::{BAD_BODY, TOO_LARGE};
+use trainyard_core::sync::{AppendAck, AppendQuery, SyncStatus, UploadAck, UploadQuery};
+use trainyard_engine::MAX_CHUNK_BYTES;
 
-use super::agent_work::attempt_ref;
 use super::error::ApiError;
+use super::extract::{ApiBytes, ApiQuery, AttemptPath, TailPath};
 use crate::state::AppState;
 
 /// Body limit of the chunk routes: a chunk, plus room for gzip's framing of
@@ -27,80 +23,45 @@ pub const MAX_CHUNK_BODY_BYTES: usize = MAX_CHUNK_BYTES + (64 << 10);
 /// `GET /api/v1/agents/jobs/{job}/attempts/{n}/files`
 pub async fn status(
     State(state): State<AppState>,
-    Path((job, attempt)): Path<(String, String)>,
+    AttemptPath(at): AttemptPath,
 ) -> Result<Json<SyncStatus>, ApiError> {
-    let at = attempt_ref(&job, &attempt)?;
     Ok(Json(state.engine.sync_status(at).await?))
 }
 
-/// `PUT /api/v1/agents/jobs/{job}/attempts/{n}/files/{*path}?offset=N&xxh3=H`
+/// `PUT /api/v1/agents/jobs/{job}/attempts/{n}/files/{*path}?offset=N&xxh3=H`;
+/// a wrong offset is 409 with the server's size.
 pub async fn append(
     State(state): State<AppState>,
-    Path((job, attempt, path)): Path<(String, String, String)>,
-    query: Result<Query<AppendQuery>, QueryRejection>,
+    AttemptPath(at): AttemptPath,
+    TailPath(path): TailPath,
+    ApiQuery(q): ApiQuery<AppendQuery>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let at = attempt_ref(&job, &attempt)?;
-    let q = required(query, "offset (bytes) and xxh3 (hex)")?;
+    ApiBytes(body): ApiBytes,
+) -> Result<Json<AppendAck>, ApiError> {
     let data = chunk(&headers, body)?;
-    let result = state.engine.append_run_file(at, &path, &q, &data).await;
-    match result {
-        Ok(size) => Ok(Json(AppendAck { size }).into_response()),
-        Err(e) => Ok(mismatch_or_error(e)),
-    }
+    let size = state.engine.append_run_file(at, &path, &q, &data).await?;
+    Ok(Json(AppendAck { size }))
 }
 
 /// `PUT /api/v1/agents/jobs/{job}/attempts/{n}/uploads/{*path}?size&xxh3&offset&chunk_xxh3`
 pub async fn upload(
     State(state): State<AppState>,
-    Path((job, attempt, path)): Path<(String, String, String)>,
-    query: Result<Query<UploadQuery>, QueryRejection>,
+    AttemptPath(at): AttemptPath,
+    TailPath(path): TailPath,
+    ApiQuery(q): ApiQuery<UploadQuery>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let at = attempt_ref(&job, &attempt)?;
-    let q = required(query, "size, xxh3, offset and chunk_xxh3")?;
+    ApiBytes(body): ApiBytes,
+) -> Result<Json<UploadAck>, ApiError> {
     let data = chunk(&headers, body)?;
-    match state
+    let ack = state
         .engine
         .upload_run_file_chunk(at, &path, &q, &data)
-        .await
-    {
-        Ok(ack) => Ok(Json(ack).into_response()),
-        Err(e) => Ok(mismatch_or_error(e)),
-    }
-}
-
-/// The query, or 400 `bad_query` naming the fields it needs.
-fn required<T>(query: Result<Query<T>, QueryRejection>, fields: &str) -> Result<T, ApiError> {
-    query.map(|Query(q)| q).map_err(|e| {
-        ApiError::bad_request(
-            "bad_query",
-            format!("{fields} are required: {}", e.body_text()),
-        )
-    })
-}
-
-/// An offset mismatch carries the server's size so the agent resumes there.
-fn mismatch_or_error(e: EngineError) -> Response {
-    match e {
-        EngineError::FileOffsetMismatch { size, .. } => (
-            StatusCode::CONFLICT,
-            Json(OffsetMismatch {
-                code: OFFSET_MISMATCH.into(),
-                message: e.to_string(),
-                size,
-            }),
-        )
-            .into_response(),
-        e => ApiError::from(e).into_response(),
-    }
+        .await?;
+    Ok(Json(ack))
 }
 
 /// The request's bytes, inflated if sent with `Content-Encoding: gzip`.
-fn chunk(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    let body = body.map_err(|e| ApiError::new(e.status(), "bad_body", e.body_text()))?;
+fn chunk(headers: &HeaderMap, body: Bytes) -> Result<Bytes, ApiError> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
@@ -117,10 +78,7 @@ fn chunk(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Byt
                 .take(MAX_CHUNK_BYTES as u64 + 1)
                 .read_to_end(&mut inflated)
                 .map_err(|e| {
-                    ApiError::bad_request(
-                        "bad_body",
-                        format!("the gzip body does not inflate: {e}"),
-                    )
+                    ApiError::bad_request(BAD_BODY, format!("the gzip body does not inflate: {e}"))
                 })?;
             if inflated.len() > MAX_CHUNK_BYTES {
                 return Err(too_large());
@@ -129,7 +87,7 @@ fn chunk(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Byt
         }
         Some(other) => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "bad_body",
+            BAD_BODY,
             format!("Content-Encoding {other:?} is not supported; send gzip or plain bytes"),
         )),
     }

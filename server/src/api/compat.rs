@@ -1,13 +1,14 @@
 //! `POST /api/queue/add`: the CVLab-Kit submission call, so a lab's existing
 //! scripts keep working. `{ "config": "<yaml>", "priority": "high", "device": "any" }`.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
+use trainyard_core::protocol::codes;
 use trainyard_core::{Priority, SubmitOptions};
 
 use super::error::ApiError;
+use super::extract::ApiJson;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -24,9 +25,8 @@ pub struct QueueAdd {
 
 pub async fn queue_add(
     State(state): State<AppState>,
-    body: Result<Json<QueueAdd>, JsonRejection>,
+    ApiJson(add): ApiJson<QueueAdd>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Json(add) = body.map_err(|e| ApiError::bad_request("bad_body", e.body_text()))?;
     let mut options = SubmitOptions {
         priority: priority(add.priority.as_ref())?,
         ..Default::default()
@@ -53,14 +53,14 @@ fn priority(value: Option<&serde_json::Value>) -> Result<Option<Priority>, ApiEr
         Some(serde_json::Value::String(s)) => s
             .parse()
             .map(Some)
-            .map_err(|e: String| ApiError::bad_request("bad_body", format!("priority: {e}"))),
+            .map_err(|e: String| ApiError::bad_request(codes::BAD_BODY, format!("priority: {e}"))),
         Some(serde_json::Value::Number(n)) => Ok(Some(match n.as_f64().unwrap_or(0.0) {
             x if x > 0.0 => Priority::High,
             x if x < 0.0 => Priority::Low,
             _ => Priority::Normal,
         })),
         Some(other) => Err(ApiError::bad_request(
-            "bad_body",
+            codes::BAD_BODY,
             format!("priority must be \"high\", \"normal\", \"low\" or a number, not {other}"),
         )),
     }

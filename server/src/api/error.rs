@@ -4,8 +4,9 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use trainyard_core::ApiErrorBody;
 use trainyard_core::protocol::codes;
+use trainyard_core::work::OffsetMismatch;
+use trainyard_core::ApiErrorBody;
 use trainyard_engine::{EngineError, ErrorKind};
 
 #[derive(Debug)]
@@ -13,6 +14,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// An offset mismatch's current size, so the sender resends from there.
+    pub size: Option<u64>,
 }
 
 impl ApiError {
@@ -21,6 +24,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            size: None,
         }
     }
 
@@ -39,11 +43,24 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ApiErrorBody {
-            code: self.code.to_string(),
-            message: self.message,
-        };
-        (self.status, Json(body)).into_response()
+        let code = self.code.to_string();
+        match self.size {
+            Some(size) => {
+                let body = OffsetMismatch {
+                    code,
+                    message: self.message,
+                    size,
+                };
+                (self.status, Json(body)).into_response()
+            }
+            None => {
+                let body = ApiErrorBody {
+                    code,
+                    message: self.message,
+                };
+                (self.status, Json(body)).into_response()
+            }
+        }
     }
 }
 
@@ -59,6 +76,14 @@ impl From<EngineError> for ApiError {
             ErrorKind::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        ApiError::new(status, code, e.public_message())
+        let size = match &e {
+            EngineError::LogOffsetMismatch { size, .. }
+            | EngineError::FileOffsetMismatch { size, .. } => Some(*size),
+            _ => None,
+        };
+        ApiError {
+            size,
+            ..ApiError::new(status, code, e.public_message())
+        }
     }
 }

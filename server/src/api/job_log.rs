@@ -8,17 +8,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast;
+use trainyard_core::LogStreamEvent;
 use trainyard_engine::{Engine, LogAppended};
 
 use super::error::ApiError;
-use super::jobs::job_id;
+use super::extract::{ApiQuery, JobIdPath};
 use crate::shutdown::Shutdown;
 use crate::state::AppState;
 
@@ -36,88 +37,93 @@ pub struct LogQuery {
     follow: bool,
 }
 
+/// `GET /api/v1/jobs/{id}/log`: the output as text; with `follow=true` the
+/// answer stays open until the job ends.
 pub async fn text(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
+    JobIdPath(id): JobIdPath,
+    ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<Response, ApiError> {
-    let id = job_id(&id)?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let headers = [(header::CONTENT_TYPE, "text/plain; charset=utf-8")];
     if !q.follow {
-        let (_, slice, _) = state
+        let read = state
             .engine
             .read_log(id, q.attempt, q.offset, usize::MAX)
             .await?;
-        return Ok((headers, slice.data).into_response());
+        return Ok((headers, read.slice.data).into_response());
     }
-    // Fails early (404, bad attempt) before a streaming answer starts.
-    state.engine.read_log(id, q.attempt, q.offset, 0).await?;
-    let chunks = follow(
-        state.engine.clone(),
-        state.shutdown.clone(),
-        id,
-        q.attempt,
-        q.offset,
-    )
-    .filter_map(|item| async move {
-        match item {
-            Followed::Chunk {
-                data,
-                new_attempt,
-                attempt,
-                ..
-            } => {
-                let mut bytes = Vec::new();
-                if new_attempt {
-                    bytes.extend(format!("--- attempt {attempt} ---\n").into_bytes());
+    let chunks = open_follow(&state, id, &q)
+        .await?
+        .filter_map(|item| async move {
+            match item {
+                Followed::Chunk {
+                    data,
+                    new_attempt,
+                    attempt,
+                    ..
+                } => {
+                    let mut bytes = Vec::new();
+                    if new_attempt {
+                        bytes.extend(format!("--- attempt {attempt} ---\n").into_bytes());
+                    }
+                    bytes.extend(data);
+                    Some(Ok::<_, Infallible>(bytes))
                 }
-                bytes.extend(data);
-                Some(Ok::<_, Infallible>(bytes))
+                Followed::End { .. } => None,
             }
-            Followed::End { .. } => None,
-        }
-    });
+        });
     Ok((headers, Body::from_stream(chunks)).into_response())
 }
 
+/// `GET /api/v1/jobs/{id}/log/stream`: the output as server-sent
+/// [`LogStreamEvent`]s, ending with `end`.
 pub async fn sse(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
+    JobIdPath(id): JobIdPath,
+    ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let id = job_id(&id)?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
-    state.engine.read_log(id, q.attempt, q.offset, 0).await?;
-    let events = follow(
-        state.engine.clone(),
-        state.shutdown.clone(),
-        id,
-        q.attempt,
-        q.offset,
-    )
-    .map(|item| {
+    let events = open_follow(&state, id, &q).await?.map(|item| {
         let event = match item {
             Followed::Chunk {
                 attempt,
                 offset,
                 data,
                 ..
-            } => Event::default().event("log").data(
-                serde_json::json!({
-                    "attempt": attempt,
-                    "offset": offset,
-                    "text": String::from_utf8_lossy(&data),
-                })
-                .to_string(),
-            ),
-            Followed::End { status } => Event::default()
-                .event("end")
-                .data(serde_json::json!({ "status": status }).to_string()),
+            } => LogStreamEvent::Log {
+                attempt,
+                offset,
+                text: String::from_utf8_lossy(&data).into_owned(),
+            },
+            Followed::End { status } => LogStreamEvent::End { status },
         };
-        Ok(event)
+        Ok(sse_event(&event))
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+fn sse_event(event: &LogStreamEvent) -> Event {
+    let data = serde_json::to_string(event).unwrap_or_else(|e| {
+        tracing::error!("could not serialize a log event: {e}");
+        String::from("{}")
+    });
+    Event::default().event(event.name()).data(data)
+}
+
+/// Checks the job and attempt exist (a 404 or bad attempt fails here,
+/// before a streaming answer starts), then follows its output.
+async fn open_follow(
+    state: &AppState,
+    id: i64,
+    q: &LogQuery,
+) -> Result<impl Stream<Item = Followed>, ApiError> {
+    state.engine.read_log(id, q.attempt, q.offset, 0).await?;
+    Ok(follow(
+        state.engine.clone(),
+        state.shutdown.clone(),
+        id,
+        q.attempt,
+        q.offset,
+    ))
 }
 
 enum Followed {
@@ -133,7 +139,8 @@ enum Followed {
     },
 }
 
-struct Cursor {
+/// Where a follower is in a job's output.
+struct LogFollower {
     engine: Arc<Engine>,
     shutdown: Shutdown,
     updates: broadcast::Receiver<LogAppended>,
@@ -154,84 +161,90 @@ fn follow(
     attempt: Option<u32>,
     offset: u64,
 ) -> impl Stream<Item = Followed> {
-    let updates = engine.log_updates();
-    let cursor = Cursor {
+    let follower = LogFollower {
+        updates: engine.log_updates(),
         engine,
         shutdown,
-        updates,
         id,
         pinned_attempt: attempt,
         attempt,
         offset,
         done: false,
     };
-    stream::unfold(cursor, |mut c| async move {
+    stream::unfold(follower, |mut f| async move {
+        let item = f.next().await?;
+        Some((item, f))
+    })
+}
+
+impl LogFollower {
+    /// The next chunk or the end; `None` once the end was sent or at shutdown.
+    async fn next(&mut self) -> Option<Followed> {
         loop {
-            if c.done {
+            if self.done {
                 return None;
             }
-            let read = c
+            let read = self
                 .engine
-                .read_log(c.id, c.pinned_attempt, c.offset, CHUNK)
+                .read_log(self.id, self.pinned_attempt, self.offset, CHUNK)
                 .await;
-            let Ok((at, slice, status)) = read else {
-                c.done = true;
-                return Some((
-                    Followed::End {
-                        status: "unknown".into(),
-                    },
-                    c,
-                ));
+            let Ok(read) = read else {
+                self.done = true;
+                return Some(Followed::End {
+                    status: "unknown".into(),
+                });
             };
-            let new_attempt = c.attempt.is_some_and(|a| a != at.attempt);
-            if new_attempt {
-                c.offset = 0;
-                c.attempt = Some(at.attempt);
+            let (at, status) = (read.attempt, read.status);
+            if self.attempt.is_some_and(|a| a != at.attempt) {
+                self.offset = 0;
+                self.attempt = Some(at.attempt);
                 continue;
             }
-            c.attempt = Some(at.attempt);
-            let data = utf8_prefix(slice.data);
+            self.attempt = Some(at.attempt);
+            let data = utf8_prefix(read.slice.data);
             if !data.is_empty() {
-                let offset = c.offset;
-                c.offset += data.len() as u64;
-                let first_of_retry = offset == 0 && at.attempt > 1 && c.pinned_attempt.is_none();
-                return Some((
-                    Followed::Chunk {
-                        attempt: at.attempt,
-                        offset,
-                        data,
-                        new_attempt: first_of_retry,
-                    },
-                    c,
-                ));
+                let offset = self.offset;
+                self.offset += data.len() as u64;
+                let first_of_retry = offset == 0 && at.attempt > 1 && self.pinned_attempt.is_none();
+                return Some(Followed::Chunk {
+                    attempt: at.attempt,
+                    offset,
+                    data,
+                    new_attempt: first_of_retry,
+                });
             }
             if status.is_final() {
-                c.done = true;
-                return Some((
-                    Followed::End {
-                        status: status.label().into(),
-                    },
-                    c,
-                ));
+                self.done = true;
+                return Some(Followed::End {
+                    status: status.label().into(),
+                });
             }
-            let id = c.id;
-            let wait_for_append = async {
-                loop {
-                    match c.updates.recv().await {
-                        Ok(update) if update.attempt.job_id == id => return,
-                        Ok(_) => {}
-                        Err(broadcast::error::RecvError::Lagged(_)) => return,
-                        Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
-                    }
-                }
-            };
-            tokio::select! {
-                () = wait_for_append => {}
-                () = tokio::time::sleep(RECHECK) => {}
-                () = c.shutdown.wait() => return None,
+            if !self.wait_for_more().await {
+                return None;
             }
         }
-    })
+    }
+
+    /// Waits for an append to this job (or a recheck tick); false at shutdown.
+    async fn wait_for_more(&mut self) -> bool {
+        let id = self.id;
+        let updates = &mut self.updates;
+        let wait_for_append = async {
+            loop {
+                match updates.recv().await {
+                    Ok(update) if update.attempt.job_id == id => return,
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => return,
+                    Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+                }
+            }
+        };
+        tokio::select! {
+            () = wait_for_append => true,
+            () = tokio::time::sleep(RECHECK) => true,
+            () = self.shutdown.wait() => false,
+        }
+    }
 }
 
 /// The longest prefix that is whole UTF-8 (a multi-byte character split by

@@ -4,14 +4,15 @@
 //! `{id}` is the job id. A key with `/` may be sent encoded (`train%2Floss`)
 //! or as is (`train/loss`): the route takes the rest of the path.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use trainyard_core::metrics::DEFAULT_CHART_POINTS;
+use trainyard_core::protocol::codes;
 use trainyard_core::{MetricSeries, MetricSummary};
 
 use super::error::ApiError;
-use super::jobs::job_id;
+use super::extract::{ApiQuery, JobIdPath, TailPath};
 use crate::state::AppState;
 
 /// Raw query values, parsed here so a bad one is reported by name.
@@ -25,19 +26,18 @@ pub struct SeriesQuery {
 /// `GET /api/v1/runs/{id}/metrics`
 pub async fn keys(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    JobIdPath(id): JobIdPath,
 ) -> Result<Json<Vec<MetricSummary>>, ApiError> {
-    Ok(Json(state.engine.metric_keys(job_id(&id)?).await?))
+    Ok(Json(state.engine.metric_keys(id).await?))
 }
 
 /// `GET /api/v1/runs/{id}/metrics/{key}?max_points=N&from=&to=`
 pub async fn series(
     State(state): State<AppState>,
-    Path((id, key)): Path<(String, String)>,
-    query: Result<Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
+    JobIdPath(id): JobIdPath,
+    TailPath(key): TailPath,
+    ApiQuery(q): ApiQuery<SeriesQuery>,
 ) -> Result<Json<MetricSeries>, ApiError> {
-    let id = job_id(&id)?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("bad_query", e.body_text()))?;
     let max_points = match q.max_points.as_deref() {
         None | Some("") => DEFAULT_CHART_POINTS,
         Some(raw) => raw.parse().map_err(|_| bad("max_points", raw))?,
@@ -61,7 +61,7 @@ fn step(field: &'static str, raw: Option<&str>) -> Result<Option<f64>, ApiError>
 
 fn bad(field: &str, raw: &str) -> ApiError {
     ApiError::bad_request(
-        "bad_metric_query",
+        codes::BAD_METRIC_QUERY,
         format!("{field}: {raw:?} is not a number"),
     )
 }

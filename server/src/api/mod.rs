@@ -1,13 +1,14 @@
 //! The versioned REST API for agents and scripts, under `/api/v1`.
 
 mod agent_files;
+mod agent_heartbeat;
 mod agent_work;
-pub mod auth;
 mod compat;
 pub mod error;
 mod events;
-mod heartbeat;
+mod extract;
 mod hosts;
+mod imports;
 mod job_log;
 mod jobs;
 mod metrics;
@@ -18,67 +19,60 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::routing::{delete, get, post, put};
 use axum::{middleware, Router};
 use tower_http::set_header::SetResponseHeaderLayer;
+use trainyard_core::protocol::codes;
+use trainyard_core::protocol::paths::route;
 use trainyard_core::protocol::{MAX_HEARTBEAT_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION};
 
+use crate::auth;
 use crate::state::AppState;
 use error::ApiError;
 
-/// Routes to nest at `/api/v1`.
+/// Routes to nest at `/api/v1` (`trainyard_core::protocol::paths::API_PREFIX`).
 pub fn router(state: AppState) -> Router<AppState> {
+    let chunk_limit = DefaultBodyLimit::max(agent_files::MAX_CHUNK_BODY_BYTES);
     Router::new()
-        .route("/health", get(hosts::health))
+        .route(route::HEALTH, get(hosts::health))
+        .route(route::HOSTS, get(hosts::list_hosts))
+        .route(route::HOST, delete(hosts::delete_host))
+        .route(route::EVENTS, get(events::events))
         .route(
-            "/agents/heartbeat",
-            post(heartbeat::post_heartbeat).layer(DefaultBodyLimit::max(MAX_HEARTBEAT_BYTES)),
-        )
-        .route("/hosts", get(hosts::list_hosts))
-        .route("/hosts/{id}", delete(hosts::delete_host))
-        .route("/events", get(events::events))
-        .route(
-            "/experiments",
+            route::EXPERIMENTS,
             post(jobs::submit).layer(DefaultBodyLimit::max(jobs::MAX_CONFIG_BYTES)),
         )
-        .route("/jobs", get(jobs::list))
-        .route("/jobs/{id}", get(jobs::get))
-        .route("/jobs/{id}/cancel", post(jobs::cancel))
-        .route("/jobs/{id}/priority", post(jobs::priority))
-        .route("/jobs/{id}/rerun", post(jobs::rerun))
-        .route("/jobs/{id}/log", get(job_log::text))
-        .route("/jobs/{id}/log/stream", get(job_log::sse))
-        .route("/runs/{id}/metrics", get(metrics::keys))
-        .route("/runs/{id}/metrics/{*key}", get(metrics::series))
-        .route("/runs/{id}/files", get(run_files::list))
-        .route("/runs/{id}/files/{*path}", get(run_files::download))
-        .route("/runs/{id}/problems", get(run_files::problems))
-        .route("/imports/reindex", post(run_files::reindex))
-        .route("/agents/poll", post(agent_work::poll))
+        .route(route::JOBS, get(jobs::list))
+        .route(route::JOB, get(jobs::get))
+        .route(route::JOB_CANCEL, post(jobs::cancel))
+        .route(route::JOB_PRIORITY, post(jobs::priority))
+        .route(route::JOB_RERUN, post(jobs::rerun))
+        .route(route::JOB_LOG, get(job_log::text))
+        .route(route::JOB_LOG_STREAM, get(job_log::sse))
+        .route(route::RUN_METRICS, get(metrics::keys))
+        .route(route::RUN_METRIC, get(metrics::series))
+        .route(route::RUN_FILES, get(run_files::list))
+        .route(route::RUN_FILE, get(run_files::download))
+        .route(route::RUN_PROBLEMS, get(run_files::problems))
+        .route(route::IMPORTS_REINDEX, post(imports::reindex))
         .route(
-            "/agents/jobs/{job}/attempts/{attempt}/started",
-            post(agent_work::started),
+            route::AGENT_HEARTBEAT,
+            post(agent_heartbeat::post_heartbeat).layer(DefaultBodyLimit::max(MAX_HEARTBEAT_BYTES)),
         )
+        .route(route::AGENT_POLL, post(agent_work::poll))
+        .route(route::ATTEMPT_STARTED, post(agent_work::started))
         .route(
-            "/agents/jobs/{job}/attempts/{attempt}/log",
+            route::ATTEMPT_LOG,
             put(agent_work::append_log)
                 .layer(DefaultBodyLimit::max(agent_work::MAX_LOG_CHUNK_BYTES)),
         )
+        .route(route::ATTEMPT_FILES, get(agent_files::status))
         .route(
-            "/agents/jobs/{job}/attempts/{attempt}/files",
-            get(agent_files::status),
+            route::ATTEMPT_FILE,
+            put(agent_files::append).layer(chunk_limit),
         )
         .route(
-            "/agents/jobs/{job}/attempts/{attempt}/files/{*path}",
-            put(agent_files::append)
-                .layer(DefaultBodyLimit::max(agent_files::MAX_CHUNK_BODY_BYTES)),
+            route::ATTEMPT_UPLOAD,
+            put(agent_files::upload).layer(chunk_limit),
         )
-        .route(
-            "/agents/jobs/{job}/attempts/{attempt}/uploads/{*path}",
-            put(agent_files::upload)
-                .layer(DefaultBodyLimit::max(agent_files::MAX_CHUNK_BODY_BYTES)),
-        )
-        .route(
-            "/agents/jobs/{job}/attempts/{attempt}/finished",
-            post(agent_work::finished),
-        )
+        .route(route::ATTEMPT_FINISHED, post(agent_work::finished))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state, auth::require_api_key))
         // Outermost, so every answer (401s included) names the server's version.
@@ -89,14 +83,15 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route")
+    ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "no such API route")
 }
 
-/// Routes kept for scripts written against CVLab-Kit, nested at `/api`.
+/// Routes kept for scripts written against CVLab-Kit, nested at `/api`
+/// (`trainyard_core::protocol::paths::COMPAT_PREFIX`).
 pub fn compat_router(state: AppState) -> Router<AppState> {
     Router::new()
         .route(
-            "/queue/add",
+            route::COMPAT_QUEUE_ADD,
             post(compat::queue_add).layer(DefaultBodyLimit::max(jobs::MAX_CONFIG_BYTES)),
         )
         .layer(middleware::from_fn_with_state(state, auth::require_api_key))

@@ -4,7 +4,7 @@
 //! indexed). `{id}` is the job id.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,23 +14,23 @@ use trainyard_core::sync::FileEntry;
 use trainyard_engine::EngineError;
 
 use super::error::ApiError;
-use super::jobs::job_id;
+use super::extract::{JobIdPath, TailPath};
 use crate::state::AppState;
 
 /// `GET /api/v1/runs/{id}/files`
 pub async fn list(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    JobIdPath(id): JobIdPath,
 ) -> Result<Json<Vec<FileEntry>>, ApiError> {
-    Ok(Json(state.engine.run_files(job_id(&id)?).await?))
+    Ok(Json(state.engine.run_files(id).await?))
 }
 
 /// `GET /api/v1/runs/{id}/files/{*path}`: the file's bytes, streamed.
 pub async fn download(
     State(state): State<AppState>,
-    Path((id, path)): Path<(String, String)>,
+    JobIdPath(id): JobIdPath,
+    TailPath(path): TailPath,
 ) -> Result<Response, ApiError> {
-    let id = job_id(&id)?;
     let (full, size) = state.engine.locate_run_file(id, &path).await?;
     let file = tokio::fs::File::open(&full)
         .await
@@ -58,20 +58,12 @@ pub async fn download(
     Ok(response)
 }
 
-/// `POST /api/v1/imports/reindex`: reads every imported run again (new
-/// runs, changed files); answers what it found and skipped.
-pub async fn reindex(
-    State(state): State<AppState>,
-) -> Result<Json<trainyard_core::runs::ImportReport>, ApiError> {
-    Ok(Json(state.engine.reindex_imports().await?))
-}
-
 /// `GET /api/v1/runs/{id}/problems`
 pub async fn problems(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    JobIdPath(id): JobIdPath,
 ) -> Result<Json<Vec<RunProblem>>, ApiError> {
-    Ok(Json(state.engine.run_problems(job_id(&id)?).await?))
+    Ok(Json(state.engine.run_problems(id).await?))
 }
 
 fn content_type(name: &str) -> &'static str {

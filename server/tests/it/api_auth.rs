@@ -16,10 +16,9 @@ async fn every_api_route_and_the_event_stream_require_the_key() {
     ];
     for (method, path) in routes {
         for token in [None, Some("wrong-key-0123456789"), Some("")] {
-            let mut request = server.client.request(
-                method.parse().expect("parse"),
-                server.url(path),
-            );
+            let mut request = server
+                .client
+                .request(method.parse().expect("parse"), server.url(path));
             if let Some(t) = token {
                 request = request.bearer_auth(t);
             }
@@ -43,7 +42,8 @@ async fn every_api_route_and_the_event_stream_require_the_key() {
         .get(server.url("/api/v1/hosts"))
         .bearer_auth(KEY)
         .send()
-        .await.expect("the request is sent");
+        .await
+        .expect("the request is sent");
     assert_eq!(ok.status(), 200);
     server.stop().await.expect("the server stops");
 }
@@ -73,7 +73,8 @@ async fn without_a_key_loopback_clients_need_no_token() {
         .client
         .get(server.url("/api/v1/health"))
         .send()
-        .await.expect("the request is sent");
+        .await
+        .expect("the request is sent");
     assert_eq!(ok.status(), 200);
     server.stop().await.expect("the server stops");
 }
@@ -84,11 +85,13 @@ async fn ui_pages_redirect_to_login_and_the_key_opens_them() {
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .build().expect("build");
+        .build()
+        .expect("build");
     let page = client
         .get(server.url("/devices"))
         .send()
-        .await.expect("the request is sent");
+        .await
+        .expect("the request is sent");
     assert_eq!(page.status(), 303);
     assert_eq!(
         page.headers().get("location").and_then(|v| v.to_str().ok()),
@@ -99,7 +102,8 @@ async fn ui_pages_redirect_to_login_and_the_key_opens_them() {
         .post(server.url("/login"))
         .form(&[("api_key", "nope")])
         .send()
-        .await.expect("the request is sent");
+        .await
+        .expect("the request is sent");
     assert_eq!(
         wrong
             .headers()
@@ -113,7 +117,8 @@ async fn ui_pages_redirect_to_login_and_the_key_opens_them() {
         .post(server.url("/login"))
         .form(&[("api_key", KEY)])
         .send()
-        .await.expect("the request is sent");
+        .await
+        .expect("the request is sent");
     let cookie = right
         .headers()
         .get("set-cookie")
@@ -129,7 +134,8 @@ async fn ui_pages_redirect_to_login_and_the_key_opens_them() {
         .get(server.url("/api/v1/hosts"))
         .header("cookie", &cookie)
         .send()
-        .await.expect("the request is sent");
+        .await
+        .expect("the request is sent");
     assert_eq!(
         hosts.status(),
         200,

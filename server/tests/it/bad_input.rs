@@ -17,7 +17,8 @@ async fn post_raw(
         .header("content-type", "application/json")
         .body(body)
         .send()
-        .await.expect("the request is sent");
+        .await
+        .expect("the request is sent");
     let status = answer.status();
     let body: ApiErrorBody = answer
         .json()

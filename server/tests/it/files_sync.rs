@@ -9,11 +9,9 @@ use std::time::Duration;
 use trainyard_core::sync::{xxh3_hex, FileEntry};
 use trainyard_core::{JobStatus, MetricSummary};
 
-use crate::harness::{TestServer, KEY};
+use crate::harness::{get_json, until, TestServer, KEY};
+use crate::jobs_support::{killable_server_with_agent, server_with_agent, submit, wait_status};
 use crate::killable::KillableServer;
-use crate::jobs_support::{
-    get, killable_server_with_agent, server_with_agent, submit, until, wait_status,
-};
 
 /// Rows the job writes, one every 50 ms.
 const ROWS: usize = 200;
@@ -44,7 +42,7 @@ with open(os.path.join(d, "summary.yaml"), "w") as f:
 }
 
 async fn server_file_size(base: &str, id: i64, path: &str) -> Option<u64> {
-    let files: Vec<FileEntry> = get(base, &format!("/api/v1/runs/{id}/files")).await;
+    let files: Vec<FileEntry> = get_json(base, &format!("/api/v1/runs/{id}/files")).await;
     files.into_iter().find(|f| f.path == path).map(|f| f.size)
 }
 
@@ -83,7 +81,7 @@ async fn files_come_home_byte_identical_across_a_killed_and_a_stopped_server() {
     let done = wait_status(&base, id, JobStatus::Succeeded).await;
     assert_eq!(done.attempts.len(), 1, "the job ran once");
     let run_dir = dir.path().join(format!("agent/runs/{id}-1"));
-    let files: Vec<FileEntry> = get(&base, &format!("/api/v1/runs/{id}/files")).await;
+    let files: Vec<FileEntry> = get_json(&base, &format!("/api/v1/runs/{id}/files")).await;
     for name in [
         "metrics.csv",
         "ckpt/model.pt",
@@ -107,12 +105,14 @@ async fn files_come_home_byte_identical_across_a_killed_and_a_stopped_server() {
         .get(format!("{base}/api/v1/runs/{id}/files/metrics.csv"))
         .bearer_auth(KEY)
         .send()
-        .await.expect("the request is sent")
+        .await
+        .expect("the request is sent")
         .bytes()
-        .await.expect("bytes");
+        .await
+        .expect("bytes");
     let text = String::from_utf8_lossy(&csv);
     assert_eq!(text.lines().count(), ROWS + 1, "header + one line per row");
-    let keys: Vec<MetricSummary> = get(&base, &format!("/api/v1/runs/{id}/metrics")).await;
+    let keys: Vec<MetricSummary> = get_json(&base, &format!("/api/v1/runs/{id}/metrics")).await;
     let loss = keys
         .iter()
         .find(|k| k.key == "loss")
@@ -264,7 +264,7 @@ async fn bad_run_file_requests_get_clear_errors_and_write_nothing() {
         "{body}"
     );
     // What was stored is intact, and downloads of unknown or escaping files are refused.
-    let files: Vec<FileEntry> = get(&base, &format!("/api/v1/runs/{id}/files")).await;
+    let files: Vec<FileEntry> = get_json(&base, &format!("/api/v1/runs/{id}/files")).await;
     let log = files
         .iter()
         .find(|f| f.path == "x.log")
@@ -275,7 +275,8 @@ async fn bad_run_file_requests_get_clear_errors_and_write_nothing() {
             .get(format!("{base}/api/v1/runs/{id}/files/{path}"))
             .bearer_auth(KEY)
             .send()
-            .await.expect("the request is sent")
+            .await
+            .expect("the request is sent")
             .status()
             .as_u16();
         assert_eq!(status, want, "{path}");
@@ -317,7 +318,7 @@ async fn a_checkpoint_upload_cut_by_a_killed_server_resumes_where_it_stopped() {
     server.kill();
     let server = KillableServer::start(cfg).await;
     let status: trainyard_core::sync::SyncStatus =
-        get(&base, &format!("/api/v1/agents/jobs/{id}/attempts/1/files")).await;
+        get_json(&base, &format!("/api/v1/agents/jobs/{id}/attempts/1/files")).await;
     assert_eq!(status.uploads.len(), 1, "{status:?}");
     assert_eq!(
         status.uploads[0].received, chunk as u64,
@@ -344,7 +345,7 @@ async fn a_checkpoint_upload_cut_by_a_killed_server_resumes_where_it_stopped() {
         .await;
         assert_eq!(code, 200, "{body}");
     }
-    let files: Vec<FileEntry> = get(&base, &format!("/api/v1/runs/{id}/files")).await;
+    let files: Vec<FileEntry> = get_json(&base, &format!("/api/v1/runs/{id}/files")).await;
     let model = files
         .iter()
         .find(|f| f.path == "ckpt/model.pt")

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use trainyard_core::{HealthThresholds, HostView};
-use trainyard_server::{ApiKey, ServeConfig, ServerError};
+use trainyard_server::{ApiKey, ServeSettings, ServerError};
 
 pub const KEY: &str = "test-key-0123456789abcdef";
 
@@ -27,8 +27,8 @@ pub fn fast_thresholds() -> HealthThresholds {
     }
 }
 
-pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) -> ServeConfig {
-    ServeConfig {
+pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) -> ServeSettings {
+    ServeSettings {
         addr: ([127, 0, 0, 1], 0).into(),
         data_dir: data_dir.to_path_buf(),
         api_key: key.map(|k| ApiKey::new(k.to_string()).expect("a valid test key")),
@@ -42,7 +42,7 @@ pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) 
 }
 
 impl TestServer {
-    pub async fn start(config: ServeConfig) -> TestServer {
+    pub async fn start(config: ServeSettings) -> TestServer {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
@@ -78,15 +78,7 @@ impl TestServer {
 
     /// `GET path` with the test key, decoded as JSON.
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-            .json()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        get_json(&self.url(""), path).await
     }
 
     /// `GET /api/v1/hosts` with the test key.
@@ -119,17 +111,44 @@ impl TestServer {
     }
 }
 
-/// Polls `check` every 20 ms until true; fails after 15 s.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !check().await {
+/// `GET base+path` with the test key, decoded as JSON.
+pub async fn get_json<T: serde::de::DeserializeOwned>(base: &str, path: &str) -> T {
+    reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// How long any wait in these tests may take before it fails.
+const WAIT_LIMIT: Duration = Duration::from_secs(20);
+
+/// Polls `probe` every 20 ms until it yields a value; fails after 20 s.
+pub async fn until<T, Fut: Future<Output = Option<T>>>(
+    what: &str,
+    mut probe: impl FnMut() -> Fut,
+) -> T {
+    let deadline = Instant::now() + WAIT_LIMIT;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Polls `check` every 20 ms until true; fails after 20 s.
+pub async fn eventually<Fut: Future<Output = bool>>(what: &str, mut check: impl FnMut() -> Fut) {
+    until(what, || {
+        let done = check();
+        async move { done.await.then_some(()) }
+    })
+    .await;
 }
 
 /// A real agent (library) with fake GPUs posting every 50 ms until the returned sender fires.

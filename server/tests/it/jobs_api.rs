@@ -73,16 +73,19 @@ async fn a_yaml_sweep_submitted_over_http_lists_and_controls_its_jobs() {
         .bearer_auth(KEY)
         .json(&json!({"priority": "low"}))
         .send()
-        .await.expect("the request is sent")
+        .await
+        .expect("the request is sent")
         .json()
-        .await.expect("the answer is JSON");
+        .await
+        .expect("the answer is JSON");
     assert_eq!(lowered.priority.label(), "low");
 
     let cancelled: JobView = server
         .post_empty(&format!("/api/v1/jobs/{id}/cancel"))
         .await
         .json()
-        .await.expect("post empty");
+        .await
+        .expect("post empty");
     assert_eq!(cancelled.status, JobStatus::Cancelled);
     let rerun = server.post_empty(&format!("/api/v1/jobs/{id}/rerun")).await;
     assert_eq!(rerun.status(), StatusCode::CREATED);
@@ -102,7 +105,8 @@ async fn a_yaml_sweep_submitted_over_http_lists_and_controls_its_jobs() {
         .get(server.url(&format!("/api/v1/jobs/{id}/log")))
         .bearer_auth(KEY)
         .send()
-        .await.expect("the request is sent");
+        .await
+        .expect("the request is sent");
     assert_eq!(log.status(), StatusCode::OK);
     assert_eq!(log.text().await.unwrap_or_default(), "");
 }
@@ -122,7 +126,8 @@ async fn cvlab_kit_queue_add_still_works() {
         .bearer_auth(KEY)
         .json(&body)
         .send()
-        .await.expect("the request is sent");
+        .await
+        .expect("the request is sent");
     assert_eq!(answer.status(), StatusCode::OK);
     let value: serde_json::Value = answer.json().await.expect("the answer is JSON");
     assert_eq!(value["status"], "queued");
@@ -133,7 +138,8 @@ async fn cvlab_kit_queue_add_still_works() {
         .post(server.url("/api/queue/add"))
         .json(&body)
         .send()
-        .await.expect("the request is sent");
+        .await
+        .expect("the request is sent");
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -193,7 +199,8 @@ async fn bad_submissions_and_ids_get_clear_errors_and_disturb_nothing() {
             .get(server.url(path))
             .bearer_auth(KEY)
             .send()
-            .await.expect("the request is sent");
+            .await
+            .expect("the request is sent");
         assert_eq!(answer.status(), expected, "{path}");
     }
     let log_put = server
@@ -202,7 +209,8 @@ async fn bad_submissions_and_ids_get_clear_errors_and_disturb_nothing() {
         .bearer_auth(KEY)
         .body("x")
         .send()
-        .await.expect("the request is sent");
+        .await
+        .expect("the request is sent");
     assert_eq!(
         log_put.status(),
         StatusCode::BAD_REQUEST,
@@ -222,7 +230,8 @@ async fn bad_control_and_agent_requests_are_refused_by_what_is_wrong() {
         .submit(SWEEP, "")
         .await
         .json()
-        .await.expect("the config is accepted");
+        .await
+        .expect("the config is accepted");
     let id = created.jobs[0].id;
     let post_json = |path: String, body: serde_json::Value| {
         let request = server

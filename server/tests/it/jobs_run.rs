@@ -6,10 +6,9 @@ use std::time::Duration;
 use trainyard_core::{JobStatus, JobView};
 use trainyard_engine::JobSettings;
 
-use crate::harness::{config, eventually, TestServer, KEY};
+use crate::harness::{config, eventually, until, TestServer, KEY};
 use crate::jobs_support::{
-    agent_config, killable_server_with_agent, log_of, server_with_agent, submit, until,
-    wait_status,
+    agent_config, killable_server_with_agent, log_of, server_with_agent, submit, wait_status,
 };
 use crate::killable::{KillableAgent, KillableServer};
 
@@ -73,9 +72,11 @@ async fn cancel_reaches_the_remote_process_tree() {
         .post(format!("{base}/api/v1/jobs/{job}/cancel"))
         .bearer_auth(KEY)
         .send()
-        .await.expect("the request is sent")
+        .await
+        .expect("the request is sent")
         .json()
-        .await.expect("the answer is JSON");
+        .await
+        .expect("the answer is JSON");
     wait_status(&base, job, JobStatus::Cancelled).await;
     eventually("the grandchild is gone", || async { !pid_alive(child) }).await;
     agent.kill();

@@ -2,12 +2,14 @@
 //! agent, submitting configs, waiting for a job's status, reading its log.
 
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use trainyard_agent::{AgentConfig, GpuSource};
+use trainyard_core::protocol::paths;
 use trainyard_core::{JobDetail, JobStatus, SubmitResult};
 
-use crate::harness::{config, TestServer, KEY};
+use crate::harness::{config, get_json, until, TestServer, KEY};
 use crate::killable::{KillableAgent, KillableServer};
 
 pub fn agent_config(url: String, host: &str, gpus: u32, work_dir: &Path) -> AgentConfig {
@@ -19,21 +21,9 @@ pub fn agent_config(url: String, host: &str, gpus: u32, work_dir: &Path) -> Agen
     c.with_kill_grace(Duration::from_secs(2))
 }
 
-pub async fn get<T: serde::de::DeserializeOwned>(base: &str, path: &str) -> T {
-    reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-}
-
 pub async fn submit(base: &str, yaml: &str) -> SubmitResult {
     let answer = reqwest::Client::new()
-        .post(format!("{base}/api/v1/experiments"))
+        .post(format!("{base}{}", paths::experiments()))
         .bearer_auth(KEY)
         .body(yaml.to_string())
         .send()
@@ -49,52 +39,41 @@ pub async fn submit(base: &str, yaml: &str) -> SubmitResult {
 
 pub async fn log_of(base: &str, id: i64) -> String {
     reqwest::Client::new()
-        .get(format!("{base}/api/v1/jobs/{id}/log"))
+        .get(format!("{base}{}", paths::job_log(id)))
         .bearer_auth(KEY)
         .send()
-        .await.expect("the request is sent")
+        .await
+        .expect("the request is sent")
         .text()
         .await
         .unwrap_or_default()
 }
 
-/// Polls `probe` every 20 ms until it yields a value; fails after 20 s.
-pub async fn until<T, Fut: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    mut probe: impl FnMut() -> Fut,
-) -> T {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(value) = probe().await {
-            return value;
+/// Waits until job `id` has status `want`; fails after 20 s, printing the
+/// job as it was last seen.
+pub async fn wait_status(base: &str, id: i64, want: JobStatus) -> JobDetail {
+    let last = Mutex::new(String::new());
+    let _report = PrintOnPanic(&last);
+    until(&format!("job {id} {want}"), || async {
+        let detail: JobDetail = get_json(base, &paths::job(id)).await;
+        if detail.job.status == want {
+            return Some(detail);
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        *last.lock().unwrap_or_else(PoisonError::into_inner) = format!("{detail:?}");
+        None
+    })
+    .await
 }
 
-pub async fn wait_status(base: &str, id: i64, want: JobStatus) -> JobDetail {
-    let last = std::sync::Mutex::new(String::new());
-    let last_ref = &last;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let detail: JobDetail = get(base, &format!("/api/v1/jobs/{id}")).await;
-        if detail.job.status == want {
-            return detail;
+/// Prints what a failed wait last saw.
+struct PrintOnPanic<'a>(&'a Mutex<String>);
+
+impl Drop for PrintOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            eprintln!("last seen: {last}");
         }
-        *last_ref
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = format!("{detail:?}");
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for job {id} {want}; last seen: {}",
-            last.lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -117,7 +96,7 @@ pub async fn server_with_agent(dir: &Path, gpus: u32) -> (TestServer, String, Ki
 pub async fn killable_server_with_agent(
     dir: &Path,
 ) -> (
-    trainyard_server::ServeConfig,
+    trainyard_server::ServeSettings,
     KillableServer,
     String,
     KillableAgent,

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
-use trainyard_server::ServeConfig;
+use trainyard_server::ServeSettings;
 
 use crate::harness::{eventually, KEY};
 
@@ -26,7 +26,7 @@ pub struct KillableServer {
 impl KillableServer {
     /// Starts on `config.addr`, retrying the bind while a killed
     /// predecessor's socket is still closing.
-    pub async fn start(config: ServeConfig) -> KillableServer {
+    pub async fn start(config: ServeSettings) -> KillableServer {
         let rt = runtime();
         let addr = config.addr;
         let bound = rt
@@ -43,7 +43,8 @@ impl KillableServer {
                     }
                 }
             })
-            .await.expect("spawn");
+            .await
+            .expect("spawn");
         let addr = bound.local_addr().expect("local addr");
         rt.spawn(trainyard_server::serve(
             bound,

@@ -3,8 +3,9 @@
 
 use trainyard_core::{JobStatus, MetricSeries, MetricSummary};
 
+use crate::harness::get_json;
 use crate::harness::KEY;
-use crate::jobs_support::{get, server_with_agent, submit, wait_status};
+use crate::jobs_support::{server_with_agent, submit, wait_status};
 
 /// `GET path` as a raw response (for status checks).
 async fn get_raw(base: &str, path: &str) -> reqwest::Response {
@@ -30,7 +31,7 @@ async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field()
     let id = submitted.jobs[0].id;
     wait_status(&base, id, JobStatus::Succeeded).await;
 
-    let keys: Vec<MetricSummary> = get(&base, &format!("/api/v1/runs/{id}/metrics")).await;
+    let keys: Vec<MetricSummary> = get_json(&base, &format!("/api/v1/runs/{id}/metrics")).await;
     let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
     // total_epochs feeds progress, not a series.
     assert_eq!(names, vec!["train/loss", "val_accuracy"]);
@@ -42,7 +43,7 @@ async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field()
 
     // The key with its `/` encoded, and as is.
     for key in ["train%2Floss", "train/loss"] {
-        let series: MetricSeries = get(
+        let series: MetricSeries = get_json(
             &base,
             &format!("/api/v1/runs/{id}/metrics/{key}?max_points=10"),
         )
@@ -55,7 +56,7 @@ async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field()
             .collect();
         assert_eq!(points, vec![(1.0, 0.1), (2.0, 0.2), (3.0, 0.3)]);
     }
-    let zoom: MetricSeries = get(
+    let zoom: MetricSeries = get_json(
         &base,
         &format!("/api/v1/runs/{id}/metrics/train%2Floss?max_points=1&from=2&to=3"),
     )
@@ -95,7 +96,8 @@ async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field()
     let no_key = reqwest::Client::new()
         .get(format!("{base}/api/v1/runs/{id}/metrics"))
         .send()
-        .await.expect("the request is sent");
+        .await
+        .expect("the request is sent");
     assert_eq!(no_key.status(), 401, "the API key is required");
     agent.kill();
 }

@@ -20,12 +20,13 @@ async fn an_unusable_data_dir_stops_startup_with_its_path() {
 
 #[test]
 fn serving_beyond_loopback_without_a_key_is_refused_with_instructions() {
-    let cli = Cli::try_parse_from(["trainyard", "serve", "--server-only", "--host", "0.0.0.0"]).expect("try parse from");
+    let cli = Cli::try_parse_from(["trainyard", "serve", "--server-only", "--host", "0.0.0.0"])
+        .expect("try parse from");
     let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else {
         panic!("serve")
     };
     let message = args
-        .into_config()
+        .into_settings()
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -42,11 +43,12 @@ fn serving_beyond_loopback_without_a_key_is_refused_with_instructions() {
         "0.0.0.0",
         "--api-key",
         "0123456789abcdef",
-    ]).expect("try parse from");
+    ])
+    .expect("try parse from");
     let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else {
         panic!("serve")
     };
-    assert!(args.into_config().is_ok());
+    assert!(args.into_settings().is_ok());
 }
 
 #[test]
@@ -67,7 +69,7 @@ fn nonsense_thresholds_are_refused() {
         let Ok(trainyard_server::cli::Command::Serve(a)) = cli.command_or_serve() else {
             panic!("serve")
         };
-        assert!(a.into_config().is_err(), "{args:?}");
+        assert!(a.into_settings().is_err(), "{args:?}");
     }
 }
 
@@ -83,12 +85,13 @@ fn no_subcommand_means_serve_with_defaults() {
 
 #[test]
 fn a_path_like_local_host_id_is_refused_naming_the_flag() {
-    let cli = Cli::try_parse_from(["trainyard", "serve", "--local-host-id", "../etc"]).expect("try parse from");
+    let cli = Cli::try_parse_from(["trainyard", "serve", "--local-host-id", "../etc"])
+        .expect("try parse from");
     let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else {
         panic!("serve")
     };
     let message = args
-        .into_config()
+        .into_settings()
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();

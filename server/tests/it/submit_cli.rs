@@ -38,13 +38,15 @@ async fn submit_follow_streams_a_single_job_and_reports_its_outcome() {
     std::fs::write(
         &ok,
         "gpus: 0\ncommand: [\"sh\", \"-c\", \"echo hello from the job\"]\n",
-    ).expect("the file is written");
+    )
+    .expect("the file is written");
     assert!(run(args(&server, &ok, true))
         .await
         .unwrap_or_else(|e| panic!("{e:#}")));
 
     let failing = dir.path().join("fail.yaml");
-    std::fs::write(&failing, "gpus: 0\ncommand: [\"sh\", \"-c\", \"exit 4\"]\n").expect("the file is written");
+    std::fs::write(&failing, "gpus: 0\ncommand: [\"sh\", \"-c\", \"exit 4\"]\n")
+        .expect("the file is written");
     assert!(
         !run(args(&server, &failing, true))
             .await

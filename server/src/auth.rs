@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::error::ApiError;
+use crate::api::error::ApiError;
 use crate::state::AppState;
 
 /// Name of the browser session cookie set by `POST /login`.

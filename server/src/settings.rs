@@ -1,4 +1,5 @@
-//! The server's validated configuration.
+//! The server's validated settings (what `trainyard serve`'s flags say;
+//! "config" is the experiment YAML).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ pub const MIN_API_KEY_LEN: usize = 16;
 
 /// Everything `trainyard serve` needs.
 #[derive(Debug, Clone)]
-pub struct ServeConfig {
+pub struct ServeSettings {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     pub api_key: Option<ApiKey>,
@@ -39,7 +40,7 @@ pub struct LocalAgent {
 }
 
 #[derive(Debug, Error)]
-pub enum ConfigError {
+pub enum SettingsError {
     #[error(
         "refusing to listen on {0} without an API key: anyone who can reach this port could run jobs on your GPUs.\n\
          Set a key with --api-key <KEY> or TRAINYARD_API_KEY=<KEY> (at least {MIN_API_KEY_LEN} characters, e.g. from `openssl rand -hex 32`),\n\
@@ -62,15 +63,15 @@ pub enum ConfigError {
     LocalHostId(#[from] trainyard_core::HostIdError),
 }
 
-impl ServeConfig {
+impl ServeSettings {
     /// Refuses configurations that are unsafe or contradictory.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), SettingsError> {
         if self.api_key.is_none() && !self.addr.ip().is_loopback() {
-            return Err(ConfigError::KeyRequired(self.addr.ip()));
+            return Err(SettingsError::KeyRequired(self.addr.ip()));
         }
         let t = &self.thresholds;
         if t.disconnected_after <= t.stale_after {
-            return Err(ConfigError::ThresholdOrder {
+            return Err(SettingsError::ThresholdOrder {
                 stale: t.stale_after.as_secs_f64(),
                 disconnected: t.disconnected_after.as_secs_f64(),
             });
@@ -97,10 +98,10 @@ impl std::fmt::Debug for ApiKey {
 }
 
 impl ApiKey {
-    pub fn new(secret: String) -> Result<ApiKey, ConfigError> {
+    pub fn new(secret: String) -> Result<ApiKey, SettingsError> {
         let secret = secret.trim().to_string();
         if secret.len() < MIN_API_KEY_LEN {
-            return Err(ConfigError::KeyTooShort(secret.len()));
+            return Err(SettingsError::KeyTooShort(secret.len()));
         }
         let digest = Sha256::digest(secret.as_bytes()).into();
         // The browser's cookie holds a value derived from the key, not the key.
@@ -149,8 +150,8 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn config(host: [u8; 4], key: Option<&str>) -> ServeConfig {
-        ServeConfig {
+    fn config(host: [u8; 4], key: Option<&str>) -> ServeSettings {
+        ServeSettings {
             addr: (host, 3000).into(),
             data_dir: "d".into(),
             api_key: key.map(|k| ApiKey::new(k.into()).expect("a valid test key")),
@@ -184,13 +185,13 @@ mod tests {
     fn short_keys_and_inverted_thresholds_are_refused() {
         assert!(matches!(
             ApiKey::new("short".into()),
-            Err(ConfigError::KeyTooShort(5))
+            Err(SettingsError::KeyTooShort(5))
         ));
         let mut c = config([127, 0, 0, 1], None);
         c.thresholds.disconnected_after = Duration::from_secs(5);
         assert!(matches!(
             c.validate(),
-            Err(ConfigError::ThresholdOrder { .. })
+            Err(SettingsError::ThresholdOrder { .. })
         ));
     }
 

@@ -7,7 +7,7 @@ use anyhow::bail;
 use tokio::net::TcpListener;
 use trainyard_core::HealthThresholds;
 use trainyard_engine::JobSettings;
-use trainyard_server::{ApiKey, ServeConfig};
+use trainyard_server::{ApiKey, ServeSettings};
 
 pub const KEY: &str = "bench-key-0123456789abcdef";
 
@@ -43,7 +43,7 @@ pub async fn start(max_sweep_size: u64) -> anyhow::Result<Running> {
     let dir = tempfile::tempdir()?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let config = ServeConfig {
+    let config = ServeSettings {
         addr,
         data_dir: dir.path().join("data"),
         api_key: Some(ApiKey::new(KEY.into())?),
