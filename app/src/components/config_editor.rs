@@ -55,7 +55,7 @@ fn mount(
     ready: RwSignal<bool>,
     load_error: RwSignal<Option<String>>,
 ) {
-    use crate::editor::Editor;
+    use crate::js::editor::Editor;
 
     // Dropped with the page, which removes the editor.
     let editor = StoredValue::new_local(None::<Editor>);

@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use trainyard_core::{JobStatus, JobView, Priority};
 
-use crate::jobs::Jobs;
 use crate::server_fns::{cancel_job, error_text, rerun_job, set_job_priority};
+use crate::state::jobs::Jobs;
 
 /// A priority select while the job waits, else its priority as text.
 #[component]

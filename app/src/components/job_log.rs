@@ -117,7 +117,7 @@ mod follow {
                 Ok(None) => state.set(LogState::Reconnecting("connection closed".into())),
                 Err(e) => state.set(LogState::Reconnecting(e)),
             }
-            crate::live::sleep(retry).await;
+            crate::state::live::sleep(retry).await;
             retry = (retry * 2).min(Duration::from_secs(10));
         }
     }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use trainyard_core::runs::RunProgress;
 
 use crate::format::elapsed;
-use crate::jobs::Jobs;
+use crate::state::jobs::Jobs;
 
 /// The progress text: `epoch 3/10 · 1m 20s left`.
 pub fn progress_text(p: &RunProgress) -> String {

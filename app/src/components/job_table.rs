@@ -8,7 +8,7 @@ use super::job_duration::JobDuration;
 use super::job_progress::JobProgress;
 use super::job_status::JobStatusBadge;
 use super::relative_time::MaybeRelativeTime;
-use crate::jobs::{JobSort, Jobs, SortDir, SortKey};
+use crate::state::jobs::{JobSort, Jobs, SortDir, SortKey};
 
 #[component]
 pub fn JobTable(

@@ -87,7 +87,7 @@ mod draw {
     use leptos::prelude::*;
 
     use super::Line;
-    use crate::charts::Chart;
+    use crate::js::charts::Chart;
 
     /// Mounts the chart once the figure is in the page, redraws it when
     /// `lines` change; returns the PNG saver.

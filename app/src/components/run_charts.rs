@@ -141,7 +141,7 @@ mod poll {
                         }
                         last_round = true;
                     }
-                    crate::live::sleep(Duration::from_millis(POLL_MS)).await;
+                    crate::state::live::sleep(Duration::from_millis(POLL_MS)).await;
                 }
             });
         });

@@ -46,7 +46,7 @@ fn relist_while_active(
     on_cleanup(move || on_leave.store(false, Ordering::Relaxed));
     leptos::task::spawn_local(async move {
         while alive.load(Ordering::Relaxed) {
-            crate::live::sleep(std::time::Duration::from_millis(RELIST_MS)).await;
+            crate::state::live::sleep(std::time::Duration::from_millis(RELIST_MS)).await;
             if alive.load(Ordering::Relaxed) && active.try_get_untracked().unwrap_or(false) {
                 files.refetch();
             }

@@ -14,9 +14,9 @@ use crate::components::job_table::{gpu_list, placement};
 use crate::components::relative_time::{MaybeRelativeTime, RelativeTime};
 use crate::components::run_charts::RunCharts;
 use crate::components::run_files::RunFiles;
-use crate::fleet::Fleet;
-use crate::jobs::Jobs;
 use crate::server_fns::{error_text, get_job};
+use crate::state::fleet::Fleet;
+use crate::state::jobs::Jobs;
 
 #[component]
 pub fn JobPage() -> impl IntoView {
@@ -43,7 +43,7 @@ fn JobDetailView(id: i64) -> impl IntoView {
     // disposed its buttons while their request was still in flight (a
     // cancel answered after the `job` event had already redrawn the page).
     let detail = Resource::new(move || fleet.resync.get(), move |_| get_job(id));
-    crate::jobs::load_progress(jobs);
+    crate::state::jobs::load_progress(jobs);
     // The log follows once the job is known to exist; set by an effect, so
     // only after hydration (the server renders no log stream).
     let known = RwSignal::new(false);

@@ -124,7 +124,7 @@ fn CsvButton(query: Memo<RunsQuery>) -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 async fn save(name: &str, text: &str) -> Result<(), String> {
-    crate::charts::download_text(name, text, "text/csv").await
+    crate::js::charts::download_text(name, text, "text/csv").await
 }
 
 #[cfg(not(feature = "hydrate"))]

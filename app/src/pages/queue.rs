@@ -7,9 +7,9 @@ use leptos_router::NavigateOptions;
 use trainyard_core::{JobStatus, JobView};
 
 use crate::components::job_table::JobTable;
-use crate::fleet::Fleet;
-use crate::jobs::{sort_jobs, JobSort, Jobs, SortKey};
 use crate::server_fns::{error_text, list_jobs};
+use crate::state::fleet::Fleet;
+use crate::state::jobs::{sort_jobs, JobSort, Jobs, SortKey};
 
 /// The status chips: a label and the statuses it shows (none = all).
 const CHIPS: [(&str, &[JobStatus]); 7] = [
@@ -52,7 +52,7 @@ pub fn QueuePage() -> impl IntoView {
     let chip = RwSignal::new(0usize);
     let search = RwSignal::new(String::new());
 
-    crate::jobs::load_progress(jobs);
+    crate::state::jobs::load_progress(jobs);
     let snapshot = Resource::new(
         move || (sweep.get(), fleet.resync.get()),
         |(sweep, _)| list_jobs(None, sweep),

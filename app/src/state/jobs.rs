@@ -9,7 +9,7 @@ use trainyard_core::runs::RunProgress;
 use trainyard_core::{JobStatus, JobView};
 
 use crate::components::job_duration::run_ms;
-use crate::live_map::LiveMap;
+use crate::state::live_map::LiveMap;
 
 /// Live job state shared by the Queue and Job pages.
 #[derive(Clone, Copy, Default)]

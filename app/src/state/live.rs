@@ -1,8 +1,8 @@
 //! The browser's subscription to `GET /api/v1/events` (server-sent events).
 //! On the server this does nothing: live updates start after hydration.
 
-use crate::fleet::Fleet;
-use crate::jobs::Jobs;
+use crate::state::fleet::Fleet;
+use crate::state::jobs::Jobs;
 
 /// Starts the event stream and the one-second clock (browser only).
 #[cfg(not(feature = "hydrate"))]
@@ -38,8 +38,8 @@ mod browser {
     };
     use trainyard_core::ServerEvent;
 
-    use crate::fleet::Fleet;
-    use crate::jobs::Jobs;
+    use crate::state::fleet::Fleet;
+    use crate::state::jobs::Jobs;
 
     const URL: &str = "/api/v1/events";
 
