@@ -67,7 +67,9 @@ fn LiveSeriesChart(id: i64, key: String, tick: RwSignal<u64>) -> impl IntoView {
                 .await;
                 if let Ok(series) = series {
                     total.try_set(series.total_points);
-                    lines.try_set(vec![crate::components::metric_chart::line_with_band(key, &series)]);
+                    lines.try_set(vec![crate::components::metric_chart::line_with_band(
+                        key, &series,
+                    )]);
                 }
             });
         });
