@@ -6,10 +6,11 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 use trainyard_core::{JobStatus, JobView};
 
+use crate::components::job_table::sort::{sort_jobs, JobSort, SortKey};
 use crate::components::job_table::JobTable;
 use crate::server_fns::{error_text, list_jobs};
 use crate::state::fleet::Fleet;
-use crate::state::jobs::{sort_jobs, JobSort, Jobs, SortKey};
+use crate::state::jobs::Jobs;
 
 /// The status chips: a label and the statuses it shows (none = all).
 const CHIPS: [(&str, &[JobStatus]); 7] = [

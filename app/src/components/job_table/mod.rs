@@ -1,14 +1,17 @@
 //! The Queue's table: one row per job, each updating in place.
 
+pub mod sort;
+
 use leptos::prelude::*;
 use trainyard_core::{JobStatus, JobView};
 
+use self::sort::{JobSort, SortDir, SortKey};
 use super::job_actions::{JobButtons, PrioritySelect};
 use super::job_duration::JobDuration;
 use super::job_progress::JobProgress;
 use super::job_status::JobStatusBadge;
 use super::relative_time::MaybeRelativeTime;
-use crate::state::jobs::{JobSort, Jobs, SortDir, SortKey};
+use crate::state::jobs::Jobs;
 
 #[component]
 pub fn JobTable(
