@@ -27,7 +27,7 @@ use pages::{
 #[cfg(feature = "ssr")]
 pub use server_context::ServerContext;
 use state::fleet::Fleet;
-use state::jobs::Jobs;
+use state::jobs::JobStore;
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -58,7 +58,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let fleet = Fleet::new();
     provide_context(fleet);
-    let jobs = Jobs::new();
+    let jobs = JobStore::new();
     provide_context(jobs);
     state::live::connect(fleet, jobs);
 

@@ -5,12 +5,12 @@ use leptos_router::hooks::use_navigate;
 use trainyard_core::{JobStatus, JobView, Priority};
 
 use crate::server_fns::{cancel_job, error_text, rerun_job, set_job_priority};
-use crate::state::jobs::Jobs;
+use crate::state::jobs::JobStore;
 
 /// A priority select while the job waits, else its priority as text.
 #[component]
 pub fn PrioritySelect(job: RwSignal<JobView>) -> impl IntoView {
-    let jobs = expect_context::<Jobs>();
+    let jobs = expect_context::<JobStore>();
     let id = job.with_untracked(|j| j.id);
     let change = Action::new(move |priority: &Priority| {
         let priority = *priority;
@@ -62,7 +62,7 @@ pub fn JobButtons(
     open_rerun: bool,
 ) -> impl IntoView {
     let navigate = use_navigate();
-    let jobs = expect_context::<Jobs>();
+    let jobs = expect_context::<JobStore>();
     let id = job.with_untracked(|j| j.id);
     let cancel = Action::new(move |_: &()| async move { cancel_job(id).await });
     let rerun = Action::new(move |_: &()| async move { rerun_job(id).await });

@@ -16,7 +16,7 @@ use crate::components::run_charts::RunCharts;
 use crate::components::run_files::RunFiles;
 use crate::server_fns::{error_text, get_job};
 use crate::state::fleet::Fleet;
-use crate::state::jobs::Jobs;
+use crate::state::jobs::JobStore;
 
 #[component]
 pub fn JobPage() -> impl IntoView {
@@ -38,7 +38,7 @@ pub fn JobPage() -> impl IntoView {
 #[component]
 fn JobDetailView(id: i64) -> impl IntoView {
     let fleet = expect_context::<Fleet>();
-    let jobs = expect_context::<Jobs>();
+    let jobs = expect_context::<JobStore>();
     // The page is built once per load: rebuilding it on every status change
     // disposed its buttons while their request was still in flight (a
     // cancel answered after the `job` event had already redrawn the page).

@@ -10,7 +10,7 @@ use crate::components::job_table::sort::{sort_jobs, JobSort, SortKey};
 use crate::components::job_table::JobTable;
 use crate::server_fns::{error_text, list_jobs};
 use crate::state::fleet::Fleet;
-use crate::state::jobs::Jobs;
+use crate::state::jobs::JobStore;
 
 /// The status chips: a label and the statuses it shows (none = all).
 const CHIPS: [(&str, &[JobStatus]); 7] = [
@@ -26,7 +26,7 @@ const CHIPS: [(&str, &[JobStatus]); 7] = [
 #[component]
 pub fn QueuePage() -> impl IntoView {
     let fleet = expect_context::<Fleet>();
-    let jobs = expect_context::<Jobs>();
+    let jobs = expect_context::<JobStore>();
     let query = use_query_map();
     let sweep =
         Memo::new(move |_| query.with(|q| q.get("sweep").and_then(|s| s.parse::<i64>().ok())));

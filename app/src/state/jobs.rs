@@ -10,15 +10,15 @@ use crate::state::live_map::LiveMap;
 
 /// Live job state shared by the Queue and Job pages.
 #[derive(Clone, Copy, Default)]
-pub struct Jobs {
+pub struct JobStore {
     jobs: LiveMap<i64, JobView>,
     /// How far running jobs are (from `progress` events).
     progress: LiveMap<i64, RunProgress>,
 }
 
-impl Jobs {
-    pub fn new() -> Jobs {
-        Jobs::default()
+impl JobStore {
+    pub fn new() -> JobStore {
+        JobStore::default()
     }
 
     /// Replaces the store with a server snapshot.
@@ -54,7 +54,7 @@ impl Jobs {
 
 /// Fetches running jobs' progress once, after hydration; `progress`
 /// events keep it current from then on.
-pub fn load_progress(jobs: Jobs) {
+pub fn load_progress(jobs: JobStore) {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         leptos::task::spawn_local(async move {

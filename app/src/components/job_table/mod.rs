@@ -11,7 +11,7 @@ use super::job_duration::JobDuration;
 use super::job_progress::JobProgress;
 use super::job_status::JobStatusBadge;
 use super::relative_time::MaybeRelativeTime;
-use crate::state::jobs::Jobs;
+use crate::state::jobs::JobStore;
 
 #[component]
 pub fn JobTable(
@@ -22,7 +22,7 @@ pub fn JobTable(
     /// Called with a header's column when it is clicked.
     on_sort: Callback<SortKey>,
 ) -> impl IntoView {
-    let jobs = expect_context::<Jobs>();
+    let jobs = expect_context::<JobStore>();
     let header = move |key: SortKey, label: &'static str| {
         view! { <SortHeader key=key label=label sort=sort on_sort=on_sort/> }
     };
