@@ -95,7 +95,7 @@ mod poll {
     use leptos::prelude::*;
 
     use super::POLL_MS;
-    use crate::server_fns::{error_text, run_metrics};
+    use crate::server_fns::run_metrics;
 
     /// Refreshes the key list and ticks the charts while the run is active,
     /// once more after it ended (its last points), then stops.
@@ -134,7 +134,7 @@ mod poll {
                             tick.try_update(|t| *t += 1);
                         }
                         Err(e) => {
-                            state.try_set(format!("could not load metrics: {}", error_text(&e)));
+                            state.try_set(format!("could not load metrics: {e}"));
                         }
                     }
                     if !live {

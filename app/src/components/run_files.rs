@@ -7,7 +7,7 @@ use trainyard_core::sync::FileEntry;
 
 use crate::components::relative_time::RelativeTime;
 use crate::format::percent_encode;
-use crate::server_fns::{error_text, list_run_files, preview_run_file, FilePreview};
+use crate::server_fns::{list_run_files, preview_run_file, FilePreview};
 
 /// A size for people: `532 B`, `12.5 KiB`, `3.2 MiB`.
 pub fn size_text(bytes: u64) -> String {
@@ -36,7 +36,7 @@ const RELIST_MS: u64 = 3_000;
 #[cfg(feature = "hydrate")]
 fn relist_while_active(
     active: Signal<bool>,
-    files: Resource<Result<Vec<FileEntry>, ServerFnError>>,
+    files: Resource<Result<Vec<FileEntry>, crate::server_fns::UiError>>,
 ) {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
@@ -66,7 +66,7 @@ pub fn RunFiles(id: i64, active: Signal<bool>) -> impl IntoView {
         leptos::task::spawn_local(async move {
             let result = preview_run_file(id, path.clone())
                 .await
-                .map_err(|e| error_text(&e));
+                .map_err(|e| e.to_string());
             preview.try_set(Some((path, result)));
         });
     };
@@ -81,7 +81,7 @@ pub fn RunFiles(id: i64, active: Signal<bool>) -> impl IntoView {
                                 <code>"$TRAINYARD_RUN_DIR"</code> " is synced here."</p>
                         }.into_any(),
                         Ok(list) => view! { <FileTable id=id files=list open=open/> }.into_any(),
-                        Err(e) => view! { <p class="error small" role="alert">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="error small" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Transition>

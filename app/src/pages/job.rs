@@ -14,7 +14,7 @@ use crate::components::job_table::{gpu_list, placement};
 use crate::components::relative_time::{MaybeRelativeTime, RelativeTime};
 use crate::components::run_charts::RunCharts;
 use crate::components::run_files::RunFiles;
-use crate::server_fns::{error_text, get_job};
+use crate::server_fns::get_job;
 use crate::state::fleet::Fleet;
 use crate::state::jobs::JobStore;
 
@@ -66,7 +66,7 @@ fn JobDetailView(id: i64) -> impl IntoView {
                     }
                     Err(e) => view! {
                         <h1>{format!("Job {id}")}</h1>
-                        <p class="error" role="alert">"Could not load this job: " {error_text(&e)}</p>
+                        <p class="error" role="alert">"Could not load this job: " {e.to_string()}</p>
                         <p><a href="/queue">"Back to the Queue"</a></p>
                     }
                     .into_any(),
@@ -148,7 +148,7 @@ fn follow_attempts(
                 let fetched = get_job(id)
                     .await
                     .map(|d| d.attempts)
-                    .map_err(|e| error_text(&e));
+                    .map_err(|e| e.to_string());
                 // An answer for a state the job has already left is dropped;
                 // the later change fetched again.
                 if live_state.try_get_untracked() == Some(now) {

@@ -8,7 +8,7 @@ use trainyard_core::{JobStatus, JobView};
 
 use crate::components::job_table::sort::{sort_jobs, JobSort, SortKey};
 use crate::components::job_table::JobTable;
-use crate::server_fns::{error_text, list_jobs};
+use crate::server_fns::list_jobs;
 use crate::state::fleet::Fleet;
 use crate::state::jobs::JobStore;
 
@@ -152,7 +152,7 @@ pub fn QueuePage() -> impl IntoView {
                         .into_any()
                     }
                     Err(e) => view! {
-                        <p class="error" role="alert">"Could not load jobs: " {error_text(&e)} ". Reload the page to try again."</p>
+                        <p class="error" role="alert">"Could not load jobs: " {e.to_string()} ". Reload the page to try again."</p>
                     }
                     .into_any(),
                 }
