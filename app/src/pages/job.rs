@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use trainyard_core::protocol::codes;
 use trainyard_core::{AttemptView, JobDetail, JobStatus, JobView};
 
 use crate::components::job_actions::JobButtons;
@@ -27,11 +28,19 @@ pub fn JobPage() -> impl IntoView {
             Some(id) => view! { <JobDetailView id=id/> }.into_any(),
             None => view! {
                 <Title text="Job"/>
-                <h1>"No such job"</h1>
-                <p>"Job ids are numbers, like " <code>"/jobs/12"</code> ". " <a href="/queue">"Go to the Queue"</a> "."</p>
+                <NoSuchJob>"Job ids are numbers, like " <code>"/jobs/12"</code> "."</NoSuchJob>
             }
             .into_any(),
         }}
+    }
+}
+
+/// What the page says for an id that names no job, and where to go instead.
+#[component]
+fn NoSuchJob(children: Children) -> impl IntoView {
+    view! {
+        <h1>"No such job"</h1>
+        <p>{children()} " " <a href="/queue">"Go to the Queue"</a> "."</p>
     }
 }
 
@@ -64,6 +73,10 @@ fn JobDetailView(id: i64) -> impl IntoView {
                             None => ().into_any(),
                         }
                     }
+                    Err(e) if e.is(codes::JOB_NOT_FOUND) => view! {
+                        <NoSuchJob>{format!("There is no job {id} on this server.")}</NoSuchJob>
+                    }
+                    .into_any(),
                     Err(e) => view! {
                         <h1>{format!("Job {id}")}</h1>
                         <p class="error" role="alert">"Could not load this job: " {e.to_string()}</p>
