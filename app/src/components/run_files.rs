@@ -3,6 +3,7 @@
 //! of text files (the first 256 KiB).
 
 use leptos::prelude::*;
+use trainyard_core::protocol::paths;
 use trainyard_core::sync::FileEntry;
 
 use crate::components::relative_time::RelativeTime;
@@ -26,7 +27,11 @@ pub fn size_text(bytes: u64) -> String {
 
 /// The download address of `path` (each segment percent-encoded).
 pub fn download_href(id: i64, path: &str) -> String {
-    format!("/api/v1/runs/{id}/files/{}", percent_encode(path, b"/"))
+    format!(
+        "{}{}",
+        paths::run_files_prefix(id),
+        percent_encode(path, b"/")
+    )
 }
 
 /// How often the list is fetched again while the run is active.

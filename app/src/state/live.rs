@@ -36,12 +36,11 @@ mod browser {
     use trainyard_core::event::{
         EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_HELLO, EVENT_JOB, EVENT_PROGRESS, EVENT_RESYNC,
     };
+    use trainyard_core::protocol::paths;
     use trainyard_core::ServerEvent;
 
     use crate::state::fleet::Fleet;
     use crate::state::jobs::JobStore;
-
-    const URL: &str = "/api/v1/events";
 
     pub fn on_login_page() -> bool {
         web_sys::window()
@@ -66,7 +65,7 @@ mod browser {
     }
 
     async fn open(fleet: Fleet, jobs: JobStore) -> Result<(), String> {
-        let mut source = EventSource::new(URL).map_err(|e| e.to_string())?;
+        let mut source = EventSource::new(&paths::events()).map_err(|e| e.to_string())?;
         let mut streams = Vec::new();
         for name in [
             EVENT_HELLO,
