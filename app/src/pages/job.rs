@@ -11,7 +11,7 @@ use crate::components::job_duration::JobDuration;
 use crate::components::job_log::JobLog;
 use crate::components::job_progress::JobProgress;
 use crate::components::job_status::JobStatusBadge;
-use crate::components::job_table::{gpu_list, placement};
+use crate::components::job_table::{gpu_list, placement, reason_text};
 use crate::components::relative_time::{MaybeRelativeTime, RelativeTime};
 use crate::components::run_charts::RunCharts;
 use crate::components::run_files::RunFiles;
@@ -202,7 +202,7 @@ fn JobFacts(job: RwSignal<JobView>, sweep_id: i64) -> impl IntoView {
             <dt>"Attempt"</dt>
             <dd class="num">{move || job.with(|j| format!("{} of {} allowed", j.attempt, j.retries + 1))}</dd>
             <dt>"Reason"</dt>
-            <dd data-testid="job-reason">{move || job.with(|j| j.reason.clone().unwrap_or_else(|| "–".into()))}</dd>
+            <dd data-testid="job-reason">{move || job.with(reason_text).unwrap_or_else(|| "–".into())}</dd>
             {move || job.with(|j| j.rerun_of).map(|of| view! {
                 <dt>"Re-run of"</dt>
                 <dd><a href=format!("/jobs/{of}")>{format!("#{of}")}</a></dd>
