@@ -30,10 +30,7 @@ impl LogState {
 pub fn JobLog(id: i64) -> impl IntoView {
     let pre = NodeRef::<Pre>::new();
     let state = RwSignal::new(LogState::Connecting);
-    #[cfg(feature = "hydrate")]
     follow::start(id, pre, state);
-    #[cfg(not(feature = "hydrate"))]
-    let _ = id;
     view! {
         <section class="card log-card">
             <header class="card-head">
@@ -44,6 +41,17 @@ pub fn JobLog(id: i64) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// The server renders an empty log; it follows the stream once hydrated.
+#[cfg(not(feature = "hydrate"))]
+mod follow {
+    use leptos::html::Pre;
+    use leptos::prelude::*;
+
+    use super::LogState;
+
+    pub fn start(_id: i64, _pre: NodeRef<Pre>, _state: RwSignal<LogState>) {}
 }
 
 #[cfg(feature = "hydrate")]

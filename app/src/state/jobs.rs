@@ -55,7 +55,7 @@ impl JobStore {
 /// Fetches running jobs' progress once, after hydration; `progress`
 /// events keep it current from then on.
 pub fn load_progress(jobs: JobStore) {
-    #[cfg(feature = "hydrate")]
+    // Effects run only in the browser, so the server renders no fetch.
     Effect::new(move |_| {
         leptos::task::spawn_local(async move {
             if let Ok(list) = crate::server_fns::list_progress().await {
@@ -65,6 +65,4 @@ pub fn load_progress(jobs: JobStore) {
             }
         });
     });
-    #[cfg(not(feature = "hydrate"))]
-    let _ = jobs;
 }
