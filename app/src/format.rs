@@ -1,4 +1,4 @@
-//! Number and time formatting for people.
+//! Numbers, times and file contents formatted for people.
 
 /// Bytes as GiB with one decimal, e.g. "12.3 GiB".
 pub fn gib(bytes: u64) -> String {
@@ -104,6 +104,23 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// The bytes as text, if they are text (UTF-8 without NUL bytes); a
+/// character cut at the end of a truncated preview is dropped. This is the
+/// rule for what the Job page previews, not a general decoder.
+#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
+pub fn preview_text(data: &[u8], truncated: bool) -> Option<String> {
+    if data.contains(&0) {
+        return None;
+    }
+    match std::str::from_utf8(data) {
+        Ok(text) => Some(text.to_string()),
+        Err(e) if truncated && e.error_len().is_none() => {
+            Some(String::from_utf8_lossy(&data[..e.valid_up_to()]).into_owned())
+        }
+        Err(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +149,17 @@ mod tests {
         assert_eq!(elapsed(12_900), "12 s");
         assert_eq!(elapsed(245_000), "4 min 05 s");
         assert_eq!(elapsed(7_500_000), "2 h 05 min");
+    }
+
+    #[test]
+    fn previews_are_text_or_nothing() {
+        assert_eq!(
+            preview_text(b"epoch,loss\n1,0.5\n", false).as_deref(),
+            Some("epoch,loss\n1,0.5\n")
+        );
+        assert_eq!(preview_text(b"\x89PNG\0\0", false), None);
+        // "é" cut in half by the preview limit.
+        assert_eq!(preview_text(b"caf\xc3", true).as_deref(), Some("caf"));
+        assert_eq!(preview_text(b"caf\xc3", false), None);
     }
 }

@@ -3,23 +3,16 @@
 // Leptos view types nest deeply; components also erase them with into_any().
 #![recursion_limit = "256"]
 
-#[cfg(feature = "hydrate")]
-mod charts;
 mod components;
-#[cfg(feature = "hydrate")]
-mod editor;
 mod experiment;
-pub mod fleet;
 mod format;
-pub mod jobs;
-mod live;
-mod live_map;
-mod pages;
 #[cfg(feature = "hydrate")]
-mod script_loader;
+mod js;
+mod pages;
 #[cfg(feature = "ssr")]
 mod server_context;
 pub mod server_fns;
+pub mod state;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -27,14 +20,14 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use components::layout::Layout;
-use fleet::Fleet;
-use jobs::Jobs;
 use pages::{
     ComparePage, DashboardPage, DevicesPage, ExecutePage, JobPage, LoginPage, NotBuiltPage,
     NotFoundPage, ProjectPage, ProjectsPage, QueuePage, SettingsPage,
 };
 #[cfg(feature = "ssr")]
 pub use server_context::ServerContext;
+use state::fleet::Fleet;
+use state::jobs::JobStore;
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -65,9 +58,9 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let fleet = Fleet::new();
     provide_context(fleet);
-    let jobs = Jobs::new();
+    let jobs = JobStore::new();
     provide_context(jobs);
-    live::connect(fleet, jobs);
+    state::live::connect(fleet, jobs);
 
     view! {
         <Stylesheet id="leptos" href="/pkg/trainyard.css"/>

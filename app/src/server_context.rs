@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use leptos::prelude::{use_context, ServerFnError};
 use trainyard_engine::Engine;
 
 /// Provided to every server function by the `trainyard` binary.
@@ -10,9 +9,4 @@ use trainyard_engine::Engine;
 pub struct ServerContext {
     pub engine: Arc<Engine>,
     pub auth_required: bool,
-}
-
-/// The context, or an error if the app is served without it (a wiring bug).
-pub fn server_context() -> Result<ServerContext, ServerFnError> {
-    use_context::<ServerContext>().ok_or_else(|| ServerFnError::new("server context missing"))
 }

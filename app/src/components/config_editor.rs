@@ -19,10 +19,7 @@ pub fn ConfigEditor(
     let host = NodeRef::<Div>::new();
     let ready = RwSignal::new(false);
     let load_error = RwSignal::new(None::<String>);
-    #[cfg(feature = "hydrate")]
     mount(host, text, diagnostics, on_submit, ready, load_error);
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (diagnostics, on_submit);
     let initial = text.get_untracked();
     view! {
         <div
@@ -46,6 +43,18 @@ pub fn ConfigEditor(
     .into_any()
 }
 
+/// The server renders the plain textarea; CodeMirror mounts once hydrated.
+#[cfg(not(feature = "hydrate"))]
+fn mount(
+    _host: NodeRef<Div>,
+    _text: RwSignal<String>,
+    _diagnostics: Signal<Vec<Diagnostic>>,
+    _on_submit: Callback<()>,
+    _ready: RwSignal<bool>,
+    _load_error: RwSignal<Option<String>>,
+) {
+}
+
 #[cfg(feature = "hydrate")]
 fn mount(
     host: NodeRef<Div>,
@@ -55,7 +64,7 @@ fn mount(
     ready: RwSignal<bool>,
     load_error: RwSignal<Option<String>>,
 ) {
-    use crate::editor::Editor;
+    use crate::js::editor::Editor;
 
     // Dropped with the page, which removes the editor.
     let editor = StoredValue::new_local(None::<Editor>);

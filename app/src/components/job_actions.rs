@@ -4,13 +4,13 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use trainyard_core::{JobStatus, JobView, Priority};
 
-use crate::jobs::Jobs;
-use crate::server_fns::{cancel_job, error_text, rerun_job, set_job_priority};
+use crate::server_fns::{cancel_job, rerun_job, set_job_priority};
+use crate::state::jobs::JobStore;
 
 /// A priority select while the job waits, else its priority as text.
 #[component]
 pub fn PrioritySelect(job: RwSignal<JobView>) -> impl IntoView {
-    let jobs = expect_context::<Jobs>();
+    let jobs = expect_context::<JobStore>();
     let id = job.with_untracked(|j| j.id);
     let change = Action::new(move |priority: &Priority| {
         let priority = *priority;
@@ -46,7 +46,7 @@ pub fn PrioritySelect(job: RwSignal<JobView>) -> impl IntoView {
         </Show>
         {move || {
             change.value().get().and_then(|r| r.err()).map(|e| view! {
-                <span class="error small" role="alert">{error_text(&e)}</span>
+                <span class="error small" role="alert">{e.to_string()}</span>
             })
         }}
     }
@@ -62,7 +62,7 @@ pub fn JobButtons(
     open_rerun: bool,
 ) -> impl IntoView {
     let navigate = use_navigate();
-    let jobs = expect_context::<Jobs>();
+    let jobs = expect_context::<JobStore>();
     let id = job.with_untracked(|j| j.id);
     let cancel = Action::new(move |_: &()| async move { cancel_job(id).await });
     let rerun = Action::new(move |_: &()| async move { rerun_job(id).await });
@@ -95,7 +95,7 @@ pub fn JobButtons(
             .get()
             .and_then(|r| r.err())
             .or_else(|| rerun.value().get().and_then(|r| r.err()))
-            .map(|e| view! { <span class="error small" role="alert">{error_text(&e)}</span> })
+            .map(|e| view! { <span class="error small" role="alert">{e.to_string()}</span> })
     };
     view! {
         <span class="job-buttons">

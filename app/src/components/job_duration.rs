@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 use trainyard_core::JobView;
 
-use crate::fleet::Fleet;
 use crate::format::elapsed;
+use crate::state::fleet::Fleet;
 
 /// Run time in ms: measured by the agent once ended, else until now.
 pub fn run_ms(job: &JobView, now_ms: i64) -> Option<i64> {

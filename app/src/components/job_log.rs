@@ -30,10 +30,7 @@ impl LogState {
 pub fn JobLog(id: i64) -> impl IntoView {
     let pre = NodeRef::<Pre>::new();
     let state = RwSignal::new(LogState::Connecting);
-    #[cfg(feature = "hydrate")]
     follow::start(id, pre, state);
-    #[cfg(not(feature = "hydrate"))]
-    let _ = id;
     view! {
         <section class="card log-card">
             <header class="card-head">
@@ -46,6 +43,17 @@ pub fn JobLog(id: i64) -> impl IntoView {
     .into_any()
 }
 
+/// The server renders an empty log; it follows the stream once hydrated.
+#[cfg(not(feature = "hydrate"))]
+mod follow {
+    use leptos::html::Pre;
+    use leptos::prelude::*;
+
+    use super::LogState;
+
+    pub fn start(_id: i64, _pre: NodeRef<Pre>, _state: RwSignal<LogState>) {}
+}
+
 #[cfg(feature = "hydrate")]
 mod follow {
     use std::sync::Mutex;
@@ -56,21 +64,11 @@ mod follow {
     use gloo_net::eventsource::futures::EventSource;
     use leptos::html::Pre;
     use leptos::prelude::*;
-    use serde::Deserialize;
+    use trainyard_core::event::{EVENT_LOG, EVENT_LOG_END};
+    use trainyard_core::protocol::paths;
+    use trainyard_core::LogStreamEvent;
 
     use super::LogState;
-
-    #[derive(Deserialize)]
-    struct LogEvent {
-        attempt: u32,
-        offset: u64,
-        text: String,
-    }
-
-    #[derive(Deserialize)]
-    struct EndEvent {
-        status: String,
-    }
 
     /// Where the next byte goes: attempt and byte offset within it.
     #[derive(Default)]
@@ -108,7 +106,7 @@ mod follow {
         let mut cursor = Cursor::default();
         let mut retry = Duration::from_millis(500);
         loop {
-            let url = format!("/api/v1/jobs/{id}/log/stream?offset={}", cursor.offset);
+            let url = format!("{}?offset={}", paths::job_log_stream(id), cursor.offset);
             match stream(&url, &mut cursor, pre, state).await {
                 Ok(Some(status)) => {
                     state.set(LogState::Ended(status));
@@ -117,7 +115,7 @@ mod follow {
                 Ok(None) => state.set(LogState::Reconnecting("connection closed".into())),
                 Err(e) => state.set(LogState::Reconnecting(e)),
             }
-            crate::live::sleep(retry).await;
+            crate::state::live::sleep(retry).await;
             retry = (retry * 2).min(Duration::from_secs(10));
         }
     }
@@ -130,8 +128,8 @@ mod follow {
         state: RwSignal<LogState>,
     ) -> Result<Option<String>, String> {
         let mut source = EventSource::new(url).map_err(|e| e.to_string())?;
-        let logs = source.subscribe("log").map_err(|e| e.to_string())?;
-        let ends = source.subscribe("end").map_err(|e| e.to_string())?;
+        let logs = source.subscribe(EVENT_LOG).map_err(|e| e.to_string())?;
+        let ends = source.subscribe(EVENT_LOG_END).map_err(|e| e.to_string())?;
         let mut events = futures::stream::select(logs, ends);
         let mut outcome = Ok(None);
         while let Some(item) = events.next().await {
@@ -142,15 +140,21 @@ mod follow {
             };
             state.set(LogState::Streaming);
             let data = message.data().as_string().unwrap_or_default();
-            if name == "end" {
-                let status = serde_json::from_str::<EndEvent>(&data)
-                    .map(|e| e.status)
-                    .unwrap_or_else(|_| "ended".into());
-                outcome = Ok(Some(status));
-                break;
-            }
-            match serde_json::from_str::<LogEvent>(&data) {
-                Ok(event) => append(cursor, event, pre),
+            match serde_json::from_str::<LogStreamEvent>(&data) {
+                Ok(LogStreamEvent::Log {
+                    attempt,
+                    offset,
+                    text,
+                }) => append(cursor, attempt, offset, &text, pre),
+                Ok(LogStreamEvent::End { status }) => {
+                    outcome = Ok(Some(status));
+                    break;
+                }
+                // An end whose status cannot be read still ends the log.
+                Err(_) if name == EVENT_LOG_END => {
+                    outcome = Ok(Some("ended".into()));
+                    break;
+                }
                 Err(e) => outcome = Err(format!("unreadable log event: {e}")),
             }
         }
@@ -158,26 +162,25 @@ mod follow {
         outcome
     }
 
-    /// Appends the part of `event` not shown yet, keeping to the bottom if
-    /// the reader was there.
-    fn append(cursor: &mut Cursor, event: LogEvent, pre: NodeRef<Pre>) {
+    /// Appends the part of `text` (output of `attempt` from byte `offset`)
+    /// not shown yet, keeping to the bottom if the reader was there.
+    fn append(cursor: &mut Cursor, attempt: u32, offset: u64, mut text: &str, pre: NodeRef<Pre>) {
         let Some(pre) = pre.get_untracked() else {
             return;
         };
-        let mut text = event.text.as_str();
-        if cursor.attempt != Some(event.attempt) {
+        if cursor.attempt != Some(attempt) {
             if cursor.attempt.is_some() {
-                let _ = pre.append_with_str_1(&format!("\n── attempt {} ──\n", event.attempt));
+                let _ = pre.append_with_str_1(&format!("\n── attempt {attempt} ──\n"));
             }
-            cursor.attempt = Some(event.attempt);
+            cursor.attempt = Some(attempt);
             cursor.offset = 0;
         }
-        let end = event.offset + text.len() as u64;
+        let end = offset + text.len() as u64;
         if end <= cursor.offset {
             return;
         }
-        if event.offset < cursor.offset {
-            let skip = (cursor.offset - event.offset) as usize;
+        if offset < cursor.offset {
+            let skip = (cursor.offset - offset) as usize;
             text = text.get(skip..).unwrap_or("");
         }
         cursor.offset = end;

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use trainyard_core::runs::RunProgress;
 
 use crate::format::elapsed;
-use crate::jobs::Jobs;
+use crate::state::jobs::JobStore;
 
 /// The progress text: `epoch 3/10 · 1m 20s left`.
 pub fn progress_text(p: &RunProgress) -> String {
@@ -29,7 +29,7 @@ fn number(x: f64) -> String {
 
 #[component]
 pub fn JobProgress(id: i64, active: Signal<bool>) -> impl IntoView {
-    let jobs = expect_context::<Jobs>();
+    let jobs = expect_context::<JobStore>();
     move || {
         let progress = jobs.progress(id)?;
         if !active.get() {

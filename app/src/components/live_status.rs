@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::fleet::Fleet;
+use crate::state::fleet::Fleet;
 
 #[component]
 pub fn LiveStatus() -> impl IntoView {

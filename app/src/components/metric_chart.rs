@@ -34,7 +34,6 @@ pub fn line_of(name: String, series: &trainyard_core::MetricSeries) -> Line {
 
 /// [`line_of`] plus the buckets' min–max band, so a spike inside a bucket
 /// of a long series stays visible. (Only the browser draws live charts.)
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub fn line_with_band(name: String, series: &trainyard_core::MetricSeries) -> Line {
     let mut line = line_of(name, series);
     if series.buckets.iter().any(|b| b.count > 1 && b.min < b.max) {
@@ -59,13 +58,7 @@ pub fn MetricChart(
     let error = RwSignal::new(None::<String>);
     let points = move || lines.with(|l| l.iter().map(|l| l.points.len()).sum::<usize>());
     let file = format!("{}.png", title.replace(['/', ' ', '\\'], "_"));
-    #[cfg(feature = "hydrate")]
     let save = draw::attach(host, lines, on_zoom, error);
-    #[cfg(not(feature = "hydrate"))]
-    let save = {
-        let _ = on_zoom;
-        move |_: &str| {}
-    };
     let key = title.clone();
     view! {
         <figure class="chart" data-testid="chart" data-key=key data-points=points>
@@ -81,13 +74,31 @@ pub fn MetricChart(
     }
 }
 
+/// The server renders the empty figure; the chart mounts once hydrated.
+#[cfg(not(feature = "hydrate"))]
+mod draw {
+    use leptos::html::Div;
+    use leptos::prelude::*;
+
+    use super::Line;
+
+    pub fn attach(
+        _host: NodeRef<Div>,
+        _lines: Signal<Vec<Line>>,
+        _on_zoom: Option<Callback<Option<(f64, f64)>>>,
+        _error: RwSignal<Option<String>>,
+    ) -> impl Fn(&str) + Clone + 'static {
+        |_: &str| {}
+    }
+}
+
 #[cfg(feature = "hydrate")]
 mod draw {
     use leptos::html::Div;
     use leptos::prelude::*;
 
     use super::Line;
-    use crate::charts::Chart;
+    use crate::js::charts::Chart;
 
     /// Mounts the chart once the figure is in the page, redraws it when
     /// `lines` change; returns the PNG saver.

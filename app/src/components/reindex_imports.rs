@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use trainyard_core::runs::ImportReport;
 
-use crate::server_fns::{error_text, import_dirs, reindex_imports};
+use crate::server_fns::{import_dirs, reindex_imports};
 
 #[component]
 pub fn ReindexImports(
@@ -34,7 +34,7 @@ pub fn ReindexImports(
                             </button>
                             {move || reindex.value().get().map(|result| match result {
                                 Ok(report) => view! { <ReportLine report/> }.into_any(),
-                                Err(e) => view! { <p class="error" role="alert">{error_text(&e)}</p> }.into_any(),
+                                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                             })}
                         </div>
                     }.into_any(),

@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 
-use crate::fleet::Fleet;
 use crate::format::{ago, utc};
+use crate::state::fleet::Fleet;
 
 #[component]
 pub fn RelativeTime(#[prop(into)] ms: Signal<i64>) -> impl IntoView {

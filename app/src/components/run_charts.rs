@@ -7,7 +7,6 @@ use leptos::prelude::*;
 use crate::components::metric_chart::{Line, MetricChart};
 
 /// Buckets per chart: about one per pixel of a wide chart.
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub const CHART_POINTS: u32 = 1_000;
 /// How often an active run's charts are refreshed, in ms.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -18,10 +17,7 @@ pub fn RunCharts(id: i64, active: Signal<bool>) -> impl IntoView {
     let keys = RwSignal::new(Vec::<String>::new());
     let tick = RwSignal::new(0u64);
     let state = RwSignal::new(String::from("loading…"));
-    #[cfg(feature = "hydrate")]
     poll::start(id, active, keys, tick, state);
-    #[cfg(not(feature = "hydrate"))]
-    let _ = active;
     view! {
         <section class="card" data-testid="run-metrics">
             <header class="card-head">
@@ -49,7 +45,7 @@ fn LiveSeriesChart(id: i64, key: String, tick: RwSignal<u64>) -> impl IntoView {
     let zoom = RwSignal::new(None::<(f64, f64)>);
     let lines = RwSignal::new(Vec::<Line>::new());
     let total = RwSignal::new(0u64);
-    #[cfg(feature = "hydrate")]
+    // Effects run only in the browser: the server renders an empty chart.
     {
         let key = key.clone();
         Effect::new(move |_| {
@@ -67,13 +63,13 @@ fn LiveSeriesChart(id: i64, key: String, tick: RwSignal<u64>) -> impl IntoView {
                 .await;
                 if let Ok(series) = series {
                     total.try_set(series.total_points);
-                    lines.try_set(vec![crate::components::metric_chart::line_with_band(key, &series)]);
+                    lines.try_set(vec![crate::components::metric_chart::line_with_band(
+                        key, &series,
+                    )]);
                 }
             });
         });
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (id, tick);
     let note = Signal::derive(move || match zoom.get() {
         Some((a, b)) => format!("steps {a:.0}–{b:.0} · double-click to reset"),
         None => format!("{} points", total.get()),
@@ -81,6 +77,21 @@ fn LiveSeriesChart(id: i64, key: String, tick: RwSignal<u64>) -> impl IntoView {
     view! {
         <MetricChart title=key lines=lines.into() note=note
             on_zoom=Callback::new(move |range| zoom.set(range))/>
+    }
+}
+
+/// The server renders the card without charts; polling starts once hydrated.
+#[cfg(not(feature = "hydrate"))]
+mod poll {
+    use leptos::prelude::*;
+
+    pub fn start(
+        _id: i64,
+        _active: Signal<bool>,
+        _keys: RwSignal<Vec<String>>,
+        _tick: RwSignal<u64>,
+        _state: RwSignal<String>,
+    ) {
     }
 }
 
@@ -93,7 +104,7 @@ mod poll {
     use leptos::prelude::*;
 
     use super::POLL_MS;
-    use crate::server_fns::{error_text, run_metrics};
+    use crate::server_fns::run_metrics;
 
     /// Refreshes the key list and ticks the charts while the run is active,
     /// once more after it ended (its last points), then stops.
@@ -132,7 +143,7 @@ mod poll {
                             tick.try_update(|t| *t += 1);
                         }
                         Err(e) => {
-                            state.try_set(format!("could not load metrics: {}", error_text(&e)));
+                            state.try_set(format!("could not load metrics: {e}"));
                         }
                     }
                     if !live {
@@ -141,7 +152,7 @@ mod poll {
                         }
                         last_round = true;
                     }
-                    crate::live::sleep(Duration::from_millis(POLL_MS)).await;
+                    crate::state::live::sleep(Duration::from_millis(POLL_MS)).await;
                 }
             });
         });

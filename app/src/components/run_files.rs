@@ -3,11 +3,12 @@
 //! of text files (the first 256 KiB).
 
 use leptos::prelude::*;
+use trainyard_core::protocol::paths;
 use trainyard_core::sync::FileEntry;
 
 use crate::components::relative_time::RelativeTime;
 use crate::format::percent_encode;
-use crate::server_fns::{error_text, list_run_files, preview_run_file, FilePreview};
+use crate::server_fns::{list_run_files, preview_run_file, FilePreview};
 
 /// A size for people: `532 B`, `12.5 KiB`, `3.2 MiB`.
 pub fn size_text(bytes: u64) -> String {
@@ -26,7 +27,11 @@ pub fn size_text(bytes: u64) -> String {
 
 /// The download address of `path` (each segment percent-encoded).
 pub fn download_href(id: i64, path: &str) -> String {
-    format!("/api/v1/runs/{id}/files/{}", percent_encode(path, b"/"))
+    format!(
+        "{}{}",
+        paths::run_files_prefix(id),
+        percent_encode(path, b"/")
+    )
 }
 
 /// How often the list is fetched again while the run is active.
@@ -36,7 +41,7 @@ const RELIST_MS: u64 = 3_000;
 #[cfg(feature = "hydrate")]
 fn relist_while_active(
     active: Signal<bool>,
-    files: Resource<Result<Vec<FileEntry>, ServerFnError>>,
+    files: Resource<Result<Vec<FileEntry>, crate::server_fns::UiError>>,
 ) {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
@@ -46,7 +51,7 @@ fn relist_while_active(
     on_cleanup(move || on_leave.store(false, Ordering::Relaxed));
     leptos::task::spawn_local(async move {
         while alive.load(Ordering::Relaxed) {
-            crate::live::sleep(std::time::Duration::from_millis(RELIST_MS)).await;
+            crate::state::live::sleep(std::time::Duration::from_millis(RELIST_MS)).await;
             if alive.load(Ordering::Relaxed) && active.try_get_untracked().unwrap_or(false) {
                 files.refetch();
             }
@@ -66,7 +71,7 @@ pub fn RunFiles(id: i64, active: Signal<bool>) -> impl IntoView {
         leptos::task::spawn_local(async move {
             let result = preview_run_file(id, path.clone())
                 .await
-                .map_err(|e| error_text(&e));
+                .map_err(|e| e.to_string());
             preview.try_set(Some((path, result)));
         });
     };
@@ -81,7 +86,7 @@ pub fn RunFiles(id: i64, active: Signal<bool>) -> impl IntoView {
                                 <code>"$TRAINYARD_RUN_DIR"</code> " is synced here."</p>
                         }.into_any(),
                         Ok(list) => view! { <FileTable id=id files=list open=open/> }.into_any(),
-                        Err(e) => view! { <p class="error small" role="alert">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="error small" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Transition>

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use trainyard_core::runs::{RunNotes, MAX_NOTES_CHARS};
 
-use crate::server_fns::{error_text, save_run_notes};
+use crate::server_fns::save_run_notes;
 
 #[component]
 pub fn RunNotesCells(id: i64, notes: RunNotes) -> impl IntoView {
@@ -21,7 +21,7 @@ pub fn RunNotesCells(id: i64, notes: RunNotes) -> impl IntoView {
                     error.try_set(None);
                 }
                 Err(e) => {
-                    error.try_set(Some(error_text(&e)));
+                    error.try_set(Some(e.to_string()));
                 }
             }
         });

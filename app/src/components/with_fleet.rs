@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::fleet::Fleet;
 use crate::server_fns::list_hosts;
+use crate::state::fleet::Fleet;
 
 #[component]
 pub fn WithFleet(children: ChildrenFn) -> impl IntoView {

@@ -11,7 +11,7 @@ use trainyard_core::runs::{lower_is_better, RunComparison};
 use crate::components::final_values::FinalValues;
 use crate::components::metric_chart::{line_of, MetricChart};
 use crate::components::parallel_coords::ParallelCoords;
-use crate::server_fns::{compare_runs, error_text};
+use crate::server_fns::compare_runs;
 
 /// The run ids of `?runs=`, or what is wrong with them.
 pub fn parse_ids(text: &str) -> Result<Vec<i64>, String> {
@@ -38,7 +38,7 @@ pub fn ComparePage() -> impl IntoView {
         move || ids.get(),
         |ids| async move {
             match ids {
-                Ok(ids) => compare_runs(ids).await.map_err(|e| error_text(&e)),
+                Ok(ids) => compare_runs(ids).await.map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             }
         },

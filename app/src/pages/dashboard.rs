@@ -5,9 +5,9 @@ use leptos_meta::Title;
 
 use crate::components::stat_card::StatCard;
 use crate::components::with_fleet::WithFleet;
-use crate::fleet::Fleet;
 use crate::format::duration;
 use crate::server_fns::get_status;
+use crate::state::fleet::Fleet;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {

@@ -5,8 +5,8 @@ use leptos_meta::Title;
 
 use crate::components::device_card::DeviceCard;
 use crate::components::with_fleet::WithFleet;
-use crate::fleet::Fleet;
 use crate::format::count;
+use crate::state::fleet::Fleet;
 
 #[component]
 pub fn DevicesPage() -> impl IntoView {

@@ -9,7 +9,7 @@ use crate::components::config_problems::ConfigProblems;
 use crate::components::run_preview::RunPreview;
 use crate::experiment::{check, Checked, Diagnostic, Summary, EXAMPLE};
 use crate::format::count;
-use crate::server_fns::{error_text, list_hosts, max_sweep_runs, SubmitExperiment, SubmitOutcome};
+use crate::server_fns::{list_hosts, max_sweep_runs, SubmitExperiment, SubmitOutcome};
 
 /// Choices that override the config's own scheduling keys.
 #[derive(Clone, Copy)]
@@ -326,7 +326,7 @@ fn SubmitResultLine(submit: ServerAction<SubmitExperiment>) -> impl IntoView {
             .into_any(),
             Err(e) => view! {
                 <p class="error" role="alert" data-testid="submit-result">
-                    "Could not queue it: " {error_text(&e)}
+                    "Could not queue it: " {e.to_string()}
                 </p>
             }
             .into_any(),

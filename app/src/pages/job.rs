@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use trainyard_core::protocol::codes;
 use trainyard_core::{AttemptView, JobDetail, JobStatus, JobView};
 
 use crate::components::job_actions::JobButtons;
@@ -10,13 +11,13 @@ use crate::components::job_duration::JobDuration;
 use crate::components::job_log::JobLog;
 use crate::components::job_progress::JobProgress;
 use crate::components::job_status::JobStatusBadge;
-use crate::components::job_table::{gpu_list, placement};
+use crate::components::job_table::{gpu_list, placement, reason_text};
 use crate::components::relative_time::{MaybeRelativeTime, RelativeTime};
 use crate::components::run_charts::RunCharts;
 use crate::components::run_files::RunFiles;
-use crate::fleet::Fleet;
-use crate::jobs::Jobs;
-use crate::server_fns::{error_text, get_job};
+use crate::server_fns::get_job;
+use crate::state::fleet::Fleet;
+use crate::state::jobs::JobStore;
 
 #[component]
 pub fn JobPage() -> impl IntoView {
@@ -27,23 +28,31 @@ pub fn JobPage() -> impl IntoView {
             Some(id) => view! { <JobDetailView id=id/> }.into_any(),
             None => view! {
                 <Title text="Job"/>
-                <h1>"No such job"</h1>
-                <p>"Job ids are numbers, like " <code>"/jobs/12"</code> ". " <a href="/queue">"Go to the Queue"</a> "."</p>
+                <NoSuchJob>"Job ids are numbers, like " <code>"/jobs/12"</code> "."</NoSuchJob>
             }
             .into_any(),
         }}
     }
 }
 
+/// What the page says for an id that names no job, and where to go instead.
+#[component]
+fn NoSuchJob(children: Children) -> impl IntoView {
+    view! {
+        <h1>"No such job"</h1>
+        <p>{children()} " " <a href="/queue">"Go to the Queue"</a> "."</p>
+    }
+}
+
 #[component]
 fn JobDetailView(id: i64) -> impl IntoView {
     let fleet = expect_context::<Fleet>();
-    let jobs = expect_context::<Jobs>();
+    let jobs = expect_context::<JobStore>();
     // The page is built once per load: rebuilding it on every status change
     // disposed its buttons while their request was still in flight (a
     // cancel answered after the `job` event had already redrawn the page).
     let detail = Resource::new(move || fleet.resync.get(), move |_| get_job(id));
-    crate::jobs::load_progress(jobs);
+    crate::state::jobs::load_progress(jobs);
     // The log follows once the job is known to exist; set by an effect, so
     // only after hydration (the server renders no log stream).
     let known = RwSignal::new(false);
@@ -64,9 +73,13 @@ fn JobDetailView(id: i64) -> impl IntoView {
                             None => ().into_any(),
                         }
                     }
+                    Err(e) if e.is(codes::JOB_NOT_FOUND) => view! {
+                        <NoSuchJob>{format!("There is no job {id} on this server.")}</NoSuchJob>
+                    }
+                    .into_any(),
                     Err(e) => view! {
                         <h1>{format!("Job {id}")}</h1>
-                        <p class="error" role="alert">"Could not load this job: " {error_text(&e)}</p>
+                        <p class="error" role="alert">"Could not load this job: " {e.to_string()}</p>
                         <p><a href="/queue">"Back to the Queue"</a></p>
                     }
                     .into_any(),
@@ -148,7 +161,7 @@ fn follow_attempts(
                 let fetched = get_job(id)
                     .await
                     .map(|d| d.attempts)
-                    .map_err(|e| error_text(&e));
+                    .map_err(|e| e.to_string());
                 // An answer for a state the job has already left is dropped;
                 // the later change fetched again.
                 if live_state.try_get_untracked() == Some(now) {
@@ -189,7 +202,7 @@ fn JobFacts(job: RwSignal<JobView>, sweep_id: i64) -> impl IntoView {
             <dt>"Attempt"</dt>
             <dd class="num">{move || job.with(|j| format!("{} of {} allowed", j.attempt, j.retries + 1))}</dd>
             <dt>"Reason"</dt>
-            <dd data-testid="job-reason">{move || job.with(|j| j.reason.clone().unwrap_or_else(|| "–".into()))}</dd>
+            <dd data-testid="job-reason">{move || job.with(reason_text).unwrap_or_else(|| "–".into())}</dd>
             {move || job.with(|j| j.rerun_of).map(|of| view! {
                 <dt>"Re-run of"</dt>
                 <dd><a href=format!("/jobs/{of}")>{format!("#{of}")}</a></dd>

@@ -1,3 +1,5 @@
+//! The fallback route: a 404 page that points back to the Dashboard.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 

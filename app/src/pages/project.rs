@@ -9,7 +9,7 @@ use trainyard_core::runs::{RunColumn, RunsQuery};
 use trainyard_core::JobStatus;
 
 use crate::components::runs_table::RunsTable;
-use crate::server_fns::{error_text, list_runs};
+use crate::server_fns::list_runs;
 
 /// Runs per page.
 const PAGE_SIZE: u32 = 50;
@@ -93,7 +93,7 @@ pub fn ProjectPage() -> impl IntoView {
                         }.into_any()
                     }
                     Err(e) => view! {
-                        <p class="error" role="alert">{error_text(&e)}</p>
+                        <p class="error" role="alert">{e.to_string()}</p>
                         <p><a href="/projects">"All projects"</a></p>
                     }.into_any(),
                 }
@@ -111,7 +111,7 @@ fn CsvButton(query: Memo<RunsQuery>) -> impl IntoView {
         leptos::task::spawn_local(async move {
             let result = match crate::server_fns::export_runs_csv(q.clone()).await {
                 Ok(text) => save(&format!("{}-runs.csv", q.project), &text).await,
-                Err(e) => Err(error_text(&e)),
+                Err(e) => Err(e.to_string()),
             };
             error.try_set(result.err());
         });
@@ -124,7 +124,7 @@ fn CsvButton(query: Memo<RunsQuery>) -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 async fn save(name: &str, text: &str) -> Result<(), String> {
-    crate::charts::download_text(name, text, "text/csv").await
+    crate::js::charts::download_text(name, text, "text/csv").await
 }
 
 #[cfg(not(feature = "hydrate"))]

@@ -7,7 +7,7 @@ use trainyard_core::runs::ProjectSummary;
 use crate::components::reindex_imports::ReindexImports;
 use crate::components::relative_time::RelativeTime;
 use crate::format::percent_encode;
-use crate::server_fns::{error_text, list_projects};
+use crate::server_fns::list_projects;
 
 /// A project's page address (names may hold any character).
 pub fn project_href(name: &str) -> String {
@@ -33,7 +33,7 @@ pub fn ProjectsPage() -> impl IntoView {
                         </div>
                     }.into_any(),
                     Ok(list) => view! { <ProjectTable projects=list/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">"Could not load projects: " {error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">"Could not load projects: " {e.to_string()}</p> }.into_any(),
                 }
             })}
         </Transition>

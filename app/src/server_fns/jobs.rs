@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use trainyard_core::{JobDetail, JobStatus, JobView, Priority, SubmitOptions};
 
 #[cfg(feature = "ssr")]
-use super::engine_error;
+use super::engine;
+use super::UiError;
 use crate::experiment::Diagnostic;
 
 /// Jobs plus the server's clock at the time of the snapshot.
@@ -32,19 +33,17 @@ pub const QUEUE_LIMIT: u32 = 1000;
 
 /// The most runs one submission may expand to.
 #[server(prefix = "/ui")]
-pub async fn max_sweep_runs() -> Result<u64, ServerFnError> {
-    let ctx = crate::server_context::server_context()?;
-    Ok(ctx.engine.sweep_limits().max_runs)
+pub async fn max_sweep_runs() -> Result<u64, UiError> {
+    Ok(engine()?.sweep_limits().max_runs)
 }
 
 #[server(prefix = "/ui", input = Json)]
 pub async fn submit_experiment(
     yaml: String,
     options: SubmitOptions,
-) -> Result<SubmitOutcome, ServerFnError> {
+) -> Result<SubmitOutcome, UiError> {
     use trainyard_engine::EngineError;
-    let ctx = crate::server_context::server_context()?;
-    match ctx.engine.submit(&yaml, options).await {
+    match engine()?.submit(&yaml, options).await {
         Ok(result) => Ok(SubmitOutcome::Queued {
             sweep_id: result.sweep_id,
             jobs: result.jobs.len(),
@@ -52,7 +51,7 @@ pub async fn submit_experiment(
         Err(EngineError::Config(errors)) => {
             Ok(SubmitOutcome::Invalid(Diagnostic::from_errors(&errors)))
         }
-        Err(e) => Err(engine_error(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -60,52 +59,36 @@ pub async fn submit_experiment(
 pub async fn list_jobs(
     status: Option<JobStatus>,
     sweep_id: Option<i64>,
-) -> Result<JobsSnapshot, ServerFnError> {
-    let ctx = crate::server_context::server_context()?;
+) -> Result<JobsSnapshot, UiError> {
+    let engine = engine()?;
     let filter = trainyard_engine::JobFilter {
         status,
         sweep_id,
         limit: Some(QUEUE_LIMIT),
     };
-    let jobs = ctx.engine.jobs(filter).await.map_err(engine_error)?;
+    let jobs = engine.jobs(filter).await?;
     Ok(JobsSnapshot {
-        server_time_ms: ctx.engine.now_ms(),
+        server_time_ms: engine.now_ms(),
         jobs,
     })
 }
 
 #[server(prefix = "/ui")]
-pub async fn get_job(id: i64) -> Result<JobDetail, ServerFnError> {
-    let ctx = crate::server_context::server_context()?;
-    ctx.engine.job(id).await.map_err(engine_error)
+pub async fn get_job(id: i64) -> Result<JobDetail, UiError> {
+    Ok(engine()?.job(id).await?)
 }
 
 #[server(prefix = "/ui")]
-pub async fn cancel_job(id: i64) -> Result<JobView, ServerFnError> {
-    let ctx = crate::server_context::server_context()?;
-    ctx.engine.cancel_job(id).await.map_err(engine_error)
+pub async fn cancel_job(id: i64) -> Result<JobView, UiError> {
+    Ok(engine()?.cancel_job(id).await?)
 }
 
 #[server(prefix = "/ui")]
-pub async fn set_job_priority(id: i64, priority: Priority) -> Result<JobView, ServerFnError> {
-    let ctx = crate::server_context::server_context()?;
-    ctx.engine
-        .set_priority(id, priority)
-        .await
-        .map_err(engine_error)
+pub async fn set_job_priority(id: i64, priority: Priority) -> Result<JobView, UiError> {
+    Ok(engine()?.set_priority(id, priority).await?)
 }
 
 #[server(prefix = "/ui")]
-pub async fn rerun_job(id: i64) -> Result<JobView, ServerFnError> {
-    let ctx = crate::server_context::server_context()?;
-    ctx.engine.rerun_job(id).await.map_err(engine_error)
-}
-
-/// A server function's error as a sentence for people (without the
-/// framework's "error running server function" prefix).
-pub fn error_text(e: &ServerFnError) -> String {
-    match e {
-        ServerFnError::ServerError(message) => message.clone(),
-        other => other.to_string(),
-    }
+pub async fn rerun_job(id: i64) -> Result<JobView, UiError> {
+    Ok(engine()?.rerun_job(id).await?)
 }

@@ -1,18 +1,18 @@
 //! The browser's subscription to `GET /api/v1/events` (server-sent events).
 //! On the server this does nothing: live updates start after hydration.
 
-use crate::fleet::Fleet;
-use crate::jobs::Jobs;
+use crate::state::fleet::Fleet;
+use crate::state::jobs::JobStore;
 
 /// Starts the event stream and the one-second clock (browser only).
 #[cfg(not(feature = "hydrate"))]
-pub fn connect(_fleet: Fleet, _jobs: Jobs) {}
+pub fn connect(_fleet: Fleet, _jobs: JobStore) {}
 
 #[cfg(feature = "hydrate")]
 pub use browser::sleep;
 
 #[cfg(feature = "hydrate")]
-pub fn connect(fleet: Fleet, jobs: Jobs) {
+pub fn connect(fleet: Fleet, jobs: JobStore) {
     use leptos::prelude::*;
     // Effects run only in the browser, once hydration is done.
     Effect::new(move |_| {
@@ -36,12 +36,11 @@ mod browser {
     use trainyard_core::event::{
         EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_HELLO, EVENT_JOB, EVENT_PROGRESS, EVENT_RESYNC,
     };
+    use trainyard_core::protocol::paths;
     use trainyard_core::ServerEvent;
 
-    use crate::fleet::Fleet;
-    use crate::jobs::Jobs;
-
-    const URL: &str = "/api/v1/events";
+    use crate::state::fleet::Fleet;
+    use crate::state::jobs::JobStore;
 
     pub fn on_login_page() -> bool {
         web_sys::window()
@@ -52,7 +51,7 @@ mod browser {
     /// Keeps a stream open for the life of the page. The browser reconnects
     /// a dropped stream by itself (sending `Last-Event-ID`); this loop only
     /// handles a stream the browser gave up on (e.g. a 401 after logout).
-    pub async fn stream_forever(fleet: Fleet, jobs: Jobs) {
+    pub async fn stream_forever(fleet: Fleet, jobs: JobStore) {
         let mut retry = Duration::from_secs(1);
         loop {
             match open(fleet, jobs).await {
@@ -65,8 +64,8 @@ mod browser {
         }
     }
 
-    async fn open(fleet: Fleet, jobs: Jobs) -> Result<(), String> {
-        let mut source = EventSource::new(URL).map_err(|e| e.to_string())?;
+    async fn open(fleet: Fleet, jobs: JobStore) -> Result<(), String> {
+        let mut source = EventSource::new(&paths::events()).map_err(|e| e.to_string())?;
         let mut streams = Vec::new();
         for name in [
             EVENT_HELLO,
@@ -94,7 +93,7 @@ mod browser {
         Ok(())
     }
 
-    fn apply(fleet: Fleet, jobs: Jobs, data: &str) {
+    fn apply(fleet: Fleet, jobs: JobStore, data: &str) {
         match serde_json::from_str::<ServerEvent>(data) {
             Ok(ServerEvent::Hello { server_time_ms }) => {
                 fleet.sync_clock(server_time_ms);

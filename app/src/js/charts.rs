@@ -6,7 +6,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::components::metric_chart::Line;
-use crate::script_loader::{describe, load_script, load_stylesheet};
+use crate::js::script_loader::{describe, load_script, load_stylesheet};
 
 const BUNDLE_URL: &str = "/assets/vendor/charts.js";
 const STYLE_URL: &str = "/assets/vendor/charts.css";

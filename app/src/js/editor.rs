@@ -6,7 +6,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::experiment::Diagnostic;
-use crate::script_loader::describe;
+use crate::js::script_loader::describe;
 
 /// Where cargo-leptos serves the bundle from (copied from `public/`).
 const BUNDLE_URL: &str = "/assets/vendor/editor.js";
@@ -72,5 +72,5 @@ impl Drop for Editor {
 }
 
 async fn load_bundle() -> Result<(), String> {
-    crate::script_loader::load_script(BUNDLE_URL, "TrainyardEditor").await
+    crate::js::script_loader::load_script(BUNDLE_URL, "TrainyardEditor").await
 }

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 use trainyard_core::{FleetCounts, HostView};
 
-use crate::live_map::LiveMap;
 use crate::server_fns::HostsSnapshot;
+use crate::state::live_map::LiveMap;
 
 /// Live fleet state shared by every page.
 #[derive(Clone, Copy)]

@@ -1,14 +1,17 @@
 //! The Queue's table: one row per job, each updating in place.
 
+pub mod sort;
+
 use leptos::prelude::*;
 use trainyard_core::{JobStatus, JobView};
 
+use self::sort::{JobSort, SortDir, SortKey};
 use super::job_actions::{JobButtons, PrioritySelect};
 use super::job_duration::JobDuration;
 use super::job_progress::JobProgress;
 use super::job_status::JobStatusBadge;
 use super::relative_time::MaybeRelativeTime;
-use crate::jobs::{JobSort, Jobs, SortDir, SortKey};
+use crate::state::jobs::JobStore;
 
 #[component]
 pub fn JobTable(
@@ -19,7 +22,7 @@ pub fn JobTable(
     /// Called with a header's column when it is clicked.
     on_sort: Callback<SortKey>,
 ) -> impl IntoView {
-    let jobs = expect_context::<Jobs>();
+    let jobs = expect_context::<JobStore>();
     let header = move |key: SortKey, label: &'static str| {
         view! { <SortHeader key=key label=label sort=sort on_sort=on_sort/> }
     };
@@ -118,6 +121,17 @@ pub fn placement(job: &JobView) -> String {
     }
 }
 
+/// Why the job is where it is: what happened to it (`reason`), then why it
+/// still waits (`waiting`), e.g. "attempt 1 lost; requeued; waiting for a
+/// free GPU". `None` when there is nothing to say.
+pub fn reason_text(job: &JobView) -> Option<String> {
+    match (&job.reason, &job.waiting) {
+        (Some(reason), Some(waiting)) => Some(format!("{reason}; {waiting}")),
+        (None, Some(waiting)) => Some(waiting.clone()),
+        (reason, None) => reason.clone(),
+    }
+}
+
 /// "0,1", or "CPU" when no GPUs were given.
 pub fn gpu_list(indices: &[u32]) -> String {
     if indices.is_empty() {
@@ -136,6 +150,7 @@ fn JobRow(job: ArcRwSignal<JobView>) -> impl IntoView {
     let id = job.with_untracked(|j| j.id);
     let status = Memo::new(move |_| job.with(|j| j.status));
     let changed = changed_flag(job);
+    let reason = Memo::new(move |_| job.with(reason_text).unwrap_or_default());
     let href = format!("/jobs/{id}");
     view! {
         <tr
@@ -159,9 +174,7 @@ fn JobRow(job: ArcRwSignal<JobView>) -> impl IntoView {
             <td><MaybeRelativeTime ms=Signal::derive(move || job.with(|j| j.started_ms))/></td>
             <td class="num"><JobDuration job=job/></td>
             <td class="num">{move || job.with(|j| format!("{} / {}", j.attempt, j.retries + 1))}</td>
-            <td class="reason" title=move || job.with(|j| j.reason.clone().unwrap_or_default())>
-                {move || job.with(|j| j.reason.clone().unwrap_or_default())}
-            </td>
+            <td class="reason" title=reason>{reason}</td>
             <td class="actions"><JobButtons job=job/></td>
         </tr>
     }
@@ -181,4 +194,37 @@ fn changed_flag(job: RwSignal<JobView>) -> ReadSignal<bool> {
         }
     });
     changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(reason: Option<&str>, waiting: Option<&str>) -> JobView {
+        JobView {
+            reason: reason.map(String::from),
+            waiting: waiting.map(String::from),
+            ..JobView::default()
+        }
+    }
+
+    #[test]
+    fn a_waiting_job_says_why_it_waits_after_what_happened_to_it() {
+        let requeued = job(
+            Some("attempt 1 lost; requeued"),
+            Some("waiting for a free GPU"),
+        );
+        assert_eq!(
+            reason_text(&requeued).as_deref(),
+            Some("attempt 1 lost; requeued; waiting for a free GPU")
+        );
+        let fresh = job(None, Some("waiting for a free GPU"));
+        assert_eq!(
+            reason_text(&fresh).as_deref(),
+            Some("waiting for a free GPU")
+        );
+        let failed = job(Some("exit code 1"), None);
+        assert_eq!(reason_text(&failed).as_deref(), Some("exit code 1"));
+        assert_eq!(reason_text(&job(None, None)), None);
+    }
 }
