@@ -13,6 +13,14 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "tools"
 scripts/install-deps.sh --with-browser
 
+step "style: rustfmt, and clippy on each side"
+cargo fmt --all --check
+# Server side (the default members: app gets `ssr` through the server) and
+# browser side (app gets `hydrate` through the frontend) are linted apart,
+# so the two features are never unified on one build of `app`.
+cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked -p trainyard-frontend --target wasm32-unknown-unknown -- -D warnings
+
 step "rust tests"
 cargo test --locked
 

@@ -300,7 +300,7 @@ mod tests {
             assert!(validate_run_path(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(
-            validate_run_path(&"a/".repeat(20).trim_end_matches('/').to_string()),
+            validate_run_path("a/".repeat(20).trim_end_matches('/')),
             Err(RunPathError::TooDeep)
         );
         assert_eq!(

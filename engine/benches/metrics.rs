@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use trainyard_core::SubmitOptions;
-use trainyard_engine::{Engine, EngineConfig, MetricPoint};
+use trainyard_engine::{Engine, EngineSettings, MetricPoint};
 
 const KEYS: usize = 10;
 const BATCH: usize = 1_000;
@@ -49,11 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn engine_on(dir: &std::path::Path) -> Result<(Engine, i64), Box<dyn std::error::Error>> {
-    let engine = Engine::open(EngineConfig {
-        data_dir: Some(dir.to_path_buf()),
-        ..Default::default()
-    })
-    .await?;
+    let engine = Engine::open(EngineSettings::new(dir)).await?;
     let job = engine
         .submit("command: x\ngpus: 0\n", SubmitOptions::default())
         .await?

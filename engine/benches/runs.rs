@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use trainyard_core::runs::{RunColumn, RunsQuery};
 use trainyard_core::SubmitOptions;
-use trainyard_engine::{Engine, EngineConfig, MetricPoint};
+use trainyard_engine::{Engine, EngineSettings, MetricPoint};
 
 /// Runs per submitted sweep (the default sweep limit is 1,000).
 const SWEEP: usize = 1_000;
@@ -26,11 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn run(runs: usize, repeats: usize) -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
-    let engine = Engine::open(EngineConfig {
-        data_dir: Some(dir.path().to_path_buf()),
-        ..Default::default()
-    })
-    .await?;
+    let engine = Engine::open(EngineSettings::new(dir.path())).await?;
     let seeding = Instant::now();
     let mut made = 0;
     while made < runs {

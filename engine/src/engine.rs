@@ -69,7 +69,7 @@ impl Engine {
             store.clone(),
             bus.clone(),
             clock.clone(),
-            settings.thresholds.clone(),
+            settings.thresholds,
             settings.snapshot_interval,
         )
         .await?;

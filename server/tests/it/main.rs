@@ -1,6 +1,10 @@
 //! Integration tests: the real server on port 0, driven over HTTP by a
 //! client and by the real agent library.
 
+// Helpers outside #[test] functions expect too; clippy.toml only covers
+// the test functions themselves.
+#![allow(clippy::expect_used)]
+
 mod api_auth;
 mod bad_input;
 mod files_sync;
