@@ -12,9 +12,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use trainyard_core::protocol::codes::{BAD_PATH, HASH_MISMATCH, OFFSET_MISMATCH, TOO_LARGE};
 use trainyard_core::sync::{
     parse_hex64, validate_run_path, AppendAck, AppendQuery, FileEntry, SyncKind, SyncStatus,
-    UploadAck, UploadProgress, UploadQuery, BAD_PATH, HASH_MISMATCH, OFFSET_MISMATCH, TOO_LARGE,
+    UploadAck, UploadProgress, UploadQuery,
 };
 use trainyard_core::work::{AttemptRef, OffsetMismatch};
 use xxhash_rust::xxh3::xxh3_64;
