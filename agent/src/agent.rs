@@ -15,8 +15,8 @@ use crate::collector::SharedCollector;
 use crate::config::AgentConfig;
 use crate::error::AgentError;
 use crate::jobs::{poll_forever, Contact, Jobs};
-use crate::link_state::{LinkState, Recovery};
-use crate::response::Verdict;
+use crate::http::link_state::{LinkState, Recovery};
+use crate::http::response::Verdict;
 
 /// Runs the agent until `shutdown` resolves (then `Ok(())`) or a fatal error
 /// (bad config, protocol mismatch, refused token). Network outages and

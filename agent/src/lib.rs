@@ -14,9 +14,8 @@ mod config;
 mod error;
 pub mod gpu;
 mod hostname;
+mod http;
 mod jobs;
-mod link_state;
-mod response;
 mod system_stats;
 mod text;
 

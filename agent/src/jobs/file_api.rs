@@ -11,7 +11,7 @@ use trainyard_core::sync::{AppendAck, AppendQuery, SyncStatus, UploadAck, Upload
 use trainyard_core::work::AttemptRef;
 
 use super::api::{attempt_path, parse_json, Reply, WorkClient, MAX_ACK_BYTES};
-use crate::response::Verdict;
+use crate::http::response::Verdict;
 
 /// A chunk is up to a few MiB; allow a slow link to carry it.
 const FILE_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);

@@ -13,7 +13,7 @@ use super::scan::LocalFile;
 use super::tracked::{Cursor, Tracked};
 use super::upload::{self, Upload};
 use crate::jobs::api::{Refusal, Reply};
-use crate::response::Verdict;
+use crate::http::response::Verdict;
 
 /// Largest append chunk (uncompressed).
 pub(super) const APPEND_CHUNK: u64 = 1024 * 1024;

@@ -5,7 +5,7 @@ use std::io;
 use trainyard_core::work::AttemptRef;
 
 use crate::jobs::api::WorkClient;
-use crate::response::Verdict;
+use crate::http::response::Verdict;
 
 /// One pass over the run dir.
 pub(super) struct Pass<'a> {

@@ -15,7 +15,7 @@ use super::scan::{scan, Scan};
 use super::tracked::{Pending, ServerCopy, Tracked};
 use super::whole::sync_whole;
 use crate::jobs::api::{Reply, WorkClient};
-use crate::response::Verdict;
+use crate::http::response::Verdict;
 
 /// Consecutive "later"s after which a file is given up: a server that
 /// refuses the same file's hash this often will not take it.

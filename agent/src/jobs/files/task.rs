@@ -15,7 +15,7 @@ use super::pass::Halt;
 use super::syncer::{PassReport, Syncer};
 use crate::jobs::retry::Retry;
 use crate::jobs::JobContext;
-use crate::response::Verdict;
+use crate::http::response::Verdict;
 
 /// Time between passes while the job runs.
 const SYNC_INTERVAL: Duration = Duration::from_secs(1);

@@ -11,7 +11,7 @@ use super::read::{blocking, read_range};
 use super::scan::{LocalFile, Stamp};
 use super::tracked::{Pending, ServerCopy, Tracked};
 use crate::jobs::api::{Refusal, Reply};
-use crate::response::Verdict;
+use crate::http::response::Verdict;
 
 /// Largest upload chunk (uncompressed).
 pub(super) const UPLOAD_CHUNK: u64 = 4 * 1024 * 1024;

@@ -1,6 +1,7 @@
-//! Turns the server's answer to a heartbeat into what the loop should do.
-//! Pure (status + body in, verdict out) so every case is unit-tested without
-//! a network.
+//! Turns the server's answer to any agent request into a [`Verdict`]: what
+//! the heartbeat loop (and, through `jobs/api.rs`, every job request) should
+//! do next. Pure (status + body in, verdict out) so every case is
+//! unit-tested without a network.
 
 use reqwest::StatusCode;
 use trainyard_core::ApiErrorBody;
@@ -10,7 +11,7 @@ use crate::error::AgentError;
 /// Longest slice of a non-JSON error body quoted in a log line.
 const MAX_QUOTED_BODY: usize = 300;
 
-/// What one heartbeat attempt came to.
+/// What one request came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// Stored by the server; wait the normal interval.
