@@ -9,9 +9,9 @@ use trainyard_core::{Heartbeat, PROTOCOL_VERSION};
 
 use crate::config::AgentConfig;
 use crate::gpu::{open_reader, sanitize_gpus, GpuReader};
-use crate::hostname::os_hostname;
-use crate::system_stats::SystemSampler;
-use crate::text::truncate_text;
+use super::hostname::os_hostname;
+use super::system_stats::SystemSampler;
+use super::sanitize::truncate_text;
 
 /// Everything that stays alive between heartbeats.
 pub(crate) struct Collector {
