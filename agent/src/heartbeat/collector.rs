@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use trainyard_core::{Heartbeat, PROTOCOL_VERSION};
 
+use super::hostname::os_hostname;
+use super::sanitize::truncate_text;
+use super::system_stats::SystemSampler;
 use crate::config::AgentConfig;
 use crate::gpu::{open_reader, sanitize_gpus, GpuReader};
-use super::hostname::os_hostname;
-use super::system_stats::SystemSampler;
-use super::sanitize::truncate_text;
 
 /// Everything that stays alive between heartbeats.
 pub(crate) struct Collector {

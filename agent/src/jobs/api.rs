@@ -16,10 +16,10 @@ use trainyard_core::work::{
 };
 use trainyard_core::ApiErrorBody;
 
-use crate::http::{error_chain, http_client, read_capped, with_agent_headers};
 use crate::config::ValidatedConfig;
 use crate::error::AgentError;
 use crate::http::response::{classify, Verdict};
+use crate::http::{error_chain, http_client, read_capped, with_agent_headers};
 
 /// Most bytes read of a poll answer: assignments carry whole configs.
 const MAX_POLL_RESPONSE_BYTES: usize = 16 * 1024 * 1024;

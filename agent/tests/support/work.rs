@@ -12,11 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use tokio::time::Instant;
+use trainyard_core::protocol::codes::SUPERSEDED;
 use trainyard_core::work::{
     Assignment, AttemptRef, FinishedReport, LogAck, OffsetMismatch, PollRequest, PollResponse,
     StartedReport, StopOrder, MAX_POLL_WAIT_MS,
 };
-use trainyard_core::protocol::codes::SUPERSEDED;
 
 use super::files::Files;
 use super::{error, lock, unavailable, Shared, SharedState};
