@@ -1,6 +1,6 @@
 //! The job requests of the agent protocol (poll, started, log, finished) and
 //! how their answers are classified. The run-file requests are in
-//! `file_api.rs`.
+//! `files/api.rs`.
 
 use std::time::Duration;
 

@@ -6,7 +6,6 @@ mod api;
 mod attempt;
 mod command;
 mod contact;
-mod file_api;
 mod files;
 mod outcome;
 mod output;

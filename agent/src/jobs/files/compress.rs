@@ -6,7 +6,7 @@ use std::io::Write;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use crate::jobs::file_api::ChunkBody;
+use super::api::ChunkBody;
 
 /// Smaller bodies go as they are: gzip's framing would eat the saving.
 const MIN_INPUT: usize = 1024;

@@ -10,8 +10,8 @@ use serde::Serialize;
 use trainyard_core::sync::{AppendAck, AppendQuery, SyncStatus, UploadAck, UploadQuery};
 use trainyard_core::work::AttemptRef;
 
-use super::api::{attempt_path, parse_json, Reply, WorkClient, MAX_ACK_BYTES};
 use crate::http::response::Verdict;
+use crate::jobs::api::{attempt_path, parse_json, Reply, WorkClient, MAX_ACK_BYTES};
 
 /// A chunk is up to a few MiB; allow a slow link to carry it.
 const FILE_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
