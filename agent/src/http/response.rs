@@ -4,6 +4,7 @@
 //! unit-tested without a network.
 
 use reqwest::StatusCode;
+use trainyard_core::protocol::codes::{PROTOCOL_MISMATCH, UNAUTHORIZED};
 use trainyard_core::ApiErrorBody;
 
 use crate::error::AgentError;
@@ -37,12 +38,12 @@ pub(crate) fn classify(status: StatusCode, body: &[u8], sent_token: bool) -> Ver
         None => describe_unstructured(status, body),
     };
 
-    if status == StatusCode::UPGRADE_REQUIRED || code == "protocol_mismatch" {
+    if status == StatusCode::UPGRADE_REQUIRED || code == PROTOCOL_MISMATCH {
         return Verdict::Fatal(AgentError::ProtocolMismatch {
             server_message: message,
         });
     }
-    if status == StatusCode::UNAUTHORIZED || code == "unauthorized" {
+    if status == StatusCode::UNAUTHORIZED || code == UNAUTHORIZED {
         return Verdict::Fatal(AgentError::Unauthorized(unauthorized_advice(
             &message, sent_token,
         )));
@@ -92,6 +93,8 @@ fn describe_unstructured(status: StatusCode, body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use trainyard_core::protocol::codes::INVALID_HEARTBEAT;
+
     use super::*;
 
     fn api_error(code: &str, message: &str) -> Vec<u8> {
@@ -113,7 +116,7 @@ mod tests {
 
     #[test]
     fn protocol_mismatch_is_fatal_and_keeps_the_server_message() {
-        let body = api_error("protocol_mismatch", "server speaks 2");
+        let body = api_error(PROTOCOL_MISMATCH, "server speaks 2");
         assert_eq!(
             classify(StatusCode::UPGRADE_REQUIRED, &body, false),
             Verdict::Fatal(AgentError::ProtocolMismatch {
@@ -129,7 +132,7 @@ mod tests {
 
     #[test]
     fn unauthorized_is_fatal_and_tells_the_operator_what_to_pass() {
-        let body = api_error("unauthorized", "bad token");
+        let body = api_error(UNAUTHORIZED, "bad token");
         let Verdict::Fatal(AgentError::Unauthorized(advice)) =
             classify(StatusCode::UNAUTHORIZED, &body, true)
         else {
@@ -145,7 +148,7 @@ mod tests {
     #[test]
     fn bad_requests_are_rejected_not_retried_fast() {
         let body = api_error(
-            "invalid_heartbeat",
+            INVALID_HEARTBEAT,
             "gpus[0].utilization_percent: 120 is outside 0..=100",
         );
         let verdict = classify(StatusCode::BAD_REQUEST, &body, false);
