@@ -49,6 +49,20 @@ pub(crate) enum Reply<T> {
     Failed(Verdict),
 }
 
+impl<T> Reply<T> {
+    /// Continues a `Done` answer with `next`; every other answer is passed
+    /// on as it is.
+    pub fn and_then<U>(self, next: impl FnOnce(T) -> Reply<U>) -> Reply<U> {
+        match self {
+            Reply::Done(value) => next(value),
+            Reply::Superseded(message) => Reply::Superseded(message),
+            Reply::OffsetMismatch { size } => Reply::OffsetMismatch { size },
+            Reply::Refused(refusal, message) => Reply::Refused(refusal, message),
+            Reply::Failed(verdict) => Reply::Failed(verdict),
+        }
+    }
+}
+
 /// Why the server refused a run-file request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
@@ -168,18 +182,14 @@ impl WorkClient {
         };
         let status = response.status();
         let body = read_capped(response, limit).await;
-        match classify_reply(status, &body, self.authorization.is_some()) {
-            Reply::Done(()) => match parse(&body) {
+        classify_reply(status, &body, self.authorization.is_some()).and_then(|()| {
+            match parse(&body) {
                 Ok(value) => Reply::Done(value),
                 Err(why) => Reply::Failed(Verdict::Rejected(format!(
                     "HTTP {status} with an answer this agent cannot read: {why}"
                 ))),
-            },
-            Reply::Superseded(message) => Reply::Superseded(message),
-            Reply::OffsetMismatch { size } => Reply::OffsetMismatch { size },
-            Reply::Refused(refusal, message) => Reply::Refused(refusal, message),
-            Reply::Failed(verdict) => Reply::Failed(verdict),
-        }
+            }
+        })
     }
 }
 
