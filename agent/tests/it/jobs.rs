@@ -1,14 +1,12 @@
 //! End-to-end: the agent runs real processes for a fake server on 127.0.0.1.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
 use tokio::time::Instant;
 use trainyard_core::work::{AttemptRef, Outcome, StopOrder, StopReason};
 
-use support::{job, start, Setup, DEADLINE, WAIT_FOR_GO};
+use crate::support::{job, start, Setup, DEADLINE, WAIT_FOR_GO};
 
 const SIGTERM: i32 = 15;
 const SIGKILL: i32 = 9;

@@ -1,15 +1,12 @@
 //! A stand-in Trainyard server for the agent's end-to-end tests: records
 //! every heartbeat and job request and answers however a test tells it to.
 
-// Each test binary uses a different part of this module.
-#![allow(dead_code, unused_imports)]
-
 mod files;
 mod jobs;
 mod work;
 
-pub use files::{FileRequest, Files, Op};
-pub use jobs::{attempt_of, job, Setup, LONG_LEASE_MS, WAIT_FOR_GO};
+pub use files::{FileRequest, Op};
+pub use jobs::{job, Setup, WAIT_FOR_GO};
 pub use work::Work;
 
 use std::collections::VecDeque;
@@ -26,7 +23,7 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
+use tokio::time::{timeout, Instant};
 use trainyard_agent::{run, AgentConfig, AgentError, BackoffPolicy};
 use trainyard_core::{ApiErrorBody, Heartbeat};
 
@@ -40,10 +37,37 @@ pub const FAST_BACKOFF: BackoffPolicy = BackoffPolicy {
 };
 
 /// The agent running in the background, with the switch that stops it.
-/// Each test binary adds the shutdown checks it needs.
 pub struct RunningAgent {
     pub stop: oneshot::Sender<()>,
     pub task: JoinHandle<Result<(), AgentError>>,
+}
+
+impl RunningAgent {
+    /// Stops the agent and checks that `run` returns `Ok`.
+    pub async fn shut_down(self) {
+        let _ = self.stop.send(());
+        match timeout(DEADLINE, self.task).await {
+            Ok(Ok(Ok(()))) => {}
+            other => panic!("run() did not stop cleanly: {other:?}"),
+        }
+    }
+
+    /// Resolves the shutdown future and checks `run` returns `Ok` promptly.
+    pub async fn shut_down_promptly(self) {
+        let _ = self.stop.send(());
+        match timeout(Duration::from_secs(2), self.task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => panic!("run() failed instead of stopping cleanly: {e}"),
+            Ok(Err(e)) => panic!("the agent task panicked: {e}"),
+            Err(_) => panic!("run() ignored shutdown"),
+        }
+    }
+
+    /// Ends the agent like a crash would: no shutdown, nothing reported.
+    pub async fn crash(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
 }
 
 /// Starts [`run`] with `config` on a task of its own.

@@ -1,7 +1,5 @@
 //! End-to-end: the real heartbeat loop against a fake server on 127.0.0.1.
 
-mod support;
-
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -10,7 +8,7 @@ use tokio::time::timeout;
 use trainyard_agent::{AgentConfig, AgentError, BackoffPolicy, GpuSource};
 use trainyard_core::PROTOCOL_VERSION;
 
-use support::{start, Answer, BrokenServer, FakeServer, RunningAgent, DEADLINE, FAST_BACKOFF};
+use crate::support::{start, Answer, BrokenServer, FakeServer, DEADLINE, FAST_BACKOFF};
 
 const INTERVAL: Duration = Duration::from_millis(50);
 
@@ -28,19 +26,6 @@ async fn finished(task: JoinHandle<Result<(), AgentError>>) -> Result<(), AgentE
         Ok(Ok(result)) => result,
         Ok(Err(e)) => panic!("the agent task panicked: {e}"),
         Err(_) => panic!("run() did not return"),
-    }
-}
-
-impl RunningAgent {
-    /// Resolves the shutdown future and checks `run` returns `Ok` promptly.
-    async fn shut_down_promptly(self) {
-        let _ = self.stop.send(());
-        match timeout(Duration::from_secs(2), self.task).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => panic!("run() failed instead of stopping cleanly: {e}"),
-            Ok(Err(e)) => panic!("the agent task panicked: {e}"),
-            Err(_) => panic!("run() ignored shutdown"),
-        }
     }
 }
 

@@ -1,8 +1,6 @@
 //! End-to-end: what jobs write into their run dir reaches the fake server
 //! byte for byte, through outages, refusals, rewrites and restarts.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,7 +9,7 @@ use tokio::time::Instant;
 use trainyard_core::work::{AttemptRef, Outcome};
 use xxhash_rust::xxh3::xxh3_64;
 
-use support::{job, start, FileRequest, Op, Setup, DEADLINE, WAIT_FOR_GO};
+use crate::support::{job, start, FileRequest, Op, Setup, DEADLINE, WAIT_FOR_GO};
 
 const MIB: u64 = 1024 * 1024;
 

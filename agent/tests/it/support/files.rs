@@ -36,7 +36,6 @@ pub enum Op {
 /// One append or upload chunk as the server saw it.
 #[derive(Debug, Clone)]
 pub struct FileRequest {
-    pub attempt: AttemptRef,
     pub op: Op,
     pub path: String,
     pub offset: u64,
@@ -326,7 +325,6 @@ fn chunk_request(
             Err((status, code, message)) => (status, error(status, code, &message), 0, false),
         };
         work.files.requests.push(FileRequest {
-            attempt: chunk.at,
             op: chunk.op,
             path: chunk.path,
             offset: chunk.offset,
