@@ -25,6 +25,9 @@ use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::{timeout, Instant};
 use trainyard_agent::{run, AgentConfig, AgentError, BackoffPolicy};
+use trainyard_core::protocol::codes::{INVALID_HEARTBEAT, OFFSET_MISMATCH};
+use trainyard_core::protocol::paths::{route, API_PREFIX};
+use trainyard_core::work::OffsetMismatch;
 use trainyard_core::{ApiErrorBody, Heartbeat};
 
 /// How long tests wait for something that should happen within milliseconds.
@@ -144,16 +147,18 @@ impl FakeServer {
             }),
             wake: Notify::new(),
         });
-        let jobs = "/api/v1/agents/jobs/{job_id}/attempts/{attempt}";
+        // The same patterns the real router mounts, so the two cannot drift.
+        let api = Router::new()
+            .route(route::AGENT_HEARTBEAT, post(heartbeat))
+            .route(route::AGENT_POLL, post(work::poll))
+            .route(route::ATTEMPT_STARTED, post(work::started))
+            .route(route::ATTEMPT_LOG, put(work::append_log))
+            .route(route::ATTEMPT_FINISHED, post(work::finished))
+            .route(route::ATTEMPT_FILES, get(files::status))
+            .route(route::ATTEMPT_FILE, put(files::append))
+            .route(route::ATTEMPT_UPLOAD, put(files::upload));
         let app = Router::new()
-            .route("/api/v1/agents/heartbeat", post(heartbeat))
-            .route("/api/v1/agents/poll", post(work::poll))
-            .route(&format!("{jobs}/started"), post(work::started))
-            .route(&format!("{jobs}/log"), put(work::append_log))
-            .route(&format!("{jobs}/finished"), post(work::finished))
-            .route(&format!("{jobs}/files"), get(files::status))
-            .route(&format!("{jobs}/files/{{*path}}"), put(files::append))
-            .route(&format!("{jobs}/uploads/{{*path}}"), put(files::upload))
+            .nest(API_PREFIX, api)
             // Upload chunks are 4 MiB, past axum's default limit.
             .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
             .with_state(Arc::clone(&shared));
@@ -248,7 +253,7 @@ async fn heartbeat(State(shared): SharedState, headers: HeaderMap, body: Bytes) 
         Answer::Accept => match heartbeat.map(|h| h.validate().map_err(|e| e.to_string())) {
             Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
             Ok(Err(message)) | Err(message) => {
-                error(StatusCode::BAD_REQUEST, "invalid_heartbeat", &message)
+                error(StatusCode::BAD_REQUEST, INVALID_HEARTBEAT, &message)
             }
         },
         Answer::Error {
@@ -265,6 +270,16 @@ fn unavailable() -> Response {
         "unavailable",
         "the server is down (test)",
     )
+}
+
+/// 409 `offset_mismatch` with the size there is: "`whose` N bytes".
+fn offset_mismatch(size: u64, whose: &str) -> Response {
+    let mismatch = OffsetMismatch {
+        code: OFFSET_MISMATCH.into(),
+        message: format!("{whose} {size} bytes"),
+        size,
+    };
+    (StatusCode::CONFLICT, Json(mismatch)).into_response()
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
