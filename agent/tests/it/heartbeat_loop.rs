@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use trainyard_agent::{AgentConfig, AgentError, BackoffPolicy, GpuSource};
+use trainyard_core::protocol::codes::{INVALID_HEARTBEAT, PROTOCOL_MISMATCH, UNAUTHORIZED};
 use trainyard_core::PROTOCOL_VERSION;
 
 use crate::support::{start, Answer, BrokenServer, FakeServer, DEADLINE, FAST_BACKOFF};
@@ -68,7 +69,7 @@ async fn no_token_means_no_authorization_header() {
 async fn a_protocol_mismatch_stops_the_agent_with_the_server_message() {
     let server = FakeServer::start(Answer::Error {
         status: StatusCode::UPGRADE_REQUIRED,
-        code: "protocol_mismatch",
+        code: PROTOCOL_MISMATCH,
         message: "this server speaks protocol 2",
     })
     .await;
@@ -91,7 +92,7 @@ async fn a_protocol_mismatch_stops_the_agent_with_the_server_message() {
 async fn a_refused_token_stops_the_agent_and_says_how_to_pass_one() {
     let server = FakeServer::start(Answer::Error {
         status: StatusCode::UNAUTHORIZED,
-        code: "unauthorized",
+        code: UNAUTHORIZED,
         message: "missing or wrong bearer token",
     })
     .await;
@@ -140,7 +141,7 @@ async fn server_errors_are_retried_until_accepted() {
 async fn rejected_heartbeats_are_logged_and_the_agent_keeps_going() {
     let server = FakeServer::start(Answer::Error {
         status: StatusCode::BAD_REQUEST,
-        code: "invalid_heartbeat",
+        code: INVALID_HEARTBEAT,
         message: "gpus[0].index duplicated",
     })
     .await;
