@@ -185,11 +185,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_shared_collector_works_from_async_code() {
-        let shared = SharedCollector::open(config(GpuSource::Fake(1))).await;
-        let heartbeat = match shared {
-            Some(shared) => shared.collect().await,
-            None => panic!("opening the collector panicked"),
-        };
+        let shared = SharedCollector::open(config(GpuSource::Fake(1)))
+            .await
+            .expect("opening the collector does not panic");
+        let heartbeat = shared.collect().await;
         assert_eq!(heartbeat.gpus.len(), 1);
     }
 }

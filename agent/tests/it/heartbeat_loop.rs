@@ -45,7 +45,7 @@ async fn posts_valid_heartbeats_with_the_token_at_the_interval() {
         let heartbeat = request
             .heartbeat
             .as_ref()
-            .unwrap_or_else(|e| panic!("bad JSON: {e}"));
+            .expect("the heartbeat is valid JSON");
         assert_eq!(heartbeat.validate(), Ok(()));
         assert_eq!(heartbeat.protocol_version, PROTOCOL_VERSION);
         assert_eq!(heartbeat.host_id, "test-gpu-01");

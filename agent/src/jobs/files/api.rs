@@ -110,18 +110,18 @@ mod tests {
 
     fn base() -> Url {
         Url::parse("https://lab.example/trainyard/api/v1/agents/jobs/7/attempts/2/files/")
-            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("a valid base URL")
     }
 
     #[test]
     fn file_paths_are_encoded_a_component_at_a_time() {
         let url =
-            with_file_path(base(), "ckpt/epoch 3/100%?#.pt").unwrap_or_else(|e| panic!("{e}"));
+            with_file_path(base(), "ckpt/epoch 3/100%?#.pt").expect("an http base takes paths");
         assert_eq!(
             url.as_str(),
             "https://lab.example/trainyard/api/v1/agents/jobs/7/attempts/2/files/ckpt/epoch%203/100%25%3F%23.pt"
         );
-        let url = with_file_path(base(), "été.csv").unwrap_or_else(|e| panic!("{e}"));
+        let url = with_file_path(base(), "été.csv").expect("an http base takes paths");
         assert!(url.as_str().ends_with("/files/%C3%A9t%C3%A9.csv"), "{url}");
     }
 }

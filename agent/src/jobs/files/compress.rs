@@ -76,7 +76,7 @@ mod tests {
         let mut inflated = Vec::new();
         flate2::read::GzDecoder::new(&body.bytes[..])
             .read_to_end(&mut inflated)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the body is valid gzip");
         assert_eq!(inflated, csv);
     }
 

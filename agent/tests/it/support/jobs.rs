@@ -20,7 +20,7 @@ pub struct Setup {
 
 impl Setup {
     pub async fn new() -> Self {
-        let work_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let work_dir = tempfile::tempdir().expect("a temp dir");
         Self {
             server: FakeServer::start(Answer::Accept).await,
             work_dir,
@@ -79,7 +79,7 @@ impl Setup {
     /// Tells a job waiting on `wait_for_go` to go on.
     pub fn go(&self, attempt: AttemptRef) {
         let path = self.run_dir(attempt).join("go");
-        std::fs::write(&path, b"").unwrap_or_else(|e| panic!("cannot write {path:?}: {e}"));
+        std::fs::write(&path, b"").expect("the run dir is writable");
     }
 }
 

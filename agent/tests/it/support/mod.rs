@@ -32,6 +32,22 @@ use trainyard_core::{ApiErrorBody, Heartbeat};
 
 /// How long tests wait for something that should happen within milliseconds.
 pub const DEADLINE: Duration = Duration::from_secs(10);
+/// How often [`eventually`] looks again.
+const POLL_EVERY: Duration = Duration::from_millis(5);
+
+/// Polls `check` until it finds what it looks for and returns that; panics
+/// naming `what` at the [`DEADLINE`]. Every wait for a condition in these
+/// tests goes through here rather than sleeping a guessed time.
+pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let until = Instant::now() + DEADLINE;
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
 
 /// Short retry waits so simulated outages end quickly.
 pub const FAST_BACKOFF: BackoffPolicy = BackoffPolicy {
@@ -189,14 +205,7 @@ impl FakeServer {
     /// Polls until `check` finds what it looks for; panics with `what` at
     /// the deadline.
     pub async fn wait_until<T>(&self, what: &str, mut check: impl FnMut(&Work) -> Option<T>) -> T {
-        let until = Instant::now() + DEADLINE;
-        loop {
-            if let Some(found) = check(&self.script().work) {
-                return found;
-            }
-            assert!(Instant::now() < until, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        eventually(what, || check(&self.script().work)).await
     }
 
     fn script(&self) -> std::sync::MutexGuard<'_, Script> {
@@ -205,19 +214,11 @@ impl FakeServer {
 
     /// Polls until at least `count` requests arrived; panics at the deadline.
     pub async fn wait_for(&self, count: usize) -> Vec<Received> {
-        let until = Instant::now() + DEADLINE;
-        loop {
+        eventually(&format!("{count} heartbeats"), || {
             let received = self.received();
-            if received.len() >= count {
-                return received;
-            }
-            assert!(
-                Instant::now() < until,
-                "only {} of {count} heartbeats arrived",
-                received.len()
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+            (received.len() >= count).then_some(received)
+        })
+        .await
     }
 }
 
@@ -332,38 +333,31 @@ impl BrokenServer {
 
     /// Polls until at least `count` connections were refused.
     pub async fn wait_for_attempts(&self, count: usize) {
-        let until = Instant::now() + DEADLINE;
-        while *lock(&self.attempts) < count {
-            assert!(
-                Instant::now() < until,
-                "the agent stopped trying to connect"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        eventually(&format!("{count} connection attempts"), || {
+            (*lock(&self.attempts) >= count).then_some(())
+        })
+        .await;
     }
 
     /// Ends the outage: returns the listener, still bound to the same port.
     pub async fn recover(self) -> TcpListener {
         let _ = self.stop.send(());
-        match self.task.await {
-            Ok(listener) => listener,
-            Err(e) => panic!("broken server task failed: {e}"),
-        }
+        self.task
+            .await
+            .expect("the broken server hands its listener back")
     }
 }
 
 async fn bind() -> TcpListener {
-    match TcpListener::bind("127.0.0.1:0").await {
-        Ok(listener) => listener,
-        Err(e) => panic!("cannot bind a local port: {e}"),
-    }
+    TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free local port")
 }
 
 fn local_addr(listener: &TcpListener) -> SocketAddr {
-    match listener.local_addr() {
-        Ok(addr) => addr,
-        Err(e) => panic!("listener has no address: {e}"),
-    }
+    listener
+        .local_addr()
+        .expect("a bound listener has an address")
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
