@@ -1,7 +1,9 @@
-//! The heartbeat: every interval, a reading of this host (CPU, memory,
-//! disk, GPUs) posted to the server, backing off while it is away. Each
-//! accepted heartbeat renews contact (for fencing) and tells the job loop
-//! which GPUs exist.
+//! The heartbeat loop: a reading of this host posted to the server every interval.
+//!
+//! It backs off while the server is away. Every accepted heartbeat renews
+//! contact (for fencing), and every reading tells the job loop which GPU
+//! indices exist. `collector` takes the reading (`system_stats`, `gpu/`,
+//! `hostname`, kept valid by `sanitize`); `client` posts it.
 
 mod client;
 mod collector;

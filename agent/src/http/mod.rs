@@ -1,7 +1,7 @@
-//! Talking to the server over HTTP: the one client every request goes
-//! through, the agent's headers, capped reads of answers, and readable
-//! error text. What an answer means is `response`; how a run of answers
-//! is logged is `link_state`.
+//! The HTTP plumbing every agent request shares: client, headers, capped reads, error text.
+//!
+//! What an answer means is `response`; how a run of answers is logged (by
+//! the heartbeat loop and the poll for work) is `link_state`.
 
 pub(crate) mod link_state;
 pub(crate) mod response;
