@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 use reqwest::Url;
+use trainyard_core::protocol::paths;
 use trainyard_core::validate_host_id;
 
 use crate::backoff::BackoffPolicy;
@@ -17,9 +18,6 @@ pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(3);
 
 /// Time a job gets between SIGTERM and SIGKILL when none is configured.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(10);
-
-/// Path of the heartbeat endpoint below the server's base URL.
-const HEARTBEAT_PATH: &str = "api/v1/agents/heartbeat";
 
 /// Everything [`crate::run`] needs.
 #[derive(Clone)]
@@ -112,9 +110,12 @@ impl AgentConfig {
             )));
         }
         let base_url = base_url(&self.server_url)?;
-        let heartbeat_url = base_url.join(HEARTBEAT_PATH).map_err(|e| {
-            AgentError::InvalidConfig(format!("server URL {:?}: {e}", self.server_url))
-        })?;
+        let heartbeat_path = paths::agent_heartbeat();
+        let heartbeat_url = base_url
+            .join(paths::relative(&heartbeat_path))
+            .map_err(|e| {
+                AgentError::InvalidConfig(format!("server URL {:?}: {e}", self.server_url))
+            })?;
         Ok(ValidatedConfig {
             base_url,
             heartbeat_url,

@@ -5,23 +5,23 @@
 //! The server embeds this library to run a "local agent" in-process; the
 //! `trainyard-agent` binary (`main.rs` plus the `cli/` folder) wraps the same
 //! [`run`] for remote hosts.
+//!
+//! `agent` runs the two loops side by side: `heartbeat/` (what the host
+//! looks like, posted every interval) and `jobs/` (the poll for work, the
+//! processes, their logs and run files). Both speak to the server through
+//! `http/`; `gpu/` reads the GPUs for the heartbeat.
 
 mod agent;
 mod backoff;
-mod client;
-mod collector;
 mod config;
 mod error;
 pub mod gpu;
-mod hostname;
+mod heartbeat;
+mod http;
 mod jobs;
-mod link_state;
-mod response;
-mod system_stats;
-mod text;
 
 pub use agent::run;
 pub use backoff::BackoffPolicy;
 pub use config::{AgentConfig, GpuSource, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_KILL_GRACE};
 pub use error::AgentError;
-pub use hostname::{default_host_id, os_hostname};
+pub use heartbeat::hostname::{default_host_id, os_hostname};

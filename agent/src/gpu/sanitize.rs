@@ -5,7 +5,7 @@
 use trainyard_core::heartbeat::{MAX_GPUS_PER_HOST, MAX_PROCESSES_PER_GPU};
 use trainyard_core::GpuStats;
 
-use crate::text::{clamp_percent, plausible, truncate_text};
+use crate::heartbeat::sanitize::{clamp_percent, plausible, truncate_text};
 
 /// Bounds `validate()` puts on temperatures (°C) and power (W).
 const TEMPERATURE_RANGE: (f32, f32) = (-50.0, 200.0);

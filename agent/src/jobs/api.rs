@@ -1,6 +1,6 @@
 //! The job requests of the agent protocol (poll, started, log, finished) and
 //! how their answers are classified. The run-file requests are in
-//! `file_api.rs`.
+//! `files/api.rs`.
 
 use std::time::Duration;
 
@@ -11,16 +11,16 @@ use serde::Serialize;
 use trainyard_core::protocol::codes::{
     BAD_PATH, HASH_MISMATCH, OFFSET_MISMATCH, SUPERSEDED, TOO_LARGE,
 };
+use trainyard_core::protocol::paths::{self, AttemptAction};
 use trainyard_core::work::{
     AttemptRef, FinishedReport, LogAck, OffsetMismatch, PollRequest, PollResponse, StartedReport,
 };
 use trainyard_core::ApiErrorBody;
 
-use crate::client::{http_client, read_capped, with_agent_headers};
 use crate::config::ValidatedConfig;
 use crate::error::AgentError;
-use crate::response::{classify, Verdict};
-use crate::text::error_chain;
+use crate::http::response::{classify, Verdict};
+use crate::http::{error_chain, http_client, read_capped, with_agent_headers};
 
 /// Most bytes read of a poll answer: assignments carry whole configs.
 const MAX_POLL_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -47,6 +47,20 @@ pub(crate) enum Reply<T> {
     Refused(Refusal, String),
     /// Anything else, classified like a heartbeat answer.
     Failed(Verdict),
+}
+
+impl<T> Reply<T> {
+    /// Continues a `Done` answer with `next`; every other answer is passed
+    /// on as it is.
+    pub fn and_then<U>(self, next: impl FnOnce(T) -> Reply<U>) -> Reply<U> {
+        match self {
+            Reply::Done(value) => next(value),
+            Reply::Superseded(message) => Reply::Superseded(message),
+            Reply::OffsetMismatch { size } => Reply::OffsetMismatch { size },
+            Reply::Refused(refusal, message) => Reply::Refused(refusal, message),
+            Reply::Failed(verdict) => Reply::Failed(verdict),
+        }
+    }
 }
 
 /// Why the server refused a run-file request.
@@ -79,7 +93,7 @@ impl WorkClient {
     /// `POST /api/v1/agents/poll`, waiting up to the request's `wait_ms`.
     pub async fn poll(&self, request: &PollRequest) -> Reply<PollResponse> {
         let timeout = Duration::from_millis(request.wait_ms) + POLL_TIMEOUT_SLACK;
-        let builder = match self.url("api/v1/agents/poll") {
+        let builder = match self.url(&paths::agent_poll()) {
             Ok(url) => self.http.post(url).json(request).timeout(timeout),
             Err(reply) => return reply,
         };
@@ -89,7 +103,8 @@ impl WorkClient {
 
     /// `POST …/started`.
     pub async fn started(&self, attempt: AttemptRef, report: &StartedReport) -> Reply<()> {
-        self.post_report(attempt, "started", report).await
+        self.post_report(attempt, AttemptAction::Started, report)
+            .await
     }
 
     /// `PUT …/log?offset=N` with `chunk` as the body.
@@ -99,7 +114,10 @@ impl WorkClient {
         offset: u64,
         chunk: Vec<u8>,
     ) -> Reply<LogAck> {
-        let path = format!("{}?offset={offset}", attempt_path(attempt, "log"));
+        let path = format!(
+            "{}?offset={offset}",
+            paths::attempt(attempt, AttemptAction::Log)
+        );
         let builder = match self.url(&path) {
             Ok(url) => self
                 .http
@@ -114,17 +132,18 @@ impl WorkClient {
 
     /// `POST …/finished`.
     pub async fn finished(&self, attempt: AttemptRef, report: &FinishedReport) -> Reply<()> {
-        self.post_report(attempt, "finished", report).await
+        self.post_report(attempt, AttemptAction::Finished, report)
+            .await
     }
 
     /// Posts a JSON report to `…/<action>`; the answer is only acknowledged.
     async fn post_report(
         &self,
         attempt: AttemptRef,
-        action: &str,
+        action: AttemptAction,
         report: &impl Serialize,
     ) -> Reply<()> {
-        match self.url(&attempt_path(attempt, action)) {
+        match self.url(&paths::attempt(attempt, action)) {
             Ok(url) => {
                 let builder = self.http.post(url).json(report);
                 self.send(builder, MAX_ACK_BYTES, ignore_body).await
@@ -138,9 +157,10 @@ impl WorkClient {
         &self.http
     }
 
-    /// `path` below the server's base URL.
+    /// The API `path` (from [`paths`]) below the server's base URL, which
+    /// may carry a path prefix of its own.
     pub(super) fn url<T>(&self, path: &str) -> Result<Url, Reply<T>> {
-        self.base.join(path).map_err(|e| {
+        self.base.join(paths::relative(path)).map_err(|e| {
             Reply::Failed(Verdict::Rejected(format!(
                 "cannot build the URL for {path}: {e}"
             )))
@@ -162,27 +182,15 @@ impl WorkClient {
         };
         let status = response.status();
         let body = read_capped(response, limit).await;
-        match classify_reply(status, &body, self.authorization.is_some()) {
-            Reply::Done(()) => match parse(&body) {
+        classify_reply(status, &body, self.authorization.is_some()).and_then(|()| {
+            match parse(&body) {
                 Ok(value) => Reply::Done(value),
                 Err(why) => Reply::Failed(Verdict::Rejected(format!(
                     "HTTP {status} with an answer this agent cannot read: {why}"
                 ))),
-            },
-            Reply::Superseded(message) => Reply::Superseded(message),
-            Reply::OffsetMismatch { size } => Reply::OffsetMismatch { size },
-            Reply::Refused(refusal, message) => Reply::Refused(refusal, message),
-            Reply::Failed(verdict) => Reply::Failed(verdict),
-        }
+            }
+        })
     }
-}
-
-/// `api/v1/agents/jobs/{job}/attempts/{n}/{action}`.
-pub(super) fn attempt_path(attempt: AttemptRef, action: &str) -> String {
-    format!(
-        "api/v1/agents/jobs/{}/attempts/{}/{action}",
-        attempt.job_id, attempt.attempt
-    )
 }
 
 pub(super) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
@@ -244,37 +252,52 @@ fn refusal(status: StatusCode, body: &[u8]) -> Option<Refusal> {
 
 #[cfg(test)]
 mod tests {
+    use trainyard_core::protocol::codes::{BAD_QUERY, HOST_NOT_DISCONNECTED};
+
     use super::*;
+    use crate::config::AgentConfig;
+
+    /// An error body as the server writes it.
+    fn error_body(code: &str, message: &str) -> Vec<u8> {
+        serde_json::json!({ "code": code, "message": message })
+            .to_string()
+            .into_bytes()
+    }
 
     #[test]
     fn conflicts_are_told_apart_by_their_code() {
-        let mismatch = br#"{"code":"offset_mismatch","message":"have 10","size":10}"#;
+        let mismatch = serde_json::to_vec(&OffsetMismatch {
+            code: OFFSET_MISMATCH.into(),
+            message: "have 10".into(),
+            size: 10,
+        })
+        .expect("an OffsetMismatch serializes");
         assert_eq!(
-            classify_reply(StatusCode::CONFLICT, mismatch, false),
+            classify_reply(StatusCode::CONFLICT, &mismatch, false),
             Reply::OffsetMismatch { size: 10 }
         );
-        let superseded = br#"{"code":"superseded","message":"attempt 2 runs elsewhere"}"#;
+        let superseded = error_body(SUPERSEDED, "attempt 2 runs elsewhere");
         assert_eq!(
-            classify_reply(StatusCode::CONFLICT, superseded, false),
+            classify_reply(StatusCode::CONFLICT, &superseded, false),
             Reply::Superseded("attempt 2 runs elsewhere".into())
         );
-        let other = br#"{"code":"host_not_disconnected","message":"x"}"#;
+        let other = error_body(HOST_NOT_DISCONNECTED, "x");
         assert!(matches!(
-            classify_reply(StatusCode::CONFLICT, other, false),
+            classify_reply(StatusCode::CONFLICT, &other, false),
             Reply::Failed(Verdict::Rejected(_))
         ));
     }
 
     #[test]
     fn file_refusals_are_told_apart_by_their_code() {
-        let hash = br#"{"code":"hash_mismatch","message":"chunk hashes to 12"}"#;
+        let hash = error_body(HASH_MISMATCH, "chunk hashes to 12");
         assert!(matches!(
-            classify_reply(StatusCode::UNPROCESSABLE_ENTITY, hash, false),
+            classify_reply(StatusCode::UNPROCESSABLE_ENTITY, &hash, false),
             Reply::Refused(Refusal::HashMismatch, m) if m.contains("chunk hashes to 12")
         ));
-        let path = br#"{"code":"bad_path","message":"component \"..\""}"#;
+        let path = error_body(BAD_PATH, "component \"..\"");
         assert!(matches!(
-            classify_reply(StatusCode::BAD_REQUEST, path, false),
+            classify_reply(StatusCode::BAD_REQUEST, &path, false),
             Reply::Refused(Refusal::BadPath, _)
         ));
         // A proxy's body limit has no JSON but refuses all the same.
@@ -283,9 +306,9 @@ mod tests {
             Reply::Refused(Refusal::TooLarge, _)
         ));
         // Another 400 stays a plain rejection.
-        let other = br#"{"code":"bad_query","message":"offset"}"#;
+        let other = error_body(BAD_QUERY, "offset");
         assert!(matches!(
-            classify_reply(StatusCode::BAD_REQUEST, other, false),
+            classify_reply(StatusCode::BAD_REQUEST, &other, false),
             Reply::Failed(Verdict::Rejected(_))
         ));
     }
@@ -312,9 +335,16 @@ mod tests {
             job_id: 42,
             attempt: 3,
         };
+        let config = AgentConfig::new("https://lab.example/trainyard/", "gpu-01")
+            .validate()
+            .expect("a valid config");
+        let client = WorkClient::new(&config).expect("an HTTP client");
+        let url = client
+            .url::<()>(&paths::attempt(attempt, AttemptAction::Finished))
+            .expect("a URL below the base");
         assert_eq!(
-            attempt_path(attempt, "finished"),
-            "api/v1/agents/jobs/42/attempts/3/finished"
+            url.as_str(),
+            "https://lab.example/trainyard/api/v1/agents/jobs/42/attempts/3/finished"
         );
     }
 }

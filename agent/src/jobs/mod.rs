@@ -6,7 +6,6 @@ mod api;
 mod attempt;
 mod command;
 mod contact;
-mod file_api;
 mod files;
 mod outcome;
 mod output;
@@ -35,7 +34,7 @@ use crate::backoff::BackoffPolicy;
 use crate::config::{AgentConfig, ValidatedConfig};
 use crate::error::AgentError;
 use api::WorkClient;
-use registry::Registry;
+use registry::{AttemptRegistry, Entry};
 use slots::Limits;
 use spool::Spooled;
 use stop::StopCause;
@@ -43,7 +42,7 @@ use stop::StopCause;
 /// What every attempt task shares.
 pub(crate) struct JobContext {
     api: WorkClient,
-    registry: Registry,
+    registry: AttemptRegistry,
     /// `<work_dir>/runs`, absolute.
     runs: PathBuf,
     /// Where relative `workdir`s start, and the default cwd of a job.
@@ -75,7 +74,7 @@ impl Jobs {
             .map_err(|e| startup("cannot resolve the work directory", e))?;
         let ctx = JobContext {
             api: WorkClient::new(validated)?,
-            registry: Registry::new(Limits {
+            registry: AttemptRegistry::new(Limits {
                 cpu_slots: config.cpu_slots,
                 max_jobs: config.max_jobs,
             }),
@@ -112,8 +111,14 @@ impl Jobs {
         }
         let (stop, stops) = mpsc::unbounded_channel();
         let lease = Duration::from_millis(assignment.lease_ms);
-        let gpus = assignment.gpu_indices.clone();
-        if !registry.insert(attempt, gpus, true, lease, assignment.fence, stop.clone()) {
+        let entry = Entry {
+            gpus: assignment.gpu_indices.clone(),
+            holds_slots: true,
+            lease,
+            fence: assignment.fence,
+            stop: stop.clone(),
+        };
+        if !registry.insert(attempt, entry) {
             tracing::debug!(?attempt, "ignoring a repeated assignment");
             return;
         }
@@ -132,17 +137,15 @@ impl Jobs {
     async fn resume_report(&self, spooled: Arc<Spooled>) {
         let state = spooled.get().await;
         let (stop, stops) = mpsc::unbounded_channel();
-        let lease = Duration::from_millis(state.assignment.lease_ms);
-        let fence = state.assignment.fence;
         // Its process is gone: listed in polls, but holding no GPUs.
-        if self.ctx.registry.insert(
-            state.attempt(),
-            Vec::new(),
-            false,
-            lease,
-            fence,
-            stop.clone(),
-        ) {
+        let entry = Entry {
+            gpus: Vec::new(),
+            holds_slots: false,
+            lease: Duration::from_millis(state.assignment.lease_ms),
+            fence: state.assignment.fence,
+            stop: stop.clone(),
+        };
+        if self.ctx.registry.insert(state.attempt(), entry) {
             self.spawn(attempt::report_recovered(
                 Arc::clone(&self.ctx),
                 spooled,

@@ -98,11 +98,9 @@ mod tests {
 
     #[tokio::test]
     async fn two_pipes_end_up_in_one_file_line_by_line() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let dir = tempfile::tempdir().expect("a temp dir");
         let path = dir.path().join("output.log");
-        let log = open_log(&path)
-            .await
-            .unwrap_or_else(|e| panic!("open: {e}"));
+        let log = open_log(&path).await.expect("the log opens in a fresh dir");
         let (mut out_writer, out_reader) = tokio::io::duplex(64);
         let (mut err_writer, err_reader) = tokio::io::duplex(64);
         let task = capture(vec![out_reader, err_reader], log);

@@ -13,8 +13,8 @@ use trainyard_core::PROTOCOL_VERSION;
 use super::api::Reply;
 use super::Jobs;
 use crate::error::AgentError;
-use crate::link_state::LinkState;
-use crate::response::Verdict;
+use crate::http::link_state::LinkState;
+use crate::http::response::Verdict;
 
 /// How long the server may hold a poll when nothing else limits it.
 const POLL_WAIT: Duration = Duration::from_secs(25);

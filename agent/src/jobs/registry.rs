@@ -15,13 +15,18 @@ use super::slots::{Free, Limits};
 use super::stop::StopCause;
 
 /// One attempt the agent knows about.
-struct Entry {
-    gpus: Vec<u32>,
-    /// True while its process may still run (and holds its GPUs/slots).
-    holds_slots: bool,
-    lease: Duration,
-    fence: bool,
-    stop: mpsc::UnboundedSender<StopCause>,
+pub(crate) struct Entry {
+    /// The GPUs its process was given.
+    pub gpus: Vec<u32>,
+    /// True while its process may still run (and holds its GPUs/slots);
+    /// false for one recovered from the spool, whose process is gone.
+    pub holds_slots: bool,
+    /// How long the server keeps its lease without hearing from the agent.
+    pub lease: Duration,
+    /// Whether the process must be killed once the lease may have run out.
+    pub fence: bool,
+    /// Where stop orders for it go.
+    pub stop: mpsc::UnboundedSender<StopCause>,
 }
 
 /// What a poll says about this host right now.
@@ -33,14 +38,15 @@ pub(crate) struct Snapshot {
     pub shortest_lease: Option<Duration>,
 }
 
-/// Live attempts plus the change counter.
-pub(crate) struct Registry {
+/// Live attempts plus the change counter. (Not the engine's host registry:
+/// this one lists the attempts on one host.)
+pub(crate) struct AttemptRegistry {
     attempts: Mutex<BTreeMap<AttemptRef, Entry>>,
     changes: watch::Sender<u64>,
     limits: Limits,
 }
 
-impl Registry {
+impl AttemptRegistry {
     pub fn new(limits: Limits) -> Self {
         Self {
             attempts: Mutex::new(BTreeMap::new()),
@@ -49,31 +55,14 @@ impl Registry {
         }
     }
 
-    /// Adds an attempt (holding `gpus` while `holds_slots`). `false` if it
-    /// is already known: a repeated assignment is ignored.
-    pub fn insert(
-        &self,
-        attempt: AttemptRef,
-        gpus: Vec<u32>,
-        holds_slots: bool,
-        lease: Duration,
-        fence: bool,
-        stop: mpsc::UnboundedSender<StopCause>,
-    ) -> bool {
+    /// Adds an attempt. `false` if it is already known: a repeated
+    /// assignment is ignored.
+    pub fn insert(&self, attempt: AttemptRef, entry: Entry) -> bool {
         let mut attempts = self.lock();
         if attempts.contains_key(&attempt) {
             return false;
         }
-        attempts.insert(
-            attempt,
-            Entry {
-                gpus,
-                holds_slots,
-                lease,
-                fence,
-                stop,
-            },
-        );
+        attempts.insert(attempt, entry);
         drop(attempts);
         self.changed();
         true
@@ -165,15 +154,22 @@ mod tests {
 
     #[test]
     fn released_attempts_free_their_gpus_but_stay_listed_until_removed() {
-        let registry = Registry::new(Limits {
+        let registry = AttemptRegistry::new(Limits {
             cpu_slots: 1,
             max_jobs: Some(2),
         });
         let (stop, _stops) = mpsc::unbounded_channel();
+        let fenced_on_gpu_0 = || Entry {
+            gpus: vec![0],
+            holds_slots: true,
+            lease: LEASE,
+            fence: true,
+            stop: stop.clone(),
+        };
         let mut changes = registry.subscribe();
         changes.borrow_and_update();
-        assert!(registry.insert(attempt(1), vec![0], true, LEASE, true, stop.clone()));
-        assert!(!registry.insert(attempt(1), vec![0], true, LEASE, true, stop.clone()));
+        assert!(registry.insert(attempt(1), fenced_on_gpu_0()));
+        assert!(!registry.insert(attempt(1), fenced_on_gpu_0()));
         assert!(changes.has_changed().unwrap_or(false));
 
         let busy = registry.snapshot(&[0, 1]);
@@ -195,13 +191,20 @@ mod tests {
 
     #[test]
     fn stop_orders_reach_the_attempt_once_known() {
-        let registry = Registry::new(Limits {
+        let registry = AttemptRegistry::new(Limits {
             cpu_slots: 1,
             max_jobs: None,
         });
         let (stop, mut stops) = mpsc::unbounded_channel();
         assert!(!registry.stop(attempt(7), StopCause::Cancel));
-        registry.insert(attempt(7), Vec::new(), true, LEASE, false, stop);
+        let cpu_job = Entry {
+            gpus: Vec::new(),
+            holds_slots: true,
+            lease: LEASE,
+            fence: false,
+            stop,
+        };
+        registry.insert(attempt(7), cpu_job);
         assert!(registry.stop(attempt(7), StopCause::Cancel));
         assert_eq!(stops.try_recv().ok(), Some(StopCause::Cancel));
     }

@@ -15,7 +15,7 @@ use super::files::{FileTask, FilesEnd};
 use super::retry::Retry;
 use super::spool::{AttemptState, Spooled};
 use super::JobContext;
-use crate::response::Verdict;
+use crate::http::response::Verdict;
 
 /// Largest log chunk sent in one request.
 pub(crate) const MAX_CHUNK: u64 = 256 * 1024;

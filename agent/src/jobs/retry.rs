@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use trainyard_core::work::AttemptRef;
 
 use crate::backoff::BackoffPolicy;
-use crate::response::Verdict;
+use crate::http::response::Verdict;
 
 /// Counts consecutive failures and sleeps the policy's jittered wait.
 pub(crate) struct Retry {

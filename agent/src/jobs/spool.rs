@@ -203,16 +203,14 @@ mod tests {
 
     #[tokio::test]
     async fn only_unreported_attempts_come_back_after_a_restart() {
-        let work = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let work = tempfile::tempdir().expect("a temp dir");
         let runs = work.path().join("runs");
         assert!(unreported(&runs).await.is_empty(), "no runs dir yet");
 
         for (job_id, reported) in [(1, false), (2, true)] {
             let job = assignment(job_id);
             let dir = RunDir::new(&runs, AttemptRef { job_id, attempt: 1 });
-            dir.create(&job)
-                .await
-                .unwrap_or_else(|e| panic!("create: {e}"));
+            dir.create(&job).await.expect("the run dir is created");
             let spooled = Spooled::new(dir, AttemptState::new(job));
             spooled
                 .update(|s| {

@@ -12,8 +12,8 @@ use super::read::blocking;
 use super::scan::LocalFile;
 use super::tracked::{Cursor, Tracked};
 use super::upload::{self, Upload};
+use crate::http::response::Verdict;
 use crate::jobs::api::{Refusal, Reply};
-use crate::response::Verdict;
 
 /// Largest append chunk (uncompressed).
 pub(super) const APPEND_CHUNK: u64 = 1024 * 1024;

@@ -79,10 +79,10 @@ mod tests {
     use super::*;
 
     fn window_of(bytes: &[u8], acked: u64) -> Window {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("a temp dir");
         let path = dir.path().join("metrics.csv");
-        std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
-        Window::read(&path, acked, 1 << 20).unwrap_or_else(|e| panic!("{e}"))
+        std::fs::write(&path, bytes).expect("the test file is written");
+        Window::read(&path, acked, 1 << 20).expect("the window reads")
     }
 
     fn csv(columns: &str, rows: usize) -> Vec<u8> {

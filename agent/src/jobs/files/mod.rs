@@ -6,10 +6,13 @@
 //! on any doubt and before `finished`.
 //!
 //! `task` runs the passes, `syncer` one pass over the run dir (`scan`),
-//! `append`, `whole` and `upload` one file each; `tracked` is a file's
-//! state, `fingerprint` tells a grown file from a rewritten one, `read`
-//! and `compress` do the blocking work off the runtime.
+//! `pass` is what a pass shares and what one file's sync came to;
+//! `append`, `whole` and `upload` sync one file each, through the
+//! requests in `api`; `tracked` is a file's state, `fingerprint` tells a
+//! grown file from a rewritten one, `read` and `compress` do the blocking
+//! work off the runtime.
 
+mod api;
 mod append;
 mod compress;
 mod fingerprint;

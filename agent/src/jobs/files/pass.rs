@@ -4,8 +4,8 @@ use std::io;
 
 use trainyard_core::work::AttemptRef;
 
+use crate::http::response::Verdict;
 use crate::jobs::api::WorkClient;
-use crate::response::Verdict;
 
 /// One pass over the run dir.
 pub(super) struct Pass<'a> {

@@ -79,19 +79,19 @@ mod tests {
 
     #[test]
     fn whole_and_prefix_hashes_match_one_shot_hashes() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("a temp dir");
         let path = dir.path().join("f.bin");
         let bytes: Vec<u8> = (0..HASH_BUFFER * 2 + 123)
             .map(|i| (i % 251) as u8)
             .collect();
-        std::fs::write(&path, &bytes).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, &bytes).expect("the test file is written");
         for at in [0, 1, 4096, HASH_BUFFER, HASH_BUFFER + 7, bytes.len()] {
-            let hash = hash_file(&path, Some(at as u64)).unwrap_or_else(|e| panic!("{e}"));
+            let hash = hash_file(&path, Some(at as u64)).expect("the file hashes");
             assert_eq!(hash.size, bytes.len() as u64);
             assert_eq!(hash.full, xxh3_64(&bytes));
             assert_eq!(hash.prefix, Some(xxh3_64(&bytes[..at])), "prefix {at}");
         }
-        let past = hash_file(&path, Some(bytes.len() as u64 + 1)).unwrap_or_else(|e| panic!("{e}"));
+        let past = hash_file(&path, Some(bytes.len() as u64 + 1)).expect("the file hashes");
         assert_eq!(past.prefix, None);
         assert_eq!(read_range(&path, 10, 5).unwrap_or_default(), &bytes[10..15]);
         let tail = read_range(&path, bytes.len() as u64 - 2, 100).unwrap_or_default();
@@ -100,10 +100,10 @@ mod tests {
 
     #[test]
     fn an_empty_file_hashes_like_nothing() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("a temp dir");
         let path = dir.path().join("empty");
-        std::fs::write(&path, b"").unwrap_or_else(|e| panic!("{e}"));
-        let hash = hash_file(&path, Some(0)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, b"").expect("the test file is written");
+        let hash = hash_file(&path, Some(0)).expect("the file hashes");
         assert_eq!(
             (hash.size, hash.full, hash.prefix),
             (0, xxh3_64(b""), Some(xxh3_64(b"")))

@@ -133,14 +133,14 @@ mod tests {
     fn write(root: &Path, path: &str, bytes: &[u8]) {
         let full = root.join(path);
         if let Some(parent) = full.parent() {
-            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::create_dir_all(parent).expect("the folders are created");
         }
-        std::fs::write(&full, bytes).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&full, bytes).expect("the test file is written");
     }
 
     #[test]
     fn lists_run_files_and_leaves_out_the_agents_own() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("a temp dir");
         let root = dir.path();
         for path in [
             "output.log",
@@ -155,7 +155,7 @@ mod tests {
             write(root, path, b"x");
         }
         std::os::unix::fs::symlink(root.join("metrics.csv"), root.join("link.csv"))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the symlink is created");
         let found = scan(root);
         let paths: Vec<&str> = found.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn bad_names_are_refused_not_listed() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("a temp dir");
         let root = dir.path();
         write(root, "good.csv", b"a\n");
         write(root, "back\\slash.csv", b"a\n");
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn folders_past_the_depth_limit_are_refused() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("a temp dir");
         let deep = vec!["d"; MAX_PATH_DEPTH].join("/");
         write(dir.path(), &format!("{deep}/f.txt"), b"x");
         let shallow = vec!["d"; MAX_PATH_DEPTH - 1].join("/");

@@ -14,8 +14,8 @@ use super::read::blocking;
 use super::scan::{scan, Scan};
 use super::tracked::{Pending, ServerCopy, Tracked};
 use super::whole::sync_whole;
+use crate::http::response::Verdict;
 use crate::jobs::api::{Reply, WorkClient};
-use crate::response::Verdict;
 
 /// Consecutive "later"s after which a file is given up: a server that
 /// refuses the same file's hash this often will not take it.

@@ -13,9 +13,9 @@ use trainyard_core::work::{AttemptRef, FinishedReport};
 
 use super::pass::Halt;
 use super::syncer::{PassReport, Syncer};
+use crate::http::response::Verdict;
 use crate::jobs::retry::Retry;
 use crate::jobs::JobContext;
-use crate::response::Verdict;
 
 /// Time between passes while the job runs.
 const SYNC_INTERVAL: Duration = Duration::from_secs(1);

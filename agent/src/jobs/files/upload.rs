@@ -10,8 +10,8 @@ use super::pass::{FileResult, Halt, Pass};
 use super::read::{blocking, read_range};
 use super::scan::{LocalFile, Stamp};
 use super::tracked::{Pending, ServerCopy, Tracked};
+use crate::http::response::Verdict;
 use crate::jobs::api::{Refusal, Reply};
-use crate::response::Verdict;
 
 /// Largest upload chunk (uncompressed).
 pub(super) const UPLOAD_CHUNK: u64 = 4 * 1024 * 1024;

@@ -7,11 +7,12 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use reqwest::Url;
 use serde::Serialize;
+use trainyard_core::protocol::paths::{self, AttemptAction};
 use trainyard_core::sync::{AppendAck, AppendQuery, SyncStatus, UploadAck, UploadQuery};
 use trainyard_core::work::AttemptRef;
 
-use super::api::{attempt_path, parse_json, Reply, WorkClient, MAX_ACK_BYTES};
-use crate::response::Verdict;
+use crate::http::response::Verdict;
+use crate::jobs::api::{parse_json, Reply, WorkClient, MAX_ACK_BYTES};
 
 /// A chunk is up to a few MiB; allow a slow link to carry it.
 const FILE_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -29,7 +30,7 @@ pub(crate) struct ChunkBody {
 impl WorkClient {
     /// `GET …/files`: every file and unfinished upload the server holds.
     pub async fn file_status(&self, attempt: AttemptRef) -> Reply<SyncStatus> {
-        let builder = match self.url(&attempt_path(attempt, "files")) {
+        let builder = match self.url(&paths::attempt(attempt, AttemptAction::Files)) {
             Ok(url) => self.http().get(url).timeout(FILE_REQUEST_TIMEOUT),
             Err(reply) => return reply,
         };
@@ -44,7 +45,8 @@ impl WorkClient {
         query: &AppendQuery,
         body: ChunkBody,
     ) -> Reply<AppendAck> {
-        self.put_chunk(attempt, "files", path, query, body).await
+        self.put_chunk(attempt, AttemptAction::Files, path, query, body)
+            .await
     }
 
     /// `PUT …/uploads/{path}?size=S&xxh3=H&offset=K&chunk_xxh3=h`: one chunk
@@ -56,18 +58,19 @@ impl WorkClient {
         query: &UploadQuery,
         body: ChunkBody,
     ) -> Reply<UploadAck> {
-        self.put_chunk(attempt, "uploads", path, query, body).await
+        self.put_chunk(attempt, AttemptAction::Uploads, path, query, body)
+            .await
     }
 
     async fn put_chunk<T: serde::de::DeserializeOwned>(
         &self,
         attempt: AttemptRef,
-        area: &str,
+        area: AttemptAction,
         path: &str,
         query: &impl Serialize,
         body: ChunkBody,
     ) -> Reply<T> {
-        let base = match self.url(&format!("{}/", attempt_path(attempt, area))) {
+        let base = match self.url(&format!("{}/", paths::attempt(attempt, area))) {
             Ok(url) => url,
             Err(reply) => return reply,
         };
@@ -107,18 +110,18 @@ mod tests {
 
     fn base() -> Url {
         Url::parse("https://lab.example/trainyard/api/v1/agents/jobs/7/attempts/2/files/")
-            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("a valid base URL")
     }
 
     #[test]
     fn file_paths_are_encoded_a_component_at_a_time() {
         let url =
-            with_file_path(base(), "ckpt/epoch 3/100%?#.pt").unwrap_or_else(|e| panic!("{e}"));
+            with_file_path(base(), "ckpt/epoch 3/100%?#.pt").expect("an http base takes paths");
         assert_eq!(
             url.as_str(),
             "https://lab.example/trainyard/api/v1/agents/jobs/7/attempts/2/files/ckpt/epoch%203/100%25%3F%23.pt"
         );
-        let url = with_file_path(base(), "été.csv").unwrap_or_else(|e| panic!("{e}"));
+        let url = with_file_path(base(), "été.csv").expect("an http base takes paths");
         assert!(url.as_str().ends_with("/files/%C3%A9t%C3%A9.csv"), "{url}");
     }
 }

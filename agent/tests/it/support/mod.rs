@@ -1,15 +1,12 @@
 //! A stand-in Trainyard server for the agent's end-to-end tests: records
 //! every heartbeat and job request and answers however a test tells it to.
 
-// Each test binary uses a different part of this module.
-#![allow(dead_code, unused_imports)]
-
 mod files;
 mod jobs;
 mod work;
 
-pub use files::{FileRequest, Files, Op};
-pub use jobs::{attempt_of, job, Setup, LONG_LEASE_MS, WAIT_FOR_GO};
+pub use files::{FileRequest, Op};
+pub use jobs::{job, Setup, WAIT_FOR_GO};
 pub use work::Work;
 
 use std::collections::VecDeque;
@@ -26,12 +23,31 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
+use tokio::time::{timeout, Instant};
 use trainyard_agent::{run, AgentConfig, AgentError, BackoffPolicy};
+use trainyard_core::protocol::codes::{INVALID_HEARTBEAT, OFFSET_MISMATCH};
+use trainyard_core::protocol::paths::{route, API_PREFIX};
+use trainyard_core::work::OffsetMismatch;
 use trainyard_core::{ApiErrorBody, Heartbeat};
 
 /// How long tests wait for something that should happen within milliseconds.
 pub const DEADLINE: Duration = Duration::from_secs(10);
+/// How often [`eventually`] looks again.
+const POLL_EVERY: Duration = Duration::from_millis(5);
+
+/// Polls `check` until it finds what it looks for and returns that; panics
+/// naming `what` at the [`DEADLINE`]. Every wait for a condition in these
+/// tests goes through here rather than sleeping a guessed time.
+pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let until = Instant::now() + DEADLINE;
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
 
 /// Short retry waits so simulated outages end quickly.
 pub const FAST_BACKOFF: BackoffPolicy = BackoffPolicy {
@@ -40,10 +56,37 @@ pub const FAST_BACKOFF: BackoffPolicy = BackoffPolicy {
 };
 
 /// The agent running in the background, with the switch that stops it.
-/// Each test binary adds the shutdown checks it needs.
 pub struct RunningAgent {
     pub stop: oneshot::Sender<()>,
     pub task: JoinHandle<Result<(), AgentError>>,
+}
+
+impl RunningAgent {
+    /// Stops the agent and checks that `run` returns `Ok`.
+    pub async fn shut_down(self) {
+        let _ = self.stop.send(());
+        match timeout(DEADLINE, self.task).await {
+            Ok(Ok(Ok(()))) => {}
+            other => panic!("run() did not stop cleanly: {other:?}"),
+        }
+    }
+
+    /// Resolves the shutdown future and checks `run` returns `Ok` promptly.
+    pub async fn shut_down_promptly(self) {
+        let _ = self.stop.send(());
+        match timeout(Duration::from_secs(2), self.task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => panic!("run() failed instead of stopping cleanly: {e}"),
+            Ok(Err(e)) => panic!("the agent task panicked: {e}"),
+            Err(_) => panic!("run() ignored shutdown"),
+        }
+    }
+
+    /// Ends the agent like a crash would: no shutdown, nothing reported.
+    pub async fn crash(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
 }
 
 /// Starts [`run`] with `config` on a task of its own.
@@ -120,16 +163,18 @@ impl FakeServer {
             }),
             wake: Notify::new(),
         });
-        let jobs = "/api/v1/agents/jobs/{job_id}/attempts/{attempt}";
+        // The same patterns the real router mounts, so the two cannot drift.
+        let api = Router::new()
+            .route(route::AGENT_HEARTBEAT, post(heartbeat))
+            .route(route::AGENT_POLL, post(work::poll))
+            .route(route::ATTEMPT_STARTED, post(work::started))
+            .route(route::ATTEMPT_LOG, put(work::append_log))
+            .route(route::ATTEMPT_FINISHED, post(work::finished))
+            .route(route::ATTEMPT_FILES, get(files::status))
+            .route(route::ATTEMPT_FILE, put(files::append))
+            .route(route::ATTEMPT_UPLOAD, put(files::upload));
         let app = Router::new()
-            .route("/api/v1/agents/heartbeat", post(heartbeat))
-            .route("/api/v1/agents/poll", post(work::poll))
-            .route(&format!("{jobs}/started"), post(work::started))
-            .route(&format!("{jobs}/log"), put(work::append_log))
-            .route(&format!("{jobs}/finished"), post(work::finished))
-            .route(&format!("{jobs}/files"), get(files::status))
-            .route(&format!("{jobs}/files/{{*path}}"), put(files::append))
-            .route(&format!("{jobs}/uploads/{{*path}}"), put(files::upload))
+            .nest(API_PREFIX, api)
             // Upload chunks are 4 MiB, past axum's default limit.
             .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
             .with_state(Arc::clone(&shared));
@@ -160,14 +205,7 @@ impl FakeServer {
     /// Polls until `check` finds what it looks for; panics with `what` at
     /// the deadline.
     pub async fn wait_until<T>(&self, what: &str, mut check: impl FnMut(&Work) -> Option<T>) -> T {
-        let until = Instant::now() + DEADLINE;
-        loop {
-            if let Some(found) = check(&self.script().work) {
-                return found;
-            }
-            assert!(Instant::now() < until, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        eventually(what, || check(&self.script().work)).await
     }
 
     fn script(&self) -> std::sync::MutexGuard<'_, Script> {
@@ -176,19 +214,11 @@ impl FakeServer {
 
     /// Polls until at least `count` requests arrived; panics at the deadline.
     pub async fn wait_for(&self, count: usize) -> Vec<Received> {
-        let until = Instant::now() + DEADLINE;
-        loop {
+        eventually(&format!("{count} heartbeats"), || {
             let received = self.received();
-            if received.len() >= count {
-                return received;
-            }
-            assert!(
-                Instant::now() < until,
-                "only {} of {count} heartbeats arrived",
-                received.len()
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+            (received.len() >= count).then_some(received)
+        })
+        .await
     }
 }
 
@@ -224,7 +254,7 @@ async fn heartbeat(State(shared): SharedState, headers: HeaderMap, body: Bytes) 
         Answer::Accept => match heartbeat.map(|h| h.validate().map_err(|e| e.to_string())) {
             Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
             Ok(Err(message)) | Err(message) => {
-                error(StatusCode::BAD_REQUEST, "invalid_heartbeat", &message)
+                error(StatusCode::BAD_REQUEST, INVALID_HEARTBEAT, &message)
             }
         },
         Answer::Error {
@@ -241,6 +271,16 @@ fn unavailable() -> Response {
         "unavailable",
         "the server is down (test)",
     )
+}
+
+/// 409 `offset_mismatch` with the size there is: "`whose` N bytes".
+fn offset_mismatch(size: u64, whose: &str) -> Response {
+    let mismatch = OffsetMismatch {
+        code: OFFSET_MISMATCH.into(),
+        message: format!("{whose} {size} bytes"),
+        size,
+    };
+    (StatusCode::CONFLICT, Json(mismatch)).into_response()
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -293,38 +333,31 @@ impl BrokenServer {
 
     /// Polls until at least `count` connections were refused.
     pub async fn wait_for_attempts(&self, count: usize) {
-        let until = Instant::now() + DEADLINE;
-        while *lock(&self.attempts) < count {
-            assert!(
-                Instant::now() < until,
-                "the agent stopped trying to connect"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        eventually(&format!("{count} connection attempts"), || {
+            (*lock(&self.attempts) >= count).then_some(())
+        })
+        .await;
     }
 
     /// Ends the outage: returns the listener, still bound to the same port.
     pub async fn recover(self) -> TcpListener {
         let _ = self.stop.send(());
-        match self.task.await {
-            Ok(listener) => listener,
-            Err(e) => panic!("broken server task failed: {e}"),
-        }
+        self.task
+            .await
+            .expect("the broken server hands its listener back")
     }
 }
 
 async fn bind() -> TcpListener {
-    match TcpListener::bind("127.0.0.1:0").await {
-        Ok(listener) => listener,
-        Err(e) => panic!("cannot bind a local port: {e}"),
-    }
+    TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free local port")
 }
 
 fn local_addr(listener: &TcpListener) -> SocketAddr {
-    match listener.local_addr() {
-        Ok(addr) => addr,
-        Err(e) => panic!("listener has no address: {e}"),
-    }
+    listener
+        .local_addr()
+        .expect("a bound listener has an address")
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -1,8 +1,10 @@
-//! Turns the server's answer to a heartbeat into what the loop should do.
-//! Pure (status + body in, verdict out) so every case is unit-tested without
-//! a network.
+//! Turns the server's answer to any agent request into a [`Verdict`]: what
+//! the heartbeat loop (and, through `jobs/api.rs`, every job request) should
+//! do next. Pure (status + body in, verdict out) so every case is
+//! unit-tested without a network.
 
 use reqwest::StatusCode;
+use trainyard_core::protocol::codes::{PROTOCOL_MISMATCH, UNAUTHORIZED};
 use trainyard_core::ApiErrorBody;
 
 use crate::error::AgentError;
@@ -10,7 +12,7 @@ use crate::error::AgentError;
 /// Longest slice of a non-JSON error body quoted in a log line.
 const MAX_QUOTED_BODY: usize = 300;
 
-/// What one heartbeat attempt came to.
+/// What one request came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// Stored by the server; wait the normal interval.
@@ -36,12 +38,12 @@ pub(crate) fn classify(status: StatusCode, body: &[u8], sent_token: bool) -> Ver
         None => describe_unstructured(status, body),
     };
 
-    if status == StatusCode::UPGRADE_REQUIRED || code == "protocol_mismatch" {
+    if status == StatusCode::UPGRADE_REQUIRED || code == PROTOCOL_MISMATCH {
         return Verdict::Fatal(AgentError::ProtocolMismatch {
             server_message: message,
         });
     }
-    if status == StatusCode::UNAUTHORIZED || code == "unauthorized" {
+    if status == StatusCode::UNAUTHORIZED || code == UNAUTHORIZED {
         return Verdict::Fatal(AgentError::Unauthorized(unauthorized_advice(
             &message, sent_token,
         )));
@@ -91,6 +93,8 @@ fn describe_unstructured(status: StatusCode, body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use trainyard_core::protocol::codes::INVALID_HEARTBEAT;
+
     use super::*;
 
     fn api_error(code: &str, message: &str) -> Vec<u8> {
@@ -112,7 +116,7 @@ mod tests {
 
     #[test]
     fn protocol_mismatch_is_fatal_and_keeps_the_server_message() {
-        let body = api_error("protocol_mismatch", "server speaks 2");
+        let body = api_error(PROTOCOL_MISMATCH, "server speaks 2");
         assert_eq!(
             classify(StatusCode::UPGRADE_REQUIRED, &body, false),
             Verdict::Fatal(AgentError::ProtocolMismatch {
@@ -128,7 +132,7 @@ mod tests {
 
     #[test]
     fn unauthorized_is_fatal_and_tells_the_operator_what_to_pass() {
-        let body = api_error("unauthorized", "bad token");
+        let body = api_error(UNAUTHORIZED, "bad token");
         let Verdict::Fatal(AgentError::Unauthorized(advice)) =
             classify(StatusCode::UNAUTHORIZED, &body, true)
         else {
@@ -144,7 +148,7 @@ mod tests {
     #[test]
     fn bad_requests_are_rejected_not_retried_fast() {
         let body = api_error(
-            "invalid_heartbeat",
+            INVALID_HEARTBEAT,
             "gpus[0].utilization_percent: 120 is outside 0..=100",
         );
         let verdict = classify(StatusCode::BAD_REQUEST, &body, false);

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use sysinfo::{CpuRefreshKind, DiskRefreshKind, Disks, MemoryRefreshKind, RefreshKind, System};
 use trainyard_core::SystemStats;
 
-use crate::text::clamp_percent;
+use super::sanitize::clamp_percent;
 
 /// Samples host resource use. Kept alive between heartbeats because CPU
 /// usage is a difference between two refreshes: each sample's CPU % covers

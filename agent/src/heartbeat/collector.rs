@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use trainyard_core::{Heartbeat, PROTOCOL_VERSION};
 
+use super::hostname::os_hostname;
+use super::sanitize::truncate_text;
+use super::system_stats::SystemSampler;
 use crate::config::AgentConfig;
 use crate::gpu::{open_reader, sanitize_gpus, GpuReader};
-use crate::hostname::os_hostname;
-use crate::system_stats::SystemSampler;
-use crate::text::truncate_text;
 
 /// Everything that stays alive between heartbeats.
 pub(crate) struct Collector {
@@ -185,11 +185,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_shared_collector_works_from_async_code() {
-        let shared = SharedCollector::open(config(GpuSource::Fake(1))).await;
-        let heartbeat = match shared {
-            Some(shared) => shared.collect().await,
-            None => panic!("opening the collector panicked"),
-        };
+        let shared = SharedCollector::open(config(GpuSource::Fake(1)))
+            .await
+            .expect("opening the collector does not panic");
+        let heartbeat = shared.collect().await;
         assert_eq!(heartbeat.gpus.len(), 1);
     }
 }

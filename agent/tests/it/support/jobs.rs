@@ -4,14 +4,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::time::timeout;
 use trainyard_agent::{AgentConfig, GpuSource};
 use trainyard_core::work::{Assignment, AttemptRef, FinishedReport};
 
-use super::{Answer, FakeServer, RunningAgent, DEADLINE, FAST_BACKOFF};
+use super::{Answer, FakeServer, FAST_BACKOFF};
 
 /// A lease long enough that no test runs into it.
-pub const LONG_LEASE_MS: u64 = 600_000;
+const LONG_LEASE_MS: u64 = 600_000;
 
 /// One test's agent, server and work directory.
 pub struct Setup {
@@ -21,7 +20,7 @@ pub struct Setup {
 
 impl Setup {
     pub async fn new() -> Self {
-        let work_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let work_dir = tempfile::tempdir().expect("a temp dir");
         Self {
             server: FakeServer::start(Answer::Accept).await,
             work_dir,
@@ -80,11 +79,11 @@ impl Setup {
     /// Tells a job waiting on `wait_for_go` to go on.
     pub fn go(&self, attempt: AttemptRef) {
         let path = self.run_dir(attempt).join("go");
-        std::fs::write(&path, b"").unwrap_or_else(|e| panic!("cannot write {path:?}: {e}"));
+        std::fs::write(&path, b"").expect("the run dir is writable");
     }
 }
 
-pub fn attempt_of(assignment: &Assignment) -> AttemptRef {
+fn attempt_of(assignment: &Assignment) -> AttemptRef {
     AttemptRef {
         job_id: assignment.job_id,
         attempt: assignment.attempt,
@@ -109,20 +108,3 @@ pub fn job(job_id: i64, script: &str, gpus: Vec<u32>) -> Assignment {
 
 /// Shell that waits for the test to create `go` in the run dir.
 pub const WAIT_FOR_GO: &str = r#"while [ ! -e "$TRAINYARD_RUN_DIR/go" ]; do sleep 0.02; done"#;
-
-impl RunningAgent {
-    /// Stops the agent and checks that `run` returns `Ok`.
-    pub async fn shut_down(self) {
-        let _ = self.stop.send(());
-        match timeout(DEADLINE, self.task).await {
-            Ok(Ok(Ok(()))) => {}
-            other => panic!("run() did not stop cleanly: {other:?}"),
-        }
-    }
-
-    /// Ends the agent like a crash would: no shutdown, nothing reported.
-    pub async fn crash(self) {
-        self.task.abort();
-        let _ = self.task.await;
-    }
-}

@@ -1,17 +1,13 @@
 //! End-to-end: what jobs write into their run dir reaches the fake server
 //! byte for byte, through outages, refusals, rewrites and restarts.
 
-mod support;
-
 use std::path::Path;
-use std::time::Duration;
 
 use axum::http::StatusCode;
-use tokio::time::Instant;
 use trainyard_core::work::{AttemptRef, Outcome};
 use xxhash_rust::xxh3::xxh3_64;
 
-use support::{job, start, FileRequest, Op, Setup, DEADLINE, WAIT_FOR_GO};
+use crate::support::{eventually, job, start, FileRequest, Op, Setup, WAIT_FOR_GO};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -35,7 +31,7 @@ fn run_files(root: &Path) -> Vec<(String, Vec<u8>)> {
     let mut found = Vec::new();
     let mut folders = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, prefix)) = folders.pop() {
-        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}"));
+        let entries = std::fs::read_dir(&dir).expect("the run dir is readable");
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = format!("{prefix}{name}");
@@ -66,8 +62,9 @@ async fn succeeded_in_sync(setup: &Setup, attempt: AttemptRef, except: &[&str]) 
     assert!(!local.is_empty());
     setup.server.work(|w| {
         for (path, bytes) in local.iter().filter(|(p, _)| !except.contains(&p.as_str())) {
-            let copy = w.files.copy(attempt, path);
-            let copy = copy.unwrap_or_else(|| panic!("no server copy of {path}"));
+            let Some(copy) = w.files.copy(attempt, path) else {
+                panic!("no server copy of {path}");
+            };
             assert!(
                 copy.len() == bytes.len() && xxh3_64(copy) == xxh3_64(bytes),
                 "{path}: the server has {} bytes, the run dir {}:\n{:?}\n{:?}",
@@ -102,20 +99,19 @@ async fn request_seen(setup: &Setup, what: &str, check: impl Fn(&FileRequest) ->
 /// Creates `name` in the run dir, for a job waiting on it.
 fn touch(setup: &Setup, attempt: AttemptRef, name: &str) {
     let path = setup.run_dir(attempt).join(name);
-    std::fs::write(&path, b"").unwrap_or_else(|e| panic!("cannot write {path:?}: {e}"));
+    std::fs::write(&path, b"").expect("the run dir is writable");
 }
 
 /// Waits until the spooled state records the job's outcome.
 async fn outcome_spooled(setup: &Setup, attempt: AttemptRef) {
     let state = setup.run_dir(attempt).join("state.json");
-    let until = Instant::now() + DEADLINE;
-    while !std::fs::read_to_string(&state)
-        .unwrap_or_default()
-        .contains("\"outcome\": {")
-    {
-        assert!(Instant::now() < until, "the outcome was never spooled");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("the outcome to be spooled", || {
+        std::fs::read_to_string(&state)
+            .unwrap_or_default()
+            .contains("\"outcome\": {")
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -169,14 +165,14 @@ async fn an_outage_mid_run_ends_with_identical_copies() {
     server_copy_contains(&setup, attempt, "metrics.csv", "\n10,").await;
     setup.server.work(|w| w.down = true);
     setup.go(attempt);
-    let until = Instant::now() + DEADLINE;
-    while !setup.run_dir(attempt).join("done.txt").exists() {
-        assert!(
-            Instant::now() < until,
-            "the job did not go on during the outage"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("the job to go on during the outage", || {
+        setup
+            .run_dir(attempt)
+            .join("done.txt")
+            .exists()
+            .then_some(())
+    })
+    .await;
     setup.server.work(|w| w.down = false);
     succeeded_in_sync(&setup, attempt, &[]).await;
     agent.shut_down().await;

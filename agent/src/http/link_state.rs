@@ -1,5 +1,6 @@
 //! Remembers whether the server has been answering, so the heartbeat loop
-//! logs each outage or rejection once instead of on every retry.
+//! and the poll for work log each outage or rejection once instead of on
+//! every retry.
 
 /// What went wrong with the last heartbeat(s), if anything.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

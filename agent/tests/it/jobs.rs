@@ -1,14 +1,12 @@
 //! End-to-end: the agent runs real processes for a fake server on 127.0.0.1.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
 use tokio::time::Instant;
 use trainyard_core::work::{AttemptRef, Outcome, StopOrder, StopReason};
 
-use support::{job, start, Setup, DEADLINE, WAIT_FOR_GO};
+use crate::support::{eventually, job, start, Setup, WAIT_FOR_GO};
 
 const SIGTERM: i32 = 15;
 const SIGKILL: i32 = 9;
@@ -28,18 +26,17 @@ fn alive(pid: u32) -> bool {
 }
 
 async fn wait_dead(pid: u32, what: &str) {
-    let until = Instant::now() + DEADLINE;
-    while alive(pid) {
-        assert!(Instant::now() < until, "{what} (pid {pid}) is still alive");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(&format!("{what} (pid {pid}) to die"), || {
+        (!alive(pid)).then_some(())
+    })
+    .await;
 }
 
 fn read_pid(path: &Path) -> u32 {
     std::fs::read_to_string(path)
         .ok()
         .and_then(|text| text.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no pid in {path:?}"))
+        .expect("the job wrote a pid")
 }
 
 #[tokio::test]
@@ -277,14 +274,12 @@ async fn a_server_outage_mid_job_keeps_it_running_and_reports_when_back() {
     setup.server.work(|w| w.down = true);
     setup.go(attempt);
     // The job finishes during the outage; only the local log knows.
-    let until = Instant::now() + DEADLINE;
-    while !String::from_utf8_lossy(&setup.local_log(attempt)).contains("after the outage") {
-        assert!(
-            Instant::now() < until,
-            "the job did not go on during the outage"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("the job to go on during the outage", || {
+        String::from_utf8_lossy(&setup.local_log(attempt))
+            .contains("after the outage")
+            .then_some(())
+    })
+    .await;
     assert!(setup.server.work(|w| w.finished.is_empty()));
 
     setup.server.work(|w| w.down = false);
@@ -459,14 +454,13 @@ async fn a_restarted_agent_reports_what_ran_before() {
     setup.server.work(|w| w.down = true);
     setup.go(done);
     let state = setup.run_dir(done).join("state.json");
-    let until = Instant::now() + DEADLINE;
-    while !std::fs::read_to_string(&state)
-        .unwrap_or_default()
-        .contains("\"succeeded\"")
-    {
-        assert!(Instant::now() < until, "the outcome was never spooled");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("the outcome to be spooled", || {
+        std::fs::read_to_string(&state)
+            .unwrap_or_default()
+            .contains("\"succeeded\"")
+            .then_some(())
+    })
+    .await;
     agent.crash().await;
     assert!(alive(orphan_pid), "the job should outlive a crashed agent");
 
@@ -499,7 +493,7 @@ async fn stopping_the_agent_stops_its_jobs_and_reports_them_failed() {
     agent.shut_down().await;
     assert!(!alive(pid), "the job outlived the agent");
     let report = setup.server.work(|w| w.finished.get(&attempt).cloned());
-    let report = report.unwrap_or_else(|| panic!("no finished report"));
+    let report = report.expect("the finished report arrived before run() returned");
     assert_eq!(report.outcome, Outcome::Failed);
     assert_eq!(report.error.as_deref(), Some("the agent was stopped"));
 }

@@ -4,7 +4,7 @@
 use sysinfo::System;
 use trainyard_core::ids::MAX_HOST_ID_LEN;
 
-use crate::text::truncate_text;
+use super::sanitize::truncate_text;
 
 /// Host id used when the hostname has nothing usable in it.
 const FALLBACK_HOST_ID: &str = "trainyard-host";

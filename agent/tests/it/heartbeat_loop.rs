@@ -1,16 +1,15 @@
 //! End-to-end: the real heartbeat loop against a fake server on 127.0.0.1.
 
-mod support;
-
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use trainyard_agent::{AgentConfig, AgentError, BackoffPolicy, GpuSource};
+use trainyard_core::protocol::codes::{INVALID_HEARTBEAT, PROTOCOL_MISMATCH, UNAUTHORIZED};
 use trainyard_core::PROTOCOL_VERSION;
 
-use support::{start, Answer, BrokenServer, FakeServer, RunningAgent, DEADLINE, FAST_BACKOFF};
+use crate::support::{start, Answer, BrokenServer, FakeServer, DEADLINE, FAST_BACKOFF};
 
 const INTERVAL: Duration = Duration::from_millis(50);
 
@@ -31,19 +30,6 @@ async fn finished(task: JoinHandle<Result<(), AgentError>>) -> Result<(), AgentE
     }
 }
 
-impl RunningAgent {
-    /// Resolves the shutdown future and checks `run` returns `Ok` promptly.
-    async fn shut_down_promptly(self) {
-        let _ = self.stop.send(());
-        match timeout(Duration::from_secs(2), self.task).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => panic!("run() failed instead of stopping cleanly: {e}"),
-            Ok(Err(e)) => panic!("the agent task panicked: {e}"),
-            Err(_) => panic!("run() ignored shutdown"),
-        }
-    }
-}
-
 #[tokio::test]
 async fn posts_valid_heartbeats_with_the_token_at_the_interval() {
     let server = FakeServer::start(Answer::Accept).await;
@@ -59,7 +45,7 @@ async fn posts_valid_heartbeats_with_the_token_at_the_interval() {
         let heartbeat = request
             .heartbeat
             .as_ref()
-            .unwrap_or_else(|e| panic!("bad JSON: {e}"));
+            .expect("the heartbeat is valid JSON");
         assert_eq!(heartbeat.validate(), Ok(()));
         assert_eq!(heartbeat.protocol_version, PROTOCOL_VERSION);
         assert_eq!(heartbeat.host_id, "test-gpu-01");
@@ -83,7 +69,7 @@ async fn no_token_means_no_authorization_header() {
 async fn a_protocol_mismatch_stops_the_agent_with_the_server_message() {
     let server = FakeServer::start(Answer::Error {
         status: StatusCode::UPGRADE_REQUIRED,
-        code: "protocol_mismatch",
+        code: PROTOCOL_MISMATCH,
         message: "this server speaks protocol 2",
     })
     .await;
@@ -106,7 +92,7 @@ async fn a_protocol_mismatch_stops_the_agent_with_the_server_message() {
 async fn a_refused_token_stops_the_agent_and_says_how_to_pass_one() {
     let server = FakeServer::start(Answer::Error {
         status: StatusCode::UNAUTHORIZED,
-        code: "unauthorized",
+        code: UNAUTHORIZED,
         message: "missing or wrong bearer token",
     })
     .await;
@@ -155,7 +141,7 @@ async fn server_errors_are_retried_until_accepted() {
 async fn rejected_heartbeats_are_logged_and_the_agent_keeps_going() {
     let server = FakeServer::start(Answer::Error {
         status: StatusCode::BAD_REQUEST,
-        code: "invalid_heartbeat",
+        code: INVALID_HEARTBEAT,
         message: "gpus[0].index duplicated",
     })
     .await;

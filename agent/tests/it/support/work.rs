@@ -12,14 +12,15 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use tokio::time::Instant;
-use trainyard_core::work::{
-    Assignment, AttemptRef, FinishedReport, LogAck, OffsetMismatch, PollRequest, PollResponse,
-    StartedReport, StopOrder, MAX_POLL_WAIT_MS,
-};
 use trainyard_core::protocol::codes::SUPERSEDED;
+use trainyard_core::sync::{place, Placement};
+use trainyard_core::work::{
+    Assignment, AttemptRef, FinishedReport, LogAck, PollRequest, PollResponse, StartedReport,
+    StopOrder, MAX_POLL_WAIT_MS,
+};
 
 use super::files::Files;
-use super::{error, lock, unavailable, Shared, SharedState};
+use super::{error, lock, offset_mismatch, unavailable, Shared, SharedState};
 
 /// Everything the job endpoints saw, and how they behave.
 #[derive(Default)]
@@ -165,27 +166,25 @@ pub async fn append_log(
 fn append(work: &mut Work, at: AttemptRef, offset: u64, body: &[u8]) -> Response {
     let log = work.logs.entry(at).or_default();
     let size = log.len() as u64;
-    let end = offset + body.len() as u64;
-    if offset == size {
-        log.extend_from_slice(body);
-        let size = log.len() as u64;
-        if work.lose_log_acks > 0 {
-            work.lose_log_acks -= 1;
-            return unavailable();
+    match place(size, offset, body.len() as u64) {
+        Placement::Append => {
+            log.extend_from_slice(body);
+            let size = log.len() as u64;
+            if work.lose_log_acks > 0 {
+                work.lose_log_acks -= 1;
+                return unavailable();
+            }
+            Json(LogAck { size }).into_response()
         }
-        return Json(LogAck { size }).into_response();
+        Placement::AlreadyHeld => {
+            work.repeats += 1;
+            Json(LogAck { size }).into_response()
+        }
+        Placement::Mismatch => {
+            work.mismatches += 1;
+            offset_mismatch(size, "this server has")
+        }
     }
-    if end <= size {
-        work.repeats += 1;
-        return Json(LogAck { size }).into_response();
-    }
-    work.mismatches += 1;
-    let body = OffsetMismatch {
-        code: "offset_mismatch".into(),
-        message: format!("this server has {size} bytes"),
-        size,
-    };
-    (StatusCode::CONFLICT, Json(body)).into_response()
 }
 
 pub async fn finished(

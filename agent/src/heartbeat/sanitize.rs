@@ -31,23 +31,6 @@ pub(crate) fn plausible(value: f32, min: f32, max: f32) -> Option<f32> {
     (value.is_finite() && value >= min && value <= max).then_some(value)
 }
 
-/// Joins an error with its chain of causes ("a: b: c"); reqwest's top-level
-/// message alone ("error sending request") hides the useful part.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        // hyper and reqwest sometimes repeat the cause in the outer message.
-        if !message.contains(&cause_text) {
-            message.push_str(": ");
-            message.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    message
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The fake server's run-file side, by the rules of docs/agent-protocol.md:
-//! appends only at the copy's size (a retry of bytes it has is
-//! acknowledged, anything else is 409 with the size), 422 on a bad hash,
+//! appends and upload chunks placed by the real server's rule
+//! (`trainyard_core::sync::place`: only at the copy's size, a retry of bytes
+//! it has is acknowledged, anything else is 409 with the size), 422 on a bad hash,
 //! uploads staged and swapped in on a matching hash, resumable, gzip
 //! bodies inflated. Plus the knobs tests turn.
 
@@ -12,15 +13,18 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use trainyard_core::sync::{
-    parse_hex64, validate_run_path, AppendAck, AppendQuery, FileEntry, SyncKind, SyncStatus,
-    UploadAck, UploadProgress, UploadQuery, BAD_PATH, HASH_MISMATCH, OFFSET_MISMATCH, TOO_LARGE,
+use trainyard_core::protocol::codes::{
+    BAD_BODY, BAD_PATH, BAD_QUERY, HASH_MISMATCH, INTERNAL, TOO_LARGE,
 };
-use trainyard_core::work::{AttemptRef, OffsetMismatch};
+use trainyard_core::sync::{
+    parse_hex64, place, validate_run_path, AppendAck, AppendQuery, FileEntry, Placement, SyncKind,
+    SyncStatus, UploadAck, UploadProgress, UploadQuery,
+};
+use trainyard_core::work::AttemptRef;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::work::{attempt_ref, current_attempt_request, superseded, Work};
-use super::{error, Shared, SharedState};
+use super::{error, offset_mismatch, Shared, SharedState};
 
 /// Largest body after inflating, as on the real server.
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -35,7 +39,6 @@ pub enum Op {
 /// One append or upload chunk as the server saw it.
 #[derive(Debug, Clone)]
 pub struct FileRequest {
-    pub attempt: AttemptRef,
     pub op: Op,
     pub path: String,
     pub offset: u64,
@@ -168,18 +171,18 @@ fn append_bytes(
     let max = files.max_file_bytes;
     let copy = files.copies.entry(key(at, path)).or_default();
     let size = copy.len() as u64;
-    let end = query.offset + bytes.len() as u64;
-    if query.offset == size {
-        if max.is_some_and(|max| end > max) {
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, TOO_LARGE);
+    let len = bytes.len() as u64;
+    match place(size, query.offset, len) {
+        Placement::Append if max.is_some_and(|max| size + len > max) => {
+            refuse(StatusCode::PAYLOAD_TOO_LARGE, TOO_LARGE)
         }
-        copy.extend_from_slice(bytes);
-        return ok(AppendAck { size: end });
+        Placement::Append => {
+            copy.extend_from_slice(bytes);
+            ok(AppendAck { size: size + len })
+        }
+        Placement::AlreadyHeld => ok(AppendAck { size }),
+        Placement::Mismatch => conflict(size, "this server has"),
     }
-    if end <= size {
-        return ok(AppendAck { size });
-    }
-    offset_mismatch(size, "this server has")
 }
 
 pub async fn upload(
@@ -212,7 +215,7 @@ fn upload_chunk(
     if files.break_upload_at.as_ref() == Some(&(path.to_string(), query.offset)) {
         files.break_upload_at = None;
         work.down = true;
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL);
     }
     if files.absurd_acks > 0 {
         files.absurd_acks -= 1;
@@ -229,7 +232,7 @@ fn upload_chunk(
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, HASH_MISMATCH);
     }
     let Some(xxh3) = parse_hex64(&query.xxh3) else {
-        return refuse(StatusCode::BAD_REQUEST, "bad_query");
+        return refuse(StatusCode::BAD_REQUEST, BAD_QUERY);
     };
     let key = key(at, path);
     let done = |size| {
@@ -259,8 +262,16 @@ fn upload_chunk(
         };
     }
     let received = staged.bytes.len() as u64;
-    if query.offset != received {
-        return offset_mismatch(received, "this upload has");
+    match place(received, query.offset, bytes.len() as u64) {
+        Placement::Append => {}
+        // A retried chunk the staging file already holds, as on the real server.
+        Placement::AlreadyHeld => {
+            return ok(UploadAck {
+                received,
+                complete: false,
+            })
+        }
+        Placement::Mismatch => return conflict(received, "this upload has"),
     }
     if received + bytes.len() as u64 > query.size {
         return refuse(StatusCode::BAD_REQUEST, "bad_chunk");
@@ -274,7 +285,7 @@ fn upload_chunk(
         });
     }
     let Some(staged) = files.staging.remove(&key) else {
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL);
     };
     if xxh3_64(&staged.bytes) != xxh3 {
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, HASH_MISMATCH);
@@ -325,7 +336,6 @@ fn chunk_request(
             Err((status, code, message)) => (status, error(status, code, &message), 0, false),
         };
         work.files.requests.push(FileRequest {
-            attempt: chunk.at,
             op: chunk.op,
             path: chunk.path,
             offset: chunk.offset,
@@ -354,7 +364,7 @@ fn checked_body(path: &str, headers: &HeaderMap, body: &[u8]) -> Result<(Vec<u8>
             .take(MAX_BODY as u64 + 1)
             .read_to_end(&mut inflated);
         if read.is_err() {
-            return Err((StatusCode::BAD_REQUEST, "bad_body", "not gzip".into()));
+            return Err((StatusCode::BAD_REQUEST, BAD_BODY, "not gzip".into()));
         }
         inflated
     } else {
@@ -370,17 +380,9 @@ fn checked_body(path: &str, headers: &HeaderMap, body: &[u8]) -> Result<(Vec<u8>
     Ok((bytes, gzip))
 }
 
-/// 409 `offset_mismatch` with the size there is: "`whose` N bytes".
-fn offset_mismatch(size: u64, whose: &str) -> (StatusCode, Response) {
-    let mismatch = OffsetMismatch {
-        code: OFFSET_MISMATCH.into(),
-        message: format!("{whose} {size} bytes"),
-        size,
-    };
-    (
-        StatusCode::CONFLICT,
-        (StatusCode::CONFLICT, Json(mismatch)).into_response(),
-    )
+/// 409 `offset_mismatch`, with its status for the request record.
+fn conflict(size: u64, whose: &str) -> (StatusCode, Response) {
+    (StatusCode::CONFLICT, offset_mismatch(size, whose))
 }
 
 fn ok(ack: impl serde::Serialize) -> (StatusCode, Response) {
