@@ -6,10 +6,10 @@ use std::pin::pin;
 
 use tokio::sync::watch;
 
-use crate::config::AgentConfig;
 use crate::error::AgentError;
 use crate::heartbeat::{post_forever, HeartbeatClient, SharedCollector};
-use crate::jobs::{poll_forever, Contact, Jobs};
+use crate::jobs::{poll_forever, Contact, JobRunner};
+use crate::settings::AgentSettings;
 
 /// Runs the agent until `shutdown` resolves (then `Ok(())`) or a fatal error
 /// (bad config, protocol mismatch, refused token). Network outages and
@@ -17,7 +17,7 @@ use crate::jobs::{poll_forever, Contact, Jobs};
 /// running jobs are stopped (TERM, then KILL after the grace) and reported
 /// as failed with "the agent was stopped" before it returns.
 pub async fn run(
-    config: AgentConfig,
+    config: AgentSettings,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), AgentError> {
     let validated = config.validate()?;
@@ -31,7 +31,7 @@ pub async fn run(
     );
 
     let contact = Contact::new();
-    let jobs = Jobs::open(&config, &validated, contact.clone()).await?;
+    let jobs = JobRunner::open(&config, &validated, contact.clone()).await?;
     let (inventory, inventory_rx) = watch::channel(None);
     let heartbeats = async {
         let collector = SharedCollector::open(config.clone()).await.ok_or_else(|| {

@@ -13,15 +13,15 @@
 
 mod agent;
 mod backoff;
-mod config;
 mod error;
 pub mod gpu;
 mod heartbeat;
 mod http;
 mod jobs;
+mod settings;
 
 pub use agent::run;
 pub use backoff::BackoffPolicy;
-pub use config::{AgentConfig, GpuSource, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_KILL_GRACE};
 pub use error::AgentError;
 pub use heartbeat::hostname::{default_host_id, os_hostname};
+pub use settings::{AgentSettings, GpuSource, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_KILL_GRACE};

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_until_signalled(config: trainyard_agent::AgentConfig) -> anyhow::Result<()> {
+fn run_until_signalled(config: trainyard_agent::AgentSettings) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

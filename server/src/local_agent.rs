@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use trainyard_agent::{AgentConfig, GpuSource};
+use trainyard_agent::{AgentSettings, GpuSource};
 
 use crate::settings::{ApiKey, LocalAgent};
 use crate::shutdown::Shutdown;
@@ -23,7 +23,7 @@ pub fn spawn(
         addr.ip()
     };
     let url = format!("http://{}", SocketAddr::new(ip, addr.port()));
-    let mut config = AgentConfig::new(url, settings.host_id.clone());
+    let mut config = AgentSettings::new(url, settings.host_id.clone());
     config.token = api_key.map(|k| k.secret().to_string());
     // Run dirs live with the server's data, not in whatever directory the
     // server was started from; commands still run from that directory.

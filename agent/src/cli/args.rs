@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use trainyard_agent::{default_host_id, AgentConfig, GpuSource};
+use trainyard_agent::{default_host_id, AgentSettings, GpuSource};
 
 /// Longest accepted heartbeat interval; beyond an hour the server would
 /// long have marked the host offline.
@@ -86,9 +86,9 @@ pub struct Args {
 
 impl Args {
     /// The library config these flags describe.
-    pub fn into_config(self) -> AgentConfig {
+    pub fn into_config(self) -> AgentSettings {
         let host_id = self.host_id.unwrap_or_else(default_host_id);
-        let mut config = AgentConfig::new(self.url, host_id);
+        let mut config = AgentSettings::new(self.url, host_id);
         config.token = self.token;
         config.heartbeat_interval = self.heartbeat_interval;
         config.work_dir = self.work_dir;

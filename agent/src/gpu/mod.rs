@@ -14,7 +14,7 @@ pub(crate) use sanitize::sanitize_gpus;
 use thiserror::Error;
 use trainyard_core::GpuStats;
 
-use crate::config::GpuSource;
+use crate::settings::GpuSource;
 
 /// Why GPU telemetry could not be read this time. Its text goes into the
 /// heartbeat's `gpu_error`, so it is short and meant for a person.

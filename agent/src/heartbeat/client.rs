@@ -4,10 +4,10 @@ use reqwest::header::HeaderValue;
 use reqwest::{Client, Url};
 use trainyard_core::Heartbeat;
 
-use crate::config::ValidatedConfig;
 use crate::error::AgentError;
 use crate::http::response::{classify, Verdict};
 use crate::http::{error_chain, http_client, read_capped, with_agent_headers};
+use crate::settings::ValidatedSettings;
 
 /// Most bytes of an answer read; error bodies are small, anything larger
 /// is not from a Trainyard server and is not worth buffering.
@@ -21,7 +21,7 @@ pub(crate) struct HeartbeatClient {
 }
 
 impl HeartbeatClient {
-    pub fn new(config: &ValidatedConfig) -> Result<Self, AgentError> {
+    pub fn new(config: &ValidatedSettings) -> Result<Self, AgentError> {
         Ok(Self {
             http: http_client()?,
             url: config.heartbeat_url.clone(),

@@ -10,8 +10,8 @@ use trainyard_core::{Heartbeat, PROTOCOL_VERSION};
 use super::hostname::os_hostname;
 use super::sanitize::truncate_text;
 use super::system_stats::SystemSampler;
-use crate::config::AgentConfig;
 use crate::gpu::{open_reader, sanitize_gpus, GpuReader};
+use crate::settings::AgentSettings;
 
 /// Everything that stays alive between heartbeats.
 pub(crate) struct Collector {
@@ -26,11 +26,11 @@ pub(crate) struct Collector {
 
 impl Collector {
     /// Opens the GPU reader and starts CPU sampling. Blocking.
-    pub fn open(config: &AgentConfig) -> Self {
+    pub fn open(config: &AgentSettings) -> Self {
         Self::with_reader(config, open_reader(&config.gpus))
     }
 
-    fn with_reader(config: &AgentConfig, gpus: Box<dyn GpuReader>) -> Self {
+    fn with_reader(config: &AgentSettings, gpus: Box<dyn GpuReader>) -> Self {
         Self {
             host_id: config.host_id.clone(),
             hostname: os_hostname(),
@@ -83,7 +83,7 @@ pub(crate) struct SharedCollector {
 impl SharedCollector {
     /// Opens the collector on the blocking pool (loading NVML can take a
     /// moment). `None` only if that task panicked.
-    pub async fn open(config: AgentConfig) -> Option<Self> {
+    pub async fn open(config: AgentSettings) -> Option<Self> {
         let host_id = config.host_id.clone();
         let collector = tokio::task::spawn_blocking(move || Collector::open(&config))
             .await
@@ -125,11 +125,11 @@ impl SharedCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::GpuSource;
     use crate::gpu::{FakeGpuReader, GpuReadError, NvmlReader, UnavailableGpuReader};
+    use crate::settings::GpuSource;
 
-    fn config(gpus: GpuSource) -> AgentConfig {
-        let mut config = AgentConfig::new("http://127.0.0.1:1", "test-host");
+    fn config(gpus: GpuSource) -> AgentSettings {
+        let mut config = AgentSettings::new("http://127.0.0.1:1", "test-host");
         config.gpus = gpus;
         config
     }

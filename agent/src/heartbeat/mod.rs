@@ -20,15 +20,15 @@ use trainyard_core::Heartbeat;
 pub(crate) use client::HeartbeatClient;
 pub(crate) use collector::SharedCollector;
 
-use crate::config::AgentConfig;
 use crate::error::AgentError;
 use crate::http::link_state::{LinkState, Recovery};
 use crate::http::response::Verdict;
 use crate::jobs::Contact;
+use crate::settings::AgentSettings;
 
 /// Collect, post, wait, repeat. Returns only on a fatal answer.
 pub(crate) async fn post_forever(
-    config: &AgentConfig,
+    config: &AgentSettings,
     client: &HeartbeatClient,
     collector: &SharedCollector,
     contact: &Contact,

@@ -17,10 +17,10 @@ use trainyard_core::work::{
 };
 use trainyard_core::ApiErrorBody;
 
-use crate::config::ValidatedConfig;
 use crate::error::AgentError;
 use crate::http::response::{classify, Verdict};
 use crate::http::{error_chain, http_client, read_capped, with_agent_headers};
+use crate::settings::ValidatedSettings;
 
 /// Most bytes read of a poll answer: assignments carry whole configs.
 const MAX_POLL_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -82,7 +82,7 @@ pub(crate) struct WorkClient {
 }
 
 impl WorkClient {
-    pub fn new(config: &ValidatedConfig) -> Result<Self, AgentError> {
+    pub fn new(config: &ValidatedSettings) -> Result<Self, AgentError> {
         Ok(Self {
             http: http_client()?,
             base: config.base_url.clone(),
@@ -255,7 +255,7 @@ mod tests {
     use trainyard_core::protocol::codes::{BAD_QUERY, HOST_NOT_DISCONNECTED};
 
     use super::*;
-    use crate::config::AgentConfig;
+    use crate::settings::AgentSettings;
 
     /// An error body as the server writes it.
     fn error_body(code: &str, message: &str) -> Vec<u8> {
@@ -335,7 +335,7 @@ mod tests {
             job_id: 42,
             attempt: 3,
         };
-        let config = AgentConfig::new("https://lab.example/trainyard/", "gpu-01")
+        let config = AgentSettings::new("https://lab.example/trainyard/", "gpu-01")
             .validate()
             .expect("a valid config");
         let client = WorkClient::new(&config).expect("an HTTP client");

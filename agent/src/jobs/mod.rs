@@ -31,8 +31,8 @@ pub(crate) use contact::Contact;
 pub(crate) use poller::poll_forever;
 
 use crate::backoff::BackoffPolicy;
-use crate::config::{AgentConfig, ValidatedConfig};
 use crate::error::AgentError;
+use crate::settings::{AgentSettings, ValidatedSettings};
 use api::WorkClient;
 use registry::{AttemptRegistry, Entry};
 use slots::Limits;
@@ -54,17 +54,17 @@ pub(crate) struct JobContext {
 }
 
 /// The agent's jobs: starts, stops and finally shuts them down.
-pub(crate) struct Jobs {
+pub(crate) struct JobRunner {
     ctx: Arc<JobContext>,
     tasks: Mutex<JoinSet<()>>,
 }
 
-impl Jobs {
+impl JobRunner {
     /// Sets up job running and starts reporting attempts a previous run of
     /// the agent left unreported.
     pub async fn open(
-        config: &AgentConfig,
-        validated: &ValidatedConfig,
+        config: &AgentSettings,
+        validated: &ValidatedSettings,
         contact: Contact,
     ) -> Result<Self, AgentError> {
         let startup = |what: &str, e: std::io::Error| AgentError::Startup(format!("{what}: {e}"));

@@ -11,7 +11,7 @@ use trainyard_core::work::{PollRequest, MAX_POLL_WAIT_MS};
 use trainyard_core::PROTOCOL_VERSION;
 
 use super::api::Reply;
-use super::Jobs;
+use super::JobRunner;
 use crate::error::AgentError;
 use crate::http::link_state::LinkState;
 use crate::http::response::Verdict;
@@ -22,7 +22,7 @@ const POLL_WAIT: Duration = Duration::from_secs(25);
 /// Polls for work until a fatal answer (bad token, protocol mismatch).
 /// `inventory` holds the host's GPU indices once the first reading is in.
 pub(crate) async fn poll_forever(
-    jobs: &Jobs,
+    jobs: &JobRunner,
     mut inventory: watch::Receiver<Option<Vec<u32>>>,
 ) -> Result<(), AgentError> {
     let ctx = jobs.context();

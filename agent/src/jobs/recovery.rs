@@ -9,13 +9,13 @@ use trainyard_core::work::{FinishedReport, Outcome};
 use super::attempt::append_line;
 use super::process::signal_group;
 use super::spool::{unreported, RunDir, Spooled};
-use super::Jobs;
+use super::JobRunner;
 
 /// The error reported for an attempt whose agent died under it.
 pub(crate) const RESTARTED: &str = "the agent restarted while this job ran";
 
 /// Starts reporting every unreported attempt found in the spool.
-pub(crate) async fn recover(jobs: &Jobs) {
+pub(crate) async fn recover(jobs: &JobRunner) {
     for (dir, mut state) in unreported(&jobs.context().runs).await {
         let attempt = state.attempt();
         if state.outcome.is_none() {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
-use trainyard_agent::{AgentConfig, AgentError, BackoffPolicy, GpuSource};
+use trainyard_agent::{AgentError, AgentSettings, BackoffPolicy, GpuSource};
 use trainyard_core::protocol::codes::{INVALID_HEARTBEAT, PROTOCOL_MISMATCH, UNAUTHORIZED};
 use trainyard_core::PROTOCOL_VERSION;
 
@@ -13,8 +13,8 @@ use crate::support::{start, Answer, BrokenServer, FakeServer, DEADLINE, FAST_BAC
 
 const INTERVAL: Duration = Duration::from_millis(50);
 
-fn config(url: &str) -> AgentConfig {
-    let mut config = AgentConfig::new(url, "test-gpu-01");
+fn config(url: &str) -> AgentSettings {
+    let mut config = AgentSettings::new(url, "test-gpu-01");
     config.heartbeat_interval = INTERVAL;
     config.gpus = GpuSource::Fake(2);
     config.backoff = FAST_BACKOFF;

@@ -35,7 +35,7 @@ fn micros_since(start_ns: u128, printed: &str) -> anyhow::Result<u32> {
 pub async fn measure(rounds: usize) -> anyhow::Result<LatencyResult> {
     let server = start(1_000).await?;
     let work = tempfile::tempdir()?;
-    let mut agent = trainyard_agent::AgentConfig::new(server.url(""), "bench-gpu");
+    let mut agent = trainyard_agent::AgentSettings::new(server.url(""), "bench-gpu");
     agent.gpus = trainyard_agent::GpuSource::Fake(1);
     agent.token = Some(KEY.into());
     agent.work_dir = work.path().to_path_buf();

@@ -113,7 +113,7 @@ async fn run_scenario(
     host: &str,
 ) -> anyhow::Result<(u64, u64)> {
     let proxy = proxy(running.addr).await?;
-    let mut config = trainyard_agent::AgentConfig::new(format!("http://{}", proxy.addr), host);
+    let mut config = trainyard_agent::AgentSettings::new(format!("http://{}", proxy.addr), host);
     config.gpus = trainyard_agent::GpuSource::Fake(1);
     config.token = Some(server::KEY.into());
     config.work_dir = work_dir.join(host);

@@ -161,7 +161,8 @@ pub fn start_agent(
     oneshot::Sender<()>,
     JoinHandle<Result<(), trainyard_agent::AgentError>>,
 ) {
-    let mut config = trainyard_agent::AgentConfig::new(format!("http://{}", server.addr), host_id);
+    let mut config =
+        trainyard_agent::AgentSettings::new(format!("http://{}", server.addr), host_id);
     config.gpus = trainyard_agent::GpuSource::Fake(gpus);
     config.heartbeat_interval = Duration::from_millis(50);
     config.token = token.map(str::to_string);

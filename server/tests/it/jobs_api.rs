@@ -59,7 +59,7 @@ async fn a_yaml_sweep_submitted_over_http_lists_and_controls_its_jobs() {
         .await;
     assert_eq!(listed.len(), 4);
     assert!(listed.iter().all(|j| j
-        .reason
+        .waiting
         .as_deref()
         .is_some_and(|r| r.contains("no healthy host"))));
 

@@ -5,15 +5,15 @@ use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use trainyard_agent::{AgentConfig, GpuSource};
+use trainyard_agent::{AgentSettings, GpuSource};
 use trainyard_core::protocol::paths;
 use trainyard_core::{JobDetail, JobStatus, SubmitResult};
 
 use crate::harness::{config, get_json, until, TestServer, KEY};
 use crate::killable::{KillableAgent, KillableServer};
 
-pub fn agent_config(url: String, host: &str, gpus: u32, work_dir: &Path) -> AgentConfig {
-    let mut c = AgentConfig::new(url, host);
+pub fn agent_config(url: String, host: &str, gpus: u32, work_dir: &Path) -> AgentSettings {
+    let mut c = AgentSettings::new(url, host);
     c.gpus = GpuSource::Fake(gpus);
     c.heartbeat_interval = Duration::from_millis(100);
     c.token = Some(KEY.into());

@@ -88,7 +88,7 @@ pub struct KillableAgent {
 }
 
 impl KillableAgent {
-    pub fn start(config: trainyard_agent::AgentConfig) -> KillableAgent {
+    pub fn start(config: trainyard_agent::AgentSettings) -> KillableAgent {
         let rt = runtime();
         rt.spawn(trainyard_agent::run(config, std::future::pending()));
         KillableAgent { runtime: Some(rt) }

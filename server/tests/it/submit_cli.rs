@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use trainyard_agent::{AgentConfig, GpuSource};
+use trainyard_agent::{AgentSettings, GpuSource};
 use trainyard_core::{JobStatus, JobView};
 use trainyard_server::submit::{run, SubmitArgs};
 
@@ -27,7 +27,7 @@ fn args(server: &TestServer, file: &std::path::Path, follow: bool) -> SubmitArgs
 async fn submit_follow_streams_a_single_job_and_reports_its_outcome() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
-    let mut agent = AgentConfig::new(server.url(""), "cpu-box");
+    let mut agent = AgentSettings::new(server.url(""), "cpu-box");
     agent.gpus = GpuSource::None;
     agent.token = Some(KEY.into());
     agent.work_dir = dir.path().join("agent");

@@ -49,13 +49,13 @@ pub(super) struct Refused {
 
 /// What a scan found.
 #[derive(Debug, Default)]
-pub(super) struct Scan {
+pub(super) struct RunDirScan {
     /// Sorted by path.
     pub files: Vec<LocalFile>,
     pub refused: Vec<Refused>,
 }
 
-impl Scan {
+impl RunDirScan {
     fn refuse(&mut self, name: String, why: impl ToString) {
         self.refused.push(Refused {
             name,
@@ -66,8 +66,8 @@ impl Scan {
 
 /// Lists the files under `root`; blocking. A missing root is an empty
 /// run dir (the job never started).
-pub(super) fn scan(root: &Path) -> Scan {
-    let mut scan = Scan::default();
+pub(super) fn scan(root: &Path) -> RunDirScan {
+    let mut scan = RunDirScan::default();
     // (folder, its path relative to root with a trailing '/', depth)
     let mut folders = vec![(root.to_path_buf(), String::new(), 0usize)];
     while let Some((dir, prefix, depth)) = folders.pop() {

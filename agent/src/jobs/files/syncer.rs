@@ -11,7 +11,7 @@ use trainyard_core::work::AttemptRef;
 use super::append::sync_append;
 use super::pass::{FileResult, Halt, Pass};
 use super::read::blocking;
-use super::scan::{scan, Scan};
+use super::scan::{scan, RunDirScan};
 use super::tracked::{Pending, ServerCopy, Tracked};
 use super::whole::sync_whole;
 use crate::http::response::Verdict;
@@ -63,7 +63,7 @@ impl Syncer {
         let root = self.root.clone();
         let scan = blocking(move || Ok(scan(&root))).await.unwrap_or_else(|e| {
             tracing::warn!(attempt = ?self.attempt, "cannot scan the run dir: {e}");
-            Scan::default()
+            RunDirScan::default()
         });
         for refused in &scan.refused {
             self.give_up(&refused.name, &refused.why);

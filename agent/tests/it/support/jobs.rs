@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use trainyard_agent::{AgentConfig, GpuSource};
+use trainyard_agent::{AgentSettings, GpuSource};
 use trainyard_core::work::{Assignment, AttemptRef, FinishedReport};
 
 use super::{Answer, FakeServer, FAST_BACKOFF};
@@ -27,8 +27,8 @@ impl Setup {
         }
     }
 
-    pub fn config(&self) -> AgentConfig {
-        let mut config = AgentConfig::new(&self.server.url, "test-gpu-01")
+    pub fn config(&self) -> AgentSettings {
+        let mut config = AgentSettings::new(&self.server.url, "test-gpu-01")
             .with_kill_grace(Duration::from_secs(5));
         config.heartbeat_interval = Duration::from_millis(50);
         config.gpus = GpuSource::Fake(2);

@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::{timeout, Instant};
-use trainyard_agent::{run, AgentConfig, AgentError, BackoffPolicy};
+use trainyard_agent::{run, AgentError, AgentSettings, BackoffPolicy};
 use trainyard_core::protocol::codes::{INVALID_HEARTBEAT, OFFSET_MISMATCH};
 use trainyard_core::protocol::paths::{route, API_PREFIX};
 use trainyard_core::work::OffsetMismatch;
@@ -90,7 +90,7 @@ impl RunningAgent {
 }
 
 /// Starts [`run`] with `config` on a task of its own.
-pub fn start(config: AgentConfig) -> RunningAgent {
+pub fn start(config: AgentSettings) -> RunningAgent {
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(run(config, async {
         let _ = stopped.await;

@@ -21,7 +21,7 @@ pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(10);
 
 /// Everything [`crate::run`] needs.
 #[derive(Clone)]
-pub struct AgentConfig {
+pub struct AgentSettings {
     /// Base URL of the server, e.g. `http://127.0.0.1:3000` (a trailing slash
     /// or a path prefix such as `https://lab/trainyard/` is fine).
     pub server_url: String,
@@ -59,7 +59,7 @@ pub enum GpuSource {
     None,
 }
 
-impl AgentConfig {
+impl AgentSettings {
     /// A config with the defaults: no token, 3 s interval, NVML GPUs, work dir
     /// `.`, no job limit, one CPU slot, 10 s kill grace.
     pub fn new(server_url: impl Into<String>, host_id: impl Into<String>) -> Self {
@@ -96,7 +96,7 @@ impl AgentConfig {
     }
 
     /// Checks the config and derives what the HTTP side needs.
-    pub(crate) fn validate(&self) -> Result<ValidatedConfig, AgentError> {
+    pub(crate) fn validate(&self) -> Result<ValidatedSettings, AgentError> {
         validate_host_id(&self.host_id).map_err(|e| AgentError::InvalidConfig(e.to_string()))?;
         if self.heartbeat_interval.is_zero() {
             return Err(AgentError::InvalidConfig(
@@ -116,7 +116,7 @@ impl AgentConfig {
             .map_err(|e| {
                 AgentError::InvalidConfig(format!("server URL {:?}: {e}", self.server_url))
             })?;
-        Ok(ValidatedConfig {
+        Ok(ValidatedSettings {
             base_url,
             heartbeat_url,
             authorization: authorization_header(self.token.as_deref())?,
@@ -125,7 +125,7 @@ impl AgentConfig {
 }
 
 /// The parts of the config that needed parsing.
-pub(crate) struct ValidatedConfig {
+pub(crate) struct ValidatedSettings {
     /// The server's base URL with exactly one trailing slash, ready for `join`.
     pub base_url: Url,
     pub heartbeat_url: Url,
@@ -168,10 +168,10 @@ fn authorization_header(token: Option<&str>) -> Result<Option<HeaderValue>, Agen
     Ok(Some(value))
 }
 
-impl fmt::Debug for AgentConfig {
+impl fmt::Debug for AgentSettings {
     // Hand-written so the token never reaches a log line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AgentConfig")
+        f.debug_struct("AgentSettings")
             .field("server_url", &self.server_url)
             .field("host_id", &self.host_id)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
@@ -191,7 +191,7 @@ mod tests {
     use super::*;
 
     fn url_for(server_url: &str) -> Result<String, AgentError> {
-        let config = AgentConfig::new(server_url, "gpu-01");
+        let config = AgentSettings::new(server_url, "gpu-01");
         config.validate().map(|v| v.heartbeat_url.to_string())
     }
 
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn bad_host_ids_and_intervals_are_refused() {
-        let mut config = AgentConfig::new("http://localhost:3000", "");
+        let mut config = AgentSettings::new("http://localhost:3000", "");
         assert!(matches!(
             config.validate(),
             Err(AgentError::InvalidConfig(_))
@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn debug_output_redacts_the_token() {
-        let mut config = AgentConfig::new("http://localhost:3000", "gpu-01");
+        let mut config = AgentSettings::new("http://localhost:3000", "gpu-01");
         config.token = Some("hunter2".into());
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
