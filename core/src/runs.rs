@@ -286,6 +286,19 @@ impl RunProgress {
     }
 }
 
+/// What one pass over the imported log trees (`--import-dir`) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// Runs found.
+    pub runs: usize,
+    /// Runs seen for the first time.
+    pub added: usize,
+    /// Known runs whose files changed (every run, after a re-index).
+    pub updated: usize,
+    /// Directories, runs or files left out, with why.
+    pub skipped: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,17 +365,4 @@ mod tests {
         assert!(matches!(many.cleaned(), Err(NotesError::TooManyTags(_))));
         assert_eq!(RunNotes::split_tags("a, b,,c "), vec!["a", "b", "c"]);
     }
-}
-
-/// What one pass over the imported log trees (`--import-dir`) did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportReport {
-    /// Runs found.
-    pub runs: usize,
-    /// Runs seen for the first time.
-    pub added: usize,
-    /// Known runs whose files changed (every run, after a re-index).
-    pub updated: usize,
-    /// Directories, runs or files left out, with why.
-    pub skipped: Vec<String>,
 }

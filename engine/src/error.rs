@@ -71,8 +71,9 @@ pub enum EngineError {
     },
     #[error("job {job_id} has no metric {key:?}")]
     MetricNotFound { job_id: i64, key: String },
-    #[error("data dir {path}: {source}")]
-    DataDir {
+    /// Reading or writing a file or directory of the engine failed.
+    #[error("{path}: {source}")]
+    Io {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -130,7 +131,7 @@ impl EngineError {
             EngineError::RunFileNotFound { .. } => (codes::FILE_NOT_FOUND, NotFound),
             EngineError::BadMetricQuery { .. } => (codes::BAD_METRIC_QUERY, BadRequest),
             EngineError::MetricNotFound { .. } => (codes::METRIC_NOT_FOUND, NotFound),
-            EngineError::DataDir { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
+            EngineError::Io { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
                 (codes::INTERNAL, Internal)
             }
         }

@@ -72,7 +72,7 @@ mod follow {
 
     /// Where the next byte goes: attempt and byte offset within it.
     #[derive(Default)]
-    struct Cursor {
+    struct LogPosition {
         attempt: Option<u32>,
         offset: u64,
     }
@@ -103,7 +103,7 @@ mod follow {
     }
 
     async fn run(id: i64, pre: NodeRef<Pre>, state: RwSignal<LogState>) {
-        let mut cursor = Cursor::default();
+        let mut cursor = LogPosition::default();
         let mut retry = Duration::from_millis(500);
         loop {
             let url = format!("{}?offset={}", paths::job_log_stream(id), cursor.offset);
@@ -123,7 +123,7 @@ mod follow {
     /// One connection. `Ok(Some(status))` once the log is complete.
     async fn stream(
         url: &str,
-        cursor: &mut Cursor,
+        cursor: &mut LogPosition,
         pre: NodeRef<Pre>,
         state: RwSignal<LogState>,
     ) -> Result<Option<String>, String> {
@@ -164,7 +164,13 @@ mod follow {
 
     /// Appends the part of `text` (output of `attempt` from byte `offset`)
     /// not shown yet, keeping to the bottom if the reader was there.
-    fn append(cursor: &mut Cursor, attempt: u32, offset: u64, mut text: &str, pre: NodeRef<Pre>) {
+    fn append(
+        cursor: &mut LogPosition,
+        attempt: u32,
+        offset: u64,
+        mut text: &str,
+        pre: NodeRef<Pre>,
+    ) {
         let Some(pre) = pre.get_untracked() else {
             return;
         };

@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn internal_failures_reach_the_browser_without_their_details() {
-        let failure = EngineError::DataDir {
+        let failure = EngineError::Io {
             path: "/srv/trainyard/secret-dir".into(),
             source: std::io::Error::other("disk full"),
         };

@@ -98,7 +98,7 @@ impl RunFileStore {
                 if !data.is_empty() {
                     if let Err(source) = append_to(&full, data).await {
                         sizes.remove(&key);
-                        return Err(EngineError::DataDir { path: full, source });
+                        return Err(EngineError::Io { path: full, source });
                     }
                 }
                 sizes.insert(key, size + len);
@@ -133,12 +133,10 @@ impl RunFileStore {
     /// Every file of the attempt, sorted by path, with its size and hash.
     pub async fn list(&self, at: AttemptRef) -> Result<Vec<FileEntry>, EngineError> {
         let root = self.attempt_dir(at);
-        let found = walk(root.clone())
-            .await
-            .map_err(|source| EngineError::DataDir {
-                path: root.clone(),
-                source,
-            })?;
+        let found = walk(root.clone()).await.map_err(|source| EngineError::Io {
+            path: root.clone(),
+            source,
+        })?;
         let mut entries = Vec::with_capacity(found.len());
         for (relative, full, meta) in found {
             let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
@@ -163,7 +161,7 @@ impl RunFileStore {
             .hashes
             .hash(full, size, modified)
             .await
-            .map_err(|source| EngineError::DataDir {
+            .map_err(|source| EngineError::Io {
                 path: full.to_path_buf(),
                 source,
             })?;

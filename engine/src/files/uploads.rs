@@ -67,7 +67,7 @@ impl RunFileStore {
         let mut sizes = self.lock().await;
         let io = |path: &Path| {
             let path = path.to_path_buf();
-            move |source| EngineError::DataDir { path, source }
+            move |source| EngineError::Io { path, source }
         };
         let wanted = Staged {
             path: path.to_string(),

@@ -242,11 +242,11 @@ impl Imports {
             let project = run.project.clone();
             tokio::task::spawn_blocking(move || scan_one_project(&root, &project))
                 .await
-                .map_err(|e| EngineError::DataDir {
+                .map_err(|e| EngineError::Io {
                     path: dir.clone(),
                     source: std::io::Error::other(e),
                 })?
-                .map_err(|source| EngineError::DataDir {
+                .map_err(|source| EngineError::Io {
                     path: dir.clone(),
                     source,
                 })?

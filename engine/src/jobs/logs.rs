@@ -100,7 +100,7 @@ impl LogStore {
                     if let Err(source) = append_to(&path, data).await {
                         // The size on disk is unknown now; re-read it next time.
                         sizes.remove(&at);
-                        return Err(EngineError::DataDir { path, source });
+                        return Err(EngineError::Io { path, source });
                     }
                     written(offset, data);
                 }
@@ -142,9 +142,9 @@ impl LogStore {
                     size: 0,
                 })
             }
-            Err(source) => return Err(EngineError::DataDir { path, source }),
+            Err(source) => return Err(EngineError::Io { path, source }),
         };
-        let io = |source| EngineError::DataDir {
+        let io = |source| EngineError::Io {
             path: path.clone(),
             source,
         };

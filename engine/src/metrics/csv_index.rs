@@ -99,7 +99,7 @@ impl Metrics {
             let bytes =
                 read_from(&source.file, cursor.offset)
                     .await
-                    .map_err(|e| EngineError::DataDir {
+                    .map_err(|e| EngineError::Io {
                         path: source.file.clone(),
                         source: e,
                     })?;
@@ -135,7 +135,7 @@ impl Metrics {
         }
         let head = read_from(&source.file, 0)
             .await
-            .map_err(|e| EngineError::DataDir {
+            .map_err(|e| EngineError::Io {
                 path: source.file.clone(),
                 source: e,
             })?;
@@ -203,7 +203,7 @@ impl Metrics {
             job_id: at.job_id,
             attempt: at.attempt,
             path: source.name.to_string(),
-            cursor_json: serde_json::to_string(cursor).map_err(|e| EngineError::DataDir {
+            cursor_json: serde_json::to_string(cursor).map_err(|e| EngineError::Io {
                 path: source.file.clone(),
                 source: std::io::Error::other(e),
             })?,

@@ -169,7 +169,7 @@ impl Metrics {
                 .try_for_each(|(path, committed, points)| points::append(path, *committed, points))
         })
         .await
-        .map_err(|e| EngineError::DataDir {
+        .map_err(|e| EngineError::Io {
             path: root.clone(),
             source: std::io::Error::other(e.to_string()),
         })??;

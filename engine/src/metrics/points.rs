@@ -55,7 +55,7 @@ pub fn series_path(root: &Path, job_id: i64, series_id: i64) -> PathBuf {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> EngineError + '_ {
-    move |source| EngineError::DataDir {
+    move |source| EngineError::Io {
         path: path.to_path_buf(),
         source,
     }

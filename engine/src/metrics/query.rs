@@ -101,7 +101,7 @@ impl Metrics {
             Ok::<_, EngineError>((bucketer.total(), bucketer.finish()))
         })
         .await
-        .map_err(|e| EngineError::DataDir {
+        .map_err(|e| EngineError::Io {
             path: self.root.clone(),
             source: std::io::Error::other(e.to_string()),
         })??;

@@ -124,7 +124,7 @@ impl Results {
     ) -> Result<RunFileSlice, EngineError> {
         use tokio::io::AsyncReadExt;
         let (full, size) = self.locate_run_file(job_id, path, from).await?;
-        let io = |source| EngineError::DataDir {
+        let io = |source| EngineError::Io {
             path: full.clone(),
             source,
         };

@@ -132,7 +132,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_reopened_database_keeps_its_rows() -> Result<(), EngineError> {
-        let dir = tempfile::tempdir().map_err(|e| EngineError::DataDir {
+        let dir = tempfile::tempdir().map_err(|e| EngineError::Io {
             path: "tmp".into(),
             source: e,
         })?;

@@ -145,9 +145,10 @@ impl Store {
     pub async fn unfinished_jobs(&self) -> Result<Vec<JobRow>, EngineError> {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs
-             WHERE status IN ('queued', 'assigned', 'running', 'lost')
+             WHERE status IN {}
                AND id NOT IN (SELECT job_id FROM imported_runs)
-             ORDER BY id"
+             ORDER BY id",
+            super::unfinished_statuses_sql()
         );
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         rows.iter().map(job_row).collect()

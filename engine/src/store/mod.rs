@@ -71,12 +71,23 @@ impl Store {
     }
 }
 
+/// `('queued', 'assigned', …)`: the statuses of unfinished jobs as an SQL
+/// list, from `JobStatus` itself so the two cannot drift apart.
+pub(crate) fn unfinished_statuses_sql() -> String {
+    let labels: Vec<String> = trainyard_core::JobStatus::ALL
+        .into_iter()
+        .filter(|s| !s.is_final())
+        .map(|s| format!("'{}'", s.label()))
+        .collect();
+    format!("({})", labels.join(", "))
+}
+
 /// Creates the data dir and proves we can write into it, so a bad path fails
 /// at startup with the path in the message rather than at the first write.
 fn ensure_writable_dir(dir: &Path) -> Result<(), EngineError> {
-    let fail = |source| EngineError::DataDir {
+    let fail = |e: std::io::Error| EngineError::Io {
         path: PathBuf::from(dir),
-        source,
+        source: std::io::Error::new(e.kind(), format!("cannot use it as the data dir: {e}")),
     };
     std::fs::create_dir_all(dir).map_err(fail)?;
     let probe = dir.join(".trainyard-write-test");

@@ -15,16 +15,16 @@ use crate::error::EngineError;
 impl Store {
     /// Every project with its run counts, most recently used first.
     pub async fn projects(&self) -> Result<Vec<ProjectSummary>, EngineError> {
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT project, COUNT(*) AS runs,
-               SUM(status IN ('queued', 'assigned', 'running', 'lost')) AS active,
+               SUM(status IN {}) AS active,
                SUM(status = 'succeeded') AS succeeded,
                SUM(status IN ('failed', 'cancelled')) AS failed,
                MAX(created_ms) AS last_created_ms
              FROM jobs GROUP BY project ORDER BY last_created_ms DESC",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+            super::unfinished_statuses_sql()
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(ProjectSummary {

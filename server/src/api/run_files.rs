@@ -34,7 +34,7 @@ pub async fn download(
     let (full, size) = state.engine.locate_run_file(id, &path).await?;
     let file = tokio::fs::File::open(&full)
         .await
-        .map_err(|source| EngineError::DataDir {
+        .map_err(|source| EngineError::Io {
             path: full.clone(),
             source,
         })?;

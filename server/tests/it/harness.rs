@@ -111,14 +111,20 @@ impl TestServer {
     }
 }
 
-/// `GET base+path` with the test key, decoded as JSON.
-pub async fn get_json<T: serde::de::DeserializeOwned>(base: &str, path: &str) -> T {
+/// `GET base+path` with the test key, as a raw response (for status checks).
+pub async fn get_raw(base: &str, path: &str) -> reqwest::Response {
     reqwest::Client::new()
         .get(format!("{base}{path}"))
         .bearer_auth(KEY)
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// `GET base+path` with the test key, decoded as JSON.
+pub async fn get_json<T: serde::de::DeserializeOwned>(base: &str, path: &str) -> T {
+    get_raw(base, path)
+        .await
         .json()
         .await
         .unwrap_or_else(|e| panic!("GET {path}: {e}"))

@@ -3,19 +3,8 @@
 
 use trainyard_core::{JobStatus, MetricSeries, MetricSummary};
 
-use crate::harness::get_json;
-use crate::harness::KEY;
+use crate::harness::{get_json, get_raw};
 use crate::jobs_support::{server_with_agent, submit, wait_status};
-
-/// `GET path` as a raw response (for status checks).
-async fn get_raw(base: &str, path: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-}
 
 #[tokio::test]
 async fn metric_lines_of_a_real_job_are_charted_and_bad_queries_name_the_field() {

@@ -10,7 +10,7 @@ use super::fingerprint::Window;
 use super::pass::{FileResult, Halt, Pass};
 use super::read::blocking;
 use super::scan::LocalFile;
-use super::tracked::{Cursor, Tracked};
+use super::tracked::{AppendState, Tracked};
 use super::upload::{self, Upload};
 use crate::http::response::Verdict;
 use crate::jobs::api::{Refusal, Reply};
@@ -47,9 +47,9 @@ pub(super) async fn sync_append(
     loop {
         let before = tracked.cursor;
         let step = match before {
-            Cursor::Unverified => verify(file, tracked).await,
-            Cursor::Rewritten => rewrite(pass, file, tracked).await?,
-            Cursor::At { .. } => append(pass, file, tracked).await?,
+            AppendState::Unverified => verify(file, tracked).await,
+            AppendState::Rewritten => rewrite(pass, file, tracked).await?,
+            AppendState::At { .. } => append(pass, file, tracked).await?,
         };
         match step {
             Step::End(FileResult::Idle) if sent => return Ok(FileResult::Sent),
@@ -69,13 +69,13 @@ pub(super) async fn sync_append(
 
 /// A step that went back (to a rewrite, or to an unknown fingerprint)
 /// rather than forward.
-fn is_surprise(before: Cursor, after: Cursor) -> bool {
-    matches!(after, Cursor::Rewritten)
+fn is_surprise(before: AppendState, after: AppendState) -> bool {
+    matches!(after, AppendState::Rewritten)
         || matches!(
             (before, after),
             (
-                Cursor::At { .. },
-                Cursor::At {
+                AppendState::At { .. },
+                AppendState::At {
                     fingerprint: None,
                     ..
                 }
@@ -86,7 +86,7 @@ fn is_surprise(before: Cursor, after: Cursor) -> bool {
 /// Compares the local file with the server's copy: the server's bytes
 /// must be the local file's first bytes, else it is sent whole.
 async fn verify(file: &LocalFile, tracked: &mut Tracked) -> Step {
-    let at = |acked| Cursor::At {
+    let at = |acked| AppendState::At {
         acked,
         fingerprint: None,
         checked: None,
@@ -103,12 +103,12 @@ async fn verify(file: &LocalFile, tracked: &mut Tracked) -> Step {
         Some(copy) => copy,
     };
     if copy.size > file.stamp.size {
-        tracked.cursor = Cursor::Rewritten;
+        tracked.cursor = AppendState::Rewritten;
         return Step::Again { sent: false };
     }
     match tracked.prefix_hash(file, copy.size).await {
         Ok(Some(hash)) if Some(hash) == copy.xxh3 => tracked.cursor = at(copy.size),
-        Ok(_) => tracked.cursor = Cursor::Rewritten,
+        Ok(_) => tracked.cursor = AppendState::Rewritten,
         Err(e) => return Step::End(FileResult::Unreadable(e)),
     }
     Step::Again { sent: false }
@@ -135,7 +135,7 @@ async fn rewrite(pass: &Pass<'_>, file: &LocalFile, tracked: &mut Tracked) -> Re
     };
     Ok(match upload::send(pass, &upload, tracked).await? {
         FileResult::Sent => {
-            tracked.cursor = Cursor::At {
+            tracked.cursor = AppendState::At {
                 acked: size,
                 fingerprint: None,
                 checked: None,
@@ -149,7 +149,7 @@ async fn rewrite(pass: &Pass<'_>, file: &LocalFile, tracked: &mut Tracked) -> Re
 /// Checks that the file still extends the server's copy, then sends one
 /// chunk of what follows it.
 async fn append(pass: &Pass<'_>, file: &LocalFile, tracked: &mut Tracked) -> Result<Step, Halt> {
-    let Cursor::At {
+    let AppendState::At {
         acked,
         fingerprint,
         checked,
@@ -158,7 +158,7 @@ async fn append(pass: &Pass<'_>, file: &LocalFile, tracked: &mut Tracked) -> Res
         return Ok(Step::Again { sent: false });
     };
     if file.stamp.size < acked {
-        tracked.cursor = Cursor::Rewritten;
+        tracked.cursor = AppendState::Rewritten;
         return Ok(Step::Again { sent: false });
     }
     if fingerprint.is_some() && checked == Some(file.stamp) {
@@ -178,12 +178,12 @@ async fn append(pass: &Pass<'_>, file: &LocalFile, tracked: &mut Tracked) -> Res
     };
     let now = window.fingerprint(acked);
     if now.is_none() || fingerprint.is_some_and(|known| Some(known) != now) {
-        tracked.cursor = Cursor::Rewritten;
+        tracked.cursor = AppendState::Rewritten;
         return Ok(Step::Again { sent: false });
     }
     let new = window.after(acked);
     if new.is_empty() {
-        tracked.cursor = Cursor::At {
+        tracked.cursor = AppendState::At {
             acked,
             fingerprint: now,
             checked: (file.stamp.size == acked).then_some(file.stamp),
@@ -200,7 +200,7 @@ async fn append(pass: &Pass<'_>, file: &LocalFile, tracked: &mut Tracked) -> Res
         Ok(body) => body,
         Err(e) => return Ok(Step::End(FileResult::Unreadable(e))),
     };
-    let moved_to = |acked, fingerprint| Cursor::At {
+    let moved_to = |acked, fingerprint| AppendState::At {
         acked,
         fingerprint,
         checked: None,

@@ -32,7 +32,7 @@ pub(super) struct Pending {
 
 /// Where an append file stands against the server's copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(super) enum Cursor {
+pub(super) enum AppendState {
     /// Not yet compared with the server's copy.
     #[default]
     Unverified,
@@ -76,7 +76,7 @@ pub(super) struct Tracked {
     pub server: Option<ServerCopy>,
     pub upload: Option<Pending>,
     /// Append files only.
-    pub cursor: Cursor,
+    pub cursor: AppendState,
     /// Whole files: the local stamp whose content the server holds.
     pub synced: Option<Stamp>,
     /// The last stamp seen and since when it held.
@@ -93,7 +93,7 @@ impl Tracked {
     pub fn forget_server(&mut self) {
         self.server = None;
         self.upload = None;
-        self.cursor = Cursor::Unverified;
+        self.cursor = AppendState::Unverified;
         self.synced = None;
     }
 
