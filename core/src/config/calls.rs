@@ -20,10 +20,14 @@ const MASKS: [(char, char); 7] = [
     ('#', '\u{E006}'),
 ];
 
-/// The source with call arguments masked, and the masked char-index ranges.
+/// The text handed to the parser: the source with call arguments masked (and
+/// the masked char-index ranges), and perhaps lines indented by
+/// [`relax_flow_indent`](super::flow_indent::relax_flow_indent).
 pub(crate) struct Masked<'a> {
     pub text: Cow<'a, str>,
     ranges: Vec<(usize, usize)>,
+    /// (line from 1, spaces added at its start), in line order.
+    indented: Vec<(usize, usize)>,
 }
 
 impl<'a> Masked<'a> {
@@ -32,6 +36,40 @@ impl<'a> Masked<'a> {
         Masked {
             text: Cow::Borrowed(src),
             ranges: Vec::new(),
+            indented: Vec::new(),
+        }
+    }
+
+    /// The same masking over `text`, which is this text with spaces inserted
+    /// at line starts: `(char index of the line start, line, spaces)`.
+    pub fn reindented(self, text: Cow<'a, str>, pads: &[(usize, usize, usize)]) -> Self {
+        let shift = |at: usize| -> usize {
+            pads.iter()
+                .take_while(|&&(start, _, _)| start <= at)
+                .map(|&(_, _, pad)| pad)
+                .sum()
+        };
+        Masked {
+            text,
+            ranges: self
+                .ranges
+                .iter()
+                .map(|&(s, e)| (s + shift(s), e + shift(s)))
+                .collect(),
+            indented: pads.iter().map(|&(_, line, pad)| (line, pad)).collect(),
+        }
+    }
+
+    /// Whether any call was masked.
+    pub fn masks_calls(&self) -> bool {
+        !self.ranges.is_empty()
+    }
+
+    /// The 0-based column the user wrote for a parser position.
+    pub fn source_column(&self, line: usize, column: usize) -> usize {
+        match self.indented.binary_search_by_key(&line, |&(l, _)| l) {
+            Ok(k) => column.saturating_sub(self.indented[k].1),
+            Err(_) => column,
         }
     }
 
@@ -98,6 +136,7 @@ pub(crate) fn mask_calls(src: &str) -> Masked<'_> {
     Masked {
         text: Cow::Owned(out.into_iter().collect()),
         ranges,
+        indented: Vec::new(),
     }
 }
 

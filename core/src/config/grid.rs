@@ -22,8 +22,9 @@ pub struct Axis {
 /// Where an axis sits: entry indices from the root mapping down.
 pub(crate) type Path = Vec<usize>;
 
-/// Every list reachable from the root through mappings only, skipping the
-/// reserved top-level keys. Lists inside lists are values, not axes.
+/// Every untagged, non-empty list reachable from the root through mappings
+/// only, skipping the reserved top-level keys. Lists inside lists are
+/// values, not axes.
 /// Axes come in document order, so their paths are sorted.
 pub(crate) fn find_axes(root: &[Entry], errors: &mut Vec<ConfigError>) -> Vec<(Axis, Path)> {
     let mut axes = Vec::new();
@@ -60,11 +61,11 @@ fn walk(
         };
         path.push(i);
         match &e.value.kind {
-            Kind::Seq(items) if items.is_empty() => errors.push(ConfigError::at(
-                "is an empty list, which would make zero runs; remove it or give it at least one value",
-                Some(&key),
-                e.value.pos,
-            )),
+            // A tagged sequence (`betas: !!python/tuple [0.9, 0.999]`) and an
+            // empty list are values, as CVLab-Kit's `Config.expand()` reads
+            // them: a sweep of a lab's config has the same runs in both.
+            Kind::Seq(_) if e.value.tag.is_some() => {}
+            Kind::Seq(items) if items.is_empty() => {}
             Kind::Seq(items) => {
                 if !keys.insert(key.clone()) {
                     errors.push(ConfigError::at(
@@ -229,11 +230,11 @@ mod tests {
     }
 
     #[test]
-    fn empty_lists_are_errors_at_their_line() {
-        let (_, errors) = axes_of("a:\n  b: []\n");
-        assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].field.as_deref(), Some("a.b"));
-        assert_eq!(errors[0].line, Some(2));
+    fn empty_lists_are_values_not_axes() {
+        let (axes, errors) = axes_of("a:\n  b: []\nc: [1, 2]\n");
+        assert!(errors.is_empty());
+        let keys: Vec<_> = axes.iter().map(|a| a.key.as_str()).collect();
+        assert_eq!(keys, ["c"]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod calls;
 mod command;
 mod emit;
 mod error;
+mod flow_indent;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod grid;

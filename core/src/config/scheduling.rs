@@ -4,15 +4,19 @@ use super::command;
 use super::error::ConfigError;
 use super::names::component_problem;
 use super::tree::{Entry, Kind, Node, Style};
+use crate::components::SyncStrategy;
 use crate::ids::validate_host_id;
 use crate::job::Priority;
 use serde::{Deserialize, Serialize};
 
 /// Top-level keys the scheduler reads; lists under them are never grid axes.
-pub const RESERVED_KEYS: [&str; 10] = [
+pub const RESERVED_KEYS: [&str; 12] = [
     "project", "name", "run_name", "command", "workdir", "gpus", "priority", "host", "retries",
-    "timeout",
+    "timeout", "sync", "code",
 ];
+
+/// Most `code:` globs one config may list.
+pub const MAX_CODE_GLOBS: usize = 64;
 
 /// What the scheduler needs from a config, read from the reserved keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +34,14 @@ pub struct Scheduling {
     pub host: Option<String>,
     pub retries: u32,
     pub timeout_secs: Option<u64>,
+    /// `sync:`: how the worker's component copies are reconciled; `None`
+    /// leaves it to the agent's `--sync-strategy`.
+    #[serde(default)]
+    pub sync: Option<SyncStrategy>,
+    /// `code:`: globs relative to the working directory whose files join the
+    /// job's manifest (`[train.py, models/**/*.py]`).
+    #[serde(default)]
+    pub code: Vec<String>,
 }
 
 impl Default for Scheduling {
@@ -44,6 +56,8 @@ impl Default for Scheduling {
             host: None,
             retries: 0,
             timeout_secs: None,
+            sync: None,
+            code: Vec::new(),
         }
     }
 }
@@ -103,6 +117,12 @@ pub(crate) fn read(entries: &[Entry], errors: &mut Vec<ConfigError>) -> Scheduli
                         s.timeout_secs = Some(parse_duration(&t).map_err(fail)?);
                     }
                 }
+                "sync" => {
+                    if let Some(t) = text(v, key)? {
+                        s.sync = Some(t.parse::<SyncStrategy>().map_err(fail)?);
+                    }
+                }
+                "code" => s.code = code_globs(v, key)?,
                 _ => {}
             }
             Ok(())
@@ -180,6 +200,59 @@ fn command_argv(v: &Node, key: &str) -> Result<Option<Vec<String>>, ConfigError>
         ));
     }
     Ok(Some(argv))
+}
+
+/// `code: train.py` or `code: [train.py, models/**/*.py]`: relative globs
+/// that cannot climb out of the working directory.
+fn code_globs(v: &Node, key: &str) -> Result<Vec<String>, ConfigError> {
+    let items: Vec<&Node> = match &v.kind {
+        _ if is_null(v) => return Ok(Vec::new()),
+        Kind::Scalar(_) => vec![v],
+        Kind::Seq(items) => items.iter().collect(),
+        Kind::Map(_) => {
+            return Err(ConfigError::at(
+                "must be a glob or a list of globs, e.g. `code: [train.py, models/**/*.py]`",
+                Some(key),
+                v.pos,
+            ))
+        }
+    };
+    if items.len() > MAX_CODE_GLOBS {
+        return Err(ConfigError::at(
+            format!("lists {} globs; at most {MAX_CODE_GLOBS}", items.len()),
+            Some(key),
+            v.pos,
+        ));
+    }
+    let mut globs = Vec::with_capacity(items.len());
+    for item in items {
+        let Kind::Scalar(s) = &item.kind else {
+            return Err(ConfigError::at(
+                "each glob must be a single string",
+                Some(key),
+                item.pos,
+            ));
+        };
+        let glob = s.text.trim();
+        let problem = if glob.is_empty() {
+            Some("is empty")
+        } else if glob.starts_with('/') || glob.starts_with('\\') || glob.contains(':') {
+            Some("must be relative to the working directory")
+        } else if glob.split(['/', '\\']).any(|part| part == "..") {
+            Some("must not contain `..` components")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(ConfigError::at(
+                format!("glob {glob:?} {problem}"),
+                Some(key),
+                item.pos,
+            ));
+        }
+        globs.push(glob.to_string());
+    }
+    Ok(globs)
 }
 
 fn workdir_problem(w: &str) -> Option<&'static str> {

@@ -106,18 +106,32 @@ fn path_like_project_host_and_workdir_are_refused() {
 }
 
 #[test]
-fn an_empty_list_is_an_error_naming_key_and_line() {
-    let e = errors("epochs: 3\noptimizer:\n  lr: []\n");
-    assert_eq!(e[0].field.as_deref(), Some("optimizer.lr"));
-    assert_eq!(e[0].line, Some(3));
-    assert!(e[0]
-        .to_string()
-        .starts_with("line 3, column 7: optimizer.lr: is an empty list"));
+fn an_empty_list_is_a_value_as_in_cvlabkit() {
+    let exp = parse("epochs: 3\noptimizer:\n  lr: []\n");
+    assert!(exp.axes.is_empty());
+    assert_eq!(exp.run_count(), 1);
+    assert_eq!(
+        exp.value_at("optimizer.lr"),
+        Some(crate::config::Value::List(Vec::new()))
+    );
+}
+
+#[test]
+fn a_tagged_sequence_is_a_value_kept_with_its_tag() {
+    let exp = parse("command: x\nbetas: !!python/tuple [0.9, 0.999]\nlr: [0.1, 0.2]\n");
+    assert_eq!(exp.run_count(), 2, "only lr is an axis");
+    let runs = exp.expand(&SweepLimits::default()).expect("it expands");
+    let yaml = &runs[0].config_yaml;
+    assert!(yaml.contains("betas: !!python/tuple"), "{yaml}");
+    assert!(
+        yaml.contains("0.999") && !yaml.contains("lr: [0.1"),
+        "{yaml}"
+    );
 }
 
 #[test]
 fn all_errors_are_returned_in_source_order() {
-    let e = errors("gpus: x\na: []\nname: '{{nope}}'\npriority: meh\n");
+    let e = errors("gpus: x\nretries: many\nname: '{{nope}}'\npriority: meh\n");
     let lines: Vec<_> = e.iter().map(|e| e.line).collect();
     assert_eq!(lines, [Some(1), Some(2), Some(3), Some(4)]);
 }

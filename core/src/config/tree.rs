@@ -3,8 +3,8 @@
 
 use super::calls::{mask_calls, unmask, Masked};
 use super::error::{ConfigError, Pos};
+use super::flow_indent::relax_flow_indent;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// Deeper documents are refused rather than risking the stack.
@@ -94,12 +94,12 @@ impl Node {
 
 /// Parses one YAML document; `Ok(None)` for an empty stream.
 pub(crate) fn parse_document(src: &str) -> Result<Option<Node>, ConfigError> {
-    let masked = mask_calls(src);
+    let masked = relax_flow_indent(mask_calls(src));
     let result = build(&masked);
-    if result.is_err() && matches!(masked.text, Cow::Owned(_)) {
+    if result.is_err() && masked.masks_calls() {
         // The call pre-pass guessed wrong somewhere; plain YAML may still be
         // valid. If it is not either, the first error is the more relevant.
-        if let Ok(doc) = build(&Masked::none(src)) {
+        if let Ok(doc) = build(&relax_flow_indent(Masked::none(src))) {
             return Ok(doc);
         }
     }
@@ -121,13 +121,6 @@ struct Builder<'a> {
     masked: &'a Masked<'a>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
-}
-
-fn pos(span: &Span) -> Pos {
-    Pos {
-        line: u32::try_from(span.start.line()).unwrap_or(u32::MAX).max(1),
-        column: u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
-    }
 }
 
 /// The tag as it is written back; `None` drops it. Tags with non-ASCII
@@ -169,6 +162,19 @@ fn uri_escape(s: &str, allowed: &str) -> String {
 }
 
 impl<'a> Builder<'a> {
+    /// Where the user wrote what the parser reports at `line`/`col` (0-based
+    /// column) of the text it read.
+    fn at(&self, line: usize, col: usize) -> Pos {
+        Pos {
+            line: u32::try_from(line).unwrap_or(u32::MAX).max(1),
+            column: u32::try_from(self.masked.source_column(line, col) + 1).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn pos(&self, span: &Span) -> Pos {
+        self.at(span.start.line(), span.start.col())
+    }
+
     fn next(&mut self) -> Result<(Event<'a>, Span), ConfigError> {
         match self.parser.next_event() {
             Some(Ok(ev)) => Ok(ev),
@@ -177,10 +183,7 @@ impl<'a> Builder<'a> {
                 Err(ConfigError::at(
                     format!("invalid YAML: {}", e.info()),
                     None,
-                    Pos {
-                        line: u32::try_from(m.line()).unwrap_or(u32::MAX).max(1),
-                        column: u32::try_from(m.col() + 1).unwrap_or(u32::MAX),
-                    },
+                    self.at(m.line(), m.col()),
                 ))
             }
             None => Err(ConfigError::at("unexpected end of YAML", None, Pos::START)),
@@ -198,7 +201,7 @@ impl<'a> Builder<'a> {
                     return Err(ConfigError::at(
                         "a config is one YAML document; remove the second `---` document",
                         None,
-                        pos(&span),
+                        self.pos(&span),
                     ))
                 }
                 Event::DocumentStart(_) => {
@@ -206,7 +209,11 @@ impl<'a> Builder<'a> {
                     doc = Some(self.node(ev, span, 0)?);
                 }
                 _ => {
-                    return Err(ConfigError::at("unexpected YAML event", None, pos(&span)));
+                    return Err(ConfigError::at(
+                        "unexpected YAML event",
+                        None,
+                        self.pos(&span),
+                    ));
                 }
             }
         }
@@ -220,7 +227,7 @@ impl<'a> Builder<'a> {
                     "the document is too large (over {MAX_NODES} values once aliases are expanded)"
                 ),
                 None,
-                pos(span),
+                self.pos(span),
             ));
         }
         Ok(())
@@ -231,7 +238,7 @@ impl<'a> Builder<'a> {
             return Err(ConfigError::at(
                 format!("nesting is deeper than {MAX_DEPTH} levels"),
                 None,
-                pos(&span),
+                self.pos(&span),
             ));
         }
         self.count(1, &span)?;
@@ -248,7 +255,7 @@ impl<'a> Builder<'a> {
                     text.into_owned()
                 };
                 (
-                    Node::scalar(Scalar { text, style, tag }, pos(&span)),
+                    Node::scalar(Scalar { text, style, tag }, self.pos(&span)),
                     anchor,
                 )
             }
@@ -263,7 +270,7 @@ impl<'a> Builder<'a> {
                 }
                 let node = Node {
                     kind: Kind::Seq(items),
-                    pos: pos(&span),
+                    pos: self.pos(&span),
                     tag: tag.and_then(|t| tag_text(&t)),
                 };
                 (node, anchor)
@@ -271,22 +278,28 @@ impl<'a> Builder<'a> {
             Event::MappingStart(anchor, tag) => {
                 let node = Node {
                     kind: Kind::Map(self.entries(depth)?),
-                    pos: pos(&span),
+                    pos: self.pos(&span),
                     tag: tag.and_then(|t| tag_text(&t)),
                 };
                 (node, anchor)
             }
             Event::Alias(id) => {
                 let target = self.anchors.get(&id).cloned().ok_or_else(|| {
-                    ConfigError::at("alias to an unknown anchor", None, pos(&span))
+                    ConfigError::at("alias to an unknown anchor", None, self.pos(&span))
                 })?;
                 self.count(target.size(), &span)?;
                 return Ok(Node {
-                    pos: pos(&span),
+                    pos: self.pos(&span),
                     ..target
                 });
             }
-            _ => return Err(ConfigError::at("unexpected YAML event", None, pos(&span))),
+            _ => {
+                return Err(ConfigError::at(
+                    "unexpected YAML event",
+                    None,
+                    self.pos(&span),
+                ))
+            }
         };
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());
@@ -333,6 +346,7 @@ impl<'a> Builder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
 
     fn parse(src: &str) -> Node {
         match parse_document(src) {
