@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::components::ConflictNotice;
 use crate::host::HostView;
 use crate::job::JobView;
 use crate::runs::RunProgress;
@@ -16,9 +17,11 @@ pub enum ServerEvent {
     /// A host was removed by a user.
     DeviceRemoved { host_id: String },
     /// A job was created or changed status, priority, host or attempt.
-    Job { job: JobView },
+    Job { job: Box<JobView> },
     /// A running job reported how far it is (epoch/step of a total).
     Progress { progress: RunProgress },
+    /// A component conflict was raised or answered (the notification bell).
+    Notice { notice: ConflictNotice },
     /// The client missed events (restart, or too far behind): refetch state.
     Resync,
     /// First event on every connection, carrying the server's clock so the
@@ -34,6 +37,8 @@ pub const EVENT_DEVICE_REMOVED: &str = "device_removed";
 pub const EVENT_JOB: &str = "job";
 /// SSE event name for a running job's progress.
 pub const EVENT_PROGRESS: &str = "progress";
+/// SSE event name for a component conflict raised or answered.
+pub const EVENT_NOTICE: &str = "notice";
 /// SSE event name telling the client to reload its state.
 pub const EVENT_RESYNC: &str = "resync";
 /// SSE event name of the per-connection greeting.
@@ -47,6 +52,7 @@ impl ServerEvent {
             ServerEvent::DeviceRemoved { .. } => EVENT_DEVICE_REMOVED,
             ServerEvent::Job { .. } => EVENT_JOB,
             ServerEvent::Progress { .. } => EVENT_PROGRESS,
+            ServerEvent::Notice { .. } => EVENT_NOTICE,
             ServerEvent::Resync => EVENT_RESYNC,
             ServerEvent::Hello { .. } => EVENT_HELLO,
         }

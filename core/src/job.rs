@@ -181,6 +181,10 @@ pub struct JobView {
     pub cancel_requested: bool,
     #[serde(default)]
     pub rerun_of: Option<i64>,
+    /// A re-run pinned to this job's exact code (its manifest), not to the
+    /// components' active versions.
+    #[serde(default)]
+    pub code_from: Option<i64>,
 }
 
 impl JobView {
@@ -204,6 +208,7 @@ impl JobView {
             params: kept.params,
             created_ms: kept.created_ms,
             rerun_of: kept.rerun_of,
+            code_from: kept.code_from,
             ..JobView::default()
         };
     }

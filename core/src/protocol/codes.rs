@@ -55,5 +55,19 @@ pub const FILE_NOT_FOUND: &str = "file_not_found";
 pub const BAD_METRIC_QUERY: &str = "bad_metric_query";
 /// No such metric series (404).
 pub const METRIC_NOT_FOUND: &str = "metric_not_found";
+/// A component path or category the store will not hold (400).
+pub const BAD_COMPONENT_PATH: &str = "bad_component_path";
+/// Component content that is not UTF-8 text (400).
+pub const BAD_CONTENT: &str = "bad_content";
+/// No such component path, version or content hash (404).
+pub const COMPONENT_NOT_FOUND: &str = "component_not_found";
+/// No manifest for that job or experiment id (404).
+pub const MANIFEST_NOT_FOUND: &str = "manifest_not_found";
+/// No such conflict notification (404).
+pub const NOTICE_NOT_FOUND: &str = "notice_not_found";
+/// A copy the attempt's sync plan did not ask for (409).
+pub const NOT_IN_PLAN: &str = "not_in_plan";
+/// A scan on a server started without `--components-dir` (409).
+pub const NO_COMPONENTS_DIR: &str = "no_components_dir";
 /// Something failed inside the server; its log has the details (500).
 pub const INTERNAL: &str = "internal";

@@ -42,6 +42,24 @@ pub mod route {
     pub const ATTEMPT_FINISHED: &str = "/agents/jobs/{job}/attempts/{attempt}/finished";
     /// CVLab-Kit's queue endpoint, under [`super::COMPAT_PREFIX`].
     pub const COMPAT_QUEUE_ADD: &str = "/queue/add";
+    pub const JOB_MANIFEST: &str = "/jobs/{id}/manifest";
+    pub const ATTEMPT_COMPONENTS: &str = "/agents/jobs/{job}/attempts/{attempt}/components";
+    pub const ATTEMPT_COMPONENT: &str = "/agents/jobs/{job}/attempts/{attempt}/components/{*path}";
+    /// The components store, under [`super::API_PREFIX`] and, with the same
+    /// shapes, under [`super::COMPAT_PREFIX`] (CVLab-Kit's client).
+    pub const COMPONENT_VERSIONS: &str = "/components/versions";
+    pub const COMPONENT_CATEGORY: &str = "/components/versions/{category}";
+    pub const COMPONENT_BY_HASH: &str = "/components/versions/hash/{hash}";
+    pub const COMPONENT_PATH: &str = "/components/versions/{category}/{name}";
+    pub const COMPONENT_UPLOAD: &str = "/components/versions/upload";
+    pub const COMPONENT_ACTIVATE: &str = "/components/versions/activate";
+    pub const COMPONENT_DIFF: &str = "/components/versions/diff";
+    pub const COMPONENT_SCAN: &str = "/components/versions/scan";
+    pub const COMPONENT_MANIFEST: &str = "/components/manifest/{uid}";
+    pub const COMPONENT_NOTICES: &str = "/components/notices";
+    pub const COMPONENT_PLAN: &str = "/components/plan";
+    pub const COMPONENT_BLOB: &str = "/components/blobs/{hash}";
+    pub const COMPONENT_NOTICE: &str = "/components/notices/{id}";
 }
 
 /// What an agent reports about one attempt; each is one route.
@@ -53,6 +71,8 @@ pub enum AttemptAction {
     Files,
     /// Whole-file upload chunks; a file path is appended.
     Uploads,
+    /// The components sync plan; with a path appended, a worker's copy.
+    Components,
     Finished,
 }
 
@@ -63,6 +83,7 @@ impl AttemptAction {
             AttemptAction::Log => "log",
             AttemptAction::Files => "files",
             AttemptAction::Uploads => "uploads",
+            AttemptAction::Components => "components",
             AttemptAction::Finished => "finished",
         }
     }
@@ -112,6 +133,41 @@ pub fn job_log(id: i64) -> String {
 /// `/api/v1/jobs/{id}/log/stream`
 pub fn job_log_stream(id: i64) -> String {
     format!("{API_PREFIX}/jobs/{id}/log/stream")
+}
+
+/// `/api/v1/jobs/{id}/manifest`
+pub fn job_manifest(id: i64) -> String {
+    format!("{API_PREFIX}/jobs/{id}/manifest")
+}
+
+/// `/api/v1/jobs/{id}/rerun`
+pub fn job_rerun(id: i64) -> String {
+    format!("{API_PREFIX}/jobs/{id}/rerun")
+}
+
+/// `/api/v1/components/versions/hash/{hash}`
+pub fn component_by_hash(hash: &str) -> String {
+    format!("{API_PREFIX}/components/versions/hash/{hash}")
+}
+
+/// `/api/v1/components/versions/{category}/{name}`
+pub fn component_path(category: &str, name: &str) -> String {
+    format!("{API_PREFIX}/components/versions/{category}/{name}")
+}
+
+/// `/api/v1/components/blobs/{hash}`: stored content as text.
+pub fn component_blob(hash: &str) -> String {
+    format!("{API_PREFIX}/components/blobs/{hash}")
+}
+
+/// `/api/v1/components/plan`
+pub fn component_plan() -> String {
+    format!("{API_PREFIX}{}", route::COMPONENT_PLAN)
+}
+
+/// `/api/v1/components/versions/upload`
+pub fn component_upload() -> String {
+    format!("{API_PREFIX}{}", route::COMPONENT_UPLOAD)
 }
 
 /// `/api/v1/runs/{id}/files/` — the caller appends the encoded file path.
@@ -182,6 +238,23 @@ mod tests {
             format!("{}x.csv", run_files_prefix(3)),
             api(route::RUN_FILE, &["3", "x.csv"])
         );
+        assert_eq!(
+            attempt(at, AttemptAction::Components),
+            api(route::ATTEMPT_COMPONENTS, &["7", "2"])
+        );
+        assert_eq!(job_manifest(12), api(route::JOB_MANIFEST, &["12"]));
+        assert_eq!(job_rerun(12), api(route::JOB_RERUN, &["12"]));
+        assert_eq!(
+            component_by_hash("ab"),
+            api(route::COMPONENT_BY_HASH, &["ab"])
+        );
+        assert_eq!(
+            component_path("model", "resnet"),
+            api(route::COMPONENT_PATH, &["model", "resnet"])
+        );
+        assert_eq!(component_upload(), api(route::COMPONENT_UPLOAD, &[]));
+        assert_eq!(component_blob("ab"), api(route::COMPONENT_BLOB, &["ab"]));
+        assert_eq!(component_plan(), api(route::COMPONENT_PLAN, &[]));
         assert_eq!(relative("/api/v1/x"), "api/v1/x");
     }
 }
