@@ -9,6 +9,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use trainyard_core::components::{
+    ActivateRequest, ComponentSummary, ComponentVersion, ConflictNotice, CopyUploadQuery,
+    DiffResponse, ExperimentManifest, JobManifest, Resolution, ScanReport, SyncPlan, SyncRequest,
+    UploadRequest, UploadResponse,
+};
 use trainyard_core::config::SweepLimits;
 use trainyard_core::metrics::RunProblem;
 use trainyard_core::runs::{
@@ -22,6 +27,7 @@ use trainyard_core::{
 };
 
 use crate::clock::Clock;
+use crate::components::{Actor, Components};
 use crate::error::EngineError;
 use crate::events::EventBus;
 use crate::files::RunFileStore;
@@ -50,6 +56,7 @@ pub struct Engine {
     metrics: Metrics,
     results: Results,
     imports: Imports,
+    components: Components,
     started: Instant,
 }
 
@@ -100,8 +107,15 @@ impl Engine {
             bus.clone(),
             clock.clone(),
         );
+        let components = Components::new(
+            settings.components_dir.clone(),
+            store.clone(),
+            bus.clone(),
+            clock.clone(),
+        );
         Ok(Engine {
             started: clock.now(),
+            components,
             settings,
             store,
             bus,
@@ -283,7 +297,14 @@ impl Engine {
 
     /// Queues a new job with a finished job's exact config and command.
     pub async fn rerun_job(&self, id: i64) -> Result<JobView, EngineError> {
-        self.scheduler.rerun_job(id).await
+        self.scheduler.rerun_job(id, false).await
+    }
+
+    /// Queues a new job that runs a finished job's exact code too: its
+    /// agent syncs the old job's manifest, not the active versions.
+    pub async fn rerun_job_exactly(&self, id: i64) -> Result<JobView, EngineError> {
+        self.components.job_manifest(id).await?;
+        self.scheduler.rerun_job(id, true).await
     }
 
     /// Up to `max` bytes of a job's output from `offset`.
@@ -500,6 +521,130 @@ impl Engine {
     /// Lines of a run's files that could not be indexed.
     pub async fn run_problems(&self, job_id: i64) -> Result<Vec<RunProblem>, EngineError> {
         self.results.run_problems(job_id).await
+    }
+
+    // ---- components -------------------------------------------------------
+
+    /// Every component path with versions (of `category` if given).
+    pub async fn components(
+        &self,
+        category: Option<&str>,
+    ) -> Result<Vec<ComponentSummary>, EngineError> {
+        self.components.list(category).await
+    }
+
+    /// The versions of `category/name.py`, newest first.
+    pub async fn component_versions(
+        &self,
+        category: &str,
+        name: &str,
+        include_content: bool,
+    ) -> Result<Vec<ComponentVersion>, EngineError> {
+        self.components
+            .versions(category, name, include_content)
+            .await
+    }
+
+    /// The version with `hash`, with its code.
+    pub async fn component_by_hash(&self, hash: &str) -> Result<ComponentVersion, EngineError> {
+        self.components.by_hash(hash).await
+    }
+
+    /// Stored content by hash (a version or a `code:` file).
+    pub async fn component_content(&self, hash: &str) -> Result<String, EngineError> {
+        self.components.content(hash).await
+    }
+
+    /// Adds a version (recorded as `actor`'s).
+    pub async fn upload_component(
+        &self,
+        req: &UploadRequest,
+        actor: &Actor,
+    ) -> Result<UploadResponse, EngineError> {
+        self.components.upload(req, actor).await
+    }
+
+    /// Makes a version its path's active one (recorded as `actor`'s).
+    pub async fn activate_component(
+        &self,
+        req: &ActivateRequest,
+        actor: &Actor,
+    ) -> Result<ComponentVersion, EngineError> {
+        self.components.activate(req, actor).await
+    }
+
+    /// Two stored contents and the unified diff between them.
+    pub async fn diff_components(&self, from: &str, to: &str) -> Result<DiffResponse, EngineError> {
+        self.components.diff(from, to).await
+    }
+
+    /// Registers the components dir's new content.
+    pub async fn scan_components(&self, actor: &Actor) -> Result<ScanReport, EngineError> {
+        self.components.scan(actor).await
+    }
+
+    /// The code a job's newest synced attempt ran with.
+    pub async fn job_manifest(&self, job_id: i64) -> Result<JobManifest, EngineError> {
+        self.components.job_manifest(job_id).await
+    }
+
+    /// CVLab-Kit's manifest by experiment id (a job id, a run name, or its own id).
+    pub async fn experiment_manifest(&self, uid: &str) -> Result<ExperimentManifest, EngineError> {
+        self.components.experiment_manifest(uid).await
+    }
+
+    /// Saves CVLab-Kit's manifest under its experiment id.
+    pub async fn save_experiment_manifest(
+        &self,
+        uid: &str,
+        components: &std::collections::BTreeMap<String, String>,
+    ) -> Result<usize, EngineError> {
+        self.components
+            .save_experiment_manifest(uid, components)
+            .await
+    }
+
+    /// Component conflicts for people, newest first.
+    pub async fn notices(&self, open_only: bool) -> Result<Vec<ConflictNotice>, EngineError> {
+        self.components.notices(open_only).await
+    }
+
+    /// A person's answer to a conflict, carried out at the host's next sync.
+    pub async fn answer_notice(
+        &self,
+        id: i64,
+        choice: Resolution,
+        actor: &Actor,
+    ) -> Result<ConflictNotice, EngineError> {
+        self.components.answer(id, choice, actor).await
+    }
+
+    /// An agent's sync before attempt `at` starts: the plan, recorded as the
+    /// attempt's manifest (renews the lease; refused for a superseded attempt).
+    pub async fn sync_components(
+        &self,
+        at: AttemptRef,
+        req: SyncRequest,
+    ) -> Result<SyncPlan, EngineError> {
+        self.scheduler.renew_current(at).await?;
+        self.components.plan(at, req).await
+    }
+
+    /// A shell's sync plan for what a working directory has (nothing recorded).
+    pub async fn preview_component_sync(&self, req: SyncRequest) -> Result<SyncPlan, EngineError> {
+        self.components.preview(req).await
+    }
+
+    /// A worker's copy that attempt `at`'s plan asked for.
+    pub async fn store_component_copy(
+        &self,
+        at: AttemptRef,
+        path: &str,
+        q: &CopyUploadQuery,
+        content: &[u8],
+    ) -> Result<String, EngineError> {
+        self.scheduler.renew_current(at).await?;
+        self.components.store_copy(at, path, q, content).await
     }
 
     // ---- imports ----------------------------------------------------------

@@ -71,6 +71,23 @@ pub enum EngineError {
     },
     #[error("job {job_id} has no metric {key:?}")]
     MetricNotFound { job_id: i64, key: String },
+    /// A component path (or category) the store will not hold.
+    #[error("component path {path:?}: {message}")]
+    BadComponentPath { path: String, message: String },
+    #[error("{path}: {message}")]
+    BadComponentContent { path: String, message: String },
+    #[error("{path}: {size} bytes is over the components store's {limit}-byte limit")]
+    ComponentTooLarge { path: String, size: u64, limit: u64 },
+    #[error("the components store has no {0}")]
+    ComponentNotFound(String),
+    #[error("no manifest for {0:?}: it never started, or synced no code")]
+    ManifestNotFound(String),
+    #[error("no notification with id {0}")]
+    NoticeNotFound(i64),
+    #[error("{path}: not part of this attempt's sync plan; sync again")]
+    NotInPlan { path: String },
+    #[error("the server has no components dir; start it with --components-dir <a CVLab-Kit tree>")]
+    NoComponentsDir,
     /// Reading or writing a file or directory of the engine failed.
     #[error("{path}: {source}")]
     Io {
@@ -131,6 +148,14 @@ impl EngineError {
             EngineError::RunFileNotFound { .. } => (codes::FILE_NOT_FOUND, NotFound),
             EngineError::BadMetricQuery { .. } => (codes::BAD_METRIC_QUERY, BadRequest),
             EngineError::MetricNotFound { .. } => (codes::METRIC_NOT_FOUND, NotFound),
+            EngineError::BadComponentPath { .. } => (codes::BAD_COMPONENT_PATH, BadRequest),
+            EngineError::BadComponentContent { .. } => (codes::BAD_CONTENT, BadRequest),
+            EngineError::ComponentTooLarge { .. } => (codes::TOO_LARGE, TooLarge),
+            EngineError::ComponentNotFound(_) => (codes::COMPONENT_NOT_FOUND, NotFound),
+            EngineError::ManifestNotFound(_) => (codes::MANIFEST_NOT_FOUND, NotFound),
+            EngineError::NoticeNotFound(_) => (codes::NOTICE_NOT_FOUND, NotFound),
+            EngineError::NotInPlan { .. } => (codes::NOT_IN_PLAN, Conflict),
+            EngineError::NoComponentsDir => (codes::NO_COMPONENTS_DIR, Conflict),
             EngineError::Io { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
                 (codes::INTERNAL, Internal)
             }

@@ -10,7 +10,10 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde::Serialize;
 use tokio::sync::broadcast;
-use trainyard_core::event::{EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_JOB, EVENT_PROGRESS};
+use trainyard_core::components::ConflictNotice;
+use trainyard_core::event::{
+    EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_JOB, EVENT_NOTICE, EVENT_PROGRESS,
+};
 use trainyard_core::runs::RunProgress;
 use trainyard_core::{HostView, JobView};
 
@@ -22,6 +25,7 @@ pub enum BusEvent {
     DeviceRemoved(String),
     Job(Arc<JobView>),
     Progress(RunProgress),
+    Notice(Arc<ConflictNotice>),
 }
 
 /// The JSON shape of `trainyard_core::ServerEvent`, borrowing instead of owning.
@@ -32,6 +36,7 @@ enum WireEvent<'a> {
     DeviceRemoved { host_id: &'a str },
     Job { job: &'a JobView },
     Progress { progress: &'a RunProgress },
+    Notice { notice: &'a ConflictNotice },
 }
 
 impl BusEvent {
@@ -42,6 +47,7 @@ impl BusEvent {
             BusEvent::DeviceRemoved(_) => EVENT_DEVICE_REMOVED,
             BusEvent::Job(_) => EVENT_JOB,
             BusEvent::Progress(_) => EVENT_PROGRESS,
+            BusEvent::Notice(_) => EVENT_NOTICE,
         }
     }
 
@@ -55,6 +61,7 @@ impl BusEvent {
             BusEvent::Progress(progress) => {
                 serde_json::to_string(&WireEvent::Progress { progress })
             }
+            BusEvent::Notice(notice) => serde_json::to_string(&WireEvent::Notice { notice }),
         }
     }
 }

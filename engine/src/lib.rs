@@ -8,12 +8,14 @@
 //! - `metrics/`: series and their points, metric lines, CSV indexing, progress
 //! - `runs/`: results: projects, runs table, compare, notes, a run's files
 //! - `import/`: CVLab-Kit trees indexed in place
+//! - `components/`: the lab's code, versioned; manifests; worker sync plans
 //!
 //! Shared underneath: `store/` (SQLite, one module per table), `events.rs`
 //! (the bus browsers subscribe to), `clock.rs`, `append_only.rs`.
 
 mod append_only;
 mod clock;
+mod components;
 mod engine;
 mod error;
 mod events;
@@ -27,6 +29,7 @@ mod settings;
 mod store;
 
 pub use clock::Clock;
+pub use components::Actor;
 pub use engine::Engine;
 pub use error::{EngineError, ErrorKind, INTERNAL_MESSAGE};
 pub use events::{BusEvent, EventBus, PublishedEvent, Subscription};

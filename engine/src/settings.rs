@@ -29,6 +29,8 @@ pub struct EngineSettings {
     pub files: FileSettings,
     /// CVLab-Kit style trees to index in place and watch (`--import-dir`).
     pub import_dirs: Vec<PathBuf>,
+    /// A CVLab-Kit tree whose components a scan registers (`--components-dir`).
+    pub components_dir: Option<PathBuf>,
     /// Where engine time comes from; tests pass [`Clock::manual`].
     pub clock: Clock,
 }
@@ -45,6 +47,7 @@ impl EngineSettings {
             jobs: JobSettings::default(),
             files: FileSettings::default(),
             import_dirs: Vec::new(),
+            components_dir: None,
             clock: Clock::system(),
         }
     }

@@ -30,6 +30,8 @@ pub(crate) struct JobSpec {
     pub params: Vec<(String, String)>,
     pub created_ms: i64,
     pub rerun_of: Option<i64>,
+    /// Runs this job's exact code (a re-run pinned to its manifest).
+    pub code_from: Option<i64>,
     /// The resolved experiment config handed to the process.
     pub config_yaml: String,
 }
@@ -81,6 +83,7 @@ impl Job {
                 params: view.params,
                 created_ms: view.created_ms,
                 rerun_of: view.rerun_of,
+                code_from: view.code_from,
                 config_yaml,
             }),
             priority: view.priority,
@@ -151,6 +154,7 @@ impl Job {
             waiting: None,
             cancel_requested: state.cancel_requested,
             rerun_of: spec.rerun_of,
+            code_from: spec.code_from,
         }
     }
 
@@ -224,6 +228,7 @@ mod tests {
             waiting: None,
             cancel_requested: true,
             rerun_of: Some(1),
+            code_from: Some(1),
         };
         let job = Job::from_row(
             JobRow {

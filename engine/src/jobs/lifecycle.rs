@@ -218,8 +218,13 @@ impl Job {
 }
 
 /// A new queued job with a finished (or lost) job's exact config and
-/// command, created at `now_ms`.
-pub(crate) fn rerun_of(stored: &JobRow, now_ms: i64) -> Result<JobRow, EngineError> {
+/// command, created at `now_ms`; with `exact_code`, pinned to the code the
+/// old job ran with.
+pub(crate) fn rerun_of(
+    stored: &JobRow,
+    now_ms: i64,
+    exact_code: bool,
+) -> Result<JobRow, EngineError> {
     let old = &stored.view;
     if !(old.status.is_final() || old.status == JobStatus::Lost) {
         return Err(EngineError::JobNotFinished {
@@ -236,6 +241,7 @@ pub(crate) fn rerun_of(stored: &JobRow, now_ms: i64) -> Result<JobRow, EngineErr
     view.id = 0;
     view.created_ms = now_ms;
     view.rerun_of = Some(old.id);
+    view.code_from = exact_code.then_some(old.id);
     Ok(JobRow {
         view,
         config_yaml: stored.config_yaml.clone(),
@@ -458,7 +464,7 @@ mod tests {
             view: finished.view(),
             config_yaml: "lr: 1\n".into(),
         };
-        let fresh = rerun_of(&stored, NOW + 1).expect("finished jobs re-run");
+        let fresh = rerun_of(&stored, NOW + 1, false).expect("finished jobs re-run");
         assert_eq!(
             (
                 fresh.view.id,
@@ -477,7 +483,7 @@ mod tests {
             config_yaml: String::new(),
         };
         assert!(matches!(
-            rerun_of(&still_running, NOW),
+            rerun_of(&still_running, NOW, false),
             Err(EngineError::JobNotFinished { .. })
         ));
     }

@@ -209,9 +209,10 @@ impl Scheduler {
         Ok(result)
     }
 
-    /// Queues a new job with a finished job's exact config and command.
-    pub async fn rerun_job(&self, id: i64) -> Result<JobView, EngineError> {
-        let fresh = rerun_of(&self.stored(id).await?, self.clock.now_ms())?;
+    /// Queues a new job with a finished job's exact config and command;
+    /// with `exact_code`, pinned to the code it ran with (its manifest).
+    pub async fn rerun_job(&self, id: i64, exact_code: bool) -> Result<JobView, EngineError> {
+        let fresh = rerun_of(&self.stored(id).await?, self.clock.now_ms(), exact_code)?;
         let mut queue = self.queue.lock().await;
         let inserted = self.store.insert_job(fresh).await?;
         let view = inserted.view.clone();

@@ -39,7 +39,7 @@ pub(super) const JOB_COLUMNS: &str =
     "id, sweep_id, project, name, status, priority, command, workdir, \
     config_yaml, params, gpus, host_pin, min_gpu_memory_mb, retries, timeout_secs, attempt, \
     host_id, gpu_indices, created_ms, started_ms, finished_ms, duration_ms, exit_code, reason, \
-    cancel_requested, rerun_of";
+    cancel_requested, rerun_of, code_from";
 
 impl Store {
     /// Inserts a sweep and its jobs in one transaction; returns the sweep id
@@ -186,6 +186,15 @@ impl Store {
         row.as_ref().map(job_row).transpose()
     }
 
+    /// The newest job named `name` (run names are unique within a sweep).
+    pub async fn job_id_by_name(&self, name: &str) -> Result<Option<i64>, EngineError> {
+        let row = sqlx::query("SELECT id FROM jobs WHERE name = ? ORDER BY id DESC LIMIT 1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+
     /// A job's attempts, oldest first.
     pub async fn attempts(&self, job_id: i64) -> Result<Vec<AttemptView>, EngineError> {
         let rows = sqlx::query(
@@ -222,8 +231,8 @@ pub(super) async fn insert_job(
     let id = sqlx::query(
         "INSERT INTO jobs (sweep_id, project, name, status, priority, command, workdir, config_yaml,
            params, gpus, host_pin, min_gpu_memory_mb, retries, timeout_secs, attempt, created_ms,
-           rerun_of)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+           rerun_of, code_from)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(v.sweep_id)
     .bind(&v.project)
@@ -242,6 +251,7 @@ pub(super) async fn insert_job(
     .bind(i64::from(v.attempt))
     .bind(v.created_ms)
     .bind(v.rerun_of)
+    .bind(v.code_from)
     .execute(&mut **tx)
     .await?
     .last_insert_rowid();
@@ -277,6 +287,7 @@ pub(super) fn job_row(r: &SqliteRow) -> Result<JobRow, EngineError> {
         waiting: None,
         cancel_requested: r.try_get("cancel_requested")?,
         rerun_of: r.try_get("rerun_of")?,
+        code_from: r.try_get("code_from")?,
     };
     Ok(JobRow {
         view,

@@ -1,11 +1,13 @@
 //! SQLite storage: opening, migrating, and one module per table.
 
+mod components;
 mod hosts;
 mod imports;
 mod jobs;
 mod metrics;
 mod runs;
 
+pub use components::{Audit, PathsKnown, VersionRow};
 pub use hosts::HostRow;
 pub use imports::ImportedRun;
 pub use jobs::{JobFilter, JobRow, NewSweep};

@@ -4,6 +4,7 @@
 // the test functions themselves.
 #![allow(clippy::expect_used)]
 
+mod components;
 mod files;
 mod fixtures;
 mod hosts;
