@@ -12,19 +12,56 @@ use crate::state::AppState;
 /// Name of the browser session cookie set by `POST /login`.
 pub const SESSION_COOKIE: &str = "trainyard_session";
 
-/// Whether the request carries the API key (bearer) or a valid UI session cookie.
-pub fn is_authorized(state: &AppState, headers: &HeaderMap) -> bool {
+/// Header CVLab-Kit's components client sends the key in.
+const X_API_KEY: &str = "x-api-key";
+
+/// Who a request comes from, as far as the key tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// The API key, as `Authorization: Bearer` or `X-API-Key`.
+    ApiKey,
+    /// A browser logged in to the UI.
+    UiSession,
+    /// No key is set: the server listens on loopback only and trusts it.
+    Open,
+}
+
+impl Caller {
+    /// How the audit log names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Caller::ApiKey => "api key",
+            Caller::UiSession => "ui",
+            Caller::Open => "loopback (no key set)",
+        }
+    }
+}
+
+/// Who the request comes from, if it carries the API key (bearer or
+/// `X-API-Key`) or a valid UI session cookie.
+pub fn caller(state: &AppState, headers: &HeaderMap) -> Option<Caller> {
     let Some(key) = &state.api_key else {
-        return true;
+        return Some(Caller::Open);
     };
     let bearer = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    if bearer.is_some_and(|token| key.matches(token.trim())) {
-        return true;
+    let x_api_key = headers.get(X_API_KEY).and_then(|v| v.to_str().ok());
+    if bearer
+        .or(x_api_key)
+        .is_some_and(|token| key.matches(token.trim()))
+    {
+        return Some(Caller::ApiKey);
     }
-    session_cookie(headers).is_some_and(|c| key.matches_session(c))
+    session_cookie(headers)
+        .is_some_and(|c| key.matches_session(c))
+        .then_some(Caller::UiSession)
+}
+
+/// Whether the request carries the API key or a valid UI session cookie.
+pub fn is_authorized(state: &AppState, headers: &HeaderMap) -> bool {
+    caller(state, headers).is_some()
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<&str> {
@@ -38,16 +75,19 @@ fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
-/// Middleware for `/api/v1`: 401 unless authorized.
+/// Middleware for `/api/v1` and `/api`: 401 unless authorized; handlers
+/// find the [`Caller`] in the request's extensions.
 pub async fn require_api_key(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    if is_authorized(&state, request.headers()) {
-        next.run(request).await
-    } else {
-        ApiError::unauthorized().into_response()
+    match caller(&state, request.headers()) {
+        Some(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        None => ApiError::unauthorized().into_response(),
     }
 }
 

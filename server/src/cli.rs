@@ -40,6 +40,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Queue an experiment config on a running server (prints the jobs; --follow streams a single job's log).
     Submit(crate::submit::SubmitArgs),
+    /// The components store: restore the code a job ran with, or sync a
+    /// working directory from a shell.
+    Components(crate::components_cli::ComponentsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +100,14 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub import_dirs: Vec<PathBuf>,
+    /// A CVLab-Kit tree (`cvlabkit/agent/*.py`, `cvlabkit/component/<category>/*.py`)
+    /// whose new code the components store registers at start and on each scan.
+    #[arg(long = "components-dir", env = "TRAINYARD_COMPONENTS_DIR")]
+    pub components_dir: Option<PathBuf>,
+    /// How the local agent reconciles its component copies with the store:
+    /// server_authoritative, local_priority, interactive or dry_run (a config's `sync:` wins).
+    #[arg(long, env = "TRAINYARD_SYNC_STRATEGY", default_value = "interactive")]
+    pub sync_strategy: trainyard_core::components::SyncStrategy,
 }
 
 impl ServeArgs {
@@ -112,6 +123,7 @@ impl ServeArgs {
                 .unwrap_or_else(trainyard_agent::default_host_id),
             fake_gpus: self.fake_gpus,
             cpu_slots: self.cpu_slots,
+            sync_strategy: self.sync_strategy,
         });
         let default_command = self
             .default_command
@@ -145,6 +157,7 @@ impl ServeArgs {
             jobs,
             files,
             import_dirs: self.import_dirs,
+            components_dir: self.components_dir,
         };
         config.validate()?;
         Ok(config)

@@ -4,6 +4,7 @@
 pub mod api;
 mod auth;
 pub mod cli;
+pub mod components_cli;
 mod local_agent;
 pub mod settings;
 mod shutdown;
@@ -78,6 +79,7 @@ pub async fn serve(
             jobs: config.jobs.clone(),
             files: config.files.clone(),
             import_dirs: config.import_dirs.clone(),
+            components_dir: config.components_dir.clone(),
             ..EngineSettings::new(&config.data_dir)
         })
         .await?,
@@ -95,6 +97,15 @@ pub async fn serve(
         }
         tokio::spawn(engine.clone().watch_imports())
     });
+
+    // The components dir's code is registered at start, as a scan would.
+    if let Some(dir) = &config.components_dir {
+        tracing::info!(dir = %dir.display(), "registering components");
+        let actor = trainyard_engine::Actor::server("startup");
+        if let Err(e) = engine.scan_components(&actor).await {
+            tracing::warn!("components dir {}: {e}", dir.display());
+        }
+    }
 
     let state = AppState {
         engine,
@@ -120,6 +131,8 @@ pub async fn serve(
     tracing::info!(data_dir = %config.data_dir.display(), "Trainyard listening on http://{addr}");
 
     let serve_stop = stop.clone();
+    // Peer addresses reach handlers: the components audit log names them.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -29,6 +29,7 @@ pub fn spawn(
     // server was started from; commands still run from that directory.
     config.work_dir = data_dir.join("agent");
     config.cpu_slots = settings.cpu_slots;
+    config.sync_strategy = settings.sync_strategy;
     config.gpus = match settings.fake_gpus {
         Some(n) => GpuSource::Fake(n),
         None => GpuSource::Nvml,

@@ -28,6 +28,8 @@ pub struct ServeSettings {
     pub files: trainyard_engine::FileSettings,
     /// CVLab-Kit style log trees to index and watch.
     pub import_dirs: Vec<PathBuf>,
+    /// A CVLab-Kit tree of components to register (`--components-dir`).
+    pub components_dir: Option<PathBuf>,
 }
 
 /// Settings of the in-process agent.
@@ -37,6 +39,8 @@ pub struct LocalAgent {
     pub fake_gpus: Option<u32>,
     /// Jobs with `gpus: 0` it runs at once.
     pub cpu_slots: u32,
+    /// How it reconciles component copies with the store.
+    pub sync_strategy: trainyard_core::components::SyncStrategy,
 }
 
 #[derive(Debug, Error)]
@@ -161,6 +165,7 @@ mod tests {
             jobs: Default::default(),
             files: Default::default(),
             import_dirs: Vec::new(),
+            components_dir: None,
         }
     }
 

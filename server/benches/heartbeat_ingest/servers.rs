@@ -81,6 +81,7 @@ pub(crate) async fn start_trainyard(
         jobs: Default::default(),
         files: Default::default(),
         import_dirs: Vec::new(),
+        components_dir: None,
     };
     let (stop, signal) = stop_signal();
     let task =

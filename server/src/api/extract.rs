@@ -3,9 +3,10 @@
 //! a stable code, without a `map_err` in each handler.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
@@ -13,7 +14,10 @@ use serde::de::DeserializeOwned;
 use trainyard_core::protocol::codes;
 use trainyard_core::work::AttemptRef;
 
+use trainyard_engine::Actor;
+
 use super::error::ApiError;
+use crate::auth::Caller;
 
 /// A JSON body; a malformed one is 400 `bad_body` saying where.
 pub struct ApiJson<T>(pub T);
@@ -61,6 +65,47 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
                 };
                 ApiError::new(e.status(), codes::BAD_BODY, message)
             })
+    }
+}
+
+/// Who makes the request and from where, for the components audit log.
+pub struct ApiActor(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let who = parts
+            .extensions
+            .get::<Caller>()
+            .map_or("unknown", |c| c.label())
+            .to_string();
+        let origin = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(
+                || "unknown".to_string(),
+                |ConnectInfo(addr)| addr.ip().to_string(),
+            );
+        Ok(ApiActor(Actor { who, origin }))
+    }
+}
+
+/// Every path parameter of the route by name (`{category}`, `{hash}`, …).
+pub struct PathParams(HashMap<String, String>);
+
+impl PathParams {
+    /// The parameter `name`; a route without it is a server bug.
+    pub fn get(&self, name: &str) -> Result<&str, ApiError> {
+        param(&self.0, name)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        params(parts, state).await.map(PathParams)
     }
 }
 

@@ -82,10 +82,23 @@ pub async fn priority(
     Ok(Json(state.engine.set_priority(id, change.priority).await?))
 }
 
-/// `POST /api/v1/jobs/{id}/rerun`: a new job with the same config.
+#[derive(Debug, Deserialize)]
+pub struct RerunQuery {
+    #[serde(default)]
+    exact: bool,
+}
+
+/// `POST /api/v1/jobs/{id}/rerun`: a new job with the same config;
+/// `?exact=true` also pins it to the code the old job ran with.
 pub async fn rerun(
     State(state): State<AppState>,
     JobIdPath(id): JobIdPath,
+    ApiQuery(q): ApiQuery<RerunQuery>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.engine.rerun_job(id).await?)))
+    let job = if q.exact {
+        state.engine.rerun_job_exactly(id).await?
+    } else {
+        state.engine.rerun_job(id).await?
+    };
+    Ok((StatusCode::CREATED, Json(job)))
 }

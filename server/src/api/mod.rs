@@ -4,6 +4,7 @@ mod agent_files;
 mod agent_heartbeat;
 mod agent_work;
 mod compat;
+mod components;
 pub mod error;
 mod events;
 mod extract;
@@ -52,6 +53,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(route::RUN_FILE, get(run_files::download))
         .route(route::RUN_PROBLEMS, get(run_files::problems))
         .route(route::IMPORTS_REINDEX, post(imports::reindex))
+        .route(route::JOB_MANIFEST, get(components::job_manifest))
+        .route(route::COMPONENT_NOTICES, get(components::notices))
+        .route(route::COMPONENT_NOTICE, post(components::answer_notice))
+        .route(route::COMPONENT_BLOB, get(components::blob))
+        .route(route::COMPONENT_PLAN, post(components::preview_plan))
+        .merge(component_store())
         .route(
             route::AGENT_HEARTBEAT,
             post(agent_heartbeat::post_heartbeat).layer(DefaultBodyLimit::max(MAX_HEARTBEAT_BYTES)),
@@ -72,6 +79,13 @@ pub fn router(state: AppState) -> Router<AppState> {
             route::ATTEMPT_UPLOAD,
             put(agent_files::upload).layer(chunk_limit),
         )
+        .route(route::ATTEMPT_COMPONENTS, post(components::sync))
+        .route(
+            route::ATTEMPT_COMPONENT,
+            put(components::store_copy).layer(DefaultBodyLimit::max(
+                trainyard_core::components::MAX_COMPONENT_BYTES + (64 << 10),
+            )),
+        )
         .route(route::ATTEMPT_FINISHED, post(agent_work::finished))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state, auth::require_api_key))
@@ -80,6 +94,27 @@ pub fn router(state: AppState) -> Router<AppState> {
             HeaderName::from_static(PROTOCOL_HEADER),
             HeaderValue::from(PROTOCOL_VERSION),
         ))
+}
+
+/// The components store, in CVLab-Kit's shapes: mounted under both prefixes.
+fn component_store() -> Router<AppState> {
+    Router::new()
+        .route(route::COMPONENT_VERSIONS, get(components::list))
+        .route(route::COMPONENT_BY_HASH, get(components::by_hash))
+        .route(route::COMPONENT_CATEGORY, get(components::list_category))
+        .route(route::COMPONENT_PATH, get(components::versions))
+        .route(
+            route::COMPONENT_UPLOAD,
+            post(components::upload)
+                .layer(DefaultBodyLimit::max(components::MAX_UPLOAD_BODY_BYTES)),
+        )
+        .route(route::COMPONENT_ACTIVATE, post(components::activate))
+        .route(route::COMPONENT_DIFF, post(components::diff))
+        .route(route::COMPONENT_SCAN, post(components::scan))
+        .route(
+            route::COMPONENT_MANIFEST,
+            get(components::get_manifest).post(components::save_manifest),
+        )
 }
 
 async fn not_found() -> ApiError {
@@ -94,5 +129,6 @@ pub fn compat_router(state: AppState) -> Router<AppState> {
             route::COMPAT_QUEUE_ADD,
             post(compat::queue_add).layer(DefaultBodyLimit::max(jobs::MAX_CONFIG_BYTES)),
         )
+        .merge(component_store())
         .layer(middleware::from_fn_with_state(state, auth::require_api_key))
 }

@@ -38,6 +38,7 @@ pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) 
         jobs: Default::default(),
         files: Default::default(),
         import_dirs: Vec::new(),
+        components_dir: None,
     }
 }
 

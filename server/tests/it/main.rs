@@ -7,6 +7,7 @@
 
 mod api_auth;
 mod bad_input;
+mod components_sync;
 mod files_sync;
 mod harness;
 mod hosts_lifecycle;

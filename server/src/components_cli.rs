@@ -1,0 +1,286 @@
+//! `trainyard components restore <job> --dir D` writes exactly the code a
+//! job ran with; `trainyard components sync --config cfg.yaml` does a
+//! worker's sync from a shell (asking, in a terminal, about local changes).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use reqwest::header::AUTHORIZATION;
+use reqwest::RequestBuilder;
+use trainyard_core::components::{
+    referenced_components, Envelope, JobManifest, LocalCopy, StorePath, SyncAction, SyncPlan,
+    SyncRequest, SyncStrategy, UploadRequest, UploadResponse,
+};
+use trainyard_core::config::parse_experiment;
+use trainyard_core::protocol::paths;
+use trainyard_core::sync::{validate_run_path, xxh3_hex};
+use trainyard_core::ApiErrorBody;
+
+#[derive(Debug, Args)]
+pub struct ComponentsArgs {
+    #[command(subcommand)]
+    pub command: ComponentsCommand,
+    /// The Trainyard server.
+    #[arg(
+        long,
+        global = true,
+        env = "TRAINYARD_URL",
+        default_value = "http://127.0.0.1:3000"
+    )]
+    pub url: String,
+    /// The server's API key, if it has one.
+    #[arg(long, global = true, env = "TRAINYARD_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ComponentsCommand {
+    /// Write the exact code job JOB ran with (components in CVLab-Kit's
+    /// layout, `code:` files at their paths) into DIR, byte for byte.
+    Restore {
+        job: i64,
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Bring the components a config references, under DIR (default: the
+    /// current directory), in line with the server's store.
+    Sync {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// server_authoritative, local_priority, interactive or dry_run
+        /// (default: the config's `sync:`, else interactive).
+        #[arg(long)]
+        strategy: Option<SyncStrategy>,
+    },
+}
+
+struct Server {
+    http: reqwest::Client,
+    base: String,
+    key: Option<String>,
+}
+
+impl Server {
+    fn new(args: &ComponentsArgs) -> anyhow::Result<Server> {
+        Ok(Server {
+            http: reqwest::Client::builder().build()?,
+            base: args.url.trim_end_matches('/').to_string(),
+            key: args.api_key.clone(),
+        })
+    }
+
+    fn auth(&self, builder: RequestBuilder) -> RequestBuilder {
+        match &self.key {
+            Some(key) => builder.header(AUTHORIZATION, format!("Bearer {key}")),
+            None => builder,
+        }
+    }
+
+    async fn send(&self, builder: RequestBuilder, what: &str) -> anyhow::Result<reqwest::Response> {
+        let response = self
+            .auth(builder)
+            .send()
+            .await
+            .with_context(|| format!("{what}: cannot reach {}", self.base))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        match serde_json::from_str::<ApiErrorBody>(&body) {
+            Ok(e) => bail!("{what}: {} ({status})", e.message),
+            Err(_) => bail!("{what}: HTTP {status}"),
+        }
+    }
+
+    async fn content(&self, hash: &str) -> anyhow::Result<String> {
+        let url = format!("{}{}", self.base, paths::component_blob(hash));
+        let text = self
+            .send(self.http.get(url), &format!("fetching {hash}"))
+            .await?
+            .text()
+            .await?;
+        if xxh3_hex(text.as_bytes()) != hash {
+            bail!(
+                "the server sent content for {hash} that hashes to something else; nothing written"
+            );
+        }
+        Ok(text)
+    }
+}
+
+/// Runs a `trainyard components` command.
+pub async fn run(args: ComponentsArgs) -> anyhow::Result<()> {
+    let server = Server::new(&args)?;
+    match args.command {
+        ComponentsCommand::Restore { job, dir } => restore(&server, job, &dir).await,
+        ComponentsCommand::Sync {
+            config,
+            dir,
+            strategy,
+        } => sync(&server, &config, &dir, strategy).await,
+    }
+}
+
+async fn restore(server: &Server, job: i64, dir: &Path) -> anyhow::Result<()> {
+    let url = format!("{}{}", server.base, paths::job_manifest(job));
+    let manifest: JobManifest = server
+        .send(server.http.get(url), &format!("job {job}'s manifest"))
+        .await?
+        .json()
+        .await?;
+    for entry in &manifest.entries {
+        let target = target_file(dir, &entry.path, entry.code)?;
+        let content = server.content(&entry.hash).await?;
+        write_file(&target, &content)?;
+        println!("{}  {}", entry.hash, target.display());
+    }
+    println!(
+        "restored {} files of job {job} (attempt {}) into {}",
+        manifest.entries.len(),
+        manifest.attempt,
+        dir.display()
+    );
+    Ok(())
+}
+
+async fn sync(
+    server: &Server,
+    config: &Path,
+    dir: &Path,
+    strategy: Option<SyncStrategy>,
+) -> anyhow::Result<()> {
+    let yaml =
+        std::fs::read_to_string(config).with_context(|| format!("reading {}", config.display()))?;
+    let experiment = parse_experiment(&yaml)
+        .map_err(|e| anyhow::anyhow!("{}: invalid config:\n{e}", config.display()))?;
+    let strategy = strategy.or(experiment.scheduling.sync).unwrap_or_default();
+    let mut components = Vec::new();
+    for path in referenced_components(&experiment.value()) {
+        let file = dir.join(path.worker_file());
+        let hash = match std::fs::read(&file) {
+            Ok(bytes) => Some(xxh3_hex(&bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => bail!("{}: {e}", file.display()),
+        };
+        components.push(LocalCopy {
+            path: path.to_string(),
+            hash,
+        });
+    }
+    if components.is_empty() {
+        println!("{} references no components", config.display());
+        return Ok(());
+    }
+    let url = format!("{}{}", server.base, paths::component_plan());
+    let request = SyncRequest {
+        strategy,
+        components,
+        code: Vec::new(),
+    };
+    let plan: SyncPlan = server
+        .send(server.http.post(url).json(&request), "the sync plan")
+        .await?
+        .json()
+        .await?;
+    let asking = std::io::stdin().is_terminal();
+    for step in &plan.steps {
+        let file = target_file(dir, &step.path, false)?;
+        let action = match step.action {
+            SyncAction::Ask if asking => ask(&step.path)?,
+            other => other,
+        };
+        match action {
+            SyncAction::Download => {
+                let (Some(content), Some(hash)) = (&step.content, &step.hash) else {
+                    bail!("{}: the plan has no content to download", step.path);
+                };
+                if xxh3_hex(content.as_bytes()) != *hash {
+                    bail!(
+                        "{}: the content does not hash to {hash}; nothing written",
+                        step.path
+                    );
+                }
+                write_file(&file, content)?;
+                println!("downloaded  {}  {hash}", step.path);
+            }
+            SyncAction::UploadActive | SyncAction::KeepAndStore => {
+                let content = std::fs::read_to_string(&file)
+                    .with_context(|| format!("{} (uploads are UTF-8 text)", file.display()))?;
+                let activate = action == SyncAction::UploadActive;
+                let url = format!("{}{}", server.base, paths::component_upload());
+                let body = UploadRequest {
+                    path: step.path.clone(),
+                    content,
+                    activate,
+                };
+                let done: Envelope<UploadResponse> = server
+                    .send(
+                        server.http.post(url).json(&body),
+                        &format!("uploading {}", step.path),
+                    )
+                    .await?
+                    .json()
+                    .await?;
+                let state = if done.data.is_active {
+                    "active"
+                } else {
+                    "stored"
+                };
+                println!("uploaded    {}  {} ({state})", step.path, done.data.hash);
+            }
+            SyncAction::Ask => println!(
+                "kept        {}  a local change; run in a terminal to choose, or pass --strategy",
+                step.path
+            ),
+            SyncAction::Keep => println!("unchanged   {}", step.path),
+            SyncAction::Nothing => {
+                println!("missing     {}  (not here and not in the store)", step.path)
+            }
+        }
+    }
+    println!("strategy: {}", plan.strategy);
+    Ok(())
+}
+
+/// Asks the terminal's user about a local change.
+fn ask(path: &str) -> anyhow::Result<SyncAction> {
+    loop {
+        print!("{path} has a local change the store has never seen: [u]pload it, [d]ownload the store's, or [k]eep it? ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        match answer.trim() {
+            "u" | "upload" => return Ok(SyncAction::UploadActive),
+            "d" | "download" => return Ok(SyncAction::Download),
+            "k" | "keep" | "s" | "skip" => return Ok(SyncAction::KeepAndStore),
+            _ => continue,
+        }
+    }
+}
+
+/// Where a manifest entry goes under `dir`: components in CVLab-Kit's
+/// layout, `code:` files at their (checked) relative paths.
+fn target_file(dir: &Path, path: &str, code: bool) -> anyhow::Result<PathBuf> {
+    if code {
+        let parts = validate_run_path(path).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+        let mut full = dir.to_path_buf();
+        full.extend(parts);
+        Ok(full)
+    } else {
+        let store: StorePath = path.parse().map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+        Ok(dir.join(store.worker_file()))
+    }
+}
+
+fn write_file(target: &Path, content: &str) -> anyhow::Result<()> {
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(target, content).with_context(|| format!("writing {}", target.display()))
+}
