@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 use reqwest::Url;
+use trainyard_core::components::SyncStrategy;
 use trainyard_core::protocol::paths;
 use trainyard_core::validate_host_id;
 
@@ -42,6 +43,9 @@ pub struct AgentSettings {
     pub cpu_slots: u32,
     /// Time a stopped job gets between SIGTERM and SIGKILL.
     pub kill_grace: Duration,
+    /// How component copies are reconciled with the server's store before
+    /// a job starts (an experiment's `sync:` wins over it).
+    pub sync_strategy: SyncStrategy,
     /// Retry waits while the server is unreachable. Not a CLI option: tests
     /// shrink it to keep outages short.
     pub backoff: BackoffPolicy,
@@ -73,6 +77,7 @@ impl AgentSettings {
             max_jobs: None,
             cpu_slots: 1,
             kill_grace: DEFAULT_KILL_GRACE,
+            sync_strategy: SyncStrategy::default(),
             backoff: BackoffPolicy::default(),
         }
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use trainyard_agent::{default_host_id, AgentSettings, GpuSource};
+use trainyard_core::components::SyncStrategy;
 
 /// Longest accepted heartbeat interval; beyond an hour the server would
 /// long have marked the host offline.
@@ -82,6 +83,12 @@ pub struct Args {
         value_parser = parse_grace
     )]
     pub kill_grace: Duration,
+
+    /// How component copies under a job's working directory are reconciled
+    /// with the server's store before it starts: server_authoritative,
+    /// local_priority, interactive or dry_run (an experiment's `sync:` wins)
+    #[arg(long, env = "TRAINYARD_SYNC_STRATEGY", default_value = "interactive")]
+    pub sync_strategy: SyncStrategy,
 }
 
 impl Args {
@@ -95,6 +102,7 @@ impl Args {
         config.max_jobs = self.max_jobs;
         config.cpu_slots = self.cpu_slots;
         config.kill_grace = self.kill_grace;
+        config.sync_strategy = self.sync_strategy;
         config.gpus = match (self.no_gpus, self.fake_gpus) {
             (true, _) => GpuSource::None,
             (false, Some(count)) => GpuSource::Fake(count),

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use trainyard_core::work::{Assignment, AttemptRef, FinishedReport};
 
 use super::command::{prepare, RunPaths};
+use super::components;
 use super::files::FileTask;
 use super::outcome::Ending;
 use super::process::{Exit, Process};
@@ -126,6 +127,13 @@ async fn launch(
             "the working directory {} does not exist",
             command.cwd.display()
         ));
+    }
+    let attempt = AttemptRef {
+        job_id: assignment.job_id,
+        attempt: assignment.attempt,
+    };
+    for line in components::sync_before_start(ctx, attempt, assignment, &command.cwd).await? {
+        append_line(&dir.log(), &line).await;
     }
     Process::spawn(&command, &dir.log())
         .await

@@ -5,6 +5,7 @@
 mod api;
 mod attempt;
 mod command;
+mod components;
 mod contact;
 mod files;
 mod outcome;
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use trainyard_core::components::SyncStrategy;
 use trainyard_core::work::{Assignment, AttemptRef, StopOrder};
 
 pub(crate) use contact::Contact;
@@ -51,6 +53,8 @@ pub(crate) struct JobContext {
     kill_grace: Duration,
     backoff: BackoffPolicy,
     host_id: String,
+    /// How component copies are reconciled before a job starts.
+    sync_strategy: SyncStrategy,
 }
 
 /// The agent's jobs: starts, stops and finally shuts them down.
@@ -84,6 +88,7 @@ impl JobRunner {
             kill_grace: config.kill_grace,
             backoff: config.backoff,
             host_id: config.host_id.clone(),
+            sync_strategy: config.sync_strategy,
         };
         let jobs = Self {
             ctx: Arc::new(ctx),

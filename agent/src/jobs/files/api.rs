@@ -95,7 +95,7 @@ impl WorkClient {
 /// `base` (ending in `/`) with the run-file `path` appended, each
 /// component percent-encoded on its own, so `%`, `?`, `#` or spaces in a
 /// name stay part of it.
-fn with_file_path(mut base: Url, path: &str) -> Result<Url, String> {
+pub(crate) fn with_file_path(mut base: Url, path: &str) -> Result<Url, String> {
     let shown = base.to_string();
     base.path_segments_mut()
         .map_err(|()| format!("the server URL {shown} cannot take a file path"))?

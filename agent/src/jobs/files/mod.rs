@@ -25,4 +25,5 @@ mod tracked;
 mod upload;
 mod whole;
 
+pub(crate) use api::with_file_path;
 pub(crate) use task::{FileTask, FilesEnd};
