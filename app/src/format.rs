@@ -39,6 +39,12 @@ pub fn percent_encode(text: &str, keep: &[u8]) -> String {
 }
 
 /// "1 host", "2 hosts".
+/// The first 8 of a content hash's 16 hex digits (the whole one goes in a
+/// `title`).
+pub fn short_hash(hash: &str) -> String {
+    hash.chars().take(8).collect()
+}
+
 pub fn count(n: usize, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n == 1 { singular } else { plural })
 }

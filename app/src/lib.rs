@@ -21,13 +21,14 @@ use leptos_router::path;
 
 use components::layout::Layout;
 use pages::{
-    ComparePage, DashboardPage, DevicesPage, ExecutePage, JobPage, LoginPage, NotBuiltPage,
+    ComparePage, ComponentsPage, DashboardPage, DevicesPage, ExecutePage, JobPage, LoginPage,
     NotFoundPage, ProjectPage, ProjectsPage, QueuePage, SettingsPage,
 };
 #[cfg(feature = "ssr")]
 pub use server_context::ServerContext;
 use state::fleet::Fleet;
 use state::jobs::JobStore;
+use state::notices::NoticeStore;
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -60,7 +61,10 @@ pub fn App() -> impl IntoView {
     provide_context(fleet);
     let jobs = JobStore::new();
     provide_context(jobs);
-    state::live::connect(fleet, jobs);
+    let notices = NoticeStore::new();
+    provide_context(notices);
+    state::notices::load_notices(notices);
+    state::live::connect(fleet, jobs, notices);
 
     view! {
         <Stylesheet id="leptos" href="/pkg/trainyard.css"/>
@@ -76,9 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects") view=ProjectsPage/>
                     <Route path=path!("/projects/:name") view=ProjectPage/>
                     <Route path=path!("/compare") view=ComparePage/>
-                    <Route path=path!("/components") view=|| view! {
-                        <NotBuiltPage title="Components" what="Versioned, content-addressed code components shared by experiments."/>
-                    }/>
+                    <Route path=path!("/components") view=ComponentsPage/>
                     <Route path=path!("/settings") view=SettingsPage/>
                     <Route path=path!("/login") view=LoginPage/>
                 </Routes>

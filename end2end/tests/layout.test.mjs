@@ -15,7 +15,7 @@ const PAGES = [
   { link: 'Queue', path: '/queue', heading: /Queue/i, notBuilt: false },
   { link: 'Projects', path: '/projects', heading: /Projects/i, notBuilt: false },
   { link: 'Devices', path: '/devices', heading: /Devices/i, notBuilt: false },
-  { link: 'Components', path: '/components', heading: /Components/i, notBuilt: true },
+  { link: 'Components', path: '/components', heading: /Components/i, notBuilt: false },
   { link: 'Settings', path: '/settings', heading: /Settings/i, notBuilt: null },
   { link: 'Dashboard', path: '/', heading: /Dashboard/i, notBuilt: false },
 ];

@@ -1,7 +1,8 @@
 // The config editor used by the Execute page: CodeMirror 6 with YAML,
 // search, history, line numbers and lint markers. Bundled by
 // scripts/build-js.sh into public/assets/vendor/editor.js as the global
-// `TrainyardEditor`; app/src/editor.rs is its only caller.
+// `TrainyardEditor`; app/src/js/editor.rs is its only caller. It also makes
+// the read-only viewer the Components page shows code in.
 //
 // Colours come from CSS variables (style/main.css), so the editor follows
 // the app's light/dark theme without listening for changes.
@@ -18,6 +19,7 @@ import {
 } from "@codemirror/language";
 import { lintGutter, lintKeymap, setDiagnostics as setLint } from "@codemirror/lint";
 import { yaml } from "@codemirror/lang-yaml";
+import { python } from "@codemirror/lang-python";
 import { tags as t } from "@lezer/highlight";
 
 const highlight = HighlightStyle.define([
@@ -88,6 +90,28 @@ export function create(parent, text, onChange, onSubmit) {
       EditorView.updateListener.of((update) => {
         if (update.docChanged) onChange(update.state.doc.toString());
       }),
+    ],
+  });
+  return new EditorView({ state, parent });
+}
+
+/** A read-only code viewer inside `parent` (the Components page): Python
+ *  highlighting, line numbers, search. Returns the view, an opaque handle. */
+export function createViewer(parent, text, label) {
+  const state = EditorState.create({
+    doc: text,
+    extensions: [
+      lineNumbers(),
+      highlightSpecialChars(),
+      drawSelection(),
+      highlightSelectionMatches(),
+      syntaxHighlighting(highlight),
+      python(),
+      theme,
+      EditorState.readOnly.of(true),
+      EditorView.editable.of(false),
+      keymap.of([...defaultKeymap, ...searchKeymap]),
+      EditorView.contentAttributes.of({ "aria-label": label }),
     ],
   });
   return new EditorView({ state, parent });

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::live_status::LiveStatus;
+use super::notice_bell::NoticeBell;
 use super::theme_toggle::ThemeToggle;
 
 /// Navigation entries: (path, label).
@@ -31,6 +32,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </nav>
                 <div class="topbar-tools">
                     <LiveStatus/>
+                    <NoticeBell/>
                     <ThemeToggle/>
                 </div>
             </header>

@@ -1,5 +1,7 @@
 //! Small UI pieces, each named after what it shows.
 
+pub mod code_diff;
+pub mod code_viewer;
 pub mod config_editor;
 pub mod config_problems;
 pub mod device_card;
@@ -8,6 +10,7 @@ pub mod gpu_table;
 pub mod job_actions;
 pub mod job_duration;
 pub mod job_log;
+pub mod job_manifest;
 pub mod job_progress;
 pub mod job_status;
 pub mod job_table;
@@ -15,6 +18,7 @@ pub mod layout;
 pub mod live_status;
 pub mod meter;
 pub mod metric_chart;
+pub mod notice_bell;
 pub mod parallel_coords;
 pub mod reindex_imports;
 pub mod relative_time;

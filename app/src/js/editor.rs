@@ -21,6 +21,13 @@ extern "C" {
         on_submit: &Closure<dyn FnMut()>,
     ) -> Result<JsValue, JsValue>;
 
+    #[wasm_bindgen(catch, js_namespace = TrainyardEditor, js_name = createViewer)]
+    fn js_create_viewer(
+        parent: &web_sys::Element,
+        text: &str,
+        label: &str,
+    ) -> Result<JsValue, JsValue>;
+
     #[wasm_bindgen(catch, js_namespace = TrainyardEditor, js_name = setDiagnostics)]
     fn js_set_diagnostics(view: &JsValue, items: &JsValue) -> Result<(), JsValue>;
 
@@ -66,6 +73,30 @@ impl Editor {
 }
 
 impl Drop for Editor {
+    fn drop(&mut self) {
+        let _ = js_destroy(&self.view);
+    }
+}
+
+/// A read-only code viewer. Dropping it removes it.
+pub struct Viewer {
+    view: JsValue,
+}
+
+impl Viewer {
+    /// Loads the bundle if needed and shows `text` inside `parent`.
+    pub async fn mount(
+        parent: web_sys::Element,
+        text: &str,
+        label: &str,
+    ) -> Result<Viewer, String> {
+        load_bundle().await?;
+        let view = js_create_viewer(&parent, text, label).map_err(describe)?;
+        Ok(Viewer { view })
+    }
+}
+
+impl Drop for Viewer {
     fn drop(&mut self) {
         let _ = js_destroy(&self.view);
     }

@@ -9,6 +9,7 @@ use trainyard_core::{AttemptView, JobDetail, JobStatus, JobView};
 use crate::components::job_actions::JobButtons;
 use crate::components::job_duration::JobDuration;
 use crate::components::job_log::JobLog;
+use crate::components::job_manifest::JobManifestSection;
 use crate::components::job_progress::JobProgress;
 use crate::components::job_status::JobStatusBadge;
 use crate::components::job_table::{gpu_list, placement, reason_text};
@@ -129,6 +130,7 @@ fn JobBody(job: RwSignal<JobView>, detail: JobDetail) -> impl IntoView {
         <nav class="section-nav" aria-label="Sections of this run">
             <a href="#metrics">"Metrics"</a>
             <a href="#files">"Files"</a>
+            <a href="#code">"Code"</a>
             <a href="#config">"Config"</a>
             <a href="#output">"Output"</a>
         </nav>
@@ -138,6 +140,7 @@ fn JobBody(job: RwSignal<JobView>, detail: JobDetail) -> impl IntoView {
         <div id="files">
             <RunFiles id=id active=active/>
         </div>
+        <JobManifestSection id=id job=job/>
         <section class="card" id="config">
             <h2>"Resolved config"</h2>
             <pre class="config-view" data-testid="job-config">{detail.config_yaml.clone()}</pre>

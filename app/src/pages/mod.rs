@@ -1,12 +1,12 @@
 //! One file per page; pages compose components.
 
 mod compare;
+mod components;
 mod dashboard;
 mod devices;
 mod execute;
 mod job;
 mod login;
-mod not_built;
 mod not_found;
 mod project;
 mod projects;
@@ -14,12 +14,12 @@ mod queue;
 mod settings;
 
 pub use compare::ComparePage;
+pub use components::ComponentsPage;
 pub use dashboard::DashboardPage;
 pub use devices::DevicesPage;
 pub use execute::ExecutePage;
 pub use job::JobPage;
 pub use login::LoginPage;
-pub use not_built::NotBuiltPage;
 pub use not_found::NotFoundPage;
 pub use project::ProjectPage;
 pub use projects::ProjectsPage;

@@ -8,9 +8,11 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+mod components;
 mod hosts;
 mod jobs;
 mod runs;
+pub use components::*;
 pub use hosts::*;
 pub use jobs::*;
 pub use runs::*;

@@ -3,16 +3,17 @@
 
 use crate::state::fleet::Fleet;
 use crate::state::jobs::JobStore;
+use crate::state::notices::NoticeStore;
 
 /// Starts the event stream and the one-second clock (browser only).
 #[cfg(not(feature = "hydrate"))]
-pub fn connect(_fleet: Fleet, _jobs: JobStore) {}
+pub fn connect(_fleet: Fleet, _jobs: JobStore, _notices: NoticeStore) {}
 
 #[cfg(feature = "hydrate")]
 pub use browser::sleep;
 
 #[cfg(feature = "hydrate")]
-pub fn connect(fleet: Fleet, jobs: JobStore) {
+pub fn connect(fleet: Fleet, jobs: JobStore, notices: NoticeStore) {
     use leptos::prelude::*;
     // Effects run only in the browser, once hydration is done.
     Effect::new(move |_| {
@@ -20,7 +21,7 @@ pub fn connect(fleet: Fleet, jobs: JobStore) {
         // Before login the stream would only answer 401; logging in loads a
         // new page, which connects.
         if !browser::on_login_page() {
-            leptos::task::spawn_local(browser::stream_forever(fleet, jobs));
+            leptos::task::spawn_local(browser::stream_forever(fleet, jobs, notices));
         }
     });
 }
@@ -34,13 +35,15 @@ mod browser {
     use gloo_net::eventsource::State;
     use leptos::prelude::*;
     use trainyard_core::event::{
-        EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_HELLO, EVENT_JOB, EVENT_PROGRESS, EVENT_RESYNC,
+        EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_HELLO, EVENT_JOB, EVENT_NOTICE, EVENT_PROGRESS,
+        EVENT_RESYNC,
     };
     use trainyard_core::protocol::paths;
     use trainyard_core::ServerEvent;
 
     use crate::state::fleet::Fleet;
     use crate::state::jobs::JobStore;
+    use crate::state::notices::NoticeStore;
 
     pub fn on_login_page() -> bool {
         web_sys::window()
@@ -51,10 +54,10 @@ mod browser {
     /// Keeps a stream open for the life of the page. The browser reconnects
     /// a dropped stream by itself (sending `Last-Event-ID`); this loop only
     /// handles a stream the browser gave up on (e.g. a 401 after logout).
-    pub async fn stream_forever(fleet: Fleet, jobs: JobStore) {
+    pub async fn stream_forever(fleet: Fleet, jobs: JobStore, notices: NoticeStore) {
         let mut retry = Duration::from_secs(1);
         loop {
-            match open(fleet, jobs).await {
+            match open(fleet, jobs, notices).await {
                 Ok(()) => retry = Duration::from_secs(1),
                 Err(e) => leptos::logging::warn!("live updates: {e}"),
             }
@@ -64,7 +67,7 @@ mod browser {
         }
     }
 
-    async fn open(fleet: Fleet, jobs: JobStore) -> Result<(), String> {
+    async fn open(fleet: Fleet, jobs: JobStore, notices: NoticeStore) -> Result<(), String> {
         let mut source = EventSource::new(&paths::events()).map_err(|e| e.to_string())?;
         let mut streams = Vec::new();
         for name in [
@@ -73,6 +76,7 @@ mod browser {
             EVENT_DEVICE_REMOVED,
             EVENT_JOB,
             EVENT_PROGRESS,
+            EVENT_NOTICE,
             EVENT_RESYNC,
         ] {
             streams.push(source.subscribe(name).map_err(|e| e.to_string())?);
@@ -82,7 +86,7 @@ mod browser {
             match item {
                 Ok((_, message)) => {
                     let data = message.data().as_string().unwrap_or_default();
-                    apply(fleet, jobs, &data);
+                    apply(fleet, jobs, notices, &data);
                 }
                 Err(_) => break,
             }
@@ -93,7 +97,7 @@ mod browser {
         Ok(())
     }
 
-    fn apply(fleet: Fleet, jobs: JobStore, data: &str) {
+    fn apply(fleet: Fleet, jobs: JobStore, notices: NoticeStore, data: &str) {
         match serde_json::from_str::<ServerEvent>(data) {
             Ok(ServerEvent::Hello { server_time_ms }) => {
                 fleet.sync_clock(server_time_ms);
@@ -101,8 +105,9 @@ mod browser {
             }
             Ok(ServerEvent::Device { host }) => fleet.upsert(host),
             Ok(ServerEvent::DeviceRemoved { host_id }) => fleet.remove(&host_id),
-            Ok(ServerEvent::Job { job }) => jobs.upsert(job),
+            Ok(ServerEvent::Job { job }) => jobs.upsert(*job),
             Ok(ServerEvent::Progress { progress }) => jobs.set_progress(progress),
+            Ok(ServerEvent::Notice { notice }) => notices.apply(notice),
             Ok(ServerEvent::Resync) => fleet.resync.update(|n| *n += 1),
             Err(e) => {
                 leptos::logging::warn!("ignoring an event this page does not understand: {e}")

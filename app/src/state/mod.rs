@@ -5,3 +5,4 @@ pub mod fleet;
 pub mod jobs;
 pub mod live;
 mod live_map;
+pub mod notices;

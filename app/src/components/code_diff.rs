@@ -1,0 +1,40 @@
+//! A unified diff between two stored contents, lines coloured by what
+//! happened to them.
+
+use leptos::prelude::*;
+
+use crate::server_fns::diff_components;
+
+#[component]
+pub fn CodeDiff(
+    /// The older content's hash.
+    from: String,
+    /// The newer content's hash.
+    to: String,
+) -> impl IntoView {
+    let diff = Resource::new(
+        move || (from.clone(), to.clone()),
+        |(from, to)| async move { diff_components(from, to).await },
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="muted small">"Comparing…"</p> }>
+            {move || diff.get().map(|result| match result {
+                Ok(d) if d.unified.is_empty() => view! { <p class="muted small">"The two contents are identical."</p> }.into_any(),
+                Ok(d) => view! {
+                    <pre class="code-diff" data-testid="code-diff">
+                        {d.unified.lines().map(|line| {
+                            let class = match line.as_bytes().first() {
+                                Some(b'+') if !line.starts_with("+++") => "add",
+                                Some(b'-') if !line.starts_with("---") => "del",
+                                Some(b'@') => "hunk",
+                                _ => "same",
+                            };
+                            view! { <span class=class>{format!("{line}\n")}</span> }
+                        }).collect_view()}
+                    </pre>
+                }.into_any(),
+                Err(e) => view! { <p class="error small" role="alert">{e.to_string()}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
