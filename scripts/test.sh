@@ -12,6 +12,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "tools"
 scripts/install-deps.sh --with-browser
+scripts/python-env.sh
 
 step "style: rustfmt, and clippy on each side"
 cargo fmt --all --check
