@@ -10,8 +10,8 @@ use clap::{Args, Subcommand};
 use reqwest::header::AUTHORIZATION;
 use reqwest::RequestBuilder;
 use trainyard_core::components::{
-    referenced_components, Envelope, JobManifest, LocalCopy, StorePath, SyncAction, SyncPlan,
-    SyncRequest, SyncStrategy, UploadRequest, UploadResponse,
+    referenced_components, ComponentVersion, Envelope, JobManifest, LocalCopy, Resolution,
+    StorePath, SyncAction, SyncPlan, SyncRequest, SyncStrategy, UploadRequest, UploadResponse,
 };
 use trainyard_core::config::parse_experiment;
 use trainyard_core::protocol::paths;
@@ -95,6 +95,27 @@ impl Server {
             Ok(e) => bail!("{what}: {} ({status})", e.message),
             Err(_) => bail!("{what}: HTTP {status}"),
         }
+    }
+
+    /// The hash of `path`'s active version in the store.
+    async fn active_hash(&self, path: &str) -> anyhow::Result<String> {
+        let store: StorePath = path.parse().map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+        let url = format!(
+            "{}{}",
+            self.base,
+            paths::component_path(store.category(), store.name())
+        );
+        let versions: Envelope<Vec<ComponentVersion>> = self
+            .send(self.http.get(url), &format!("{path}'s versions"))
+            .await?
+            .json()
+            .await?;
+        versions
+            .data
+            .into_iter()
+            .find(|v| v.is_active)
+            .map(|v| v.hash)
+            .with_context(|| format!("{path} has no active version in the store"))
     }
 
     async fn content(&self, hash: &str) -> anyhow::Result<String> {
@@ -187,36 +208,64 @@ async fn sync(
         .await?
         .json()
         .await?;
+    if plan.strategy == SyncStrategy::DryRun {
+        for step in &plan.steps {
+            let would = match step.action {
+                SyncAction::Download => "would download",
+                SyncAction::UploadActive => "would upload",
+                SyncAction::Ask => "would ask",
+                SyncAction::Keep | SyncAction::KeepAndStore => "would keep",
+                SyncAction::Nothing => "missing",
+            };
+            println!("{would:<15} {}", step.path);
+        }
+        println!("strategy: dry_run (nothing changed)");
+        return Ok(());
+    }
     let asking = std::io::stdin().is_terminal();
     for step in &plan.steps {
         let file = target_file(dir, &step.path, false)?;
         let action = match step.action {
-            SyncAction::Ask if asking => ask(&step.path)?,
+            // A shell's plan raises no notification: the terminal asks.
+            SyncAction::Ask if asking => match ask(&step.path)? {
+                Resolution::Upload => SyncAction::UploadActive,
+                Resolution::Download => SyncAction::Download,
+                Resolution::Skip => SyncAction::KeepAndStore,
+            },
             other => other,
         };
         match action {
             SyncAction::Download => {
-                let (Some(content), Some(hash)) = (&step.content, &step.hash) else {
-                    bail!("{}: the plan has no content to download", step.path);
+                let (hash, content) = match (&step.content, &step.hash) {
+                    (Some(content), Some(hash)) if step.action == SyncAction::Download => {
+                        if xxh3_hex(content.as_bytes()) != *hash {
+                            bail!(
+                                "{}: the content does not hash to {hash}; nothing written",
+                                step.path
+                            );
+                        }
+                        (hash.clone(), content.clone())
+                    }
+                    // Chosen at the prompt: the plan carried the local hash.
+                    _ => {
+                        let hash = server.active_hash(&step.path).await?;
+                        let content = server.content(&hash).await?;
+                        (hash, content)
+                    }
                 };
-                if xxh3_hex(content.as_bytes()) != *hash {
-                    bail!(
-                        "{}: the content does not hash to {hash}; nothing written",
-                        step.path
-                    );
-                }
-                write_file(&file, content)?;
+                write_file(&file, &content)?;
                 println!("downloaded  {}  {hash}", step.path);
             }
-            SyncAction::UploadActive | SyncAction::KeepAndStore => {
+            // No job runs here, so there is nothing ran to keep a copy of.
+            SyncAction::KeepAndStore => println!("kept        {}  (local copy)", step.path),
+            SyncAction::UploadActive => {
                 let content = std::fs::read_to_string(&file)
                     .with_context(|| format!("{} (uploads are UTF-8 text)", file.display()))?;
-                let activate = action == SyncAction::UploadActive;
                 let url = format!("{}{}", server.base, paths::component_upload());
                 let body = UploadRequest {
                     path: step.path.clone(),
                     content,
-                    activate,
+                    activate: true,
                 };
                 let done: Envelope<UploadResponse> = server
                     .send(
@@ -234,7 +283,7 @@ async fn sync(
                 println!("uploaded    {}  {} ({state})", step.path, done.data.hash);
             }
             SyncAction::Ask => println!(
-                "kept        {}  a local change; run in a terminal to choose, or pass --strategy",
+                "kept        {}  a local change the store has never seen; run in a terminal to choose, or pass --strategy",
                 step.path
             ),
             SyncAction::Keep => println!("unchanged   {}", step.path),
@@ -248,16 +297,18 @@ async fn sync(
 }
 
 /// Asks the terminal's user about a local change.
-fn ask(path: &str) -> anyhow::Result<SyncAction> {
+fn ask(path: &str) -> anyhow::Result<Resolution> {
     loop {
         print!("{path} has a local change the store has never seen: [u]pload it, [d]ownload the store's, or [k]eep it? ");
         std::io::stdout().flush()?;
         let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
+        if std::io::stdin().lock().read_line(&mut answer)? == 0 {
+            bail!("{path}: no answer (end of input); nothing changed");
+        }
         match answer.trim() {
-            "u" | "upload" => return Ok(SyncAction::UploadActive),
-            "d" | "download" => return Ok(SyncAction::Download),
-            "k" | "keep" | "s" | "skip" => return Ok(SyncAction::KeepAndStore),
+            "u" | "upload" => return Ok(Resolution::Upload),
+            "d" | "download" => return Ok(Resolution::Download),
+            "k" | "keep" | "s" | "skip" => return Ok(Resolution::Skip),
             _ => continue,
         }
     }

@@ -1,7 +1,9 @@
 //! Components with a real server and a real agent: the process sees the
 //! store's active version; a worker's local edit under each strategy; an
 //! answer given over the API carried out at the next sync; restore is byte
-//! for byte; a re-run pinned to old code runs it after a newer version.
+//! for byte; a re-run pinned to old code runs it after a newer version; an
+//! unanswered question survives a server restart; `trainyard components
+//! sync` does a worker's sync from a shell.
 
 use std::path::Path;
 
@@ -11,7 +13,11 @@ use trainyard_core::sync::xxh3_hex;
 use trainyard_core::JobStatus;
 
 use crate::harness::{get_json, KEY};
-use crate::jobs_support::{log_of, server_with_agent, submit, wait_status};
+use crate::jobs_support::{
+    killable_server_with_agent, log_of, server_with_agent, submit, wait_status,
+};
+use crate::killable::KillableServer;
+use trainyard_server::components_cli::{self, ComponentsArgs, ComponentsCommand};
 
 async fn upload(base: &str, path: &str, content: &str) -> String {
     let answer: Envelope<serde_json::Value> = reqwest::Client::new()
@@ -210,4 +216,99 @@ async fn restore_is_byte_for_byte_and_an_exact_rerun_runs_the_old_code() {
         .expect("the request is sent");
     assert_eq!(missing.status(), 404);
     agent.kill();
+}
+
+async fn open_notices(base: &str) -> Vec<ConflictNotice> {
+    let open: Envelope<Vec<ConflictNotice>> =
+        get_json(base, "/api/v1/components/notices?open=true").await;
+    open.data
+}
+
+async fn versions_count(base: &str) -> usize {
+    let all: Envelope<Vec<serde_json::Value>> = get_json(base, "/api/v1/components/versions").await;
+    all.data.len()
+}
+
+async fn cli_sync(base: &str, config: &Path, dir: &Path, strategy: &str) -> anyhow::Result<()> {
+    components_cli::run(ComponentsArgs {
+        command: ComponentsCommand::Sync {
+            config: config.to_path_buf(),
+            dir: dir.to_path_buf(),
+            strategy: Some(strategy.parse().expect("a strategy")),
+        },
+        url: base.to_string(),
+        api_key: Some(KEY.into()),
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_question_survives_a_restart_and_the_cli_syncs_a_shell_dir() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).expect("the workdir");
+    std::fs::write(work.join("train.py"), "print('train')\n").expect("written");
+    let (settings, server, base, agent) = killable_server_with_agent(dir.path()).await;
+    let v1 = upload(&base, "model/toy.py", "V = 'one'\n").await;
+    run(&base, &job(&work, "interactive")).await;
+    std::fs::write(local_toy(&work), "V = 'worker'\n").expect("the local edit");
+    run(&base, &job(&work, "interactive")).await;
+    let asked = open_notices(&base).await;
+    assert_eq!(asked.len(), 1, "{asked:?}");
+
+    server.kill();
+    let server = KillableServer::start(settings).await;
+    assert_eq!(
+        open_notices(&base).await,
+        asked,
+        "the unanswered question is still there after a restart"
+    );
+
+    // A shell's sync: the store's version is written, ...
+    let shell = dir.path().join("shell");
+    let config = dir.path().join("cfg.yaml");
+    std::fs::write(&config, "model: toy\ncommand: x\n").expect("the config");
+    cli_sync(&base, &config, &shell, "server_authoritative")
+        .await
+        .expect("the sync");
+    let file = shell.join("cvlabkit/component/model/toy.py");
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("written"),
+        "V = 'one'\n"
+    );
+    // ... a dry run changes nothing anywhere, ...
+    std::fs::write(&file, "V = 'shell'\n").expect("the local edit");
+    let before = versions_count(&base).await;
+    cli_sync(&base, &config, &shell, "dry_run")
+        .await
+        .expect("the dry run");
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("kept"),
+        "V = 'shell'\n"
+    );
+    assert_eq!(active(&base, "model", "toy").await, v1);
+    assert_eq!(versions_count(&base).await, before);
+    // ... and local_priority makes the shell's edit the active version.
+    cli_sync(&base, &config, &shell, "local_priority")
+        .await
+        .expect("the sync");
+    assert_eq!(
+        active(&base, "model", "toy").await,
+        xxh3_hex(b"V = 'shell'\n")
+    );
+
+    // Bad input: a broken config names itself and its line; nothing changes.
+    std::fs::write(&config, "model: toy\ncommand: [x\n").expect("the config");
+    let before = versions_count(&base).await;
+    let error = cli_sync(&base, &config, &shell, "local_priority")
+        .await
+        .expect_err("a broken config is refused")
+        .to_string();
+    assert!(
+        error.contains("cfg.yaml") && error.contains("line"),
+        "{error}"
+    );
+    assert_eq!(versions_count(&base).await, before);
+    agent.kill();
+    server.kill();
 }
