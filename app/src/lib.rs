@@ -63,7 +63,6 @@ pub fn App() -> impl IntoView {
     provide_context(jobs);
     let notices = NoticeStore::new();
     provide_context(notices);
-    state::notices::load_notices(notices);
     state::live::connect(fleet, jobs, notices);
 
     view! {

@@ -46,7 +46,7 @@ async function json(response) {
 async function finishedJob(server, id) {
   return pollUntil(async () => {
     const detail = await json(await server.api(`/api/v1/jobs/${id}`));
-    return ['succeeded', 'failed'].includes(detail.job.status) ? detail : undefined;
+    return ['succeeded', 'failed'].includes(detail.status) ? detail : undefined;
   }, { what: `job ${id} to finish` });
 }
 
@@ -109,7 +109,7 @@ e2eTest('components: scan, history, diff, rollback, a job\'s manifest, a conflic
   // A job referencing the component runs with the active (rolled-back) version.
   const first = await submit(server, JOB);
   const done = await finishedJob(server, first);
-  assert.equal(done.job.status, 'succeeded', await logOf(server, first));
+  assert.equal(done.status, 'succeeded', await logOf(server, first));
   assert.match(await logOf(server, first), /VERSION = "v1"/, 'the process saw the active version');
   await page.goto(`${server.url}/jobs/${first}`);
   await waitForHydration(page);

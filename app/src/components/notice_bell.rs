@@ -24,7 +24,12 @@ pub fn NoticeBell() -> impl IntoView {
                 aria-expanded=move || open.get().to_string()
                 on:click=move |_| open.update(|o| *o = !*o)
             >
-                "🔔"
+                // Drawn, not an emoji: not every machine has a font with 🔔.
+                <svg class="bell-icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"
+                    fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+                    <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9"/>
+                    <path d="M10 21a2 2 0 0 0 4 0"/>
+                </svg>
                 <Show when=move || { count() > 0 }>
                     <span class="badge" data-testid="notice-count">{count}</span>
                 </Show>

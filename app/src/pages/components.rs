@@ -150,7 +150,7 @@ fn VersionTable(
     changed: RwSignal<u32>,
 ) -> impl IntoView {
     view! {
-        <table class="data-table" data-testid="versions-table">
+        <table class="data" data-testid="versions-table">
             <thead><tr>
                 <th>"Diff"</th><th>"Version"</th><th class="num">"Size"</th><th>"Added"</th><th>"By"</th><th>"Used by"</th><th></th>
             </tr></thead>

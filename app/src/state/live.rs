@@ -102,13 +102,17 @@ mod browser {
             Ok(ServerEvent::Hello { server_time_ms }) => {
                 fleet.sync_clock(server_time_ms);
                 fleet.connected.set(true);
+                crate::state::notices::reload(notices);
             }
             Ok(ServerEvent::Device { host }) => fleet.upsert(host),
             Ok(ServerEvent::DeviceRemoved { host_id }) => fleet.remove(&host_id),
             Ok(ServerEvent::Job { job }) => jobs.upsert(*job),
             Ok(ServerEvent::Progress { progress }) => jobs.set_progress(progress),
             Ok(ServerEvent::Notice { notice }) => notices.apply(notice),
-            Ok(ServerEvent::Resync) => fleet.resync.update(|n| *n += 1),
+            Ok(ServerEvent::Resync) => {
+                fleet.resync.update(|n| *n += 1);
+                crate::state::notices::reload(notices);
+            }
             Err(e) => {
                 leptos::logging::warn!("ignoring an event this page does not understand: {e}")
             }

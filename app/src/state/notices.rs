@@ -1,7 +1,8 @@
-//! Unanswered component conflicts (the bell in the top bar): seeded once
-//! after hydration, then kept current by `notice` events, so a conflict a
-//! worker raises appears without a reload and an answer given in another
-//! tab disappears here too.
+//! Unanswered component conflicts (the bell in the top bar): fetched each
+//! time the live stream (re)connects, then kept current by `notice` events,
+//! so a conflict a worker raises appears without a reload and an answer given
+//! in another tab disappears here too. Tying the fetch to the stream means
+//! the login page, which opens no stream, asks for nothing it may not see.
 
 use leptos::prelude::*;
 use trainyard_core::components::ConflictNotice;
@@ -51,14 +52,15 @@ impl Default for NoticeStore {
     }
 }
 
-/// Fetches the open notices once, in the browser; events follow.
-pub fn load_notices(notices: NoticeStore) {
-    Effect::new(move |_| {
-        leptos::task::spawn_local(async move {
-            if let Ok(open) = crate::server_fns::open_notices().await {
-                notices.seed(open);
-            }
-        });
+/// Replaces the list with the server's open notices (browser only: the live
+/// stream calls it on connect, resync and reconnect).
+#[cfg(feature = "hydrate")]
+pub fn reload(notices: NoticeStore) {
+    leptos::task::spawn_local(async move {
+        match crate::server_fns::open_notices().await {
+            Ok(open) => notices.seed(open),
+            Err(e) => leptos::logging::warn!("notifications: {e}"),
+        }
     });
 }
 
