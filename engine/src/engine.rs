@@ -2,7 +2,7 @@
 //! others it needs on every call, and forwards. Reading this file is reading
 //! the table of contents of what the server can do; the rules live in the
 //! domain modules (`hosts/`, `jobs/`, `files/`, `metrics/`, `runs/`,
-//! `import/`), which never import this file.
+//! `import/`, `components/`, `tracking/`), which never import this file.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -30,6 +30,7 @@ use crate::clock::Clock;
 use crate::components::{Actor, Components};
 use crate::error::EngineError;
 use crate::events::EventBus;
+use crate::files::DirEntry;
 use crate::files::RunFileStore;
 use crate::hosts::Hosts;
 use crate::import::{Imports, WATCH_INTERVAL};
@@ -38,6 +39,10 @@ use crate::metrics::{MetricPoint, Metrics};
 use crate::runs::{Results, RunFileSlice, RunFileSources};
 use crate::settings::EngineSettings;
 use crate::store::Store;
+use crate::tracking::{
+    parse_experiment_id, Experiment, Filter, MetricHistory, NewRun, RunSearch, RunSearchPage,
+    RunUpdate, TrackedBatch, TrackedRun, Tracking,
+};
 
 /// How often health is re-derived and leases checked; bounds how late a
 /// "stale" or a lost attempt shows up.
@@ -57,6 +62,7 @@ pub struct Engine {
     results: Results,
     imports: Imports,
     components: Components,
+    tracking: Tracking,
     started: Instant,
 }
 
@@ -113,9 +119,11 @@ impl Engine {
             bus.clone(),
             clock.clone(),
         );
+        let tracking = Tracking::new(store.clone(), clock.clone());
         Ok(Engine {
             started: clock.now(),
             components,
+            tracking,
             settings,
             store,
             bus,
@@ -662,5 +670,152 @@ impl Engine {
     /// Reads every run of every import tree again (the "re-index" button).
     pub async fn reindex_imports(&self) -> Result<ImportReport, EngineError> {
         self.imports.reindex(&self.metrics).await
+    }
+
+    // ---- tracking (the MLflow API) ------------------------------------------
+
+    /// Whether run `id` is archived (MLflow's `deleted` lifecycle stage).
+    async fn run_deleted(&self, _id: i64) -> Result<bool, EngineError> {
+        Ok(false)
+    }
+
+    /// Experiment `id` (a project), as the wire names it (`"3"`).
+    pub async fn experiment(&self, id: &str) -> Result<Experiment, EngineError> {
+        self.tracking.experiment(parse_experiment_id(id)?).await
+    }
+
+    /// The experiment (project) named `name`.
+    pub async fn experiment_by_name(&self, name: &str) -> Result<Experiment, EngineError> {
+        self.tracking.experiment_by_name(name).await
+    }
+
+    /// Creates experiment `name`; returns its id.
+    pub async fn create_experiment(
+        &self,
+        name: &str,
+        tags: &[(String, String)],
+    ) -> Result<i64, EngineError> {
+        self.tracking.create_experiment(name, tags).await
+    }
+
+    /// Every experiment passing `filter` (MLflow's filter language).
+    pub async fn search_experiments(
+        &self,
+        include_active: bool,
+        include_deleted: bool,
+        filter: &str,
+    ) -> Result<Vec<Experiment>, EngineError> {
+        let filter = Filter::parse(filter).map_err(|e| EngineError::TrackingInvalid {
+            field: "filter".into(),
+            message: e.0,
+        })?;
+        self.tracking
+            .experiments(include_active, include_deleted, &filter)
+            .await
+    }
+
+    /// Renames experiment `id` and its project.
+    pub async fn rename_experiment(&self, id: &str, new_name: &str) -> Result<(), EngineError> {
+        self.tracking
+            .rename_experiment(parse_experiment_id(id)?, new_name)
+            .await
+    }
+
+    /// Deletes (`true`) or restores experiment `id`.
+    pub async fn set_experiment_deleted(&self, id: &str, deleted: bool) -> Result<(), EngineError> {
+        self.tracking
+            .set_experiment_deleted(parse_experiment_id(id)?, deleted)
+            .await
+    }
+
+    /// Sets (`Some`) or deletes a tag of experiment `id`.
+    pub async fn set_experiment_tag(
+        &self,
+        id: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), EngineError> {
+        self.tracking
+            .set_experiment_tag(parse_experiment_id(id)?, key, value)
+            .await
+    }
+
+    /// Creates a run (a job the scheduler never sees).
+    pub async fn create_tracked_run(&self, new: NewRun) -> Result<TrackedRun, EngineError> {
+        self.tracking.create_run(new, &self.bus).await
+    }
+
+    /// Run `id` as MLflow shows it.
+    pub async fn tracked_run(&self, id: i64) -> Result<TrackedRun, EngineError> {
+        let deleted = self.run_deleted(id).await?;
+        self.tracking.run(id, &self.metrics, deleted).await
+    }
+
+    /// Updates run `id` (status and end time only for client-created runs).
+    pub async fn update_tracked_run(&self, id: i64, update: RunUpdate) -> Result<(), EngineError> {
+        self.tracking.update_run(id, update, &self.bus).await
+    }
+
+    /// Logs params, tags and metrics into run `id`.
+    pub async fn log_tracked_batch(&self, id: i64, batch: TrackedBatch) -> Result<(), EngineError> {
+        let deleted = self.run_deleted(id).await?;
+        self.tracking
+            .log_batch(id, batch, deleted, &self.metrics, &self.bus)
+            .await
+    }
+
+    /// Deletes tag `key` of run `id`.
+    pub async fn delete_run_tag(&self, id: i64, key: &str) -> Result<(), EngineError> {
+        self.tracking.delete_run_tag(id, key).await
+    }
+
+    /// Runs passing a search, a page at a time.
+    pub async fn search_tracked_runs(&self, q: &RunSearch) -> Result<RunSearchPage, EngineError> {
+        self.tracking
+            .search_runs(q, &self.metrics, &|_| false)
+            .await
+    }
+
+    /// A page of metric `key`'s points of run `id`.
+    pub async fn metric_history(
+        &self,
+        id: i64,
+        key: &str,
+        max_results: Option<u64>,
+        page_token: &Option<String>,
+    ) -> Result<MetricHistory, EngineError> {
+        self.tracking
+            .metric_history(id, key, max_results, page_token, &self.metrics)
+            .await
+    }
+
+    /// Stores artifact `path` of run `id` from `body`; returns its size.
+    pub async fn put_artifact(
+        &self,
+        id: i64,
+        path: &str,
+        body: impl tokio::io::AsyncRead + Unpin + Send,
+    ) -> Result<u64, EngineError> {
+        self.tracking
+            .put_artifact(id, path, body, &self.files)
+            .await
+    }
+
+    /// Where artifact `path` of run `id` is on disk, and its size.
+    pub async fn locate_artifact(
+        &self,
+        id: i64,
+        path: &str,
+    ) -> Result<(PathBuf, u64), EngineError> {
+        self.tracking.locate_artifact(id, path, &self.files).await
+    }
+
+    /// Artifact directory `dir` of run `id`; `None` if it is a file or absent.
+    pub async fn list_artifacts(
+        &self,
+        id: i64,
+        dir: &str,
+    ) -> Result<Option<Vec<DirEntry>>, EngineError> {
+        self.tracking.list_artifacts(id, dir, &self.files).await
     }
 }

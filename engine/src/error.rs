@@ -88,6 +88,16 @@ pub enum EngineError {
     NotInPlan { path: String },
     #[error("the server has no components dir; start it with --components-dir <a CVLab-Kit tree>")]
     NoComponentsDir,
+    /// A tracking (MLflow API) request the engine refuses; `field` names
+    /// what is wrong.
+    #[error("{field}: {message}")]
+    TrackingInvalid { field: String, message: String },
+    #[error("no experiment {0:?}")]
+    ExperimentNotFound(String),
+    #[error("an experiment (project) named {0:?} already exists")]
+    ExperimentExists(String),
+    #[error("run {run} has no tag {key:?}")]
+    RunTagNotFound { run: i64, key: String },
     /// Reading or writing a file or directory of the engine failed.
     #[error("{path}: {source}")]
     Io {
@@ -156,6 +166,10 @@ impl EngineError {
             EngineError::NoticeNotFound(_) => (codes::NOTICE_NOT_FOUND, NotFound),
             EngineError::NotInPlan { .. } => (codes::NOT_IN_PLAN, Conflict),
             EngineError::NoComponentsDir => (codes::NO_COMPONENTS_DIR, Conflict),
+            EngineError::TrackingInvalid { .. } => (codes::INVALID_PARAMETER_VALUE, BadRequest),
+            EngineError::ExperimentNotFound(_) => (codes::EXPERIMENT_NOT_FOUND, NotFound),
+            EngineError::ExperimentExists(_) => (codes::EXPERIMENT_EXISTS, Conflict),
+            EngineError::RunTagNotFound { .. } => (codes::TAG_NOT_FOUND, NotFound),
             EngineError::Io { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
                 (codes::INTERNAL, Internal)
             }

@@ -9,6 +9,7 @@
 //! - `runs/`: results: projects, runs table, compare, notes, a run's files
 //! - `import/`: CVLab-Kit trees indexed in place
 //! - `components/`: the lab's code, versioned; manifests; worker sync plans
+//! - `tracking/`: MLflow's rules: experiments, runs, params, tags, search
 //!
 //! Shared underneath: `store/` (SQLite, one module per table), `events.rs`
 //! (the bus browsers subscribe to), `clock.rs`, `append_only.rs`.
@@ -27,13 +28,14 @@ mod metrics;
 mod runs;
 mod settings;
 mod store;
+mod tracking;
 
 pub use clock::Clock;
 pub use components::Actor;
 pub use engine::Engine;
 pub use error::{EngineError, ErrorKind, INTERNAL_MESSAGE};
 pub use events::{BusEvent, EventBus, PublishedEvent, Subscription};
-pub use files::{FileSettings, MAX_CHUNK_BYTES};
+pub use files::{DirEntry, FileSettings, MAX_CHUNK_BYTES};
 pub use jobs::{
     JobFilter, JobSettings, LogAppended, LogRead, LogSlice, DEFAULT_PROJECT, MAX_GPUS_PER_JOB,
     MAX_LOG_BYTES,
@@ -41,3 +43,8 @@ pub use jobs::{
 pub use metrics::MetricPoint;
 pub use runs::{RunFileSlice, OUTPUT_LOG};
 pub use settings::EngineSettings;
+pub use tracking::{
+    Experiment, HistoryPoint, LatestMetric, LoggedMetric, MetricHistory, NewRun, RunSearch,
+    RunSearchPage, RunState, RunUpdate, TrackedBatch, TrackedRun, ViewType, ARTIFACTS_DIR,
+    DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, MAX_KEY_CHARS,
+};

@@ -18,7 +18,8 @@ const X_API_KEY: &str = "x-api-key";
 /// Who a request comes from, as far as the key tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
-    /// The API key, as `Authorization: Bearer` or `X-API-Key`.
+    /// The API key, as `Authorization: Bearer`, `X-API-Key` or a Basic
+    /// password.
     ApiKey,
     /// A browser logged in to the UI.
     UiSession,
@@ -48,8 +49,14 @@ pub fn caller(state: &AppState, headers: &HeaderMap) -> Option<Caller> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let x_api_key = headers.get(X_API_KEY).and_then(|v| v.to_str().ok());
+    let basic = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(basic_password);
     if bearer
         .or(x_api_key)
+        .or(basic.as_deref())
         .is_some_and(|token| key.matches(token.trim()))
     {
         return Some(Caller::ApiKey);
@@ -62,6 +69,18 @@ pub fn caller(state: &AppState, headers: &HeaderMap) -> Option<Caller> {
 /// Whether the request carries the API key or a valid UI session cookie.
 pub fn is_authorized(state: &AppState, headers: &HeaderMap) -> bool {
     caller(state, headers).is_some()
+}
+
+/// The password of `Authorization: Basic base64(user:password)`: MLflow
+/// clients send the key that way from `MLFLOW_TRACKING_PASSWORD`.
+fn basic_password(encoded: &str) -> Option<String> {
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    text.split_once(':')
+        .map(|(_, password)| password.to_string())
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<&str> {

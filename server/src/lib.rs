@@ -115,6 +115,7 @@ pub async fn serve(
     };
     let app: Router = Router::new()
         .nest(paths::API_PREFIX, api::router(state.clone()))
+        .merge(api::mlflow::router(state.clone()))
         .nest(paths::COMPAT_PREFIX, api::compat_router(state.clone()))
         .merge(ui::router(state.clone()))
         .with_state(state);

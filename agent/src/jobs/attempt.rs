@@ -121,7 +121,8 @@ async fn launch(
         run_dir: dir.path(),
         config: &dir.config(),
     };
-    let command = prepare(assignment, &paths, &ctx.agent_cwd).map_err(|e| e.to_string())?;
+    let command =
+        prepare(assignment, &paths, &ctx.agent_cwd, &ctx.tracking).map_err(|e| e.to_string())?;
     if !command.cwd.is_dir() {
         return Err(format!(
             "the working directory {} does not exist",

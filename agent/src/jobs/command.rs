@@ -43,12 +43,21 @@ pub(crate) struct RunPaths<'a> {
     pub config: &'a Path,
 }
 
+/// Where a job's MLflow logging goes: this agent's server, which speaks
+/// the MLflow API (docs/tracking.md). An empty `uri` sets no MLflow variables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TrackingEnv {
+    pub uri: String,
+    pub token: Option<String>,
+}
+
 /// Fills `{config}`, `{run_dir}`, `{run_id}` and `{name}` in the argv and
 /// builds the environment. A relative `workdir` is taken from `agent_cwd`.
 pub(crate) fn prepare(
     assignment: &Assignment,
     paths: &RunPaths<'_>,
     agent_cwd: &Path,
+    tracking: &TrackingEnv,
 ) -> Result<PreparedCommand, CommandError> {
     let run_dir = paths.run_dir.display().to_string();
     let config = paths.config.display().to_string();
@@ -84,7 +93,18 @@ pub(crate) fn prepare(
     ]
     .into_iter()
     .map(|(key, value)| (key.to_string(), value))
-    .collect();
+    .collect::<Vec<_>>();
+    let mut env = env;
+    if !tracking.uri.is_empty() {
+        // An MLflow-instrumented script logs into this job's own run: the
+        // run id is the job id, the experiment its project.
+        env.push(("MLFLOW_TRACKING_URI".into(), tracking.uri.clone()));
+        env.push(("MLFLOW_EXPERIMENT_NAME".into(), assignment.project.clone()));
+        env.push(("MLFLOW_RUN_ID".into(), run_id.clone()));
+        if let Some(token) = tracking.token.as_ref().filter(|t| !t.trim().is_empty()) {
+            env.push(("MLFLOW_TRACKING_TOKEN".into(), token.clone()));
+        }
+    }
     Ok(PreparedCommand {
         program,
         args: argv.collect(),
@@ -146,6 +166,42 @@ mod tests {
         }
     }
 
+    fn none() -> TrackingEnv {
+        TrackingEnv::default()
+    }
+
+    #[test]
+    fn mlflow_scripts_log_into_the_jobs_own_run() {
+        let tracking = TrackingEnv {
+            uri: "http://10.0.0.5:3000".into(),
+            token: Some("k3y".into()),
+        };
+        let Ok(command) = prepare(
+            &assignment(&["x"], None, vec![]),
+            &paths(),
+            Path::new("/"),
+            &tracking,
+        ) else {
+            panic!("prepare failed");
+        };
+        assert_eq!(
+            env_of(&command, "MLFLOW_TRACKING_URI"),
+            Some("http://10.0.0.5:3000")
+        );
+        assert_eq!(env_of(&command, "MLFLOW_TRACKING_TOKEN"), Some("k3y"));
+        assert_eq!(env_of(&command, "MLFLOW_EXPERIMENT_NAME"), Some("vision"));
+        assert_eq!(env_of(&command, "MLFLOW_RUN_ID"), Some("12"));
+        let Ok(plain) = prepare(
+            &assignment(&["x"], None, vec![]),
+            &paths(),
+            Path::new("/"),
+            &none(),
+        ) else {
+            panic!("prepare failed");
+        };
+        assert_eq!(env_of(&plain, "MLFLOW_TRACKING_URI"), None);
+    }
+
     fn env_of<'a>(command: &'a PreparedCommand, key: &str) -> Option<&'a str> {
         command
             .env
@@ -169,7 +225,7 @@ mod tests {
             None,
             vec![0],
         );
-        let Ok(command) = prepare(&job, &paths(), Path::new("/home/lab")) else {
+        let Ok(command) = prepare(&job, &paths(), Path::new("/home/lab"), &none()) else {
             panic!("valid command refused");
         };
         assert_eq!(command.program, "python");
@@ -193,6 +249,7 @@ mod tests {
             &assignment(&["x"], None, vec![1, 3]),
             &paths(),
             Path::new("/"),
+            &none(),
         ) else {
             panic!("valid command refused");
         };
@@ -205,7 +262,12 @@ mod tests {
         assert_eq!(env_of(&command, "TRAINYARD_ATTEMPT"), Some("2"));
         assert_eq!(env_of(&command, "PYTHONUNBUFFERED"), Some("1"));
 
-        let Ok(cpu) = prepare(&assignment(&["x"], None, vec![]), &paths(), Path::new("/")) else {
+        let Ok(cpu) = prepare(
+            &assignment(&["x"], None, vec![]),
+            &paths(),
+            Path::new("/"),
+            &none(),
+        ) else {
             panic!("valid command refused");
         };
         assert_eq!(env_of(&cpu, "CUDA_VISIBLE_DEVICES"), Some(""));
@@ -214,21 +276,32 @@ mod tests {
     #[test]
     fn workdirs_are_relative_to_the_agent_and_may_not_climb_out() {
         let cwd = Path::new("/home/lab");
-        let relative = prepare(&assignment(&["x"], Some("code/exp"), vec![]), &paths(), cwd);
+        let relative = prepare(
+            &assignment(&["x"], Some("code/exp"), vec![]),
+            &paths(),
+            cwd,
+            &none(),
+        );
         assert_eq!(
             relative.map(|c| c.cwd),
             Ok(PathBuf::from("/home/lab/code/exp"))
         );
-        let absolute = prepare(&assignment(&["x"], Some("/srv/exp"), vec![]), &paths(), cwd);
+        let absolute = prepare(
+            &assignment(&["x"], Some("/srv/exp"), vec![]),
+            &paths(),
+            cwd,
+            &none(),
+        );
         assert_eq!(absolute.map(|c| c.cwd), Ok(PathBuf::from("/srv/exp")));
         let climbing = prepare(
             &assignment(&["x"], Some("code/../../etc"), vec![]),
             &paths(),
             cwd,
+            &none(),
         );
         assert!(matches!(climbing, Err(CommandError::ParentDir(_))));
         assert_eq!(
-            prepare(&assignment(&[], None, vec![]), &paths(), cwd),
+            prepare(&assignment(&[], None, vec![]), &paths(), cwd, &none()),
             Err(CommandError::Empty)
         );
     }

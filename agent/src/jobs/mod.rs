@@ -55,6 +55,8 @@ pub(crate) struct JobContext {
     host_id: String,
     /// How component copies are reconciled before a job starts.
     sync_strategy: SyncStrategy,
+    /// Where jobs' MLflow logging goes (this agent's server).
+    tracking: command::TrackingEnv,
 }
 
 /// The agent's jobs: starts, stops and finally shuts them down.
@@ -89,6 +91,10 @@ impl JobRunner {
             backoff: config.backoff,
             host_id: config.host_id.clone(),
             sync_strategy: config.sync_strategy,
+            tracking: command::TrackingEnv {
+                uri: config.server_url.trim().trim_end_matches('/').to_string(),
+                token: config.token.clone(),
+            },
         };
         let jobs = Self {
             ctx: Arc::new(ctx),

@@ -20,7 +20,7 @@ mod value;
 pub use command::{split_command, CommandError};
 pub use error::{ConfigError, ConfigErrors, Pos};
 pub use grid::Axis;
-pub use names::MAX_NAME_LEN;
+pub use names::{name_problem, MAX_NAME_LEN};
 pub use scheduling::{Scheduling, RESERVED_KEYS};
 pub use value::Value;
 

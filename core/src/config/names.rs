@@ -32,6 +32,13 @@ pub(crate) fn component_problem(s: &str) -> Option<String> {
     None
 }
 
+/// Why `s` can't name a project or run (it becomes a folder name), or
+/// `None`; for names that come from elsewhere than a config (an MLflow
+/// experiment).
+pub fn name_problem(s: &str) -> Option<String> {
+    component_problem(s)
+}
+
 /// Turns any text into a safe path component, keeping it readable.
 pub(crate) fn sanitize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

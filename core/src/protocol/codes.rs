@@ -69,5 +69,14 @@ pub const NOTICE_NOT_FOUND: &str = "notice_not_found";
 pub const NOT_IN_PLAN: &str = "not_in_plan";
 /// A scan on a server started without `--components-dir` (409).
 pub const NO_COMPONENTS_DIR: &str = "no_components_dir";
+// ---- tracking (the MLflow API; MLflow's own codes are mapped from these) ----
+/// A tracking request with an invalid field (400; MLflow's INVALID_PARAMETER_VALUE).
+pub const INVALID_PARAMETER_VALUE: &str = "invalid_parameter_value";
+/// No such experiment (404).
+pub const EXPERIMENT_NOT_FOUND: &str = "experiment_not_found";
+/// An experiment of that name exists (409; MLflow's RESOURCE_ALREADY_EXISTS).
+pub const EXPERIMENT_EXISTS: &str = "experiment_exists";
+/// The run has no such tag (404).
+pub const TAG_NOT_FOUND: &str = "tag_not_found";
 /// Something failed inside the server; its log has the details (500).
 pub const INTERNAL: &str = "internal";

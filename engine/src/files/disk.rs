@@ -26,6 +26,8 @@ pub(crate) struct RunFileStore {
     pub(crate) settings: FileSettings,
     state: Mutex<Sizes>,
     pub(crate) hashes: HashCache,
+    /// Numbers staging files of server-side writes apart.
+    stage_numbers: std::sync::atomic::AtomicU64,
 }
 
 /// What an append did.
@@ -45,7 +47,13 @@ impl RunFileStore {
             settings,
             state: Mutex::new(HashMap::new()),
             hashes: HashCache::default(),
+            stage_numbers: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    pub(super) fn next_stage_number(&self) -> u64 {
+        self.stage_numbers
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(super) async fn lock(&self) -> MutexGuard<'_, Sizes> {

@@ -13,10 +13,12 @@
 //! users is the results domain's (`runs/files.rs`).
 
 mod agent_sync;
+mod artifacts;
 mod disk;
 mod hashing;
 mod uploads;
 
+pub use artifacts::DirEntry;
 pub(crate) use disk::{checked, RunFileStore};
 
 /// Limits of the run-file store.

@@ -33,7 +33,8 @@ impl Bucketer {
 
     /// Adds a point if its step is in range; points come in arrival order.
     pub fn add(&mut self, p: Point) {
-        if !(p.step >= self.lo && p.step <= self.hi) {
+        // NaN (logged through MLflow, kept for its history) is not drawn.
+        if p.value.is_nan() || !(p.step >= self.lo && p.step <= self.hi) {
             return;
         }
         self.total += 1;

@@ -46,6 +46,32 @@ impl Metrics {
         self.append_points(job_id, job, points, None).await
     }
 
+    /// Records points logged through the MLflow API: like [`Metrics::ingest`],
+    /// but a value may be NaN (kept in the points file for the metric's
+    /// history, skipped by summaries and charts). Infinite values must have
+    /// been clamped by the caller, as MLflow stores them.
+    pub async fn ingest_tracked(
+        &self,
+        job_id: i64,
+        points: &[MetricPoint<'_>],
+    ) -> Result<usize, EngineError> {
+        for p in points {
+            validate_metric_key(p.key).map_err(|e| EngineError::BadMetricQuery {
+                field: "key",
+                message: format!("{e}: {:?}", p.key.chars().take(40).collect::<String>()),
+            })?;
+            if !p.step.is_finite() || p.value.is_infinite() {
+                return Err(EngineError::BadMetricQuery {
+                    field: "value",
+                    message: format!("step and value of {:?} must be numbers", p.key),
+                });
+            }
+        }
+        let mut catalog = self.catalog.lock().await;
+        let job = self.job_series(&mut catalog, job_id).await?;
+        self.append_points(job_id, job, points, None).await
+    }
+
     /// Records parsed metric lines from job output; lines without a step get
     /// the job's next automatic one.
     pub(super) async fn ingest_lines(
@@ -209,9 +235,26 @@ fn empty_row(id: i64, job_id: i64, key: &str, now: i64) -> SeriesRow {
     }
 }
 
-/// Folds `points` (in arrival order) into a series' summary.
+/// Folds `points` (in arrival order) into a series' summary. A NaN value
+/// (MLflow clients may log one) counts as a point but never becomes the
+/// last, min or max value: summaries stay numbers. A series whose first
+/// point is NaN starts its summary at 0, as MLflow stores NaN.
 fn summarize(row: &mut SeriesRow, points: &[Point], now: i64) {
     for p in points {
+        if p.value.is_nan() {
+            if row.count == 0 {
+                (row.min, row.max, row.last) = (0.0, 0.0, 0.0);
+                (row.min_step, row.max_step) = (p.step, p.step);
+                row.monotonic = true;
+            } else {
+                row.min_step = row.min_step.min(p.step);
+                row.max_step = row.max_step.max(p.step);
+                row.monotonic &= p.step >= row.last_step;
+            }
+            row.last_step = p.step;
+            row.count += 1;
+            continue;
+        }
         if row.count == 0 {
             (row.min, row.max) = (p.value, p.value);
             (row.min_step, row.max_step) = (p.step, p.step);

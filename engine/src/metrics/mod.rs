@@ -17,6 +17,7 @@
 mod buckets;
 mod csv_index;
 mod csv_rows;
+mod history;
 mod ingest;
 mod parse;
 mod points;

@@ -141,12 +141,14 @@ impl Store {
     }
 
     /// Jobs that are not finished (queued, assigned, running, lost): what the
-    /// scheduler keeps in memory. Imported runs are never scheduled.
+    /// scheduler keeps in memory. Imported runs and runs an MLflow client
+    /// created are never scheduled.
     pub async fn unfinished_jobs(&self) -> Result<Vec<JobRow>, EngineError> {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs
              WHERE status IN {}
                AND id NOT IN (SELECT job_id FROM imported_runs)
+               AND id NOT IN (SELECT job_id FROM tracked_runs)
              ORDER BY id",
             super::unfinished_statuses_sql()
         );

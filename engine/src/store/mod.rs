@@ -6,12 +6,14 @@ mod imports;
 mod jobs;
 mod metrics;
 mod runs;
+mod tracking;
 
 pub use components::{Audit, PathsKnown, VersionRow};
 pub use hosts::HostRow;
 pub use imports::ImportedRun;
 pub use jobs::{JobFilter, JobRow, NewSweep};
 pub use metrics::{CursorSave, SeriesRow};
+pub use tracking::ExperimentRow;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -13,6 +13,7 @@ mod imports;
 mod job_log;
 mod jobs;
 mod metrics;
+pub mod mlflow;
 mod run_files;
 
 use axum::extract::DefaultBodyLimit;
