@@ -108,6 +108,19 @@ impl Metrics {
         if let Some(progress) = self.progress.observe(job_id, &lines, self.clock.now()) {
             self.bus.publish(BusEvent::Progress(progress));
         }
+        let links: Vec<(String, String)> = lines
+            .iter()
+            .flat_map(|l| l.links.iter().map(|(k, v)| (format!("vtm.{k}"), v.clone())))
+            .collect();
+        if !links.is_empty() {
+            if let Err(e) = self
+                .store
+                .save_tracked_fields(job_id, None, &links, None)
+                .await
+            {
+                tracing::error!(job = job_id, "recording VTM_RUN_META links failed: {e}");
+            }
+        }
         if let Err(e) = self.ingest_lines(job_id, lines).await {
             tracing::error!(job = job_id, "recording metrics from output failed: {e}");
         }

@@ -1,6 +1,8 @@
 //! Metric lines on a job's stdout:
 //! `TRAINYARD_METRIC::{"step":3,"loss":0.42}` and Void Train Manager's
-//! `VTM_PROGRESS::{"epoch":3,"total_epochs":10,"val_accuracy":0.8}`.
+//! `VTM_PROGRESS::{"epoch":3,"total_epochs":10,"val_accuracy":0.8}`, and
+//! its `VTM_RUN_META::{"mlflow_run_id":"…"}`, which links the job to a run
+//! kept elsewhere (no numbers; its string fields become `links`).
 //!
 //! Lives here rather than in `trainyard-core` because it needs a JSON
 //! parser, which core does not depend on.
@@ -10,6 +12,8 @@ use trainyard_core::validate_metric_key;
 
 /// Prefixes that mark a metric line; the JSON object follows directly.
 pub const PREFIXES: [&str; 2] = ["TRAINYARD_METRIC::", "VTM_PROGRESS::"];
+/// The Void Train Manager's line naming the job's external run ids.
+pub const RUN_META_PREFIX: &str = "VTM_RUN_META::";
 /// Keys that give the step, in order of preference; the one used is not
 /// itself recorded as a metric.
 pub const STEP_KEYS: [&str; 3] = ["step", "iteration", "epoch"];
@@ -22,6 +26,9 @@ pub struct MetricLine {
     pub values: Vec<(String, f64)>,
     /// Fields left out, with why (`"lr": "auto"`, `"loss": NaN`, a bad key).
     pub skipped: Vec<(String, &'static str)>,
+    /// From a `VTM_RUN_META::` line: string fields (`mlflow_run_id`), kept
+    /// as the run's `vtm.<key>` tags.
+    pub links: Vec<(String, String)>,
 }
 
 /// Why a metric line was not read at all.
@@ -37,6 +44,9 @@ pub enum MetricLineError {
 /// unreadable. Python's `NaN`/`Infinity` are accepted and skipped.
 pub fn parse_metric_line(line: &str) -> Option<Result<MetricLine, MetricLineError>> {
     let line = line.trim_end();
+    if let Some(json) = line.strip_prefix(RUN_META_PREFIX) {
+        return Some(parse_run_meta(json));
+    }
     let json = PREFIXES.iter().find_map(|p| line.strip_prefix(p))?;
     let (json, non_finite) = null_non_finite(json);
     let object: Map<String, Value> = match serde_json::from_str::<Value>(&json) {
@@ -52,6 +62,7 @@ pub fn parse_metric_line(line: &str) -> Option<Result<MetricLine, MetricLineErro
         step,
         values: Vec::new(),
         skipped: Vec::new(),
+        links: Vec::new(),
     };
     for (key, value) in object {
         if step_key.is_some_and(|k| *k == key) {
@@ -68,6 +79,40 @@ pub fn parse_metric_line(line: &str) -> Option<Result<MetricLine, MetricLineErro
         }
     }
     Some(Ok(parsed))
+}
+
+/// Longest link value kept.
+const MAX_LINK_CHARS: usize = 500;
+
+fn parse_run_meta(json: &str) -> Result<MetricLine, MetricLineError> {
+    let object: Map<String, Value> = match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(object)) => object,
+        Ok(_) => return Err(MetricLineError::NotAnObject),
+        Err(e) => return Err(MetricLineError::Json(e.to_string())),
+    };
+    let mut line = MetricLine {
+        step: None,
+        values: Vec::new(),
+        skipped: Vec::new(),
+        links: Vec::new(),
+    };
+    for (key, value) in object {
+        let text = match &value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => {
+                line.skipped.push((truncate(&key), "not a string"));
+                continue;
+            }
+        };
+        if validate_metric_key(&key).is_err() || text.chars().count() > MAX_LINK_CHARS {
+            line.skipped
+                .push((truncate(&key), "bad key or value too long"));
+            continue;
+        }
+        line.links.push((key, text));
+    }
+    Ok(line)
 }
 
 fn key_error(e: &trainyard_core::MetricKeyError) -> &'static str {
@@ -209,11 +254,29 @@ mod tests {
     }
 
     #[test]
+    fn vtm_run_meta_links_the_job_to_an_mlflow_run() {
+        let line = ok(r#"VTM_RUN_META::{"mlflow_run_id": "9f2c", "n": 3, "bad": [1]}"#);
+        assert!(line.values.is_empty());
+        assert_eq!(
+            line.links,
+            vec![
+                ("mlflow_run_id".to_string(), "9f2c".to_string()),
+                ("n".to_string(), "3".to_string())
+            ]
+        );
+        assert_eq!(line.skipped.len(), 1);
+        assert!(matches!(
+            parse_metric_line("VTM_RUN_META::[1]"),
+            Some(Err(MetricLineError::NotAnObject))
+        ));
+    }
+
+    #[test]
     fn other_lines_are_not_metric_lines() {
         for line in [
             "epoch 3 loss 0.4",
             " TRAINYARD_METRIC::{\"a\":1}",
-            "VTM_RUN_META::{\"mlflow_run_id\":\"x\"}",
+            " VTM_RUN_META::{\"mlflow_run_id\":\"x\"}",
             "",
         ] {
             assert_eq!(parse_metric_line(line), None, "{line}");

@@ -102,6 +102,7 @@ mod tests {
 
     fn line(step: Option<f64>, values: &[(&str, f64)]) -> MetricLine {
         MetricLine {
+            links: Vec::new(),
             step,
             values: values.iter().map(|(k, v)| ((*k).to_string(), *v)).collect(),
             skipped: Vec::new(),

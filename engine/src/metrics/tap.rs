@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use trainyard_core::work::AttemptRef;
 
-use super::parse::{parse_metric_line, MetricLine, PREFIXES};
+use super::parse::{parse_metric_line, MetricLine, PREFIXES, RUN_META_PREFIX};
 
 /// Longest line kept while waiting for its newline; longer ones are skipped.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
@@ -134,7 +134,11 @@ impl Taps {
 
 /// The parsed line if `bytes` is a metric line; bad UTF-8 or JSON is an error.
 fn metric_line(bytes: &[u8]) -> Option<Result<MetricLine, String>> {
-    if !PREFIXES.iter().any(|p| bytes.starts_with(p.as_bytes())) {
+    if !PREFIXES
+        .iter()
+        .chain([&RUN_META_PREFIX])
+        .any(|p| bytes.starts_with(p.as_bytes()))
+    {
         return None;
     }
     let Ok(text) = std::str::from_utf8(bytes) else {

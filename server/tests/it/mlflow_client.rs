@@ -420,6 +420,14 @@ async fn a_job_queued_on_trainyard_logs_into_its_own_run() {
         .expect("JSON");
     let listed = runs["runs"].as_array().map(Vec::len).unwrap_or(0);
     assert_eq!(listed, 1, "{runs}");
+    // VTM_RUN_META linked it to the run named there.
+    let tags = &runs["runs"][0]["data"]["tags"];
+    assert!(
+        tags.as_array().is_some_and(
+            |t| t.contains(&json!({"key": "vtm.mlflow_run_id", "value": "external-0042"}))
+        ),
+        "{tags}"
+    );
     agent.kill();
     drop(server);
 }
