@@ -58,6 +58,10 @@ impl Store {
         project: &str,
         now_ms: i64,
     ) -> Result<ExperimentRow, EngineError> {
+        // Reads first: numbering happens once per project, reading always.
+        if let Some(row) = self.experiment_by_project(project).await? {
+            return Ok(row);
+        }
         sqlx::query(
             "INSERT INTO tracking_experiments (project, created_ms, updated_ms) VALUES (?, ?, ?)
              ON CONFLICT (project) DO NOTHING",

@@ -17,7 +17,7 @@ if ! cmp -s "$here/requirements.txt" "$venv/.requirements" 2>/dev/null; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
   cp "$here/requirements.txt" "$venv/.requirements"
 fi
-cargo build --locked --release -p trainyard-server --bin trainyard
+[ -n "${SKIP_BUILD:-}" ] || cargo build --locked --release -p trainyard-server --bin trainyard
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -31,7 +31,7 @@ mport="$(free_port)"
   >"$work/mlflow.log" 2>&1 &
 pids+=($!)
 tport="$(free_port)"
-"$target_dir/release/trainyard" --server-only --port "$tport" --data-dir "$work/trainyard" \
+"$target_dir/release/trainyard" serve --server-only --port "$tport" --data-dir "$work/trainyard" \
   --api-key bench-key-0123456789abcdef >"$work/trainyard.log" 2>&1 &
 pids+=($!)
 wait_up "http://127.0.0.1:$mport/health"
