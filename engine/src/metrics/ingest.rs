@@ -29,18 +29,7 @@ impl Metrics {
         job_id: i64,
         points: &[MetricPoint<'_>],
     ) -> Result<usize, EngineError> {
-        for p in points {
-            validate_metric_key(p.key).map_err(|e| EngineError::BadMetricQuery {
-                field: "key",
-                message: format!("{e}: {:?}", p.key.chars().take(40).collect::<String>()),
-            })?;
-            if !p.step.is_finite() || !p.value.is_finite() {
-                return Err(EngineError::BadMetricQuery {
-                    field: "value",
-                    message: format!("step and value of {:?} must be finite numbers", p.key),
-                });
-            }
-        }
+        check_points(points, false)?;
         let mut catalog = self.catalog.lock().await;
         let job = self.job_series(&mut catalog, job_id).await?;
         self.append_points(job_id, job, points, None).await
@@ -55,18 +44,7 @@ impl Metrics {
         job_id: i64,
         points: &[MetricPoint<'_>],
     ) -> Result<usize, EngineError> {
-        for p in points {
-            validate_metric_key(p.key).map_err(|e| EngineError::BadMetricQuery {
-                field: "key",
-                message: format!("{e}: {:?}", p.key.chars().take(40).collect::<String>()),
-            })?;
-            if !p.step.is_finite() || p.value.is_infinite() {
-                return Err(EngineError::BadMetricQuery {
-                    field: "value",
-                    message: format!("step and value of {:?} must be numbers", p.key),
-                });
-            }
-        }
+        check_points(points, true)?;
         let mut catalog = self.catalog.lock().await;
         let job = self.job_series(&mut catalog, job_id).await?;
         self.append_points(job_id, job, points, None).await
@@ -209,6 +187,25 @@ impl Metrics {
         }
         Ok(batch.len())
     }
+}
+
+/// Refuses the batch if a key is invalid or a step is not finite, or a
+/// value is not finite (NaN allowed with `nan_ok`).
+fn check_points(points: &[MetricPoint<'_>], nan_ok: bool) -> Result<(), EngineError> {
+    for p in points {
+        validate_metric_key(p.key).map_err(|e| EngineError::BadMetricQuery {
+            field: "key",
+            message: format!("{e}: {:?}", p.key.chars().take(40).collect::<String>()),
+        })?;
+        let value_ok = p.value.is_finite() || (nan_ok && p.value.is_nan());
+        if !p.step.is_finite() || !value_ok {
+            return Err(EngineError::BadMetricQuery {
+                field: "value",
+                message: format!("step and value of {:?} must be finite numbers", p.key),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Keys that say how long a job will run (`total_epochs`, `total_steps`):

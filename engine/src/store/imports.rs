@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::jobs::{insert_job, JobRow, NewSweep};
+use super::jobs::{insert_job, insert_single_sweep, JobRow, NewSweep};
 use super::Store;
 use crate::error::EngineError;
 
@@ -62,16 +62,7 @@ impl Store {
         signature: &str,
     ) -> Result<JobRow, EngineError> {
         let mut tx = self.pool.begin().await?;
-        let sweep_id = sqlx::query(
-            "INSERT INTO sweeps (project, source_yaml, created_ms, job_count) VALUES (?, ?, ?, 1)",
-        )
-        .bind(sweep.project)
-        .bind(sweep.source_yaml)
-        .bind(sweep.created_ms)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
-        job.view.sweep_id = sweep_id;
+        job.view.sweep_id = insert_single_sweep(&mut tx, &sweep).await?;
         job.view.id = insert_job(&mut tx, &job).await?;
         sqlx::query(
             "INSERT INTO imported_runs (job_id, root, project, run, signature) VALUES (?, ?, ?, ?, ?)",

@@ -225,6 +225,23 @@ impl Store {
     }
 }
 
+/// Inserts a sweep of one job, for a run that was not submitted (an
+/// imported or client-created run); returns its id.
+pub(super) async fn insert_single_sweep(
+    tx: &mut Transaction<'_, Sqlite>,
+    sweep: &NewSweep<'_>,
+) -> Result<i64, EngineError> {
+    Ok(sqlx::query(
+        "INSERT INTO sweeps (project, source_yaml, created_ms, job_count) VALUES (?, ?, ?, 1)",
+    )
+    .bind(sweep.project)
+    .bind(sweep.source_yaml)
+    .bind(sweep.created_ms)
+    .execute(&mut **tx)
+    .await?
+    .last_insert_rowid())
+}
+
 pub(super) async fn insert_job(
     tx: &mut Transaction<'_, Sqlite>,
     job: &JobRow,

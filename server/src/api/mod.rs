@@ -14,7 +14,7 @@ mod job_log;
 mod jobs;
 mod metrics;
 pub mod mlflow;
-mod run_files;
+pub(crate) mod run_files;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode};

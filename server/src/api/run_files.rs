@@ -32,10 +32,20 @@ pub async fn download(
     TailPath(path): TailPath,
 ) -> Result<Response, ApiError> {
     let (full, size) = state.engine.locate_run_file(id, &path).await?;
-    let file = tokio::fs::File::open(&full)
+    Ok(file_download(&full, size, &path).await?)
+}
+
+/// A file on disk as a streamed download named after `path`'s last part,
+/// with its type guessed from the extension.
+pub(crate) async fn file_download(
+    full: &std::path::Path,
+    size: u64,
+    path: &str,
+) -> Result<Response, EngineError> {
+    let file = tokio::fs::File::open(full)
         .await
         .map_err(|source| EngineError::Io {
-            path: full.clone(),
+            path: full.to_path_buf(),
             source,
         })?;
     let name = path.rsplit('/').next().unwrap_or("file");

@@ -3,12 +3,11 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use futures::TryStreamExt;
 use serde_json::{json, Value};
-use tokio_util::io::{ReaderStream, StreamReader};
+use tokio_util::io::StreamReader;
 use trainyard_engine::EngineError;
 
 use super::error::MlflowError;
@@ -76,20 +75,7 @@ pub async fn get(
         .locate_artifact(run, &rest)
         .await
         .map_err(invalid_path)?;
-    let file = tokio::fs::File::open(&full)
-        .await
-        .map_err(|source| EngineError::Io {
-            path: full.clone(),
-            source,
-        })?;
-    let mut response = Body::from_stream(ReaderStream::new(file)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    Ok(response)
+    Ok(crate::api::run_files::file_download(&full, size, &rest).await?)
 }
 
 /// `GET /api/2.0/mlflow-artifacts/artifacts?path=<exp>/<run>/artifacts[/dir]`:
