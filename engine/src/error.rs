@@ -88,6 +88,10 @@ pub enum EngineError {
     NotInPlan { path: String },
     #[error("the server has no components dir; start it with --components-dir <a CVLab-Kit tree>")]
     NoComponentsDir,
+    #[error("run {id} is {status}; only finished runs can be archived (cancel it first)")]
+    RunActive { id: i64, status: JobStatus },
+    #[error("project {project:?} has no run named {name:?}")]
+    RunNotFound { project: String, name: String },
     /// Reading or writing a file or directory of the engine failed.
     #[error("{path}: {source}")]
     Io {
@@ -156,6 +160,8 @@ impl EngineError {
             EngineError::NoticeNotFound(_) => (codes::NOTICE_NOT_FOUND, NotFound),
             EngineError::NotInPlan { .. } => (codes::NOT_IN_PLAN, Conflict),
             EngineError::NoComponentsDir => (codes::NO_COMPONENTS_DIR, Conflict),
+            EngineError::RunActive { .. } => (codes::RUN_ACTIVE, Conflict),
+            EngineError::RunNotFound { .. } => (codes::RUN_NOT_FOUND, NotFound),
             EngineError::Io { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
                 (codes::INTERNAL, Internal)
             }

@@ -69,5 +69,9 @@ pub const NOTICE_NOT_FOUND: &str = "notice_not_found";
 pub const NOT_IN_PLAN: &str = "not_in_plan";
 /// A scan on a server started without `--components-dir` (409).
 pub const NO_COMPONENTS_DIR: &str = "no_components_dir";
+/// Only finished runs can be archived (409): cancel a queued or running one first.
+pub const RUN_ACTIVE: &str = "run_active";
+/// No run with that name in that project (404, the web helper's routes).
+pub const RUN_NOT_FOUND: &str = "run_not_found";
 /// Something failed inside the server; its log has the details (500).
 pub const INTERNAL: &str = "internal";

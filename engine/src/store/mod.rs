@@ -11,6 +11,7 @@ pub use components::{Audit, PathsKnown, VersionRow};
 pub use hosts::HostRow;
 pub use imports::ImportedRun;
 pub use jobs::{JobFilter, JobRow, NewSweep};
+pub use runs::RunFacts;
 pub use metrics::{CursorSave, SeriesRow};
 
 use std::path::{Path, PathBuf};
