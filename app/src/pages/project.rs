@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use trainyard_core::runs::{RunColumn, RunsQuery};
+use trainyard_core::runs::{ArchivedFilter, RunColumn, RunsQuery};
 use trainyard_core::JobStatus;
 
 use crate::components::runs_table::RunsTable;
@@ -22,12 +22,14 @@ pub fn ProjectPage() -> impl IntoView {
     let status = RwSignal::new(None::<JobStatus>);
     let search = RwSignal::new(String::new());
     let page = RwSignal::new(0u32);
+    let archived = RwSignal::new(ArchivedFilter::Exclude);
     let selected = RwSignal::new(Vec::<i64>::new());
     // Any change but the page itself starts again at the first page.
     Effect::new(move |first: Option<()>| {
         sort.track();
         status.track();
         search.track();
+        archived.track();
         if first.is_some() {
             page.set(0);
         }
@@ -40,6 +42,7 @@ pub fn ProjectPage() -> impl IntoView {
         descending: sort.with(|s| s.1),
         page: page.get(),
         page_size: PAGE_SIZE,
+        archived: archived.get(),
     });
     let runs = Resource::new(move || query.get(), list_runs);
     let compare_href = move || {

@@ -50,7 +50,7 @@ pub async fn run_series(
 
 #[server(prefix = "/ui")]
 pub async fn list_projects() -> Result<Vec<ProjectSummary>, UiError> {
-    Ok(engine()?.projects().await?)
+    Ok(engine()?.projects(Default::default()).await?)
 }
 
 #[server(prefix = "/ui", input = Json)]

@@ -16,6 +16,7 @@ mod jobs_run;
 mod jobs_support;
 mod killable;
 mod metrics_api;
+mod results_api;
 mod sse;
 mod startup;
 mod submit_cli;
