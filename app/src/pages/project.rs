@@ -44,7 +44,13 @@ pub fn ProjectPage() -> impl IntoView {
         page_size: PAGE_SIZE,
         archived: archived.get(),
     });
-    let runs = Resource::new(move || query.get(), list_runs);
+    // Bumped after an archive or restore: the page is fetched again.
+    let changes = RwSignal::new(0u32);
+    let runs = Resource::new(
+        move || (query.get(), changes.get()),
+        |(q, _)| list_runs(q),
+    );
+    let changed = Callback::new(move |()| changes.update(|n| *n += 1));
     let compare_href = move || {
         let ids: Vec<String> = selected.with(|s| s.iter().map(i64::to_string).collect());
         format!("/compare?runs={}", ids.join(","))
@@ -62,6 +68,13 @@ pub fn ProjectPage() -> impl IntoView {
             }>
                 <option value="">"any status"</option>
                 {JobStatus::ALL.into_iter().map(|s| view! { <option value=s.label()>{s.label()}</option> }).collect_view()}
+            </select>
+            <select aria-label="Archived runs" data-testid="runs-archived" on:change=move |ev| {
+                archived.set(event_target_value(&ev).parse().unwrap_or_default());
+            }>
+                <option value="exclude">"archived hidden"</option>
+                <option value="include">"archived shown"</option>
+                <option value="only">"archived only"</option>
             </select>
             <a class="button" data-testid="compare-link" href=compare_href
                 class:disabled=move || selected.with(Vec::is_empty)
@@ -82,7 +95,7 @@ pub fn ProjectPage() -> impl IntoView {
                         let at = p.page;
                         view! {
                             <section class="card">
-                                <RunsTable page=p sort=sort selected=selected/>
+                                <RunsTable page=p sort=sort selected=selected changed=changed/>
                                 <div class="pager">
                                     <button type="button" class="small-button" disabled={at == 0}
                                         on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"← Previous"</button>
