@@ -460,11 +460,11 @@ pub struct PurgeReport {
 pub fn parse_age_ms(field: &str, text: &str) -> Result<i64, String> {
     let text = text.trim();
     let bad = || {
-        format!("{field}: {text:?} is not an age; use a number and a unit: 45s, 90m, 12h, 30d or 2w")
+        format!(
+            "{field}: {text:?} is not an age; use a number and a unit: 45s, 90m, 12h, 30d or 2w"
+        )
     };
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(bad)?;
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (number, unit) = text.split_at(split);
     let n: i64 = number.parse().map_err(|_| bad())?;
     let unit_ms: i64 = match unit {

@@ -100,11 +100,7 @@ impl Engine {
             bus.clone(),
             clock.clone(),
         );
-        let results = Results::new(
-            store.clone(),
-            clock.clone(),
-            settings.local_host_id.clone(),
-        );
+        let results = Results::new(store.clone(), clock.clone(), settings.local_host_id.clone());
         let imports = Imports::new(
             settings.import_dirs.clone(),
             settings.jobs.default_command.clone(),
@@ -538,12 +534,7 @@ impl Engine {
     /// notes and tags, files, origin and sync state.
     pub async fn run_detail(&self, job_id: i64) -> Result<RunDetail, EngineError> {
         self.results
-            .run_detail(
-                job_id,
-                &self.hosts,
-                &self.metrics,
-                &self.run_file_sources(),
-            )
+            .run_detail(job_id, &self.hosts, &self.metrics, &self.run_file_sources())
             .await
     }
 
@@ -575,7 +566,10 @@ impl Engine {
 
     /// Deletes runs archived at least `older_than_ms` ago with everything
     /// stored about them (imported runs are skipped and listed).
-    pub async fn purge_archived_runs(&self, older_than_ms: i64) -> Result<PurgeReport, EngineError> {
+    pub async fn purge_archived_runs(
+        &self,
+        older_than_ms: i64,
+    ) -> Result<PurgeReport, EngineError> {
         self.results
             .purge_archived_runs(older_than_ms, &self.metrics, &self.run_file_sources())
             .await

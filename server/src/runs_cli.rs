@@ -107,11 +107,9 @@ impl Server {
     }
 
     async fn send(&self, builder: RequestBuilder, what: &str) -> anyhow::Result<reqwest::Response> {
-        let response = self
-            .auth(builder)
-            .send()
-            .await
-            .with_context(|| format!("{what}: cannot reach the Trainyard server at {}", self.base))?;
+        let response = self.auth(builder).send().await.with_context(|| {
+            format!("{what}: cannot reach the Trainyard server at {}", self.base)
+        })?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -151,7 +149,10 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
         Some(RunsCommand::Archive { ids }) => {
             for id in ids {
                 let state: RunState = server
-                    .json(server.http.post(server.url(&paths::run_archive(*id))), &format!("run {id}"))
+                    .json(
+                        server.http.post(server.url(&paths::run_archive(*id))),
+                        &format!("run {id}"),
+                    )
                     .await?;
                 println!("run {id} archived{}", state_text(&state));
             }
@@ -160,7 +161,10 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
         Some(RunsCommand::Restore { ids }) => {
             for id in ids {
                 let state: RunState = server
-                    .json(server.http.post(server.url(&paths::run_restore(*id))), &format!("run {id}"))
+                    .json(
+                        server.http.post(server.url(&paths::run_restore(*id))),
+                        &format!("run {id}"),
+                    )
                     .await?;
                 println!("run {id} restored{}", state_text(&state));
             }
@@ -219,7 +223,14 @@ async fn list_projects(server: &Server, args: &RunsArgs) -> anyhow::Result<()> {
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&projects)?),
         Format::Csv | Format::Table => {
-            let header = ["project", "runs", "active", "succeeded", "failed", "archived"];
+            let header = [
+                "project",
+                "runs",
+                "active",
+                "succeeded",
+                "failed",
+                "archived",
+            ];
             let rows: Vec<Vec<String>> = projects
                 .iter()
                 .map(|p| {
@@ -249,7 +260,12 @@ async fn list_projects(server: &Server, args: &RunsArgs) -> anyhow::Result<()> {
 }
 
 /// The query for one page of `project`'s runs.
-fn runs_query(args: &RunsArgs, sort: Option<&str>, page: u32, size: u32) -> Vec<(&'static str, String)> {
+fn runs_query(
+    args: &RunsArgs,
+    sort: Option<&str>,
+    page: u32,
+    size: u32,
+) -> Vec<(&'static str, String)> {
     let mut q = vec![
         ("page", page.to_string()),
         ("page_size", size.to_string()),
@@ -278,13 +294,12 @@ fn resolve_sort(raw: &str, page: &RunsPage) -> String {
     if builtin || key.starts_with("metric:") || key.starts_with("param:") {
         return raw.to_string();
     }
-    let kind = if !page.metric_keys.iter().any(|k| k == key)
-        && page.param_keys.iter().any(|k| k == key)
-    {
-        "param"
-    } else {
-        "metric"
-    };
+    let kind =
+        if !page.metric_keys.iter().any(|k| k == key) && page.param_keys.iter().any(|k| k == key) {
+            "param"
+        } else {
+            "metric"
+        };
     format!("{sign}{kind}:{key}")
 }
 
@@ -293,7 +308,10 @@ async fn list_runs(server: &Server, args: &RunsArgs, project: &str) -> anyhow::R
     let what = format!("project {project:?}");
     // The first page names the project's columns, for `--sort` by bare key.
     let first: RunsPage = server
-        .json(server.http.get(&url).query(&runs_query(args, None, 0, 1)), &what)
+        .json(
+            server.http.get(&url).query(&runs_query(args, None, 0, 1)),
+            &what,
+        )
         .await?;
     let sort = args.sort.as_deref().map(|s| resolve_sort(s, &first));
     if args.format == Format::Csv && args.limit.is_none() {
@@ -314,10 +332,12 @@ async fn list_runs(server: &Server, args: &RunsArgs, project: &str) -> anyhow::R
     loop {
         page = server
             .json(
-                server
-                    .http
-                    .get(&url)
-                    .query(&runs_query(args, sort.as_deref(), page_no, MAX_PAGE_SIZE)),
+                server.http.get(&url).query(&runs_query(
+                    args,
+                    sort.as_deref(),
+                    page_no,
+                    MAX_PAGE_SIZE,
+                )),
                 &what,
             )
             .await?;
@@ -392,7 +412,14 @@ fn row_cells(r: &RunRow, page: &RunsPage, with_archived: bool) -> Vec<String> {
     }));
     cells.push(r.notes.tags.join(","));
     if with_archived {
-        cells.push(if r.state.archived_ms.is_some() { "yes" } else { "no" }.into());
+        cells.push(
+            if r.state.archived_ms.is_some() {
+                "yes"
+            } else {
+                "no"
+            }
+            .into(),
+        );
     }
     cells
 }

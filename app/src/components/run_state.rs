@@ -75,7 +75,10 @@ pub fn ArchiveButton(
     } else if finished {
         ("Archive", "Hide this run; its files stay until a purge")
     } else {
-        ("Archive", "Only finished runs can be archived: cancel it first")
+        (
+            "Archive",
+            "Only finished runs can be archived: cancel it first",
+        )
     };
     view! {
         <button type="button" class="small-button" data-testid=if archived { "run-restore" } else { "run-archive" }

@@ -46,10 +46,7 @@ pub fn ProjectPage() -> impl IntoView {
     });
     // Bumped after an archive or restore: the page is fetched again.
     let changes = RwSignal::new(0u32);
-    let runs = Resource::new(
-        move || (query.get(), changes.get()),
-        |(q, _)| list_runs(q),
-    );
+    let runs = Resource::new(move || (query.get(), changes.get()), |(q, _)| list_runs(q));
     let changed = Callback::new(move |()| changes.update(|n| *n += 1));
     let compare_href = move || {
         let ids: Vec<String> = selected.with(|s| s.iter().map(i64::to_string).collect());

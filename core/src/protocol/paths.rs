@@ -336,7 +336,10 @@ mod tests {
         assert_eq!(relative("/api/v1/x"), "api/v1/x");
         assert_eq!(projects(), api(route::PROJECTS, &[]));
         assert_eq!(project_runs("cifar"), api(route::PROJECT_RUNS, &["cifar"]));
-        assert_eq!(project_runs("a b/c"), api(route::PROJECT_RUNS, &["a%20b%2Fc"]));
+        assert_eq!(
+            project_runs("a b/c"),
+            api(route::PROJECT_RUNS, &["a%20b%2Fc"])
+        );
         assert_eq!(run(4), api(route::RUN, &["4"]));
         assert_eq!(run_notes(4), api(route::RUN_NOTES, &["4"]));
         assert_eq!(run_tags(4), api(route::RUN_TAGS, &["4"]));

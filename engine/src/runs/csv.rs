@@ -26,7 +26,16 @@ impl Results {
             .collect::<Vec<_>>();
         header.extend(first.param_keys.iter().cloned());
         header.extend(first.metric_keys.iter().cloned());
-        header.extend(["tags", "notes", "server_origin", "sync_status", "archived_ms"].map(String::from));
+        header.extend(
+            [
+                "tags",
+                "notes",
+                "server_origin",
+                "sync_status",
+                "archived_ms",
+            ]
+            .map(String::from),
+        );
         push_record(&mut out, header.iter().map(String::as_str));
         let (params, metrics) = (first.param_keys.clone(), first.metric_keys.clone());
         let mut page = first;

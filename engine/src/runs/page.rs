@@ -2,8 +2,7 @@
 //! (sorted, filtered and paged in SQL), and notes and tags on a run.
 
 use trainyard_core::runs::{
-    ArchivedFilter, ProjectSummary, RunColumn, RunNotes, RunRow, RunsPage, RunsQuery,
-    MAX_PAGE_SIZE,
+    ArchivedFilter, ProjectSummary, RunColumn, RunNotes, RunRow, RunsPage, RunsQuery, MAX_PAGE_SIZE,
 };
 
 use super::Results;

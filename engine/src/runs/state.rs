@@ -176,7 +176,10 @@ mod tests {
 
     fn sync(f: &RunFacts, health: Option<HostHealth>) -> (Option<String>, Option<RunSync>) {
         let s = derive_state(f, Some("box"), |_| health);
-        (s.server_origin.map(|o| o.label().to_string()), s.sync_status)
+        (
+            s.server_origin.map(|o| o.label().to_string()),
+            s.sync_status,
+        )
     }
 
     #[test]
@@ -192,7 +195,10 @@ mod tests {
             (Some("gpu1".into()), Some(RunSync::Syncing))
         );
         assert_eq!(sync(&running, Some(Stale)).1, Some(RunSync::Outdated));
-        assert_eq!(sync(&running, Some(Disconnected)).1, Some(RunSync::Outdated));
+        assert_eq!(
+            sync(&running, Some(Disconnected)).1,
+            Some(RunSync::Outdated)
+        );
         assert_eq!(sync(&running, None).1, Some(RunSync::Outdated));
         // Lost with its host up: its agent may still report.
         assert_eq!(

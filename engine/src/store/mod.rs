@@ -11,8 +11,8 @@ pub use components::{Audit, PathsKnown, VersionRow};
 pub use hosts::HostRow;
 pub use imports::ImportedRun;
 pub use jobs::{JobFilter, JobRow, NewSweep};
-pub use runs::RunFacts;
 pub use metrics::{CursorSave, SeriesRow};
+pub use runs::RunFacts;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use trainyard_core::runs::{
-    ArchivedFilter, RunColumn, RunNotes, RunOrigin, RunSync, RunsQuery,
-};
+use trainyard_core::runs::{ArchivedFilter, RunColumn, RunNotes, RunOrigin, RunSync, RunsQuery};
 use trainyard_core::work::{AttemptRef, FinishedReport, Outcome};
 use trainyard_engine::{EngineError, MetricPoint};
 
@@ -75,22 +73,38 @@ async fn archived_runs_are_hidden_by_default_and_restored_idempotently() {
     let engine = fresh().await;
     let done = finished_run(&engine).await.job_id;
     let queued = job(&engine).await;
-    engine.archive_run(done).await.expect("a finished run is archived");
+    engine
+        .archive_run(done)
+        .await
+        .expect("a finished run is archived");
     let first = engine.run_state(done).await.expect("state").archived_ms;
     assert!(first.is_some());
     engine.clock.advance(Duration::from_secs(5));
-    engine.archive_run(done).await.expect("archiving again is fine");
-    assert_eq!(engine.run_state(done).await.expect("state").archived_ms, first);
+    engine
+        .archive_run(done)
+        .await
+        .expect("archiving again is fine");
+    assert_eq!(
+        engine.run_state(done).await.expect("state").archived_ms,
+        first
+    );
 
     assert_eq!(ids(&engine, ArchivedFilter::Exclude).await, vec![queued]);
-    assert_eq!(ids(&engine, ArchivedFilter::Include).await, vec![queued, done]);
+    assert_eq!(
+        ids(&engine, ArchivedFilter::Include).await,
+        vec![queued, done]
+    );
     assert_eq!(ids(&engine, ArchivedFilter::Only).await, vec![done]);
     let projects = engine
         .projects(ArchivedFilter::Exclude)
         .await
         .expect("the projects are listed");
     assert_eq!(
-        (projects[0].runs, projects[0].succeeded, projects[0].archived),
+        (
+            projects[0].runs,
+            projects[0].succeeded,
+            projects[0].archived
+        ),
         (1, 0, 1)
     );
 
@@ -109,8 +123,14 @@ async fn archived_runs_are_hidden_by_default_and_restored_idempotently() {
     ));
 
     engine.restore_run(done).await.expect("restored");
-    engine.restore_run(done).await.expect("restoring again is fine");
-    assert_eq!(ids(&engine, ArchivedFilter::Exclude).await, vec![queued, done]);
+    engine
+        .restore_run(done)
+        .await
+        .expect("restoring again is fine");
+    assert_eq!(
+        ids(&engine, ArchivedFilter::Exclude).await,
+        vec![queued, done]
+    );
     assert_eq!(ids(&engine, ArchivedFilter::Only).await, Vec::<i64>::new());
 }
 
@@ -159,7 +179,10 @@ async fn a_purge_deletes_only_runs_archived_long_enough_ago_with_their_data() {
         Err(EngineError::JobNotFound(_))
     ));
     // The other run and its data are untouched.
-    let detail = engine.run_detail(kept).await.expect("the kept run is there");
+    let detail = engine
+        .run_detail(kept)
+        .await
+        .expect("the kept run is there");
     assert_eq!(detail.metrics.len(), 1);
     assert!(data.join("metrics").join(kept.to_string()).exists());
     assert!(matches!(
@@ -183,7 +206,11 @@ async fn a_run_detail_has_best_values_files_notes_and_state() {
     // Its host falls silent: what the server has may be out of date.
     engine.clock.advance(Duration::from_secs(20));
     assert_eq!(
-        engine.run_state(at.job_id).await.expect("state").sync_status,
+        engine
+            .run_state(at.job_id)
+            .await
+            .expect("state")
+            .sync_status,
         Some(RunSync::Outdated)
     );
     let engine = fresh().await;
@@ -192,7 +219,10 @@ async fn a_run_detail_has_best_values_files_notes_and_state() {
     assert_eq!(detail.state.sync_status, Some(RunSync::Synced));
     let loss = &detail.metrics[0];
     assert_eq!((loss.key.as_str(), loss.lower_is_better), ("loss", true));
-    assert_eq!((loss.last.value, loss.best.value, loss.best.step), (0.5, 0.2, 1.0));
+    assert_eq!(
+        (loss.last.value, loss.best.value, loss.best.step),
+        (0.5, 0.2, 1.0)
+    );
     assert_eq!(detail.files.count, 1);
     assert_eq!(detail.files.files, vec![("output.log".to_string(), 6)]);
     assert!(detail.config_yaml.contains("command"));
@@ -213,7 +243,10 @@ async fn runs_of_the_local_agent_show_as_local() {
         .rows
         .remove(0);
     assert_eq!(row.job.id, done);
-    assert_eq!(row.state.server_origin.map(|o| o.label().to_string()), Some("local".into()));
+    assert_eq!(
+        row.state.server_origin.map(|o| o.label().to_string()),
+        Some("local".into())
+    );
     assert_eq!(row.state.sync_status, Some(RunSync::Synced));
 }
 
@@ -221,7 +254,10 @@ async fn runs_of_the_local_agent_show_as_local() {
 async fn unknown_sort_columns_are_refused_naming_the_field() {
     let engine = fresh().await;
     finished_run(&engine).await;
-    for sort in [RunColumn::Metric("val_acc".into()), RunColumn::Param("lr".into())] {
+    for sort in [
+        RunColumn::Metric("val_acc".into()),
+        RunColumn::Param("lr".into()),
+    ] {
         let q = RunsQuery {
             sort,
             ..RunsQuery::newest("default")

@@ -61,7 +61,10 @@ async fn projects_are_listed_with_their_run_counts() {
     let engine = engine().await;
     sweep(&engine, "vision", &[0.1, 0.2, 0.3]).await;
     sweep(&engine, "nlp", &[0.1]).await;
-    let projects = engine.projects(Default::default()).await.expect("the projects are listed");
+    let projects = engine
+        .projects(Default::default())
+        .await
+        .expect("the projects are listed");
     let counts: Vec<(String, u64, u64)> = projects
         .into_iter()
         .map(|p| (p.name, p.runs, p.active))

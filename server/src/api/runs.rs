@@ -10,8 +10,8 @@ use axum::Json;
 use serde::Deserialize;
 use trainyard_core::protocol::codes;
 use trainyard_core::runs::{
-    parse_age_ms, ArchivedFilter, ProjectSummary, PurgeReport, RunColumn, RunComparison,
-    RunDetail, RunNotes, RunState, RunsQuery, MAX_COMPARE_RUNS,
+    parse_age_ms, ArchivedFilter, ProjectSummary, PurgeReport, RunColumn, RunComparison, RunDetail,
+    RunNotes, RunState, RunsQuery, MAX_COMPARE_RUNS,
 };
 use trainyard_core::JobStatus;
 
@@ -118,7 +118,9 @@ pub async fn project_runs(
 ) -> Result<Response, ApiError> {
     let q = p.query(params.get("name")?)?;
     match p.format.as_deref() {
-        None | Some("") | Some("json") => Ok(Json(state.engine.runs_page(&q).await?).into_response()),
+        None | Some("") | Some("json") => {
+            Ok(Json(state.engine.runs_page(&q).await?).into_response())
+        }
         Some("csv") => {
             let csv = state.engine.runs_csv(&q).await?;
             Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
@@ -229,7 +231,11 @@ pub async fn compare(
     ApiQuery(q): ApiQuery<CompareQuery>,
 ) -> Result<Json<RunComparison>, ApiError> {
     let ids = run_ids(q.runs.as_deref().unwrap_or(""))?;
-    let max_points = number("max_points", q.max_points.as_deref(), DEFAULT_COMPARE_POINTS)?;
+    let max_points = number(
+        "max_points",
+        q.max_points.as_deref(),
+        DEFAULT_COMPARE_POINTS,
+    )?;
     Ok(Json(state.engine.compare_runs(&ids, max_points).await?))
 }
 
@@ -275,12 +281,48 @@ mod tests {
         assert!(q.descending);
         assert_eq!((q.page_size, q.archived), (20, ArchivedFilter::Include));
         for (p, field) in [
-            (RunsParams { sort: Some("colour".into()), ..Default::default() }, "sort:"),
-            (RunsParams { order: Some("up".into()), ..Default::default() }, "order:"),
-            (RunsParams { page: Some("-1".into()), ..Default::default() }, "page:"),
-            (RunsParams { page_size: Some("x".into()), ..Default::default() }, "page_size:"),
-            (RunsParams { status: Some("done".into()), ..Default::default() }, "status:"),
-            (RunsParams { archived: Some("all".into()), ..Default::default() }, "archived:"),
+            (
+                RunsParams {
+                    sort: Some("colour".into()),
+                    ..Default::default()
+                },
+                "sort:",
+            ),
+            (
+                RunsParams {
+                    order: Some("up".into()),
+                    ..Default::default()
+                },
+                "order:",
+            ),
+            (
+                RunsParams {
+                    page: Some("-1".into()),
+                    ..Default::default()
+                },
+                "page:",
+            ),
+            (
+                RunsParams {
+                    page_size: Some("x".into()),
+                    ..Default::default()
+                },
+                "page_size:",
+            ),
+            (
+                RunsParams {
+                    status: Some("done".into()),
+                    ..Default::default()
+                },
+                "status:",
+            ),
+            (
+                RunsParams {
+                    archived: Some("all".into()),
+                    ..Default::default()
+                },
+                "archived:",
+            ),
         ] {
             match p.query("p") {
                 Err(e) => assert!(e.message.starts_with(field), "{}", e.message),

@@ -6,8 +6,8 @@
 use serde_json::Value;
 use trainyard_core::protocol::paths;
 use trainyard_core::runs::{
-    ProjectSummary, PurgeReport, RunComparison, RunDetail, RunNotes, RunOrigin, RunState,
-    RunSync, RunsPage,
+    ProjectSummary, PurgeReport, RunComparison, RunDetail, RunNotes, RunOrigin, RunState, RunSync,
+    RunsPage,
 };
 use trainyard_core::JobStatus;
 use trainyard_server::runs_cli::{run as runs_cli, Format, RunsArgs, RunsCommand};
@@ -30,7 +30,10 @@ async fn call(
     let answer = request.send().await.expect("the request is sent");
     let status = answer.status().as_u16();
     let text = answer.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 async fn get(base: &str, path: &str) -> (u16, Value) {
@@ -85,7 +88,10 @@ async fn scripts_read_sort_annotate_compare_archive_and_purge_runs() {
     // The runs table, sorted by a parameter, with origin and sync state.
     let page: RunsPage = get_json(
         &base,
-        &format!("{}?sort=-param:acc&page_size=10", paths::project_runs("vision")),
+        &format!(
+            "{}?sort=-param:acc&page_size=10",
+            paths::project_runs("vision")
+        ),
     )
     .await;
     assert_eq!(page.total, 2);
@@ -140,20 +146,55 @@ async fn scripts_read_sort_annotate_compare_archive_and_purge_runs() {
     assert_eq!(cmp.runs.len(), 2);
 
     // Bad input, each named.
-    refused(get(&base, &paths::run(424_242)).await, 404, "job_not_found", "424242");
-    refused(get(&base, "/api/v1/runs/abc").await, 400, "bad_job_id", "abc");
+    refused(
+        get(&base, &paths::run(424_242)).await,
+        404,
+        "job_not_found",
+        "424242",
+    );
+    refused(
+        get(&base, "/api/v1/runs/abc").await,
+        400,
+        "bad_job_id",
+        "abc",
+    );
     let runs = paths::project_runs("vision");
-    refused(get(&base, &format!("{runs}?sort=colour")).await, 400, "bad_query", "sort");
+    refused(
+        get(&base, &format!("{runs}?sort=colour")).await,
+        400,
+        "bad_query",
+        "sort",
+    );
     refused(
         get(&base, &format!("{runs}?sort=metric:val_acc")).await,
         400,
         "bad_option",
         "sort",
     );
-    refused(get(&base, &format!("{runs}?page_size=0")).await, 400, "bad_option", "page_size");
-    refused(get(&base, &format!("{runs}?page_size=many")).await, 400, "bad_query", "page_size");
-    refused(get(&base, &format!("{runs}?archived=all")).await, 400, "bad_query", "archived");
-    refused(get(&base, &paths::project_runs("nope")).await, 400, "bad_option", "nope");
+    refused(
+        get(&base, &format!("{runs}?page_size=0")).await,
+        400,
+        "bad_option",
+        "page_size",
+    );
+    refused(
+        get(&base, &format!("{runs}?page_size=many")).await,
+        400,
+        "bad_query",
+        "page_size",
+    );
+    refused(
+        get(&base, &format!("{runs}?archived=all")).await,
+        400,
+        "bad_query",
+        "archived",
+    );
+    refused(
+        get(&base, &paths::project_runs("nope")).await,
+        400,
+        "bad_option",
+        "nope",
+    );
     refused(
         get(&base, &format!("{}?runs=1,x", paths::compare())).await,
         400,
@@ -172,9 +213,19 @@ async fn scripts_read_sort_annotate_compare_archive_and_purge_runs() {
         "bad_body",
         "tags",
     );
-    refused(post(&base, &paths::runs_purge(), None).await, 400, "bad_query", "older_than");
     refused(
-        post(&base, &format!("{}?older_than=30days", paths::runs_purge()), None).await,
+        post(&base, &paths::runs_purge(), None).await,
+        400,
+        "bad_query",
+        "older_than",
+    );
+    refused(
+        post(
+            &base,
+            &format!("{}?older_than=30days", paths::runs_purge()),
+            None,
+        )
+        .await,
         400,
         "bad_query",
         "older_than",
@@ -211,11 +262,21 @@ async fn scripts_read_sort_annotate_compare_archive_and_purge_runs() {
     let mut archive = args(&base);
     archive.command = Some(RunsCommand::Archive { ids: vec![first] });
     runs_cli(archive).await.unwrap_or_else(|e| panic!("{e:#}"));
-    let (status, body) = post(&base, &format!("{}?older_than=0s", paths::runs_purge()), None).await;
+    let (status, body) = post(
+        &base,
+        &format!("{}?older_than=0s", paths::runs_purge()),
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let report: PurgeReport = serde_json::from_value(body).expect("report");
     assert_eq!(report.purged, vec![first]);
-    refused(get(&base, &paths::run(first)).await, 404, "job_not_found", "");
+    refused(
+        get(&base, &paths::run(first)).await,
+        404,
+        "job_not_found",
+        "",
+    );
     let left: RunDetail = get_json(&base, &paths::run(ids[0] + ids[1] - first)).await;
     assert_eq!(left.job.status, JobStatus::Succeeded);
 }
@@ -238,14 +299,23 @@ async fn the_web_helper_routes_answer_in_cvlab_kits_envelope() {
     let run = &body["data"][0];
     assert_eq!(
         (&run["run_name"], &run["server_origin"], &run["sync_status"]),
-        (&Value::from("base"), &Value::from("gpu-a"), &Value::from("synced"))
+        (
+            &Value::from("base"),
+            &Value::from("gpu-a"),
+            &Value::from("synced")
+        )
     );
     refused(get(&base, "/api/runs").await, 400, "bad_query", "project");
 
     let (status, body) = get(&base, "/api/run/seg/base").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["job"]["id"], id);
-    refused(get(&base, "/api/run/seg/nope").await, 404, "run_not_found", "nope");
+    refused(
+        get(&base, "/api/run/seg/nope").await,
+        404,
+        "run_not_found",
+        "nope",
+    );
 
     let (status, body) = post(
         &base,
@@ -260,9 +330,19 @@ async fn the_web_helper_routes_answer_in_cvlab_kits_envelope() {
     assert!(body["data"].is_array());
     let (status, body) = post(&base, &format!("/api/queue/cancel/{again}"), None).await;
     assert!(status == 200 || status == 409, "{status} {body}");
-    refused(post(&base, "/api/queue/cancel/x", None).await, 400, "bad_job_id", "x");
     refused(
-        post(&base, "/api/run/rerun", Some(serde_json::json!({"project": "seg"}))).await,
+        post(&base, "/api/queue/cancel/x", None).await,
+        400,
+        "bad_job_id",
+        "x",
+    );
+    refused(
+        post(
+            &base,
+            "/api/run/rerun",
+            Some(serde_json::json!({"project": "seg"})),
+        )
+        .await,
         400,
         "bad_body",
         "run_name",
