@@ -502,6 +502,43 @@ mod tests {
         assert_eq!(csv(&["id", "name"], &rows), "id,name\r\n1,\"a,b\"\r\n");
     }
 
+    fn parse(args: &[&str]) -> Result<RunsArgs, String> {
+        use clap::Parser;
+        match crate::cli::Cli::try_parse_from(args)
+            .map_err(|e| e.to_string())?
+            .command
+        {
+            Some(crate::cli::Command::Runs(runs)) => Ok(runs),
+            other => Err(format!("not `runs`: {other:?}")),
+        }
+    }
+
+    #[test]
+    fn the_command_line_takes_descending_sorts_and_checks_its_flags() {
+        let runs = parse(&[
+            "trainyard",
+            "runs",
+            "--project",
+            "p",
+            "--sort",
+            "-val_acc",
+            "--format",
+            "csv",
+        ])
+        .expect("valid");
+        assert_eq!(runs.sort.as_deref(), Some("-val_acc"));
+        assert_eq!(runs.format, Format::Csv);
+        let purge = parse(&["trainyard", "runs", "purge", "--older-than", "30d"]).expect("valid");
+        assert!(matches!(purge.command, Some(RunsCommand::Purge { .. })));
+        let bad =
+            parse(&["trainyard", "runs", "purge", "--older-than", "30days"]).expect_err("bad age");
+        assert!(bad.contains("--older-than"), "{bad}");
+        let bad = parse(&["trainyard", "runs", "--archived", "all"]).expect_err("bad filter");
+        assert!(bad.contains("archived"), "{bad}");
+        let bad = parse(&["trainyard", "runs", "--format", "xml"]).expect_err("bad format");
+        assert!(bad.contains("xml"), "{bad}");
+    }
+
     #[test]
     fn a_bad_older_than_names_the_flag() {
         let err = parse_older_than("30 days").expect_err("not an age");

@@ -34,6 +34,15 @@ pub fn ProjectPage() -> impl IntoView {
             page.set(0);
         }
     });
+    // Another project (the page is reused when only the name changes):
+    // its columns differ, so a parameter or metric sort would be refused.
+    Effect::new(move |first: Option<()>| {
+        name.track();
+        if first.is_some() {
+            sort.set((RunColumn::Id, true));
+            selected.set(Vec::new());
+        }
+    });
     let query = Memo::new(move |_| RunsQuery {
         project: name.get(),
         status: status.get(),
@@ -84,7 +93,7 @@ pub fn ProjectPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match runs.await {
                     Ok(p) if p.total == 0 => view! {
-                        <p class="muted">"No runs match. Clear the search or the status filter."</p>
+                        <p class="muted">"No runs match. Clear the search or the status filter, or show archived runs."</p>
                     }.into_any(),
                     Ok(p) => {
                         let pages = p.total.div_ceil(u64::from(p.page_size)).max(1);
