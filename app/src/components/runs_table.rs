@@ -102,7 +102,9 @@ fn RunTableRow(
 ) -> impl IntoView {
     let job = row.job;
     let archived = row.state.archived_ms.is_some();
-    let finished = job.status.is_final();
+    // Imported runs are never scheduled: archivable whatever their status.
+    let finished = job.status.is_final()
+        || row.state.server_origin == Some(trainyard_core::runs::RunOrigin::Imported);
     let id = job.id;
     let checked = move || selected.with(|s| s.contains(&id));
     let param_cells = params

@@ -12,7 +12,8 @@ use crate::metrics::Metrics;
 impl Results {
     /// Archives run `job_id`. Idempotent (archiving an archived run keeps
     /// its first time). Only finished runs: a queued, assigned, running or
-    /// lost job is `RunActive` (cancel it first).
+    /// lost job is `RunActive` (cancel it first). Imported runs are never
+    /// scheduled, so they can be archived whatever status was inferred.
     pub async fn archive_run(&self, job_id: i64) -> Result<(), EngineError> {
         if self.store.archive_job(job_id, self.clock.now_ms()).await? {
             return Ok(());
@@ -59,7 +60,7 @@ impl Results {
             }
             // Rows first, in one transaction: a crash after it leaves only
             // unreachable files, never a run whose files are half gone.
-            if !self.store.purge_job(job_id).await? {
+            if !self.store.purge_job(job_id, cutoff).await? {
                 continue;
             }
             let mut dirs = from.files.job_dirs(job_id);

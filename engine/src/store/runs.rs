@@ -314,12 +314,14 @@ impl Store {
         Ok(row.map(|r| r.try_get("id")).transpose()?)
     }
 
-    /// Marks a finished job archived at `now_ms` (keeping an earlier time
-    /// if it already was). Returns `false` if no finished job has that id.
+    /// Marks a finished (or imported: never scheduled) job archived at
+    /// `now_ms`, keeping an earlier time if it already was. Returns `false`
+    /// if no such job has that id.
     pub async fn archive_job(&self, job_id: i64, now_ms: i64) -> Result<bool, EngineError> {
         let sql = format!(
             "UPDATE jobs SET archived_ms = COALESCE(archived_ms, ?)
-             WHERE id = ? AND status NOT IN {}",
+             WHERE id = ? AND (status NOT IN {}
+               OR EXISTS (SELECT 1 FROM imported_runs i WHERE i.job_id = jobs.id))",
             super::unfinished_statuses_sql()
         );
         let done = sqlx::query(&sql)
@@ -354,12 +356,14 @@ impl Store {
             .collect()
     }
 
-    /// Deletes an archived job and every row about it, in one transaction.
-    /// Returns `false` (deleting nothing) if it is not archived anymore.
-    pub async fn purge_job(&self, job_id: i64) -> Result<bool, EngineError> {
+    /// Deletes a job archived at or before `cutoff_ms` and every row about
+    /// it, in one transaction. Returns `false` (deleting nothing) if it was
+    /// restored (or archived again, later) meanwhile.
+    pub async fn purge_job(&self, job_id: i64, cutoff_ms: i64) -> Result<bool, EngineError> {
         let mut tx = self.pool.begin().await?;
-        let archived = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND archived_ms IS NOT NULL")
+        let archived = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND archived_ms <= ?")
             .bind(job_id)
+            .bind(cutoff_ms)
             .fetch_optional(&mut *tx)
             .await?;
         if archived.is_none() {
