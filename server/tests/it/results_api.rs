@@ -352,3 +352,61 @@ async fn the_web_helper_routes_answer_in_cvlab_kits_envelope() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"][0]["host_id"], "gpu-a");
 }
+
+/// The page as the server renders it for a logged-in browser.
+async fn ui_html(base: &str, path: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("build");
+    let login = client
+        .post(format!("{base}/login"))
+        .form(&[("api_key", KEY)])
+        .send()
+        .await
+        .expect("the request is sent");
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie"))
+        .to_string();
+    client
+        .get(format!("{base}{path}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("the request is sent")
+        .text()
+        .await
+        .expect("the page is read")
+}
+
+#[tokio::test]
+async fn the_projects_page_renders_origin_sync_and_archive_controls() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (_server, base, _agent) = server_with_agent(dir.path(), 1).await;
+    let yaml = "project: ui\nname: one\ngpus: 0\ncommand: [\"sh\", \"-c\", \"echo ok\"]\n";
+    let id = submit(&base, yaml).await.jobs[0].id;
+    wait_status(&base, id, JobStatus::Succeeded).await;
+    let html = ui_html(&base, "/projects/ui").await;
+    for needle in [
+        "data-testid=\"runs-archived\"",
+        "data-testid=\"run-origin\"",
+        "data-sync=\"synced\"",
+        "data-testid=\"run-archive\"",
+        "gpu-a",
+    ] {
+        assert!(html.contains(needle), "{needle} in {html}");
+    }
+    let (status, _) = post(&base, &paths::run_archive(id), None).await;
+    assert_eq!(status, 200);
+    let html = ui_html(&base, "/projects").await;
+    assert!(
+        html.contains("data-testid=\"project-archived\" class=\"num\">1<"),
+        "{html}"
+    );
+    let html = ui_html(&base, &format!("/jobs/{id}")).await;
+    assert!(html.contains("data-testid=\"run-archived\""), "{html}");
+}
