@@ -30,6 +30,9 @@ pub struct ProjectSummary {
     pub failed: u64,
     /// When its newest run was submitted (Unix ms).
     pub last_created_ms: i64,
+    /// Archived runs (not counted above unless archived runs were asked for).
+    #[serde(default)]
+    pub archived: u64,
 }
 
 /// A column the runs table sorts by.
@@ -96,6 +99,9 @@ pub struct RunsQuery {
     /// 0-based.
     pub page: u32,
     pub page_size: u32,
+    /// Archived runs are left out unless asked for.
+    #[serde(default)]
+    pub archived: ArchivedFilter,
 }
 
 impl RunsQuery {
@@ -109,6 +115,7 @@ impl RunsQuery {
             descending: true,
             page: 0,
             page_size: 50,
+            archived: ArchivedFilter::Exclude,
         }
     }
 }
@@ -121,6 +128,9 @@ pub struct RunRow {
     pub metrics: Vec<(String, f64)>,
     #[serde(default)]
     pub notes: RunNotes,
+    /// Where it ran and whether the server has all of its files.
+    #[serde(default)]
+    pub state: RunState,
 }
 
 /// A page of the runs table plus the columns the whole project has.
@@ -299,6 +309,177 @@ pub struct ImportReport {
     pub skipped: Vec<String>,
 }
 
+// ---- archive, origin and sync state (issue 11) -----------------------------
+
+/// Which runs a listing shows by archive state: `exclude` (the default),
+/// `include` or `only`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArchivedFilter {
+    #[default]
+    Exclude,
+    Include,
+    Only,
+}
+
+impl ArchivedFilter {
+    pub const ALL: [ArchivedFilter; 3] = [
+        ArchivedFilter::Exclude,
+        ArchivedFilter::Include,
+        ArchivedFilter::Only,
+    ];
+
+    /// Its name in a URL (`archived=include`).
+    pub fn label(self) -> &'static str {
+        match self {
+            ArchivedFilter::Exclude => "exclude",
+            ArchivedFilter::Include => "include",
+            ArchivedFilter::Only => "only",
+        }
+    }
+}
+
+impl std::str::FromStr for ArchivedFilter {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ArchivedFilter::ALL
+            .into_iter()
+            .find(|a| a.label() == s)
+            .ok_or_else(|| format!("archived: unknown value {s:?}; use exclude, include or only"))
+    }
+}
+
+/// Where a run ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum RunOrigin {
+    /// The server's own in-process agent.
+    Local { host_id: String },
+    /// An agent on another host.
+    Remote { host_id: String },
+    /// Indexed from an `--import-dir` tree; its files stay where they are.
+    Imported,
+}
+
+impl RunOrigin {
+    /// What a table shows: `local`, the host id, or `imported`.
+    pub fn label(&self) -> &str {
+        match self {
+            RunOrigin::Local { .. } => "local",
+            RunOrigin::Remote { host_id } => host_id,
+            RunOrigin::Imported => "imported",
+        }
+    }
+}
+
+/// Whether the server has all of a run's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunSync {
+    /// Its agent reported the end after a final pass found every file
+    /// identical (or the run was imported in place).
+    Synced,
+    /// It is running (or its agent may still report) and its host is
+    /// reachable: files are arriving.
+    Syncing,
+    /// Its host is unreachable, or its attempt ended without its agent's
+    /// final report: the server may not have everything.
+    Outdated,
+}
+
+impl RunSync {
+    pub fn label(self) -> &'static str {
+        match self {
+            RunSync::Synced => "synced",
+            RunSync::Syncing => "syncing",
+            RunSync::Outdated => "outdated",
+        }
+    }
+}
+
+/// A run's archive state, origin and sync state (the seed's
+/// `server_origin` and `sync_status`). Never-started runs have neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunState {
+    /// When it was archived (Unix ms); `None` if it is not.
+    #[serde(default)]
+    pub archived_ms: Option<i64>,
+    #[serde(default)]
+    pub server_origin: Option<RunOrigin>,
+    #[serde(default)]
+    pub sync_status: Option<RunSync>,
+}
+
+/// One metric of a run in its detail: last value and best value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMetric {
+    pub key: String,
+    pub last: StepValue,
+    /// Lowest for loss-like names ([`lower_is_better`]), else highest.
+    pub best: StepValue,
+    pub lower_is_better: bool,
+    pub count: u64,
+}
+
+/// How many files a run has on the server and their total size.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunFilesSummary {
+    pub count: u64,
+    pub bytes: u64,
+    /// Every path with its size, sorted by path (at most
+    /// [`MAX_DETAIL_FILES`]; `count` is the whole number).
+    pub files: Vec<(String, u64)>,
+}
+
+/// Paths a run detail lists at most.
+pub const MAX_DETAIL_FILES: usize = 200;
+
+/// Everything about one run: `GET /api/v1/runs/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunDetail {
+    pub job: JobView,
+    /// The resolved config.
+    pub config_yaml: String,
+    pub metrics: Vec<RunMetric>,
+    pub notes: RunNotes,
+    pub files: RunFilesSummary,
+    pub state: RunState,
+}
+
+/// What `purge_archived_runs` removed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PurgeReport {
+    /// Runs deleted with their files, metrics, output and notes.
+    pub purged: Vec<i64>,
+    /// Archived runs left in place, with why.
+    pub skipped: Vec<String>,
+}
+
+/// Parses an age such as `30d`, `12h`, `90m`, `45s` or `2w` into ms; the
+/// error names `field`.
+pub fn parse_age_ms(field: &str, text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let bad = || {
+        format!(
+            "{field}: {text:?} is not an age; use a number and a unit: 45s, 90m, 12h, 30d or 2w"
+        )
+    };
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let unit_ms: i64 = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(unit_ms)
+        .filter(|ms| *ms <= 100 * 365 * 86_400_000)
+        .ok_or_else(|| format!("{field}: {text:?} is more than 100 years"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,5 +545,20 @@ mod tests {
         };
         assert!(matches!(many.cleaned(), Err(NotesError::TooManyTags(_))));
         assert_eq!(RunNotes::split_tags("a, b,,c "), vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn ages_parse_and_bad_ones_name_the_field() {
+        assert_eq!(parse_age_ms("older_than", "30d"), Ok(30 * 86_400_000));
+        assert_eq!(parse_age_ms("older_than", "0s"), Ok(0));
+        assert_eq!(parse_age_ms("older_than", "90m"), Ok(90 * 60_000));
+        for bad in ["", "d", "30", "30x", "-1d", "1.5d", "99999999999999w"] {
+            match parse_age_ms("older_than", bad) {
+                Err(e) => assert!(e.starts_with("older_than:"), "{e}"),
+                Ok(v) => panic!("{bad:?} gave {v}"),
+            }
+        }
+        assert_eq!("only".parse(), Ok(ArchivedFilter::Only));
+        assert!("all".parse::<ArchivedFilter>().is_err());
     }
 }

@@ -17,7 +17,8 @@ use trainyard_core::components::{
 use trainyard_core::config::SweepLimits;
 use trainyard_core::metrics::RunProblem;
 use trainyard_core::runs::{
-    ImportReport, ProjectSummary, RunComparison, RunNotes, RunProgress, RunsPage, RunsQuery,
+    ArchivedFilter, ImportReport, ProjectSummary, PurgeReport, RunComparison, RunDetail, RunNotes,
+    RunProgress, RunState, RunsPage, RunsQuery,
 };
 use trainyard_core::sync::{AppendQuery, FileEntry, SyncStatus, UploadAck, UploadQuery};
 use trainyard_core::work::{AttemptRef, FinishedReport, PollRequest, PollResponse, StartedReport};
@@ -105,7 +106,7 @@ impl Engine {
             bus.clone(),
             clock.clone(),
         );
-        let results = Results::new(store.clone(), clock.clone());
+        let results = Results::new(store.clone(), clock.clone(), settings.local_host_id.clone());
         let imports = Imports::new(
             settings.import_dirs.clone(),
             settings.jobs.default_command.clone(),
@@ -453,19 +454,23 @@ impl Engine {
 
     // ---- results ----------------------------------------------------------
 
-    /// Every project with its run counts.
-    pub async fn projects(&self) -> Result<Vec<ProjectSummary>, EngineError> {
-        self.results.projects().await
+    /// Every project with its run counts (archived runs left out unless
+    /// `archived` asks for them).
+    pub async fn projects(
+        &self,
+        archived: ArchivedFilter,
+    ) -> Result<Vec<ProjectSummary>, EngineError> {
+        self.results.projects(archived).await
     }
 
-    /// One page of a project's runs table.
+    /// One page of a project's runs table, with origin and sync state.
     pub async fn runs_page(&self, q: &RunsQuery) -> Result<RunsPage, EngineError> {
-        self.results.runs_page(q).await
+        self.results.runs_page(q, &self.hosts).await
     }
 
     /// The runs table as CSV.
     pub async fn runs_csv(&self, q: &RunsQuery) -> Result<String, EngineError> {
-        self.results.runs_csv(q).await
+        self.results.runs_csv(q, &self.hosts).await
     }
 
     /// Replaces a run's notes and tags.
@@ -529,6 +534,53 @@ impl Engine {
     /// Lines of a run's files that could not be indexed.
     pub async fn run_problems(&self, job_id: i64) -> Result<Vec<RunProblem>, EngineError> {
         self.results.run_problems(job_id).await
+    }
+
+    // ---- results: detail, archive, purge (issue 11) -------------------------
+
+    /// Everything about one run: job and config, last and best metrics,
+    /// notes and tags, files, origin and sync state.
+    pub async fn run_detail(&self, job_id: i64) -> Result<RunDetail, EngineError> {
+        self.results
+            .run_detail(job_id, &self.hosts, &self.metrics, &self.run_file_sources())
+            .await
+    }
+
+    /// A run's archive state, origin and sync state.
+    pub async fn run_state(&self, job_id: i64) -> Result<RunState, EngineError> {
+        self.results.run_state(job_id, &self.hosts).await
+    }
+
+    /// A run's notes and tags.
+    pub async fn run_notes(&self, job_id: i64) -> Result<RunNotes, EngineError> {
+        self.results.run_notes(job_id).await
+    }
+
+    /// The id of the newest run named `name` in `project` (`RunNotFound`).
+    pub async fn run_id_by_name(&self, project: &str, name: &str) -> Result<i64, EngineError> {
+        self.results.run_id_by_name(project, name).await
+    }
+
+    /// Archives a finished run: hidden by default, files kept. Idempotent;
+    /// a queued, running or lost job is `RunActive`.
+    pub async fn archive_run(&self, job_id: i64) -> Result<(), EngineError> {
+        self.results.archive_run(job_id).await
+    }
+
+    /// Restores an archived run. Idempotent.
+    pub async fn restore_run(&self, job_id: i64) -> Result<(), EngineError> {
+        self.results.restore_run(job_id).await
+    }
+
+    /// Deletes runs archived at least `older_than_ms` ago with everything
+    /// stored about them (imported runs are skipped and listed).
+    pub async fn purge_archived_runs(
+        &self,
+        older_than_ms: i64,
+    ) -> Result<PurgeReport, EngineError> {
+        self.results
+            .purge_archived_runs(older_than_ms, &self.metrics, &self.run_file_sources())
+            .await
     }
 
     // ---- components -------------------------------------------------------
@@ -674,11 +726,6 @@ impl Engine {
 
     // ---- tracking (the MLflow API) ------------------------------------------
 
-    /// Whether run `id` is archived (MLflow's `deleted` lifecycle stage).
-    async fn run_deleted(&self, _id: i64) -> Result<bool, EngineError> {
-        Ok(false)
-    }
-
     /// Experiment `id` (a project), as the wire names it (`"3"`).
     pub async fn experiment(&self, id: &str) -> Result<Experiment, EngineError> {
         self.tracking.experiment(parse_experiment_id(id)?).await
@@ -747,8 +794,7 @@ impl Engine {
 
     /// Run `id` as MLflow shows it.
     pub async fn tracked_run(&self, id: i64) -> Result<TrackedRun, EngineError> {
-        let deleted = self.run_deleted(id).await?;
-        self.tracking.run(id, &self.metrics, deleted).await
+        self.tracking.run(id, &self.metrics).await
     }
 
     /// Updates run `id` (status and end time only for client-created runs).
@@ -758,9 +804,8 @@ impl Engine {
 
     /// Logs params, tags and metrics into run `id`.
     pub async fn log_tracked_batch(&self, id: i64, batch: TrackedBatch) -> Result<(), EngineError> {
-        let deleted = self.run_deleted(id).await?;
         self.tracking
-            .log_batch(id, batch, deleted, &self.metrics, &self.bus)
+            .log_batch(id, batch, &self.metrics, &self.bus)
             .await
     }
 
@@ -771,9 +816,7 @@ impl Engine {
 
     /// Runs passing a search, a page at a time.
     pub async fn search_tracked_runs(&self, q: &RunSearch) -> Result<RunSearchPage, EngineError> {
-        self.tracking
-            .search_runs(q, &self.metrics, &|_| false)
-            .await
+        self.tracking.search_runs(q, &self.metrics).await
     }
 
     /// A page of metric `key`'s points of run `id`.

@@ -98,6 +98,10 @@ pub enum EngineError {
     ExperimentExists(String),
     #[error("run {run} has no tag {key:?}")]
     RunTagNotFound { run: i64, key: String },
+    #[error("run {id} is {status}; only finished runs can be archived (cancel it first)")]
+    RunActive { id: i64, status: JobStatus },
+    #[error("project {project:?} has no run named {name:?}")]
+    RunNotFound { project: String, name: String },
     /// Reading or writing a file or directory of the engine failed.
     #[error("{path}: {source}")]
     Io {
@@ -170,6 +174,8 @@ impl EngineError {
             EngineError::ExperimentNotFound(_) => (codes::EXPERIMENT_NOT_FOUND, NotFound),
             EngineError::ExperimentExists(_) => (codes::EXPERIMENT_EXISTS, Conflict),
             EngineError::RunTagNotFound { .. } => (codes::TAG_NOT_FOUND, NotFound),
+            EngineError::RunActive { .. } => (codes::RUN_ACTIVE, Conflict),
+            EngineError::RunNotFound { .. } => (codes::RUN_NOT_FOUND, NotFound),
             EngineError::Io { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
                 (codes::INTERNAL, Internal)
             }

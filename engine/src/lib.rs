@@ -45,6 +45,6 @@ pub use runs::{RunFileSlice, OUTPUT_LOG};
 pub use settings::EngineSettings;
 pub use tracking::{
     Experiment, HistoryPoint, LatestMetric, LoggedMetric, MetricHistory, NewRun, RunSearch,
-    RunSearchPage, RunState, RunUpdate, TrackedBatch, TrackedRun, ViewType, ARTIFACTS_DIR,
+    RunSearchPage, RunUpdate, TrackedBatch, TrackedRun, TrackedStatus, ViewType, ARTIFACTS_DIR,
     DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, MAX_KEY_CHARS,
 };

@@ -31,6 +31,9 @@ pub struct EngineSettings {
     pub import_dirs: Vec<PathBuf>,
     /// A CVLab-Kit tree whose components a scan registers (`--components-dir`).
     pub components_dir: Option<PathBuf>,
+    /// Host id of the server's in-process agent, so runs it ran show as
+    /// `local` rather than by host id.
+    pub local_host_id: Option<String>,
     /// Where engine time comes from; tests pass [`Clock::manual`].
     pub clock: Clock,
 }
@@ -48,6 +51,7 @@ impl EngineSettings {
             files: FileSettings::default(),
             import_dirs: Vec::new(),
             components_dir: None,
+            local_host_id: None,
             clock: Clock::system(),
         }
     }

@@ -43,6 +43,9 @@ pub enum Command {
     /// The components store: restore the code a job ran with, or sync a
     /// working directory from a shell.
     Components(crate::components_cli::ComponentsArgs),
+    /// Results from a running server: a project's runs (table, JSON or CSV),
+    /// the projects, and archive, restore and purge of runs.
+    Runs(crate::runs_cli::RunsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod auth;
 pub mod cli;
 pub mod components_cli;
 mod local_agent;
+pub mod runs_cli;
 pub mod settings;
 mod shutdown;
 mod state;
@@ -80,6 +81,7 @@ pub async fn serve(
             files: config.files.clone(),
             import_dirs: config.import_dirs.clone(),
             components_dir: config.components_dir.clone(),
+            local_host_id: config.local_agent.as_ref().map(|a| a.host_id.clone()),
             ..EngineSettings::new(&config.data_dir)
         })
         .await?,

@@ -19,6 +19,7 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Components(args) => trainyard_server::components_cli::run(args).await,
+        Command::Runs(args) => trainyard_server::runs_cli::run(args).await,
         Command::Submit(args) => match trainyard_server::submit::run(args).await {
             Ok(true) => return ExitCode::SUCCESS,
             Ok(false) => return ExitCode::FAILURE,

@@ -26,6 +26,7 @@ pub mod run_charts;
 pub mod run_files;
 pub mod run_notes;
 pub mod run_preview;
+pub mod run_state;
 pub mod runs_table;
 pub mod stat_card;
 pub mod theme_toggle;

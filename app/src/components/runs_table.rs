@@ -9,6 +9,7 @@ use trainyard_core::runs::{RunColumn, RunRow, RunsPage};
 use crate::components::job_status::JobStatusBadge;
 use crate::components::relative_time::MaybeRelativeTime;
 use crate::components::run_notes::RunNotesCells;
+use crate::components::run_state::{ArchiveButton, RunOriginText, RunSyncBadge};
 use crate::format::elapsed;
 
 /// A metric value as the table shows it: up to 4 significant decimals.
@@ -26,6 +27,9 @@ pub fn RunsTable(
     page: RunsPage,
     sort: RwSignal<(RunColumn, bool)>,
     selected: RwSignal<Vec<i64>>,
+    /// Told when a row was archived or restored, so the page refetches.
+    #[prop(into)]
+    changed: Callback<()>,
 ) -> impl IntoView {
     let header = move |column: RunColumn, label: String, numeric: bool| {
         let c = column.clone();
@@ -63,12 +67,15 @@ pub fn RunsTable(
             {header(RunColumn::Id, "#".into(), true)}
             {header(RunColumn::Name, "Run".into(), false)}
             {header(RunColumn::Status, "Status".into(), false)}
+            <th scope="col">"Origin"</th>
+            <th scope="col">"Sync"</th>
             {header(RunColumn::Started, "Started".into(), false)}
             {header(RunColumn::Duration, "Duration".into(), true)}
             {params.iter().map(|k| header(RunColumn::Param(k.clone()), k.clone(), true)).collect_view()}
             {metrics.iter().map(|k| header(RunColumn::Metric(k.clone()), k.clone(), true)).collect_view()}
             <th scope="col">"Tags"</th>
             <th scope="col">"Notes"</th>
+            <th scope="col"><span class="visually-hidden">"Archive"</span></th>
         </tr>
     };
     view! {
@@ -77,7 +84,7 @@ pub fn RunsTable(
                 <thead>{head}</thead>
                 <tbody>
                     {page.rows.into_iter().map(|row| view! {
-                        <RunTableRow row=row params=params.clone() metrics=metrics.clone() selected=selected/>
+                        <RunTableRow row=row params=params.clone() metrics=metrics.clone() selected=selected changed=changed/>
                     }).collect_view()}
                 </tbody>
             </table>
@@ -91,8 +98,13 @@ fn RunTableRow(
     params: Vec<String>,
     metrics: Vec<String>,
     selected: RwSignal<Vec<i64>>,
+    changed: Callback<()>,
 ) -> impl IntoView {
     let job = row.job;
+    let archived = row.state.archived_ms.is_some();
+    // Imported runs are never scheduled: archivable whatever their status.
+    let finished = job.status.is_final()
+        || row.state.server_origin == Some(trainyard_core::runs::RunOrigin::Imported);
     let id = job.id;
     let checked = move || selected.with(|s| s.contains(&id));
     let param_cells = params
@@ -114,7 +126,7 @@ fn RunTableRow(
         })
         .collect_view();
     view! {
-        <tr data-testid="run-row" data-run-id=id>
+        <tr data-testid="run-row" data-run-id=id class:archived=archived>
             <td>
                 <input type="checkbox" data-testid="run-select" aria-label=format!("Select run {id} to compare")
                     prop:checked=checked
@@ -125,11 +137,14 @@ fn RunTableRow(
             <td class="num"><a href=format!("/jobs/{id}")>{id}</a></td>
             <td class="job-name"><a href=format!("/jobs/{id}")>{job.name.clone()}</a></td>
             <td><JobStatusBadge status=job.status/></td>
+            <td><RunOriginText state=row.state.clone()/></td>
+            <td><RunSyncBadge state=row.state.clone()/></td>
             <td><MaybeRelativeTime ms=job.started_ms/></td>
             <td class="num">{job.duration_ms.map_or_else(|| "–".to_string(), elapsed)}</td>
             {param_cells}
             {metric_cells}
             <RunNotesCells id=id notes=row.notes/>
+            <td><ArchiveButton id=id archived=archived finished=finished done=changed/></td>
         </tr>
     }
 }

@@ -16,7 +16,8 @@ use crate::components::job_table::{gpu_list, placement, reason_text};
 use crate::components::relative_time::{MaybeRelativeTime, RelativeTime};
 use crate::components::run_charts::RunCharts;
 use crate::components::run_files::RunFiles;
-use crate::server_fns::get_job;
+use crate::components::run_state::{RunOriginText, RunSyncBadge};
+use crate::server_fns::{get_job, load_run_state};
 use crate::state::fleet::Fleet;
 use crate::state::jobs::JobStore;
 
@@ -188,6 +189,7 @@ fn JobFacts(job: RwSignal<JobView>, sweep_id: i64) -> impl IntoView {
                 " · " <a href=format!("/queue?sweep={sweep_id}")>{format!("sweep {sweep_id}")}</a></dd>
             <dt>"Where"</dt>
             <dd data-testid="job-host">{move || job.with(placement)}</dd>
+            <RunStateFacts job=job/>
             <dt>"Priority"</dt>
             <dd>{move || job.with(|j| j.priority.label())}</dd>
             <dt>"Command"</dt>
@@ -213,6 +215,34 @@ fn JobFacts(job: RwSignal<JobView>, sweep_id: i64) -> impl IntoView {
         </dl>
     }
     .into_any()
+}
+
+/// Origin, sync state and archive state, fetched again when the job's
+/// status or attempt changes (sync follows them).
+#[component]
+fn RunStateFacts(job: RwSignal<JobView>) -> impl IntoView {
+    let id = job.with_untracked(|j| j.id);
+    let key = Memo::new(move |_| job.with(|j| (j.status, j.attempt)));
+    let state = Resource::new(move || key.get(), move |_| load_run_state(id));
+    view! {
+        <dt>"Origin · sync"</dt>
+        <dd>
+            <Transition fallback=|| "…">
+                {move || Suspend::new(async move {
+                    match state.await {
+                        Ok(s) => {
+                            let archived = s.archived_ms.is_some();
+                            view! {
+                                <RunOriginText state=s.clone()/>" · "<RunSyncBadge state=s/>
+                                {archived.then(|| view! { " · " <span class="badge run-archived" data-testid="run-archived">"archived"</span> })}
+                            }.into_any()
+                        }
+                        Err(e) => view! { <span class="error small">{e.to_string()}</span> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </dd>
+    }
 }
 
 #[component]

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use trainyard_core::runs::{RunColumn, RunsQuery};
+use trainyard_core::runs::{ArchivedFilter, RunColumn, RunsQuery};
 use trainyard_core::JobStatus;
 
 use crate::components::runs_table::RunsTable;
@@ -22,14 +22,25 @@ pub fn ProjectPage() -> impl IntoView {
     let status = RwSignal::new(None::<JobStatus>);
     let search = RwSignal::new(String::new());
     let page = RwSignal::new(0u32);
+    let archived = RwSignal::new(ArchivedFilter::Exclude);
     let selected = RwSignal::new(Vec::<i64>::new());
     // Any change but the page itself starts again at the first page.
     Effect::new(move |first: Option<()>| {
         sort.track();
         status.track();
         search.track();
+        archived.track();
         if first.is_some() {
             page.set(0);
+        }
+    });
+    // Another project (the page is reused when only the name changes):
+    // its columns differ, so a parameter or metric sort would be refused.
+    Effect::new(move |first: Option<()>| {
+        name.track();
+        if first.is_some() {
+            sort.set((RunColumn::Id, true));
+            selected.set(Vec::new());
         }
     });
     let query = Memo::new(move |_| RunsQuery {
@@ -40,8 +51,12 @@ pub fn ProjectPage() -> impl IntoView {
         descending: sort.with(|s| s.1),
         page: page.get(),
         page_size: PAGE_SIZE,
+        archived: archived.get(),
     });
-    let runs = Resource::new(move || query.get(), list_runs);
+    // Bumped after an archive or restore: the page is fetched again.
+    let changes = RwSignal::new(0u32);
+    let runs = Resource::new(move || (query.get(), changes.get()), |(q, _)| list_runs(q));
+    let changed = Callback::new(move |()| changes.update(|n| *n += 1));
     let compare_href = move || {
         let ids: Vec<String> = selected.with(|s| s.iter().map(i64::to_string).collect());
         format!("/compare?runs={}", ids.join(","))
@@ -60,6 +75,13 @@ pub fn ProjectPage() -> impl IntoView {
                 <option value="">"any status"</option>
                 {JobStatus::ALL.into_iter().map(|s| view! { <option value=s.label()>{s.label()}</option> }).collect_view()}
             </select>
+            <select aria-label="Archived runs" data-testid="runs-archived" on:change=move |ev| {
+                archived.set(event_target_value(&ev).parse().unwrap_or_default());
+            }>
+                <option value="exclude">"archived hidden"</option>
+                <option value="include">"archived shown"</option>
+                <option value="only">"archived only"</option>
+            </select>
             <a class="button" data-testid="compare-link" href=compare_href
                 class:disabled=move || selected.with(Vec::is_empty)
                 aria-disabled=move || selected.with(Vec::is_empty).to_string()>
@@ -71,7 +93,7 @@ pub fn ProjectPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match runs.await {
                     Ok(p) if p.total == 0 => view! {
-                        <p class="muted">"No runs match. Clear the search or the status filter."</p>
+                        <p class="muted">"No runs match. Clear the search or the status filter, or show archived runs."</p>
                     }.into_any(),
                     Ok(p) => {
                         let pages = p.total.div_ceil(u64::from(p.page_size)).max(1);
@@ -79,7 +101,7 @@ pub fn ProjectPage() -> impl IntoView {
                         let at = p.page;
                         view! {
                             <section class="card">
-                                <RunsTable page=p sort=sort selected=selected/>
+                                <RunsTable page=p sort=sort selected=selected changed=changed/>
                                 <div class="pager">
                                     <button type="button" class="small-button" disabled={at == 0}
                                         on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"← Previous"</button>

@@ -52,6 +52,7 @@ fn ProjectTable(projects: Vec<ProjectSummary>) -> impl IntoView {
                         <th scope="col" class="num">"Active"</th>
                         <th scope="col" class="num">"Succeeded"</th>
                         <th scope="col" class="num">"Failed"</th>
+                        <th scope="col" class="num" title="Hidden from the runs table; files kept until a purge">"Archived"</th>
                         <th scope="col">"Last submitted"</th>
                     </tr>
                 </thead>
@@ -63,6 +64,7 @@ fn ProjectTable(projects: Vec<ProjectSummary>) -> impl IntoView {
                             <td class="num">{p.active}</td>
                             <td class="num">{p.succeeded}</td>
                             <td class="num">{p.failed}</td>
+                            <td class="num" data-testid="project-archived">{p.archived}</td>
                             <td><RelativeTime ms=p.last_created_ms/></td>
                         </tr>
                     }).collect_view()}

@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 use trainyard_core::runs::{
-    ImportReport, ProjectSummary, RunComparison, RunNotes, RunProgress, RunsPage, RunsQuery,
+    ImportReport, ProjectSummary, RunComparison, RunNotes, RunProgress, RunState, RunsPage,
+    RunsQuery,
 };
 use trainyard_core::sync::FileEntry;
 use trainyard_core::{MetricSeries, MetricSummary};
@@ -50,7 +51,7 @@ pub async fn run_series(
 
 #[server(prefix = "/ui")]
 pub async fn list_projects() -> Result<Vec<ProjectSummary>, UiError> {
-    Ok(engine()?.projects().await?)
+    Ok(engine()?.projects(Default::default()).await?)
 }
 
 #[server(prefix = "/ui", input = Json)]
@@ -107,4 +108,26 @@ pub async fn import_dirs() -> Result<Vec<String>, UiError> {
 #[server(prefix = "/ui")]
 pub async fn reindex_imports() -> Result<ImportReport, UiError> {
     Ok(engine()?.reindex_imports().await?)
+}
+
+/// A run's archive state, origin and sync state (the Job page).
+#[server(prefix = "/ui")]
+pub async fn load_run_state(id: i64) -> Result<RunState, UiError> {
+    Ok(engine()?.run_state(id).await?)
+}
+
+/// Archives a finished run (the Projects page); its files stay.
+#[server(prefix = "/ui")]
+pub async fn archive_run(id: i64) -> Result<RunState, UiError> {
+    let engine = engine()?;
+    engine.archive_run(id).await?;
+    Ok(engine.run_state(id).await?)
+}
+
+/// Restores an archived run.
+#[server(prefix = "/ui")]
+pub async fn restore_run(id: i64) -> Result<RunState, UiError> {
+    let engine = engine()?;
+    engine.restore_run(id).await?;
+    Ok(engine.run_state(id).await?)
 }

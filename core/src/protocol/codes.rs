@@ -78,5 +78,9 @@ pub const EXPERIMENT_NOT_FOUND: &str = "experiment_not_found";
 pub const EXPERIMENT_EXISTS: &str = "experiment_exists";
 /// The run has no such tag (404).
 pub const TAG_NOT_FOUND: &str = "tag_not_found";
+/// Only finished runs can be archived (409): cancel a queued or running one first.
+pub const RUN_ACTIVE: &str = "run_active";
+/// No run with that name in that project (404, the web helper's routes).
+pub const RUN_NOT_FOUND: &str = "run_not_found";
 /// Something failed inside the server; its log has the details (500).
 pub const INTERNAL: &str = "internal";

@@ -60,6 +60,24 @@ pub mod route {
     pub const COMPONENT_PLAN: &str = "/components/plan";
     pub const COMPONENT_BLOB: &str = "/components/blobs/{hash}";
     pub const COMPONENT_NOTICE: &str = "/components/notices/{id}";
+    // Results for scripts (issue 11): projects, runs, notes, compare, archive.
+    pub const PROJECTS: &str = "/projects";
+    pub const PROJECT_RUNS: &str = "/projects/{name}/runs";
+    pub const RUN: &str = "/runs/{id}";
+    pub const RUN_NOTES: &str = "/runs/{id}/notes";
+    pub const RUN_TAGS: &str = "/runs/{id}/tags";
+    pub const RUN_ARCHIVE: &str = "/runs/{id}/archive";
+    pub const RUN_RESTORE: &str = "/runs/{id}/restore";
+    pub const RUNS_PURGE: &str = "/runs/purge";
+    pub const COMPARE: &str = "/compare";
+    /// The web helper guide's read API, under [`super::COMPAT_PREFIX`].
+    pub const COMPAT_PROJECTS: &str = "/projects";
+    pub const COMPAT_RUNS: &str = "/runs";
+    pub const COMPAT_RUN: &str = "/run/{project}/{run}";
+    pub const COMPAT_RERUN: &str = "/run/rerun";
+    pub const COMPAT_QUEUE: &str = "/queue";
+    pub const COMPAT_QUEUE_CANCEL: &str = "/queue/cancel/{id}";
+    pub const COMPAT_DEVICES: &str = "/devices";
 }
 
 /// What an agent reports about one attempt; each is one route.
@@ -175,6 +193,66 @@ pub fn run_files_prefix(id: i64) -> String {
     format!("{API_PREFIX}/runs/{id}/files/")
 }
 
+// ---- results for scripts (issue 11) ----------------------------------------
+
+/// `/api/v1/projects`
+pub fn projects() -> String {
+    format!("{API_PREFIX}{}", route::PROJECTS)
+}
+
+/// `/api/v1/projects/{name}/runs`; the name is percent-encoded.
+pub fn project_runs(name: &str) -> String {
+    format!("{API_PREFIX}/projects/{}/runs", encode_segment(name))
+}
+
+/// `/api/v1/runs/{id}`
+pub fn run(id: i64) -> String {
+    format!("{API_PREFIX}/runs/{id}")
+}
+
+/// `/api/v1/runs/{id}/notes`
+pub fn run_notes(id: i64) -> String {
+    format!("{API_PREFIX}/runs/{id}/notes")
+}
+
+/// `/api/v1/runs/{id}/tags`
+pub fn run_tags(id: i64) -> String {
+    format!("{API_PREFIX}/runs/{id}/tags")
+}
+
+/// `/api/v1/runs/{id}/archive`
+pub fn run_archive(id: i64) -> String {
+    format!("{API_PREFIX}/runs/{id}/archive")
+}
+
+/// `/api/v1/runs/{id}/restore`
+pub fn run_restore(id: i64) -> String {
+    format!("{API_PREFIX}/runs/{id}/restore")
+}
+
+/// `/api/v1/runs/purge`
+pub fn runs_purge() -> String {
+    format!("{API_PREFIX}{}", route::RUNS_PURGE)
+}
+
+/// `/api/v1/compare`
+pub fn compare() -> String {
+    format!("{API_PREFIX}{}", route::COMPARE)
+}
+
+/// One path segment, percent-encoded (everything but unreserved characters).
+pub fn encode_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The same path relative to a base URL that may itself carry a path
 /// (`https://lab/trainyard/`): `Url::join` with a leading `/` would drop it.
 pub fn relative(path: &str) -> &str {
@@ -256,5 +334,18 @@ mod tests {
         assert_eq!(component_blob("ab"), api(route::COMPONENT_BLOB, &["ab"]));
         assert_eq!(component_plan(), api(route::COMPONENT_PLAN, &[]));
         assert_eq!(relative("/api/v1/x"), "api/v1/x");
+        assert_eq!(projects(), api(route::PROJECTS, &[]));
+        assert_eq!(project_runs("cifar"), api(route::PROJECT_RUNS, &["cifar"]));
+        assert_eq!(
+            project_runs("a b/c"),
+            api(route::PROJECT_RUNS, &["a%20b%2Fc"])
+        );
+        assert_eq!(run(4), api(route::RUN, &["4"]));
+        assert_eq!(run_notes(4), api(route::RUN_NOTES, &["4"]));
+        assert_eq!(run_tags(4), api(route::RUN_TAGS, &["4"]));
+        assert_eq!(run_archive(4), api(route::RUN_ARCHIVE, &["4"]));
+        assert_eq!(run_restore(4), api(route::RUN_RESTORE, &["4"]));
+        assert_eq!(runs_purge(), api(route::RUNS_PURGE, &[]));
+        assert_eq!(compare(), api(route::COMPARE, &[]));
     }
 }

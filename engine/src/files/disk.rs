@@ -60,6 +60,15 @@ impl RunFileStore {
         self.state.lock().await
     }
 
+    /// Every directory holding job `job_id`'s files: its run files and
+    /// staged uploads, for a purge.
+    pub fn job_dirs(&self, job_id: i64) -> Vec<PathBuf> {
+        vec![
+            self.runs.join(job_id.to_string()),
+            self.uploads.join(job_id.to_string()),
+        ]
+    }
+
     pub fn attempt_dir(&self, at: AttemptRef) -> PathBuf {
         self.runs
             .join(at.job_id.to_string())

@@ -51,6 +51,11 @@ impl LogStore {
         }
     }
 
+    /// The directory of every attempt's output of job `job_id`.
+    pub(crate) fn job_dir(&self, job_id: i64) -> PathBuf {
+        self.root.join(job_id.to_string())
+    }
+
     pub(crate) fn path(&self, at: AttemptRef) -> PathBuf {
         self.root
             .join(at.job_id.to_string())

@@ -132,6 +132,15 @@ impl Metrics {
         self.record_lines(at.job_id, lines).await;
     }
 
+    /// Forgets a purged job: its cached catalog and its points files (its
+    /// catalog rows are already deleted). Held under the catalog lock, so no
+    /// write of the job's is in between.
+    pub async fn forget_job(&self, job_id: i64) {
+        let mut catalog = self.catalog.lock().await;
+        catalog.remove(&job_id);
+        crate::runs::remove_dir(&self.root.join(job_id.to_string())).await;
+    }
+
     /// The latest progress of every job that reported some since the server started.
     pub fn progress(&self) -> Vec<RunProgress> {
         self.progress.snapshot()

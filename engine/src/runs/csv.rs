@@ -7,17 +7,18 @@ use trainyard_core::runs::{RunsQuery, MAX_PAGE_SIZE};
 
 use super::Results;
 use crate::error::EngineError;
+use crate::hosts::Hosts;
 
 /// Rows exported at most; the rest are left out with a note in the log.
 const MAX_EXPORT_ROWS: u64 = 100_000;
 
 impl Results {
     /// Runs matching `q` (its page and page size are ignored) as CSV text.
-    pub async fn runs_csv(&self, q: &RunsQuery) -> Result<String, EngineError> {
+    pub async fn runs_csv(&self, q: &RunsQuery, hosts: &Hosts) -> Result<String, EngineError> {
         let mut q = q.clone();
         q.page = 0;
         q.page_size = MAX_PAGE_SIZE;
-        let first = self.runs_page(&q).await?;
+        let first = self.runs_page(&q, hosts).await?;
         let mut out = String::new();
         let mut header = vec!["id", "name", "status", "started_ms", "duration_s"]
             .into_iter()
@@ -25,7 +26,16 @@ impl Results {
             .collect::<Vec<_>>();
         header.extend(first.param_keys.iter().cloned());
         header.extend(first.metric_keys.iter().cloned());
-        header.extend(["tags".to_string(), "notes".to_string()]);
+        header.extend(
+            [
+                "tags",
+                "notes",
+                "server_origin",
+                "sync_status",
+                "archived_ms",
+            ]
+            .map(String::from),
+        );
         push_record(&mut out, header.iter().map(String::as_str));
         let (params, metrics) = (first.param_keys.clone(), first.metric_keys.clone());
         let mut page = first;
@@ -58,6 +68,21 @@ impl Results {
                 }));
                 record.push(row.notes.tags.join(", "));
                 record.push(row.notes.notes.clone());
+                let state = &row.state;
+                record.push(
+                    state
+                        .server_origin
+                        .as_ref()
+                        .map(|o| o.label().to_string())
+                        .unwrap_or_default(),
+                );
+                record.push(
+                    state
+                        .sync_status
+                        .map(|s| s.label().to_string())
+                        .unwrap_or_default(),
+                );
+                record.push(state.archived_ms.map(|t| t.to_string()).unwrap_or_default());
                 push_record(&mut out, record.iter().map(String::as_str));
                 written += 1;
             }
@@ -65,7 +90,7 @@ impl Results {
                 break;
             }
             q.page += 1;
-            page = self.runs_page(&q).await?;
+            page = self.runs_page(&q, hosts).await?;
         }
         Ok(out)
     }

@@ -3,12 +3,15 @@
 //! lives in `store/runs.rs`; metric values come from the metrics domain and
 //! files from the file store, the job log store or an import, all passed in.
 
+mod archive;
 mod best;
 mod compare;
 mod csv;
 mod files;
 mod page;
+mod state;
 
+pub(crate) use archive::remove_dir;
 pub(crate) use files::RunFileSources;
 pub use files::{RunFileSlice, OUTPUT_LOG};
 
@@ -20,11 +23,17 @@ use crate::store::{JobRow, Store};
 pub(crate) struct Results {
     store: Store,
     clock: Clock,
+    /// The in-process agent's host id: its runs show as `local`.
+    local_host_id: Option<String>,
 }
 
 impl Results {
-    pub fn new(store: Store, clock: Clock) -> Results {
-        Results { store, clock }
+    pub fn new(store: Store, clock: Clock, local_host_id: Option<String>) -> Results {
+        Results {
+            store,
+            clock,
+            local_host_id,
+        }
     }
 
     /// The stored job behind run `job_id`, or `JobNotFound`.

@@ -13,6 +13,7 @@ pub use hosts::HostRow;
 pub use imports::ImportedRun;
 pub use jobs::{JobFilter, JobRow, NewSweep};
 pub use metrics::{CursorSave, SeriesRow};
+pub use runs::RunFacts;
 pub use tracking::ExperimentRow;
 
 use std::path::{Path, PathBuf};

@@ -5,24 +5,36 @@ use std::collections::HashMap;
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
-use trainyard_core::runs::{ProjectSummary, RunColumn, RunNotes, RunsQuery};
-use trainyard_core::JobView;
+use trainyard_core::runs::{ArchivedFilter, ProjectSummary, RunColumn, RunNotes, RunsQuery};
+use trainyard_core::{JobStatus, JobView};
 
-use super::jobs::{job_row, JOB_COLUMNS};
+use super::jobs::{job_row, JobRow, JOB_COLUMNS};
 use super::Store;
 use crate::error::EngineError;
 
 impl Store {
-    /// Every project with its run counts, most recently used first.
-    pub async fn projects(&self) -> Result<Vec<ProjectSummary>, EngineError> {
+    /// Every project with its run counts (of the runs `archived` selects)
+    /// and how many are archived, most recently used first.
+    pub async fn projects(
+        &self,
+        archived: ArchivedFilter,
+    ) -> Result<Vec<ProjectSummary>, EngineError> {
+        let shown = archived_sql(archived);
         let sql = format!(
-            "SELECT project, COUNT(*) AS runs,
-               SUM(status IN {}) AS active,
-               SUM(status = 'succeeded') AS succeeded,
-               SUM(status IN ('failed', 'cancelled')) AS failed,
-               MAX(created_ms) AS last_created_ms
-             FROM jobs GROUP BY project ORDER BY last_created_ms DESC",
-            super::unfinished_statuses_sql()
+            "SELECT project, SUM({shown}) AS runs,
+               SUM(({shown}) AND status IN {}) AS active,
+               SUM(({shown}) AND status = 'succeeded') AS succeeded,
+               SUM(({shown}) AND status IN ('failed', 'cancelled')) AS failed,
+               MAX(created_ms) AS last_created_ms,
+               SUM(archived_ms IS NOT NULL) AS archived
+             FROM jobs GROUP BY project {}
+             ORDER BY last_created_ms DESC",
+            super::unfinished_statuses_sql(),
+            if archived == ArchivedFilter::Only {
+                "HAVING SUM(archived_ms IS NOT NULL) > 0"
+            } else {
+                ""
+            }
         );
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         rows.iter()
@@ -34,6 +46,7 @@ impl Store {
                     succeeded: count(r, "succeeded")?,
                     failed: count(r, "failed")?,
                     last_created_ms: r.try_get("last_created_ms")?,
+                    archived: count(r, "archived")?,
                 })
             })
             .collect()
@@ -49,10 +62,7 @@ impl Store {
     }
 
     /// How many runs match `q`'s filter, and the page it asks for.
-    pub async fn runs_page(
-        &self,
-        q: &RunsQuery,
-    ) -> Result<(u64, Vec<(JobView, RunNotes)>), EngineError> {
+    pub async fn runs_page(&self, q: &RunsQuery) -> Result<(u64, Vec<RunFacts>), EngineError> {
         let mut counter = QueryBuilder::<Sqlite>::new(
             "SELECT COUNT(*) AS n FROM jobs LEFT JOIN run_notes n ON n.job_id = jobs.id",
         );
@@ -60,7 +70,7 @@ impl Store {
         let total = count(&counter.build().fetch_one(&self.pool).await?, "n")?;
 
         let mut page = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT * FROM (SELECT {JOB_COLUMNS}, n.notes AS notes, n.tags AS tags, "
+            "SELECT * FROM (SELECT {JOB_COLUMNS}, n.notes AS notes, n.tags AS tags, {FACT_COLUMNS}, "
         ));
         push_sort_value(&mut page, &q.sort);
         page.push(" AS sort_value FROM jobs LEFT JOIN run_notes n ON n.job_id = jobs.id");
@@ -81,7 +91,7 @@ impl Store {
         let rows = page.build().fetch_all(&self.pool).await?;
         let runs = rows
             .iter()
-            .map(|r| Ok((job_row(r)?.view, notes_of(r)?)))
+            .map(|r| Ok(facts_of(r)?.0))
             .collect::<Result<Vec<_>, EngineError>>()?;
         Ok((total, runs))
     }
@@ -157,10 +167,11 @@ impl Store {
     }
 }
 
-/// `WHERE` for the project, status and search of `q`.
+/// `WHERE` for the project, status, search and archive state of `q`.
 fn push_filter(b: &mut QueryBuilder<'_, Sqlite>, q: &RunsQuery) {
     b.push(" WHERE jobs.project = ");
     b.push_bind(q.project.clone());
+    b.push(format!(" AND {}", archived_sql(q.archived)));
     if let Some(status) = q.status {
         b.push(" AND jobs.status = ");
         b.push_bind(status.label());
@@ -228,4 +239,159 @@ fn notes_of(r: &SqliteRow) -> Result<RunNotes, EngineError> {
 fn count(r: &SqliteRow, column: &str) -> Result<u64, EngineError> {
     let n: Option<i64> = r.try_get(column)?;
     Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+}
+
+// ---- archive, run state and purge (issue 11) -------------------------------
+
+/// What the results domain derives a run's state from, beside the job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFacts {
+    pub job: JobView,
+    pub notes: RunNotes,
+    pub archived_ms: Option<i64>,
+    /// The status of the job's current attempt as recorded (`succeeded`
+    /// etc. only after its agent's final report).
+    pub attempt_status: Option<JobStatus>,
+    pub imported: bool,
+}
+
+/// The columns [`facts_of`] reads beside `JOB_COLUMNS`, notes and tags.
+const FACT_COLUMNS: &str = "jobs.archived_ms AS archived_ms, \
+    (SELECT a.status FROM attempts a WHERE a.job_id = jobs.id AND a.attempt = jobs.attempt) AS attempt_status, \
+    EXISTS (SELECT 1 FROM imported_runs i WHERE i.job_id = jobs.id) AS imported";
+
+/// The SQL condition on `jobs.archived_ms` that `filter` selects.
+fn archived_sql(filter: ArchivedFilter) -> &'static str {
+    match filter {
+        ArchivedFilter::Exclude => "jobs.archived_ms IS NULL",
+        ArchivedFilter::Include => "1",
+        ArchivedFilter::Only => "jobs.archived_ms IS NOT NULL",
+    }
+}
+
+fn facts_of(r: &SqliteRow) -> Result<(RunFacts, String), EngineError> {
+    let JobRow { view, config_yaml } = job_row(r)?;
+    let attempt_status: Option<String> = r.try_get("attempt_status")?;
+    Ok((
+        RunFacts {
+            job: view,
+            notes: notes_of(r)?,
+            archived_ms: r.try_get("archived_ms")?,
+            attempt_status: attempt_status.and_then(|s| s.parse().ok()),
+            imported: r.try_get("imported")?,
+        },
+        config_yaml,
+    ))
+}
+
+impl Store {
+    /// One run's facts and resolved config, or `None` if no job has that id.
+    pub async fn run_facts(&self, job_id: i64) -> Result<Option<(RunFacts, String)>, EngineError> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS}, n.notes AS notes, n.tags AS tags, {FACT_COLUMNS}
+             FROM jobs LEFT JOIN run_notes n ON n.job_id = jobs.id WHERE jobs.id = ?"
+        );
+        let row = sqlx::query(&sql)
+            .bind(job_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(facts_of).transpose()
+    }
+
+    /// The newest job named `name` in `project` (the web helper's run name).
+    pub async fn run_id_by_name(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<Option<i64>, EngineError> {
+        let row = sqlx::query(
+            "SELECT id FROM jobs WHERE project = ? AND name = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(project)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+
+    /// Marks a finished (or imported or MLflow-created: never scheduled) job archived at
+    /// `now_ms`, keeping an earlier time if it already was. Returns `false`
+    /// if no such job has that id.
+    pub async fn archive_job(&self, job_id: i64, now_ms: i64) -> Result<bool, EngineError> {
+        let sql = format!(
+            "UPDATE jobs SET archived_ms = COALESCE(archived_ms, ?)
+             WHERE id = ? AND (status NOT IN {}
+               OR EXISTS (SELECT 1 FROM imported_runs i WHERE i.job_id = jobs.id)
+               OR EXISTS (SELECT 1 FROM tracked_runs t WHERE t.job_id = jobs.id))",
+            super::unfinished_statuses_sql()
+        );
+        let done = sqlx::query(&sql)
+            .bind(now_ms)
+            .bind(job_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Clears a job's archived mark. Returns `false` if no job has that id.
+    pub async fn restore_job(&self, job_id: i64) -> Result<bool, EngineError> {
+        let done = sqlx::query("UPDATE jobs SET archived_ms = NULL WHERE id = ?")
+            .bind(job_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Jobs archived at or before `cutoff_ms`, oldest first, with whether
+    /// each was imported.
+    pub async fn archived_before(&self, cutoff_ms: i64) -> Result<Vec<(i64, bool)>, EngineError> {
+        let rows = sqlx::query(
+            "SELECT id, EXISTS (SELECT 1 FROM imported_runs i WHERE i.job_id = jobs.id) AS imported
+             FROM jobs WHERE archived_ms IS NOT NULL AND archived_ms <= ? ORDER BY archived_ms, id",
+        )
+        .bind(cutoff_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("imported")?)))
+            .collect()
+    }
+
+    /// Deletes a job archived at or before `cutoff_ms` and every row about
+    /// it, in one transaction. Returns `false` (deleting nothing) if it was
+    /// restored (or archived again, later) meanwhile.
+    pub async fn purge_job(&self, job_id: i64, cutoff_ms: i64) -> Result<bool, EngineError> {
+        let mut tx = self.pool.begin().await?;
+        let archived = sqlx::query("SELECT 1 FROM jobs WHERE id = ? AND archived_ms <= ?")
+            .bind(job_id)
+            .bind(cutoff_ms)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if archived.is_none() {
+            return Ok(false);
+        }
+        for table in [
+            "metric_series",
+            "csv_cursors",
+            "run_problems",
+            "attempts",
+            "run_notes",
+            "job_manifests",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE job_id = ?"))
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE component_notices SET job_id = NULL WHERE job_id = ?")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM jobs WHERE id = ?")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
 }

@@ -299,6 +299,15 @@ impl Store {
         Ok(())
     }
 
+    /// Whether job `job_id` is archived (MLflow's `deleted`).
+    pub async fn is_archived(&self, job_id: i64) -> Result<bool, EngineError> {
+        let row = sqlx::query("SELECT archived_ms IS NOT NULL FROM jobs WHERE id = ?")
+            .bind(job_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some_and(|r| r.get::<bool, _>(0)))
+    }
+
     /// Ids of the jobs of `projects`, newest first.
     pub async fn job_ids_of_projects(&self, projects: &[String]) -> Result<Vec<i64>, EngineError> {
         let mut ids = Vec::new();

@@ -33,12 +33,12 @@ pub struct TrackedBatch {
 }
 
 impl Tracking {
-    /// Logs `batch` into run `id`, which must not be archived (`deleted`).
+    /// Logs `batch` into run `id`, which must not be archived (MLflow's
+    /// deleted).
     pub async fn log_batch(
         &self,
         id: i64,
         batch: TrackedBatch,
-        deleted: bool,
         metrics: &Metrics,
         bus: &Arc<EventBus>,
     ) -> Result<(), EngineError> {
@@ -72,7 +72,7 @@ impl Tracking {
 
         let _writing = self.writes.lock().await;
         let mut job = self.run_job(id).await?;
-        if deleted {
+        if self.store.is_archived(id).await? {
             return Err(invalid(
                 "run_id",
                 format!("run {id} is deleted; it must be in the 'active' state to log to it"),

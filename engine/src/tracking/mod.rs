@@ -53,7 +53,7 @@ pub const DEFAULT_EXPERIMENT_NAME: &str = "Default";
 
 /// An MLflow run status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunState {
+pub enum TrackedStatus {
     Running,
     Scheduled,
     Finished,
@@ -61,46 +61,46 @@ pub enum RunState {
     Killed,
 }
 
-impl RunState {
+impl TrackedStatus {
     pub fn label(self) -> &'static str {
         match self {
-            RunState::Running => "RUNNING",
-            RunState::Scheduled => "SCHEDULED",
-            RunState::Finished => "FINISHED",
-            RunState::Failed => "FAILED",
-            RunState::Killed => "KILLED",
+            TrackedStatus::Running => "RUNNING",
+            TrackedStatus::Scheduled => "SCHEDULED",
+            TrackedStatus::Finished => "FINISHED",
+            TrackedStatus::Failed => "FAILED",
+            TrackedStatus::Killed => "KILLED",
         }
     }
 
-    pub fn parse(text: &str) -> Option<RunState> {
+    pub fn parse(text: &str) -> Option<TrackedStatus> {
         Some(match text {
-            "RUNNING" => RunState::Running,
-            "SCHEDULED" => RunState::Scheduled,
-            "FINISHED" => RunState::Finished,
-            "FAILED" => RunState::Failed,
-            "KILLED" => RunState::Killed,
+            "RUNNING" => TrackedStatus::Running,
+            "SCHEDULED" => TrackedStatus::Scheduled,
+            "FINISHED" => TrackedStatus::Finished,
+            "FAILED" => TrackedStatus::Failed,
+            "KILLED" => TrackedStatus::Killed,
             _ => return None,
         })
     }
 
     /// How a job's status reads as an MLflow status.
-    pub fn of_job(status: JobStatus) -> RunState {
+    pub fn of_job(status: JobStatus) -> TrackedStatus {
         match status {
-            JobStatus::Queued | JobStatus::Assigned => RunState::Scheduled,
-            JobStatus::Running => RunState::Running,
-            JobStatus::Succeeded => RunState::Finished,
-            JobStatus::Failed | JobStatus::Lost => RunState::Failed,
-            JobStatus::Cancelled => RunState::Killed,
+            JobStatus::Queued | JobStatus::Assigned => TrackedStatus::Scheduled,
+            JobStatus::Running => TrackedStatus::Running,
+            JobStatus::Succeeded => TrackedStatus::Finished,
+            JobStatus::Failed | JobStatus::Lost => TrackedStatus::Failed,
+            JobStatus::Cancelled => TrackedStatus::Killed,
         }
     }
 
     fn job_status(self) -> JobStatus {
         match self {
-            RunState::Running => JobStatus::Running,
-            RunState::Scheduled => JobStatus::Queued,
-            RunState::Finished => JobStatus::Succeeded,
-            RunState::Failed => JobStatus::Failed,
-            RunState::Killed => JobStatus::Cancelled,
+            TrackedStatus::Running => JobStatus::Running,
+            TrackedStatus::Scheduled => JobStatus::Queued,
+            TrackedStatus::Finished => JobStatus::Succeeded,
+            TrackedStatus::Failed => JobStatus::Failed,
+            TrackedStatus::Killed => JobStatus::Cancelled,
         }
     }
 }
@@ -133,7 +133,7 @@ pub struct TrackedRun {
     pub name: String,
     pub experiment_id: i64,
     pub user_id: String,
-    pub status: RunState,
+    pub status: TrackedStatus,
     pub start_ms: i64,
     pub end_ms: Option<i64>,
     /// `active` or `deleted` (archived).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use trainyard_core::{JobStatus, JobView, Priority};
 
 use super::{
-    check_key, invalid, short, truncated, LatestMetric, RunState, TrackedRun, Tracking,
+    check_key, invalid, short, truncated, LatestMetric, TrackedRun, TrackedStatus, Tracking,
     MAX_TAG_VALUE_CHARS, RUN_NAME_TAG,
 };
 use crate::error::EngineError;
@@ -31,7 +31,7 @@ pub struct NewRun {
 /// What `runs/update` asks for; absent fields are kept.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunUpdate {
-    pub status: Option<RunState>,
+    pub status: Option<TrackedStatus>,
     pub end_ms: Option<i64>,
     pub name: Option<String>,
 }
@@ -106,7 +106,7 @@ impl Tracking {
             name: job.view.name,
             experiment_id: experiment.id,
             user_id: new.user_id,
-            status: RunState::Running,
+            status: TrackedStatus::Running,
             start_ms: start,
             end_ms: None,
             lifecycle_stage: "active".into(),
@@ -125,14 +125,10 @@ impl Tracking {
             .ok_or(EngineError::JobNotFound(id))
     }
 
-    /// Run `id` as MLflow shows it; `deleted` says whether it is archived.
-    pub async fn run(
-        &self,
-        id: i64,
-        metrics: &Metrics,
-        deleted: bool,
-    ) -> Result<TrackedRun, EngineError> {
+    /// Run `id` as MLflow shows it (archived: `deleted`).
+    pub async fn run(&self, id: i64, metrics: &Metrics) -> Result<TrackedRun, EngineError> {
         let job = self.run_job(id).await?;
+        let deleted = self.store.is_archived(id).await?;
         self.tracked(job, metrics, deleted).await
     }
 
@@ -168,7 +164,7 @@ impl Tracking {
             name: view.name,
             experiment_id: experiment.id,
             user_id: user.clone().unwrap_or_default(),
-            status: RunState::of_job(view.status),
+            status: TrackedStatus::of_job(view.status),
             start_ms: view.started_ms.unwrap_or(view.created_ms),
             end_ms: view.finished_ms,
             lifecycle_stage: if deleted { "deleted" } else { "active" }.into(),
@@ -207,7 +203,7 @@ impl Tracking {
             if let Some(status) = update.status {
                 let view = &mut job.view;
                 view.status = status.job_status();
-                if status == RunState::Running || status == RunState::Scheduled {
+                if status == TrackedStatus::Running || status == TrackedStatus::Scheduled {
                     view.finished_ms = None;
                     view.duration_ms = None;
                 } else {

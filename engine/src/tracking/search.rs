@@ -74,13 +74,12 @@ fn offset_of(token: &Option<String>) -> Result<usize, EngineError> {
 }
 
 impl Tracking {
-    /// Runs of `q.experiment_ids` passing `q.filter`; `deleted` tells which
-    /// runs are archived.
+    /// Runs of `q.experiment_ids` passing `q.filter`; archived runs are
+    /// MLflow's deleted ones.
     pub async fn search_runs(
         &self,
         q: &RunSearch,
         metrics: &Metrics,
-        deleted: &(dyn Fn(i64) -> bool + Sync),
     ) -> Result<RunSearchPage, EngineError> {
         if q.max_results == 0 || q.max_results > MAX_SEARCH_RESULTS {
             return Err(invalid(
@@ -112,7 +111,7 @@ impl Tracking {
         }
         let mut runs = Vec::new();
         for job_id in self.store.job_ids_of_projects(&projects).await? {
-            let is_deleted = deleted(job_id);
+            let is_deleted = self.store.is_archived(job_id).await?;
             if !q.view.shows(is_deleted) {
                 continue;
             }

@@ -214,3 +214,26 @@ async fn a_missing_import_dir_is_reported_not_fatal() {
     assert_eq!(report.runs, 0);
     assert_eq!(report.skipped.len(), 1, "{report:?}");
 }
+
+#[tokio::test]
+async fn an_archived_imported_run_stays_archived_on_rescan_and_a_purge_leaves_its_files() {
+    let logs = tempfile::tempdir().expect("a temp dir");
+    let csv = logs.path().join("cifar").join("old.csv");
+    write(&csv, b"step,loss\n0,2.0\n1,1.0\n");
+    let engine = engine_importing(logs.path()).await;
+    engine.scan_imports().await;
+    let id = runs(&engine, "cifar").await.rows[0].job.id;
+    let state = engine.run_state(id).await.expect("state");
+    assert_eq!(
+        state.server_origin,
+        Some(trainyard_core::runs::RunOrigin::Imported)
+    );
+    // Fresh files make it "running"; an imported run is archived anyway.
+    engine.archive_run(id).await.expect("archived");
+    engine.reindex_imports().await.expect("re-indexed");
+    assert_eq!(runs(&engine, "cifar").await.total, 0, "still archived");
+    let report = engine.purge_archived_runs(0).await.expect("the purge runs");
+    assert!(report.purged.is_empty());
+    assert!(report.skipped[0].contains("imported"), "{report:?}");
+    assert!(csv.exists(), "the import tree is never touched");
+}

@@ -11,4 +11,5 @@ mod hosts;
 mod imports;
 mod jobs;
 mod metrics;
+mod run_archive;
 mod runs;

@@ -61,7 +61,10 @@ async fn projects_are_listed_with_their_run_counts() {
     let engine = engine().await;
     sweep(&engine, "vision", &[0.1, 0.2, 0.3]).await;
     sweep(&engine, "nlp", &[0.1]).await;
-    let projects = engine.projects().await.expect("the projects are listed");
+    let projects = engine
+        .projects(Default::default())
+        .await
+        .expect("the projects are listed");
     let counts: Vec<(String, u64, u64)> = projects
         .into_iter()
         .map(|p| (p.name, p.runs, p.active))
@@ -257,11 +260,11 @@ async fn the_csv_export_has_every_matching_run_with_params_and_metrics() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "id,name,status,started_ms,duration_s,lr,loss,tags,notes"
+        "id,name,status,started_ms,duration_s,lr,loss,tags,notes,server_origin,sync_status,archived_ms"
     );
     assert_eq!(
         lines[1],
-        format!("{},lr0.1,queued,,,0.1,0.5,,\"a, b\"", ids[0])
+        format!("{},lr0.1,queued,,,0.1,0.5,,\"a, b\",,,", ids[0])
     );
     assert_eq!(lines.len(), 3);
 }

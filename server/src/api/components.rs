@@ -25,7 +25,7 @@ use crate::state::AppState;
 /// Largest component upload body (a 4 MiB file as JSON, with room).
 pub const MAX_UPLOAD_BODY_BYTES: usize = 10 << 20;
 
-fn envelope<T>(data: T, message: impl Into<String>) -> Json<Envelope<T>> {
+pub(super) fn envelope<T>(data: T, message: impl Into<String>) -> Json<Envelope<T>> {
     Json(Envelope {
         data,
         meta: EnvelopeMeta {

@@ -15,6 +15,8 @@ mod jobs;
 mod metrics;
 pub mod mlflow;
 pub(crate) mod run_files;
+mod runs;
+mod web_helper;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -54,6 +56,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(route::RUN_FILE, get(run_files::download))
         .route(route::RUN_PROBLEMS, get(run_files::problems))
         .route(route::IMPORTS_REINDEX, post(imports::reindex))
+        .merge(results())
         .route(route::JOB_MANIFEST, get(components::job_manifest))
         .route(route::COMPONENT_NOTICES, get(components::notices))
         .route(route::COMPONENT_NOTICE, post(components::answer_notice))
@@ -97,6 +100,32 @@ pub fn router(state: AppState) -> Router<AppState> {
         ))
 }
 
+/// Results for scripts (issue 11): projects, runs, notes, compare, archive.
+fn results() -> Router<AppState> {
+    Router::new()
+        .route(route::PROJECTS, get(runs::projects))
+        .route(route::PROJECT_RUNS, get(runs::project_runs))
+        .route(route::RUN, get(runs::detail))
+        .route(route::RUN_NOTES, put(runs::put_notes))
+        .route(route::RUN_TAGS, put(runs::put_tags))
+        .route(route::RUN_ARCHIVE, post(runs::archive))
+        .route(route::RUN_RESTORE, post(runs::restore))
+        .route(route::RUNS_PURGE, post(runs::purge))
+        .route(route::COMPARE, get(runs::compare))
+}
+
+/// The web helper guide's read API in CVLab-Kit's envelope (issue 11).
+fn web_helper() -> Router<AppState> {
+    Router::new()
+        .route(route::COMPAT_PROJECTS, get(web_helper::projects))
+        .route(route::COMPAT_RUNS, get(web_helper::runs))
+        .route(route::COMPAT_RUN, get(web_helper::run))
+        .route(route::COMPAT_RERUN, post(web_helper::rerun))
+        .route(route::COMPAT_QUEUE, get(web_helper::queue))
+        .route(route::COMPAT_QUEUE_CANCEL, post(web_helper::cancel))
+        .route(route::COMPAT_DEVICES, get(web_helper::devices))
+}
+
 /// The components store, in CVLab-Kit's shapes: mounted under both prefixes.
 fn component_store() -> Router<AppState> {
     Router::new()
@@ -131,5 +160,6 @@ pub fn compat_router(state: AppState) -> Router<AppState> {
             post(compat::queue_add).layer(DefaultBodyLimit::max(jobs::MAX_CONFIG_BYTES)),
         )
         .merge(component_store())
+        .merge(web_helper())
         .layer(middleware::from_fn_with_state(state, auth::require_api_key))
 }

@@ -17,6 +17,7 @@ mod jobs_support;
 mod killable;
 mod metrics_api;
 mod mlflow_client;
+mod results_api;
 mod sse;
 mod startup;
 mod submit_cli;

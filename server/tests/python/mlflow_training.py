@@ -156,6 +156,18 @@ page = client.search_runs([experiment.experiment_id], "", max_results=2)
 assert len(page) == 2 and page.token, page.token
 rest = client.search_runs([experiment.experiment_id], "", max_results=2, page_token=page.token)
 assert len(rest) == 1 and not rest.token
+# delete_run archives (hidden, kept), restore_run brings it back.
+failed_id = client.search_runs([experiment.experiment_id], "attributes.status = 'FAILED'")[0].info.run_id
+client.delete_run(failed_id)
+assert client.get_run(failed_id).info.lifecycle_stage == "deleted"
+assert len(client.search_runs([experiment.experiment_id], "")) == 2
+from mlflow.entities import ViewType  # noqa: E402
+assert [r.info.run_id for r in client.search_runs([experiment.experiment_id], "", run_view_type=ViewType.DELETED_ONLY)] == [failed_id]
+expect_error("INVALID_PARAMETER_VALUE", client.log_metric, failed_id, "late", 1.0)
+client.restore_run(failed_id)
+assert client.get_run(failed_id).info.lifecycle_stage == "active"
+assert len(client.search_runs([experiment.experiment_id], "")) == 3
+out["failed_id"] = failed_id
 expect_error("INVALID_PARAMETER_VALUE", client.search_runs, [experiment.experiment_id], "metrics.val_acc >")
 expect_error("INVALID_PARAMETER_VALUE", client.search_runs, [experiment.experiment_id], "colour.x = 'red'")
 

@@ -58,6 +58,8 @@ fn tracking() -> Router<AppState> {
         .route("/runs/delete-tag", post(runs::delete_tag))
         .route("/runs/log-batch", post(runs::log_batch))
         .route("/runs/log-inputs", post(runs::log_inputs))
+        .route("/runs/delete", post(runs::delete))
+        .route("/runs/restore", post(runs::restore))
         .route("/runs/search", post(runs::search).get(runs::search))
         .route("/metrics/get-history", get(runs::get_history))
         .route("/artifacts/list", get(artifacts::list_by_run))

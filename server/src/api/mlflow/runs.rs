@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 use trainyard_engine::{
-    LoggedMetric, NewRun, RunSearch, RunState, RunUpdate, TrackedBatch, ViewType,
+    LoggedMetric, NewRun, RunSearch, RunUpdate, TrackedBatch, TrackedStatus, ViewType,
 };
 
 use super::error::MlflowError;
@@ -44,7 +44,7 @@ pub async fn update(State(state): State<AppState>, fields: Fields) -> Reply {
     let id = fields.run_id()?;
     let status = match fields.opt_str("status")? {
         Some(s) => Some(
-            RunState::parse(&s)
+            TrackedStatus::parse(&s)
                 .ok_or_else(|| MlflowError::invalid(format!("invalid run status {s:?}")))?,
         ),
         None => None,
@@ -161,6 +161,19 @@ pub async fn log_batch(State(state): State<AppState>, fields: Fields) -> Reply {
         tags: tags(&fields, "tags")?,
     };
     state.engine.log_tracked_batch(id, batch).await?;
+    empty()
+}
+
+/// `POST /runs/delete {run_id}`: archives the run (its files stay until a
+/// `trainyard runs purge`).
+pub async fn delete(State(state): State<AppState>, fields: Fields) -> Reply {
+    state.engine.archive_run(fields.run_id()?).await?;
+    empty()
+}
+
+/// `POST /runs/restore {run_id}`
+pub async fn restore(State(state): State<AppState>, fields: Fields) -> Reply {
+    state.engine.restore_run(fields.run_id()?).await?;
     empty()
 }
 
