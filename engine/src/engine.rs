@@ -663,4 +663,18 @@ impl Engine {
     pub async fn reindex_imports(&self) -> Result<ImportReport, EngineError> {
         self.imports.reindex(&self.metrics).await
     }
+
+    // ---- TensorBoard import -----------------------------------------------
+
+    /// Imports a TensorBoard log dir on this machine into `project` (default:
+    /// the directory's name); importing it again reads only new records.
+    pub async fn import_tensorboard(
+        &self,
+        dir: &std::path::Path,
+        project: Option<&str>,
+    ) -> Result<ImportReport, EngineError> {
+        self.imports
+            .import_tensorboard(dir, project, &self.metrics)
+            .await
+    }
 }

@@ -64,6 +64,9 @@ pub enum EngineError {
     #[error("job {job_id} has no file {path:?}")]
     RunFileNotFound { job_id: i64, path: String },
     /// A metric key or chart query parameter is invalid; `field` names it.
+    /// A TensorBoard import's directory or project cannot be used.
+    #[error("cannot import {path:?}: {message}")]
+    BadImportDir { path: String, message: String },
     #[error("{field}: {message}")]
     BadMetricQuery {
         field: &'static str,
@@ -156,6 +159,7 @@ impl EngineError {
             EngineError::NoticeNotFound(_) => (codes::NOTICE_NOT_FOUND, NotFound),
             EngineError::NotInPlan { .. } => (codes::NOT_IN_PLAN, Conflict),
             EngineError::NoComponentsDir => (codes::NO_COMPONENTS_DIR, Conflict),
+            EngineError::BadImportDir { .. } => (codes::BAD_IMPORT_DIR, BadRequest),
             EngineError::Io { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
                 (codes::INTERNAL, Internal)
             }

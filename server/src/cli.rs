@@ -43,6 +43,8 @@ pub enum Command {
     /// The components store: restore the code a job ran with, or sync a
     /// working directory from a shell.
     Components(crate::components_cli::ComponentsArgs),
+    /// Import existing runs into a running server (`import tensorboard DIR`).
+    Import(crate::import_cli::ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -93,7 +95,8 @@ pub struct ServeArgs {
     #[arg(long, env = "TRAINYARD_MAX_FILE_MB", default_value_t = 20_480)]
     pub max_file_mb: u64,
     /// Index an existing CVLab-Kit style `logs/<project>/<run>.{csv,yaml,pt}`
-    /// tree and watch it for new runs (repeat for several trees).
+    /// tree, and TensorBoard runs (`<project>/<run dir>/events.out.tfevents.*`)
+    /// in it, and watch it for new runs (repeat for several trees).
     #[arg(
         long = "import-dir",
         env = "TRAINYARD_IMPORT_DIRS",

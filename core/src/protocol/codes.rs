@@ -69,5 +69,7 @@ pub const NOTICE_NOT_FOUND: &str = "notice_not_found";
 pub const NOT_IN_PLAN: &str = "not_in_plan";
 /// A scan on a server started without `--components-dir` (409).
 pub const NO_COMPONENTS_DIR: &str = "no_components_dir";
+/// A TensorBoard import names no readable directory, or a bad project (400).
+pub const BAD_IMPORT_DIR: &str = "bad_import_dir";
 /// Something failed inside the server; its log has the details (500).
 pub const INTERNAL: &str = "internal";

@@ -32,6 +32,7 @@ pub mod route {
     pub const RUN_FILE: &str = "/runs/{id}/files/{*path}";
     pub const RUN_PROBLEMS: &str = "/runs/{id}/problems";
     pub const IMPORTS_REINDEX: &str = "/imports/reindex";
+    pub const IMPORTS_TENSORBOARD: &str = "/imports/tensorboard";
     pub const AGENT_HEARTBEAT: &str = "/agents/heartbeat";
     pub const AGENT_POLL: &str = "/agents/poll";
     pub const ATTEMPT_STARTED: &str = "/agents/jobs/{job}/attempts/{attempt}/started";
@@ -113,6 +114,11 @@ pub fn attempt(at: AttemptRef, action: AttemptAction) -> String {
 /// `/api/v1/events`
 pub fn events() -> String {
     format!("{API_PREFIX}{}", route::EVENTS)
+}
+
+/// `/api/v1/imports/tensorboard`
+pub fn imports_tensorboard() -> String {
+    format!("{API_PREFIX}{}", route::IMPORTS_TENSORBOARD)
 }
 
 /// `/api/v1/experiments`
@@ -256,5 +262,6 @@ mod tests {
         assert_eq!(component_blob("ab"), api(route::COMPONENT_BLOB, &["ab"]));
         assert_eq!(component_plan(), api(route::COMPONENT_PLAN, &[]));
         assert_eq!(relative("/api/v1/x"), "api/v1/x");
+        assert_eq!(imports_tensorboard(), api(route::IMPORTS_TENSORBOARD, &[]));
     }
 }

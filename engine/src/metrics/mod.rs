@@ -37,7 +37,7 @@ pub(crate) use csv_index::CsvSource;
 pub use ingest::MetricPoint;
 pub(crate) use parse::MetricLine;
 pub(crate) use tap::MAX_LINE_BYTES;
-pub(crate) use tfevents_index::{TfIndexed, TfSource};
+pub(crate) use tfevents_index::TfSource;
 
 use crate::clock::Clock;
 use crate::events::{BusEvent, EventBus};

@@ -44,6 +44,9 @@ pub struct TfIndexed {
     pub points: usize,
     /// Problems found by this call.
     pub problems: usize,
+    /// Non-scalar summaries counted and skipped by this call (histograms,
+    /// images, audio, text, other plugins).
+    pub skipped: u64,
     /// Records and scalars read, and what was skipped, since the first read.
     pub records: u64,
     pub scalars: u64,
@@ -98,6 +101,7 @@ impl Metrics {
             None => TfCursor::default(),
         };
         let mut done = TfIndexed::default();
+        let skipped_before = cursor.skips.summaries();
         let mut want = READ_STEP;
         loop {
             let (bytes, file_len) = read_window(&source.file, cursor.offset, want)
@@ -122,6 +126,7 @@ impl Metrics {
         done.records = cursor.records;
         done.scalars = cursor.scalars;
         done.skips = cursor.skips;
+        done.skipped = cursor.skips.summaries() - skipped_before;
         Ok(done)
     }
 
@@ -166,11 +171,18 @@ impl Metrics {
         }
         for key in bad_keys {
             let shown: String = key.chars().take(80).collect();
-            problems.push((None, format!("tag {shown:?} is not a valid metric key; its scalars were skipped")));
+            problems.push((
+                None,
+                format!("tag {shown:?} is not a valid metric key; its scalars were skipped"),
+            ));
         }
         if !problems.is_empty() {
             for (_, message) in problems.iter().take(3) {
-                tracing::info!(job = at.job_id, file = source.name, "TensorBoard events: {message}");
+                tracing::info!(
+                    job = at.job_id,
+                    file = source.name,
+                    "TensorBoard events: {message}"
+                );
             }
             self.store
                 .add_run_problems(at.job_id, source.name, &problems, now)

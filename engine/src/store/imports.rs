@@ -21,6 +21,17 @@ pub struct ImportedRun {
     pub run_dir: Option<String>,
 }
 
+impl ImportedRun {
+    /// The directory its file paths are relative to: a TensorBoard run's
+    /// own, or a CVLab-Kit run's project directory.
+    pub fn base_dir(&self) -> std::path::PathBuf {
+        match &self.run_dir {
+            Some(dir) => dir.into(),
+            None => std::path::Path::new(&self.root).join(&self.project),
+        }
+    }
+}
+
 impl Store {
     pub async fn imported_run(
         &self,
@@ -124,7 +135,11 @@ impl Store {
     }
 
     /// Records where an imported TensorBoard run's event files are.
-    pub async fn set_imported_run_dir(&self, job_id: i64, run_dir: &str) -> Result<(), EngineError> {
+    pub async fn set_imported_run_dir(
+        &self,
+        job_id: i64,
+        run_dir: &str,
+    ) -> Result<(), EngineError> {
         sqlx::query("UPDATE imported_runs SET run_dir = ? WHERE job_id = ?")
             .bind(run_dir)
             .bind(job_id)

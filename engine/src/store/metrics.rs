@@ -95,11 +95,11 @@ impl Store {
         path: &str,
     ) -> Result<Option<String>, EngineError> {
         let row = sqlx::query(table.select())
-        .bind(job_id)
-        .bind(i64::from(attempt))
-        .bind(path)
-        .fetch_optional(&self.pool)
-        .await?;
+            .bind(job_id)
+            .bind(i64::from(attempt))
+            .bind(path)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| r.get::<String, _>(0)))
     }
 
@@ -227,12 +227,12 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         if let Some(save) = cursor {
             sqlx::query(save.table.upsert())
-            .bind(save.job_id)
-            .bind(i64::from(save.attempt))
-            .bind(&save.path)
-            .bind(&save.cursor_json)
-            .execute(&mut *tx)
-            .await?;
+                .bind(save.job_id)
+                .bind(i64::from(save.attempt))
+                .bind(&save.path)
+                .bind(&save.cursor_json)
+                .execute(&mut *tx)
+                .await?;
         }
         for row in rows {
             sqlx::query(

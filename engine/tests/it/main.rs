@@ -12,3 +12,4 @@ mod imports;
 mod jobs;
 mod metrics;
 mod runs;
+mod tensorboard;

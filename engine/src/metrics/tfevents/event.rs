@@ -132,14 +132,9 @@ impl Skips {
         self.events_without_summary += other.events_without_summary;
     }
 
-    pub fn total(&self) -> u64 {
-        self.histograms
-            + self.images
-            + self.audio
-            + self.text
-            + self.other
-            + self.non_finite
-            + self.events_without_summary
+    /// Non-scalar summaries skipped (histograms, images, audio, text, other).
+    pub fn summaries(&self) -> u64 {
+        self.histograms + self.images + self.audio + self.text + self.other
     }
 }
 

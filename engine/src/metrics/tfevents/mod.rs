@@ -116,7 +116,10 @@ pub fn read_records(cursor: &mut TfCursor, bytes: &[u8], file_len: u64) -> TfBat
                         cursor,
                         &mut batch,
                         at - size,
-                        format!("record of {} bytes is not a TensorBoard event ({e}); skipped", payload.len()),
+                        format!(
+                            "record of {} bytes is not a TensorBoard event ({e}); skipped",
+                            payload.len()
+                        ),
                     ),
                 }
             }
@@ -234,6 +237,23 @@ mod tests {
     }
 
     #[test]
+    fn a_tensorboardx_file_keeps_tags_steps_and_wall_times() {
+        let bytes = include_bytes!(
+            "../../../tests/fixtures/tensorboard/logs/cifar/scalars/events.out.tfevents.1700000000.fixture"
+        );
+        let mut cursor = TfCursor::default();
+        let batch = read_records(&mut cursor, bytes, bytes.len() as u64);
+        assert_eq!(batch.scalars.len(), 900);
+        assert!(batch.problems.is_empty());
+        let s = &batch.scalars[3 * 7 + 1];
+        assert_eq!(
+            (s.tag.as_str(), s.step, s.wall_time, s.value),
+            ("val/accuracy", 7, 1_700_000_007.0, f64::from(0.07f32))
+        );
+        assert_eq!(cursor.offset, bytes.len() as u64);
+    }
+
+    #[test]
     fn names_of_event_files() {
         assert!(is_event_file("events.out.tfevents.1700000000.host"));
         assert!(is_event_file("tb/loss/train/events.out.tfevents.1.h.2.v2"));
@@ -293,7 +313,11 @@ mod tests {
         assert_eq!(steps(&batch), vec![0, 2]);
         assert_eq!(batch.problems.len(), 1);
         assert_eq!(batch.problems[0].offset, second as u64);
-        assert!(batch.problems[0].message.contains("CRC"), "{:?}", batch.problems);
+        assert!(
+            batch.problems[0].message.contains("CRC"),
+            "{:?}",
+            batch.problems
+        );
     }
 
     #[test]

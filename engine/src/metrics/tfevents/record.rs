@@ -94,7 +94,8 @@ pub fn resync(bytes: &[u8]) -> Option<usize> {
     })
 }
 
-/// One record around `payload`, as writers frame it (tests and fixtures).
+/// One record around `payload`, as writers frame it.
+#[cfg(test)]
 pub fn encode(payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + FRAME_BYTES as usize);
     let length = (payload.len() as u64).to_le_bytes();
@@ -130,8 +131,16 @@ mod tests {
             }
         );
         for cut in 0..rec.len() {
-            let need = if cut < HEADER_BYTES { 12 } else { rec.len() as u64 };
-            assert_eq!(frame(&rec[..cut]), Framing::Incomplete { need }, "cut {cut}");
+            let need = if cut < HEADER_BYTES {
+                12
+            } else {
+                rec.len() as u64
+            };
+            assert_eq!(
+                frame(&rec[..cut]),
+                Framing::Incomplete { need },
+                "cut {cut}"
+            );
         }
     }
 
