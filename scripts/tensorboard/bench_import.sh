@@ -8,6 +8,8 @@
 #
 #   scripts/tensorboard/bench_import.sh [VENV]   (default VENV: /tmp/venv-tb)
 # The venv is created with scripts/tensorboard/requirements.txt if missing.
+# TRAINYARD_TB_BENCH_POINTS (1000000), TRAINYARD_TB_BENCH_TB_REPEATS (2) and,
+# for the cargo bench, TRAINYARD_TB_BENCH_REPEATS (3) change the sizes.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 venv="${1:-/tmp/venv-tb}"
@@ -16,12 +18,17 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q -r "$repo/scripts/tensorboard/requirements.txt"
 fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-logdir="$work/bench"
+# TRAINYARD_TB_BENCH_LOGDIR: keep the generated log dir there (and reuse it).
+if [ -n "${TRAINYARD_TB_BENCH_LOGDIR:-}" ]; then
+    logdir="$TRAINYARD_TB_BENCH_LOGDIR"
+else
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+    logdir="$work/bench"
+fi
 mkdir -p "$logdir"
 
-"$venv/bin/python" - "$logdir" "$points" <<'PY'
+ls "$logdir"/*tfevents* >/dev/null 2>&1 || "$venv/bin/python" - "$logdir" "$points" <<'PY'
 import os, sys, time
 from tensorboardX import SummaryWriter
 logdir, points = sys.argv[1], int(sys.argv[2])
@@ -36,20 +43,21 @@ w.close()
 print(f"wrote {points} scalars: {os.path.getsize(os.path.join(logdir, f))} bytes", file=sys.stderr)
 PY
 
-tb_rate="$("$venv/bin/python" - "$logdir" <<'PY'
+tb_rate="$("$venv/bin/python" - "$logdir" "${TRAINYARD_TB_BENCH_TB_REPEATS:-2}" <<'PY'
 import glob, sys, time, warnings
 warnings.filterwarnings("ignore")
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 (path,) = glob.glob(sys.argv[1] + "/*tfevents*")
 best, n = float("inf"), 0
-for _ in range(3):
+repeats = int(sys.argv[2])
+for _ in range(repeats):
     start = time.perf_counter()
     n = 0
     for event in EventFileLoader(path).Load():
         for value in event.summary.value:
             n += 1
     best = min(best, time.perf_counter() - start)
-print(f"TensorBoard EventFileLoader: {n} values in {best:.3f} s (best of 3): {n / best:.0f} points/s", file=sys.stderr)
+print(f"TensorBoard EventFileLoader: {n} values in {best:.3f} s (best of {repeats}): {n / best:.0f} points/s", file=sys.stderr)
 print(f"{n / best:.0f}")
 PY
 )"

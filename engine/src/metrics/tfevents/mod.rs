@@ -78,13 +78,10 @@ pub fn read_records(cursor: &mut TfCursor, bytes: &[u8], file_len: u64) -> TfBat
     let start = cursor.offset;
     // Position in the file; may run past `bytes` when a huge record is skipped.
     let mut at = start;
-    loop {
-        let Some(rest) = usize::try_from(at - start)
-            .ok()
-            .and_then(|pos| bytes.get(pos..))
-        else {
-            break;
-        };
+    while let Some(rest) = usize::try_from(at - start)
+        .ok()
+        .and_then(|pos| bytes.get(pos..))
+    {
         if cursor.resyncing {
             match resync(rest) {
                 Some(found) => {
