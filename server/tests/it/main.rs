@@ -20,3 +20,4 @@ mod metrics_api;
 mod sse;
 mod startup;
 mod submit_cli;
+mod tensorboard_live;
