@@ -362,3 +362,52 @@ async fn event_files_in_a_job_run_dir_are_indexed_live_as_they_grow() {
     assert_eq!(problems[0].source, FILE);
     assert!(problems[0].message.contains("CRC"), "{problems:?}");
 }
+
+#[tokio::test]
+async fn an_event_file_survives_a_restart_and_a_whole_resend_without_duplicates() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let bytes = read(&fixtures().join("logs/cifar/scalars").join(FILE));
+    let first = &bytes[..20_011];
+    let at = {
+        let engine = crate::fixtures::open(dir.path()).await;
+        let at = running_job(&engine).await;
+        engine
+            .append_run_file(at, FILE, &append_query(0, first), first)
+            .await
+            .expect("the append is accepted");
+        at
+    };
+    let engine = crate::fixtures::open(dir.path()).await;
+    let partial = point_count(&engine, at.job_id, "lr").await.unwrap_or(0);
+    assert!(partial > 0 && partial < 300, "{partial}");
+    // The agent saw the file rewritten and sends it whole: it replaces the
+    // server's copy and is read again, past the records already indexed.
+    let q = UploadQuery {
+        size: bytes.len() as u64,
+        xxh3: xxh3_hex(&bytes),
+        offset: 0,
+        chunk_xxh3: xxh3_hex(&bytes),
+    };
+    engine
+        .upload_run_file_chunk(at, FILE, &q, &bytes)
+        .await
+        .expect("the upload is accepted");
+    assert_eq!(point_count(&engine, at.job_id, "lr").await, Some(300));
+    // Appends continue after it.
+    let more = read(&fixtures().join("logs/cifar/multi/loss/train").join(FILE));
+    let tail = &more[40..]; // its scalar records, without the file_version one
+    engine
+        .append_run_file(at, FILE, &append_query(bytes.len() as u64, tail), tail)
+        .await
+        .expect("the append is accepted");
+    assert_eq!(point_count(&engine, at.job_id, "loss").await, Some(10));
+    assert_eq!(
+        point_count(&engine, at.job_id, "val/accuracy").await,
+        Some(300)
+    );
+    assert!(engine
+        .run_problems(at.job_id)
+        .await
+        .expect("problems")
+        .is_empty());
+}
