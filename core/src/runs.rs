@@ -296,6 +296,17 @@ impl RunProgress {
     }
 }
 
+/// `POST /api/v1/imports/tensorboard`: a TensorBoard log dir on the
+/// server's machine to import (`trainyard import tensorboard DIR`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TensorBoardImport {
+    /// The log dir, as the server's process sees it (absolute is safest).
+    pub dir: String,
+    /// The project its runs go to (default: the directory's name).
+    #[serde(default)]
+    pub project: Option<String>,
+}
+
 /// What one pass over the imported log trees (`--import-dir`) did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportReport {
@@ -307,6 +318,16 @@ pub struct ImportReport {
     pub updated: usize,
     /// Directories, runs or files left out, with why.
     pub skipped: Vec<String>,
+    /// TensorBoard event files: metric points recorded by this pass.
+    #[serde(default)]
+    pub points: u64,
+    /// TensorBoard event files: corrupt records reported as run problems.
+    #[serde(default)]
+    pub problems: u64,
+    /// TensorBoard event files: histograms, images, text and other
+    /// non-scalar summaries counted and skipped by this pass.
+    #[serde(default)]
+    pub summaries_skipped: u64,
 }
 
 // ---- archive, origin and sync state (issue 11) -----------------------------

@@ -4,7 +4,7 @@
 //!
 //! Two kinds of files:
 //! - **append** files ([`SyncKind::Append`]: `.csv`, `.log`, `.txt`,
-//!   `.jsonl`, `.tsv`) grow at the end. The agent `PUT`s a chunk at an
+//!   `.jsonl`, `.tsv`, TensorBoard `*tfevents*`) grow at the end. The agent `PUT`s a chunk at an
 //!   explicit byte offset with the chunk's xxh3; the server appends only at
 //!   its current size, acknowledges a retry of bytes it already has, and
 //!   answers a gap or overlap with 409 and its size.
@@ -42,6 +42,11 @@ impl SyncKind {
     /// The kind of a run file, by its extension.
     pub fn of(path: &str) -> SyncKind {
         let name = path.rsplit('/').next().unwrap_or(path);
+        // TensorBoard event files (`events.out.tfevents.<secs>.<host>…`)
+        // only grow; appends let the server index them live.
+        if name.contains("tfevents") && !name.ends_with(".profile-empty") {
+            return SyncKind::Append;
+        }
         let extension = name
             .rsplit_once('.')
             .map(|(_, ext)| ext.to_ascii_lowercase())
@@ -263,6 +268,14 @@ mod tests {
         assert_eq!(SyncKind::of("metrics.csv"), SyncKind::Append);
         assert_eq!(SyncKind::of("sub/Train.LOG"), SyncKind::Append);
         assert_eq!(SyncKind::of("events.jsonl"), SyncKind::Append);
+        assert_eq!(
+            SyncKind::of("tb/events.out.tfevents.1700000000.gpu1.123.0"),
+            SyncKind::Append
+        );
+        assert_eq!(
+            SyncKind::of("tb/events.out.tfevents.1700000000.gpu1.v2"),
+            SyncKind::Append
+        );
         assert_eq!(SyncKind::of("config.yaml"), SyncKind::Whole);
         assert_eq!(SyncKind::of("ckpt/model.pt"), SyncKind::Whole);
         assert_eq!(SyncKind::of("README"), SyncKind::Whole);

@@ -861,4 +861,17 @@ impl Engine {
     ) -> Result<Option<Vec<DirEntry>>, EngineError> {
         self.tracking.list_artifacts(id, dir, &self.files).await
     }
+    // ---- TensorBoard import -----------------------------------------------
+
+    /// Imports a TensorBoard log dir on this machine into `project` (default:
+    /// the directory's name); importing it again reads only new records.
+    pub async fn import_tensorboard(
+        &self,
+        dir: &std::path::Path,
+        project: Option<&str>,
+    ) -> Result<ImportReport, EngineError> {
+        self.imports
+            .import_tensorboard(dir, project, &self.metrics)
+            .await
+    }
 }

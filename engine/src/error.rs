@@ -64,6 +64,9 @@ pub enum EngineError {
     #[error("job {job_id} has no file {path:?}")]
     RunFileNotFound { job_id: i64, path: String },
     /// A metric key or chart query parameter is invalid; `field` names it.
+    /// A TensorBoard import's directory or project cannot be used.
+    #[error("cannot import {path:?}: {message}")]
+    BadImportDir { path: String, message: String },
     #[error("{field}: {message}")]
     BadMetricQuery {
         field: &'static str,
@@ -176,6 +179,7 @@ impl EngineError {
             EngineError::RunTagNotFound { .. } => (codes::TAG_NOT_FOUND, NotFound),
             EngineError::RunActive { .. } => (codes::RUN_ACTIVE, Conflict),
             EngineError::RunNotFound { .. } => (codes::RUN_NOT_FOUND, NotFound),
+            EngineError::BadImportDir { .. } => (codes::BAD_IMPORT_DIR, BadRequest),
             EngineError::Io { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
                 (codes::INTERNAL, Internal)
             }

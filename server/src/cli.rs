@@ -46,6 +46,8 @@ pub enum Command {
     /// Results from a running server: a project's runs (table, JSON or CSV),
     /// the projects, and archive, restore and purge of runs.
     Runs(crate::runs_cli::RunsArgs),
+    /// Import existing runs into a running server (`import tensorboard DIR`).
+    Import(crate::import_cli::ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -96,7 +98,8 @@ pub struct ServeArgs {
     #[arg(long, env = "TRAINYARD_MAX_FILE_MB", default_value_t = 20_480)]
     pub max_file_mb: u64,
     /// Index an existing CVLab-Kit style `logs/<project>/<run>.{csv,yaml,pt}`
-    /// tree and watch it for new runs (repeat for several trees).
+    /// tree, and TensorBoard runs (`<project>/<run dir>/events.out.tfevents.*`)
+    /// in it, and watch it for new runs (repeat for several trees).
     #[arg(
         long = "import-dir",
         env = "TRAINYARD_IMPORT_DIRS",

@@ -5,6 +5,7 @@ pub mod api;
 mod auth;
 pub mod cli;
 pub mod components_cli;
+pub mod import_cli;
 mod local_agent;
 pub mod runs_cli;
 pub mod settings;

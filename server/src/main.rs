@@ -20,6 +20,7 @@ async fn main() -> ExitCode {
         }
         Command::Components(args) => trainyard_server::components_cli::run(args).await,
         Command::Runs(args) => trainyard_server::runs_cli::run(args).await,
+        Command::Import(args) => trainyard_server::import_cli::run(args).await,
         Command::Submit(args) => match trainyard_server::submit::run(args).await {
             Ok(true) => return ExitCode::SUCCESS,
             Ok(false) => return ExitCode::FAILURE,

@@ -82,5 +82,7 @@ pub const TAG_NOT_FOUND: &str = "tag_not_found";
 pub const RUN_ACTIVE: &str = "run_active";
 /// No run with that name in that project (404, the web helper's routes).
 pub const RUN_NOT_FOUND: &str = "run_not_found";
+/// A TensorBoard import names no readable directory, or a bad project (400).
+pub const BAD_IMPORT_DIR: &str = "bad_import_dir";
 /// Something failed inside the server; its log has the details (500).
 pub const INTERNAL: &str = "internal";

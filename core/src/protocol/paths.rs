@@ -32,6 +32,7 @@ pub mod route {
     pub const RUN_FILE: &str = "/runs/{id}/files/{*path}";
     pub const RUN_PROBLEMS: &str = "/runs/{id}/problems";
     pub const IMPORTS_REINDEX: &str = "/imports/reindex";
+    pub const IMPORTS_TENSORBOARD: &str = "/imports/tensorboard";
     pub const AGENT_HEARTBEAT: &str = "/agents/heartbeat";
     pub const AGENT_POLL: &str = "/agents/poll";
     pub const ATTEMPT_STARTED: &str = "/agents/jobs/{job}/attempts/{attempt}/started";
@@ -131,6 +132,11 @@ pub fn attempt(at: AttemptRef, action: AttemptAction) -> String {
 /// `/api/v1/events`
 pub fn events() -> String {
     format!("{API_PREFIX}{}", route::EVENTS)
+}
+
+/// `/api/v1/imports/tensorboard`
+pub fn imports_tensorboard() -> String {
+    format!("{API_PREFIX}{}", route::IMPORTS_TENSORBOARD)
 }
 
 /// `/api/v1/experiments`
@@ -347,5 +353,6 @@ mod tests {
         assert_eq!(run_restore(4), api(route::RUN_RESTORE, &["4"]));
         assert_eq!(runs_purge(), api(route::RUNS_PURGE, &[]));
         assert_eq!(compare(), api(route::COMPARE, &[]));
+        assert_eq!(imports_tensorboard(), api(route::IMPORTS_TENSORBOARD, &[]));
     }
 }

@@ -1,6 +1,7 @@
 //! Importing what already exists: CVLab-Kit style trees
-//! (`<root>/<project>/<run>.csv`, `<run>_config.yaml`, `<run>.pt`) given
-//! with `--import-dir` are indexed in place (nothing is copied) and watched:
+//! (`<root>/<project>/<run>.csv`, `<run>_config.yaml`, `<run>.pt`) and
+//! TensorBoard log dirs (`<root>/<project>/<run dir>/events.out.tfevents.*`,
+//! `tensorboard.rs`) given with `--import-dir` are indexed in place (nothing is copied) and watched:
 //! a scan every [`WATCH_INTERVAL`] compares each run's file sizes and
 //! modification times with what was indexed, so new runs and new rows show
 //! up within seconds. A re-index forgets those signatures and reads every
@@ -12,6 +13,7 @@
 
 mod infer;
 mod scan;
+mod tensorboard;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -100,6 +102,9 @@ impl Imports {
                     continue;
                 }
             };
+            // TensorBoard runs: directories of event files (a readable
+            // root, so an unreadable one is reported once).
+            self.scan_tensorboard(root, metrics, &mut report).await;
             report.skipped.extend(scan.skipped);
             report.runs += scan.runs.len();
             for run in scan.runs {
@@ -236,6 +241,9 @@ impl Imports {
         run: &ImportedRun,
         files: &RunFileStore,
     ) -> Result<Vec<FileEntry>, EngineError> {
+        if let Some(run_dir) = &run.run_dir {
+            return tensorboard_files(Path::new(run_dir), files).await;
+        }
         let dir = Path::new(&run.root).join(&run.project);
         let scan = {
             let root = PathBuf::from(&run.root);
@@ -263,6 +271,46 @@ impl Imports {
         }
         Ok(entries)
     }
+}
+
+/// An imported TensorBoard run's files: the event files in its directory.
+async fn tensorboard_files(
+    dir: &Path,
+    files: &RunFileStore,
+) -> Result<Vec<FileEntry>, EngineError> {
+    let io = |source| EngineError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut listed = Vec::new();
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(e)),
+    };
+    while let Some(entry) = entries.next_entry().await.map_err(io)? {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let meta = entry.metadata().await.map_err(io)?;
+        // Only event files: a directory named over the API must not
+        // expose anything else the server can read.
+        if !meta.is_file()
+            || !crate::metrics::tfevents::is_event_file(&name)
+            || name.starts_with('.')
+            || trainyard_core::sync::validate_path_component(&name).is_err()
+        {
+            continue;
+        }
+        let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+        listed.push(
+            files
+                .entry(name, &entry.path(), meta.len(), modified)
+                .await?,
+        );
+    }
+    listed.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(listed)
 }
 
 /// Indexes the run's CSV (new rows only; a rewrite with a new header is

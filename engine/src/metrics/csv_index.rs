@@ -17,7 +17,7 @@ use trainyard_core::work::AttemptRef;
 use super::csv_rows::{read_rows, CsvBatch, CsvCursor};
 use super::{MetricPoint, Metrics};
 use crate::error::EngineError;
-use crate::store::CursorSave;
+use crate::store::{CursorSave, CursorTable};
 
 /// Bytes read per indexing step; a bigger backlog takes several steps.
 const READ_STEP: u64 = 8 << 20;
@@ -48,8 +48,9 @@ fn key_prefix(path: &str) -> String {
 
 impl Metrics {
     /// Run file `path` of attempt `at`, on disk at `file`, grew by an
-    /// append (`rewritten: false`: index new CSV rows) or was replaced
-    /// whole (`true`: read it again, new rows only). Other files are ignored.
+    /// append (`rewritten: false`: index new CSV rows or event records) or was
+    /// replaced whole (`true`: read it again, new rows only). Other files are
+    /// ignored.
     pub async fn run_file_changed(
         &self,
         at: AttemptRef,
@@ -57,6 +58,16 @@ impl Metrics {
         file: PathBuf,
         rewritten: bool,
     ) {
+        if super::tfevents::is_event_file(path) {
+            let source = super::TfSource {
+                at,
+                name: path,
+                file,
+                key_prefix: super::tfevents_index::tfevents_key_prefix(path),
+            };
+            self.index_tfevents_logged(&source, rewritten).await;
+            return;
+        }
         if !is_csv(path) {
             return;
         }
@@ -200,6 +211,7 @@ impl Metrics {
             })
             .collect();
         let save = CursorSave {
+            table: CursorTable::Csv,
             job_id: at.job_id,
             attempt: at.attempt,
             path: source.name.to_string(),

@@ -24,6 +24,8 @@ mod points;
 mod progress;
 mod query;
 mod tap;
+pub(crate) mod tfevents;
+mod tfevents_index;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -36,6 +38,7 @@ pub(crate) use csv_index::CsvSource;
 pub use ingest::MetricPoint;
 pub(crate) use parse::MetricLine;
 pub(crate) use tap::MAX_LINE_BYTES;
+pub(crate) use tfevents_index::TfSource;
 
 use crate::clock::Clock;
 use crate::events::{BusEvent, EventBus};
@@ -57,7 +60,7 @@ pub(crate) struct Metrics {
     /// Catalog rows of jobs touched since start; its lock orders writers.
     catalog: tokio::sync::Mutex<HashMap<i64, JobSeries>>,
     taps: Mutex<Taps>,
-    /// Orders CSV indexing (cursor reads and commits).
+    /// Orders CSV and event-file indexing (cursor reads and commits).
     csv_lock: tokio::sync::Mutex<()>,
     progress: ProgressTracker,
     store: Store,

@@ -85,9 +85,7 @@ impl Results {
             if !listed.iter().any(|f| f.path == path) {
                 return Err(not_found());
             }
-            let full = PathBuf::from(&imported.root)
-                .join(&imported.project)
-                .join(path);
+            let full = imported.base_dir().join(path);
             let size = tokio::fs::metadata(&full)
                 .await
                 .map_err(|_| not_found())?

@@ -17,6 +17,19 @@ pub struct ImportedRun {
     pub run: String,
     /// Sizes and modification times of its files when last indexed.
     pub signature: String,
+    /// A TensorBoard run: the directory holding its event files.
+    pub run_dir: Option<String>,
+}
+
+impl ImportedRun {
+    /// The directory its file paths are relative to: a TensorBoard run's
+    /// own, or a CVLab-Kit run's project directory.
+    pub fn base_dir(&self) -> std::path::PathBuf {
+        match &self.run_dir {
+            Some(dir) => dir.into(),
+            None => std::path::Path::new(&self.root).join(&self.project),
+        }
+    }
 }
 
 impl Store {
@@ -27,7 +40,7 @@ impl Store {
         run: &str,
     ) -> Result<Option<ImportedRun>, EngineError> {
         let row = sqlx::query(
-            "SELECT job_id, root, project, run, signature FROM imported_runs
+            "SELECT job_id, root, project, run, signature, run_dir FROM imported_runs
              WHERE root = ? AND project = ? AND run = ?",
         )
         .bind(root)
@@ -43,7 +56,7 @@ impl Store {
         job_id: i64,
     ) -> Result<Option<ImportedRun>, EngineError> {
         let row = sqlx::query(
-            "SELECT job_id, root, project, run, signature FROM imported_runs WHERE job_id = ?",
+            "SELECT job_id, root, project, run, signature, run_dir FROM imported_runs WHERE job_id = ?",
         )
         .bind(job_id)
         .fetch_optional(&self.pool)
@@ -112,6 +125,20 @@ impl Store {
         Ok(())
     }
 
+    /// Records where an imported TensorBoard run's event files are.
+    pub async fn set_imported_run_dir(
+        &self,
+        job_id: i64,
+        run_dir: &str,
+    ) -> Result<(), EngineError> {
+        sqlx::query("UPDATE imported_runs SET run_dir = ? WHERE job_id = ?")
+            .bind(run_dir)
+            .bind(job_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Forgets every signature, so the next scan re-reads every run.
     pub async fn clear_import_signatures(&self) -> Result<(), EngineError> {
         sqlx::query("UPDATE imported_runs SET signature = ''")
@@ -128,5 +155,6 @@ fn imported(r: &sqlx::sqlite::SqliteRow) -> ImportedRun {
         project: r.get(2),
         run: r.get(3),
         signature: r.get(4),
+        run_dir: r.get(5),
     }
 }

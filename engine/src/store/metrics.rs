@@ -29,13 +29,49 @@ pub struct SeriesRow {
     pub updated_ms: i64,
 }
 
-/// A CSV file's read position, saved with the points it produced.
+/// A CSV or event file's read position, saved with the points it produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CursorSave {
+    pub table: CursorTable,
     pub job_id: i64,
     pub attempt: u32,
     pub path: String,
     pub cursor_json: String,
+}
+
+/// Which kind of file a cursor reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorTable {
+    /// `csv_cursors`.
+    Csv,
+    /// `tfevents_cursors` (TensorBoard event files).
+    TfEvents,
+}
+
+impl CursorTable {
+    fn select(self) -> &'static str {
+        match self {
+            CursorTable::Csv => {
+                "SELECT cursor FROM csv_cursors WHERE job_id = ? AND attempt = ? AND path = ?"
+            }
+            CursorTable::TfEvents => {
+                "SELECT cursor FROM tfevents_cursors WHERE job_id = ? AND attempt = ? AND path = ?"
+            }
+        }
+    }
+
+    fn upsert(self) -> &'static str {
+        match self {
+            CursorTable::Csv => {
+                "INSERT INTO csv_cursors (job_id, attempt, path, cursor) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (job_id, attempt, path) DO UPDATE SET cursor = excluded.cursor"
+            }
+            CursorTable::TfEvents => {
+                "INSERT INTO tfevents_cursors (job_id, attempt, path, cursor) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (job_id, attempt, path) DO UPDATE SET cursor = excluded.cursor"
+            }
+        }
+    }
 }
 
 impl Store {
@@ -46,14 +82,24 @@ impl Store {
         attempt: u32,
         path: &str,
     ) -> Result<Option<String>, EngineError> {
-        let row = sqlx::query(
-            "SELECT cursor FROM csv_cursors WHERE job_id = ? AND attempt = ? AND path = ?",
-        )
-        .bind(job_id)
-        .bind(i64::from(attempt))
-        .bind(path)
-        .fetch_optional(&self.pool)
-        .await?;
+        self.file_cursor(CursorTable::Csv, job_id, attempt, path)
+            .await
+    }
+
+    /// The saved read position of a CSV or event file, as JSON.
+    pub async fn file_cursor(
+        &self,
+        table: CursorTable,
+        job_id: i64,
+        attempt: u32,
+        path: &str,
+    ) -> Result<Option<String>, EngineError> {
+        let row = sqlx::query(table.select())
+            .bind(job_id)
+            .bind(i64::from(attempt))
+            .bind(path)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| r.get::<String, _>(0)))
     }
 
@@ -180,16 +226,13 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         if let Some(save) = cursor {
-            sqlx::query(
-                "INSERT INTO csv_cursors (job_id, attempt, path, cursor) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (job_id, attempt, path) DO UPDATE SET cursor = excluded.cursor",
-            )
-            .bind(save.job_id)
-            .bind(i64::from(save.attempt))
-            .bind(&save.path)
-            .bind(&save.cursor_json)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(save.table.upsert())
+                .bind(save.job_id)
+                .bind(i64::from(save.attempt))
+                .bind(&save.path)
+                .bind(&save.cursor_json)
+                .execute(&mut *tx)
+                .await?;
         }
         for row in rows {
             sqlx::query(

@@ -12,7 +12,7 @@ pub use components::{Audit, PathsKnown, VersionRow};
 pub use hosts::HostRow;
 pub use imports::ImportedRun;
 pub use jobs::{JobFilter, JobRow, NewSweep};
-pub use metrics::{CursorSave, SeriesRow};
+pub use metrics::{CursorSave, CursorTable, SeriesRow};
 pub use runs::RunFacts;
 pub use tracking::ExperimentRow;
 

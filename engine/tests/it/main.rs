@@ -13,3 +13,4 @@ mod jobs;
 mod metrics;
 mod run_archive;
 mod runs;
+mod tensorboard;

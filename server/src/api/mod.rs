@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(route::RUN_PROBLEMS, get(run_files::problems))
         .route(route::IMPORTS_REINDEX, post(imports::reindex))
         .merge(results())
+        .route(route::IMPORTS_TENSORBOARD, post(imports::tensorboard))
         .route(route::JOB_MANIFEST, get(components::job_manifest))
         .route(route::COMPONENT_NOTICES, get(components::notices))
         .route(route::COMPONENT_NOTICE, post(components::answer_notice))
