@@ -380,15 +380,19 @@ pub enum RunOrigin {
     Remote { host_id: String },
     /// Indexed from an `--import-dir` tree; its files stay where they are.
     Imported,
+    /// Created by an MLflow client (docs/tracking.md): every call's data
+    /// is on the server when the call returns.
+    Mlflow,
 }
 
 impl RunOrigin {
-    /// What a table shows: `local`, the host id, or `imported`.
+    /// What a table shows: `local`, the host id, `imported` or `mlflow`.
     pub fn label(&self) -> &str {
         match self {
             RunOrigin::Local { .. } => "local",
             RunOrigin::Remote { host_id } => host_id,
             RunOrigin::Imported => "imported",
+            RunOrigin::Mlflow => "mlflow",
         }
     }
 }

@@ -102,9 +102,15 @@ fn RunTableRow(
 ) -> impl IntoView {
     let job = row.job;
     let archived = row.state.archived_ms.is_some();
-    // Imported runs are never scheduled: archivable whatever their status.
+    // Imported and MLflow-created runs are never scheduled: archivable
+    // whatever their status.
     let finished = job.status.is_final()
-        || row.state.server_origin == Some(trainyard_core::runs::RunOrigin::Imported);
+        || matches!(
+            row.state.server_origin,
+            Some(
+                trainyard_core::runs::RunOrigin::Imported | trainyard_core::runs::RunOrigin::Mlflow
+            )
+        );
     let id = job.id;
     let checked = move || selected.with(|s| s.contains(&id));
     let param_cells = params

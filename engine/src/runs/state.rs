@@ -124,6 +124,12 @@ fn derive_state(
         state.sync_status = Some(RunSync::Synced);
         return state;
     }
+    if facts.tracked {
+        // Logged call by call straight to the server: nothing is elsewhere.
+        state.server_origin = Some(RunOrigin::Mlflow);
+        state.sync_status = Some(RunSync::Synced);
+        return state;
+    }
     let job = &facts.job;
     // A job waiting for (another) attempt has nothing in flight.
     let Some(host_id) = job.host_id.clone().filter(|_| job.attempt > 0) else {
@@ -171,6 +177,7 @@ mod tests {
             archived_ms: None,
             attempt_status,
             imported: false,
+            tracked: false,
         }
     }
 
@@ -221,6 +228,13 @@ mod tests {
         assert_eq!(
             sync(&imported, None),
             (Some("imported".into()), Some(RunSync::Synced))
+        );
+        // Created by an MLflow client: each call's data is already here.
+        let mut tracked = facts(Running, None, None);
+        tracked.tracked = true;
+        assert_eq!(
+            sync(&tracked, None),
+            (Some("mlflow".into()), Some(RunSync::Synced))
         );
     }
 }

@@ -253,12 +253,15 @@ pub struct RunFacts {
     /// etc. only after its agent's final report).
     pub attempt_status: Option<JobStatus>,
     pub imported: bool,
+    /// Created by an MLflow client, never scheduled.
+    pub tracked: bool,
 }
 
 /// The columns [`facts_of`] reads beside `JOB_COLUMNS`, notes and tags.
 const FACT_COLUMNS: &str = "jobs.archived_ms AS archived_ms, \
     (SELECT a.status FROM attempts a WHERE a.job_id = jobs.id AND a.attempt = jobs.attempt) AS attempt_status, \
-    EXISTS (SELECT 1 FROM imported_runs i WHERE i.job_id = jobs.id) AS imported";
+    EXISTS (SELECT 1 FROM imported_runs i WHERE i.job_id = jobs.id) AS imported, \
+    EXISTS (SELECT 1 FROM tracked_runs t WHERE t.job_id = jobs.id) AS tracked";
 
 /// The SQL condition on `jobs.archived_ms` that `filter` selects.
 fn archived_sql(filter: ArchivedFilter) -> &'static str {
@@ -279,6 +282,7 @@ fn facts_of(r: &SqliteRow) -> Result<(RunFacts, String), EngineError> {
             archived_ms: r.try_get("archived_ms")?,
             attempt_status: attempt_status.and_then(|s| s.parse().ok()),
             imported: r.try_get("imported")?,
+            tracked: r.try_get("tracked")?,
         },
         config_yaml,
     ))
