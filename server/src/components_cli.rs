@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use reqwest::header::AUTHORIZATION;
-use reqwest::RequestBuilder;
 use trainyard_core::components::{
     referenced_components, ComponentVersion, Envelope, JobManifest, LocalCopy, Resolution,
     StorePath, SyncAction, SyncPlan, SyncRequest, SyncStrategy, UploadRequest, UploadResponse,
@@ -16,23 +14,15 @@ use trainyard_core::components::{
 use trainyard_core::config::parse_experiment;
 use trainyard_core::protocol::paths;
 use trainyard_core::sync::{validate_run_path, xxh3_hex};
-use trainyard_core::ApiErrorBody;
+
+use crate::remote::{RemoteServer, ServerArgs};
 
 #[derive(Debug, Args)]
 pub struct ComponentsArgs {
     #[command(subcommand)]
     pub command: ComponentsCommand,
-    /// The Trainyard server.
-    #[arg(
-        long,
-        global = true,
-        env = "TRAINYARD_URL",
-        default_value = "http://127.0.0.1:3000"
-    )]
-    pub url: String,
-    /// The server's API key, if it has one.
-    #[arg(long, global = true, env = "TRAINYARD_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,45 +48,7 @@ pub enum ComponentsCommand {
     },
 }
 
-struct Server {
-    http: reqwest::Client,
-    base: String,
-    key: Option<String>,
-}
-
-impl Server {
-    fn new(args: &ComponentsArgs) -> anyhow::Result<Server> {
-        Ok(Server {
-            http: reqwest::Client::builder().build()?,
-            base: args.url.trim_end_matches('/').to_string(),
-            key: args.api_key.clone(),
-        })
-    }
-
-    fn auth(&self, builder: RequestBuilder) -> RequestBuilder {
-        match &self.key {
-            Some(key) => builder.header(AUTHORIZATION, format!("Bearer {key}")),
-            None => builder,
-        }
-    }
-
-    async fn send(&self, builder: RequestBuilder, what: &str) -> anyhow::Result<reqwest::Response> {
-        let response = self
-            .auth(builder)
-            .send()
-            .await
-            .with_context(|| format!("{what}: cannot reach {}", self.base))?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        let status = response.status();
-        let body = response.text().await.unwrap_or_default();
-        match serde_json::from_str::<ApiErrorBody>(&body) {
-            Ok(e) => bail!("{what}: {} ({status})", e.message),
-            Err(_) => bail!("{what}: HTTP {status}"),
-        }
-    }
-
+impl RemoteServer {
     /// The hash of `path`'s active version in the store.
     async fn active_hash(&self, path: &str) -> anyhow::Result<String> {
         let store: StorePath = path.parse().map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
@@ -136,7 +88,7 @@ impl Server {
 
 /// Runs a `trainyard components` command.
 pub async fn run(args: ComponentsArgs) -> anyhow::Result<()> {
-    let server = Server::new(&args)?;
+    let server = RemoteServer::new(&args.server)?;
     match args.command {
         ComponentsCommand::Restore { job, dir } => restore(&server, job, &dir).await,
         ComponentsCommand::Sync {
@@ -147,7 +99,7 @@ pub async fn run(args: ComponentsArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn restore(server: &Server, job: i64, dir: &Path) -> anyhow::Result<()> {
+async fn restore(server: &RemoteServer, job: i64, dir: &Path) -> anyhow::Result<()> {
     let url = format!("{}{}", server.base, paths::job_manifest(job));
     let manifest: JobManifest = server
         .send(server.http.get(url), &format!("job {job}'s manifest"))
@@ -170,7 +122,7 @@ async fn restore(server: &Server, job: i64, dir: &Path) -> anyhow::Result<()> {
 }
 
 async fn sync(
-    server: &Server,
+    server: &RemoteServer,
     config: &Path,
     dir: &Path,
     strategy: Option<SyncStrategy>,

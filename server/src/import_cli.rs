@@ -6,12 +6,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, Subcommand};
-use reqwest::header::AUTHORIZATION;
 use trainyard_core::protocol::paths;
 use trainyard_core::runs::{ImportReport, TensorBoardImport};
-use trainyard_core::ApiErrorBody;
+
+use crate::remote::{RemoteServer, ServerArgs};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -33,12 +33,8 @@ pub struct TensorBoardArgs {
     /// Project for its runs (default: the directory's name).
     #[arg(long)]
     pub project: Option<String>,
-    /// The Trainyard server.
-    #[arg(long, env = "TRAINYARD_URL", default_value = "http://127.0.0.1:3000")]
-    pub url: String,
-    /// The server's API key, if it has one.
-    #[arg(long, env = "TRAINYARD_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 /// Runs the import and prints what it did.
@@ -52,33 +48,16 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         dir: dir.to_string_lossy().into_owned(),
         project: args.project.clone(),
     };
-    let base = args.url.trim_end_matches('/');
-    let mut request =
-        reqwest::Client::new().post(format!("{base}{}", paths::imports_tensorboard()));
-    if let Some(key) = &args.api_key {
-        request = request.header(AUTHORIZATION, format!("Bearer {key}"));
-    }
-    let response = request
-        .json(&body)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the Trainyard server at {base}"))?;
-    let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .context("reading the server's answer")?;
-    if !status.is_success() {
-        match serde_json::from_slice::<ApiErrorBody>(&bytes) {
-            Ok(e) => bail!("the server refused ({status}): {}", e.message),
-            Err(_) => bail!(
-                "the server answered {status}: {}",
-                String::from_utf8_lossy(&bytes)
-            ),
-        }
-    }
-    let report: ImportReport = serde_json::from_slice(&bytes)
-        .context("the server's answer is not what this trainyard expects")?;
+    let server = RemoteServer::new(&args.server)?;
+    let report: ImportReport = server
+        .json(
+            server
+                .http
+                .post(server.url(&paths::imports_tensorboard()))
+                .json(&body),
+            "the import",
+        )
+        .await?;
     println!("{}", summary(&report));
     for skipped in &report.skipped {
         eprintln!("skipped: {skipped}");

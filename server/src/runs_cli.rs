@@ -5,16 +5,14 @@
 
 use std::fmt::Write as _;
 
-use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
-use reqwest::header::AUTHORIZATION;
-use reqwest::RequestBuilder;
 use trainyard_core::protocol::paths;
 use trainyard_core::runs::{
     parse_age_ms, ArchivedFilter, ProjectSummary, PurgeReport, RunRow, RunState, RunsPage,
     MAX_PAGE_SIZE,
 };
-use trainyard_core::ApiErrorBody;
+
+use crate::remote::{RemoteServer, ServerArgs};
 
 #[derive(Debug, Args)]
 pub struct RunsArgs {
@@ -43,17 +41,8 @@ pub struct RunsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// The Trainyard server.
-    #[arg(
-        long,
-        global = true,
-        env = "TRAINYARD_URL",
-        default_value = "http://127.0.0.1:3000"
-    )]
-    pub url: String,
-    /// The server's API key, if it has one.
-    #[arg(long, global = true, env = "TRAINYARD_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -92,59 +81,9 @@ fn parse_older_than(s: &str) -> Result<String, String> {
     parse_age_ms("--older-than", s).map(|_| s.trim().to_string())
 }
 
-struct Server {
-    http: reqwest::Client,
-    base: String,
-    key: Option<String>,
-}
-
-impl Server {
-    fn auth(&self, builder: RequestBuilder) -> RequestBuilder {
-        match &self.key {
-            Some(key) => builder.header(AUTHORIZATION, format!("Bearer {key}")),
-            None => builder,
-        }
-    }
-
-    async fn send(&self, builder: RequestBuilder, what: &str) -> anyhow::Result<reqwest::Response> {
-        let response = self.auth(builder).send().await.with_context(|| {
-            format!("{what}: cannot reach the Trainyard server at {}", self.base)
-        })?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        let status = response.status();
-        let body = response.text().await.unwrap_or_default();
-        match serde_json::from_str::<ApiErrorBody>(&body) {
-            Ok(e) => bail!("{what}: {} ({status})", e.message),
-            Err(_) => bail!("{what}: HTTP {status}"),
-        }
-    }
-
-    async fn json<T: serde::de::DeserializeOwned>(
-        &self,
-        builder: RequestBuilder,
-        what: &str,
-    ) -> anyhow::Result<T> {
-        self.send(builder, what)
-            .await?
-            .json()
-            .await
-            .with_context(|| format!("{what}: the answer is not what this trainyard expects"))
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
 /// Runs the command; prints to stdout.
 pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
-    let server = Server {
-        http: reqwest::Client::builder().build()?,
-        base: args.url.trim_end_matches('/').to_string(),
-        key: args.api_key.clone(),
-    };
+    let server = RemoteServer::new(&args.server)?;
     match &args.command {
         Some(RunsCommand::Archive { ids }) => {
             for id in ids {
@@ -210,7 +149,7 @@ fn state_text(state: &RunState) -> String {
     out
 }
 
-async fn list_projects(server: &Server, args: &RunsArgs) -> anyhow::Result<()> {
+async fn list_projects(server: &RemoteServer, args: &RunsArgs) -> anyhow::Result<()> {
     let projects: Vec<ProjectSummary> = server
         .json(
             server
@@ -303,7 +242,7 @@ fn resolve_sort(raw: &str, page: &RunsPage) -> String {
     format!("{sign}{kind}:{key}")
 }
 
-async fn list_runs(server: &Server, args: &RunsArgs, project: &str) -> anyhow::Result<()> {
+async fn list_runs(server: &RemoteServer, args: &RunsArgs, project: &str) -> anyhow::Result<()> {
     let url = server.url(&paths::project_runs(project));
     let what = format!("project {project:?}");
     // The first page names the project's columns, for `--sort` by bare key.

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 use futures::StreamExt;
-use reqwest::header::AUTHORIZATION;
 use trainyard_core::config::parse_experiment;
 use trainyard_core::protocol::paths;
 use trainyard_core::{ApiErrorBody, JobDetail, JobStatus, Priority, SubmitResult};
+
+use crate::remote::{RemoteServer, ServerArgs};
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
@@ -32,12 +33,8 @@ pub struct SubmitArgs {
     /// the exit code is 0 only if the job succeeded.
     #[arg(long)]
     pub follow: bool,
-    /// The Trainyard server.
-    #[arg(long, env = "TRAINYARD_URL", default_value = "http://127.0.0.1:3000")]
-    pub url: String,
-    /// The server's API key, if it has one.
-    #[arg(long, env = "TRAINYARD_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 fn parse_priority(s: &str) -> Result<Priority, String> {
@@ -64,13 +61,9 @@ pub async fn run(args: SubmitArgs) -> anyhow::Result<bool> {
         );
     }
 
-    let base = args.url.trim_end_matches('/').to_string();
-    let client = reqwest::Client::new();
-    let auth = args.api_key.as_ref().map(|k| format!("Bearer {k}"));
-    let with_auth = |rb: reqwest::RequestBuilder| match &auth {
-        Some(value) => rb.header(AUTHORIZATION, value),
-        None => rb,
-    };
+    let server = RemoteServer::new(&args.server)?;
+    let (client, base) = (&server.http, &server.base);
+    let with_auth = |rb: reqwest::RequestBuilder| server.auth(rb);
 
     let mut query: Vec<(&str, String)> = Vec::new();
     if let Some(p) = args.priority {

@@ -174,8 +174,10 @@ async fn restore_is_byte_for_byte_and_an_exact_rerun_runs_the_old_code() {
             job: first,
             dir: restored.clone(),
         },
-        url: base.clone(),
-        api_key: Some(KEY.into()),
+        server: trainyard_server::remote::ServerArgs {
+            url: base.clone(),
+            api_key: Some(KEY.into()),
+        },
     })
     .await
     .expect("the restore");
@@ -236,8 +238,10 @@ async fn cli_sync(base: &str, config: &Path, dir: &Path, strategy: &str) -> anyh
             dir: dir.to_path_buf(),
             strategy: Some(strategy.parse().expect("a strategy")),
         },
-        url: base.to_string(),
-        api_key: Some(KEY.into()),
+        server: trainyard_server::remote::ServerArgs {
+            url: base.to_string(),
+            api_key: Some(KEY.into()),
+        },
     })
     .await
 }

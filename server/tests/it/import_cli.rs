@@ -19,8 +19,10 @@ fn args(server: &TestServer, dir: PathBuf, project: Option<&str>, key: Option<&s
         what: ImportWhat::Tensorboard(TensorBoardArgs {
             dir,
             project: project.map(str::to_string),
-            url: server.url(""),
-            api_key: key.map(str::to_string),
+            server: trainyard_server::remote::ServerArgs {
+                url: server.url(""),
+                api_key: key.map(str::to_string),
+            },
         }),
     }
 }

@@ -62,8 +62,10 @@ fn args(base: &str) -> RunsArgs {
         archived: Default::default(),
         limit: None,
         format: Format::Table,
-        url: base.to_string(),
-        api_key: Some(KEY.into()),
+        server: trainyard_server::remote::ServerArgs {
+            url: base.to_string(),
+            api_key: Some(KEY.into()),
+        },
     }
 }
 

@@ -18,8 +18,10 @@ fn args(server: &TestServer, file: &std::path::Path, follow: bool) -> SubmitArgs
         host: None,
         min_gpu_memory_mb: None,
         follow,
-        url: server.url(""),
-        api_key: Some(KEY.into()),
+        server: trainyard_server::remote::ServerArgs {
+            url: server.url(""),
+            api_key: Some(KEY.into()),
+        },
     }
 }
 
