@@ -10,6 +10,9 @@ use crate::metrics::MetricSeries;
 
 /// Longest note on a run, in characters.
 pub const MAX_NOTES_CHARS: usize = 4_000;
+/// The `reason` of a run an MLflow client created (it never ran on a
+/// Trainyard host, so it has no attempts).
+pub const MLFLOW_RUN_REASON: &str = "logged through the MLflow API";
 /// Most tags on one run.
 pub const MAX_TAGS: usize = 16;
 /// Longest tag, in characters.

@@ -58,6 +58,7 @@ e2eTest('tracking: an MLflow-logged run\'s curves grow live and its artifacts ar
   assert.equal(await page.locator(CHART('val_acc')).count(), 1, 'one chart per metric key');
   await page.locator('[data-testid=run-files] a[href$="/files/artifacts/report.txt"]').waitFor({ state: 'attached', timeout: 15_000 });
   await page.locator('[data-testid=run-files] a[href$="/files/artifacts/config/model.json"]').waitFor({ state: 'attached' });
+  await page.locator('[data-testid=mlflow-run]').waitFor({ state: 'attached' });
   await screenshot(page, 'mlflow-run.png');
 
   // The project's runs table has it, with its params as columns.

@@ -123,7 +123,12 @@ fn JobBody(job: RwSignal<JobView>, detail: JobDetail) -> impl IntoView {
             <section class="card">
                 <h2>"Attempts"</h2>
                 {move || match attempts.get() {
-                    Ok(attempts) => view! { <AttemptsTable attempts=attempts/> }.into_any(),
+                    Ok(attempts) => {
+                        let mlflow = job.with(|j| {
+                            j.reason.as_deref() == Some(trainyard_core::runs::MLFLOW_RUN_REASON)
+                        });
+                        view! { <AttemptsTable attempts=attempts mlflow=mlflow/> }.into_any()
+                    }
                     Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                 }}
             </section>
@@ -246,7 +251,15 @@ fn RunStateFacts(job: RwSignal<JobView>) -> impl IntoView {
 }
 
 #[component]
-fn AttemptsTable(attempts: Vec<AttemptView>) -> impl IntoView {
+fn AttemptsTable(attempts: Vec<AttemptView>, mlflow: bool) -> impl IntoView {
+    if attempts.is_empty() && mlflow {
+        return view! {
+            <p class="muted small" data-testid="mlflow-run">
+                "Logged by an MLflow client: it ran outside Trainyard's hosts, so there are no attempts. Its metrics, params and artifacts are below."
+            </p>
+        }
+        .into_any();
+    }
     if attempts.is_empty() {
         return view! { <p class="muted small">"Not started yet: it waits in the queue for a host."</p> }.into_any();
     }

@@ -80,7 +80,7 @@ impl Tracking {
             attempt: 1,
             created_ms: start,
             started_ms: Some(start),
-            reason: Some("logged through the MLflow API".into()),
+            reason: Some(trainyard_core::runs::MLFLOW_RUN_REASON.into()),
             ..JobView::default()
         };
         let job = JobRow {
