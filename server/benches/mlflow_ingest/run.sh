@@ -38,10 +38,16 @@ wait_up "http://127.0.0.1:$mport/health"
 wait_up "http://127.0.0.1:$tport/api/v1/health" -H "Authorization: Bearer bench-key-0123456789abcdef"
 
 echo "server,round,points,batch_points_per_s,calls,calls_per_s,call_p50_ms,call_p99_ms"
+# `ceiling`: the same client with its HTTP layer answering instantly (run
+# against Trainyard only to create the experiment and runs): the client's own
+# cost, the fastest any server can look through it.
 for round in $(seq 1 "$rounds"); do
-  for server in mlflow trainyard; do
-    if [ "$server" = mlflow ]; then uri="http://127.0.0.1:$mport" token=-; else uri="http://127.0.0.1:$tport" token=bench-key-0123456789abcdef; fi
-    "$venv/bin/python" "$here/client.py" "$uri" "$token" "$batches" "$calls" \
+  for server in mlflow trainyard ceiling; do
+    mode=real
+    if [ "$server" = mlflow ]; then uri="http://127.0.0.1:$mport" token=-
+    else uri="http://127.0.0.1:$tport" token=bench-key-0123456789abcdef; fi
+    [ "$server" = ceiling ] && mode=ceiling
+    "$venv/bin/python" "$here/client.py" "$uri" "$token" "$batches" "$calls" "$mode" \
       | "$venv/bin/python" -c 'import json,sys; d=json.loads(sys.stdin.readline()); print(",".join(str(x) for x in [sys.argv[1], sys.argv[2], d["points"], round(d["batch_points_per_s"]), d["calls"], round(d["calls_per_s"],1), round(d["call_p50_ms"],2), round(d["call_p99_ms"],2)]))' "$server" "$round"
   done
 done
