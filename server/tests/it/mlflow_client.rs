@@ -84,6 +84,11 @@ async fn the_real_mlflow_client_logs_searches_and_downloads() {
     assert_eq!(detail.job.project, "mlflow-demo");
     assert_eq!(detail.job.name, "resnet-lr0.01");
     assert_eq!(detail.job.status, JobStatus::Succeeded);
+    assert!(detail.job.started_ms.is_some() && detail.job.finished_ms.is_some());
+    assert_eq!(
+        detail.job.reason.as_deref(),
+        Some(trainyard_core::runs::MLFLOW_RUN_REASON)
+    );
     assert!(detail
         .job
         .params
