@@ -306,13 +306,19 @@ impl Store {
         Ok(())
     }
 
-    /// Whether job `job_id` is archived (MLflow's `deleted`).
-    pub async fn is_archived(&self, job_id: i64) -> Result<bool, EngineError> {
+    /// Whether job `job_id` is archived (MLflow's `deleted`); `None` if
+    /// there is no such job.
+    pub async fn archived(&self, job_id: i64) -> Result<Option<bool>, EngineError> {
         let row = sqlx::query("SELECT archived_ms IS NOT NULL FROM jobs WHERE id = ?")
             .bind(job_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.is_some_and(|r| r.get::<bool, _>(0)))
+        Ok(row.map(|r| r.get::<bool, _>(0)))
+    }
+
+    /// Whether job `job_id` is archived (false if there is no such job).
+    pub async fn is_archived(&self, job_id: i64) -> Result<bool, EngineError> {
+        Ok(self.archived(job_id).await?.unwrap_or(false))
     }
 
     /// Ids of the jobs of `projects`, newest first.

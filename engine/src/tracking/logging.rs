@@ -70,13 +70,29 @@ impl Tracking {
             })
             .collect();
 
+        let deleted = || {
+            invalid(
+                "run_id",
+                format!("run {id} is deleted; it must be in the 'active' state to log to it"),
+            )
+        };
+        if batch.params.is_empty() && batch.tags.is_empty() {
+            // Metrics only (every `log_metric`): one lookup, and the metric
+            // store orders its own writes.
+            match self.store.archived(id).await? {
+                None => return Err(EngineError::JobNotFound(id)),
+                Some(true) => return Err(deleted()),
+                Some(false) => {}
+            }
+            if !points.is_empty() {
+                metrics.ingest_tracked(id, &points).await?;
+            }
+            return Ok(());
+        }
         let _writing = self.writes.lock().await;
         let mut job = self.run_job(id).await?;
         if self.store.is_archived(id).await? {
-            return Err(invalid(
-                "run_id",
-                format!("run {id} is deleted; it must be in the 'active' state to log to it"),
-            ));
+            return Err(deleted());
         }
         let params = if batch.params.is_empty() {
             None
