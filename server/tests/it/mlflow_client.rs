@@ -230,6 +230,12 @@ async fn bad_input_gets_mlflow_errors_and_stored_data_stays_intact() {
             "INVALID_PARAMETER_VALUE",
         ),
         (
+            "/api/2.0/mlflow/runs/log-metric",
+            r#"{"run_id":"424242","key":"m","value":1,"timestamp":1}"#,
+            404,
+            "RESOURCE_DOES_NOT_EXIST",
+        ),
+        (
             "/api/2.0/mlflow/runs/create",
             r#"{"experiment_id":"77"}"#,
             404,
