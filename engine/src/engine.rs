@@ -41,8 +41,8 @@ use crate::runs::{Results, RunFileSlice, RunFileSources};
 use crate::settings::EngineSettings;
 use crate::store::Store;
 use crate::tracking::{
-    parse_experiment_id, Experiment, Filter, MetricHistory, NewRun, RunSearch, RunSearchPage,
-    RunUpdate, TrackedBatch, TrackedRun, Tracking,
+    parse_experiment_id, Experiment, MetricHistory, NewRun, RunSearch, RunSearchPage, RunUpdate,
+    TrackedBatch, TrackedRun, Tracking,
 };
 
 /// How often health is re-derived and leases checked; bounds how late a
@@ -752,12 +752,8 @@ impl Engine {
         include_deleted: bool,
         filter: &str,
     ) -> Result<Vec<Experiment>, EngineError> {
-        let filter = Filter::parse(filter).map_err(|e| EngineError::TrackingInvalid {
-            field: "filter".into(),
-            message: e.0,
-        })?;
         self.tracking
-            .experiments(include_active, include_deleted, &filter)
+            .experiments(include_active, include_deleted, filter)
             .await
     }
 

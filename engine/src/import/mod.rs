@@ -158,7 +158,7 @@ impl Imports {
                 None => return Err(EngineError::JobNotFound(k.job_id)),
             },
             None => {
-                let row = self.new_imported_job(found, &config_yaml, first_ms);
+                let row = self.new_imported_job(&found.project, &found.run, &config_yaml, first_ms);
                 let sweep = NewSweep {
                     project: &found.project,
                     source_yaml: &config_yaml,
@@ -212,10 +212,17 @@ impl Imports {
         Ok(outcome)
     }
 
-    fn new_imported_job(&self, found: &FoundRun, config_yaml: &str, first_ms: i64) -> JobRow {
+    /// A job row for a run found in an import tree (never scheduled).
+    fn new_imported_job(
+        &self,
+        project: &str,
+        name: &str,
+        config_yaml: &str,
+        first_ms: i64,
+    ) -> JobRow {
         let view = JobView {
-            project: found.project.clone(),
-            name: found.run.clone(),
+            project: project.to_string(),
+            name: name.to_string(),
             status: JobStatus::Running,
             priority: Priority::Normal,
             command: self.default_command.clone().unwrap_or_default(),

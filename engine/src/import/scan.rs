@@ -33,19 +33,24 @@ impl FoundRun {
 
     /// Changes whenever a file of the run is added, removed or rewritten.
     pub fn signature(&self) -> String {
-        let text: String = self
-            .files
-            .iter()
-            .map(|(name, size, time)| {
-                let nanos = time
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos())
-                    .unwrap_or(0);
-                format!("{name}\u{0}{size}\u{0}{nanos}\n")
-            })
-            .collect();
-        trainyard_core::sync::xxh3_hex(text.as_bytes())
+        files_signature(&self.files)
     }
+}
+
+/// A hash of files' names, sizes and modification times: it changes
+/// whenever one is added, removed or rewritten.
+pub(super) fn files_signature(files: &[(String, u64, SystemTime)]) -> String {
+    let text: String = files
+        .iter()
+        .map(|(name, size, time)| {
+            let nanos = time
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            format!("{name}\u{0}{size}\u{0}{nanos}\n")
+        })
+        .collect();
+    trainyard_core::sync::xxh3_hex(text.as_bytes())
 }
 
 fn config_names(run: &str) -> [String; 4] {

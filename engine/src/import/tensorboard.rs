@@ -18,7 +18,7 @@ use std::time::SystemTime;
 use trainyard_core::runs::ImportReport;
 use trainyard_core::sync::validate_path_component;
 use trainyard_core::work::AttemptRef;
-use trainyard_core::{JobStatus, JobView, Priority};
+use trainyard_core::JobStatus;
 
 use super::{infer, still_valid, Imports, Indexed};
 use crate::clock::unix_ms;
@@ -26,7 +26,7 @@ use crate::error::EngineError;
 use crate::events::BusEvent;
 use crate::metrics::tfevents::is_event_file;
 use crate::metrics::{Metrics, TfSource};
-use crate::store::{JobRow, NewSweep};
+use crate::store::NewSweep;
 
 /// Deepest run directory looked for below a project's directory.
 const MAX_DEPTH: usize = 16;
@@ -46,18 +46,7 @@ pub struct TbRun {
 
 impl TbRun {
     fn signature(&self) -> String {
-        let text: String = self
-            .files
-            .iter()
-            .map(|(name, size, time)| {
-                let nanos = time
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos())
-                    .unwrap_or(0);
-                format!("{name}\u{0}{size}\u{0}{nanos}\n")
-            })
-            .collect();
-        trainyard_core::sync::xxh3_hex(text.as_bytes())
+        super::scan::files_signature(&self.files)
     }
 }
 
@@ -284,26 +273,12 @@ impl Imports {
                 None => return Err(EngineError::JobNotFound(k.job_id)),
             },
             None => {
-                let view = JobView {
-                    project: run.project.clone(),
-                    name: run.name.clone(),
-                    status: JobStatus::Running,
-                    priority: Priority::Normal,
-                    command: self.default_command.clone().unwrap_or_default(),
-                    attempt: 1,
-                    created_ms: first_ms,
-                    reason: Some("imported".into()),
-                    ..JobView::default()
-                };
                 let sweep = NewSweep {
                     project: &run.project,
                     source_yaml: "",
                     created_ms: first_ms,
                 };
-                let row = JobRow {
-                    view,
-                    config_yaml: String::new(),
-                };
+                let row = self.new_imported_job(&run.project, &run.name, "", first_ms);
                 // Signature '' until indexed, so a crash mid-way retries.
                 let row = self
                     .store

@@ -250,8 +250,8 @@ pub(super) async fn insert_job(
     let id = sqlx::query(
         "INSERT INTO jobs (sweep_id, project, name, status, priority, command, workdir, config_yaml,
            params, gpus, host_pin, min_gpu_memory_mb, retries, timeout_secs, attempt, created_ms,
-           rerun_of, code_from)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+           rerun_of, code_from, started_ms, reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(v.sweep_id)
     .bind(&v.project)
@@ -271,6 +271,8 @@ pub(super) async fn insert_job(
     .bind(v.created_ms)
     .bind(v.rerun_of)
     .bind(v.code_from)
+    .bind(v.started_ms)
+    .bind(&v.reason)
     .execute(&mut **tx)
     .await?
     .last_insert_rowid();

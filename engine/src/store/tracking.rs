@@ -194,13 +194,6 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         job.view.sweep_id = insert_single_sweep(&mut tx, &sweep).await?;
         job.view.id = insert_job(&mut tx, &job).await?;
-        // What a submitted job gets later, a client-created run has at once.
-        sqlx::query("UPDATE jobs SET started_ms = ?, reason = ? WHERE id = ?")
-            .bind(job.view.started_ms)
-            .bind(&job.view.reason)
-            .bind(job.view.id)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query("INSERT INTO tracked_runs (job_id, user_id) VALUES (?, ?)")
             .bind(job.view.id)
             .bind(user_id)

@@ -126,8 +126,9 @@ impl Tracking {
         &self,
         include_active: bool,
         include_deleted: bool,
-        filter: &Filter,
+        filter: &str,
     ) -> Result<Vec<Experiment>, EngineError> {
+        let filter = Filter::parse(filter).map_err(|e| invalid("filter", e.0))?;
         let rows = self.store.number_all_projects(self.clock.now_ms()).await?;
         let mut out = Vec::new();
         for row in rows {

@@ -19,7 +19,6 @@ mod search;
 
 pub use artifacts::ARTIFACTS_DIR;
 pub use experiments::parse_experiment_id;
-pub(crate) use filter::Filter;
 pub use logging::{LoggedMetric, TrackedBatch};
 pub use runs::{NewRun, RunUpdate};
 pub use search::{RunSearch, RunSearchPage, ViewType};

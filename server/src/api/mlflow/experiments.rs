@@ -11,8 +11,8 @@ use crate::state::AppState;
 
 type Reply = Result<Json<Value>, MlflowError>;
 
-/// Tags of a request: `[{key, value}]`.
-pub fn tags(fields: &Fields, name: &str) -> Result<Vec<(String, String)>, MlflowError> {
+/// `[{key, value}]` pairs of a request (tags, params).
+pub fn pairs(fields: &Fields, name: &str) -> Result<Vec<(String, String)>, MlflowError> {
     let list = fields.objects(name)?;
     list.iter()
         .enumerate()
@@ -53,7 +53,7 @@ pub async fn get(State(state): State<AppState>, fields: Fields) -> Reply {
 /// `POST /experiments/create {name, tags?}`
 pub async fn create(State(state): State<AppState>, fields: Fields) -> Reply {
     let name = fields.str("name")?;
-    let tags = tags(&fields, "tags")?;
+    let tags = pairs(&fields, "tags")?;
     let id = state.engine.create_experiment(&name, &tags).await?;
     Ok(Json(json!({ "experiment_id": id.to_string() })))
 }

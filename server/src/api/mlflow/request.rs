@@ -119,14 +119,14 @@ impl Fields {
     }
 
     /// A list of objects (`tags`, `metrics`, `params`).
-    pub fn objects(&self, name: &str) -> Result<Vec<Map<String, Value>>, MlflowError> {
+    pub fn objects(&self, name: &str) -> Result<Vec<&Map<String, Value>>, MlflowError> {
         match self.get(name) {
             None => Ok(Vec::new()),
             Some(Value::Array(list)) => list
                 .iter()
                 .enumerate()
                 .map(|(i, v)| match v {
-                    Value::Object(map) => Ok(map.clone()),
+                    Value::Object(map) => Ok(map),
                     _ => Err(MlflowError::invalid(format!(
                         "'{name}[{i}]' must be an object"
                     ))),

@@ -9,7 +9,7 @@ use trainyard_engine::{
 };
 
 use super::error::MlflowError;
-use super::experiments::tags;
+use super::experiments::pairs;
 use super::request::{Fields, Item};
 use super::wire;
 use crate::state::AppState;
@@ -33,7 +33,7 @@ pub async fn create(State(state): State<AppState>, fields: Fields) -> Reply {
             name: fields.opt_str("run_name")?,
             user_id: fields.opt_str("user_id")?.unwrap_or_default(),
             start_ms: fields.opt_i64("start_time")?.unwrap_or(0),
-            tags: tags(&fields, "tags")?,
+            tags: pairs(&fields, "tags")?,
         })
         .await?;
     Ok(Json(json!({ "run": wire::run(&run) })))
@@ -157,8 +157,8 @@ pub async fn log_batch(State(state): State<AppState>, fields: Fields) -> Reply {
         .collect::<Result<Vec<_>, _>>()?;
     let batch = TrackedBatch {
         metrics,
-        params: tags(&fields, "params")?,
-        tags: tags(&fields, "tags")?,
+        params: pairs(&fields, "params")?,
+        tags: pairs(&fields, "tags")?,
     };
     state.engine.log_tracked_batch(id, batch).await?;
     empty()
