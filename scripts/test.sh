@@ -27,7 +27,7 @@ cargo test --locked
 
 step "release build (server + web UI, and the agent binary)"
 scripts/build-js.sh
-cargo leptos build --release
+cargo leptos build --release --split
 cargo build --locked --release -p trainyard-agent
 
 step "end-to-end browser tests"

@@ -17,13 +17,16 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, Lazy};
 
 use components::layout::Layout;
-use pages::{
-    ComparePage, ComponentsPage, DashboardPage, DevicesPage, ExecutePage, JobPage, LoginPage,
-    NotFoundPage, ProjectPage, ProjectsPage, QueuePage, SettingsPage,
+use pages::lazy::{
+    CompareRoute, ComponentsRoute, ExecuteRoute, JobRoute, LoginRoute, PrefetchLikelyNext,
+    ProjectRoute, ProjectsRoute, QueueRoute, SettingsRoute,
 };
+use pages::{DashboardPage, DevicesPage, NotFoundPage};
+#[cfg(feature = "hydrate")]
+pub use pages::lazy::prefetch_after_hydration;
 #[cfg(feature = "ssr")]
 pub use server_context::ServerContext;
 use state::fleet::Fleet;
@@ -53,7 +56,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Root component: routes inside the shared layout.
+/// Root component: routes inside the shared layout. Dashboard and Devices
+/// are part of the first download; every other page is a [`Lazy`] route that
+/// loads its own wasm chunk (see `pages::lazy`).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -69,19 +74,20 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/trainyard.css"/>
         <Title formatter=|page: String| if page.is_empty() { "Trainyard".to_string() } else { format!("{page} · Trainyard") }/>
         <Router>
+            <PrefetchLikelyNext/>
             <Layout>
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=DashboardPage/>
                     <Route path=path!("/devices") view=DevicesPage/>
-                    <Route path=path!("/execute") view=ExecutePage/>
-                    <Route path=path!("/queue") view=QueuePage/>
-                    <Route path=path!("/jobs/:id") view=JobPage/>
-                    <Route path=path!("/projects") view=ProjectsPage/>
-                    <Route path=path!("/projects/:name") view=ProjectPage/>
-                    <Route path=path!("/compare") view=ComparePage/>
-                    <Route path=path!("/components") view=ComponentsPage/>
-                    <Route path=path!("/settings") view=SettingsPage/>
-                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/execute") view={Lazy::<ExecuteRoute>::new()}/>
+                    <Route path=path!("/queue") view={Lazy::<QueueRoute>::new()}/>
+                    <Route path=path!("/jobs/:id") view={Lazy::<JobRoute>::new()}/>
+                    <Route path=path!("/projects") view={Lazy::<ProjectsRoute>::new()}/>
+                    <Route path=path!("/projects/:name") view={Lazy::<ProjectRoute>::new()}/>
+                    <Route path=path!("/compare") view={Lazy::<CompareRoute>::new()}/>
+                    <Route path=path!("/components") view={Lazy::<ComponentsRoute>::new()}/>
+                    <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()}/>
+                    <Route path=path!("/login") view={Lazy::<LoginRoute>::new()}/>
                 </Routes>
             </Layout>
         </Router>

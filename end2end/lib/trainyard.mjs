@@ -35,7 +35,7 @@ export async function checkBuild() {
     throw new Error(
       `missing build outputs:\n  ${missing.join('\n  ')}\n` +
         'Build them first:\n' +
-        '  PATH="$PWD/node_modules/.bin:$PATH" cargo leptos build --release\n' +
+        '  PATH="$PWD/node_modules/.bin:$PATH" cargo leptos build --release --split\n' +
         '  cargo build --release -p trainyard-agent\n' +
         '(or point TRAINYARD_BIN_DIR / TRAINYARD_SITE_ROOT at existing ones)',
     );
@@ -54,22 +54,36 @@ export class Server {
    * @param {string} options.dataDir fresh data directory
    * @param {string} [options.apiKey] started with --api-key when given
    * @param {boolean} [options.serverOnly=true] no in-process agent
+   * @param {string} [options.siteRoot] the web assets (default: the build's)
+   * @param {number} [options.staleAfter] seconds (default: the suite's short one)
+   * @param {number} [options.disconnectedAfter] seconds
+   * @param {number} [options.port] default: any free one
    * @param {string[]} [options.extraArgs]
    */
-  static async start({ dataDir, apiKey, serverOnly = true, extraArgs = [] }) {
+  static async start({
+    dataDir,
+    port = 0,
+    apiKey,
+    serverOnly = true,
+    siteRoot = SITE_ROOT,
+    staleAfter = STALE_AFTER_S,
+    disconnectedAfter = DISCONNECTED_AFTER_S,
+    extraArgs = [],
+  }) {
     const args = [
       'serve',
-      '--port', '0',
+      '--port', String(port),
       '--data-dir', dataDir,
-      '--site-root', SITE_ROOT,
-      '--stale-after', String(STALE_AFTER_S),
-      '--disconnected-after', String(DISCONNECTED_AFTER_S),
+      '--site-root', siteRoot,
+      '--stale-after', String(staleAfter),
+      '--disconnected-after', String(disconnectedAfter),
     ];
     if (serverOnly) args.push('--server-only');
     if (apiKey) args.push('--api-key', apiKey);
     args.push(...extraArgs);
     const child = new Child('trainyard', SERVER_BIN, args);
     const server = new Server(child, apiKey);
+    server.dataDir = dataDir;
     try {
       const match = await child.waitForOutput(/listening on http:\/\/127\.0\.0\.1:(\d+)/, TIMEOUT_MS);
       server.url = `http://127.0.0.1:${match[1]}`;
@@ -88,6 +102,7 @@ export class Server {
     this.child = child;
     this.apiKey = apiKey;
     this.url = undefined;
+    this.dataDir = undefined;
   }
 
   /** GET/POST/... a REST path with the API key, returning the Response. */
@@ -114,12 +129,15 @@ export class Server {
  * `trainyard-agent` with fake GPUs and a fast heartbeat, reporting to `server`.
  * Jobs run in `cwd` (the agent's working directory) unless they set `workdir`.
  */
-export function startAgent(server, { hostId = 'gpu-e2e', fakeGpus = 2, token = server.apiKey, workDir, cwd } = {}) {
+export function startAgent(
+  server,
+  { hostId = 'gpu-e2e', fakeGpus = 2, token = server.apiKey, workDir, cwd, heartbeatInterval = HEARTBEAT_INTERVAL_S } = {},
+) {
   const args = [
     '--url', server.url,
     '--host-id', hostId,
     '--fake-gpus', String(fakeGpus),
-    '--heartbeat-interval', String(HEARTBEAT_INTERVAL_S),
+    '--heartbeat-interval', String(heartbeatInterval),
   ];
   if (token) args.push('--token', token);
   if (workDir) args.push('--work-dir', workDir);

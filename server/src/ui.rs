@@ -32,7 +32,7 @@ pub fn leptos_options(
     let pkg = config.site_root.join(options.site_pkg_dir.as_ref());
     if !pkg.join("trainyard.wasm").exists() {
         tracing::warn!(
-            "web UI assets not found in {}: pages will render but not be interactive. Build them with `cargo leptos build --release` (scripts/run.sh does)",
+            "web UI assets not found in {}: pages will render but not be interactive. Build them with `cargo leptos build --release --split` (scripts/run.sh does)",
             pkg.display()
         );
     }

@@ -6,6 +6,7 @@ mod dashboard;
 mod devices;
 mod execute;
 mod job;
+pub mod lazy;
 mod login;
 mod not_found;
 mod project;

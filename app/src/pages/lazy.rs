@@ -1,0 +1,152 @@
+//! Pages that load their own wasm chunk on first visit.
+//!
+//! The shell (layout, live stream, Dashboard, Devices) is in the first
+//! download; every other page is a [`LazyRoute`] whose view is split into its
+//! own chunk by `cargo leptos build --split`. The server names the chunks the
+//! requested page needs in `<link rel="preload">`, so a deep link hydrates
+//! without waiting for a second round trip; without `--split` (tests, dev
+//! builds) the same code runs, just from one file.
+//!
+//! The views take no route data: each page starts its own resources, as it
+//! did when it was eager. The waterfall that leaves on a first client-side
+//! visit (chunk, then data) is hidden by [`prefetch_likely_next`], which
+//! loads the chunks a user usually opens next while the browser is idle.
+
+use leptos::prelude::*;
+use leptos_router::{lazy_route, LazyRoute};
+
+use super::{
+    ComparePage, ComponentsPage, ExecutePage, JobPage, LoginPage, ProjectPage, ProjectsPage,
+    QueuePage, SettingsPage,
+};
+
+/// One lazily loaded page: `lazy_page!(Route, Page)` defines the route type
+/// `Route` whose view renders `<Page/>` from its own chunk.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        #[doc = concat!("The `", stringify!($page), "` page, loaded from its own wasm chunk.")]
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(ExecuteRoute, ExecutePage);
+lazy_page!(QueueRoute, QueuePage);
+lazy_page!(JobRoute, JobPage);
+lazy_page!(ProjectsRoute, ProjectsPage);
+lazy_page!(ProjectRoute, ProjectPage);
+lazy_page!(CompareRoute, ComparePage);
+lazy_page!(ComponentsRoute, ComponentsPage);
+lazy_page!(SettingsRoute, SettingsPage);
+lazy_page!(LoginRoute, LoginPage);
+
+/// The pages a user usually opens next from `path`: their chunks are worth
+/// fetching while the browser is idle.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn likely_next(path: &str) -> &'static [Page] {
+    use Page::*;
+    match path {
+        "/" => &[Queue, Execute],
+        "/devices" => &[Queue],
+        "/execute" => &[Queue, Job],
+        "/queue" => &[Job, Execute],
+        "/projects" => &[Project],
+        "/compare" => &[Job],
+        _ if path.starts_with("/jobs/") => &[Queue, Project],
+        _ if path.starts_with("/projects/") => &[Job, Compare],
+        _ => &[],
+    }
+}
+
+/// A lazily loaded page, named for prefetching.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Page {
+    Execute,
+    Queue,
+    Job,
+    Project,
+    Compare,
+}
+
+/// After each client-side navigation, fetches the chunks of the pages likely
+/// to be opened next. Renders nothing; place inside `<Router>`. The first
+/// page is handled by [`prefetch_after_hydration`]: prefetching while it
+/// hydrates would compete with the chunk it is waiting for.
+#[component]
+pub fn PrefetchLikelyNext() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        let location = leptos_router::hooks::use_location();
+        // Effects run only in the browser; the first run is the page being
+        // hydrated, skipped.
+        Effect::new(move |seen: Option<()>| {
+            location.pathname.with(|path| {
+                if seen.is_some() {
+                    prefetch_likely_next(path);
+                }
+            });
+        });
+    }
+}
+
+/// Called once the first page is hydrated: fetches the chunks of the pages
+/// likely to be opened from it.
+#[cfg(feature = "hydrate")]
+pub fn prefetch_after_hydration() {
+    if let Some(path) = web_sys::window().and_then(|w| w.location().pathname().ok()) {
+        prefetch_likely_next(&path);
+    }
+}
+
+/// Fetches, when the browser is next idle, the chunks of the pages likely to
+/// be opened from `path`. Fetching a chunk that is already loaded costs
+/// nothing; a failed fetch is retried by the navigation that needs it.
+#[cfg(feature = "hydrate")]
+fn prefetch_likely_next(path: &str) {
+    let pages = likely_next(path);
+    if pages.is_empty() {
+        return;
+    }
+    request_idle_callback(move || {
+        for page in pages {
+            leptos::task::spawn_local(preload(*page));
+        }
+    });
+}
+
+#[cfg(feature = "hydrate")]
+async fn preload(page: Page) {
+    match page {
+        Page::Execute => ExecuteRoute::preload().await,
+        Page::Queue => QueueRoute::preload().await,
+        Page::Job => JobRoute::preload().await,
+        Page::Project => ProjectRoute::preload().await,
+        Page::Compare => CompareRoute::preload().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn likely_next_follows_the_usual_paths() {
+        assert_eq!(likely_next("/"), &[Page::Queue, Page::Execute]);
+        assert_eq!(likely_next("/jobs/12"), &[Page::Queue, Page::Project]);
+        assert_eq!(likely_next("/projects/demo"), &[Page::Job, Page::Compare]);
+        assert_eq!(likely_next("/projects"), &[Page::Project]);
+        assert!(likely_next("/settings").is_empty());
+        assert!(likely_next("/no/such/page").is_empty());
+    }
+}
