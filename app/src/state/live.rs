@@ -67,6 +67,9 @@ mod browser {
         }
     }
 
+    /// The event an `EventSource` fires when its connection drops.
+    const DROPPED: &str = "error";
+
     async fn open(fleet: Fleet, jobs: JobStore, notices: NoticeStore) -> Result<(), String> {
         let mut source = EventSource::new(&paths::events()).map_err(|e| e.to_string())?;
         let mut streams = Vec::new();
@@ -81,9 +84,16 @@ mod browser {
         ] {
             streams.push(source.subscribe(name).map_err(|e| e.to_string())?);
         }
+        // The browser's own `error` event: gloo's subscriptions report only
+        // a stream the browser gave up on, not one it is reconnecting, which
+        // left the indicator saying "live" through a whole outage.
+        streams.push(source.subscribe(DROPPED).map_err(|e| e.to_string())?);
         let mut events = futures::stream::select_all(streams);
         while let Some(item) = events.next().await {
             match item {
+                // Not a server event: the state check below shows the drop;
+                // the `hello` of the reconnected stream shows the return.
+                Ok((name, _)) if name == DROPPED => {}
                 Ok((_, message)) => {
                     let data = message.data().as_string().unwrap_or_default();
                     apply(fleet, jobs, notices, &data);
