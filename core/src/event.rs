@@ -75,6 +75,11 @@ pub enum LogStreamEvent {
         attempt: u32,
         offset: u64,
         text: String,
+        /// Server clock (Unix ms) when this output was read to be sent: the
+        /// live-update benchmark measures from here to the browser's DOM.
+        /// Absent (0) from servers older than the field.
+        #[serde(default)]
+        server_ms: i64,
     },
     /// Everything was sent and the job is finished. `status` is the job's
     /// status label, or `unknown` when the job could no longer be read.
@@ -101,11 +106,15 @@ mod tests {
             attempt: 2,
             offset: 10,
             text: "hi\n".into(),
+            server_ms: 7,
         };
         assert_eq!(
             serde_json::to_value(&log).expect("serializable"),
-            serde_json::json!({"attempt": 2, "offset": 10, "text": "hi\n"})
+            serde_json::json!({"attempt": 2, "offset": 10, "text": "hi\n", "server_ms": 7})
         );
+        let without_time: LogStreamEvent =
+            serde_json::from_str(r#"{"attempt":1,"offset":0,"text":"x"}"#).expect("older servers' events parse");
+        assert!(matches!(without_time, LogStreamEvent::Log { server_ms: 0, .. }));
         let end: LogStreamEvent =
             serde_json::from_str(r#"{"status":"succeeded"}"#).expect("an end event parses");
         assert_eq!(

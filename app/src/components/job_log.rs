@@ -145,6 +145,7 @@ mod follow {
                     attempt,
                     offset,
                     text,
+                    ..
                 }) => append(cursor, attempt, offset, &text, pre),
                 Ok(LogStreamEvent::End { status }) => {
                     outcome = Ok(Some(status));

@@ -82,7 +82,8 @@ pub async fn sse(
     JobIdPath(id): JobIdPath,
     ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let events = open_follow(&state, id, &q).await?.map(|item| {
+    let engine = state.engine.clone();
+    let events = open_follow(&state, id, &q).await?.map(move |item| {
         let event = match item {
             Followed::Chunk {
                 attempt,
@@ -93,6 +94,7 @@ pub async fn sse(
                 attempt,
                 offset,
                 text: String::from_utf8_lossy(&data).into_owned(),
+                server_ms: engine.now_ms(),
             },
             Followed::End { status } => LogStreamEvent::End { status },
         };
