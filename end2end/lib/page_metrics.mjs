@@ -1,0 +1,51 @@
+// What the browser measured about a page load: when the wasm finished
+// hydrating (the app's `trainyard:hydrated` Performance mark) and how many
+// bytes of wasm it transferred, from the Resource Timing entries.
+
+/** The Performance mark the app sets once hydrated (frontend/src/lib.rs). */
+export const HYDRATED_MARK = 'trainyard:hydrated';
+
+/**
+ * Waits until the page is hydrated and returns the mark's time, in ms since
+ * the navigation started.
+ */
+export async function hydratedAt(page, timeout) {
+  const handle = await page.waitForFunction(
+    (mark) => performance.getEntriesByName(mark, 'mark')[0]?.startTime,
+    HYDRATED_MARK,
+    { timeout, polling: 'raf' },
+  );
+  return handle.jsonValue();
+}
+
+/**
+ * Every wasm file the page fetched: its path, the bytes on the wire (body
+ * as encoded, gzip when the server compressed it), the decoded size, and
+ * whether it had arrived before hydration finished (the critical path) or
+ * was fetched later (prefetching, a visited page's chunk).
+ */
+export async function wasmTransfers(page) {
+  return page.evaluate((mark) => {
+    const hydrated = performance.getEntriesByName(mark, 'mark')[0]?.startTime ?? Infinity;
+    // A preloaded file shows up twice (the <link rel=preload> and the fetch
+    // that used it): one row per path, the earliest arrival, the sizes once.
+    const byPath = new Map();
+    for (const entry of performance.getEntriesByType('resource')) {
+      const path = new URL(entry.name).pathname;
+      if (!path.endsWith('.wasm')) continue;
+      const seen = byPath.get(path);
+      byPath.set(path, {
+        path,
+        encodedBytes: Math.max(seen?.encodedBytes ?? 0, entry.encodedBodySize),
+        decodedBytes: Math.max(seen?.decodedBytes ?? 0, entry.decodedBodySize),
+        beforeHydration: (seen?.beforeHydration ?? false) || entry.responseEnd <= hydrated,
+      });
+    }
+    return [...byPath.values()];
+  }, HYDRATED_MARK);
+}
+
+/** Sum of `encodedBytes` over transfers matching `keep`. */
+export function totalEncoded(transfers, keep = () => true) {
+  return transfers.filter(keep).reduce((sum, t) => sum + t.encodedBytes, 0);
+}
