@@ -20,13 +20,13 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, Lazy};
 
 use components::layout::Layout;
+#[cfg(feature = "hydrate")]
+pub use pages::lazy::prefetch_after_hydration;
 use pages::lazy::{
     CompareRoute, ComponentsRoute, ExecuteRoute, JobRoute, LoginRoute, PrefetchLikelyNext,
     ProjectRoute, ProjectsRoute, QueueRoute, SettingsRoute,
 };
 use pages::{DashboardPage, DevicesPage, NotFoundPage};
-#[cfg(feature = "hydrate")]
-pub use pages::lazy::prefetch_after_hydration;
 #[cfg(feature = "ssr")]
 pub use server_context::ServerContext;
 use state::fleet::Fleet;

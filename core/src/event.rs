@@ -113,8 +113,12 @@ mod tests {
             serde_json::json!({"attempt": 2, "offset": 10, "text": "hi\n", "server_ms": 7})
         );
         let without_time: LogStreamEvent =
-            serde_json::from_str(r#"{"attempt":1,"offset":0,"text":"x"}"#).expect("older servers' events parse");
-        assert!(matches!(without_time, LogStreamEvent::Log { server_ms: 0, .. }));
+            serde_json::from_str(r#"{"attempt":1,"offset":0,"text":"x"}"#)
+                .expect("older servers' events parse");
+        assert!(matches!(
+            without_time,
+            LogStreamEvent::Log { server_ms: 0, .. }
+        ));
         let end: LogStreamEvent =
             serde_json::from_str(r#"{"status":"succeeded"}"#).expect("an end event parses");
         assert_eq!(
