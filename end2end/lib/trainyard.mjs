@@ -55,15 +55,24 @@ export class Server {
    * @param {string} [options.apiKey] started with --api-key when given
    * @param {boolean} [options.serverOnly=true] no in-process agent
    * @param {string[]} [options.extraArgs]
+   * @param {number} [options.staleAfterS] health thresholds (default: the suite's short ones)
+   * @param {number} [options.disconnectedAfterS]
    */
-  static async start({ dataDir, apiKey, serverOnly = true, extraArgs = [] }) {
+  static async start({
+    dataDir,
+    apiKey,
+    serverOnly = true,
+    extraArgs = [],
+    staleAfterS = STALE_AFTER_S,
+    disconnectedAfterS = DISCONNECTED_AFTER_S,
+  }) {
     const args = [
       'serve',
       '--port', '0',
       '--data-dir', dataDir,
       '--site-root', SITE_ROOT,
-      '--stale-after', String(STALE_AFTER_S),
-      '--disconnected-after', String(DISCONNECTED_AFTER_S),
+      '--stale-after', String(staleAfterS),
+      '--disconnected-after', String(disconnectedAfterS),
     ];
     if (serverOnly) args.push('--server-only');
     if (apiKey) args.push('--api-key', apiKey);

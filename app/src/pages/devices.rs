@@ -29,6 +29,11 @@ struct PageInfo {
 }
 
 impl PageInfo {
+    /// Whether every matching host is on the first page (no pager needed).
+    fn fits_one_page(&self) -> bool {
+        self.total <= PAGE_SIZE && self.offset == 0
+    }
+
     /// The 0-based number of the last page that has hosts.
     fn last_page(&self) -> usize {
         self.total.saturating_sub(1) / PAGE_SIZE
@@ -77,7 +82,9 @@ impl Devices {
         });
         // A new filter starts again at the first page.
         Effect::new(move |first: Option<()>| {
-            filter.track();
+            // Read, not just tracked: a memo nobody has read yet has no
+            // sources, so `track()` alone would never fire.
+            filter.with(|_| ());
             if first.is_some() {
                 page.set(0);
             }
@@ -264,13 +271,14 @@ fn Pager(devices: Devices) -> impl IntoView {
         })
     };
     view! {
-        <div class="pager" hidden=move || info.with(|i| i.total <= PAGE_SIZE && i.offset == 0)>
+        <div class="pager" hidden=move || info.with(PageInfo::fits_one_page)>
             <button type="button" class="small-button" data-testid="hosts-previous"
                 disabled=move || devices.page.get() == 0
                 on:click=move |_| devices.page.update(|p| *p = p.saturating_sub(1))>"← Previous"</button>
             <span class="muted small num" data-testid="hosts-range">{range}</span>
             <button type="button" class="small-button" data-testid="hosts-next"
-                disabled=move || devices.page.get() >= info.with(PageInfo::last_page)
+                // (In braces: a bare `>=` would end the tag for the view macro.)
+                disabled=move || { devices.page.get() >= info.with(PageInfo::last_page) }
                 on:click=move |_| {
                     let last = info.with_untracked(PageInfo::last_page);
                     devices.page.update(|p| *p = (*p + 1).min(last));
@@ -312,7 +320,8 @@ mod live {
         debounce_search(devices);
         // Another page or filter. The first run is the server's page.
         Effect::new(move |first: Option<()>| {
-            devices.query.track();
+            // Read, not just tracked (see the filter effect in `Devices::new`).
+            devices.query.with(|_| ());
             if first.is_some() {
                 fetch.run(());
             }
@@ -403,20 +412,25 @@ mod live {
             }
         };
         on_cleanup(stop);
-        Effect::new(move |_| {
+        Effect::new(move |before: Option<Vec<String>>| {
             let ids = devices.fleet.ids();
-            stop();
-            if ids.is_empty() {
-                return;
+            // A refetch that shows the same hosts keeps the stream open.
+            if before.as_ref() == Some(&ids) {
+                return ids;
             }
-            let (tx, rx) = oneshot::channel::<()>();
-            running.set_value(Some(tx));
-            spawn_local(async move {
-                futures::select! {
-                    () = stream_forever(devices, ids, fetch).fuse() => {},
-                    _ = rx.fuse() => {},
-                }
-            });
+            stop();
+            if !ids.is_empty() {
+                let (tx, rx) = oneshot::channel::<()>();
+                running.set_value(Some(tx));
+                let followed = ids.clone();
+                spawn_local(async move {
+                    futures::select! {
+                        () = stream_forever(devices, followed, fetch).fuse() => {},
+                        _ = rx.fuse() => {},
+                    }
+                });
+            }
+            ids
         });
     }
 
