@@ -262,7 +262,9 @@ def main():
         cpu_ok = agent_idle.cpu_percent() < 0.5
         print(f"\ntargets (idle): RSS ≤ 20 MB: {mb(max(agent_idle.rss_kb)):.1f} MB, {'met' if rss_ok else 'NOT met'}; "
               f"CPU < 0.5% of a core: {agent_idle.cpu_percent():.3f}%, {'met' if cpu_ok else 'NOT met'}")
-        per_mb = agent_log.cpu_seconds() / (shipped / 1e6) * 1000 if shipped else float("nan")
+        # CPU counted after the warm-up, over the MB printed in that window.
+        counted_mb = a.log_rate / 1e6 * (agent_log.last[0] - agent_log.first[0])
+        per_mb = agent_log.cpu_seconds() / counted_mb * 1000 if counted_mb else float("nan")
         print(f"shipping: {per_mb:.1f} ms of agent CPU per MB of log")
         if a.json:
             with open(a.json, "w") as f:
