@@ -10,7 +10,8 @@
 // below, in the same run and under the same load: load it, wait until it is
 // hydrated and live, then for `seconds` count what reaches the page over its
 // event streams (Chrome DevTools Protocol), long tasks (> 50 ms on the main
-// thread), animation frames, and the JS heap.
+// thread), animation frames, main-thread busy time (all tasks, script, and
+// style + layout, in ms per second) and the JS heap.
 //
 // - `/devices`: the page under test.
 // - baseline `/`: the Dashboard, the same app and live stream with no host
@@ -39,9 +40,14 @@ async function measure(world, server, path) {
     events += 1;
     eventBytes += e.data.length;
   });
+  // Bytes of the document and its data calls; the wasm, scripts and styles
+  // (/pkg/, /assets/) are the same for every page and cached after the first.
   let loadBytes = 0;
+  const urls = new Map();
+  cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
   cdp.on('Network.loadingFinished', (e) => {
-    loadBytes += e.encodedDataLength;
+    const url = urls.get(e.requestId) ?? '';
+    if (!url.includes('/pkg/') && !url.includes('/assets/')) loadBytes += e.encodedDataLength;
   });
   await page.addInitScript(() => {
     window.__longTasks = [];
@@ -70,9 +76,16 @@ async function measure(world, server, path) {
     };
     requestAnimationFrame(count);
   });
+  const busy = async () => {
+    const { metrics } = await cdp.send('Performance.getMetrics');
+    const m = Object.fromEntries(metrics.map((x) => [x.name, x.value]));
+    return { task: m.TaskDuration, script: m.ScriptDuration, layout: m.LayoutDuration + m.RecalcStyleDuration };
+  };
+  const before = await busy();
   const t0 = Date.now();
   await sleep(SECONDS * 1000);
   const seconds = (Date.now() - t0) / 1000;
+  const after = await busy();
   const watched = await page.evaluate(() => ({ frames: window.__frames, longTasks: window.__longTasks }));
   const heap = await cdp.send('Runtime.getHeapUsage');
   await page.close();
@@ -88,6 +101,10 @@ async function measure(world, server, path) {
     longTasks: watched.longTasks.length,
     longTaskMs: watched.longTasks.reduce((a, b) => a + b, 0),
     heapMiB: heap.usedSize / 2 ** 20,
+    // Main-thread busy time, ms per second of the window (of 1,000).
+    taskMsPerS: ((after.task - before.task) * 1000) / seconds,
+    scriptMsPerS: ((after.script - before.script) * 1000) / seconds,
+    layoutMsPerS: ((after.layout - before.layout) * 1000) / seconds,
   };
 }
 
@@ -134,12 +151,15 @@ try {
           `${(r.hydratedMs ?? NaN).toFixed(0).padStart(8)} ${(r.loadKiB ?? NaN).toFixed(0).padStart(8)} ` +
           `${r.eventsPerS.toFixed(1).padStart(8)} ${r.eventKiBPerS.toFixed(1).padStart(8)} ` +
           `${(r.fps ?? NaN).toFixed(1).padStart(6)} ${String(r.longTasks ?? '').padStart(5)} ` +
-          `${(r.longTaskMs ?? NaN).toFixed(0).padStart(7)} ${(r.heapMiB ?? NaN).toFixed(1).padStart(7)}`,
+          `${(r.longTaskMs ?? NaN).toFixed(0).padStart(7)} ${(r.heapMiB ?? NaN).toFixed(1).padStart(7)} ` +
+          `${(r.taskMsPerS ?? NaN).toFixed(0).padStart(7)} ${(r.scriptMsPerS ?? NaN).toFixed(0).padStart(7)} ` +
+          `${(r.layoutMsPerS ?? NaN).toFixed(0).padStart(7)}`,
       );
     console.log(`\n${HOSTS} hosts, watched ${SECONDS} s per page, ${new Date().toISOString()}`);
     console.log(
-      `${'page'.padEnd(40)} ${'cards'.padStart(5)} ${'nodes'.padStart(6)} ${'ready ms'.padStart(8)} ${'load KiB'.padStart(8)} ` +
-        `${'events/s'.padStart(8)} ${'KiB/s'.padStart(8)} ${'fps'.padStart(6)} ${'long'.padStart(5)} ${'long ms'.padStart(7)} ${'heap MiB'.padStart(7)}`,
+      `${'page'.padEnd(40)} ${'cards'.padStart(5)} ${'nodes'.padStart(6)} ${'ready ms'.padStart(8)} ${'data KiB'.padStart(8)} ` +
+        `${'events/s'.padStart(8)} ${'KiB/s'.padStart(8)} ${'fps'.padStart(6)} ${'long'.padStart(5)} ${'long ms'.padStart(7)} ${'heap MiB'.padStart(7)} ` +
+        `${'busy'.padStart(7)} ${'script'.padStart(7)} ${'layout'.padStart(7)}`,
     );
     row('/devices', devices);
     row('baseline: / (Dashboard, no cards)', dashboard);

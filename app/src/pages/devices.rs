@@ -228,7 +228,7 @@ fn DevicesBody(devices: Devices) -> impl IntoView {
 fn Filters(devices: Devices) -> impl IntoView {
     view! {
         <div class="toolbar">
-            <input type="search" placeholder="Search host, hostname or GPU model" aria-label="Search hosts"
+            <input type="search" placeholder="Host, hostname or GPU model" aria-label="Search hosts"
                 data-testid="hosts-search"
                 prop:value=move || devices.search_text.get()
                 on:input=move |ev| devices.search_text.set(event_target_value(&ev))
