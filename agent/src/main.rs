@@ -23,8 +23,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Async worker threads. The agent's async work is two loops, a few
+/// requests and each job's output: two threads keep up with 1 MB/s of log
+/// (docs/benchmarks.md, "Agent footprint"), where tokio's default (one per
+/// core) would start 128 on a 128-core GPU host. Blocking work (sampling,
+/// hashing, file IO) runs on tokio's separate blocking pool.
+/// `TOKIO_WORKER_THREADS` still overrides it.
+const WORKER_THREADS: usize = 2;
+
 fn run_until_signalled(config: trainyard_agent::AgentSettings) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        builder.worker_threads(WORKER_THREADS);
+    }
+    let runtime = builder
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::components::ConflictNotice;
-use crate::host::HostView;
+use crate::host::{FleetCounts, HostView};
 use crate::job::JobView;
 use crate::runs::RunProgress;
 
@@ -16,6 +16,10 @@ pub enum ServerEvent {
     Device { host: HostView },
     /// A host was removed by a user.
     DeviceRemoved { host_id: String },
+    /// The fleet's numbers changed (hosts per health, GPUs total and free
+    /// on healthy hosts). Sent at most twice a second, so a page can show
+    /// them live without following every host.
+    Fleet { counts: FleetCounts },
     /// A job was created or changed status, priority, host or attempt.
     Job { job: Box<JobView> },
     /// A running job reported how far it is (epoch/step of a total).
@@ -33,6 +37,8 @@ pub enum ServerEvent {
 pub const EVENT_DEVICE: &str = "device";
 /// SSE event name for host removals.
 pub const EVENT_DEVICE_REMOVED: &str = "device_removed";
+/// SSE event name for the fleet's numbers.
+pub const EVENT_FLEET: &str = "fleet";
 /// SSE event name for job changes.
 pub const EVENT_JOB: &str = "job";
 /// SSE event name for a running job's progress.
@@ -50,6 +56,7 @@ impl ServerEvent {
         match self {
             ServerEvent::Device { .. } => EVENT_DEVICE,
             ServerEvent::DeviceRemoved { .. } => EVENT_DEVICE_REMOVED,
+            ServerEvent::Fleet { .. } => EVENT_FLEET,
             ServerEvent::Job { .. } => EVENT_JOB,
             ServerEvent::Progress { .. } => EVENT_PROGRESS,
             ServerEvent::Notice { .. } => EVENT_NOTICE,

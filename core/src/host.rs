@@ -26,6 +26,12 @@ pub struct HostView {
     pub gpu_error: Option<String>,
 }
 
+impl AsRef<HostView> for HostView {
+    fn as_ref(&self) -> &HostView {
+        self
+    }
+}
+
 impl HostView {
     /// GPUs whose memory is nearly empty and compute idle: free for new work.
     pub fn free_gpu_count(&self) -> usize {
@@ -35,7 +41,7 @@ impl HostView {
 
 /// Hosts per health state, and GPUs on healthy hosts: the fleet at a glance.
 /// Computed the same way by the server (Dashboard API) and the browser (live).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetCounts {
     pub healthy: usize,
     pub stale: usize,
@@ -47,6 +53,11 @@ pub struct FleetCounts {
 }
 
 impl FleetCounts {
+    /// Every host the server knows, whatever its health.
+    pub fn hosts(&self) -> usize {
+        self.healthy + self.stale + self.disconnected
+    }
+
     pub fn of<'a>(hosts: impl IntoIterator<Item = &'a HostView>) -> FleetCounts {
         let mut counts = FleetCounts::default();
         for host in hosts {

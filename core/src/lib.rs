@@ -10,6 +10,7 @@ pub mod event;
 pub mod health;
 pub mod heartbeat;
 pub mod host;
+pub mod host_query;
 pub mod ids;
 pub mod job;
 pub mod metrics;
@@ -26,6 +27,7 @@ pub use event::{LogStreamEvent, ServerEvent};
 pub use health::{HealthThresholds, HostHealth};
 pub use heartbeat::{GpuProcess, GpuStats, Heartbeat, HeartbeatAck, HeartbeatError, SystemStats};
 pub use host::{FleetCounts, HostView};
+pub use host_query::{HostFilter, HostListParams, HostQuery, HostQueryError, HostStart, HostsPage};
 pub use ids::{validate_host_id, HostIdError};
 pub use job::{
     AttemptView, JobDetail, JobStatus, JobView, Priority, PriorityChange, SubmitOptions,

@@ -117,11 +117,21 @@ export class Server {
     return response.json();
   }
 
-  /** `GET /api/v1/hosts`, parsed. */
-  async hosts() {
-    const response = await this.api('/api/v1/hosts');
-    if (response.status !== 200) throw new Error(`GET /api/v1/hosts: ${response.status} ${await response.text()}`);
-    return response.json();
+  /** Every host, following `GET /api/v1/hosts` page by page (`query`: filters, e.g. `health=healthy`). */
+  async hosts(query = '') {
+    const hosts = [];
+    let after = null;
+    do {
+      const params = new URLSearchParams(query);
+      params.set('limit', '1000');
+      if (after !== null) params.set('after', after);
+      const response = await this.api(`/api/v1/hosts?${params}`);
+      if (response.status !== 200) throw new Error(`GET /api/v1/hosts?${params}: ${response.status} ${await response.text()}`);
+      const page = await response.json();
+      hosts.push(...page.hosts);
+      after = page.next_after;
+    } while (after !== null);
+    return hosts;
   }
 }
 

@@ -23,8 +23,8 @@ use trainyard_core::runs::{
 use trainyard_core::sync::{AppendQuery, FileEntry, SyncStatus, UploadAck, UploadQuery};
 use trainyard_core::work::{AttemptRef, FinishedReport, PollRequest, PollResponse, StartedReport};
 use trainyard_core::{
-    protocol, Heartbeat, HostView, JobDetail, JobView, MetricSeries, MetricSummary, Priority,
-    ServerStatus, SubmitOptions, SubmitResult,
+    protocol, FleetCounts, Heartbeat, HostQuery, HostView, HostsPage, JobDetail, JobView,
+    MetricSeries, MetricSummary, Priority, ServerStatus, SubmitOptions, SubmitResult,
 };
 
 use crate::clock::Clock;
@@ -194,6 +194,7 @@ impl Engine {
                 _ = &mut shutdown => break,
                 _ = health.tick() => {
                     self.hosts.refresh_health();
+                    self.hosts.publish_counts();
                     self.scheduler.expire_leases().await;
                 }
                 _ = reasons.tick() => self.scheduler.refresh_waiting_reasons(&self.hosts).await,
@@ -248,14 +249,31 @@ impl Engine {
         self.hosts.list()
     }
 
+    /// Every known host's id, ordered.
+    pub fn host_ids(&self) -> Vec<String> {
+        self.hosts.ids()
+    }
+
+    /// One page of the hosts a query selects (`GET /api/v1/hosts`, the Devices page).
+    pub fn hosts_page(&self, query: &HostQuery) -> HostsPage {
+        self.hosts.page(query)
+    }
+
+    /// Hosts per health state and GPUs on healthy hosts.
+    pub fn fleet_counts(&self) -> FleetCounts {
+        self.hosts.counts()
+    }
+
     /// Removes a disconnected host and everything stored about it.
     pub async fn remove_host(&self, host_id: &str) -> Result<(), EngineError> {
         self.hosts.remove(host_id).await
     }
 
-    /// Re-derives health from silence and publishes hosts whose health changed.
+    /// Re-derives health from silence and publishes hosts whose health
+    /// changed, and the fleet's numbers if they changed (the health tick).
     pub fn refresh_health(&self) {
         self.hosts.refresh_health();
+        self.hosts.publish_counts();
     }
 
     /// Writes hosts due for a snapshot to the database.

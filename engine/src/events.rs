@@ -12,10 +12,10 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use trainyard_core::components::ConflictNotice;
 use trainyard_core::event::{
-    EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_JOB, EVENT_NOTICE, EVENT_PROGRESS,
+    EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_FLEET, EVENT_JOB, EVENT_NOTICE, EVENT_PROGRESS,
 };
 use trainyard_core::runs::RunProgress;
-use trainyard_core::{HostView, JobView};
+use trainyard_core::{FleetCounts, HostView, JobView};
 
 /// What the engine publishes. Hosts are shared with the registry, so a
 /// heartbeat's event costs no copy of the host.
@@ -23,6 +23,7 @@ use trainyard_core::{HostView, JobView};
 pub enum BusEvent {
     Device(Arc<HostView>),
     DeviceRemoved(String),
+    Fleet(FleetCounts),
     Job(Arc<JobView>),
     Progress(RunProgress),
     Notice(Arc<ConflictNotice>),
@@ -34,6 +35,7 @@ pub enum BusEvent {
 enum WireEvent<'a> {
     Device { host: &'a HostView },
     DeviceRemoved { host_id: &'a str },
+    Fleet { counts: &'a FleetCounts },
     Job { job: &'a JobView },
     Progress { progress: &'a RunProgress },
     Notice { notice: &'a ConflictNotice },
@@ -45,6 +47,7 @@ impl BusEvent {
         match self {
             BusEvent::Device(_) => EVENT_DEVICE,
             BusEvent::DeviceRemoved(_) => EVENT_DEVICE_REMOVED,
+            BusEvent::Fleet(_) => EVENT_FLEET,
             BusEvent::Job(_) => EVENT_JOB,
             BusEvent::Progress(_) => EVENT_PROGRESS,
             BusEvent::Notice(_) => EVENT_NOTICE,
@@ -57,6 +60,7 @@ impl BusEvent {
             BusEvent::DeviceRemoved(host_id) => {
                 serde_json::to_string(&WireEvent::DeviceRemoved { host_id })
             }
+            BusEvent::Fleet(counts) => serde_json::to_string(&WireEvent::Fleet { counts }),
             BusEvent::Job(job) => serde_json::to_string(&WireEvent::Job { job }),
             BusEvent::Progress(progress) => {
                 serde_json::to_string(&WireEvent::Progress { progress })
@@ -85,6 +89,15 @@ pub struct PublishedEvent {
 }
 
 impl PublishedEvent {
+    /// The host a `device` or `device_removed` event is about.
+    pub fn host_id(&self) -> Option<&str> {
+        match &self.event {
+            BusEvent::Device(host) => Some(&host.host_id),
+            BusEvent::DeviceRemoved(host_id) => Some(host_id),
+            _ => None,
+        }
+    }
+
     /// SSE `data:` field: JSON of the `trainyard_core::ServerEvent`.
     pub fn data(&self) -> &str {
         self.json.get_or_init(|| {

@@ -6,7 +6,6 @@
 use std::io::SeekFrom;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::watch;
 use trainyard_core::work::{AttemptRef, FinishedReport, StartedReport};
 
@@ -191,11 +190,18 @@ fn other<T>(reply: Reply<T>) -> Step {
     }
 }
 
-/// Up to [`MAX_CHUNK`] bytes of `log` from `offset`.
+/// Up to [`MAX_CHUNK`] bytes of `log` from `offset`, in one trip to the
+/// blocking pool (open, seek and read were one trip each).
 async fn read_chunk(log: &std::path::Path, offset: u64) -> std::io::Result<Vec<u8>> {
-    let mut file = tokio::fs::File::open(log).await?;
-    file.seek(SeekFrom::Start(offset)).await?;
-    let mut chunk = Vec::new();
-    file.take(MAX_CHUNK).read_to_end(&mut chunk).await?;
-    Ok(chunk)
+    use std::io::{Read, Seek};
+    let log = log.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(log)?;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut chunk = Vec::new();
+        file.take(MAX_CHUNK).read_to_end(&mut chunk)?;
+        Ok(chunk)
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }

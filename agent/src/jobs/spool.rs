@@ -142,8 +142,15 @@ impl Spooled {
 async fn save(dir: &RunDir, state: &AttemptState) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?;
     let temporary = dir.0.join(STATE_TEMP_FILE);
-    tokio::fs::write(&temporary, json).await?;
-    tokio::fs::rename(&temporary, dir.state()).await
+    let state = dir.state();
+    // One trip to the blocking pool for both steps (this runs for every log
+    // chunk acknowledged, five times a second while a job prints).
+    tokio::task::spawn_blocking(move || {
+        std::fs::write(&temporary, json)?;
+        std::fs::rename(&temporary, state)
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// Every attempt under `runs` whose outcome has not reached the server.

@@ -16,7 +16,7 @@ pub fn Meter(
                 aria-valuemin="0"
                 aria-valuemax="100"
                 aria-valuenow=move || format!("{:.0}", percent.get())
-                style=move || format!("--pct: {:.1}%", percent.get())
+                style=move || format!("--frac: {:.3}", percent.get().clamp(0.0, 100.0) / 100.0)
             ></span>
             <span class="meter-label num">{move || label.get()}</span>
         </span>

@@ -1,15 +1,16 @@
-//! Loads the host snapshot into the live fleet, then shows its children.
-//! Refetches when the event stream says updates were missed.
+//! Loads the fleet's numbers into the live fleet, then shows its children.
+//! Refetches when the event stream says updates were missed; between
+//! times the `fleet` event keeps the numbers live.
 
 use leptos::prelude::*;
 
-use crate::server_fns::list_hosts;
+use crate::server_fns::get_fleet_counts;
 use crate::state::fleet::Fleet;
 
 #[component]
 pub fn WithFleet(children: ChildrenFn) -> impl IntoView {
     let fleet = expect_context::<Fleet>();
-    let snapshot = Resource::new(move || fleet.resync.get(), |_| list_hosts());
+    let snapshot = Resource::new(move || fleet.resync.get(), |_| get_fleet_counts());
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading hosts…"</p> }>
             {move || {

@@ -41,7 +41,7 @@ pub fn DashboardPage() -> impl IntoView {
                     detail=Signal::derive(|| "on healthy hosts".to_string())
                 />
             </div>
-            <Show when=move || fleet.ids().is_empty()>
+            <Show when=move || fleet.summary().hosts() == 0>
                 <p class="hint">
                     "No hosts yet — start an agent on a GPU machine: "
                     <code>"trainyard-agent --url http://<this server>:3000 --host-id gpu-01"</code>

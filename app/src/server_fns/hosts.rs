@@ -1,19 +1,36 @@
-//! Server functions for the fleet: the server's status, the hosts, and
-//! removing a disconnected host.
+//! Server functions for the fleet: the server's status, the fleet's numbers,
+//! a page of hosts, and removing a disconnected host.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
-use trainyard_core::{HostView, ServerStatus};
+use trainyard_core::{FleetCounts, HostQuery, HostView, HostsPage, ServerStatus};
 
 use super::UiError;
 #[cfg(feature = "ssr")]
 use super::{engine, server_context};
 
-/// Every host plus the server's clock at the time of the snapshot.
+/// Every host plus the server's clock at the time of the snapshot. Costs
+/// about 2.8 KB per host: pages should ask for [`list_hosts_page`] instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HostsSnapshot {
     pub server_time_ms: i64,
     pub hosts: Vec<HostView>,
+}
+
+/// The fleet's numbers and the server's clock: what the Dashboard needs,
+/// a few dozen bytes however large the fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FleetSnapshot {
+    pub server_time_ms: i64,
+    pub counts: FleetCounts,
+}
+
+/// One page of hosts for the Devices page, with the fleet's numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostsView {
+    pub fleet: FleetSnapshot,
+    pub page: HostsPage,
 }
 
 #[server(prefix = "/ui")]
@@ -28,6 +45,38 @@ pub async fn list_hosts() -> Result<HostsSnapshot, UiError> {
     Ok(HostsSnapshot {
         server_time_ms: engine.now_ms(),
         hosts: engine.hosts(),
+    })
+}
+
+/// Every host's id, in order (a host picker's choices: ~12 bytes a host).
+#[server(prefix = "/ui")]
+pub async fn list_host_ids() -> Result<Vec<String>, UiError> {
+    Ok(engine()?.host_ids())
+}
+
+#[server(prefix = "/ui")]
+pub async fn get_fleet_counts() -> Result<FleetSnapshot, UiError> {
+    let engine = engine()?;
+    Ok(FleetSnapshot {
+        server_time_ms: engine.now_ms(),
+        counts: engine.fleet_counts(),
+    })
+}
+
+/// The hosts `query` selects (a page of at most 1,000), and the fleet's numbers.
+#[server(prefix = "/ui", input = Json)]
+pub async fn list_hosts_page(query: HostQuery) -> Result<HostsView, UiError> {
+    let engine = engine()?;
+    let query = HostQuery {
+        limit: query.limit.min(trainyard_core::host_query::MAX_HOST_PAGE),
+        ..query
+    };
+    Ok(HostsView {
+        fleet: FleetSnapshot {
+            server_time_ms: engine.now_ms(),
+            counts: engine.fleet_counts(),
+        },
+        page: engine.hosts_page(&query),
     })
 }
 

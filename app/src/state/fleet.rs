@@ -1,16 +1,23 @@
-//! The browser's live copy of every host, fed by a snapshot and then by SSE.
-//! Each host has its own signal, so an update redraws one card, not the page.
+//! What the browser knows of the fleet: its numbers (hosts per health, GPUs
+//! total and free), kept live by the `fleet` event, and the hosts a page
+//! shows, each with its own signal so an update redraws one card.
+//!
+//! The browser never holds the whole fleet: the Devices page asks the server
+//! for one page of hosts and follows only those hosts' events, so 10,000
+//! hosts cost it what a page of them does.
 
 use leptos::prelude::*;
 use trainyard_core::{FleetCounts, HostView};
 
-use crate::server_fns::HostsSnapshot;
+use crate::server_fns::FleetSnapshot;
 use crate::state::live_map::LiveMap;
 
 /// Live fleet state shared by every page.
 #[derive(Clone, Copy)]
 pub struct Fleet {
-    hosts: LiveMap<String, HostView>,
+    counts: RwSignal<FleetCounts>,
+    /// The hosts the current page shows, in display order.
+    shown: LiveMap<String, HostView>,
     /// Server clock minus browser clock, in ms.
     clock_offset_ms: RwSignal<i64>,
     /// Estimated server time, ticking once a second in the browser.
@@ -24,7 +31,8 @@ pub struct Fleet {
 impl Fleet {
     pub fn new() -> Fleet {
         Fleet {
-            hosts: LiveMap::new(),
+            counts: RwSignal::new(FleetCounts::default()),
+            shown: LiveMap::new(),
             clock_offset_ms: RwSignal::new(0),
             now_ms: RwSignal::new(0),
             connected: RwSignal::new(false),
@@ -32,44 +40,49 @@ impl Fleet {
         }
     }
 
-    /// Replaces the fleet with a server snapshot.
-    pub fn seed(&self, snapshot: &HostsSnapshot) {
+    /// Adopts a server snapshot of the fleet's numbers.
+    pub fn seed(&self, snapshot: &FleetSnapshot) {
         self.sync_clock(snapshot.server_time_ms);
-        self.hosts.seed(
-            snapshot
-                .hosts
-                .iter()
-                .map(|h| (h.host_id.clone(), h.clone())),
-        );
+        self.set_counts(snapshot.counts);
     }
 
-    /// Adds a host or updates it in place (no-op when nothing changed).
-    pub fn upsert(&self, host: HostView) {
-        self.hosts.upsert(host.host_id.clone(), host);
-    }
-
-    pub fn remove(&self, host_id: &str) {
-        self.hosts.remove(host_id);
-    }
-
-    /// Host ids in display order (tracked).
-    pub fn ids(&self) -> Vec<String> {
-        self.hosts.keys()
-    }
-
-    /// One host's signal, if known (tracked).
-    pub fn host(&self, host_id: &str) -> Option<ArcRwSignal<HostView>> {
-        self.hosts.get(host_id)
-    }
-
-    /// Every host's current view (tracked: re-runs on any host change).
-    pub fn views(&self) -> Vec<HostView> {
-        self.hosts.values()
+    /// New numbers (a `fleet` event); no-op when nothing changed.
+    pub fn set_counts(&self, counts: FleetCounts) {
+        if self.counts.get_untracked() != counts {
+            self.counts.set(counts);
+        }
     }
 
     /// Hosts per health state, and GPUs total/free on healthy hosts (tracked).
     pub fn summary(&self) -> FleetCounts {
-        FleetCounts::of(&self.views())
+        self.counts.get()
+    }
+
+    /// Shows exactly these hosts, in this order; hosts shown before and
+    /// still shown keep their signal (their card is updated, not rebuilt).
+    pub fn show(&self, hosts: &[HostView]) {
+        self.shown
+            .seed(hosts.iter().map(|h| (h.host_id.clone(), h.clone())));
+    }
+
+    /// Updates a shown host in place; hosts not shown are ignored.
+    pub fn update(&self, host: HostView) {
+        let id = host.host_id.clone();
+        self.shown.update(id.as_str(), host);
+    }
+
+    pub fn remove(&self, host_id: &str) {
+        self.shown.remove(host_id);
+    }
+
+    /// Ids of the shown hosts, in display order (tracked).
+    pub fn ids(&self) -> Vec<String> {
+        self.shown.keys()
+    }
+
+    /// One shown host's signal, if shown (tracked).
+    pub fn host(&self, host_id: &str) -> Option<ArcRwSignal<HostView>> {
+        self.shown.get(host_id)
     }
 
     /// Adopts the server's clock; `now_ms` then follows it.

@@ -1,5 +1,9 @@
 //! The browser's subscription to `GET /api/v1/events` (server-sent events).
 //! On the server this does nothing: live updates start after hydration.
+//!
+//! This stream asks for no per-host events (`devices=none`): those grow
+//! with the fleet. The fleet's numbers come as `fleet` events; the Devices
+//! page opens a stream of its own for the hosts it shows.
 
 use crate::state::fleet::Fleet;
 use crate::state::jobs::JobStore;
@@ -35,8 +39,7 @@ mod browser {
     use gloo_net::eventsource::State;
     use leptos::prelude::*;
     use trainyard_core::event::{
-        EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_HELLO, EVENT_JOB, EVENT_NOTICE, EVENT_PROGRESS,
-        EVENT_RESYNC,
+        EVENT_FLEET, EVENT_HELLO, EVENT_JOB, EVENT_NOTICE, EVENT_PROGRESS, EVENT_RESYNC,
     };
     use trainyard_core::protocol::paths;
     use trainyard_core::ServerEvent;
@@ -71,12 +74,12 @@ mod browser {
     const DROPPED: &str = "error";
 
     async fn open(fleet: Fleet, jobs: JobStore, notices: NoticeStore) -> Result<(), String> {
-        let mut source = EventSource::new(&paths::events()).map_err(|e| e.to_string())?;
+        let url = format!("{}?devices=none", paths::events());
+        let mut source = EventSource::new(&url).map_err(|e| e.to_string())?;
         let mut streams = Vec::new();
         for name in [
             EVENT_HELLO,
-            EVENT_DEVICE,
-            EVENT_DEVICE_REMOVED,
+            EVENT_FLEET,
             EVENT_JOB,
             EVENT_PROGRESS,
             EVENT_NOTICE,
@@ -114,7 +117,8 @@ mod browser {
                 fleet.connected.set(true);
                 crate::state::notices::reload(notices);
             }
-            Ok(ServerEvent::Device { host }) => fleet.upsert(host),
+            Ok(ServerEvent::Fleet { counts }) => fleet.set_counts(counts),
+            Ok(ServerEvent::Device { host }) => fleet.update(host),
             Ok(ServerEvent::DeviceRemoved { host_id }) => fleet.remove(&host_id),
             Ok(ServerEvent::Job { job }) => jobs.upsert(*job),
             Ok(ServerEvent::Progress { progress }) => jobs.set_progress(progress),

@@ -55,6 +55,21 @@ where
         }
     }
 
+    /// Updates an item that is present; an absent key is ignored (no-op
+    /// when nothing changed).
+    pub fn update<Q>(&self, key: &Q, item: V)
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let existing = self.items.with_untracked(|map| map.get(key).cloned());
+        if let Some(signal) = existing {
+            if signal.with_untracked(|old| *old != item) {
+                signal.set(item);
+            }
+        }
+    }
+
     pub fn remove<Q>(&self, key: &Q)
     where
         K: Borrow<Q>,

@@ -7,7 +7,10 @@ mod registry;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use trainyard_core::{FleetCounts, HealthThresholds, Heartbeat, HostHealth, HostView};
+use trainyard_core::host_query::page_of;
+use trainyard_core::{
+    FleetCounts, HealthThresholds, Heartbeat, HostHealth, HostQuery, HostView, HostsPage,
+};
 
 use crate::clock::Clock;
 use crate::error::EngineError;
@@ -26,6 +29,8 @@ pub(crate) struct Hosts {
     thresholds: HealthThresholds,
     /// Each host's telemetry is written at most this often.
     snapshot_interval: Duration,
+    /// The fleet's numbers as last published (`fleet` events).
+    published_counts: Mutex<Option<FleetCounts>>,
 }
 
 impl Hosts {
@@ -47,6 +52,7 @@ impl Hosts {
             clock,
             thresholds,
             snapshot_interval,
+            published_counts: Mutex::new(None),
         })
     }
 
@@ -71,15 +77,47 @@ impl Hosts {
         Ok(now)
     }
 
-    /// Every known host with its current health, ordered by id.
-    pub fn list(&self) -> Vec<HostView> {
+    /// Every known host with its current health, ordered by id. Shared
+    /// with the registry: cheap to take, even for 10,000 hosts.
+    pub fn snapshot(&self) -> Vec<Arc<HostView>> {
         self.refresh_health();
-        self.registry().views()
+        self.registry().snapshot()
+    }
+
+    /// Every known host's id, ordered.
+    pub fn ids(&self) -> Vec<String> {
+        self.registry().ids()
+    }
+
+    /// Every known host, copied (for answers that own their hosts).
+    pub fn list(&self) -> Vec<HostView> {
+        self.snapshot().iter().map(|h| HostView::clone(h)).collect()
+    }
+
+    /// One page of the hosts `query` selects. The registry lock is held only
+    /// to take the snapshot; filtering and copying the page happen after.
+    pub fn page(&self, query: &HostQuery) -> HostsPage {
+        page_of(&self.snapshot(), query)
     }
 
     /// Fleet numbers for the Dashboard.
     pub fn counts(&self) -> FleetCounts {
-        FleetCounts::of(&self.list())
+        FleetCounts::of(self.snapshot().iter().map(|h| &**h))
+    }
+
+    /// Publishes the fleet's numbers if they changed since last time. Called
+    /// on the health tick, so browsers get at most two `fleet` events a
+    /// second however many hosts report.
+    pub fn publish_counts(&self) {
+        let counts = FleetCounts::of(self.registry().snapshot().iter().map(|h| &**h));
+        let mut published = self
+            .published_counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *published != Some(counts) {
+            *published = Some(counts);
+            self.bus.publish(BusEvent::Fleet(counts));
+        }
     }
 
     /// One host's latest view and current health.

@@ -4,7 +4,7 @@
 //! `Hosts::flush`), so ingest costs a map update, not a disk write. Health is
 //! computed from monotonic time since the last heartbeat.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,10 +35,10 @@ impl HostEntry {
     }
 }
 
-/// All known hosts.
+/// All known hosts, ordered by id (so pages need no sort).
 #[derive(Default)]
 pub(crate) struct HostRegistry {
-    hosts: HashMap<String, HostEntry>,
+    hosts: BTreeMap<String, HostEntry>,
 }
 
 impl HostRegistry {
@@ -49,7 +49,7 @@ impl HostRegistry {
         now_ms: i64,
         thresholds: &HealthThresholds,
     ) -> HostRegistry {
-        let mut hosts = HashMap::with_capacity(rows.len());
+        let mut hosts = BTreeMap::new();
         for row in rows {
             let heartbeat: Option<Heartbeat> = serde_json::from_str(&row.last_heartbeat)
                 .map_err(|e| {
@@ -164,15 +164,15 @@ impl HostRegistry {
         self.hosts.remove(host_id).is_some()
     }
 
-    /// Every host, ordered by id.
-    pub fn views(&self) -> Vec<HostView> {
-        let mut views: Vec<HostView> = self
-            .hosts
-            .values()
-            .map(|e| HostView::clone(&e.view))
-            .collect();
-        views.sort_by(|a, b| a.host_id.cmp(&b.host_id));
-        views
+    /// Every host, ordered by id: shared pointers, so taking it under the
+    /// lock costs a reference count per host, not a copy.
+    pub fn snapshot(&self) -> Vec<Arc<HostView>> {
+        self.hosts.values().map(|e| e.view.clone()).collect()
+    }
+
+    /// Every host's id, ordered.
+    pub fn ids(&self) -> Vec<String> {
+        self.hosts.keys().cloned().collect()
     }
 
     /// Hosts due to be written: changed, and never written or last written

@@ -220,3 +220,95 @@ async fn telemetry_is_written_at_most_once_per_snapshot_interval_and_fully_at_sh
         "shutdown writes the latest state"
     );
 }
+
+/// The next `fleet` event's numbers, if one is waiting (other events skipped).
+fn next_counts(sub: &mut trainyard_engine::Subscription) -> Option<trainyard_core::FleetCounts> {
+    while let Ok(e) = sub.live.try_recv() {
+        if let Ok(ServerEvent::Fleet { counts }) = serde_json::from_str(e.data()) {
+            return Some(counts);
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn the_fleets_numbers_are_published_only_when_they_change() {
+    let engine = engine(fast_thresholds()).await;
+    let mut sub = engine.events().subscribe(None);
+    engine.refresh_health();
+    assert_eq!(
+        next_counts(&mut sub).map(|c| c.hosts()),
+        Some(0),
+        "the first tick says where the fleet stands"
+    );
+    engine
+        .ingest_heartbeat(heartbeat("a", 2))
+        .expect("the heartbeat is accepted");
+    engine
+        .ingest_heartbeat(heartbeat("b", 1))
+        .expect("the heartbeat is accepted");
+    // Heartbeats alone publish no numbers: the tick does, once for both.
+    assert_eq!(next_counts(&mut sub), None);
+    engine.refresh_health();
+    let counts = next_counts(&mut sub).expect("new hosts move the numbers");
+    assert_eq!(
+        (counts.healthy, counts.gpus_total, counts.gpus_free),
+        (2, 3, 3)
+    );
+    engine
+        .ingest_heartbeat(heartbeat("a", 2))
+        .expect("the heartbeat is accepted");
+    engine.refresh_health();
+    assert_eq!(next_counts(&mut sub), None, "nothing changed, nothing sent");
+    engine.clock.advance(Duration::from_millis(150));
+    engine.refresh_health();
+    let counts = next_counts(&mut sub).expect("health moved");
+    assert_eq!((counts.healthy, counts.stale, counts.gpus_total), (0, 2, 0));
+}
+
+#[tokio::test]
+async fn pages_and_filters_come_from_the_live_registry() {
+    use trainyard_core::{HostFilter, HostQuery, HostStart};
+    let engine = engine(fast_thresholds()).await;
+    for (id, gpus) in [("c", 1), ("a", 4), ("b", 0)] {
+        engine
+            .ingest_heartbeat(heartbeat(id, gpus))
+            .expect("the heartbeat is accepted");
+    }
+    let page = engine.hosts_page(&HostQuery {
+        limit: 2,
+        ..Default::default()
+    });
+    let ids: Vec<_> = page.hosts.iter().map(|h| h.host_id.as_str()).collect();
+    assert_eq!((ids, page.total), (vec!["a", "b"], 3));
+    assert_eq!(page.next_after.as_deref(), Some("b"));
+    assert_eq!(engine.host_ids(), ["a", "b", "c"]);
+    let rest = engine.hosts_page(&HostQuery {
+        start: HostStart::After("b".into()),
+        ..Default::default()
+    });
+    assert_eq!((rest.offset, rest.hosts.len()), (2, 1));
+
+    // Health is current when the page is taken, without waiting for a tick.
+    engine.clock.advance(Duration::from_millis(150));
+    engine
+        .ingest_heartbeat(heartbeat("b", 0))
+        .expect("the heartbeat is accepted");
+    let stale = engine.hosts_page(&HostQuery {
+        filter: HostFilter {
+            health: vec![HostHealth::Stale],
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let ids: Vec<_> = stale.hosts.iter().map(|h| h.host_id.as_str()).collect();
+    assert_eq!(ids, ["a", "c"]);
+    let free = engine.hosts_page(&HostQuery {
+        filter: HostFilter {
+            min_free_gpus: 2,
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    assert_eq!(free.total, 1, "only a has 2 free GPUs");
+}

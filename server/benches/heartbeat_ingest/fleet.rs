@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderValue;
 use tokio::time::Instant;
-use trainyard_core::{HostHealth, HostView};
+use trainyard_core::{HostHealth, HostView, HostsPage};
 
 use crate::client::post_heartbeat;
 use crate::servers::HEARTBEAT_PATH;
@@ -48,7 +48,8 @@ pub(crate) struct FleetResult {
     pub(crate) hosts_absent: usize,
     /// Share of all cores this process used during the measured window.
     pub(crate) cpu_percent_of_machine: Option<f64>,
-    /// How long `GET /api/v1/hosts` took with the whole fleet registered.
+    /// How long reading every page of `GET /api/v1/hosts` (1,000 hosts
+    /// each) took with the whole fleet registered, and how many bytes.
     pub(crate) list_hosts_ms: f64,
     pub(crate) list_hosts_bytes: usize,
 }
@@ -165,7 +166,7 @@ pub(crate) async fn fleet(
     Ok(total)
 }
 
-/// Asks the server for every host and counts the fleet's by health.
+/// Asks the server for every host, page by page, and counts the fleet's by health.
 async fn count_health(
     client: &reqwest::Client,
     addr: SocketAddr,
@@ -174,17 +175,30 @@ async fn count_health(
     r: &mut FleetResult,
 ) -> anyhow::Result<()> {
     let asked = Instant::now();
-    let response = client
-        .get(format!("http://{addr}/api/v1/hosts"))
-        .header(AUTHORIZATION, auth.clone())
-        .send()
-        .await?
-        .error_for_status()?;
-    let body = response.bytes().await?;
+    let mut views: Vec<HostView> = Vec::with_capacity(hosts);
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("http://{addr}/api/v1/hosts?limit=1000");
+        if let Some(id) = &after {
+            url.push_str(&format!("&after={id}"));
+        }
+        let response = client
+            .get(url)
+            .header(AUTHORIZATION, auth.clone())
+            .send()
+            .await?
+            .error_for_status()?;
+        let body = response.bytes().await?;
+        r.list_hosts_bytes += body.len();
+        let page: HostsPage =
+            serde_json::from_slice(&body).context("GET /api/v1/hosts: not a page of hosts")?;
+        views.extend(page.hosts);
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
     r.list_hosts_ms = asked.elapsed().as_secs_f64() * 1000.0;
-    r.list_hosts_bytes = body.len();
-    let views: Vec<HostView> =
-        serde_json::from_slice(&body).context("GET /api/v1/hosts: not a host list")?;
     let mut fleet: HashSet<String> = (0..hosts).map(host_id).collect();
     for view in views {
         if !fleet.remove(&view.host_id) {

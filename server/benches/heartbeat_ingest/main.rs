@@ -10,7 +10,7 @@
 //!    machine + HTTP stack can do the server keeps for itself;
 //! 3. a saturation test (closed loop, N connections) against each;
 //! 4. a fleet test: N hosts each posting on its own paced schedule, then a
-//!    `GET /api/v1/hosts` to check that every one of them is still healthy.
+//!    walk through `GET /api/v1/hosts` to check that every one is still healthy.
 //!
 //! The load generator shares the CPU with both servers, so absolute numbers
 //! understate what a dedicated server would do; the ratio is what to track.
@@ -161,7 +161,7 @@ async fn run(s: Settings) -> anyhow::Result<()> {
         println!("this process (server + generator) used {p:.0}% of the machine's {cpus} core(s) meanwhile");
     }
     println!(
-        "hosts at the end: {} healthy, {} stale, {} disconnected, {} absent (of {}); GET /api/v1/hosts took {:.1} ms for {} KiB",
+        "hosts at the end: {} healthy, {} stale, {} disconnected, {} absent (of {}); every page of GET /api/v1/hosts took {:.1} ms for {} KiB",
         f.hosts_healthy,
         f.hosts_stale,
         f.hosts_disconnected,

@@ -3,13 +3,24 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use trainyard_core::{HostView, ServerStatus};
+use trainyard_core::protocol::codes;
+use trainyard_core::{HostListParams, HostsPage, ServerStatus};
 
 use super::error::ApiError;
+use super::extract::ApiQuery;
 use crate::state::AppState;
 
-pub async fn list_hosts(State(state): State<AppState>) -> Json<Vec<HostView>> {
-    Json(state.engine.hosts())
+/// `GET /api/v1/hosts?health=healthy,stale&q=h100&min_free_gpus=1&limit=100&after=gpu-07`:
+/// one page of the fleet, ordered by id, with the number of matching hosts.
+/// A value that cannot be used is 400 `bad_query` naming the parameter.
+pub async fn list_hosts(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<HostListParams>,
+) -> Result<Json<HostsPage>, ApiError> {
+    let query = params
+        .query()
+        .map_err(|e| ApiError::bad_request(codes::BAD_QUERY, e.to_string()))?;
+    Ok(Json(state.engine.hosts_page(&query)))
 }
 
 pub async fn delete_host(

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use trainyard_core::{HealthThresholds, HostView};
+use trainyard_core::{HealthThresholds, HostView, HostsPage};
 use trainyard_server::{ApiKey, ServeSettings, ServerError};
 
 pub const KEY: &str = "test-key-0123456789abcdef";
@@ -82,9 +82,12 @@ impl TestServer {
         get_json(&self.url(""), path).await
     }
 
-    /// `GET /api/v1/hosts` with the test key.
+    /// `GET /api/v1/hosts` with the test key: the first 1,000 hosts (more
+    /// than any test registers).
     pub async fn hosts(&self) -> Vec<HostView> {
-        self.get_json("/api/v1/hosts").await
+        let page: HostsPage = self.get_json("/api/v1/hosts?limit=1000").await;
+        assert!(page.next_after.is_none(), "a test fleet fits one page");
+        page.hosts
     }
 
     /// `DELETE path` with the test key.

@@ -11,6 +11,7 @@ mod components_sync;
 mod files_sync;
 mod harness;
 mod hosts_lifecycle;
+mod hosts_paging;
 mod import_cli;
 mod jobs_api;
 mod jobs_run;

@@ -23,10 +23,11 @@ struct EventReader {
 
 impl EventReader {
     async fn open(server: &TestServer, last_event_id: Option<&str>) -> EventReader {
-        let mut request = server
-            .client
-            .get(server.url("/api/v1/events"))
-            .bearer_auth(KEY);
+        EventReader::open_at(server, "/api/v1/events", last_event_id).await
+    }
+
+    async fn open_at(server: &TestServer, path: &str, last_event_id: Option<&str>) -> EventReader {
+        let mut request = server.client.get(server.url(path)).bearer_auth(KEY);
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
         }
@@ -160,5 +161,53 @@ async fn open_streams_do_not_keep_the_server_from_stopping() {
     let mut events = EventReader::open(&server, None).await;
     let _ = events.next().await;
     // stop() fails the test if shutdown takes more than 10 s.
+    server.stop().await.expect("the server stops");
+}
+
+#[tokio::test]
+async fn a_stream_can_follow_only_some_hosts_and_still_gets_the_fleets_numbers() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
+    let mut followed =
+        EventReader::open_at(&server, "/api/v1/events?devices=gpu-b,gpu-c", None).await;
+    let mut none = EventReader::open_at(&server, "/api/v1/events?devices=none", None).await;
+    let (_stop_a, _a) = start_agent(&server, "gpu-a", 1, Some(KEY));
+    let (_stop_b, _b) = start_agent(&server, "gpu-b", 2, Some(KEY));
+
+    // Only gpu-b's heartbeats, however many of gpu-a's come first.
+    for _ in 0..5 {
+        let device = followed.next_named("device").await;
+        match serde_json::from_str::<ServerEvent>(&device.data) {
+            Ok(ServerEvent::Device { host }) => assert_eq!(host.host_id, "gpu-b"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Without hosts the numbers still come, and no host does.
+    loop {
+        let e = none.next().await;
+        assert_ne!(e.name, "device", "devices=none carries no host");
+        if e.name == "fleet" {
+            match serde_json::from_str::<ServerEvent>(&e.data) {
+                Ok(ServerEvent::Fleet { counts }) if counts.healthy == 2 => {
+                    assert_eq!(counts.gpus_total, 3);
+                    break;
+                }
+                Ok(ServerEvent::Fleet { .. }) => continue,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    for bad in ["devices=gpu%20a", "devices=..", "colour=blue"] {
+        let answer = server
+            .client
+            .get(server.url(&format!("/api/v1/events?{bad}")))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .expect("the request is sent");
+        assert_eq!(answer.status(), 400, "{bad}");
+        let body: trainyard_core::ApiErrorBody = answer.json().await.expect("JSON");
+        assert_eq!(body.code, "bad_query", "{bad}");
+    }
     server.stop().await.expect("the server stops");
 }
