@@ -192,9 +192,13 @@ def main():
     p.add_argument("--log-rate", type=int, default=1_000_000, help="bytes per second the job prints")
     p.add_argument("--warmup", type=float, default=5)
     p.add_argument("--every", type=float, default=1.0, help="seconds between samples")
-    p.add_argument("--gpus", type=int, default=8)
+    p.add_argument("--gpus", type=int, default=8, help="fake GPUs the agent reports")
+    p.add_argument("--real-gpus", action="store_true",
+                   help="read this host's GPUs through NVML instead of faking --gpus of them")
     p.add_argument("--json", help="also write the figures here")
     a = p.parse_args()
+    # The agent runs in its own work dir: relative binary paths must not depend on it.
+    a.server, a.agent = os.path.abspath(a.server), os.path.abspath(a.agent)
 
     work = tempfile.mkdtemp(prefix="trainyard-agent-bench-")
     procs = {}
@@ -216,14 +220,16 @@ def main():
         os.makedirs(agent_dir)
         # Started together so they share the machine's moments alike.
         spawn("trainyard-agent", [a.agent, "--url", f"http://127.0.0.1:{port}", "--host-id", "bench-agent",
-                                  "--token", KEY, "--fake-gpus", str(a.gpus), "--work-dir", agent_dir],
+                                  "--token", KEY, "--work-dir", agent_dir]
+              + ([] if a.real_gpus else ["--fake-gpus", str(a.gpus)]),
               cwd=agent_dir)
         spawn("baseline: sleep", ["sleep", "100000"])
         spawn("baseline: python heartbeat loop", [sys.executable, "-c", PY_AGENT, str(port), KEY, "3"])
 
         def registered():
             page = json.loads(api(port, "GET", "/api/v1/hosts?q=bench-agent"))
-            return any(h["host_id"] == "bench-agent" and len(h["gpus"]) == a.gpus for h in page["hosts"])
+            return any(h["host_id"] == "bench-agent" and (a.real_gpus and h["gpus"] or len(h["gpus"]) == a.gpus)
+                       for h in page["hosts"])
 
         wait_for("the agent's first heartbeat", registered)
         print(f"server :{port} and agent up; idle phase {a.idle_seconds:.0f} s "
@@ -251,7 +257,8 @@ def main():
                  lambda: len(api(port, "GET", f"/api/v1/jobs/{job}/log")) >= expected, timeout=60)
         shipped = len(api(port, "GET", f"/api/v1/jobs/{job}/log"))
 
-        print(f"\nagent: {a.gpus} fake GPUs, 3 s heartbeat, long-poll for work; {os.cpu_count()} CPUs, "
+        gpus = "this host's GPUs through NVML" if a.real_gpus else f"{a.gpus} fake GPUs"
+        print(f"\nagent: {gpus}, 3 s heartbeat, long-poll for work; {os.cpu_count()} CPUs, "
               f"CLK_TCK {CLK_TCK}; {time.strftime('%Y-%m-%d %H:%M')}")
         print_table(f"idle, {a.idle_seconds:.0f} s", idle)
         print_table(f"a job printing {a.log_rate / 1e6:g} MB/s, {a.log_seconds:.0f} s "
