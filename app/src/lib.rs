@@ -23,10 +23,11 @@ use components::layout::Layout;
 #[cfg(feature = "hydrate")]
 pub use pages::lazy::prefetch_after_hydration;
 use pages::lazy::{
-    CompareRoute, ComponentsRoute, ExecuteRoute, JobRoute, LoginRoute, PrefetchLikelyNext,
+    CompareRoute, ComponentsRoute, DevicesRoute, ExecuteRoute, JobRoute, LoginRoute,
+    PrefetchLikelyNext,
     ProjectRoute, ProjectsRoute, QueueRoute, SettingsRoute,
 };
-use pages::{DashboardPage, DevicesPage, NotFoundPage};
+use pages::{DashboardPage, NotFoundPage};
 #[cfg(feature = "ssr")]
 pub use server_context::ServerContext;
 use state::fleet::Fleet;
@@ -56,8 +57,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Root component: routes inside the shared layout. Dashboard and Devices
-/// are part of the first download; every other page is a [`Lazy`] route that
+/// Root component: routes inside the shared layout. The Dashboard is part
+/// of the first download; every other page is a [`Lazy`] route that
 /// loads its own wasm chunk (see `pages::lazy`).
 #[component]
 pub fn App() -> impl IntoView {
@@ -78,7 +79,7 @@ pub fn App() -> impl IntoView {
             <Layout>
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=DashboardPage/>
-                    <Route path=path!("/devices") view=DevicesPage/>
+                    <Route path=path!("/devices") view={Lazy::<DevicesRoute>::new()}/>
                     <Route path=path!("/execute") view={Lazy::<ExecuteRoute>::new()}/>
                     <Route path=path!("/queue") view={Lazy::<QueueRoute>::new()}/>
                     <Route path=path!("/jobs/:id") view={Lazy::<JobRoute>::new()}/>

@@ -1,7 +1,7 @@
 //! Pages that load their own wasm chunk on first visit.
 //!
-//! The shell (layout, live stream, Dashboard, Devices) is in the first
-//! download; every other page is a [`LazyRoute`] whose view is split into its
+//! The shell (layout, live stream, Dashboard) is in the first download;
+//! every other page is a [`LazyRoute`] whose view is split into its
 //! own chunk by `cargo leptos build --split`. The server names the chunks the
 //! requested page needs in `<link rel="preload">`, so a deep link hydrates
 //! without waiting for a second round trip; without `--split` (tests, dev
@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
 
 use super::{
-    ComparePage, ComponentsPage, ExecutePage, JobPage, LoginPage, ProjectPage, ProjectsPage,
+    ComparePage, ComponentsPage, DevicesPage, ExecutePage, JobPage, LoginPage, ProjectPage, ProjectsPage,
     QueuePage, SettingsPage,
 };
 
@@ -40,6 +40,7 @@ macro_rules! lazy_page {
     };
 }
 
+lazy_page!(DevicesRoute, DevicesPage);
 lazy_page!(ExecuteRoute, ExecutePage);
 lazy_page!(QueueRoute, QueuePage);
 lazy_page!(JobRoute, JobPage);
@@ -56,7 +57,7 @@ lazy_page!(LoginRoute, LoginPage);
 fn likely_next(path: &str) -> &'static [Page] {
     use Page::*;
     match path {
-        "/" => &[Queue, Execute],
+        "/" => &[Devices, Queue, Execute],
         "/devices" => &[Queue],
         "/execute" => &[Queue, Job],
         "/queue" => &[Job, Execute],
@@ -72,6 +73,7 @@ fn likely_next(path: &str) -> &'static [Page] {
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Page {
+    Devices,
     Execute,
     Queue,
     Job,
@@ -128,6 +130,7 @@ fn prefetch_likely_next(path: &str) {
 #[cfg(feature = "hydrate")]
 async fn preload(page: Page) {
     match page {
+        Page::Devices => DevicesRoute::preload().await,
         Page::Execute => ExecuteRoute::preload().await,
         Page::Queue => QueueRoute::preload().await,
         Page::Job => JobRoute::preload().await,
@@ -142,7 +145,7 @@ mod tests {
 
     #[test]
     fn likely_next_follows_the_usual_paths() {
-        assert_eq!(likely_next("/"), &[Page::Queue, Page::Execute]);
+        assert_eq!(likely_next("/"), &[Page::Devices, Page::Queue, Page::Execute]);
         assert_eq!(likely_next("/jobs/12"), &[Page::Queue, Page::Project]);
         assert_eq!(likely_next("/projects/demo"), &[Page::Job, Page::Compare]);
         assert_eq!(likely_next("/projects"), &[Page::Project]);
