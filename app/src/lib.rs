@@ -24,8 +24,7 @@ use components::layout::Layout;
 pub use pages::lazy::prefetch_after_hydration;
 use pages::lazy::{
     CompareRoute, ComponentsRoute, DevicesRoute, ExecuteRoute, JobRoute, LoginRoute,
-    PrefetchLikelyNext,
-    ProjectRoute, ProjectsRoute, QueueRoute, SettingsRoute,
+    PrefetchLikelyNext, ProjectRoute, ProjectsRoute, QueueRoute, SettingsRoute,
 };
 use pages::{DashboardPage, NotFoundPage};
 #[cfg(feature = "ssr")]

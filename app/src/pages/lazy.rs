@@ -16,8 +16,8 @@ use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
 
 use super::{
-    ComparePage, ComponentsPage, DevicesPage, ExecutePage, JobPage, LoginPage, ProjectPage, ProjectsPage,
-    QueuePage, SettingsPage,
+    ComparePage, ComponentsPage, DevicesPage, ExecutePage, JobPage, LoginPage, ProjectPage,
+    ProjectsPage, QueuePage, SettingsPage,
 };
 
 /// One lazily loaded page: `lazy_page!(Route, Page)` defines the route type
@@ -145,7 +145,10 @@ mod tests {
 
     #[test]
     fn likely_next_follows_the_usual_paths() {
-        assert_eq!(likely_next("/"), &[Page::Devices, Page::Queue, Page::Execute]);
+        assert_eq!(
+            likely_next("/"),
+            &[Page::Devices, Page::Queue, Page::Execute]
+        );
         assert_eq!(likely_next("/jobs/12"), &[Page::Queue, Page::Project]);
         assert_eq!(likely_next("/projects/demo"), &[Page::Job, Page::Compare]);
         assert_eq!(likely_next("/projects"), &[Page::Project]);
