@@ -4,6 +4,7 @@
 # client) logs into `mlflow server` (SQLite backend, the documented local
 # setup) and into Trainyard (release build), alternating, ROUNDS times.
 #   server/benches/mlflow_ingest/run.sh [rounds] [batches] [calls]
+# Then the same loads without the client (wire.py), against both servers.
 # Installs the full `mlflow` package (server included, ~850 MB) into
 # .venv-bench, pinned by requirements.txt here; the tests never need it.
 set -euo pipefail
@@ -41,13 +42,18 @@ echo "server,round,points,batch_points_per_s,calls,calls_per_s,call_p50_ms,call_
 # `ceiling`: the same client with its HTTP layer answering instantly (run
 # against Trainyard only to create the experiment and runs): the client's own
 # cost, the fastest any server can look through it.
+# `wire-mlflow` / `wire-trainyard`: the same bodies posted by wire.py over one
+# keep-alive connection, no mlflow client: the servers' own cost per request.
 for round in $(seq 1 "$rounds"); do
-  for server in mlflow trainyard ceiling; do
-    mode=real
-    if [ "$server" = mlflow ]; then uri="http://127.0.0.1:$mport" token=-
-    else uri="http://127.0.0.1:$tport" token=bench-key-0123456789abcdef; fi
+  for server in mlflow trainyard ceiling wire-mlflow wire-trainyard; do
+    mode=real script=client.py
+    case "$server" in
+      *mlflow) uri="http://127.0.0.1:$mport" token=- ;;
+      *) uri="http://127.0.0.1:$tport" token=bench-key-0123456789abcdef ;;
+    esac
     [ "$server" = ceiling ] && mode=ceiling
-    "$venv/bin/python" "$here/client.py" "$uri" "$token" "$batches" "$calls" "$mode" \
+    case "$server" in wire-*) script=wire.py ;; esac
+    "$venv/bin/python" "$here/$script" "$uri" "$token" "$batches" "$calls" "$mode" \
       | "$venv/bin/python" -c 'import json,sys; d=json.loads(sys.stdin.readline()); print(",".join(str(x) for x in [sys.argv[1], sys.argv[2], d["points"], round(d["batch_points_per_s"]), d["calls"], round(d["calls_per_s"],1), round(d["call_p50_ms"],2), round(d["call_p99_ms"],2)]))' "$server" "$round"
   done
 done
