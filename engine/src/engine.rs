@@ -245,7 +245,8 @@ impl Engine {
 
     /// Every known host with its current health, ordered by id.
     pub fn hosts(&self) -> Vec<HostView> {
-        self.hosts.list()
+        // Copied here, after the registry lock is released.
+        self.hosts.list().iter().map(|v| HostView::clone(v)).collect()
     }
 
     /// Removes a disconnected host and everything stored about it.

@@ -22,12 +22,13 @@ pub(crate) struct FleetShape<'a> {
 }
 
 impl<'a> FleetShape<'a> {
-    pub fn of(hosts: &'a [HostView]) -> FleetShape<'a> {
+    pub fn of(hosts: &'a [Arc<HostView>]) -> FleetShape<'a> {
         FleetShape {
-            by_id: hosts.iter().map(|h| (h.host_id.as_str(), h)).collect(),
+            by_id: hosts.iter().map(|h| (h.host_id.as_str(), &**h)).collect(),
             healthy: hosts
                 .iter()
                 .filter(|h| h.health == HostHealth::Healthy)
+                .map(|h| &**h)
                 .collect(),
         }
     }
@@ -64,7 +65,7 @@ pub(crate) fn explain_queued(jobs: &mut [JobView], hosts: &Hosts) {
     if !jobs.iter().any(|v| v.status == JobStatus::Queued) {
         return;
     }
-    let listed = hosts.list();
+    let listed = hosts.snapshot();
     let fleet = FleetShape::of(&listed);
     for view in jobs.iter_mut().filter(|v| v.status == JobStatus::Queued) {
         view.waiting = Some(explain(Demand::of_view(view), &fleet));
@@ -150,9 +151,14 @@ impl Scheduler {
     /// changed since it was last published (a host came or went). Called
     /// about once a second.
     pub async fn refresh_waiting_reasons(&self, hosts: &Hosts) {
-        let listed = hosts.list();
-        let fleet = FleetShape::of(&listed);
         let queue = self.queue.lock().await;
+        if queue.queued().next().is_none() {
+            // Nothing waits: no reason to look at the fleet.
+            self.shown_reasons().clear();
+            return;
+        }
+        let listed = hosts.snapshot();
+        let fleet = FleetShape::of(&listed);
         let mut shown = self.shown_reasons();
         let mut changed = Vec::new();
         let mut still_queued = HashSet::new();
