@@ -75,8 +75,8 @@ const CHANNEL_CAPACITY: usize = 4096;
 /// subscriber reads it: with no browser open, publishing costs no JSON.
 #[derive(Debug)]
 pub struct PublishedEvent {
-    /// SSE `id:` field.
-    pub id: String,
+    /// The server start it belongs to: the first half of its id.
+    boot: Arc<str>,
     pub seq: u64,
     /// SSE `event:` field.
     pub name: &'static str,
@@ -85,6 +85,12 @@ pub struct PublishedEvent {
 }
 
 impl PublishedEvent {
+    /// SSE `id:` field, `<boot>-<seq>`. Formatted when a subscriber reads
+    /// it, not on publish: every heartbeat publishes an event.
+    pub fn id(&self) -> String {
+        format!("{}-{}", self.boot, self.seq)
+    }
+
     /// SSE `data:` field: JSON of the `trainyard_core::ServerEvent`.
     pub fn data(&self) -> &str {
         self.json.get_or_init(|| {
@@ -103,7 +109,7 @@ struct Ring {
 
 /// Fan-out of server events with replay.
 pub struct EventBus {
-    boot: String,
+    boot: Arc<str>,
     ring: Mutex<Ring>,
     tx: broadcast::Sender<Arc<PublishedEvent>>,
 }
@@ -125,7 +131,7 @@ impl EventBus {
     pub fn new(boot: impl Into<String>) -> EventBus {
         let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
         EventBus {
-            boot: boot.into(),
+            boot: Arc::from(boot.into()),
             ring: Mutex::new(Ring {
                 next_seq: 1,
                 recent: VecDeque::with_capacity(REPLAY_CAPACITY),
@@ -142,18 +148,24 @@ impl EventBus {
         let seq = ring.next_seq;
         ring.next_seq += 1;
         let published = Arc::new(PublishedEvent {
-            id: format!("{}-{seq}", self.boot),
+            boot: self.boot.clone(),
             seq,
             name: event.name(),
             event,
             json: OnceLock::new(),
         });
-        if ring.recent.len() == REPLAY_CAPACITY {
-            ring.recent.pop_front();
-        }
+        let evicted = if ring.recent.len() == REPLAY_CAPACITY {
+            ring.recent.pop_front()
+        } else {
+            None
+        };
         ring.recent.push_back(published.clone());
         // No subscribers is fine.
         let _ = self.tx.send(published);
+        drop(ring);
+        // Often the last reference to an old host view (~30 allocations to
+        // free): freed after the lock, not while other publishers wait.
+        drop(evicted);
     }
 
     /// Subscribes, replaying what came after `last_event_id` when possible.
@@ -171,7 +183,7 @@ impl EventBus {
         };
         let last_seq = last
             .rsplit_once('-')
-            .filter(|(boot, _)| *boot == self.boot)
+            .filter(|(boot, _)| *boot == &*self.boot)
             .and_then(|(_, seq)| seq.parse::<u64>().ok())
             .filter(|seq| *seq < ring.next_seq);
         let oldest_kept = ring.recent.front().map_or(ring.next_seq, |e| e.seq);
@@ -213,7 +225,7 @@ mod tests {
         bus.publish(removed("c"));
         let sub = bus.subscribe(Some("b1-1"));
         assert!(!sub.needs_resync);
-        let ids: Vec<_> = sub.replay.iter().map(|e| e.id.as_str()).collect();
+        let ids: Vec<_> = sub.replay.iter().map(|e| e.id()).collect();
         assert_eq!(ids, ["b1-2", "b1-3"]);
         assert!(sub.replay[0].data().contains("\"host_id\":\"b\""));
     }

@@ -66,7 +66,9 @@ impl Hosts {
         EngineError::check_protocol(hb.protocol_version)?;
         hb.validate()?;
         let now = self.clock.now_ms();
-        let view = self.registry().record(hb, self.clock.now(), now);
+        let (view, replaced) = self.registry().record(hb, self.clock.now(), now);
+        // Dropped here, after the registry lock.
+        drop(replaced);
         self.bus.publish(BusEvent::Device(view));
         Ok(now)
     }
