@@ -53,7 +53,10 @@ async fn malformed_oversized_and_foreign_heartbeats_are_refused_clearly() {
         b"{\"protocol_version\":1,\"host_id\":\"gpu-01\",\"hostname\":\"caf\xe9\"}".to_vec(),
     )
     .await;
-    assert_eq!((status, body.code.as_str()), (StatusCode::BAD_REQUEST, "invalid_heartbeat"));
+    assert_eq!(
+        (status, body.code.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_heartbeat")
+    );
     assert!(body.message.contains("not UTF-8"), "{}", body.message);
 
     let (status, body) = post_raw(
