@@ -140,8 +140,10 @@ impl EventBus {
         }
     }
 
-    /// Publishes an event to every subscriber.
-    pub fn publish(&self, event: BusEvent) {
+    /// Publishes an event to every subscriber. Returns the event that fell
+    /// out of the replay ring if nobody else holds it any more, for the
+    /// caller to reuse its parts (ingest recycles old host views) or drop.
+    pub fn publish(&self, event: BusEvent) -> Option<BusEvent> {
         // The lock orders publishing against subscribing, so a subscriber
         // sees each event exactly once: in its replay or live, never both.
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
@@ -163,9 +165,11 @@ impl EventBus {
         // No subscribers is fine.
         let _ = self.tx.send(published);
         drop(ring);
-        // Often the last reference to an old host view (~30 allocations to
-        // free): freed after the lock, not while other publishers wait.
-        drop(evicted);
+        // Often the last reference to an old host view (~30 allocations):
+        // handed back after the lock, not freed while other publishers wait.
+        evicted
+            .and_then(|e| Arc::try_unwrap(e).ok())
+            .map(|e| e.event)
     }
 
     /// Subscribes, replaying what came after `last_event_id` when possible.

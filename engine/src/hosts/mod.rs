@@ -26,7 +26,13 @@ pub(crate) struct Hosts {
     thresholds: HealthThresholds,
     /// Each host's telemetry is written at most this often.
     snapshot_interval: Duration,
+    /// Replaced heartbeats whose strings and lists the next heartbeats are
+    /// parsed into (see [`Hosts::spare_heartbeat`]).
+    spares: Mutex<Vec<Heartbeat>>,
 }
+
+/// Most spare heartbeats kept (each ~30 small buffers with 8 GPUs).
+const MAX_SPARES: usize = 64;
 
 impl Hosts {
     /// The fleet as stored, with health from each host's last heartbeat.
@@ -47,6 +53,7 @@ impl Hosts {
             clock,
             thresholds,
             snapshot_interval,
+            spares: Mutex::new(Vec::with_capacity(MAX_SPARES)),
         })
     }
 
@@ -67,10 +74,43 @@ impl Hosts {
         hb.validate()?;
         let now = self.clock.now_ms();
         let (view, replaced) = self.registry().record(hb, self.clock.now(), now);
-        // Dropped here, after the registry lock.
-        drop(replaced);
-        self.bus.publish(BusEvent::Device(view));
+        // The view this heartbeat replaced is unshared when the replay ring
+        // no longer holds it (large fleets); otherwise the ring lets go of
+        // an older one now. Either is recycled after the locks.
+        if let Some(old) = replaced {
+            self.recycle(old);
+        }
+        if let Some(BusEvent::Device(old)) = self.bus.publish(BusEvent::Device(view)) {
+            self.recycle(old);
+        }
         Ok(now)
+    }
+
+    /// An old heartbeat to parse the next one into with
+    /// `Heartbeat::deserialize_reusing`, so its strings and lists need no
+    /// new allocations; an empty one when none is spare.
+    pub fn spare_heartbeat(&self) -> Heartbeat {
+        self.spares
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Keeps a host view nobody else holds as a spare heartbeat, if there is
+    /// room; frees it otherwise.
+    fn recycle(&self, view: Arc<HostView>) {
+        let Ok(view) = Arc::try_unwrap(view) else {
+            return;
+        };
+        let spare = view.into_heartbeat();
+        let mut spares = self.spares.lock().unwrap_or_else(PoisonError::into_inner);
+        if spares.len() < MAX_SPARES {
+            spares.push(spare);
+            return;
+        }
+        drop(spares);
+        drop(spare);
     }
 
     /// Every known host with its current health, in no particular order.
