@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::health::HostHealth;
-use crate::heartbeat::{GpuStats, SystemStats};
+use crate::heartbeat::{GpuStats, Heartbeat, SystemStats};
+use crate::protocol::PROTOCOL_VERSION;
 
 /// One host on the Devices page and in `GET /api/v1/hosts`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +34,21 @@ impl AsRef<HostView> for HostView {
 }
 
 impl HostView {
+    /// The heartbeat this view shows, built from the view's own strings and
+    /// lists: the server parses the next heartbeat into these buffers
+    /// ([`Heartbeat::deserialize_reusing`]) instead of freeing them.
+    pub fn into_heartbeat(self) -> Heartbeat {
+        Heartbeat {
+            protocol_version: PROTOCOL_VERSION,
+            host_id: self.host_id,
+            hostname: self.hostname,
+            agent_version: self.agent_version,
+            system: self.system,
+            gpus: self.gpus,
+            gpu_error: self.gpu_error,
+        }
+    }
+
     /// GPUs whose memory is nearly empty and compute idle: free for new work.
     pub fn free_gpu_count(&self) -> usize {
         self.gpus.iter().filter(|g| gpu_is_free(g)).count()

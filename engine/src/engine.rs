@@ -244,6 +244,12 @@ impl Engine {
         self.hosts.ingest_heartbeat(hb)
     }
 
+    /// A heartbeat to parse the next one into, reusing its buffers
+    /// (`Heartbeat::deserialize_reusing`): an old one when one is spare.
+    pub fn spare_heartbeat(&self) -> Heartbeat {
+        self.hosts.spare_heartbeat()
+    }
+
     /// Every known host with its current health, ordered by id.
     pub fn hosts(&self) -> Vec<HostView> {
         self.hosts.list()

@@ -79,8 +79,8 @@ const CHANNEL_CAPACITY: usize = 4096;
 /// subscriber reads it: with no browser open, publishing costs no JSON.
 #[derive(Debug)]
 pub struct PublishedEvent {
-    /// SSE `id:` field.
-    pub id: String,
+    /// The server start it belongs to: the first half of its id.
+    boot: Arc<str>,
     pub seq: u64,
     /// SSE `event:` field.
     pub name: &'static str,
@@ -96,6 +96,12 @@ impl PublishedEvent {
             BusEvent::DeviceRemoved(host_id) => Some(host_id),
             _ => None,
         }
+    }
+
+    /// SSE `id:` field, `<boot>-<seq>`. Formatted when a subscriber reads
+    /// it, not on publish: every heartbeat publishes an event.
+    pub fn id(&self) -> String {
+        format!("{}-{}", self.boot, self.seq)
     }
 
     /// SSE `data:` field: JSON of the `trainyard_core::ServerEvent`.
@@ -116,7 +122,7 @@ struct Ring {
 
 /// Fan-out of server events with replay.
 pub struct EventBus {
-    boot: String,
+    boot: Arc<str>,
     ring: Mutex<Ring>,
     tx: broadcast::Sender<Arc<PublishedEvent>>,
 }
@@ -138,7 +144,7 @@ impl EventBus {
     pub fn new(boot: impl Into<String>) -> EventBus {
         let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
         EventBus {
-            boot: boot.into(),
+            boot: Arc::from(boot.into()),
             ring: Mutex::new(Ring {
                 next_seq: 1,
                 recent: VecDeque::with_capacity(REPLAY_CAPACITY),
@@ -147,26 +153,36 @@ impl EventBus {
         }
     }
 
-    /// Publishes an event to every subscriber.
-    pub fn publish(&self, event: BusEvent) {
+    /// Publishes an event to every subscriber. Returns the event that fell
+    /// out of the replay ring if nobody else holds it any more, for the
+    /// caller to reuse its parts (ingest recycles old host views) or drop.
+    pub fn publish(&self, event: BusEvent) -> Option<BusEvent> {
         // The lock orders publishing against subscribing, so a subscriber
         // sees each event exactly once: in its replay or live, never both.
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
         let seq = ring.next_seq;
         ring.next_seq += 1;
         let published = Arc::new(PublishedEvent {
-            id: format!("{}-{seq}", self.boot),
+            boot: self.boot.clone(),
             seq,
             name: event.name(),
             event,
             json: OnceLock::new(),
         });
-        if ring.recent.len() == REPLAY_CAPACITY {
-            ring.recent.pop_front();
-        }
+        let evicted = if ring.recent.len() == REPLAY_CAPACITY {
+            ring.recent.pop_front()
+        } else {
+            None
+        };
         ring.recent.push_back(published.clone());
         // No subscribers is fine.
         let _ = self.tx.send(published);
+        drop(ring);
+        // Often the last reference to an old host view (~30 allocations):
+        // handed back after the lock, not freed while other publishers wait.
+        evicted
+            .and_then(|e| Arc::try_unwrap(e).ok())
+            .map(|e| e.event)
     }
 
     /// Subscribes, replaying what came after `last_event_id` when possible.
@@ -184,7 +200,7 @@ impl EventBus {
         };
         let last_seq = last
             .rsplit_once('-')
-            .filter(|(boot, _)| *boot == self.boot)
+            .filter(|(boot, _)| *boot == &*self.boot)
             .and_then(|(_, seq)| seq.parse::<u64>().ok())
             .filter(|seq| *seq < ring.next_seq);
         let oldest_kept = ring.recent.front().map_or(ring.next_seq, |e| e.seq);
@@ -226,7 +242,7 @@ mod tests {
         bus.publish(removed("c"));
         let sub = bus.subscribe(Some("b1-1"));
         assert!(!sub.needs_resync);
-        let ids: Vec<_> = sub.replay.iter().map(|e| e.id.as_str()).collect();
+        let ids: Vec<_> = sub.replay.iter().map(|e| e.id()).collect();
         assert_eq!(ids, ["b1-2", "b1-3"]);
         assert!(sub.replay[0].data().contains("\"host_id\":\"b\""));
     }

@@ -111,12 +111,12 @@ pub async fn serve(
         }
     }
 
-    let state = AppState {
+    let state = AppState::new(state::Shared {
         engine,
         api_key: config.api_key.clone(),
         shutdown: stop.clone(),
         leptos_options: ui::leptos_options(&config, addr)?,
-    };
+    });
     let app: Router = Router::new()
         .nest(paths::API_PREFIX, api::router(state.clone()))
         .merge(api::mlflow::router(state.clone()))

@@ -151,9 +151,14 @@ impl Scheduler {
     /// changed since it was last published (a host came or went). Called
     /// about once a second.
     pub async fn refresh_waiting_reasons(&self, hosts: &Hosts) {
+        let queue = self.queue.lock().await;
+        if queue.queued().next().is_none() {
+            // Nothing waits: no reason to look at the fleet.
+            self.shown_reasons().clear();
+            return;
+        }
         let listed = hosts.snapshot();
         let fleet = FleetShape::of(&listed);
-        let queue = self.queue.lock().await;
         let mut shown = self.shown_reasons();
         let mut changed = Vec::new();
         let mut still_queued = HashSet::new();

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use trainyard_core::{HealthThresholds, HostHealth, ServerEvent, PROTOCOL_VERSION};
+use trainyard_core::{HealthThresholds, Heartbeat, HostHealth, ServerEvent, PROTOCOL_VERSION};
 use trainyard_engine::{Engine, EngineError};
 
 use crate::fixtures::{engine, fast_thresholds, heartbeat, on_disk};
@@ -28,6 +28,37 @@ async fn a_heartbeat_registers_a_healthy_host_and_is_published() {
     assert_eq!(event.name, "device");
     let parsed: ServerEvent = serde_json::from_str(event.data()).expect("it parses");
     assert!(matches!(parsed, ServerEvent::Device { host } if host.host_id == "gpu-01"));
+}
+
+#[tokio::test]
+async fn heartbeats_parsed_into_recycled_buffers_record_exactly_what_was_sent() {
+    let engine = engine(HealthThresholds::default()).await;
+    let mut recycled = 0;
+    // Enough heartbeats that the replay ring (4096 events) lets go of old
+    // views, which come back as spares for the next parses.
+    for round in 0..1100u32 {
+        for (i, host) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            let mut sent = heartbeat(host, (round + i as u32) % 4);
+            sent.gpu_error = (round % 5 == 0).then(|| format!("round {round}"));
+            let json = serde_json::to_string(&sent).expect("it serializes");
+            let mut place = engine.spare_heartbeat();
+            recycled += usize::from(!place.host_id.is_empty());
+            let mut de = serde_json::Deserializer::from_str(&json);
+            Heartbeat::deserialize_reusing(&mut de, &mut place).expect("it parses");
+            assert_eq!(place, sent);
+            engine
+                .ingest_heartbeat(place)
+                .expect("the heartbeat is accepted");
+        }
+    }
+    assert!(recycled > 0, "replaced views come back as spare heartbeats");
+    for (i, host) in engine.hosts().into_iter().enumerate() {
+        let sent = heartbeat(&host.host_id, (1099 + i as u32) % 4);
+        assert_eq!(
+            (host.gpus, host.system, host.gpu_error),
+            (sent.gpus, sent.system, None)
+        );
+    }
 }
 
 #[tokio::test]

@@ -103,6 +103,28 @@ pub(crate) async fn start_ceiling() -> anyhow::Result<Running> {
     Ok(Running { addr, stop, task })
 }
 
+/// Queues one job that no host can run (`gpus` more GPUs than any has), as
+/// a busy server has waiting jobs: the engine then explains its wait once a
+/// second by looking at the whole fleet, work the fleet test must include
+/// (a deep copy of the fleet in that pass once stalled every heartbeat).
+pub(crate) async fn queue_unrunnable_job(
+    client: &reqwest::Client,
+    addr: SocketAddr,
+    auth: &HeaderValue,
+    gpus: u32,
+) -> anyhow::Result<()> {
+    let yaml = format!("project: bench\ngpus: {gpus}\ncommand: [\"true\"]\n");
+    client
+        .post(format!("http://{addr}/api/v1/experiments"))
+        .header(AUTHORIZATION, auth.clone())
+        .body(yaml)
+        .send()
+        .await?
+        .error_for_status()
+        .context("queueing the bench's waiting job")?;
+    Ok(())
+}
+
 /// Waits until the server answers (the engine opens its database first).
 pub(crate) async fn wait_ready(
     client: &reqwest::Client,

@@ -125,7 +125,7 @@ pub async fn events(
 
 fn to_sse(event: &Arc<PublishedEvent>) -> Event {
     Event::default()
-        .id(event.id.as_str())
+        .id(event.id())
         .event(event.name)
         .data(event.data())
 }

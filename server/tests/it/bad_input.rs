@@ -47,6 +47,18 @@ async fn malformed_oversized_and_foreign_heartbeats_are_refused_clearly() {
     assert_eq!(status, 400);
     assert!(body.message.contains("line 1 column"), "{}", body.message);
 
+    // Bytes that are not UTF-8 (a Latin-1 hostname) are refused as such.
+    let (status, body) = post_raw(
+        &server,
+        b"{\"protocol_version\":1,\"host_id\":\"gpu-01\",\"hostname\":\"caf\xe9\"}".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, body.code.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_heartbeat")
+    );
+    assert!(body.message.contains("not UTF-8"), "{}", body.message);
+
     let (status, body) = post_raw(
         &server,
         json!({"protocol_version": PROTOCOL_VERSION}).to_string(),

@@ -6,6 +6,8 @@ use thiserror::Error;
 
 use crate::ids::{validate_host_id, HostIdError};
 
+mod reuse;
+
 /// Most GPUs one heartbeat may describe.
 pub const MAX_GPUS_PER_HOST: usize = 64;
 /// Most GPU processes listed per GPU.
@@ -14,7 +16,10 @@ pub const MAX_PROCESSES_PER_GPU: usize = 256;
 pub const MAX_TEXT_LEN: usize = 256;
 
 /// One agent report. Sent to `POST /api/v1/agents/heartbeat`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Default` is an empty shell (protocol version 0, which no server
+/// accepts) to parse into with [`Heartbeat::deserialize_reusing`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Heartbeat {
     /// Protocol version the agent speaks (see [`crate::protocol`]).
     pub protocol_version: u32,
