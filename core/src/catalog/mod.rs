@@ -9,11 +9,16 @@ mod form;
 mod launch;
 mod parse;
 mod values;
+mod wire;
 
 pub use form::{form_schema, TaskForm};
 pub use launch::{plan_launch, LaunchPlan, LaunchRun};
 pub use parse::parse_catalog;
 pub use values::{FieldValue, LaunchError, LaunchErrors};
+pub use wire::{
+    CatalogDiff, CatalogProblems, CatalogRevision, CatalogRevisionContent, CatalogSaved,
+    CatalogTasks, CatalogView, JobLaunch, LaunchRequest, LaunchResult, SaveCatalog,
+};
 
 use serde::{Deserialize, Serialize};
 
