@@ -587,3 +587,36 @@ fn field_values_round_trip_through_json() {
     );
     assert_eq!(v["f"], FieldValue::Null);
 }
+
+#[test]
+fn the_example_catalog_is_valid_and_launches_train_py() {
+    let c = parse(include_str!("../../../examples/catalog.yaml"));
+    let p = plan(&c, "long-train", &[("lr", text("0.1,0.01"))]).expect("plans");
+    assert_eq!(p.runs.len(), 2);
+    assert_eq!(
+        p.runs[0].argv,
+        [
+            "python3",
+            "examples/train.py",
+            "--epochs",
+            "30",
+            "--step-seconds",
+            "0.5",
+            "--lr",
+            "0.1",
+            "--batch-size",
+            "32",
+            "--optimizer",
+            "adam",
+            "--augment",
+            "true"
+        ]
+    );
+    assert_eq!(p.project, "launcher-demo");
+    let form = form_schema(c.task("long-train").expect("task"));
+    let names: Vec<&str> = form.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["epochs", "lr", "batch_size", "optimizer", "augment"]
+    );
+}
