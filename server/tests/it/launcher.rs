@@ -183,3 +183,80 @@ async fn bad_launches_are_400s_that_name_the_field() {
     assert_eq!(missing.status().as_u16(), 404);
     agent.kill();
 }
+
+#[tokio::test]
+async fn trainyard_launch_and_catalog_commands_talk_to_the_server() {
+    use trainyard_server::launch_cli::{run, run_catalog, CatalogArgs, CatalogCommand, LaunchArgs};
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = crate::harness::TestServer::start(crate::harness::config(
+        dir.path(),
+        Some(KEY),
+        Default::default(),
+    ))
+    .await;
+    let remote = trainyard_server::remote::ServerArgs {
+        url: server.url(""),
+        api_key: Some(KEY.into()),
+    };
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/catalog.yaml");
+    let save = |file: &str| CatalogArgs {
+        command: CatalogCommand::Save { file: file.into() },
+        server: remote.clone(),
+    };
+    run_catalog(save(example))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "tasks:\n  - taskType: x\n    runner: {target: a.py}\n    hiddenFields: [ghost]\n",
+    )
+    .expect("written");
+    let refused = run_catalog(save(&bad.display().to_string()))
+        .await
+        .expect_err("an invalid catalog");
+    assert!(
+        format!("{refused:#}").contains("line 4, column 20: tasks[0].hiddenFields[0]"),
+        "{refused:#}"
+    );
+    let launch = |set: &[&str]| LaunchArgs {
+        task: "quick-train".into(),
+        set: set.iter().map(|s| s.to_string()).collect(),
+        priority: None,
+        gpus: Some(0),
+        host: None,
+        min_gpu_memory_mb: None,
+        preview: false,
+        server: remote.clone(),
+    };
+    run(launch(&["lr=0.1", "lr=0.01", "batch_size=64"]))
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let jobs: Vec<trainyard_core::JobView> = server.get_json("/api/v1/jobs").await;
+    assert_eq!(jobs.len(), 2);
+    let mut commands: Vec<Vec<String>> = jobs.into_iter().map(|j| j.command).collect();
+    commands.sort();
+    assert_eq!(
+        commands[0],
+        [
+            "python3",
+            "examples/train.py",
+            "--epochs",
+            "5",
+            "--step-seconds",
+            "0.2",
+            "--lr",
+            "0.01",
+            "--batch-size",
+            "64"
+        ]
+    );
+    let refused = run(launch(&["batch_size=48"]))
+        .await
+        .expect_err("not a choice");
+    assert!(
+        format!("{refused:#}")
+            .contains("batch_size: 48 is not one of the choices (16, 32, 64, 128)"),
+        "{refused:#}"
+    );
+}
