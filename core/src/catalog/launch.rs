@@ -5,7 +5,7 @@
 
 use super::values::{FieldValue, LaunchError, LaunchErrors};
 use super::{FieldDef, FieldKind, StartMethod, Task};
-use crate::config::{grid, parse_experiment, split_command, SweepLimits};
+use crate::config::{grid, parse_experiment, split_command, SweepLimits, MAX_NAME_LEN};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -159,8 +159,18 @@ pub fn plan_launch(
                     (short, v)
                 })
                 .collect();
+            // Named after the task, not the project two tasks may share:
+            // `long-train-lr=0.1`.
+            let name = match spec.name.strip_prefix(project.as_str()) {
+                Some(rest)
+                    if task.task_type.chars().count() + rest.chars().count() <= MAX_NAME_LEN =>
+                {
+                    format!("{}{rest}", task.task_type)
+                }
+                _ => spec.name,
+            };
             LaunchRun {
-                name: spec.name,
+                name,
                 argv,
                 values: run_values,
                 params,

@@ -613,6 +613,7 @@ fn the_example_catalog_is_valid_and_launches_train_py() {
         ]
     );
     assert_eq!(p.project, "launcher-demo");
+    assert_eq!(p.runs[1].name, "long-train-lr=0.01", "named after the task");
     let form = form_schema(c.task("long-train").expect("task"));
     let names: Vec<&str> = form.fields.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(
