@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """A fake training script for trying Trainyard without a GPU or any packages.
 
-Reads the resolved config from $TRAINYARD_CONFIG (or the first argument),
+Reads the resolved config from $TRAINYARD_CONFIG (or the first argument);
+the flags --epochs, --step-seconds, --lr and --batch-size override it (what
+examples/catalog.yaml's tasks pass),
 "trains" for `epochs` epochs of `step_seconds` each, prints progress and
 TRAINYARD_METRIC:: JSON lines, and writes metrics.csv into $TRAINYARD_RUN_DIR
 (or the current directory). Standard library only.
 """
 
+import argparse
 import csv
 import json
 import math
@@ -105,12 +108,40 @@ def on_sigterm(_signum, _frame):
 
 def main():
     signal.signal(signal.SIGTERM, on_sigterm)
-    path = os.environ.get("TRAINYARD_CONFIG") or (sys.argv[1] if len(sys.argv) > 1 else None)
+    # Flags (what a launcher catalog passes) win over the config file.
+    parser = argparse.ArgumentParser(description="A fake training run.")
+    parser.add_argument("config", nargs="?", help="config YAML (default: $TRAINYARD_CONFIG)")
+    parser.add_argument("--epochs")
+    parser.add_argument("--step-seconds")
+    parser.add_argument("--lr")
+    parser.add_argument("--batch-size")
+    parser.add_argument("--optimizer", help="shown in the output only")
+    parser.add_argument("--augment", help="true or false; shown in the output only")
+    args = parser.parse_args()
+    path = os.environ.get("TRAINYARD_CONFIG") or args.config
     config = read_yaml(path) if path else {}
+    flags = {
+        "epochs": args.epochs,
+        "step_seconds": args.step_seconds,
+        "optimizer": {"lr": args.lr},
+        "batch_size": args.batch_size,
+    }
+    for key, value in flags.items():
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                if v is not None:
+                    config.setdefault(key, {})
+                    if not isinstance(config[key], dict):
+                        config[key] = {}
+                    config[key][sub] = v
+        elif value is not None:
+            config[key] = value
     epochs = param(config, "epochs", 5, int, lambda v: v >= 1, "must be a whole number >= 1")
     step = param(config, "step_seconds", 0.5, float, lambda v: 0 <= v <= 3600, "must be seconds between 0 and 3600")
     lr = param(config, "optimizer.lr", 0.01, float, lambda v: 0 < v < 10, "must be a number between 0 and 10")
     batch = param(config, "batch_size", 32, int, lambda v: v >= 1, "must be a whole number >= 1")
+    if args.optimizer or args.augment:
+        print(f"optimizer={args.optimizer} augment={args.augment}", flush=True)
 
     run_dir = os.environ.get("TRAINYARD_RUN_DIR") or os.getcwd()
     os.makedirs(run_dir, exist_ok=True)

@@ -23,8 +23,8 @@ use components::layout::Layout;
 #[cfg(feature = "hydrate")]
 pub use pages::lazy::prefetch_after_hydration;
 use pages::lazy::{
-    CompareRoute, ComponentsRoute, DevicesRoute, ExecuteRoute, JobRoute, LoginRoute,
-    PrefetchLikelyNext, ProjectRoute, ProjectsRoute, QueueRoute, SettingsRoute,
+    CatalogRoute, CompareRoute, ComponentsRoute, DevicesRoute, ExecuteRoute, JobRoute, LaunchRoute,
+    LoginRoute, PrefetchLikelyNext, ProjectRoute, ProjectsRoute, QueueRoute, SettingsRoute,
 };
 use pages::{DashboardPage, NotFoundPage};
 #[cfg(feature = "ssr")]
@@ -80,6 +80,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=DashboardPage/>
                     <Route path=path!("/devices") view={Lazy::<DevicesRoute>::new()}/>
                     <Route path=path!("/execute") view={Lazy::<ExecuteRoute>::new()}/>
+                    <Route path=path!("/launch") view={Lazy::<LaunchRoute>::new()}/>
+                    <Route path=path!("/catalog") view={Lazy::<CatalogRoute>::new()}/>
                     <Route path=path!("/queue") view={Lazy::<QueueRoute>::new()}/>
                     <Route path=path!("/jobs/:id") view={Lazy::<JobRoute>::new()}/>
                     <Route path=path!("/projects") view={Lazy::<ProjectsRoute>::new()}/>

@@ -4,6 +4,7 @@
 //! the browser (wasm32). New fields on wire types are `#[serde(default)]` so an
 //! older peer's messages still parse.
 
+pub mod catalog;
 pub mod components;
 pub mod config;
 pub mod event;

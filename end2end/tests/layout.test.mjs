@@ -11,11 +11,13 @@ import { pollUntil } from '../lib/wait.mjs';
  * changing settings is not built yet).
  */
 const PAGES = [
+  { link: 'Launch', path: '/launch', heading: /Launch/i, notBuilt: false },
   { link: 'Execute', path: '/execute', heading: /Execute/i, notBuilt: false },
   { link: 'Queue', path: '/queue', heading: /Queue/i, notBuilt: false },
   { link: 'Projects', path: '/projects', heading: /Projects/i, notBuilt: false },
   { link: 'Devices', path: '/devices', heading: /Devices/i, notBuilt: false },
   { link: 'Components', path: '/components', heading: /Components/i, notBuilt: false },
+  { link: 'Catalog', path: '/catalog', heading: /Catalog/i, notBuilt: false },
   { link: 'Settings', path: '/settings', heading: /Settings/i, notBuilt: null },
   { link: 'Dashboard', path: '/', heading: /Dashboard/i, notBuilt: false },
 ];

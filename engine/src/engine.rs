@@ -2,13 +2,18 @@
 //! others it needs on every call, and forwards. Reading this file is reading
 //! the table of contents of what the server can do; the rules live in the
 //! domain modules (`hosts/`, `jobs/`, `files/`, `metrics/`, `runs/`,
-//! `import/`, `components/`, `tracking/`), which never import this file.
+//! `import/`, `components/`, `tracking/`, `launcher/`), which never import
+//! this file.
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use trainyard_core::catalog::{
+    CatalogDiff, CatalogRevision, CatalogRevisionContent, CatalogSaved, CatalogTasks, CatalogView,
+    JobLaunch, LaunchRequest, LaunchResult,
+};
 use trainyard_core::components::{
     ActivateRequest, ComponentSummary, ComponentVersion, ConflictNotice, CopyUploadQuery,
     DiffResponse, ExperimentManifest, JobManifest, Resolution, ScanReport, SyncPlan, SyncRequest,
@@ -36,6 +41,7 @@ use crate::files::RunFileStore;
 use crate::hosts::Hosts;
 use crate::import::{Imports, WATCH_INTERVAL};
 use crate::jobs::{JobFilter, LogAppended, LogRead, Scheduler};
+use crate::launcher::Launcher;
 use crate::metrics::{MetricPoint, Metrics};
 use crate::runs::{Results, RunFileSlice, RunFileSources};
 use crate::settings::EngineSettings;
@@ -64,6 +70,7 @@ pub struct Engine {
     imports: Imports,
     components: Components,
     tracking: Tracking,
+    launcher: Launcher,
     started: Instant,
 }
 
@@ -121,7 +128,9 @@ impl Engine {
             clock.clone(),
         );
         let tracking = Tracking::new(store.clone(), clock.clone());
+        let launcher = Launcher::load(store.clone(), clock.clone()).await?;
         Ok(Engine {
+            launcher,
             started: clock.now(),
             components,
             tracking,
@@ -290,6 +299,76 @@ impl Engine {
     /// Writes every changed host to the database.
     pub async fn flush_all(&self) -> Result<usize, EngineError> {
         self.hosts.flush_all().await
+    }
+
+    // ---- the launcher: catalog revisions and launches ---------------------
+
+    /// The running catalog's YAML and revision.
+    pub fn catalog(&self) -> CatalogView {
+        self.launcher.view()
+    }
+
+    /// The forms of the running catalog's enabled tasks.
+    pub fn catalog_tasks(&self) -> CatalogTasks {
+        self.launcher.tasks()
+    }
+
+    /// Validates and saves a catalog (`saved_by`: who, e.g. `api key`);
+    /// identical content creates no revision, an invalid one changes nothing
+    /// (`InvalidCatalog` lists every problem).
+    pub async fn save_catalog(
+        &self,
+        content: &str,
+        saved_by: &str,
+    ) -> Result<CatalogSaved, EngineError> {
+        self.launcher.save(content, "api", saved_by).await
+    }
+
+    /// Saves the `--catalog` file if it differs from the newest revision.
+    pub async fn load_catalog_file(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<CatalogSaved, EngineError> {
+        self.launcher.load_file(path).await
+    }
+
+    /// Every catalog revision, newest first.
+    pub async fn catalog_revisions(&self) -> Result<Vec<CatalogRevision>, EngineError> {
+        self.launcher.revisions().await
+    }
+
+    /// One catalog revision with its content.
+    pub async fn catalog_revision(&self, id: i64) -> Result<CatalogRevisionContent, EngineError> {
+        self.launcher.revision(id).await
+    }
+
+    /// A unified diff between two revisions.
+    pub async fn diff_catalog_revisions(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<CatalogDiff, EngineError> {
+        self.launcher.diff(from, to).await
+    }
+
+    /// Saves an old revision's content as a new revision.
+    pub async fn restore_catalog_revision(
+        &self,
+        id: i64,
+        saved_by: &str,
+    ) -> Result<CatalogSaved, EngineError> {
+        self.launcher.restore(id, saved_by).await
+    }
+
+    /// Launches a catalog task: one job per run of its sweep (or, with
+    /// `preview`, only the planned argv).
+    pub async fn launch(&self, req: LaunchRequest) -> Result<LaunchResult, EngineError> {
+        self.launcher.launch(req, &self.scheduler).await
+    }
+
+    /// Which task, revision and values launched a job.
+    pub async fn job_launch(&self, job_id: i64) -> Result<JobLaunch, EngineError> {
+        self.launcher.job_launch(job_id).await
     }
 
     // ---- jobs: what users do ----------------------------------------------

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use thiserror::Error;
+use trainyard_core::catalog::LaunchErrors;
 use trainyard_core::config::ConfigErrors;
 use trainyard_core::work::AttemptRef;
 use trainyard_core::{HeartbeatError, HostHealth, JobStatus};
@@ -105,6 +106,16 @@ pub enum EngineError {
     RunActive { id: i64, status: JobStatus },
     #[error("project {project:?} has no run named {name:?}")]
     RunNotFound { project: String, name: String },
+    #[error("the catalog is not valid; nothing was saved:\n{0}")]
+    InvalidCatalog(ConfigErrors),
+    #[error("no catalog revision {0}")]
+    RevisionNotFound(i64),
+    #[error("no task {task:?} in the catalog; tasks: {known}")]
+    UnknownTask { task: String, known: String },
+    #[error("{0}")]
+    InvalidLaunch(#[from] LaunchErrors),
+    #[error("job {0} was not launched from the catalog")]
+    NotLaunched(i64),
     /// Reading or writing a file or directory of the engine failed.
     #[error("{path}: {source}")]
     Io {
@@ -180,6 +191,11 @@ impl EngineError {
             EngineError::RunActive { .. } => (codes::RUN_ACTIVE, Conflict),
             EngineError::RunNotFound { .. } => (codes::RUN_NOT_FOUND, NotFound),
             EngineError::BadImportDir { .. } => (codes::BAD_IMPORT_DIR, BadRequest),
+            EngineError::InvalidCatalog(_) => (codes::INVALID_CATALOG, BadRequest),
+            EngineError::RevisionNotFound(_) => (codes::REVISION_NOT_FOUND, NotFound),
+            EngineError::UnknownTask { .. } => (codes::UNKNOWN_TASK, BadRequest),
+            EngineError::InvalidLaunch(_) => (codes::INVALID_LAUNCH, BadRequest),
+            EngineError::NotLaunched(_) => (codes::NOT_LAUNCHED, NotFound),
             EngineError::Io { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
                 (codes::INTERNAL, Internal)
             }

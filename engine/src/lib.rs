@@ -10,6 +10,7 @@
 //! - `import/`: CVLab-Kit trees indexed in place
 //! - `components/`: the lab's code, versioned; manifests; worker sync plans
 //! - `tracking/`: MLflow's rules: experiments, runs, params, tags, search
+//! - `launcher/`: the catalog of training scripts (revisions) and launches
 //!
 //! Shared underneath: `store/` (SQLite, one module per table), `events.rs`
 //! (the bus browsers subscribe to), `clock.rs`, `append_only.rs`.
@@ -24,6 +25,7 @@ mod files;
 mod hosts;
 mod import;
 mod jobs;
+mod launcher;
 mod metrics;
 mod runs;
 mod settings;
@@ -40,6 +42,7 @@ pub use jobs::{
     JobFilter, JobSettings, LogAppended, LogRead, LogSlice, DEFAULT_PROJECT, MAX_GPUS_PER_JOB,
     MAX_LOG_BYTES,
 };
+pub use launcher::MAX_CATALOG_BYTES;
 pub use metrics::MetricPoint;
 pub use runs::{RunFileSlice, OUTPUT_LOG};
 pub use settings::EngineSettings;

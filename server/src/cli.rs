@@ -40,6 +40,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Queue an experiment config on a running server (prints the jobs; --follow streams a single job's log).
     Submit(crate::submit::SubmitArgs),
+    /// Launch a catalog task with field values (`launch cls --set lr=0.1,0.01`).
+    Launch(crate::launch_cli::LaunchArgs),
+    /// The launcher's catalog on a running server: show, save, revisions,
+    /// diff, restore, tasks.
+    Catalog(crate::launch_cli::CatalogArgs),
     /// The components store: restore the code a job ran with, or sync a
     /// working directory from a shell.
     Components(crate::components_cli::ComponentsArgs),
@@ -110,6 +115,12 @@ pub struct ServeArgs {
     /// whose new code the components store registers at start and on each scan.
     #[arg(long = "components-dir", env = "TRAINYARD_COMPONENTS_DIR")]
     pub components_dir: Option<PathBuf>,
+    /// The launcher's catalog (tasks → forms → jobs; docs/launcher.md). At
+    /// start it becomes the running catalog if it is valid and differs from
+    /// the newest saved revision; an invalid file is logged and the last
+    /// valid revision keeps running.
+    #[arg(long, env = "TRAINYARD_CATALOG")]
+    pub catalog: Option<PathBuf>,
     /// How the local agent reconciles its component copies with the store:
     /// server_authoritative, local_priority, interactive or dry_run (a config's `sync:` wins).
     #[arg(long, env = "TRAINYARD_SYNC_STRATEGY", default_value = "interactive")]
@@ -164,6 +175,7 @@ impl ServeArgs {
             files,
             import_dirs: self.import_dirs,
             components_dir: self.components_dir,
+            catalog: self.catalog,
         };
         config.validate()?;
         Ok(config)

@@ -6,6 +6,7 @@ mod auth;
 pub mod cli;
 pub mod components_cli;
 pub mod import_cli;
+pub mod launch_cli;
 mod local_agent;
 pub mod remote;
 pub mod runs_cli;
@@ -108,6 +109,22 @@ pub async fn serve(
         let actor = trainyard_engine::Actor::server("startup");
         if let Err(e) = engine.scan_components(&actor).await {
             tracing::warn!("components dir {}: {e}", dir.display());
+        }
+    }
+
+    // The catalog file (--catalog): a new revision when it changed.
+    if let Some(file) = &config.catalog {
+        match engine.load_catalog_file(file).await {
+            Ok(saved) if saved.created => {
+                tracing::info!(file = %file.display(), revision = saved.revision.id, "catalog loaded")
+            }
+            Ok(saved) => {
+                tracing::info!(file = %file.display(), revision = saved.revision.id, "catalog unchanged")
+            }
+            Err(e) => tracing::error!(
+                "catalog {}: {e}\nthe server keeps running on the last valid revision",
+                file.display()
+            ),
         }
     }
 

@@ -21,6 +21,8 @@ async fn main() -> ExitCode {
         Command::Components(args) => trainyard_server::components_cli::run(args).await,
         Command::Runs(args) => trainyard_server::runs_cli::run(args).await,
         Command::Import(args) => trainyard_server::import_cli::run(args).await,
+        Command::Launch(args) => trainyard_server::launch_cli::run(args).await,
+        Command::Catalog(args) => trainyard_server::launch_cli::run_catalog(args).await,
         Command::Submit(args) => match trainyard_server::submit::run(args).await {
             Ok(true) => return ExitCode::SUCCESS,
             Ok(false) => return ExitCode::FAILURE,

@@ -30,6 +30,9 @@ pub struct ServeSettings {
     pub import_dirs: Vec<PathBuf>,
     /// A CVLab-Kit tree of components to register (`--components-dir`).
     pub components_dir: Option<PathBuf>,
+    /// The launcher's catalog YAML (`--catalog`), saved as a revision at
+    /// start when it differs from the newest one.
+    pub catalog: Option<PathBuf>,
 }
 
 /// Settings of the in-process agent.
@@ -166,6 +169,7 @@ mod tests {
             files: Default::default(),
             import_dirs: Vec::new(),
             components_dir: None,
+            catalog: None,
         }
     }
 

@@ -19,22 +19,33 @@ pub fn CodeDiff(
     view! {
         <Suspense fallback=|| view! { <p class="muted small">"Comparing…"</p> }>
             {move || diff.get().map(|result| match result {
-                Ok(d) if d.unified.is_empty() => view! { <p class="muted small">"The two contents are identical."</p> }.into_any(),
-                Ok(d) => view! {
-                    <pre class="code-diff" data-testid="code-diff">
-                        {d.unified.lines().map(|line| {
-                            let class = match line.as_bytes().first() {
-                                Some(b'+') if !line.starts_with("+++") => "add",
-                                Some(b'-') if !line.starts_with("---") => "del",
-                                Some(b'@') => "hunk",
-                                _ => "same",
-                            };
-                            view! { <span class=class>{format!("{line}\n")}</span> }
-                        }).collect_view()}
-                    </pre>
-                }.into_any(),
+                Ok(d) => view! { <UnifiedDiff unified=d.unified/> }.into_any(),
                 Err(e) => view! { <p class="error small" role="alert">{e.to_string()}</p> }.into_any(),
             })}
         </Suspense>
     }
+}
+
+/// A unified diff's text, each line coloured (added, removed, hunk header),
+/// or a note when it is empty.
+#[component]
+pub fn UnifiedDiff(unified: String) -> impl IntoView {
+    if unified.is_empty() {
+        return view! { <p class="muted small" data-testid="code-diff-same">"The two contents are identical."</p> }
+            .into_any();
+    }
+    view! {
+        <pre class="code-diff" data-testid="code-diff">
+            {unified.lines().map(|line| {
+                let class = match line.as_bytes().first() {
+                    Some(b'+') if !line.starts_with("+++") => "add",
+                    Some(b'-') if !line.starts_with("---") => "del",
+                    Some(b'@') => "hunk",
+                    _ => "same",
+                };
+                view! { <span class=class>{format!("{line}\n")}</span> }
+            }).collect_view()}
+        </pre>
+    }
+    .into_any()
 }

@@ -1,4 +1,4 @@
-//! The YAML editor of the Execute page. The server renders a plain textarea
+//! The YAML editor of the Execute and Catalog pages. The server renders a plain textarea
 //! (usable before the wasm loads); once hydrated, CodeMirror replaces it.
 
 use leptos::html::Div;
@@ -15,6 +15,9 @@ pub fn ConfigEditor(
     diagnostics: Signal<Vec<Diagnostic>>,
     /// Ctrl/Cmd-Enter in the editor.
     on_submit: Callback<()>,
+    /// What the text is, for screen readers.
+    #[prop(default = "Experiment config (YAML)")]
+    label: &'static str,
 ) -> impl IntoView {
     let host = NodeRef::<Div>::new();
     let ready = RwSignal::new(false);
@@ -29,7 +32,7 @@ pub fn ConfigEditor(
         >
             <textarea
                 class="config-fallback"
-                aria-label="Experiment config (YAML)"
+                aria-label=label
                 spellcheck="false"
                 rows="18"
                 on:input=move |ev| text.set(event_target_value(&ev))

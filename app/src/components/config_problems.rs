@@ -1,4 +1,5 @@
-//! The config's problems as a list under the editor, positions first.
+//! The config's problems as a list under the editor: position, the field
+//! path when there is one, the message.
 
 use leptos::prelude::*;
 
@@ -15,9 +16,11 @@ pub fn ConfigProblems(#[prop(into)] diagnostics: Signal<Vec<Diagnostic>>) -> imp
                         .into_iter()
                         .map(|d| {
                             let position = d.position();
+                            let field = d.field.filter(|f| !f.is_empty());
                             view! {
-                                <li>
+                                <li data-line=d.line>
                                     <span class="problem-at num">{position}</span>
+                                    {field.map(|f| view! { <code class="problem-field">{f}</code> })}
                                     <span>{d.message}</span>
                                 </li>
                             }

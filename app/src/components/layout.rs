@@ -8,13 +8,15 @@ use super::notice_bell::NoticeBell;
 use super::theme_toggle::ThemeToggle;
 
 /// Navigation entries: (path, label).
-const NAV: [(&str, &str); 7] = [
+const NAV: [(&str, &str); 9] = [
     ("/", "Dashboard"),
+    ("/launch", "Launch"),
     ("/execute", "Execute"),
     ("/queue", "Queue"),
     ("/projects", "Projects"),
     ("/devices", "Devices"),
     ("/components", "Components"),
+    ("/catalog", "Catalog"),
     ("/settings", "Settings"),
 ];
 

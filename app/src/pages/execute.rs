@@ -155,7 +155,7 @@ pub fn ExecutePage() -> impl IntoView {
 
 /// Copies `text` into `checked` once it has been still for 150 ms.
 #[cfg(feature = "hydrate")]
-fn debounce(text: RwSignal<String>, checked: RwSignal<String>) {
+pub(crate) fn debounce(text: RwSignal<String>, checked: RwSignal<String>) {
     let generation = StoredValue::new(0u64);
     Effect::new(move |_| {
         let value = text.get();

@@ -17,7 +17,7 @@ use crate::components::relative_time::{MaybeRelativeTime, RelativeTime};
 use crate::components::run_charts::RunCharts;
 use crate::components::run_files::RunFiles;
 use crate::components::run_state::{RunOriginText, RunSyncBadge};
-use crate::server_fns::{get_job, load_run_state};
+use crate::server_fns::{get_job, load_job_launch, load_run_state};
 use crate::state::fleet::Fleet;
 use crate::state::jobs::JobStore;
 
@@ -217,9 +217,30 @@ fn JobFacts(job: RwSignal<JobView>, sweep_id: i64) -> impl IntoView {
                 <dt>"Re-run of"</dt>
                 <dd><a href=format!("/jobs/{of}")>{format!("#{of}")}</a></dd>
             })}
+            <LaunchFacts id=job.with_untracked(|j| j.id)/>
         </dl>
     }
     .into_any()
+}
+
+/// For a job launched from the catalog: its task, the catalog revision,
+/// and "Launch again" (the Launch page refilled with this job's values).
+/// Nothing for a job submitted as a config.
+#[component]
+fn LaunchFacts(id: i64) -> impl IntoView {
+    let launch = LocalResource::new(move || load_job_launch(id));
+    move || {
+        launch.get().and_then(Result::ok).flatten().map(|l| {
+            view! {
+                <dt>"Launched from"</dt>
+                <dd data-testid="job-launch" data-task=l.task_type.clone() data-revision=l.revision_id>
+                    "task " <code>{l.task_type.clone()}</code>
+                    {format!(" · catalog revision {}", l.revision_id)}
+                    " · " <a href=format!("/launch?job={id}") data-testid="launch-again">"Launch again"</a>
+                </dd>
+            }
+        })
+    }
 }
 
 /// Origin, sync state and archive state, fetched again when the job's

@@ -16,8 +16,8 @@ use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
 
 use super::{
-    ComparePage, ComponentsPage, DevicesPage, ExecutePage, JobPage, LoginPage, ProjectPage,
-    ProjectsPage, QueuePage, SettingsPage,
+    CatalogPage, ComparePage, ComponentsPage, DevicesPage, ExecutePage, JobPage, LaunchPage,
+    LoginPage, ProjectPage, ProjectsPage, QueuePage, SettingsPage,
 };
 
 /// One lazily loaded page: `lazy_page!(Route, Page)` defines the route type
@@ -50,6 +50,8 @@ lazy_page!(CompareRoute, ComparePage);
 lazy_page!(ComponentsRoute, ComponentsPage);
 lazy_page!(SettingsRoute, SettingsPage);
 lazy_page!(LoginRoute, LoginPage);
+lazy_page!(CatalogRoute, CatalogPage);
+lazy_page!(LaunchRoute, LaunchPage);
 
 /// The pages a user usually opens next from `path`: their chunks are worth
 /// fetching while the browser is idle.
@@ -63,6 +65,8 @@ fn likely_next(path: &str) -> &'static [Page] {
         "/queue" => &[Job, Execute],
         "/projects" => &[Project],
         "/compare" => &[Job],
+        "/catalog" => &[Launch],
+        "/launch" => &[Queue, Job],
         _ if path.starts_with("/jobs/") => &[Queue, Project],
         _ if path.starts_with("/projects/") => &[Job, Compare],
         _ => &[],
@@ -79,6 +83,7 @@ enum Page {
     Job,
     Project,
     Compare,
+    Launch,
 }
 
 /// After each client-side navigation, fetches the chunks of the pages likely
@@ -136,6 +141,7 @@ async fn preload(page: Page) {
         Page::Job => JobRoute::preload().await,
         Page::Project => ProjectRoute::preload().await,
         Page::Compare => CompareRoute::preload().await,
+        Page::Launch => LaunchRoute::preload().await,
     }
 }
 
@@ -152,6 +158,8 @@ mod tests {
         assert_eq!(likely_next("/jobs/12"), &[Page::Queue, Page::Project]);
         assert_eq!(likely_next("/projects/demo"), &[Page::Job, Page::Compare]);
         assert_eq!(likely_next("/projects"), &[Page::Project]);
+        assert_eq!(likely_next("/catalog"), &[Page::Launch]);
+        assert_eq!(likely_next("/launch"), &[Page::Queue, Page::Job]);
         assert!(likely_next("/settings").is_empty());
         assert!(likely_next("/no/such/page").is_empty());
     }

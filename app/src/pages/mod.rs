@@ -1,11 +1,13 @@
 //! One file per page; pages compose components.
 
+mod catalog;
 mod compare;
 mod components;
 mod dashboard;
 mod devices;
 mod execute;
 mod job;
+mod launch;
 pub mod lazy;
 mod login;
 mod not_found;
@@ -14,12 +16,14 @@ mod projects;
 mod queue;
 mod settings;
 
+pub use catalog::CatalogPage;
 pub use compare::ComparePage;
 pub use components::ComponentsPage;
 pub use dashboard::DashboardPage;
 pub use devices::DevicesPage;
 pub use execute::ExecutePage;
 pub use job::JobPage;
+pub use launch::LaunchPage;
 pub use login::LoginPage;
 pub use not_found::NotFoundPage;
 pub use project::ProjectPage;

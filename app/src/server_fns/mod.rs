@@ -8,10 +8,12 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+mod catalog;
 mod components;
 mod hosts;
 mod jobs;
 mod runs;
+pub use catalog::*;
 pub use components::*;
 pub use hosts::*;
 pub use jobs::*;

@@ -6,16 +6,16 @@
 
 mod calls;
 mod command;
-mod emit;
+pub(crate) mod emit;
 mod error;
 mod flow_indent;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
-mod grid;
+pub(crate) mod grid;
 mod names;
 mod scheduling;
-mod tree;
-mod value;
+pub(crate) mod tree;
+pub(crate) mod value;
 
 pub use command::{split_command, CommandError};
 pub use error::{ConfigError, ConfigErrors, Pos};

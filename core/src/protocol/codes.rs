@@ -84,5 +84,16 @@ pub const RUN_ACTIVE: &str = "run_active";
 pub const RUN_NOT_FOUND: &str = "run_not_found";
 /// A TensorBoard import names no readable directory, or a bad project (400).
 pub const BAD_IMPORT_DIR: &str = "bad_import_dir";
+// ---- the launcher ----
+/// A catalog that fails validation (400); the body lists every problem.
+pub const INVALID_CATALOG: &str = "invalid_catalog";
+/// No catalog revision with that id (404).
+pub const REVISION_NOT_FOUND: &str = "revision_not_found";
+/// No task of that type in the running catalog (400 on a launch).
+pub const UNKNOWN_TASK: &str = "unknown_task";
+/// Launch values a task's fields refuse (400): the message names each field.
+pub const INVALID_LAUNCH: &str = "invalid_launch";
+/// A job no catalog task launched (404 on `/jobs/{id}/launch`).
+pub const NOT_LAUNCHED: &str = "not_launched";
 /// Something failed inside the server; its log has the details (500).
 pub const INTERNAL: &str = "internal";

@@ -79,6 +79,15 @@ pub mod route {
     pub const COMPAT_QUEUE: &str = "/queue";
     pub const COMPAT_QUEUE_CANCEL: &str = "/queue/cancel/{id}";
     pub const COMPAT_DEVICES: &str = "/devices";
+    // ---- the launcher ----
+    pub const CATALOG: &str = "/catalog";
+    pub const CATALOG_REVISIONS: &str = "/catalog/revisions";
+    pub const CATALOG_REVISION: &str = "/catalog/revisions/{id}";
+    pub const CATALOG_RESTORE: &str = "/catalog/revisions/{id}/restore";
+    pub const CATALOG_DIFF: &str = "/catalog/diff";
+    pub const CATALOG_TASKS: &str = "/catalog/tasks";
+    pub const LAUNCH: &str = "/launch";
+    pub const JOB_LAUNCH: &str = "/jobs/{id}/launch";
 }
 
 /// What an agent reports about one attempt; each is one route.
@@ -142,6 +151,46 @@ pub fn imports_tensorboard() -> String {
 /// `/api/v1/experiments`
 pub fn experiments() -> String {
     format!("{API_PREFIX}{}", route::EXPERIMENTS)
+}
+
+/// `/api/v1/catalog`
+pub fn catalog() -> String {
+    format!("{API_PREFIX}{}", route::CATALOG)
+}
+
+/// `/api/v1/catalog/revisions`
+pub fn catalog_revisions() -> String {
+    format!("{API_PREFIX}{}", route::CATALOG_REVISIONS)
+}
+
+/// `/api/v1/catalog/revisions/{id}`
+pub fn catalog_revision(id: i64) -> String {
+    format!("{API_PREFIX}/catalog/revisions/{id}")
+}
+
+/// `/api/v1/catalog/revisions/{id}/restore`
+pub fn catalog_restore(id: i64) -> String {
+    format!("{API_PREFIX}/catalog/revisions/{id}/restore")
+}
+
+/// `/api/v1/catalog/diff?from=A&to=B`
+pub fn catalog_diff(from: i64, to: i64) -> String {
+    format!("{API_PREFIX}{}?from={from}&to={to}", route::CATALOG_DIFF)
+}
+
+/// `/api/v1/catalog/tasks`
+pub fn catalog_tasks() -> String {
+    format!("{API_PREFIX}{}", route::CATALOG_TASKS)
+}
+
+/// `/api/v1/launch`
+pub fn launch() -> String {
+    format!("{API_PREFIX}{}", route::LAUNCH)
+}
+
+/// `/api/v1/jobs/{id}/launch`
+pub fn job_launch(id: i64) -> String {
+    format!("{API_PREFIX}/jobs/{id}/launch")
 }
 
 /// `/api/v1/jobs/{id}`
@@ -354,5 +403,16 @@ mod tests {
         assert_eq!(runs_purge(), api(route::RUNS_PURGE, &[]));
         assert_eq!(compare(), api(route::COMPARE, &[]));
         assert_eq!(imports_tensorboard(), api(route::IMPORTS_TENSORBOARD, &[]));
+        assert_eq!(catalog(), api(route::CATALOG, &[]));
+        assert_eq!(catalog_revisions(), api(route::CATALOG_REVISIONS, &[]));
+        assert_eq!(catalog_revision(3), api(route::CATALOG_REVISION, &["3"]));
+        assert_eq!(catalog_restore(3), api(route::CATALOG_RESTORE, &["3"]));
+        assert_eq!(
+            catalog_diff(1, 2),
+            format!("{}?from=1&to=2", api(route::CATALOG_DIFF, &[]))
+        );
+        assert_eq!(catalog_tasks(), api(route::CATALOG_TASKS, &[]));
+        assert_eq!(launch(), api(route::LAUNCH, &[]));
+        assert_eq!(job_launch(5), api(route::JOB_LAUNCH, &["5"]));
     }
 }

@@ -160,6 +160,7 @@ impl Imports {
             None => {
                 let row = self.new_imported_job(&found.project, &found.run, &config_yaml, first_ms);
                 let sweep = NewSweep {
+                    launch: None,
                     project: &found.project,
                     source_yaml: &config_yaml,
                     created_ms: first_ms,

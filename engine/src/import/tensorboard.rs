@@ -274,6 +274,7 @@ impl Imports {
             },
             None => {
                 let sweep = NewSweep {
+                    launch: None,
                     project: &run.project,
                     source_yaml: "",
                     created_ms: first_ms,

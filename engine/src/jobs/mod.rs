@@ -43,7 +43,7 @@ use queue::JobQueue;
 pub use crate::store::JobFilter;
 pub(crate) use logs::LogStore;
 pub use logs::{LogAppended, LogSlice, MAX_LOG_BYTES};
-pub use user_actions::{LogRead, DEFAULT_PROJECT, MAX_GPUS_PER_JOB};
+pub use user_actions::{LogRead, PreparedSweep, DEFAULT_PROJECT, MAX_GPUS_PER_JOB};
 
 /// Scheduling settings.
 #[derive(Debug, Clone)]

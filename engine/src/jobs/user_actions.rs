@@ -25,6 +25,15 @@ pub const MAX_GPUS_PER_JOB: u32 = 64;
 /// Project of a config without `project`.
 pub const DEFAULT_PROJECT: &str = "default";
 
+/// Runs with their argv built, for `Scheduler::submit_prepared`.
+pub struct PreparedSweep<'a> {
+    pub project: &'a str,
+    pub source_yaml: &'a str,
+    pub workdir: Option<String>,
+    pub runs: Vec<trainyard_core::catalog::LaunchRun>,
+    pub launch: Option<&'a crate::store::NewLaunch>,
+}
+
 /// A piece of a job's output and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRead {
@@ -103,6 +112,7 @@ impl Scheduler {
             .store
             .insert_sweep(
                 NewSweep {
+                    launch: None,
                     project: &project,
                     source_yaml: yaml,
                     created_ms,
@@ -113,6 +123,66 @@ impl Scheduler {
         let views = self.enqueue(&mut queue, rows);
         drop(queue);
         tracing::info!(sweep_id, jobs = views.len(), project = %project, "sweep queued");
+        Ok(SubmitResult {
+            sweep_id,
+            jobs: views,
+        })
+    }
+
+    /// Queues runs whose argv is already built (a catalog launch), all or
+    /// nothing, with the launch recorded per job in the same transaction.
+    pub async fn submit_prepared(
+        &self,
+        sweep: PreparedSweep<'_>,
+        options: SubmitOptions,
+    ) -> Result<SubmitResult, EngineError> {
+        let gpus = options.gpus.unwrap_or(1);
+        if gpus > MAX_GPUS_PER_JOB {
+            return Err(EngineError::BadOption(format!(
+                "gpus: {gpus} is more than the {MAX_GPUS_PER_JOB} one job may use"
+            )));
+        }
+        let host_pin = options.host.clone().filter(|h| !h.is_empty());
+        if let Some(host) = &host_pin {
+            validate_host_id(host).map_err(|e| EngineError::BadOption(format!("host: {e}")))?;
+        }
+        let created_ms = self.clock.now_ms();
+        let jobs = sweep
+            .runs
+            .into_iter()
+            .map(|run| JobRow {
+                view: JobView {
+                    project: sweep.project.to_string(),
+                    name: run.name,
+                    priority: options.priority.unwrap_or_default(),
+                    command: run.argv,
+                    workdir: sweep.workdir.clone(),
+                    gpus,
+                    host_pin: host_pin.clone(),
+                    min_gpu_memory_mb: options.min_gpu_memory_mb.filter(|m| *m > 0),
+                    params: run.params,
+                    created_ms,
+                    ..JobView::default()
+                },
+                config_yaml: run.config_yaml,
+            })
+            .collect();
+        let mut queue = self.queue.lock().await;
+        let (sweep_id, rows) = self
+            .store
+            .insert_sweep(
+                NewSweep {
+                    launch: sweep.launch,
+                    project: sweep.project,
+                    source_yaml: sweep.source_yaml,
+                    created_ms,
+                },
+                jobs,
+            )
+            .await?;
+        let views = self.enqueue(&mut queue, rows);
+        drop(queue);
+        tracing::info!(sweep_id, jobs = views.len(), project = %sweep.project, "launch queued");
         Ok(SubmitResult {
             sweep_id,
             jobs: views,

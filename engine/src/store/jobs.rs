@@ -21,6 +21,18 @@ pub struct NewSweep<'a> {
     pub project: &'a str,
     pub source_yaml: &'a str,
     pub created_ms: i64,
+    /// The catalog launch that made it: one `job_launches` row per job,
+    /// written in the same transaction.
+    pub launch: Option<&'a NewLaunch>,
+}
+
+/// What launched a sweep from the catalog: the task, the revision, and each
+/// job's field values (JSON objects, in job order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLaunch {
+    pub task_type: String,
+    pub revision_id: i64,
+    pub values_json: Vec<String>,
 }
 
 /// Which jobs to list.
@@ -60,9 +72,21 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
-        for job in &mut jobs {
+        for (i, job) in jobs.iter_mut().enumerate() {
             job.view.sweep_id = sweep_id;
             job.view.id = insert_job(&mut tx, job).await?;
+            if let Some(launch) = sweep.launch {
+                sqlx::query(
+                    "INSERT INTO job_launches (job_id, task_type, revision_id, field_values)
+                     VALUES (?, ?, ?, ?)",
+                )
+                .bind(job.view.id)
+                .bind(&launch.task_type)
+                .bind(launch.revision_id)
+                .bind(launch.values_json.get(i).map_or("{}", String::as_str))
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok((sweep_id, jobs))

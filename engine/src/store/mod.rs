@@ -1,5 +1,6 @@
 //! SQLite storage: opening, migrating, and one module per table.
 
+mod catalog;
 mod components;
 mod hosts;
 mod imports;
@@ -11,7 +12,7 @@ mod tracking;
 pub use components::{Audit, PathsKnown, VersionRow};
 pub use hosts::HostRow;
 pub use imports::ImportedRun;
-pub use jobs::{JobFilter, JobRow, NewSweep};
+pub use jobs::{JobFilter, JobRow, NewLaunch, NewSweep};
 pub use metrics::{CursorSave, CursorTable, SeriesRow};
 pub use runs::RunFacts;
 pub use tracking::ExperimentRow;

@@ -381,6 +381,7 @@ impl Store {
             "attempts",
             "run_notes",
             "job_manifests",
+            "job_launches",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE job_id = ?"))
                 .bind(job_id)

@@ -91,6 +91,7 @@ impl Tracking {
             .store
             .insert_tracked_run(
                 NewSweep {
+                    launch: None,
                     project: &experiment.project,
                     source_yaml: "",
                     created_ms: start,

@@ -10,6 +10,7 @@ mod fixtures;
 mod hosts;
 mod imports;
 mod jobs;
+mod launcher;
 mod metrics;
 mod run_archive;
 mod runs;

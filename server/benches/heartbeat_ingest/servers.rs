@@ -82,6 +82,7 @@ pub(crate) async fn start_trainyard(
         files: Default::default(),
         import_dirs: Vec::new(),
         components_dir: None,
+        catalog: None,
     };
     let (stop, signal) = stop_signal();
     let task =

@@ -60,6 +60,7 @@ pub async fn start(max_sweep_size: u64) -> anyhow::Result<Running> {
         files: Default::default(),
         import_dirs: Vec::new(),
         components_dir: None,
+        catalog: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(trainyard_server::serve(listener, config, async move {

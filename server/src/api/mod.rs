@@ -12,6 +12,7 @@ mod hosts;
 mod imports;
 mod job_log;
 mod jobs;
+mod launcher;
 mod metrics;
 pub mod mlflow;
 pub(crate) mod run_files;
@@ -44,6 +45,21 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(jobs::submit).layer(DefaultBodyLimit::max(jobs::MAX_CONFIG_BYTES)),
         )
         .route(route::JOBS, get(jobs::list))
+        .route(
+            route::CATALOG,
+            get(launcher::get)
+                .post(launcher::save)
+                .layer(DefaultBodyLimit::max(
+                    2 * trainyard_engine::MAX_CATALOG_BYTES,
+                )),
+        )
+        .route(route::CATALOG_REVISIONS, get(launcher::revisions))
+        .route(route::CATALOG_REVISION, get(launcher::revision))
+        .route(route::CATALOG_RESTORE, post(launcher::restore))
+        .route(route::CATALOG_DIFF, get(launcher::diff))
+        .route(route::CATALOG_TASKS, get(launcher::tasks))
+        .route(route::LAUNCH, post(launcher::launch))
+        .route(route::JOB_LAUNCH, get(launcher::job_launch))
         .route(route::JOB, get(jobs::get))
         .route(route::JOB_CANCEL, post(jobs::cancel))
         .route(route::JOB_PRIORITY, post(jobs::priority))

@@ -39,6 +39,7 @@ pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) 
         files: Default::default(),
         import_dirs: Vec::new(),
         components_dir: None,
+        catalog: None,
     }
 }
 

@@ -17,6 +17,7 @@ mod jobs_api;
 mod jobs_run;
 mod jobs_support;
 mod killable;
+mod launcher;
 mod metrics_api;
 mod mlflow_client;
 mod results_api;

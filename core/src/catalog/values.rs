@@ -1,0 +1,236 @@
+//! Field values: typed as JSON types them, coerced to a field's value type,
+//! written as one argv entry.
+
+use super::ValueType;
+use crate::config::Value;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A value a form or a script sends for a field; a list is a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldValue {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    List(Vec<FieldValue>),
+}
+
+impl FieldValue {
+    /// The text of one argv entry (`true`/`false` for booleans).
+    pub fn arg(&self) -> String {
+        match self {
+            FieldValue::Null => String::new(),
+            FieldValue::Bool(b) => b.to_string(),
+            FieldValue::Int(i) => i.to_string(),
+            FieldValue::Float(f) => f.to_string(),
+            FieldValue::Text(s) => s.clone(),
+            FieldValue::List(items) => items
+                .iter()
+                .map(FieldValue::arg)
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+
+    /// Null, an empty string or an empty list.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            FieldValue::Null => true,
+            FieldValue::Text(s) => s.trim().is_empty(),
+            FieldValue::List(items) => items.iter().all(FieldValue::is_empty),
+            _ => false,
+        }
+    }
+
+    /// The number, for range checks.
+    pub fn number(&self) -> Option<f64> {
+        match self {
+            FieldValue::Int(i) => Some(*i as f64),
+            FieldValue::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// A YAML scalar in a config: numbers and booleans plain, text in
+    /// double quotes with escapes (never read as a list or a call).
+    pub(crate) fn yaml(&self) -> String {
+        match self {
+            FieldValue::Null => "null".into(),
+            FieldValue::Bool(_) | FieldValue::Int(_) => self.arg(),
+            FieldValue::Float(f) if f.is_finite() => {
+                let s = f.to_string();
+                // `1` would come back as an int.
+                if s.contains(['.', 'e', 'E']) {
+                    s
+                } else {
+                    format!("{s}.0")
+                }
+            }
+            FieldValue::Float(_) => yaml_quote(&self.arg()),
+            FieldValue::Text(s) => yaml_quote(s),
+            FieldValue::List(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(FieldValue::yaml)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    /// The value a catalog's YAML gave (`default: 3`).
+    pub(crate) fn from_config(v: &Value) -> FieldValue {
+        match v {
+            Value::Null => FieldValue::Null,
+            Value::Bool(b) => FieldValue::Bool(*b),
+            Value::Int(i) => match i64::try_from(*i) {
+                Ok(i) => FieldValue::Int(i),
+                Err(_) => FieldValue::Text(i.to_string()),
+            },
+            Value::Float(f) => FieldValue::Float(*f),
+            Value::String(s) => FieldValue::Text(s.clone()),
+            Value::List(items) => FieldValue::List(items.iter().map(Self::from_config).collect()),
+            Value::Map(_) => FieldValue::Text(String::new()),
+        }
+    }
+
+    /// This value as `ty`, or why not. Text converts when it reads as the
+    /// type (`"32"` for an int), as a form's inputs send it.
+    pub fn coerce(&self, ty: ValueType) -> Result<FieldValue, String> {
+        let text = match self {
+            FieldValue::Text(s) => Some(s.trim()),
+            _ => None,
+        };
+        let bad = |what: &str| Err(format!("expected {what}, got {}", self.describe()));
+        match ty {
+            ValueType::Str => match self {
+                FieldValue::Text(s) => Ok(FieldValue::Text(s.clone())),
+                FieldValue::Bool(_) | FieldValue::Int(_) | FieldValue::Float(_) => {
+                    Ok(FieldValue::Text(self.arg()))
+                }
+                _ => bad("text"),
+            },
+            ValueType::Int => match (self, text) {
+                (FieldValue::Int(i), _) => Ok(FieldValue::Int(*i)),
+                (FieldValue::Float(f), _) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                    Ok(FieldValue::Int(*f as i64))
+                }
+                (_, Some(t)) => t
+                    .parse()
+                    .map(FieldValue::Int)
+                    .or_else(|_| bad("a whole number")),
+                _ => bad("a whole number"),
+            },
+            ValueType::Float => match (self, text) {
+                (FieldValue::Int(i), _) => Ok(FieldValue::Float(*i as f64)),
+                (FieldValue::Float(f), _) if f.is_finite() => Ok(FieldValue::Float(*f)),
+                (_, Some(t)) => match t.parse::<f64>() {
+                    Ok(f) if f.is_finite() => Ok(FieldValue::Float(f)),
+                    _ => bad("a number"),
+                },
+                _ => bad("a number"),
+            },
+            ValueType::Bool => match (self, text) {
+                (FieldValue::Bool(b), _) => Ok(FieldValue::Bool(*b)),
+                (_, Some("true" | "True" | "TRUE")) => Ok(FieldValue::Bool(true)),
+                (_, Some("false" | "False" | "FALSE")) => Ok(FieldValue::Bool(false)),
+                _ => bad("true or false"),
+            },
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            FieldValue::Null => "nothing".into(),
+            FieldValue::Text(s) => format!("{s:?}"),
+            FieldValue::List(_) => format!("the list [{}]", self.arg()),
+            _ => self.arg(),
+        }
+    }
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.arg())
+    }
+}
+
+/// A YAML double-quoted scalar. Private-use characters the call pre-pass
+/// uses are escaped too.
+fn yaml_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() || ('\u{E000}'..='\u{E0FF}').contains(&c) => {
+                out.push_str(&format!("\\u{:04X}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Why a launch was refused: about one field, or the launch as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchError {
+    #[serde(default)]
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl LaunchError {
+    pub fn field(field: &str, message: impl Into<String>) -> LaunchError {
+        LaunchError {
+            field: Some(field.to_string()),
+            message: message.into(),
+        }
+    }
+
+    pub fn general(message: impl Into<String>) -> LaunchError {
+        LaunchError {
+            field: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for LaunchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{field}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Every problem of one launch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchErrors(pub Vec<LaunchError>);
+
+impl fmt::Display for LaunchErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LaunchErrors {}
+
+impl From<LaunchError> for LaunchErrors {
+    fn from(e: LaunchError) -> Self {
+        LaunchErrors(vec![e])
+    }
+}
