@@ -21,7 +21,8 @@ import { Server, checkBuild } from '../lib/trainyard.mjs';
 import { percentile } from './stats.mjs';
 
 const LOADS = Number(process.env.BENCH_LOADS || 20);
-const PAGES = ['/', '/queue', '/execute', '/projects/demo'];
+/** The pages users open first; `BENCH_PAGES=/,/devices,/jobs/1` measures others (e.g. every page's wasm with `BENCH_LOADS=1`). */
+const PAGES = process.env.BENCH_PAGES ? process.env.BENCH_PAGES.split(',') : ['/', '/queue', '/execute', '/projects/demo'];
 const STATIC = '/static-baseline.html';
 const TIMEOUT_MS = 30_000;
 

@@ -48,7 +48,7 @@ e2eTest('splitting: `/` loads within the wasm budget and each page brings only i
     `the first load of / transferred ${critical} B of wasm before hydration, over the ${FIRST_LOAD_BUDGET} B budget: ${describe(home)}`,
   );
 
-  for (const path of ['/devices', '/queue', '/execute', `/jobs/${jobId}`, '/projects', '/projects/demo', `/compare?runs=${jobId}`, '/components', '/settings']) {
+  for (const path of ['/devices', '/queue', '/execute', '/launch', '/catalog', `/jobs/${jobId}`, '/projects', '/projects/demo', `/compare?runs=${jobId}`, '/components', '/settings']) {
     const transfers = await firstVisit(path);
     const needed = totalEncoded(transfers, (t) => t.beforeHydration);
     assert.ok(needed <= PAGE_BUDGET, `${path} needed ${needed} B of wasm, over the ${PAGE_BUDGET} B budget: ${describe(transfers)}`);

@@ -228,7 +228,9 @@ fn JobFacts(job: RwSignal<JobView>, sweep_id: i64) -> impl IntoView {
 /// Nothing for a job submitted as a config.
 #[component]
 fn LaunchFacts(id: i64) -> impl IntoView {
-    let launch = LocalResource::new(move || load_job_launch(id));
+    // A serialized resource: rendered by the server with the page (a
+    // LocalResource would keep the surrounding Suspense pending there).
+    let launch = Resource::new(move || id, load_job_launch);
     move || {
         launch.get().and_then(Result::ok).flatten().map(|l| {
             view! {
