@@ -176,6 +176,7 @@ fn plain_safe(t: &str, in_flow: bool) -> bool {
     });
     !indicator_start
         && !bad_char
+        && (in_flow || !leaves_a_bracket_open(t))
         && !t.starts_with(' ')
         && !t.ends_with(' ')
         && !t.ends_with(':')
@@ -183,6 +184,22 @@ fn plain_safe(t: &str, in_flow: bool) -> bool {
         && !t.contains(" #")
         && !t.starts_with("---")
         && !t.starts_with("...")
+}
+
+/// Whether the brackets in the text leave one open at its end. The YAML
+/// reader (saphyr) counts `[`/`{` inside a block plain scalar as entering a
+/// flow collection, so `a[b: 1` followed by another key no longer parses;
+/// such text is written quoted.
+fn leaves_a_bracket_open(t: &str) -> bool {
+    let mut depth = 0usize;
+    for c in t.chars() {
+        match c {
+            '[' | '{' => depth += 1,
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    depth > 0
 }
 
 fn printable(c: char) -> bool {
@@ -247,6 +264,8 @@ mod tests {
         round_trip("q: \"tab\\there \\u0085 \\\\ \\\"\"\n'key: x': '- '\n-1: -x\n");
         round_trip("l:\n- - 1\n  - - 2\n- a: 1\n  b: [x]\n");
         round_trip("\"\\b\\e\\0\\L\": x\n");
+        // An unclosed bracket in a plain key or value must come back quoted.
+        round_trip("a: 1\n\"v1[,name\": \"x]\"\n\"a]b[\": \"y{\"\nc: d[e]\n");
         round_trip("!-p%06(q\n-!: ~\nx: !<tag:a.com,2000:x%20y> 1\ny: !!str%C3%A9 z\n");
         round_trip(&format!("n:\n  ? {}\n  : {{a: 1}}\n", "k".repeat(1100)));
         round_trip(&format!("? \"{}\"\n: [1, 2]\n", "q".repeat(1100)));
