@@ -15,6 +15,9 @@
 #                     and while it runs the agent's and nvidia-smi's readings
 #   too-many.json     a job asking for one GPU more than the host has: it
 #                     must wait with a reason naming the limit
+#   ddp-*.json/.log   with 2+ GPUs and CUDA torch: examples/ddp_step.py under
+#                     `launcher: torchrun` on 2 GPUs (ranks agree after the
+#                     all-reduce)
 #   footprint.txt     agent/benches/footprint.py --real-gpus (short phases)
 # Nothing here needs network access beyond 127.0.0.1.
 set -uo pipefail
@@ -115,6 +118,24 @@ MANY="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["jobs"][
 sleep 3
 api "$URL/api/v1/jobs?status=queued" > "$OUT/too-many.json"
 log "job $MANY ($((GPUS + 1)) GPUs) waits: $(python3 -c 'import json,sys; d = json.load(open(sys.argv[1])); print([(j["id"], j.get("waiting")) for j in (d if isinstance(d, list) else d["jobs"])])' "$OUT/too-many.json" 2>&1)"
+
+# Two GPUs or more: a DDP step under `launcher: torchrun` (one worker per GPU).
+if [ "$GPUS" -ge 2 ] && python3 -c 'import torch; assert torch.cuda.device_count() >= 2' 2>/dev/null; then
+  printf 'project: gpu-check\nname: ddp\ngpus: 2\nlauncher: torchrun\ncommand: [python3, %s]\n' \
+    "$ROOT/examples/ddp_step.py" > "$WORK/ddp.yaml"
+  api -X POST --data-binary @"$WORK/ddp.yaml" "$URL/api/v1/experiments" > "$WORK/ddp.json"
+  DDP="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["jobs"][0]["id"])' "$WORK/ddp.json" 2>/dev/null)"
+  for i in $(seq 1 120); do
+    sleep 1
+    api "$URL/api/v1/jobs/$DDP" > "$OUT/ddp-detail.json"
+    grep -q '"status":"\(succeeded\|failed\|cancelled\|lost\)"' "$OUT/ddp-detail.json" && break
+  done
+  api "$URL/api/v1/jobs/$DDP/log" > "$OUT/ddp.log"
+  log "torchrun job $DDP: $(python3 -c 'import json,sys; d = json.load(open(sys.argv[1])); print(d["status"], d["command"][:4], [(a.get("gpu_indices"), a.get("exit_code")) for a in d["attempts"]])' "$OUT/ddp-detail.json" 2>&1)"
+  grep -E '^(rank|DDP step)' "$OUT/ddp.log" | sed 's/^/  ddp: /' | tee -a "$OUT/summary.txt"
+else
+  log "torchrun DDP step skipped: it needs 2+ GPUs and python3 with CUDA torch (this host: $GPUS GPU(s))"
+fi
 cleanup
 PIDS=()
 

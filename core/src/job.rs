@@ -144,6 +144,10 @@ pub struct JobView {
     pub host_pin: Option<String>,
     #[serde(default)]
     pub min_gpu_memory_mb: Option<u64>,
+    /// Exactly these GPU indices (`device: [4, 5]` with a host pin); empty
+    /// means any `gpus` free ones.
+    #[serde(default)]
+    pub gpu_ids: Vec<u32>,
     /// Extra attempts allowed after a lost lease.
     pub retries: u32,
     #[serde(default)]
@@ -203,6 +207,7 @@ impl JobView {
             gpus: kept.gpus,
             host_pin: kept.host_pin,
             min_gpu_memory_mb: kept.min_gpu_memory_mb,
+            gpu_ids: kept.gpu_ids,
             retries: kept.retries,
             timeout_secs: kept.timeout_secs,
             params: kept.params,

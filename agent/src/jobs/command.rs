@@ -89,6 +89,8 @@ pub(crate) fn prepare(
         ("TRAINYARD_ATTEMPT", assignment.attempt.to_string()),
         // Empty, not unset: an unset variable would expose every GPU.
         ("CUDA_VISIBLE_DEVICES", gpus.join(",")),
+        // How many GPUs the job got (a DDP script's world size on one host).
+        ("TRAINYARD_GPUS", gpus.len().to_string()),
         ("PYTHONUNBUFFERED", "1".to_string()),
     ]
     .into_iter()
@@ -254,6 +256,7 @@ mod tests {
             panic!("valid command refused");
         };
         assert_eq!(env_of(&command, "CUDA_VISIBLE_DEVICES"), Some("1,3"));
+        assert_eq!(env_of(&command, "TRAINYARD_GPUS"), Some("2"));
         assert_eq!(
             env_of(&command, "TRAINYARD_CONFIG"),
             Some("/w/runs/12-2/config.yaml")
@@ -271,6 +274,7 @@ mod tests {
             panic!("valid command refused");
         };
         assert_eq!(env_of(&cpu, "CUDA_VISIBLE_DEVICES"), Some(""));
+        assert_eq!(env_of(&cpu, "TRAINYARD_GPUS"), Some("0"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod calls;
 mod command;
+mod distributed;
 pub(crate) mod emit;
 mod error;
 mod flow_indent;
@@ -18,6 +19,7 @@ pub(crate) mod tree;
 pub(crate) mod value;
 
 pub use command::{split_command, CommandError};
+pub use distributed::Launcher;
 pub use error::{ConfigError, ConfigErrors, Pos};
 pub use grid::Axis;
 pub use names::{name_problem, MAX_NAME_LEN};

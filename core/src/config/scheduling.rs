@@ -1,6 +1,7 @@
 //! The reserved top-level keys: what the scheduler reads from a config.
 
 use super::command;
+use super::distributed::Launcher;
 use super::error::ConfigError;
 use super::names::component_problem;
 use super::tree::{Entry, Kind, Node, Style};
@@ -10,9 +11,9 @@ use crate::job::Priority;
 use serde::{Deserialize, Serialize};
 
 /// Top-level keys the scheduler reads; lists under them are never grid axes.
-pub const RESERVED_KEYS: [&str; 12] = [
+pub const RESERVED_KEYS: [&str; 14] = [
     "project", "name", "run_name", "command", "workdir", "gpus", "priority", "host", "retries",
-    "timeout", "sync", "code",
+    "timeout", "sync", "code", "device", "launcher",
 ];
 
 /// Most `code:` globs one config may list.
@@ -42,6 +43,15 @@ pub struct Scheduling {
     /// job's manifest (`[train.py, models/**/*.py]`).
     #[serde(default)]
     pub code: Vec<String>,
+    /// `device: [0, 1, 2, 3]` (the multi-GPU tutorial's form): as many GPUs
+    /// as listed, and exactly these indices when the job is pinned to a
+    /// host. Empty when not given (a scalar `device:` is left to the script).
+    #[serde(default)]
+    pub device: Vec<u32>,
+    /// `launcher: torchrun`: the command is started under that launcher with
+    /// one process per GPU.
+    #[serde(default)]
+    pub launcher: Option<Launcher>,
 }
 
 impl Default for Scheduling {
@@ -58,6 +68,8 @@ impl Default for Scheduling {
             timeout_secs: None,
             sync: None,
             code: Vec::new(),
+            device: Vec::new(),
+            launcher: None,
         }
     }
 }
@@ -65,6 +77,7 @@ impl Default for Scheduling {
 /// Reads the reserved keys; problems are pushed onto `errors`.
 pub(crate) fn read(entries: &[Entry], errors: &mut Vec<ConfigError>) -> Scheduling {
     let mut s = Scheduling::default();
+    let mut gpus_given = false;
     for e in entries {
         let key = e.key.text.as_str();
         let v = &e.value;
@@ -98,7 +111,16 @@ pub(crate) fn read(entries: &[Entry], errors: &mut Vec<ConfigError>) -> Scheduli
                         s.workdir = Some(w);
                     }
                 }
-                "gpus" => s.gpus = whole(v, key, "a GPU count such as `gpus: 1` (0 runs on CPU)")?,
+                "gpus" => {
+                    s.gpus = whole(v, key, "a GPU count such as `gpus: 1` (0 runs on CPU)")?;
+                    gpus_given = true;
+                }
+                "device" => s.device = device_indices(v, key)?,
+                "launcher" => {
+                    if let Some(t) = text(v, key)? {
+                        s.launcher = Some(t.parse::<Launcher>().map_err(fail)?);
+                    }
+                }
                 "retries" => s.retries = whole(v, key, "a retry count such as `retries: 2`")?,
                 "priority" => {
                     if let Some(p) = text(v, key)? {
@@ -131,7 +153,81 @@ pub(crate) fn read(entries: &[Entry], errors: &mut Vec<ConfigError>) -> Scheduli
             errors.push(err);
         }
     }
+    reconcile_gpus(&mut s, gpus_given, entries, errors);
     s
+}
+
+/// `device:` sets the GPU count unless `gpus:` says otherwise, in which
+/// case the two must agree; a launcher needs at least one GPU to start a
+/// process on.
+fn reconcile_gpus(
+    s: &mut Scheduling,
+    gpus_given: bool,
+    entries: &[Entry],
+    errors: &mut Vec<ConfigError>,
+) {
+    let at = |key: &str| {
+        entries
+            .iter()
+            .find(|e| e.key.text == key)
+            .map(|e| e.value.pos)
+            .unwrap_or_default()
+    };
+    if !s.device.is_empty() {
+        let listed = u32::try_from(s.device.len()).unwrap_or(u32::MAX);
+        if gpus_given && s.gpus != listed {
+            errors.push(ConfigError::at(
+                format!(
+                    "lists {listed} GPU(s) but `gpus: {}` asks for {}; give one of them, or make them agree",
+                    s.gpus, s.gpus
+                ),
+                Some("device"),
+                at("device"),
+            ));
+        }
+        s.gpus = listed;
+    }
+    if let Some(launcher) = s.launcher {
+        if s.gpus == 0 {
+            errors.push(ConfigError::at(
+                format!("`launcher: {launcher}` starts one process per GPU, but the job asks for none; set `gpus:` to 1 or more"),
+                Some("launcher"),
+                at("launcher"),
+            ));
+        }
+    }
+}
+
+/// `device: [0, 1]`: distinct GPU indices. A scalar (`device: cuda`) is the
+/// script's business and gives no indices.
+fn device_indices(v: &Node, key: &str) -> Result<Vec<u32>, ConfigError> {
+    let Kind::Seq(items) = &v.kind else {
+        return Ok(Vec::new());
+    };
+    if items.is_empty() {
+        return Err(ConfigError::at(
+            "lists no GPU; list GPU indices such as `device: [0, 1]`, or use `gpus: 0` for a CPU job",
+            Some(key),
+            v.pos,
+        ));
+    }
+    let mut indices = Vec::with_capacity(items.len());
+    for item in items {
+        let index = whole(
+            item,
+            key,
+            "a list of GPU indices such as `device: [0, 1, 2, 3]`",
+        )?;
+        if indices.contains(&index) {
+            return Err(ConfigError::at(
+                format!("lists GPU {index} twice"),
+                Some(key),
+                item.pos,
+            ));
+        }
+        indices.push(index);
+    }
+    Ok(indices)
 }
 
 fn is_null(v: &Node) -> bool {

@@ -311,3 +311,56 @@ fn error_types_round_trip_through_json() {
     let back: ConfigErrors = serde_json::from_str(&json).unwrap_or(ConfigErrors(vec![]));
     assert_eq!(back.0, e);
 }
+
+#[test]
+fn a_device_list_asks_for_that_many_gpus_and_is_not_an_axis() {
+    let exp = parse("device: [0, 1, 2, 3]\nlr: [0.1, 0.2]\n");
+    let s = &exp.scheduling;
+    assert_eq!((s.gpus, s.device.as_slice()), (4, &[0, 1, 2, 3][..]));
+    assert_eq!(exp.run_count(), 2, "only lr is an axis");
+    // The script still reads its own `device:` from the resolved config.
+    let runs = exp.expand(&SweepLimits { max_runs: 8 }).unwrap_or_default();
+    assert!(
+        runs[0].config_yaml.contains("device:"),
+        "{}",
+        runs[0].config_yaml
+    );
+    // A scalar device is the script's own setting.
+    let s = parse("device: cuda\n").scheduling;
+    assert_eq!((s.gpus, s.device.len()), (1, 0));
+    // gpus and device may both be given when they agree.
+    assert_eq!(parse("gpus: 2\ndevice: [4, 5]\n").scheduling.gpus, 2);
+}
+
+#[test]
+fn bad_device_lists_name_the_field_and_line() {
+    for (src, needle) in [
+        ("epochs: 1\ndevice: [0, 0]\n", "twice"),
+        ("epochs: 1\ndevice: []\n", "lists no GPU"),
+        ("epochs: 1\ndevice: [0, cuda]\n", "GPU indices"),
+        ("epochs: 1\ndevice: [0, -1]\n", "GPU indices"),
+        (
+            "epochs: 1\ngpus: 1\ndevice: [0, 1]\n",
+            "lists 2 GPU(s) but `gpus: 1`",
+        ),
+    ] {
+        let e = errors(src);
+        assert_eq!(e[0].field.as_deref(), Some("device"), "{src}");
+        assert!(e[0].message.contains(needle), "{src}: {}", e[0].message);
+        assert!(e[0].line.is_some_and(|l| l >= 2), "{src}: {:?}", e[0]);
+    }
+}
+
+#[test]
+fn launcher_torchrun_is_read_and_others_are_refused() {
+    let s = parse("launcher: torchrun\ngpus: 2\n").scheduling;
+    assert_eq!(s.launcher, Some(Launcher::Torchrun));
+    let e = errors("launcher: deepspeed\n");
+    assert_eq!(e[0].field.as_deref(), Some("launcher"));
+    assert!(e[0].message.contains("torchrun"), "{}", e[0].message);
+    let e = errors("gpus: 0\nlauncher: torchrun\n");
+    assert_eq!(e[0].field.as_deref(), Some("launcher"));
+    assert_eq!(e[0].line, Some(2));
+    let e = errors("launcher: [torchrun, x]\n");
+    assert_eq!(e[0].field.as_deref(), Some("launcher"));
+}

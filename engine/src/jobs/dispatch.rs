@@ -52,10 +52,14 @@ pub(crate) fn pick<'a>(
             continue;
         }
         let min_free = job.min_gpu_memory_mb.unwrap_or(0);
+        let usable = |g: &&FreeGpu| {
+            g.free_memory_mb >= min_free
+                && (job.gpu_ids.is_empty() || job.gpu_ids.contains(&g.index))
+        };
         let fitting: Vec<u32> = capacity
             .gpus
             .iter()
-            .filter(|g| g.free_memory_mb >= min_free)
+            .filter(usable)
             .map(|g| g.index)
             .take(job.gpus as usize)
             .collect();
@@ -145,5 +149,32 @@ mod tests {
         };
         let picked = pick(queue.iter(), "h", &mut cap);
         assert_eq!(picked, vec![(4, vec![0])]);
+    }
+
+    #[test]
+    fn a_job_asking_for_exact_gpus_waits_for_those_and_leaves_the_rest() {
+        let mut exact = queued(1, 2);
+        exact.gpu_ids = vec![2, 3];
+        let mut cap = Capacity {
+            gpus: gpus(4, 10_000),
+            cpu_slots: 0,
+            job_slots: 4,
+        };
+        // GPU 3 is busy: the job waits even though two others are free.
+        cap.gpus.retain(|g| g.index != 3);
+        let one = queued(2, 1);
+        assert_eq!(
+            pick([&exact, &one].into_iter(), "h", &mut cap),
+            [(2, vec![0])]
+        );
+        let mut cap = Capacity {
+            gpus: gpus(4, 10_000),
+            cpu_slots: 0,
+            job_slots: 4,
+        };
+        assert_eq!(
+            pick([&exact, &one].into_iter(), "h", &mut cap),
+            [(1, vec![2, 3]), (2, vec![0])]
+        );
     }
 }

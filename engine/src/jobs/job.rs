@@ -24,6 +24,8 @@ pub(crate) struct JobSpec {
     pub gpus: u32,
     pub host_pin: Option<String>,
     pub min_gpu_memory_mb: Option<u64>,
+    /// Exactly these GPU indices; empty means any free ones.
+    pub gpu_ids: Vec<u32>,
     /// Extra attempts allowed after a lost lease.
     pub retries: u32,
     pub timeout_secs: Option<u64>,
@@ -78,6 +80,7 @@ impl Job {
                 gpus: view.gpus,
                 host_pin: view.host_pin,
                 min_gpu_memory_mb: view.min_gpu_memory_mb,
+                gpu_ids: view.gpu_ids,
                 retries: view.retries,
                 timeout_secs: view.timeout_secs,
                 params: view.params,
@@ -139,6 +142,7 @@ impl Job {
             gpus: spec.gpus,
             host_pin: spec.host_pin.clone(),
             min_gpu_memory_mb: spec.min_gpu_memory_mb,
+            gpu_ids: spec.gpu_ids.clone(),
             retries: spec.retries,
             timeout_secs: spec.timeout_secs,
             params: spec.params.clone(),
@@ -213,6 +217,7 @@ mod tests {
             gpus: 2,
             host_pin: Some("h".into()),
             min_gpu_memory_mb: Some(5),
+            gpu_ids: vec![0, 1],
             retries: 1,
             timeout_secs: Some(9),
             params: vec![("lr".into(), "0.1".into())],

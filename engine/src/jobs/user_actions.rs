@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use trainyard_core::config::{parse_experiment, SweepLimits};
+use trainyard_core::config::{parse_experiment, Scheduling, SweepLimits};
 use trainyard_core::work::AttemptRef;
 use trainyard_core::{
     validate_host_id, JobDetail, JobStatus, JobView, Priority, SubmitOptions, SubmitResult,
@@ -81,6 +81,7 @@ impl Scheduler {
         if let Some(host) = &host_pin {
             validate_host_id(host).map_err(|e| EngineError::BadOption(format!("host: {e}")))?;
         }
+        let (command, gpu_ids) = multi_gpu(s, command, gpus, host_pin.is_some())?;
         let project = s
             .project
             .clone()
@@ -98,6 +99,7 @@ impl Scheduler {
                     gpus,
                     host_pin: host_pin.clone(),
                     min_gpu_memory_mb: options.min_gpu_memory_mb.filter(|m| *m > 0),
+                    gpu_ids: gpu_ids.clone(),
                     retries: s.retries,
                     timeout_secs: s.timeout_secs,
                     params: run.params,
@@ -323,4 +325,33 @@ impl Scheduler {
     pub fn log_updates(&self) -> tokio::sync::broadcast::Receiver<LogAppended> {
         self.logs.subscribe()
     }
+}
+
+/// What `device:` and `launcher:` make of a job: the argv started under the
+/// launcher, and the exact GPU indices when the job is pinned to a host
+/// (elsewhere a `device:` list only counts GPUs: indices name GPUs of one
+/// host).
+fn multi_gpu(
+    s: &Scheduling,
+    command: Vec<String>,
+    gpus: u32,
+    pinned: bool,
+) -> Result<(Vec<String>, Vec<u32>), EngineError> {
+    if !s.device.is_empty() && s.device.len() != gpus as usize {
+        return Err(EngineError::BadOption(format!(
+            "gpus: {gpus} disagrees with the config's `device:` list of {} GPU(s)",
+            s.device.len()
+        )));
+    }
+    let command = match s.launcher {
+        Some(launcher) if gpus == 0 => {
+            return Err(EngineError::BadOption(format!(
+                "gpus: 0 leaves `launcher: {launcher}` no GPU to start a process on"
+            )))
+        }
+        Some(launcher) => launcher.wrap(&command, gpus),
+        None => command,
+    };
+    let gpu_ids = if pinned { s.device.clone() } else { Vec::new() };
+    Ok((command, gpu_ids))
 }

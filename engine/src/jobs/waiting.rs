@@ -40,6 +40,8 @@ pub(crate) struct Demand<'a> {
     pub gpus: u32,
     pub host_pin: Option<&'a str>,
     pub min_gpu_memory_mb: Option<u64>,
+    /// Exactly these GPU indices; empty means any.
+    pub gpu_ids: &'a [u32],
 }
 
 impl<'a> Demand<'a> {
@@ -48,6 +50,7 @@ impl<'a> Demand<'a> {
             gpus: job.gpus,
             host_pin: job.host_pin.as_deref(),
             min_gpu_memory_mb: job.min_gpu_memory_mb,
+            gpu_ids: &job.gpu_ids,
         }
     }
 
@@ -56,6 +59,7 @@ impl<'a> Demand<'a> {
             gpus: job.gpus,
             host_pin: job.host_pin.as_deref(),
             min_gpu_memory_mb: job.min_gpu_memory_mb,
+            gpu_ids: &job.gpu_ids,
         }
     }
 }
@@ -72,7 +76,8 @@ pub(crate) fn explain_queued(jobs: &mut [JobView], hosts: &Hosts) {
     }
 }
 
-/// Whether `host` could ever run `job` (enough GPUs, enough memory).
+/// Whether `host` could ever run `job` (enough GPUs, enough memory, the
+/// indices it names).
 fn fits(job: Demand<'_>, host: &HostView) -> bool {
     let big_enough = host
         .gpus
@@ -80,6 +85,7 @@ fn fits(job: Demand<'_>, host: &HostView) -> bool {
         .filter(|g| {
             job.min_gpu_memory_mb
                 .is_none_or(|min| (g.memory_total_bytes >> 20) >= min)
+                && (job.gpu_ids.is_empty() || job.gpu_ids.contains(&g.index))
         })
         .count();
     job.gpus as usize <= big_enough
@@ -91,6 +97,7 @@ pub(crate) fn explain(job: Demand<'_>, fleet: &FleetShape<'_>) -> String {
     let slot = match job.gpus {
         0 => "a free CPU slot".to_string(),
         1 => "a free GPU".to_string(),
+        _ if !job.gpu_ids.is_empty() => format!("GPUs {} to be free", index_list(job.gpu_ids)),
         n => format!("{n} free GPUs on one host"),
     };
     if let Some(pin) = job.host_pin {
@@ -99,6 +106,12 @@ pub(crate) fn explain(job: Demand<'_>, fleet: &FleetShape<'_>) -> String {
             Some(h) if h.health != HostHealth::Healthy => {
                 format!("waiting for host {pin}: it is {}", h.health.label())
             }
+            Some(h) if !fits(job, h) && !job.gpu_ids.is_empty() => format!(
+                "host {pin} cannot run it: it has {} GPU(s){}; this job needs GPUs {} (its `device:` list)",
+                h.gpus.len(),
+                memory_note(job),
+                index_list(job.gpu_ids)
+            ),
             Some(h) if !fits(job, h) => format!(
                 "host {pin} cannot run it: it has {} GPU(s){}; this job needs {}",
                 h.gpus.len(),
@@ -138,6 +151,10 @@ pub(crate) fn explain(job: Demand<'_>, fleet: &FleetShape<'_>) -> String {
         };
     }
     format!("waiting for {slot}")
+}
+
+fn index_list(ids: &[u32]) -> String {
+    ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }
 
 fn memory_note(job: Demand<'_>) -> String {

@@ -49,7 +49,7 @@ const MAX_LIST_LIMIT: u32 = 5_000;
 
 pub(super) const JOB_COLUMNS: &str =
     "id, sweep_id, project, name, status, priority, command, workdir, \
-    config_yaml, params, gpus, host_pin, min_gpu_memory_mb, retries, timeout_secs, attempt, \
+    config_yaml, params, gpus, host_pin, min_gpu_memory_mb, gpu_ids, retries, timeout_secs, attempt, \
     host_id, gpu_indices, created_ms, started_ms, finished_ms, duration_ms, exit_code, reason, \
     cancel_requested, rerun_of, code_from";
 
@@ -273,9 +273,9 @@ pub(super) async fn insert_job(
     let v = &job.view;
     let id = sqlx::query(
         "INSERT INTO jobs (sweep_id, project, name, status, priority, command, workdir, config_yaml,
-           params, gpus, host_pin, min_gpu_memory_mb, retries, timeout_secs, attempt, created_ms,
-           rerun_of, code_from, started_ms, reason)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+           params, gpus, host_pin, min_gpu_memory_mb, gpu_ids, retries, timeout_secs, attempt,
+           created_ms, rerun_of, code_from, started_ms, reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(v.sweep_id)
     .bind(&v.project)
@@ -289,6 +289,7 @@ pub(super) async fn insert_job(
     .bind(i64::from(v.gpus))
     .bind(&v.host_pin)
     .bind(v.min_gpu_memory_mb.map(|m| i64::try_from(m).unwrap_or(i64::MAX)))
+    .bind(json(&v.gpu_ids))
     .bind(i64::from(v.retries))
     .bind(v.timeout_secs.map(|t| i64::try_from(t).unwrap_or(i64::MAX)))
     .bind(i64::from(v.attempt))
@@ -317,6 +318,7 @@ pub(super) fn job_row(r: &SqliteRow) -> Result<JobRow, EngineError> {
         gpus: u32_col(r, "gpus")?,
         host_pin: r.try_get("host_pin")?,
         min_gpu_memory_mb: opt_u64_col(r, "min_gpu_memory_mb")?,
+        gpu_ids: from_json(r, "gpu_ids")?,
         retries: u32_col(r, "retries")?,
         timeout_secs: opt_u64_col(r, "timeout_secs")?,
         params: from_json(r, "params")?,

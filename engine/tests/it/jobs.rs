@@ -702,3 +702,130 @@ async fn a_poll_that_arrives_before_the_hosts_first_heartbeat_still_gets_queued_
         "not held until the poll's deadline"
     );
 }
+
+#[tokio::test]
+async fn a_device_list_pinned_to_a_host_gets_exactly_those_gpus_under_torchrun() {
+    let engine = engine_with(Duration::from_secs(60)).await;
+    engine
+        .ingest_heartbeat(heartbeat("h", 4))
+        .expect("the heartbeat is accepted");
+    let config = "command: python ddp.py\nhost: h\nlauncher: torchrun\ndevice: [2, 3]\n";
+    let job = engine
+        .submit(config, SubmitOptions::default())
+        .await
+        .expect("the config is accepted")
+        .jobs[0]
+        .clone();
+    assert_eq!((job.gpus, job.gpu_ids.as_slice()), (2, &[2, 3][..]));
+    assert_eq!(
+        job.command,
+        [
+            "torchrun",
+            "--standalone",
+            "--nproc_per_node=2",
+            "--no-python",
+            "python",
+            "ddp.py"
+        ]
+    );
+    // GPU 3 is busy: the job waits for its own GPUs, and says which.
+    let busy = engine
+        .poll(poll_req("h", vec![0, 1, 2], vec![]))
+        .await
+        .expect("the poll is answered");
+    assert!(busy.assign.is_empty(), "{:?}", busy.assign);
+    let waiting = engine
+        .job(job.id)
+        .await
+        .expect("the job exists")
+        .job
+        .waiting;
+    assert!(
+        waiting.as_deref().unwrap_or_default().contains("GPUs 2,3"),
+        "{waiting:?}"
+    );
+    let free = engine
+        .poll(poll_req("h", vec![0, 1, 2, 3], vec![]))
+        .await
+        .expect("the poll is answered");
+    assert_eq!(free.assign.len(), 1);
+    assert_eq!(free.assign[0].gpu_indices, [2, 3]);
+    assert_eq!(free.assign[0].command[0], "torchrun");
+
+    // Unpinned, a device list only counts GPUs.
+    let loose = engine
+        .submit("command: x\ndevice: [5, 6, 7]\n", SubmitOptions::default())
+        .await
+        .expect("the config is accepted")
+        .jobs[0]
+        .clone();
+    assert_eq!((loose.gpus, loose.gpu_ids.len()), (3, 0));
+    // A pinned host that lacks the named GPUs says so.
+    let lacking = engine
+        .submit(
+            "command: x\nhost: h\ndevice: [6, 7]\n",
+            SubmitOptions::default(),
+        )
+        .await
+        .expect("the config is accepted")
+        .jobs[0]
+        .id;
+    let waiting = engine
+        .job(lacking)
+        .await
+        .expect("the job exists")
+        .job
+        .waiting;
+    assert!(
+        waiting
+            .as_deref()
+            .unwrap_or_default()
+            .contains("needs GPUs 6,7"),
+        "{waiting:?}"
+    );
+}
+
+#[tokio::test]
+async fn gpu_options_that_contradict_device_or_launcher_are_refused_and_nothing_is_queued() {
+    let engine = engine_with(Duration::from_secs(60)).await;
+    for (config, gpus, needle) in [
+        (
+            "command: x\ndevice: [0, 1]\n",
+            Some(1),
+            "disagrees with the config's `device:`",
+        ),
+        (
+            "command: x\nlauncher: torchrun\n",
+            Some(0),
+            "no GPU to start a process on",
+        ),
+    ] {
+        let refused = engine
+            .submit(
+                config,
+                SubmitOptions {
+                    gpus,
+                    ..Default::default()
+                },
+            )
+            .await;
+        match refused {
+            Err(EngineError::BadOption(message)) => {
+                assert!(message.contains(needle), "{message}")
+            }
+            other => panic!("{config}: {other:?}"),
+        }
+    }
+    let refused = engine
+        .submit(
+            "command: x\ngpus: 0\nlauncher: torchrun\n",
+            SubmitOptions::default(),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(EngineError::Config(_))),
+        "{refused:?}"
+    );
+    let jobs = engine.jobs(JobFilter::default()).await.expect("jobs list");
+    assert!(jobs.is_empty(), "{jobs:?}");
+}

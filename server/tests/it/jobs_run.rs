@@ -54,6 +54,47 @@ async fn a_job_runs_with_its_gpu_and_config_and_its_output_arrives() {
 }
 
 #[tokio::test]
+async fn a_multi_gpu_job_gets_its_gpus_in_one_visible_devices_list_and_a_missing_torchrun_fails_it()
+{
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (_server, base, agent) = server_with_agent(dir.path(), 4).await;
+    // The tutorial's form, pinned to the host: exactly GPUs 1 and 3.
+    let yaml = "host: gpu-a\ndevice: [1, 3]\ncommand: [\"sh\", \"-c\", \"echo gpus=$CUDA_VISIBLE_DEVICES n=$TRAINYARD_GPUS\"]\n";
+    let job = submit(&base, yaml).await.jobs[0].id;
+    let done = wait_status(&base, job, JobStatus::Succeeded).await;
+    assert_eq!(done.job.gpu_indices, [1, 3]);
+    let log = log_of(&base, job).await;
+    assert!(log.contains("gpus=1,3 n=2"), "{log}");
+
+    // `launcher: torchrun` on a host without torchrun: the job fails and
+    // its log names the program that could not start.
+    let torchrun = submit(
+        &base,
+        "gpus: 2\nlauncher: torchrun\ncommand: python3 ddp.py\n",
+    )
+    .await
+    .jobs[0]
+        .clone();
+    assert_eq!(
+        torchrun.command[..3],
+        ["torchrun", "--standalone", "--nproc_per_node=2"]
+    );
+    wait_status(&base, torchrun.id, JobStatus::Failed).await;
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("torchrun").is_file()));
+    let log = log_of(&base, torchrun.id).await;
+    if on_path {
+        eprintln!("torchrun is installed here: its own failure is in the log instead:\n{log}");
+    } else {
+        assert!(
+            log.contains("\"torchrun\"") && log.contains("No such file or directory"),
+            "{log}"
+        );
+    }
+    agent.kill();
+}
+
+#[tokio::test]
 async fn cancel_reaches_the_remote_process_tree() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let (_server, base, agent) = server_with_agent(dir.path(), 1).await;
