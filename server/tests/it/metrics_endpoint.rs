@@ -158,6 +158,8 @@ async fn metrics_are_protected_and_pass_promtool() {
         );
     }
 
+    dashboard_uses_only_served_metrics(&page);
+
     let Some(promtool) = tool("promtool") else {
         return;
     };
@@ -182,6 +184,39 @@ async fn metrics_are_protected_and_pass_promtool() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Every `trainyard_…` name the Grafana dashboard in deploy/ queries is a
+/// family (or a histogram's `_bucket`/`_sum`/`_count`) the page has.
+fn dashboard_uses_only_served_metrics(page: &str) {
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/grafana/trainyard.json");
+    let dashboard = std::fs::read_to_string(&file).expect("the dashboard is readable");
+    let served: Vec<&str> = page
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    let mut used = 0;
+    for (at, _) in dashboard.match_indices("trainyard_") {
+        let name: String = dashboard[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .unwrap_or(&name);
+        if name == "trainyard_" || family == "trainyard" {
+            continue; // the dashboard's own tag and uid
+        }
+        assert!(
+            served.contains(&family),
+            "the dashboard queries {name}, which /metrics lacks"
+        );
+        used += 1;
+    }
+    assert!(used > 10, "the dashboard names Trainyard's metrics");
 }
 
 /// A free port on loopback.
