@@ -258,3 +258,59 @@ async fn a_flag_webhook_hears_about_a_job_a_real_agent_ran_and_deliveries_are_li
     agent.kill();
     server.stop().await.expect("a clean stop");
 }
+
+#[tokio::test]
+async fn the_settings_page_shows_a_failed_delivery_and_its_error() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = TestServer::start(config(dir.path(), None, Default::default())).await;
+    // Nothing listens there: the connection is refused.
+    let refused = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let addr = listener.local_addr().expect("its address");
+        drop(listener);
+        format!("http://{addr}/hook")
+    };
+    let added: WebhookView = post_webhook(
+        &server,
+        serde_json::json!({"url": refused, "kind": "slack"}),
+    )
+    .await
+    .json()
+    .await
+    .expect("the webhook");
+    let tested: DeliveryView = server
+        .client
+        .post(server.url(&paths::webhook_test(added.id)))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("the delivery");
+    assert_eq!(
+        (tested.status, tested.attempts),
+        (DeliveryStatus::Failed, 1)
+    );
+    let error = tested.last_error.clone().unwrap_or_default();
+    assert!(error.starts_with("could not connect"), "{error}");
+
+    let html = server
+        .client
+        .get(server.url("/settings"))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("the page");
+    for part in [
+        "Notifications",
+        refused.as_str(),
+        "test failed after 1 attempt: could not connect",
+    ] {
+        assert!(
+            html.contains(part),
+            "{part:?} missing from the Settings page"
+        );
+    }
+}
