@@ -1050,6 +1050,13 @@ impl Engine {
             notifications_dropped: notify.dropped.get(),
             deliveries_in_flight: notify.in_flight.load(std::sync::atomic::Ordering::Relaxed),
         };
-        Ok(prometheus::render(&page))
+        // A large fleet is hundreds of thousands of lines: written off the
+        // async workers, which serve heartbeats.
+        tokio::task::spawn_blocking(move || prometheus::render(&page))
+            .await
+            .map_err(|e| EngineError::Io {
+                path: PathBuf::from("/metrics"),
+                source: std::io::Error::other(e.to_string()),
+            })
     }
 }
