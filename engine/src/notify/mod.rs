@@ -216,3 +216,32 @@ impl Inner {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_outbox_drops_and_counts_instead_of_waiting() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let dropped = Arc::new(Counter::default());
+        let outbox = Outbox {
+            tx,
+            dropped: dropped.clone(),
+        };
+        let transition = || Transition {
+            job: Arc::new(JobView::default()),
+            sweep_finished: false,
+        };
+        for _ in 0..5 {
+            outbox.send(transition());
+        }
+        assert_eq!(dropped.get(), 3, "two fit, three were dropped");
+        assert!(rx.try_recv().is_ok() && rx.try_recv().is_ok());
+        outbox.send(transition());
+        assert_eq!(dropped.get(), 3, "room again once the task took events");
+        drop(rx);
+        outbox.send(transition());
+        assert_eq!(dropped.get(), 4, "a closed queue drops too");
+    }
+}
