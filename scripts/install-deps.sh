@@ -53,4 +53,12 @@ if [ "$with_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+# promtool and prometheus: the /metrics tests check the page with
+# Prometheus's own parser and scrape it with a real Prometheus.
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  say "installing Debian prometheus for the /metrics tests"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-upgrade prometheus >/dev/null
+fi
 say "all tools present"

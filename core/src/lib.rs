@@ -19,6 +19,7 @@ pub mod protocol;
 pub mod runs;
 pub mod status;
 pub mod sync;
+pub mod webhooks;
 pub mod work;
 
 pub use config::{

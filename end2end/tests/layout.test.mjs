@@ -7,8 +7,7 @@ import { pollUntil } from '../lib/wait.mjs';
 
 /**
  * Nav link text, path, expected heading, and whether the page is a
- * placeholder (null: not checked; Settings is read-only and says that
- * changing settings is not built yet).
+ * placeholder (Settings manages notifications; the rest of it is read-only).
  */
 const PAGES = [
   { link: 'Launch', path: '/launch', heading: /Launch/i, notBuilt: false },
@@ -18,7 +17,7 @@ const PAGES = [
   { link: 'Devices', path: '/devices', heading: /Devices/i, notBuilt: false },
   { link: 'Components', path: '/components', heading: /Components/i, notBuilt: false },
   { link: 'Catalog', path: '/catalog', heading: /Catalog/i, notBuilt: false },
-  { link: 'Settings', path: '/settings', heading: /Settings/i, notBuilt: null },
+  { link: 'Settings', path: '/settings', heading: /Settings/i, notBuilt: false },
   { link: 'Dashboard', path: '/', heading: /Dashboard/i, notBuilt: false },
 ];
 

@@ -26,6 +26,7 @@ use trainyard_core::runs::{
     RunProgress, RunState, RunsPage, RunsQuery,
 };
 use trainyard_core::sync::{AppendQuery, FileEntry, SyncStatus, UploadAck, UploadQuery};
+use trainyard_core::webhooks::{DeliveryView, NewWebhook, WebhookView};
 use trainyard_core::work::{AttemptRef, FinishedReport, PollRequest, PollResponse, StartedReport};
 use trainyard_core::{
     protocol, FleetCounts, Heartbeat, HostQuery, HostView, HostsPage, JobDetail, JobView,
@@ -36,6 +37,7 @@ use crate::clock::Clock;
 use crate::components::{Actor, Components};
 use crate::error::EngineError;
 use crate::events::EventBus;
+use crate::exposition::Counter;
 use crate::files::DirEntry;
 use crate::files::RunFileStore;
 use crate::hosts::Hosts;
@@ -43,6 +45,8 @@ use crate::import::{Imports, WATCH_INTERVAL};
 use crate::jobs::{JobFilter, LogAppended, LogRead, Scheduler};
 use crate::launcher::Launcher;
 use crate::metrics::{MetricPoint, Metrics};
+use crate::notify::Notifier;
+use crate::prometheus;
 use crate::runs::{Results, RunFileSlice, RunFileSources};
 use crate::settings::EngineSettings;
 use crate::store::Store;
@@ -71,6 +75,10 @@ pub struct Engine {
     components: Components,
     tracking: Tracking,
     launcher: Launcher,
+    notifier: Notifier,
+    /// Heartbeats accepted and refused since start (`/metrics`).
+    heartbeats: Counter,
+    heartbeats_refused: Counter,
     started: Instant,
 }
 
@@ -94,12 +102,15 @@ impl Engine {
             settings.snapshot_interval,
         )
         .await?;
+        let notifier =
+            Notifier::load(settings.notify.clone(), store.clone(), clock.clone()).await?;
         let scheduler = Scheduler::load(
             settings.jobs.clone(),
             data.join("logs"),
             store.clone(),
             bus.clone(),
             clock.clone(),
+            notifier.outbox(),
         )
         .await?;
         let files = RunFileStore::new(
@@ -131,6 +142,9 @@ impl Engine {
         let launcher = Launcher::load(store.clone(), clock.clone()).await?;
         Ok(Engine {
             launcher,
+            notifier,
+            heartbeats: Counter::default(),
+            heartbeats_refused: Counter::default(),
             started: clock.now(),
             components,
             tracking,
@@ -250,7 +264,12 @@ impl Engine {
 
     /// Checks and records a heartbeat; returns the server time it was recorded at.
     pub fn ingest_heartbeat(&self, hb: Heartbeat) -> Result<i64, EngineError> {
-        self.hosts.ingest_heartbeat(hb)
+        let result = self.hosts.ingest_heartbeat(hb);
+        match &result {
+            Ok(_) => self.heartbeats.inc(),
+            Err(_) => self.heartbeats_refused.inc(),
+        }
+        result
     }
 
     /// A heartbeat to parse the next one into, reusing its buffers
@@ -972,5 +991,72 @@ impl Engine {
         self.imports
             .import_tensorboard(dir, project, &self.metrics)
             .await
+    }
+    // ---- notifications ----------------------------------------------------
+
+    /// Saves a webhook (400 `bad_webhook` naming the field that is wrong).
+    pub async fn add_webhook(&self, new: &NewWebhook) -> Result<WebhookView, EngineError> {
+        self.notifier.add_webhook(new).await
+    }
+
+    /// Every webhook, each with its newest delivery.
+    pub async fn webhooks(&self) -> Result<Vec<WebhookView>, EngineError> {
+        self.notifier.webhooks().await
+    }
+
+    /// Deletes a webhook and its deliveries.
+    pub async fn delete_webhook(&self, id: i64) -> Result<(), EngineError> {
+        self.notifier.delete_webhook(id).await
+    }
+
+    /// Sends a test message to a webhook now, once; the delivery as it ended.
+    pub async fn test_webhook(&self, id: i64) -> Result<DeliveryView, EngineError> {
+        self.notifier.test_webhook(id).await
+    }
+
+    /// The newest deliveries (of one webhook, or of all).
+    pub async fn webhook_deliveries(
+        &self,
+        webhook_id: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<Vec<DeliveryView>, EngineError> {
+        self.notifier.deliveries(webhook_id, limit).await
+    }
+
+    // ---- Prometheus -------------------------------------------------------
+
+    /// `GET /metrics`: the fleet, the queue and the server's counters in
+    /// Prometheus's text format ([`crate::PROMETHEUS_CONTENT_TYPE`]).
+    pub async fn prometheus(&self) -> Result<String, EngineError> {
+        let notify = self.notifier.counters();
+        let page = prometheus::Inputs {
+            version: env!("CARGO_PKG_VERSION"),
+            uptime_secs: self
+                .clock()
+                .now()
+                .duration_since(self.started)
+                .as_secs_f64(),
+            hosts: self.hosts.snapshot(),
+            job_counts: self.store.job_counts().await?,
+            queue_wait: self.scheduler.queue_wait(),
+            run_durations: self.scheduler.run_durations(),
+            heartbeats: self.heartbeats.get(),
+            heartbeats_refused: self.heartbeats_refused.get(),
+            metric_points: self.metrics.points_recorded(),
+            deliveries_delivered: notify.delivered.get(),
+            deliveries_failed: notify.failed.get(),
+            attempts_ok: notify.attempts_ok.get(),
+            attempts_failed: notify.attempts_failed.get(),
+            notifications_dropped: notify.dropped.get(),
+            deliveries_in_flight: notify.in_flight.load(std::sync::atomic::Ordering::Relaxed),
+        };
+        // A large fleet is hundreds of thousands of lines: written off the
+        // async workers, which serve heartbeats.
+        tokio::task::spawn_blocking(move || prometheus::render(&page))
+            .await
+            .map_err(|e| EngineError::Io {
+                path: PathBuf::from("/metrics"),
+                source: std::io::Error::other(e.to_string()),
+            })
     }
 }

@@ -116,6 +116,14 @@ pub enum EngineError {
     InvalidLaunch(#[from] LaunchErrors),
     #[error("job {0} was not launched from the catalog")]
     NotLaunched(i64),
+    /// A webhook that cannot be saved; `field` is the request's field.
+    #[error("{field}: {message}")]
+    BadWebhook {
+        field: &'static str,
+        message: String,
+    },
+    #[error("no webhook with id {0}")]
+    WebhookNotFound(i64),
     /// Reading or writing a file or directory of the engine failed.
     #[error("{path}: {source}")]
     Io {
@@ -196,6 +204,8 @@ impl EngineError {
             EngineError::UnknownTask { .. } => (codes::UNKNOWN_TASK, BadRequest),
             EngineError::InvalidLaunch(_) => (codes::INVALID_LAUNCH, BadRequest),
             EngineError::NotLaunched(_) => (codes::NOT_LAUNCHED, NotFound),
+            EngineError::BadWebhook { .. } => (codes::BAD_WEBHOOK, BadRequest),
+            EngineError::WebhookNotFound(_) => (codes::WEBHOOK_NOT_FOUND, NotFound),
             EngineError::Io { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
                 (codes::INTERNAL, Internal)
             }

@@ -21,12 +21,15 @@ mod components;
 mod engine;
 mod error;
 mod events;
+mod exposition;
 mod files;
 mod hosts;
 mod import;
 mod jobs;
 mod launcher;
 mod metrics;
+mod notify;
+mod prometheus;
 mod runs;
 mod settings;
 mod store;
@@ -37,6 +40,7 @@ pub use components::Actor;
 pub use engine::Engine;
 pub use error::{EngineError, ErrorKind, INTERNAL_MESSAGE};
 pub use events::{BusEvent, EventBus, PublishedEvent, Subscription};
+pub use exposition::CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE;
 pub use files::{DirEntry, FileSettings, MAX_CHUNK_BYTES};
 pub use jobs::{
     JobFilter, JobSettings, LogAppended, LogRead, LogSlice, DEFAULT_PROJECT, MAX_GPUS_PER_JOB,
@@ -44,6 +48,7 @@ pub use jobs::{
 };
 pub use launcher::MAX_CATALOG_BYTES;
 pub use metrics::MetricPoint;
+pub use notify::{validate_url as validate_webhook_url, FlagWebhook, NotifySettings};
 pub use runs::{RunFileSlice, OUTPUT_LOG};
 pub use settings::EngineSettings;
 pub use tracking::{

@@ -9,6 +9,7 @@ use trainyard_core::HealthThresholds;
 use crate::clock::Clock;
 use crate::files::FileSettings;
 use crate::jobs::JobSettings;
+use crate::notify::NotifySettings;
 
 /// Everything `Engine::open` needs.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct EngineSettings {
     pub snapshot_interval: Duration,
     pub jobs: JobSettings,
     pub files: FileSettings,
+    /// Webhooks from flags, the public URL for links, retries and timeouts.
+    pub notify: NotifySettings,
     /// CVLab-Kit style trees to index in place and watch (`--import-dir`).
     pub import_dirs: Vec<PathBuf>,
     /// A CVLab-Kit tree whose components a scan registers (`--components-dir`).
@@ -49,6 +52,7 @@ impl EngineSettings {
             snapshot_interval: Duration::from_secs(30),
             jobs: JobSettings::default(),
             files: FileSettings::default(),
+            notify: NotifySettings::default(),
             import_dirs: Vec::new(),
             components_dir: None,
             local_host_id: None,

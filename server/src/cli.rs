@@ -125,6 +125,31 @@ pub struct ServeArgs {
     /// server_authoritative, local_priority, interactive or dry_run (a config's `sync:` wins).
     #[arg(long, env = "TRAINYARD_SYNC_STRATEGY", default_value = "interactive")]
     pub sync_strategy: trainyard_core::components::SyncStrategy,
+    /// POST a JSON notification to URL when a job ends (repeat for several;
+    /// payload in docs/operations.md, "Notifications").
+    #[arg(long = "webhook", env = "TRAINYARD_WEBHOOKS", value_delimiter = ',')]
+    pub webhooks: Vec<String>,
+    /// POST a Slack-style `{"text": …}` message to URL (a Slack, Mattermost
+    /// or Rocket.Chat incoming webhook) when a job ends; repeatable.
+    #[arg(
+        long = "slack-webhook",
+        env = "TRAINYARD_SLACK_WEBHOOKS",
+        value_delimiter = ','
+    )]
+    pub slack_webhooks: Vec<String>,
+    /// What the --webhook/--slack-webhook URLs are told about: a
+    /// comma-separated list of succeeded, failed, lost, cancelled,
+    /// sweep_finished, or `all`.
+    #[arg(long, env = "TRAINYARD_NOTIFY_ON", default_value = "all")]
+    pub notify_on: String,
+    /// The server's address as users reach it (e.g. https://trainyard.lab),
+    /// for links to job pages in notifications.
+    #[arg(long, env = "TRAINYARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// A bearer token GET /metrics accepts besides the API key, for a
+    /// Prometheus that should not hold the key that runs jobs.
+    #[arg(long, env = "TRAINYARD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl ServeArgs {
@@ -164,6 +189,21 @@ impl ServeArgs {
         let files = trainyard_engine::FileSettings {
             max_file_bytes: self.max_file_mb.saturating_mul(1 << 20),
         };
+        let notify = notify_settings(
+            &self.webhooks,
+            &self.slack_webhooks,
+            &self.notify_on,
+            self.public_url.as_deref(),
+        )?;
+        let metrics_token = self
+            .metrics_token
+            .map(|t| {
+                ApiKey::new(t).map_err(|e| match e {
+                    SettingsError::KeyTooShort(n) => SettingsError::MetricsTokenTooShort(n),
+                    e => e,
+                })
+            })
+            .transpose()?;
         let config = ServeSettings {
             addr: (self.host, self.port).into(),
             data_dir: self.data_dir,
@@ -176,6 +216,8 @@ impl ServeArgs {
             import_dirs: self.import_dirs,
             components_dir: self.components_dir,
             catalog: self.catalog,
+            notify,
+            metrics_token,
         };
         config.validate()?;
         Ok(config)
@@ -188,4 +230,47 @@ fn seconds(flag: &'static str, value: f64) -> Result<Duration, SettingsError> {
     } else {
         Err(SettingsError::BadDuration { flag, value })
     }
+}
+
+/// The notification flags, checked: every URL (`--webhook`,
+/// `--slack-webhook`, `--public-url`) and every `--notify-on` event.
+fn notify_settings(
+    webhooks: &[String],
+    slack_webhooks: &[String],
+    notify_on: &str,
+    public_url: Option<&str>,
+) -> Result<trainyard_engine::NotifySettings, SettingsError> {
+    use trainyard_core::webhooks::{NotifyEvent, WebhookKind};
+    let events = NotifyEvent::parse_list(notify_on).map_err(|message| SettingsError::Notify {
+        flag: "--notify-on",
+        message,
+    })?;
+    let mut hooks = Vec::new();
+    for (flag, kind, urls) in [
+        ("--webhook", WebhookKind::Json, webhooks),
+        ("--slack-webhook", WebhookKind::Slack, slack_webhooks),
+    ] {
+        for url in urls.iter().filter(|u| !u.trim().is_empty()) {
+            let url = trainyard_engine::validate_webhook_url(url)
+                .map_err(|message| SettingsError::Notify { flag, message })?;
+            hooks.push(trainyard_engine::FlagWebhook {
+                url,
+                kind,
+                events: events.clone(),
+            });
+        }
+    }
+    let public_url = public_url
+        .map(|u| {
+            trainyard_engine::validate_webhook_url(u).map_err(|message| SettingsError::Notify {
+                flag: "--public-url",
+                message,
+            })
+        })
+        .transpose()?;
+    Ok(trainyard_engine::NotifySettings {
+        webhooks: hooks,
+        public_url,
+        ..Default::default()
+    })
 }

@@ -83,6 +83,7 @@ pub async fn serve(
             thresholds: config.thresholds,
             jobs: config.jobs.clone(),
             files: config.files.clone(),
+            notify: config.notify.clone(),
             import_dirs: config.import_dirs.clone(),
             components_dir: config.components_dir.clone(),
             local_host_id: config.local_agent.as_ref().map(|a| a.host_id.clone()),
@@ -132,12 +133,14 @@ pub async fn serve(
     let state = AppState::new(state::Shared {
         engine,
         api_key: config.api_key.clone(),
+        metrics_token: config.metrics_token.clone(),
         shutdown: stop.clone(),
         leptos_options: ui::leptos_options(&config, addr)?,
     });
     let app: Router = Router::new()
         .nest(paths::API_PREFIX, api::router(state.clone()))
         .merge(api::mlflow::router(state.clone()))
+        .merge(api::metrics_router(state.clone()))
         .nest(paths::COMPAT_PREFIX, api::compat_router(state.clone()))
         .merge(ui::router(state.clone()))
         .with_state(state);

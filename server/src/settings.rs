@@ -33,6 +33,10 @@ pub struct ServeSettings {
     /// The launcher's catalog YAML (`--catalog`), saved as a revision at
     /// start when it differs from the newest one.
     pub catalog: Option<PathBuf>,
+    /// Webhooks from flags, the public URL for links, delivery limits.
+    pub notify: trainyard_engine::NotifySettings,
+    /// A bearer token `GET /metrics` accepts besides the API key.
+    pub metrics_token: Option<ApiKey>,
 }
 
 /// Settings of the in-process agent.
@@ -66,6 +70,10 @@ pub enum SettingsError {
     MaxSweepSize,
     #[error("--max-file-mb must be at least 1")]
     MaxFileMb,
+    #[error("{flag}: {message}")]
+    Notify { flag: &'static str, message: String },
+    #[error("--metrics-token is {0} characters long; use at least {MIN_API_KEY_LEN} (e.g. `openssl rand -hex 32`)")]
+    MetricsTokenTooShort(usize),
     #[error("--local-host-id: {0}")]
     LocalHostId(#[from] trainyard_core::HostIdError),
 }
@@ -170,6 +178,8 @@ mod tests {
             import_dirs: Vec::new(),
             components_dir: None,
             catalog: None,
+            notify: Default::default(),
+            metrics_token: None,
         }
     }
 

@@ -20,6 +20,8 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub engine: Arc<Engine>,
     pub api_key: Option<ApiKey>,
+    /// Also accepted by `GET /metrics` (`--metrics-token`).
+    pub metrics_token: Option<ApiKey>,
     pub shutdown: Shutdown,
     pub leptos_options: leptos::prelude::LeptosOptions,
 }

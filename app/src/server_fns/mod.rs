@@ -13,11 +13,13 @@ mod components;
 mod hosts;
 mod jobs;
 mod runs;
+mod webhooks;
 pub use catalog::*;
 pub use components::*;
 pub use hosts::*;
 pub use jobs::*;
 pub use runs::*;
+pub use webhooks::*;
 
 /// The code of a call that did not complete (the network, or the framework
 /// encoding it): the server gave no code of its own.

@@ -95,5 +95,10 @@ pub const UNKNOWN_TASK: &str = "unknown_task";
 pub const INVALID_LAUNCH: &str = "invalid_launch";
 /// A job no catalog task launched (404 on `/jobs/{id}/launch`).
 pub const NOT_LAUNCHED: &str = "not_launched";
+/// A webhook that cannot be saved: a bad URL, kind, project or event name;
+/// the message names the field (400).
+pub const BAD_WEBHOOK: &str = "bad_webhook";
+/// No webhook with that id (404).
+pub const WEBHOOK_NOT_FOUND: &str = "webhook_not_found";
 /// Something failed inside the server; its log has the details (500).
 pub const INTERNAL: &str = "internal";

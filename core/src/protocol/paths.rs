@@ -88,7 +88,15 @@ pub mod route {
     pub const CATALOG_TASKS: &str = "/catalog/tasks";
     pub const LAUNCH: &str = "/launch";
     pub const JOB_LAUNCH: &str = "/jobs/{id}/launch";
+    // ---- notifications ----
+    pub const WEBHOOKS: &str = "/webhooks";
+    pub const WEBHOOK: &str = "/webhooks/{id}";
+    pub const WEBHOOK_TEST: &str = "/webhooks/{id}/test";
+    pub const WEBHOOK_DELIVERIES: &str = "/webhooks/deliveries";
 }
+
+/// Prometheus's scrape target, at the root (not under [`API_PREFIX`]).
+pub const METRICS_PATH: &str = "/metrics";
 
 /// What an agent reports about one attempt; each is one route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +159,26 @@ pub fn imports_tensorboard() -> String {
 /// `/api/v1/experiments`
 pub fn experiments() -> String {
     format!("{API_PREFIX}{}", route::EXPERIMENTS)
+}
+
+/// `/api/v1/webhooks`
+pub fn webhooks() -> String {
+    format!("{API_PREFIX}{}", route::WEBHOOKS)
+}
+
+/// `/api/v1/webhooks/{id}`
+pub fn webhook(id: i64) -> String {
+    format!("{API_PREFIX}/webhooks/{id}")
+}
+
+/// `/api/v1/webhooks/{id}/test`
+pub fn webhook_test(id: i64) -> String {
+    format!("{API_PREFIX}/webhooks/{id}/test")
+}
+
+/// `/api/v1/webhooks/deliveries`
+pub fn webhook_deliveries() -> String {
+    format!("{API_PREFIX}{}", route::WEBHOOK_DELIVERIES)
 }
 
 /// `/api/v1/catalog`
@@ -363,6 +391,10 @@ mod tests {
             api(route::ATTEMPT_UPLOAD, &["7", "2", "b.pt"])
         );
         assert_eq!(events(), api(route::EVENTS, &[]));
+        assert_eq!(webhooks(), api(route::WEBHOOKS, &[]));
+        assert_eq!(webhook(4), api(route::WEBHOOK, &["4"]));
+        assert_eq!(webhook_test(4), api(route::WEBHOOK_TEST, &["4"]));
+        assert_eq!(webhook_deliveries(), api(route::WEBHOOK_DELIVERIES, &[]));
         assert_eq!(experiments(), api(route::EXPERIMENTS, &[]));
         assert_eq!(job(12), api(route::JOB, &["12"]));
         assert_eq!(job_log(12), api(route::JOB_LOG, &["12"]));

@@ -30,11 +30,13 @@ use std::sync::{Arc, Mutex as SyncMutex, MutexGuard as SyncGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{Mutex, Notify};
-use trainyard_core::{AttemptView, JobView};
+use trainyard_core::{AttemptView, JobStatus, JobView};
 
 use crate::clock::Clock;
 use crate::error::EngineError;
 use crate::events::{BusEvent, EventBus};
+use crate::exposition::{Histogram, HistogramSnapshot};
+use crate::notify::{Outbox, Transition};
 use crate::store::Store;
 use job::Job;
 use lifecycle::Change;
@@ -85,7 +87,29 @@ pub(crate) struct Scheduler {
     store: Store,
     bus: Arc<EventBus>,
     clock: Clock,
+    /// Where terminal transitions go to become notifications.
+    outbox: Outbox,
+    /// Submission to assignment, observed as jobs leave the queue.
+    queue_wait: Histogram,
+    /// Start to end of attempts that ended, per final status (`ENDINGS`).
+    run_duration: [Histogram; 4],
 }
+
+/// Upper bounds (seconds) of the queue-wait histogram's buckets.
+const QUEUE_WAIT_BUCKETS: [f64; 12] = [
+    1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0,
+];
+/// Upper bounds (seconds) of the run-duration histogram's buckets.
+const RUN_DURATION_BUCKETS: [f64; 12] = [
+    10.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 259200.0, 604800.0,
+];
+/// The statuses a run ends in, in the order of `Scheduler::run_duration`.
+pub(crate) const ENDINGS: [JobStatus; 4] = [
+    JobStatus::Succeeded,
+    JobStatus::Failed,
+    JobStatus::Cancelled,
+    JobStatus::Lost,
+];
 
 impl Scheduler {
     /// Loads unfinished jobs. Leases restart from now: agents get a full
@@ -96,6 +120,7 @@ impl Scheduler {
         store: Store,
         bus: Arc<EventBus>,
         clock: Clock,
+        outbox: Outbox,
     ) -> Result<Scheduler, EngineError> {
         let deadline = clock.now() + settings.lease;
         let mut queue = JobQueue::default();
@@ -115,7 +140,50 @@ impl Scheduler {
             store,
             bus,
             clock,
+            outbox,
+            queue_wait: Histogram::new(&QUEUE_WAIT_BUCKETS),
+            run_duration: ENDINGS.map(|_| Histogram::new(&RUN_DURATION_BUCKETS)),
         })
+    }
+
+    /// How long jobs waited in the queue (`/metrics`).
+    pub fn queue_wait(&self) -> HistogramSnapshot {
+        self.queue_wait.snapshot()
+    }
+
+    /// How long attempts ran, per final status (`/metrics`).
+    pub fn run_durations(&self) -> Vec<(JobStatus, HistogramSnapshot)> {
+        ENDINGS
+            .iter()
+            .zip(&self.run_duration)
+            .map(|(status, h)| (*status, h.snapshot()))
+            .collect()
+    }
+
+    /// Feeds the histograms and the notifications with one committed
+    /// change: `before` is the job's status before it.
+    fn observe(&self, before: Option<JobStatus>, view: &Arc<JobView>, queue: &JobQueue) {
+        let now_ms = self.clock.now_ms();
+        if before == Some(JobStatus::Queued) && view.status == JobStatus::Assigned {
+            self.queue_wait
+                .observe((now_ms - view.created_ms).max(0) as f64 / 1000.0);
+        }
+        let Some(ending) = ENDINGS.iter().position(|s| *s == view.status) else {
+            return;
+        };
+        if before == Some(view.status) {
+            return;
+        }
+        if let Some(start) = view.started_ms {
+            let ms = view
+                .duration_ms
+                .unwrap_or_else(|| view.finished_ms.unwrap_or(now_ms) - start);
+            self.run_duration[ending].observe(ms.max(0) as f64 / 1000.0);
+        }
+        self.outbox.send(Transition {
+            job: view.clone(),
+            sweep_finished: !queue.sweep_has_active(view.sweep_id),
+        });
     }
 
     /// Job output, kept per attempt.
@@ -168,8 +236,11 @@ impl Scheduler {
             }
         }
         for (change, view) in changes.into_iter().zip(views) {
+            let before = queue.get(change.job.id()).map(Job::status);
             queue.put(change.job);
-            self.bus.publish(BusEvent::Job(Arc::new(view)));
+            let view = Arc::new(view);
+            self.observe(before, &view, queue);
+            self.bus.publish(BusEvent::Job(view));
         }
         Ok(())
     }

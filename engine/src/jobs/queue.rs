@@ -66,6 +66,18 @@ impl JobQueue {
         }
     }
 
+    /// Whether a job of sweep `sweep_id` is still queued, assigned or
+    /// running (a lost one may never come back, so it does not count).
+    pub fn sweep_has_active(&self, sweep_id: i64) -> bool {
+        self.jobs.values().any(|job| {
+            job.spec.sweep_id == sweep_id
+                && matches!(
+                    job.status(),
+                    JobStatus::Queued | JobStatus::Assigned | JobStatus::Running
+                )
+        })
+    }
+
     /// Queued jobs in dispatch order.
     pub fn queued(&self) -> impl Iterator<Item = &Job> + '_ {
         self.queue.iter().filter_map(|(_, id)| self.jobs.get(id))

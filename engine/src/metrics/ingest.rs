@@ -185,6 +185,7 @@ impl Metrics {
         for row in updated {
             job.by_key.insert(row.key.clone(), row);
         }
+        self.points_recorded.add(batch.len() as u64);
         Ok(batch.len())
     }
 }

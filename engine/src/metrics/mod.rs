@@ -42,6 +42,7 @@ pub(crate) use tfevents_index::TfSource;
 
 use crate::clock::Clock;
 use crate::events::{BusEvent, EventBus};
+use crate::exposition::Counter;
 use crate::store::{SeriesRow, Store};
 use progress::ProgressTracker;
 use tap::Taps;
@@ -63,6 +64,8 @@ pub(crate) struct Metrics {
     /// Orders CSV and event-file indexing (cursor reads and commits).
     csv_lock: tokio::sync::Mutex<()>,
     progress: ProgressTracker,
+    /// Points recorded since start, from every source (`/metrics`).
+    points_recorded: Counter,
     store: Store,
     bus: Arc<EventBus>,
     clock: Clock,
@@ -76,6 +79,7 @@ impl Metrics {
             taps: Mutex::new(Taps::default()),
             csv_lock: tokio::sync::Mutex::new(()),
             progress: ProgressTracker::default(),
+            points_recorded: Counter::default(),
             store,
             bus,
             clock,
@@ -85,6 +89,11 @@ impl Metrics {
     fn taps(&self) -> MutexGuard<'_, Taps> {
         // Taps are only line buffers; a panic mid-update loses at most a line.
         self.taps.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Points recorded since start, from every source.
+    pub fn points_recorded(&self) -> u64 {
+        self.points_recorded.get()
     }
 
     /// Whether the output tap already follows attempt `at`.

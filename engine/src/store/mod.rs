@@ -8,6 +8,7 @@ mod jobs;
 mod metrics;
 mod runs;
 mod tracking;
+mod webhooks;
 
 pub use components::{Audit, PathsKnown, VersionRow};
 pub use hosts::HostRow;
@@ -16,6 +17,7 @@ pub use jobs::{JobFilter, JobRow, NewLaunch, NewSweep};
 pub use metrics::{CursorSave, CursorTable, SeriesRow};
 pub use runs::RunFacts;
 pub use tracking::ExperimentRow;
+pub use webhooks::{DeliveryUpdate, WebhookRow};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -83,6 +83,8 @@ pub(crate) async fn start_trainyard(
         import_dirs: Vec::new(),
         components_dir: None,
         catalog: None,
+        notify: Default::default(),
+        metrics_token: None,
     };
     let (stop, signal) = stop_signal();
     let task =

@@ -61,6 +61,8 @@ pub async fn start(max_sweep_size: u64) -> anyhow::Result<Running> {
         import_dirs: Vec::new(),
         components_dir: None,
         catalog: None,
+        notify: Default::default(),
+        metrics_token: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(trainyard_server::serve(listener, config, async move {

@@ -15,9 +15,11 @@ mod jobs;
 mod launcher;
 mod metrics;
 pub mod mlflow;
+mod prometheus;
 pub(crate) mod run_files;
 mod runs;
 mod web_helper;
+mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -60,6 +62,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(route::CATALOG_TASKS, get(launcher::tasks))
         .route(route::LAUNCH, post(launcher::launch))
         .route(route::JOB_LAUNCH, get(launcher::job_launch))
+        .route(route::WEBHOOKS, get(webhooks::list).post(webhooks::add))
+        .route(route::WEBHOOK_DELIVERIES, get(webhooks::deliveries))
+        .route(route::WEBHOOK, delete(webhooks::delete))
+        .route(route::WEBHOOK_TEST, post(webhooks::test))
         .route(route::JOB, get(jobs::get))
         .route(route::JOB_CANCEL, post(jobs::cancel))
         .route(route::JOB_PRIORITY, post(jobs::priority))
@@ -162,6 +168,19 @@ fn component_store() -> Router<AppState> {
             route::COMPONENT_MANIFEST,
             get(components::get_manifest).post(components::save_manifest),
         )
+}
+
+/// `GET /metrics` at the root, for Prometheus.
+pub fn metrics_router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            trainyard_core::protocol::paths::METRICS_PATH,
+            get(prometheus::metrics),
+        )
+        .layer(middleware::from_fn_with_state(
+            state,
+            prometheus::require_metrics_token,
+        ))
 }
 
 async fn not_found() -> ApiError {

@@ -40,6 +40,8 @@ pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) 
         import_dirs: Vec::new(),
         components_dir: None,
         catalog: None,
+        notify: Default::default(),
+        metrics_token: None,
     }
 }
 

@@ -97,3 +97,56 @@ fn a_path_like_local_host_id_is_refused_naming_the_flag() {
         .unwrap_or_default();
     assert!(message.starts_with("--local-host-id"), "{message}");
 }
+
+/// `trainyard serve ARGS…` turned into settings, or the error's text.
+fn serve_settings(args: &[&str]) -> Result<trainyard_server::ServeSettings, String> {
+    let cli = Cli::try_parse_from(["trainyard", "serve"].iter().chain(args))
+        .map_err(|e| e.to_string())?;
+    let Ok(trainyard_server::cli::Command::Serve(args)) = cli.command_or_serve() else {
+        panic!("serve")
+    };
+    args.into_settings().map_err(|e| e.to_string())
+}
+
+#[test]
+fn notification_flags_are_checked_and_name_the_flag() {
+    let settings = serve_settings(&[
+        "--webhook",
+        "http://hooks.lab/a",
+        "--slack-webhook",
+        "https://hooks.slack.com/services/T/B/x",
+        "--slack-webhook",
+        "https://chat.lab/hooks/y",
+        "--notify-on",
+        "failed,lost",
+        "--public-url",
+        "https://trainyard.lab",
+        "--metrics-token",
+        "0123456789abcdef-metrics",
+    ])
+    .expect("valid flags");
+    let hooks = &settings.notify.webhooks;
+    assert_eq!(hooks.len(), 3);
+    assert_eq!(hooks[0].kind, trainyard_core::webhooks::WebhookKind::Json);
+    assert_eq!(hooks[2].kind, trainyard_core::webhooks::WebhookKind::Slack);
+    assert!(hooks.iter().all(|h| h.events.len() == 2));
+    assert_eq!(
+        settings.notify.public_url.as_deref(),
+        Some("https://trainyard.lab")
+    );
+    assert!(settings.metrics_token.is_some());
+
+    for (args, flag) in [
+        (vec!["--webhook", "hooks.lab/a"], "--webhook"),
+        (vec!["--slack-webhook", "ftp://x/y"], "--slack-webhook"),
+        (
+            vec!["--webhook", "http://x/", "--notify-on", "failed,exploded"],
+            "--notify-on",
+        ),
+        (vec!["--public-url", "trainyard"], "--public-url"),
+        (vec!["--metrics-token", "short"], "--metrics-token"),
+    ] {
+        let message = serve_settings(&args).err().unwrap_or_default();
+        assert!(message.starts_with(flag), "{args:?}: {message}");
+    }
+}
