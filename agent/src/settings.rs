@@ -49,6 +49,12 @@ pub struct AgentSettings {
     /// Retry waits while the server is unreachable. Not a CLI option: tests
     /// shrink it to keep outages short.
     pub backoff: BackoffPolicy,
+    /// The binary each job's supervisor runs as (with
+    /// [`crate::supervisor::SUPERVISE_ARG`]); `None`: this process's own
+    /// executable, whose `main` must call
+    /// [`crate::supervisor::run_if_requested`] first. Not a CLI option:
+    /// tests, whose harness cannot, point it at `trainyard-agent`.
+    pub supervisor: Option<PathBuf>,
 }
 
 /// Where GPU telemetry comes from.
@@ -79,6 +85,7 @@ impl AgentSettings {
             kill_grace: DEFAULT_KILL_GRACE,
             sync_strategy: SyncStrategy::default(),
             backoff: BackoffPolicy::default(),
+            supervisor: None,
         }
     }
 
