@@ -9,7 +9,7 @@
 //! | [`Job::lose`] | assigned, running | queued (retries left) · cancelled (cancel asked) · lost |
 //! | [`Job::revive`] | lost, its agent polls again | running |
 //! | [`Job::start`] | assigned | running (a repeated report changes nothing) |
-//! | [`Job::finish`] | assigned, running, lost | succeeded · failed · cancelled |
+//! | [`Job::finish`] | assigned, running, lost | succeeded · failed · cancelled (a `lost` report: as `lose`) |
 //! | [`Job::cancel`] | queued, lost | cancelled |
 //! | [`Job::cancel`] | assigned, running | same status, cancel requested (agent stops it) |
 //! | [`Job::reprioritize`] | queued | queued at another priority |
