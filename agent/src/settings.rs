@@ -51,7 +51,8 @@ pub struct AgentSettings {
     pub backoff: BackoffPolicy,
     /// The binary each job's supervisor runs as (with
     /// [`crate::supervisor::SUPERVISE_ARG`]); `None`: this process's own
-    /// executable, whose `main` must call
+    /// executable (`/proc/self/exe`, so a binary replaced by an upgrade
+    /// still starts the supervisors of new jobs), whose `main` must call
     /// [`crate::supervisor::run_if_requested`] first. Not a CLI option:
     /// tests, whose harness cannot, point it at `trainyard-agent`.
     pub supervisor: Option<PathBuf>,

@@ -41,6 +41,9 @@ use slots::Limits;
 use spool::Spooled;
 use stop::StopCause;
 
+/// This process's executable, by the kernel's link to it.
+const OWN_EXE: &str = "/proc/self/exe";
+
 /// What every attempt task shares.
 pub(crate) struct JobContext {
     api: WorkClient,
@@ -82,6 +85,9 @@ impl JobRunner {
             .map_err(|e| startup("cannot resolve the work directory", e))?;
         let supervisor = match &config.supervisor {
             Some(path) => path.clone(),
+            // The running image itself, even after an upgrade replaced the
+            // file at its path (its name then ends in " (deleted)").
+            None if std::path::Path::new(OWN_EXE).exists() => PathBuf::from(OWN_EXE),
             None => std::env::current_exe()
                 .map_err(|e| startup("cannot find the agent's own executable", e))?,
         };
