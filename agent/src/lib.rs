@@ -19,6 +19,7 @@ mod heartbeat;
 mod http;
 mod jobs;
 mod settings;
+pub mod supervisor;
 
 pub use agent::run;
 pub use backoff::BackoffPolicy;

@@ -10,6 +10,8 @@ use clap::Parser;
 use cli::args::Args;
 
 fn main() -> ExitCode {
+    // A job's supervisor runs the job and exits here (no logging, no runtime).
+    trainyard_agent::supervisor::run_if_requested();
     cli::logging::init();
     let config = Args::parse().into_config();
     match run_until_signalled(config) {

@@ -49,6 +49,13 @@ pub struct AgentSettings {
     /// Retry waits while the server is unreachable. Not a CLI option: tests
     /// shrink it to keep outages short.
     pub backoff: BackoffPolicy,
+    /// The binary each job's supervisor runs as (with
+    /// [`crate::supervisor::SUPERVISE_ARG`]); `None`: this process's own
+    /// executable (`/proc/self/exe`, so a binary replaced by an upgrade
+    /// still starts the supervisors of new jobs), whose `main` must call
+    /// [`crate::supervisor::run_if_requested`] first. Not a CLI option:
+    /// tests, whose harness cannot, point it at `trainyard-agent`.
+    pub supervisor: Option<PathBuf>,
 }
 
 /// Where GPU telemetry comes from.
@@ -79,6 +86,7 @@ impl AgentSettings {
             kill_grace: DEFAULT_KILL_GRACE,
             sync_strategy: SyncStrategy::default(),
             backoff: BackoffPolicy::default(),
+            supervisor: None,
         }
     }
 

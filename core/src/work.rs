@@ -112,6 +112,12 @@ pub enum Outcome {
     Failed,
     /// Stopped because of a cancel order.
     Cancelled,
+    /// The job's process vanished through no fault of its own (the host
+    /// rebooted, or it ended while no agent watched and left no exit
+    /// status): an infrastructure loss. The server requeues the job while
+    /// retries remain, as for an expired lease. Agents send it only to
+    /// servers that know it (protocol 1 servers from this version on).
+    Lost,
 }
 
 /// Body of `POST /api/v1/agents/jobs/{job}/attempts/{n}/finished`.

@@ -5,8 +5,20 @@ use std::process::ExitCode;
 use clap::Parser;
 use trainyard_server::cli::{Cli, Command};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // The local agent's jobs run under supervisors started from this binary:
+    // such a process runs its job and exits here, before any runtime starts.
+    trainyard_agent::supervisor::run_if_requested();
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let command = Cli::parse().command_or_serve().unwrap_or_else(|e| e.exit());
     trainyard_server::init_logging();
     let result: anyhow::Result<()> = match command {

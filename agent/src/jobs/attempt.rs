@@ -20,6 +20,7 @@ use super::reporter::{deliver, Delivery};
 use super::spool::{AttemptState, RunDir, Spooled};
 use super::stop::StopCause;
 use super::JobContext;
+use crate::supervisor::now_ms;
 
 /// How long a stopping agent still tries to deliver a finished report;
 /// what is not delivered by then is sent when the agent starts again.
@@ -31,7 +32,7 @@ pub(crate) async fn run(
     ctx: Arc<JobContext>,
     assignment: Assignment,
     stop: mpsc::UnboundedSender<StopCause>,
-    mut stops: mpsc::UnboundedReceiver<StopCause>,
+    stops: mpsc::UnboundedReceiver<StopCause>,
 ) {
     let attempt = AttemptRef {
         job_id: assignment.job_id,
@@ -41,17 +42,51 @@ pub(crate) async fn run(
     let spooled = Arc::new(Spooled::new(dir, AttemptState::new(assignment.clone())));
     let started = Instant::now();
     let launched = launch(&ctx, &assignment, &spooled).await;
-    let pid = launched.as_ref().ok().map(Process::pid);
-    if pid.is_some() {
-        spooled.update(|s| s.pid = pid).await;
+    if let Ok(process) = &launched {
+        let pid = process.pid();
+        spooled.update(|s| s.pid = Some(pid)).await;
     }
+    follow(ctx, assignment, spooled, launched, started, stop, stops).await;
+}
+
+/// Takes over a job a previous life of the agent started and left running
+/// under its supervisor: watches it, stops it on orders, ships its output
+/// from where the spool says the server is, and reports how it ended.
+pub(crate) async fn adopted(
+    ctx: Arc<JobContext>,
+    spooled: Arc<Spooled>,
+    process: Process,
+    stop: mpsc::UnboundedSender<StopCause>,
+    stops: mpsc::UnboundedReceiver<StopCause>,
+) {
+    let assignment = spooled.read(|s| s.assignment.clone()).await;
+    let ran_for = Duration::from_millis(now_ms().saturating_sub(process.started_ms()));
+    let now = Instant::now();
+    let started = now.checked_sub(ran_for).unwrap_or(now);
+    follow(ctx, assignment, spooled, Ok(process), started, stop, stops).await;
+}
+
+/// From a started (or failed) launch to the delivered report.
+async fn follow(
+    ctx: Arc<JobContext>,
+    assignment: Assignment,
+    spooled: Arc<Spooled>,
+    launched: Result<Process, String>,
+    started: Instant,
+    stop: mpsc::UnboundedSender<StopCause>,
+    mut stops: mpsc::UnboundedReceiver<StopCause>,
+) {
+    let attempt = AttemptRef {
+        job_id: assignment.job_id,
+        attempt: assignment.attempt,
+    };
     let (finished, finished_rx) = watch::channel(None);
-    let mut reporter = spawn_reporter(&ctx, &spooled, pid.is_some(), finished_rx, stop);
+    let mut reporter = spawn_reporter(&ctx, &spooled, launched.is_ok(), finished_rx, stop);
 
     let ending = match launched {
         Ok(mut process) => {
-            let (exit, cause) = supervise(&ctx, &assignment, &mut process, &mut stops).await;
-            process.reap().await;
+            let (exit, cause) =
+                supervise(&ctx, &assignment, &mut process, &mut stops, started).await;
             Ending::Exited { exit, cause }
         }
         Err(error) => {
@@ -136,9 +171,7 @@ async fn launch(
     for line in components::sync_before_start(ctx, attempt, assignment, &command.cwd).await? {
         append_line(&dir.log(), &line).await;
     }
-    Process::spawn(&command, &dir.log())
-        .await
-        .map_err(|e| format!("cannot start {:?}: {e}", command.program))
+    Process::spawn(&command, dir.path(), &dir.log(), &ctx.supervisor).await
 }
 
 /// Waits for the process to exit, stopping it first if an order, the
@@ -148,11 +181,12 @@ async fn supervise(
     assignment: &Assignment,
     process: &mut Process,
     stops: &mut mpsc::UnboundedReceiver<StopCause>,
+    started: Instant,
 ) -> (Exit, Option<StopCause>) {
     let timeout = assignment.timeout_secs.map(Duration::from_secs);
     let timed_out = async {
         match timeout {
-            Some(after) => tokio::time::sleep(after).await,
+            Some(after) => tokio::time::sleep_until(started + after).await,
             None => std::future::pending().await,
         }
     };

@@ -41,6 +41,9 @@ use slots::Limits;
 use spool::Spooled;
 use stop::StopCause;
 
+/// This process's executable, by the kernel's link to it.
+const OWN_EXE: &str = "/proc/self/exe";
+
 /// What every attempt task shares.
 pub(crate) struct JobContext {
     api: WorkClient,
@@ -53,6 +56,8 @@ pub(crate) struct JobContext {
     kill_grace: Duration,
     backoff: BackoffPolicy,
     host_id: String,
+    /// The executable jobs' supervisors run as.
+    supervisor: PathBuf,
     /// How component copies are reconciled before a job starts.
     sync_strategy: SyncStrategy,
     /// Where jobs' MLflow logging goes (this agent's server).
@@ -78,7 +83,16 @@ impl JobRunner {
             std::env::current_dir().map_err(|e| startup("cannot read the current directory", e))?;
         let runs = std::path::absolute(config.work_dir.join("runs"))
             .map_err(|e| startup("cannot resolve the work directory", e))?;
+        let supervisor = match &config.supervisor {
+            Some(path) => path.clone(),
+            // The running image itself, even after an upgrade replaced the
+            // file at its path (its name then ends in " (deleted)").
+            None if std::path::Path::new(OWN_EXE).exists() => PathBuf::from(OWN_EXE),
+            None => std::env::current_exe()
+                .map_err(|e| startup("cannot find the agent's own executable", e))?,
+        };
         let ctx = JobContext {
+            supervisor,
             api: WorkClient::new(validated)?,
             registry: AttemptRegistry::new(Limits {
                 cpu_slots: config.cpu_slots,
@@ -141,6 +155,32 @@ impl JobRunner {
     pub fn stop(&self, order: StopOrder) {
         if !self.ctx.registry.stop(order.attempt, order.reason.into()) {
             tracing::debug!(attempt = ?order.attempt, "stop order for an attempt not running here");
+        }
+    }
+
+    /// Takes over a job a previous life of the agent left running: it
+    /// holds its GPUs and slots again, and is watched to its end.
+    fn adopt(&self, spooled: Arc<Spooled>, process: process::Process, assignment: &Assignment) {
+        let attempt = AttemptRef {
+            job_id: assignment.job_id,
+            attempt: assignment.attempt,
+        };
+        let (stop, stops) = mpsc::unbounded_channel();
+        let entry = Entry {
+            gpus: assignment.gpu_indices.clone(),
+            holds_slots: true,
+            lease: Duration::from_millis(assignment.lease_ms),
+            fence: assignment.fence,
+            stop: stop.clone(),
+        };
+        if self.ctx.registry.insert(attempt, entry) {
+            self.spawn(attempt::adopted(
+                Arc::clone(&self.ctx),
+                spooled,
+                process,
+                stop,
+                stops,
+            ));
         }
     }
 

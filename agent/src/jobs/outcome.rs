@@ -37,7 +37,7 @@ impl Ending {
                 match exit {
                     Exit::Code(code) => report.exit_code = Some(*code),
                     Exit::Signal(signal) => report.signal = Some(*signal),
-                    Exit::Unknown(_) => {}
+                    Exit::Unknown(_) | Exit::Lost(_) => {}
                 }
                 (report.outcome, report.error) = match (cause, exit) {
                     (Some(cause), _) => (cause.outcome(), cause.error()),
@@ -47,6 +47,7 @@ impl Ending {
                         (Outcome::Failed, Some(format!("killed by signal {signal}")))
                     }
                     (None, Exit::Unknown(why)) => (Outcome::Failed, Some(why.clone())),
+                    (None, Exit::Lost(why)) => (Outcome::Lost, Some(why.clone())),
                 };
             }
         }
@@ -92,6 +93,15 @@ mod tests {
         );
         assert_eq!(timed_out.outcome, Outcome::Failed);
         assert_eq!(timed_out.error.as_deref(), Some("timed out after 5 s"));
+    }
+
+    #[test]
+    fn a_job_gone_without_a_recorded_end_is_lost_not_failed() {
+        let lost = exited(Exit::Lost("vanished".into()), None);
+        assert_eq!(
+            (lost.outcome, lost.error.as_deref(), lost.exit_code),
+            (Outcome::Lost, Some("vanished"), None)
+        );
     }
 
     #[test]

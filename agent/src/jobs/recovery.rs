@@ -1,45 +1,51 @@
 //! What a (re)starting agent does with attempts its previous life left
-//! unreported: each is reported, and one whose outcome was never recorded
-//! is reported as failed because the agent restarted.
+//! unreported. One whose job still runs under its supervisor is adopted:
+//! watched, shipped and reported as if this agent had started it. One
+//! whose job ended meanwhile is reported as its supervisor recorded it.
+//! One whose job is gone with nothing recorded (the host rebooted, the
+//! process was killed) is reported lost: an infrastructure loss, which the
+//! server retries while retries remain, never the job's failure.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use trainyard_core::work::{FinishedReport, Outcome};
+use trainyard_core::work::FinishedReport;
 
 use super::attempt::append_line;
-use super::process::signal_group;
-use super::spool::{unreported, RunDir, Spooled};
+use super::outcome::Ending;
+use super::process::{runs_in, signal_group, Exit, Process, VANISHED};
+use super::spool::{unreported, AttemptState, RunDir, Spooled};
 use super::JobRunner;
+use crate::supervisor::{read_exit, read_ids, Recorded};
 
-/// The error reported for an attempt whose agent died under it.
-pub(crate) const RESTARTED: &str = "the agent restarted while this job ran";
+/// The reason reported for a job that still ran without a supervisor to
+/// take over (started by an agent from before supervisors).
+pub(crate) const NOT_ADOPTABLE: &str =
+    "the agent restarted and could not take the job over (it ran without a supervisor)";
 
-/// Starts reporting every unreported attempt found in the spool.
+/// The reason reported for an attempt whose agent stopped before its job
+/// was seen to start.
+pub(crate) const NEVER_STARTED: &str = "the agent stopped before the job was seen to start";
+
+/// Adopts or reports every unreported attempt found in the spool.
 pub(crate) async fn recover(jobs: &JobRunner) {
     for (dir, mut state) in unreported(&jobs.context().runs).await {
         let attempt = state.attempt();
         if state.outcome.is_none() {
-            // The job's process group outlives a crashed agent. Nobody can
-            // wait for it any more, so it is ended rather than left running
-            // untracked on GPUs that will be advertised as free.
-            if let Some(pid) = state.pid.filter(|&pid| belongs_to(pid, &dir)) {
-                tracing::warn!(
+            if let Some(process) = Process::adopt(dir.path()) {
+                tracing::info!(
                     ?attempt,
-                    pid,
-                    "killing a job left running by the previous agent"
+                    pid = process.pid(),
+                    "adopting a job the previous agent left running"
                 );
-                signal_group(pid, libc::SIGKILL);
+                state.pid = Some(process.pid());
+                let assignment = state.assignment.clone();
+                let spooled = Arc::new(Spooled::new(dir, state));
+                spooled.update(|_| {}).await;
+                jobs.adopt(spooled, process, &assignment);
+                continue;
             }
-            append_line(&dir.log(), RESTARTED).await;
-            state.outcome = Some(FinishedReport {
-                outcome: Outcome::Failed,
-                exit_code: None,
-                signal: None,
-                error: Some(RESTARTED.into()),
-                // The previous life's monotonic clock is gone.
-                duration_ms: 0,
-                log_size: 0,
-            });
+            state.outcome = Some(ended_unwatched(&dir, &state).await);
         }
         tracing::info!(?attempt, "reporting a job from before the agent restarted");
         let spooled = Arc::new(Spooled::new(dir, state));
@@ -48,34 +54,45 @@ pub(crate) async fn recover(jobs: &JobRunner) {
     }
 }
 
-/// Whether process `pid` is still the job that ran in `dir` (not a process
-/// that got its id later): its environment names that run dir.
-fn belongs_to(pid: u32, dir: &RunDir) -> bool {
-    let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
-        return false;
-    };
-    let marker = format!("TRAINYARD_RUN_DIR={}", dir.path().display());
-    environ
-        .split(|&b| b == 0)
-        .any(|entry| entry == marker.as_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-    use trainyard_core::work::AttemptRef;
-
-    #[test]
-    fn a_process_with_another_run_dir_is_not_ours() {
-        let dir = RunDir::new(
-            Path::new("/nonexistent/runs"),
-            AttemptRef {
-                job_id: 1,
-                attempt: 1,
+/// The report for a job that is no longer running under a supervisor.
+async fn ended_unwatched(dir: &RunDir, state: &AttemptState) -> FinishedReport {
+    let attempt = state.attempt();
+    if let Some(record) = read_exit(dir.path()) {
+        let ran = read_ids(dir.path())
+            .map(|ids| record.ended_ms.saturating_sub(ids.started_ms))
+            .unwrap_or(0);
+        let ending = match record.ended {
+            Recorded::NotStarted(why) => Ending::NotStarted(why),
+            ended => Ending::Exited {
+                exit: ended.into(),
+                cause: None,
             },
-        );
-        assert!(!belongs_to(std::process::id(), &dir));
-        assert!(!belongs_to(u32::MAX, &dir));
+        };
+        let report = ending.report(Duration::from_millis(ran));
+        tracing::info!(?attempt, outcome = ?report.outcome, exit_code = ?report.exit_code,
+            "the job ended while no agent watched it");
+        return report;
     }
+    let why = match state.pid {
+        Some(pid) if runs_in(pid, dir.path()) => {
+            // Nobody can wait for it any more, so it is ended rather than
+            // left running untracked on GPUs advertised as free.
+            tracing::warn!(
+                ?attempt,
+                pid,
+                "killing a job left running without a supervisor"
+            );
+            signal_group(pid, libc::SIGKILL);
+            NOT_ADOPTABLE
+        }
+        None if read_ids(dir.path()).is_none() => NEVER_STARTED,
+        _ => VANISHED,
+    };
+    tracing::warn!(?attempt, "the job is lost: {why}");
+    append_line(&dir.log(), why).await;
+    Ending::Exited {
+        exit: Exit::Lost(why.into()),
+        cause: None,
+    }
+    .report(Duration::ZERO)
 }

@@ -14,13 +14,22 @@ const LOG_FILE: &str = "output.log";
 
 /// The agent's own files in a run dir: the log travels through `…/log`,
 /// the state is bookkeeping. Run-file sync leaves them out.
-pub(crate) const AGENT_FILES: [&str; 3] = [LOG_FILE, STATE_FILE, STATE_TEMP_FILE];
+pub(crate) const AGENT_FILES: [&str; 7] = [
+    LOG_FILE,
+    STATE_FILE,
+    STATE_TEMP_FILE,
+    crate::supervisor::SUPERVISOR_FILES[0],
+    crate::supervisor::SUPERVISOR_FILES[1],
+    crate::supervisor::SUPERVISOR_FILES[2],
+    crate::supervisor::SUPERVISOR_FILES[3],
+];
 
 /// What the agent remembers about one attempt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct AttemptState {
     pub assignment: Assignment,
-    /// The process (and process group) id once spawned.
+    /// The job's process (and process group) id once spawned; its
+    /// supervisor's id is in the run dir's `supervisor.json`.
     #[serde(default)]
     pub pid: Option<u32>,
     #[serde(default)]

@@ -37,7 +37,7 @@ fn run_files(root: &Path) -> Vec<(String, Vec<u8>)> {
             let path = format!("{prefix}{name}");
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 folders.push((entry.path(), format!("{path}/")));
-            } else if !["output.log", "state.json", "state.json.tmp"].contains(&path.as_str()) {
+            } else if !AGENT_FILES.contains(&path.as_str()) {
                 found.push((path, std::fs::read(entry.path()).unwrap_or_default()));
             }
         }
@@ -45,6 +45,17 @@ fn run_files(root: &Path) -> Vec<(String, Vec<u8>)> {
     found.sort();
     found
 }
+
+/// The agent's and the job supervisor's own files, which are not synced.
+const AGENT_FILES: [&str; 7] = [
+    "output.log",
+    "state.json",
+    "state.json.tmp",
+    "supervisor.json",
+    "supervisor.json.tmp",
+    "exit.json",
+    "exit.json.tmp",
+];
 
 /// Offers job `job_id` running [`script`]`(body)`.
 fn offer_script(setup: &Setup, job_id: i64, body: &str) -> AttemptRef {

@@ -437,7 +437,7 @@ async fn max_jobs_one_advertises_no_free_job_slot_while_a_job_runs() {
 }
 
 #[tokio::test]
-async fn a_restarted_agent_reports_what_ran_before() {
+async fn a_restarted_agent_adopts_running_jobs_and_reports_what_ran_before() {
     let setup = Setup::new().await;
     let agent = start(setup.config());
     // One job finishes while the server is away; another is still running
@@ -447,7 +447,11 @@ async fn a_restarted_agent_reports_what_ran_before() {
         &format!("echo first; {WAIT_FOR_GO}; echo done"),
         vec![0],
     ));
-    let orphan = setup.offer(job(42, "echo orphan; sleep 1000", vec![1]));
+    let orphan = setup.offer(job(
+        42,
+        &format!("echo orphan; {WAIT_FOR_GO}; echo adopted"),
+        vec![1],
+    ));
     setup.log_contains(done, "first").await;
     setup.log_contains(orphan, "orphan").await;
     let orphan_pid = setup.pid(orphan).await;
@@ -473,13 +477,78 @@ async fn a_restarted_agent_reports_what_ran_before() {
     );
     assert_eq!(setup.server.work(|w| w.log_text(done)), "first\ndone\n");
 
+    // The new agent holds the adopted job's GPU and lists it in its polls.
+    let poll = wait_for_poll(&setup, &[orphan]).await;
+    assert_eq!(poll.free_gpus, [0]);
+    assert!(alive(orphan_pid), "the adopted job keeps running");
+    setup.go(orphan);
     let report = setup.finished(orphan).await;
-    assert_eq!(report.outcome, Outcome::Failed);
     assert_eq!(
-        report.error.as_deref(),
-        Some("the agent restarted while this job ran")
+        (report.outcome, report.exit_code, report.error),
+        (Outcome::Succeeded, Some(0), None)
     );
-    wait_dead(orphan_pid, "the orphaned job").await;
+    assert_eq!(
+        setup.server.work(|w| w.log_text(orphan)),
+        "orphan\nadopted\n"
+    );
+    agent.shut_down().await;
+}
+
+#[tokio::test]
+async fn a_job_that_ends_or_vanishes_while_no_agent_runs_is_reported_failed_or_lost() {
+    let setup = Setup::new().await;
+    let agent = start(setup.config());
+    let failing = setup.offer(job(
+        43,
+        &format!("echo one; {WAIT_FOR_GO}; exit 7"),
+        vec![0],
+    ));
+    let killed = setup.offer(job(44, "echo two; sleep 1000", vec![1]));
+    setup.log_contains(failing, "one").await;
+    setup.log_contains(killed, "two").await;
+    let killed_pid = setup.pid(killed).await;
+    agent.crash().await;
+
+    // While no agent runs: one job exits 7 (its supervisor records it);
+    // the other is killed with its supervisor, as a reboot would.
+    setup.go(failing);
+    eventually("the exit status to be recorded", || {
+        setup
+            .run_dir(failing)
+            .join("exit.json")
+            .exists()
+            .then_some(())
+    })
+    .await;
+    let supervisor: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(setup.run_dir(killed).join("supervisor.json")).unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    let supervisor_pid = supervisor["supervisor"].as_u64().unwrap_or(0);
+    assert!(supervisor_pid > 1, "supervisor.json names the supervisor");
+    // SAFETY: kill/killpg only send signals.
+    unsafe {
+        libc::kill(supervisor_pid as i32, SIGKILL);
+        libc::killpg(killed_pid as i32, SIGKILL);
+    }
+    wait_dead(killed_pid, "the killed job").await;
+    wait_dead(supervisor_pid as u32, "its supervisor").await;
+
+    let agent = start(setup.config());
+    let report = setup.finished(failing).await;
+    assert_eq!(
+        (report.outcome, report.exit_code),
+        (Outcome::Failed, Some(7))
+    );
+    let report = setup.finished(killed).await;
+    assert_eq!(report.outcome, Outcome::Lost);
+    assert!(
+        report
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("while no agent watched it")),
+        "{report:?}"
+    );
     agent.shut_down().await;
 }
 

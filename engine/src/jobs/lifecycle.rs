@@ -9,7 +9,7 @@
 //! | [`Job::lose`] | assigned, running | queued (retries left) · cancelled (cancel asked) · lost |
 //! | [`Job::revive`] | lost, its agent polls again | running |
 //! | [`Job::start`] | assigned | running (a repeated report changes nothing) |
-//! | [`Job::finish`] | assigned, running, lost | succeeded · failed · cancelled |
+//! | [`Job::finish`] | assigned, running, lost | succeeded · failed · cancelled (a `lost` report: as `lose`) |
 //! | [`Job::cancel`] | queued, lost | cancelled |
 //! | [`Job::cancel`] | assigned, running | same status, cancel requested (agent stops it) |
 //! | [`Job::reprioritize`] | queued | queued at another priority |
@@ -141,8 +141,23 @@ impl Job {
         Some(Change::with_attempt(next, now_ms))
     }
 
-    /// The attempt ended as `report` says.
+    /// The attempt ended as `report` says. A `lost` report is an
+    /// infrastructure loss, handled like an expired lease: requeued while
+    /// retries remain.
     pub fn finish(&self, report: &FinishedReport, now_ms: i64) -> Change {
+        if report.outcome == Outcome::Lost {
+            let why = report
+                .error
+                .as_deref()
+                .unwrap_or("the agent lost the job's process");
+            let mut change = self.lose(why, now_ms);
+            if change.job.state.status == JobStatus::Lost {
+                // Its agent has said all it will: nothing to wait for.
+                let host = self.state.host_id.as_deref().unwrap_or_default();
+                change.job.state.reason = Some(format!("lost on {host} ({why}); no retries left"));
+            }
+            return change;
+        }
         let mut next = self.clone();
         next.lease = None;
         let state = &mut next.state;
@@ -151,6 +166,7 @@ impl Job {
             Outcome::Cancelled => JobStatus::Cancelled,
             Outcome::Failed if state.cancel_requested => JobStatus::Cancelled,
             Outcome::Failed => JobStatus::Failed,
+            Outcome::Lost => unreachable!("a lost report is handled above"),
         };
         state.finished_ms = Some(now_ms);
         state.duration_ms = Some(i64::try_from(report.duration_ms).unwrap_or(i64::MAX));
@@ -410,6 +426,24 @@ mod tests {
             Some("killed by signal 9")
         );
         assert!(ok.job.lease.is_none() && ok.attempt.is_some());
+    }
+
+    #[test]
+    fn a_lost_report_requeues_while_retries_remain_like_an_expired_lease() {
+        let mut lost = report(Outcome::Lost, None, None);
+        lost.error = Some("the job's process vanished".into());
+        let change = running(1).finish(&lost, NOW);
+        assert_eq!(change.job.state.status, JobStatus::Queued);
+        assert_eq!(
+            change.attempt.map(|a| (a.status, a.reason)),
+            Some((JobStatus::Lost, Some("the job's process vanished".into())))
+        );
+        let last = running(0).finish(&lost, NOW);
+        assert_eq!(last.job.state.status, JobStatus::Lost);
+        assert_eq!(
+            last.job.state.reason.as_deref(),
+            Some("lost on h (the job's process vanished); no retries left")
+        );
     }
 
     #[test]

@@ -106,6 +106,8 @@ async fn submit_to_start(server: &Running, yaml: &str) -> anyhow::Result<u32> {
 }
 
 fn main() -> anyhow::Result<()> {
+    // The agent's jobs run under supervisors started from this binary.
+    trainyard_agent::supervisor::run_if_requested();
     let smoke = !std::env::args().any(|a| a == "--bench");
     let rounds = if smoke { 5 } else { 200 };
     tokio::runtime::Builder::new_multi_thread()

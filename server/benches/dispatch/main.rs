@@ -33,6 +33,8 @@ pub struct Settings {
 }
 
 fn main() -> anyhow::Result<()> {
+    // The agent's jobs run under supervisors started from this binary.
+    trainyard_agent::supervisor::run_if_requested();
     let smoke = !std::env::args().any(|a| a == "--bench");
     let settings = if smoke {
         Settings {

@@ -168,6 +168,8 @@ async fn run_scenario(
 }
 
 fn main() -> anyhow::Result<()> {
+    // The agent's jobs run under supervisors started from this binary.
+    trainyard_agent::supervisor::run_if_requested();
     let smoke = !std::env::args().any(|a| a == "--bench");
     let seconds = if smoke { 1.5 } else { 8.0 };
     let runtime = tokio::runtime::Runtime::new()?;

@@ -179,6 +179,7 @@ pub fn start_agent(
     config.gpus = trainyard_agent::GpuSource::Fake(gpus);
     config.heartbeat_interval = Duration::from_millis(50);
     config.token = token.map(str::to_string);
+    config.supervisor = Some(env!("CARGO_BIN_EXE_trainyard").into());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(trainyard_agent::run(config, async move {
         let _ = stopped.await;

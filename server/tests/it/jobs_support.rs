@@ -18,6 +18,7 @@ pub fn agent_config(url: String, host: &str, gpus: u32, work_dir: &Path) -> Agen
     c.heartbeat_interval = Duration::from_millis(100);
     c.token = Some(KEY.into());
     c.work_dir = work_dir.to_path_buf();
+    c.supervisor = Some(env!("CARGO_BIN_EXE_trainyard").into());
     c.with_kill_grace(Duration::from_secs(2))
 }
 

@@ -34,6 +34,7 @@ async fn submit_follow_streams_a_single_job_and_reports_its_outcome() {
     agent.token = Some(KEY.into());
     agent.work_dir = dir.path().join("agent");
     agent.heartbeat_interval = Duration::from_millis(100);
+    agent.supervisor = Some(env!("CARGO_BIN_EXE_trainyard").into());
     let agent = KillableAgent::start(agent);
 
     let ok = dir.path().join("ok.yaml");

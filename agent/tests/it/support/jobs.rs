@@ -34,6 +34,7 @@ impl Setup {
         config.gpus = GpuSource::Fake(2);
         config.backoff = FAST_BACKOFF;
         config.work_dir = self.work_dir.path().to_path_buf();
+        config.supervisor = Some(env!("CARGO_BIN_EXE_trainyard-agent").into());
         config
     }
 
