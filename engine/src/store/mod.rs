@@ -6,6 +6,7 @@ mod hosts;
 mod imports;
 mod jobs;
 mod metrics;
+mod models;
 mod runs;
 mod tracking;
 
@@ -14,6 +15,7 @@ pub use hosts::HostRow;
 pub use imports::ImportedRun;
 pub use jobs::{JobFilter, JobRow, NewLaunch, NewSweep};
 pub use metrics::{CursorSave, CursorTable, SeriesRow};
+pub use models::{ModelVersionRow, NewVersion};
 pub use runs::RunFacts;
 pub use tracking::ExperimentRow;
 
