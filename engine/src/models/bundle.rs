@@ -102,3 +102,35 @@ pub(super) fn build(
 fn pad(out: &mut impl Write, size: u64) -> std::io::Result<()> {
     out.write_all(&[0u8; tar::BLOCK][..tar::padding(size)])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trainyard_core::sync::xxh3_hex;
+
+    #[test]
+    fn the_same_manifest_and_files_give_the_same_bundle_and_a_changed_file_is_caught() {
+        let a = tempfile::tempdir().expect("a temp dir");
+        let b = tempfile::tempdir().expect("a temp dir");
+        let data = b"weights".repeat(1000);
+        let files = vec![ModelFile {
+            path: "m.pt".into(),
+            bytes: data.len() as u64,
+            xxh3: xxh3_hex(&data),
+        }];
+        for dir in [a.path(), b.path()] {
+            std::fs::create_dir_all(dir.join(PAYLOAD_DIR)).expect("payload dir");
+            std::fs::write(dir.join(PAYLOAD_DIR).join("m.pt"), &data).expect("written");
+        }
+        let first = build(a.path(), b"{}", &files).expect("built");
+        // Different modification times, same bytes.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let second = build(b.path(), b"{}", &files).expect("built");
+        assert_eq!(first, second);
+        let read = |d: &Path| std::fs::read(d.join(BUNDLE_FILE)).expect("readable");
+        assert_eq!(read(a.path()), read(b.path()));
+        assert_eq!(first.1, xxh3_hex(&read(a.path())));
+        std::fs::write(b.path().join(PAYLOAD_DIR).join("m.pt"), b"other").expect("changed");
+        assert!(build(b.path(), b"{}", &files).is_err());
+    }
+}
