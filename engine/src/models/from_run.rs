@@ -105,13 +105,15 @@ impl Models {
                     .collect();
                 match pick_checkpoint(&candidates) {
                     Some(p) => vec![p.to_string()],
-                    None => return Err(EngineError::RunFilesMissing {
-                        job_id: req.job_id,
-                        message: format!(
+                    None => {
+                        return Err(EngineError::RunFilesMissing {
+                            job_id: req.job_id,
+                            message: format!(
                             "has no checkpoint ({} or any *.pt/*.pth); select its files in files",
                             CHECKPOINT_NAMES.join(", ")
                         ),
-                    }),
+                        })
+                    }
                 }
             }
         };
