@@ -7,6 +7,7 @@ pub mod cli;
 pub mod components_cli;
 pub mod import_cli;
 pub mod launch_cli;
+pub mod models_cli;
 mod local_agent;
 pub mod remote;
 pub mod runs_cli;
