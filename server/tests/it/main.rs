@@ -20,6 +20,7 @@ mod killable;
 mod launcher;
 mod metrics_api;
 mod mlflow_client;
+mod models_api;
 mod results_api;
 mod sse;
 mod startup;
