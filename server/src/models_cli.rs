@@ -446,11 +446,7 @@ async fn pull_with(server: &RemoteServer, o: &PullOptions) -> anyhow::Result<Pul
     let model: ModelView = server
         .json(server.http.get(server.url(&paths::model(&o.name))), &what)
         .await?;
-    let Some(stage) = model
-        .stages
-        .iter()
-        .find(|s| s.stage.as_str() == o.stage)
-    else {
+    let Some(stage) = model.stages.iter().find(|s| s.stage.as_str() == o.stage) else {
         bail!("{what}: no stage {:?}; stages are dev and release", o.stage);
     };
     let wanted = if o.version == LATEST {
@@ -462,7 +458,11 @@ async fn pull_with(server: &RemoteServer, o: &PullOptions) -> anyhow::Result<Pul
         o.version.clone()
     };
     let Some(version) = stage.versions.iter().find(|v| v.version == wanted) else {
-        bail!("{what}: {} has no version {wanted:?} in {}", o.name, o.stage);
+        bail!(
+            "{what}: {} has no version {wanted:?} in {}",
+            o.name,
+            o.stage
+        );
     };
     let dir = &o.dir;
     tokio::fs::create_dir_all(dir)
@@ -501,8 +501,7 @@ async fn pull_with(server: &RemoteServer, o: &PullOptions) -> anyhow::Result<Pul
     let dir_owned = dir.clone();
     let bundle_xxh3 = version.bundle_xxh3.clone();
     let marker_json = serde_json::to_string_pretty(&marker)?;
-    tokio::task::spawn_blocking(move || unpack(&dir_owned, &bundle_xxh3, &marker_json))
-        .await??;
+    tokio::task::spawn_blocking(move || unpack(&dir_owned, &bundle_xxh3, &marker_json)).await??;
     Ok(report)
 }
 
@@ -517,7 +516,10 @@ async fn download(
 ) -> anyhow::Result<()> {
     let part = dir.join(format!("{BUNDLE_FILE}.part"));
     let size = version.bundle_bytes;
-    let mut have = tokio::fs::metadata(&part).await.map(|m| m.len()).unwrap_or(0);
+    let mut have = tokio::fs::metadata(&part)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
     if have > size || (have == size && hash_file(part.clone()).await? != version.bundle_xxh3) {
         have = 0;
     }
@@ -540,7 +542,8 @@ async fn download(
         .with_context(|| format!("{}", part.display()))?;
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.context("download: the connection broke; run pull again to resume")?;
+            let chunk =
+                chunk.context("download: the connection broke; run pull again to resume")?;
             tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
             report.downloaded += chunk.len() as u64;
         }
@@ -619,9 +622,8 @@ fn unpack(dir: &Path, bundle_xxh3: &str, marker: &str) -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(&temp);
         return Err(e.context(format!("unpack bundle {bundle_xxh3}")));
     }
-    let manifest: ModelManifest =
-        serde_json::from_slice(&std::fs::read(temp.join(MANIFEST_FILE))?)
-            .context("the bundle's manifest.json")?;
+    let manifest: ModelManifest = serde_json::from_slice(&std::fs::read(temp.join(MANIFEST_FILE))?)
+        .context("the bundle's manifest.json")?;
     for f in &manifest.files {
         let h = hash_blocking(&temp.join(PAYLOAD_DIR).join(&f.path))
             .with_context(|| format!("the bundle has no {}", f.path))?;
@@ -649,7 +651,9 @@ fn extract(bundle: &Path, into: &Path) -> anyhow::Result<()> {
     let mut block = [0u8; tar::BLOCK];
     let mut long_path: Option<String> = None;
     loop {
-        input.read_exact(&mut block).context("the bundle ends early")?;
+        input
+            .read_exact(&mut block)
+            .context("the bundle ends early")?;
         let Some(header) = tar::parse_header(&block).map_err(anyhow::Error::msg)? else {
             return Ok(());
         };

@@ -12,8 +12,8 @@ use futures::TryStreamExt;
 use serde::Deserialize;
 use tokio_util::io::StreamReader;
 use trainyard_core::models::{
-    BestMode, BestRunReport, ModelSummary, ModelView, PromoteRequest, PublishBest,
-    RegisterFromRun, SetLatest, UploadVersion, BUNDLE_FILE, MANIFEST_FILE,
+    BestMode, BestRunReport, ModelSummary, ModelView, PromoteRequest, PublishBest, RegisterFromRun,
+    SetLatest, UploadVersion, BUNDLE_FILE, MANIFEST_FILE,
 };
 use trainyard_core::protocol::codes;
 use trainyard_engine::{Actor, EngineError};
@@ -67,17 +67,20 @@ pub async fn register(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     let version = if multipart {
-        let form = <Multipart as axum::extract::FromRequest<AppState>>::from_request(
-            request, &state,
-        )
-        .await
-        .map_err(|e| ApiError::bad_body_text(format!("not a multipart form: {}", e.body_text())))?;
+        let form =
+            <Multipart as axum::extract::FromRequest<AppState>>::from_request(request, &state)
+                .await
+                .map_err(|e| {
+                    ApiError::bad_body_text(format!("not a multipart form: {}", e.body_text()))
+                })?;
         upload(&state, &name, form, registered_by(&actor)).await?
     } else {
         // The route takes uploads of any size; a JSON request is small.
         let body = axum::body::to_bytes(request.into_body(), MAX_JSON_BYTES)
             .await
-            .map_err(|e| ApiError::bad_body_text(format!("could not read the request body: {e}")))?;
+            .map_err(|e| {
+                ApiError::bad_body_text(format!("could not read the request body: {e}"))
+            })?;
         let req: RegisterFromRun = serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_body_text(format!("not the JSON this route takes: {e}")))?;
         state
@@ -129,10 +132,7 @@ async fn upload(
                     "true" | "1" | "on" | "yes" => true,
                     "false" | "0" | "off" | "no" | "" => false,
                     other => {
-                        return Err(bad(
-                            "set_latest",
-                            format!("true or false, not {other:?}"),
-                        ))
+                        return Err(bad("set_latest", format!("true or false, not {other:?}")))
                     }
                 })
             }
@@ -214,7 +214,15 @@ pub async fn bundle(
     let dl = state.engine.model_bundle(name, stage, version).await?;
     let manifest = state.engine.model_manifest(name, stage, version).await?;
     let file_name = format!("{name}-{stage}-{}-{BUNDLE_FILE}", manifest.version);
-    ranged::serve(&headers, &dl.path, dl.size, &dl.xxh3, "application/gzip", &file_name).await
+    ranged::serve(
+        &headers,
+        &dl.path,
+        dl.size,
+        &dl.xxh3,
+        "application/gzip",
+        &file_name,
+    )
+    .await
 }
 
 /// `GET /api/v1/models/{name}/{stage}/{version|latest}/manifest.json`
@@ -231,7 +239,15 @@ pub async fn manifest(
             params.get("version")?,
         )
         .await?;
-    ranged::serve(&headers, &dl.path, dl.size, &dl.xxh3, "application/json", MANIFEST_FILE).await
+    ranged::serve(
+        &headers,
+        &dl.path,
+        dl.size,
+        &dl.xxh3,
+        "application/json",
+        MANIFEST_FILE,
+    )
+    .await
 }
 
 /// `GET /api/v1/models/{name}/{stage}/{version|latest}/files/{*path}`

@@ -178,10 +178,31 @@ mod tests {
     fn ranges_are_read_against_the_size() {
         use Ranged::*;
         assert_eq!(parse_range("bytes=0-99", 1000), Part { start: 0, end: 99 });
-        assert_eq!(parse_range("bytes=500-", 1000), Part { start: 500, end: 999 });
-        assert_eq!(parse_range("bytes=-100", 1000), Part { start: 900, end: 999 });
-        assert_eq!(parse_range("bytes=-5000", 1000), Part { start: 0, end: 999 });
-        assert_eq!(parse_range("bytes=900-5000", 1000), Part { start: 900, end: 999 });
+        assert_eq!(
+            parse_range("bytes=500-", 1000),
+            Part {
+                start: 500,
+                end: 999
+            }
+        );
+        assert_eq!(
+            parse_range("bytes=-100", 1000),
+            Part {
+                start: 900,
+                end: 999
+            }
+        );
+        assert_eq!(
+            parse_range("bytes=-5000", 1000),
+            Part { start: 0, end: 999 }
+        );
+        assert_eq!(
+            parse_range("bytes=900-5000", 1000),
+            Part {
+                start: 900,
+                end: 999
+            }
+        );
         assert_eq!(parse_range("bytes=1000-", 1000), Unsatisfiable);
         assert_eq!(parse_range("bytes=-0", 1000), Unsatisfiable);
         assert_eq!(parse_range("bytes=0-1,5-6", 1000), Whole);
