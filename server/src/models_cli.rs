@@ -514,7 +514,20 @@ async fn download(
     dir: &Path,
     report: &mut PullReport,
 ) -> anyhow::Result<()> {
-    let part = dir.join(format!("{BUNDLE_FILE}.part"));
+    // Named by the bundle's hash, so a cut download of another version is
+    // never resumed into this one; those are removed.
+    let part = part_path(dir, &version.bundle_xxh3);
+    if let Ok(mut entries) = tokio::fs::read_dir(dir).await {
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&format!("{BUNDLE_FILE}."))
+                && name.ends_with(".part")
+                && entry.path() != part
+            {
+                let _ = tokio::fs::remove_file(entry.path()).await;
+            }
+        }
+    }
     let size = version.bundle_bytes;
     let mut have = tokio::fs::metadata(&part)
         .await
@@ -560,6 +573,12 @@ async fn download(
     }
     tokio::fs::rename(&part, dir.join(BUNDLE_FILE)).await?;
     Ok(())
+}
+
+/// Where a download of the bundle with hash `xxh3` is kept until complete:
+/// `<dir>/bundle.tar.gz.<xxh3>.part`.
+pub fn part_path(dir: &Path, xxh3: &str) -> PathBuf {
+    dir.join(format!("{BUNDLE_FILE}.{xxh3}.part"))
 }
 
 async fn hash_file(path: PathBuf) -> anyhow::Result<String> {

@@ -53,6 +53,8 @@ pub(crate) struct Models {
 /// A version's files on disk, for downloads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelDownload {
+    /// The version it belongs to (what `latest` resolved to).
+    pub version: String,
     pub path: PathBuf,
     pub size: u64,
     /// The content's xxh3 (16 hex digits): a strong ETag.

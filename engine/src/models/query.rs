@@ -117,6 +117,7 @@ impl Models {
     ) -> Result<ModelDownload, EngineError> {
         let (row, dir) = self.resolve(name, stage, version).await?;
         Ok(ModelDownload {
+            version: row.view.version.clone(),
             path: dir.join(BUNDLE_FILE),
             size: row.view.bundle_bytes,
             xxh3: row.view.bundle_xxh3,
@@ -132,6 +133,7 @@ impl Models {
     ) -> Result<ModelDownload, EngineError> {
         let (row, dir) = self.resolve(name, stage, version).await?;
         Ok(ModelDownload {
+            version: row.view.version.clone(),
             path: dir.join(MANIFEST_FILE),
             size: row.manifest_json.len() as u64,
             xxh3: xxh3_hex(row.manifest_json.as_bytes()),
@@ -166,6 +168,7 @@ impl Models {
             full.push(part);
         }
         Ok(ModelDownload {
+            version: manifest.version.clone(),
             path: full,
             size: file.bytes,
             xxh3: file.xxh3.clone(),

@@ -212,8 +212,7 @@ pub async fn bundle(
         params.get("version")?,
     );
     let dl = state.engine.model_bundle(name, stage, version).await?;
-    let manifest = state.engine.model_manifest(name, stage, version).await?;
-    let file_name = format!("{name}-{stage}-{}-{BUNDLE_FILE}", manifest.version);
+    let file_name = format!("{name}-{stage}-{}-{BUNDLE_FILE}", dl.version);
     ranged::serve(
         &headers,
         &dl.path,

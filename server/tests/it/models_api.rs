@@ -12,7 +12,7 @@ use trainyard_core::models::{BestRunReport, ModelVersionView, ModelView, Publish
 use trainyard_core::protocol::paths;
 use trainyard_core::sync::xxh3_hex;
 use trainyard_core::{tar, JobStatus};
-use trainyard_server::models_cli::{pull, PullOptions, PullReport};
+use trainyard_server::models_cli::{part_path, pull, PullOptions, PullReport};
 use trainyard_server::remote::ServerArgs;
 
 use crate::harness::{config, TestServer, KEY};
@@ -246,21 +246,24 @@ async fn a_real_checkpoint_is_published_downloaded_in_ranges_and_pulled_resumabl
     let cut = dir.path().join("cut");
     std::fs::create_dir_all(&cut).expect("a dir");
     let half = bundle.len() / 2;
-    std::fs::write(cut.join("bundle.tar.gz.part"), &bundle[..half]).expect("a .part");
+    // A .part of another version is not resumed into this one, it is removed.
+    std::fs::write(part_path(&cut, "0123456789abcdef"), b"other version").expect("a stale .part");
+    std::fs::write(part_path(&cut, &v1.bundle_xxh3), &bundle[..half]).expect("a .part");
     let resumed = pulled(&base, &cut).await;
     assert_eq!(resumed.resumed_from, Some(half as u64));
     assert_eq!(resumed.downloaded, (bundle.len() - half) as u64);
     assert!(std::fs::read(cut.join("bundle.tar.gz")).expect("kept") == bundle);
     assert!(payload(&cut) == checkpoint);
-    assert!(!cut.join("bundle.tar.gz.part").exists());
+    assert!(!part_path(&cut, &v1.bundle_xxh3).exists());
+    assert!(!part_path(&cut, "0123456789abcdef").exists());
 
     // A damaged .part is caught by the hash, removed, and the next pull works.
     let damaged = dir.path().join("damaged");
     std::fs::create_dir_all(&damaged).expect("a dir");
-    std::fs::write(damaged.join("bundle.tar.gz.part"), vec![0u8; half]).expect("a .part");
+    std::fs::write(part_path(&damaged, &v1.bundle_xxh3), vec![0u8; half]).expect("a .part");
     let refused = pull(&server_args(&base), &pull_options(&damaged)).await;
     assert!(format!("{:#}", refused.expect_err("a hash mismatch")).contains("does not hash"),);
-    assert!(!damaged.join("bundle.tar.gz.part").exists());
+    assert!(!part_path(&damaged, &v1.bundle_xxh3).exists());
     assert!(pulled(&base, &damaged).await.resumed_from.is_none());
     assert!(payload(&damaged) == checkpoint);
 
