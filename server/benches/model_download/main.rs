@@ -41,7 +41,10 @@ fn main() -> anyhow::Result<()> {
     let smoke = !std::env::args().any(|a| a == "--bench");
     let mb = env_or("BENCH_MB", if smoke { 4 } else { 256 })?;
     let rounds = env_or("BENCH_ROUNDS", if smoke { 2 } else { 10 })?;
-    ensure!(mb > 0 && rounds > 0, "BENCH_MB and BENCH_ROUNDS must be at least 1");
+    ensure!(
+        mb > 0 && rounds > 0,
+        "BENCH_MB and BENCH_ROUNDS must be at least 1"
+    );
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
@@ -139,7 +142,10 @@ async fn run(mb: usize, rounds: usize) -> anyhow::Result<()> {
         bundle.push(n as f64 / secs / f64::from(1 << 20));
     }
     let (p, b) = (median(plain), median(bundle));
-    println!("checkpoint {mb} MiB, bundle {} bytes, {rounds} rounds", version.bundle_bytes);
+    println!(
+        "checkpoint {mb} MiB, bundle {} bytes, {rounds} rounds",
+        version.bundle_bytes
+    );
     println!("register from run (copy + hash + bundle): {register_s:.2} s");
     println!("run file download: {p:.0} MiB/s (median)");
     println!("bundle download:   {b:.0} MiB/s (median)");
