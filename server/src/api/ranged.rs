@@ -14,6 +14,11 @@ use trainyard_engine::EngineError;
 
 use super::error::ApiError;
 
+/// Bytes per body chunk: `ReaderStream`'s default (4 KiB) makes a
+/// multi-GB checkpoint a million chunks and caps loopback downloads at
+/// ~120 MiB/s on this VM (docs/benchmarks.md, "Model downloads").
+const CHUNK: usize = 256 << 10;
+
 /// What a `Range` header asks of a file of `size` bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ranged {
@@ -115,7 +120,7 @@ pub async fn serve(
         }
         Ranged::Whole => {
             let file = open(full).await?;
-            let mut r = Body::from_stream(ReaderStream::new(file)).into_response();
+            let mut r = Body::from_stream(ReaderStream::with_capacity(file, CHUNK)).into_response();
             r.headers_mut()
                 .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
             r
@@ -128,7 +133,7 @@ pub async fn serve(
             let len = end - start + 1;
             let mut r = (
                 StatusCode::PARTIAL_CONTENT,
-                Body::from_stream(ReaderStream::new(file.take(len))),
+                Body::from_stream(ReaderStream::with_capacity(file.take(len), CHUNK)),
             )
                 .into_response();
             let h = r.headers_mut();
