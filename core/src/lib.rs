@@ -15,10 +15,12 @@ pub mod host_query;
 pub mod ids;
 pub mod job;
 pub mod metrics;
+pub mod models;
 pub mod protocol;
 pub mod runs;
 pub mod status;
 pub mod sync;
+pub mod tar;
 pub mod webhooks;
 pub mod work;
 

@@ -2,7 +2,7 @@
 //! others it needs on every call, and forwards. Reading this file is reading
 //! the table of contents of what the server can do; the rules live in the
 //! domain modules (`hosts/`, `jobs/`, `files/`, `metrics/`, `runs/`,
-//! `import/`, `components/`, `tracking/`, `launcher/`), which never import
+//! `import/`, `components/`, `tracking/`, `launcher/`, `models/`), which never import
 //! this file.
 
 use std::future::Future;
@@ -21,6 +21,10 @@ use trainyard_core::components::{
 };
 use trainyard_core::config::SweepLimits;
 use trainyard_core::metrics::RunProblem;
+use trainyard_core::models::{
+    BestMode, BestRunReport, ModelManifest, ModelSummary, ModelVersionView, ModelView,
+    PromoteRequest, PublishBest, PublishedBest, RegisterFromRun, SourceMetric, UploadVersion,
+};
 use trainyard_core::runs::{
     ArchivedFilter, ImportReport, ProjectSummary, PurgeReport, RunComparison, RunDetail, RunNotes,
     RunProgress, RunState, RunsPage, RunsQuery,
@@ -45,6 +49,7 @@ use crate::import::{Imports, WATCH_INTERVAL};
 use crate::jobs::{JobFilter, LogAppended, LogRead, Scheduler};
 use crate::launcher::Launcher;
 use crate::metrics::{MetricPoint, Metrics};
+use crate::models::{ModelDownload, ModelDraft, Models, RunSide, VersionMeta};
 use crate::notify::Notifier;
 use crate::prometheus;
 use crate::runs::{Results, RunFileSlice, RunFileSources};
@@ -79,6 +84,7 @@ pub struct Engine {
     /// Heartbeats accepted and refused since start (`/metrics`).
     heartbeats: Counter,
     heartbeats_refused: Counter,
+    models: Models,
     started: Instant,
 }
 
@@ -140,7 +146,15 @@ impl Engine {
         );
         let tracking = Tracking::new(store.clone(), clock.clone());
         let launcher = Launcher::load(store.clone(), clock.clone()).await?;
+        let models = Models::load(
+            data.join("models"),
+            store.clone(),
+            clock.clone(),
+            settings.files.max_file_bytes,
+        )
+        .await?;
         Ok(Engine {
+            models,
             launcher,
             notifier,
             heartbeats: Counter::default(),
@@ -992,6 +1006,7 @@ impl Engine {
             .import_tensorboard(dir, project, &self.metrics)
             .await
     }
+
     // ---- notifications ----------------------------------------------------
 
     /// Saves a webhook (400 `bad_webhook` naming the field that is wrong).
@@ -1058,5 +1073,194 @@ impl Engine {
                 path: PathBuf::from("/metrics"),
                 source: std::io::Error::other(e.to_string()),
             })
+    }
+
+    // ---- the model registry (issue 14) -------------------------------------
+
+    /// The runs of a project (or one sweep) ranked by their best value of
+    /// `metric`; runs without it are listed as skipped.
+    pub async fn best_run(
+        &self,
+        project: &str,
+        sweep: Option<i64>,
+        metric: &str,
+        mode: BestMode,
+    ) -> Result<BestRunReport, EngineError> {
+        self.results
+            .best_run(project, sweep, metric, mode, &self.metrics)
+            .await
+    }
+
+    /// Every model with its version count and LATEST pointers.
+    pub async fn models(&self) -> Result<Vec<ModelSummary>, EngineError> {
+        self.models.list().await
+    }
+
+    /// A model's versions per stage and each stage's LATEST.
+    pub async fn model(&self, name: &str) -> Result<ModelView, EngineError> {
+        self.models.model(name).await
+    }
+
+    fn run_side(&self) -> RunSide<'_> {
+        RunSide {
+            results: &self.results,
+            sources: self.run_file_sources(),
+            components: &self.components,
+        }
+    }
+
+    /// Registers a version of model `name` from a run's files (the
+    /// checkpoint unless `files` are named) and its resolved config.
+    pub async fn register_model_from_run(
+        &self,
+        name: &str,
+        req: &RegisterFromRun,
+        registered_by: &str,
+    ) -> Result<ModelVersionView, EngineError> {
+        self.models
+            .register_from_run(name, req, None, registered_by, &self.run_side())
+            .await
+    }
+
+    /// Picks the best run (as [`Engine::best_run`]) and registers it.
+    pub async fn publish_best(
+        &self,
+        name: &str,
+        req: &PublishBest,
+        registered_by: &str,
+    ) -> Result<PublishedBest, EngineError> {
+        crate::models::check_model_name(name)?;
+        let report = self
+            .best_run(&req.project, req.sweep, &req.metric, req.mode)
+            .await?;
+        let Some(best) = report.best else {
+            let scope = match req.sweep {
+                Some(s) => format!("sweep {s} of project {:?}", req.project),
+                None => format!("project {:?}", req.project),
+            };
+            return Err(EngineError::NoBestRun {
+                scope,
+                metric: req.metric.clone(),
+            });
+        };
+        let register = RegisterFromRun {
+            job_id: best.job_id,
+            files: req.files.clone(),
+            stage: req.stage.clone(),
+            version: req.version.clone(),
+            notes: req.notes.clone(),
+            set_latest: req.set_latest,
+        };
+        let metric = SourceMetric {
+            key: req.metric.clone(),
+            mode: req.mode,
+            value: best.best.value,
+            step: best.best.step,
+        };
+        let version = self
+            .models
+            .register_from_run(
+                name,
+                &register,
+                Some(metric),
+                registered_by,
+                &self.run_side(),
+            )
+            .await?;
+        Ok(PublishedBest { best, version })
+    }
+
+    /// An empty upload draft; files are streamed into it, then
+    /// [`Engine::commit_model_upload`] makes it a version (dropped, it is
+    /// removed).
+    pub async fn begin_model_upload(&self, name: &str) -> Result<ModelDraft, EngineError> {
+        crate::models::check_model_name(name)?;
+        self.models.draft().await
+    }
+
+    /// Makes an upload draft a version of model `name`.
+    pub async fn commit_model_upload(
+        &self,
+        name: &str,
+        draft: ModelDraft,
+        meta: &UploadVersion,
+        registered_by: &str,
+    ) -> Result<ModelVersionView, EngineError> {
+        let meta = VersionMeta {
+            model: name.to_string(),
+            stage: crate::models::parse_stage(meta.stage.as_deref())?,
+            version: meta.version.clone(),
+            notes: meta.notes.clone().unwrap_or_default(),
+            registered_by: registered_by.to_string(),
+            set_latest: meta.set_latest.unwrap_or(false),
+            source: trainyard_core::models::ModelSource::Upload,
+            job_id: None,
+            config_yaml: None,
+            components: None,
+        };
+        self.models.check_free(&meta).await?;
+        self.models.commit(draft, meta).await
+    }
+
+    /// Copies a version to the other stage, with its provenance.
+    pub async fn promote_model_version(
+        &self,
+        name: &str,
+        version: &str,
+        req: &PromoteRequest,
+        registered_by: &str,
+    ) -> Result<ModelVersionView, EngineError> {
+        self.models.promote(name, version, req, registered_by).await
+    }
+
+    /// Moves a stage's LATEST to `version`.
+    pub async fn set_model_latest(
+        &self,
+        name: &str,
+        stage: &str,
+        version: &str,
+    ) -> Result<(), EngineError> {
+        self.models.set_latest(name, stage, version).await
+    }
+
+    /// A version's manifest (`version` may be `latest`).
+    pub async fn model_manifest(
+        &self,
+        name: &str,
+        stage: &str,
+        version: &str,
+    ) -> Result<ModelManifest, EngineError> {
+        self.models.manifest(name, stage, version).await
+    }
+
+    /// A version's `bundle.tar.gz` on disk, its size and hash.
+    pub async fn model_bundle(
+        &self,
+        name: &str,
+        stage: &str,
+        version: &str,
+    ) -> Result<ModelDownload, EngineError> {
+        self.models.bundle(name, stage, version).await
+    }
+
+    /// A version's `manifest.json` on disk.
+    pub async fn model_manifest_file(
+        &self,
+        name: &str,
+        stage: &str,
+        version: &str,
+    ) -> Result<ModelDownload, EngineError> {
+        self.models.manifest_file(name, stage, version).await
+    }
+
+    /// One payload file of a version on disk.
+    pub async fn model_file(
+        &self,
+        name: &str,
+        stage: &str,
+        version: &str,
+        path: &str,
+    ) -> Result<ModelDownload, EngineError> {
+        self.models.file(name, stage, version, path).await
     }
 }

@@ -124,6 +124,37 @@ pub enum EngineError {
     },
     #[error("no webhook with id {0}")]
     WebhookNotFound(i64),
+    /// A model registry request with an invalid field; `field` names it.
+    #[error("{field}: {message}")]
+    ModelInvalid { field: String, message: String },
+    #[error("no model named {0:?}")]
+    ModelNotFound(String),
+    #[error("model {model:?} has no version {version:?} in {stage}")]
+    ModelVersionNotFound {
+        model: String,
+        stage: String,
+        version: String,
+    },
+    #[error("{0}")]
+    StageNotFound(String),
+    #[error("model {model:?} version {version:?} has no file {path:?}")]
+    ModelFileNotFound {
+        model: String,
+        version: String,
+        path: String,
+    },
+    #[error("model {model:?} already has version {version:?} in {stage}; version names are never reused")]
+    ModelVersionExists {
+        model: String,
+        stage: String,
+        version: String,
+    },
+    #[error("run {job_id}: {message}")]
+    RunFilesMissing { job_id: i64, message: String },
+    #[error("no project named {0:?}")]
+    ProjectNotFound(String),
+    #[error("no run of {scope} has a point of metric {metric:?}")]
+    NoBestRun { scope: String, metric: String },
     /// Reading or writing a file or directory of the engine failed.
     #[error("{path}: {source}")]
     Io {
@@ -206,6 +237,15 @@ impl EngineError {
             EngineError::NotLaunched(_) => (codes::NOT_LAUNCHED, NotFound),
             EngineError::BadWebhook { .. } => (codes::BAD_WEBHOOK, BadRequest),
             EngineError::WebhookNotFound(_) => (codes::WEBHOOK_NOT_FOUND, NotFound),
+            EngineError::ModelInvalid { .. } => (codes::INVALID_MODEL_REQUEST, BadRequest),
+            EngineError::ModelNotFound(_) => (codes::MODEL_NOT_FOUND, NotFound),
+            EngineError::ModelVersionNotFound { .. } => (codes::MODEL_VERSION_NOT_FOUND, NotFound),
+            EngineError::StageNotFound(_) => (codes::STAGE_NOT_FOUND, NotFound),
+            EngineError::ModelFileNotFound { .. } => (codes::FILE_NOT_FOUND, NotFound),
+            EngineError::ModelVersionExists { .. } => (codes::MODEL_VERSION_EXISTS, Conflict),
+            EngineError::RunFilesMissing { .. } => (codes::RUN_FILES_MISSING, BadRequest),
+            EngineError::ProjectNotFound(_) => (codes::PROJECT_NOT_FOUND, NotFound),
+            EngineError::NoBestRun { .. } => (codes::NO_BEST_RUN, NotFound),
             EngineError::Io { .. } | EngineError::Database(_) | EngineError::Migration(_) => {
                 (codes::INTERNAL, Internal)
             }

@@ -11,6 +11,7 @@
 //! - `components/`: the lab's code, versioned; manifests; worker sync plans
 //! - `tracking/`: MLflow's rules: experiments, runs, params, tags, search
 //! - `launcher/`: the catalog of training scripts (revisions) and launches
+//! - `models/`: the model registry: versions, stages, LATEST, bundles
 //!
 //! Shared underneath: `store/` (SQLite, one module per table), `events.rs`
 //! (the bus browsers subscribe to), `clock.rs`, `append_only.rs`.
@@ -28,6 +29,7 @@ mod import;
 mod jobs;
 mod launcher;
 mod metrics;
+mod models;
 mod notify;
 mod prometheus;
 mod runs;
@@ -48,6 +50,7 @@ pub use jobs::{
 };
 pub use launcher::MAX_CATALOG_BYTES;
 pub use metrics::MetricPoint;
+pub use models::{ModelDownload, ModelDraft};
 pub use notify::{validate_url as validate_webhook_url, FlagWebhook, NotifySettings};
 pub use runs::{RunFileSlice, OUTPUT_LOG};
 pub use settings::EngineSettings;

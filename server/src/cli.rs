@@ -51,6 +51,9 @@ pub enum Command {
     /// Results from a running server: a project's runs (table, JSON or CSV),
     /// the projects, and archive, restore and purge of runs.
     Runs(crate::runs_cli::RunsArgs),
+    /// The model registry on a running server: list, show, best, register,
+    /// publish-best, promote, latest, pull.
+    Model(crate::models_cli::ModelArgs),
     /// Import existing runs into a running server (`import tensorboard DIR`).
     Import(crate::import_cli::ImportArgs),
 }

@@ -8,6 +8,7 @@ pub mod components_cli;
 pub mod import_cli;
 pub mod launch_cli;
 mod local_agent;
+pub mod models_cli;
 pub mod remote;
 pub mod runs_cli;
 pub mod settings;

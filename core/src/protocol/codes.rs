@@ -100,5 +100,22 @@ pub const NOT_LAUNCHED: &str = "not_launched";
 pub const BAD_WEBHOOK: &str = "bad_webhook";
 /// No webhook with that id (404).
 pub const WEBHOOK_NOT_FOUND: &str = "webhook_not_found";
+// ---- the model registry ----
+/// A registry request with an invalid field (400): the message names it.
+pub const INVALID_MODEL_REQUEST: &str = "invalid_model_request";
+/// No model with that name (404).
+pub const MODEL_NOT_FOUND: &str = "model_not_found";
+/// The model's stage has no such version, or no LATEST yet (404).
+pub const MODEL_VERSION_NOT_FOUND: &str = "model_version_not_found";
+/// No such stage: stages are dev and release (404).
+pub const STAGE_NOT_FOUND: &str = "stage_not_found";
+/// The stage already has a version of that name; names are never reused (409).
+pub const MODEL_VERSION_EXISTS: &str = "model_version_exists";
+/// The run lacks files the registration selected, or has no checkpoint (400).
+pub const RUN_FILES_MISSING: &str = "run_files_missing";
+/// No run with that project (404).
+pub const PROJECT_NOT_FOUND: &str = "project_not_found";
+/// No run of the project (or sweep) has a point of the metric (404).
+pub const NO_BEST_RUN: &str = "no_best_run";
 /// Something failed inside the server; its log has the details (500).
 pub const INTERNAL: &str = "internal";

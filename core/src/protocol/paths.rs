@@ -93,6 +93,17 @@ pub mod route {
     pub const WEBHOOK: &str = "/webhooks/{id}";
     pub const WEBHOOK_TEST: &str = "/webhooks/{id}/test";
     pub const WEBHOOK_DELIVERIES: &str = "/webhooks/deliveries";
+    // ---- the model registry (issue 14) ----
+    pub const MODELS: &str = "/models";
+    pub const MODEL: &str = "/models/{name}";
+    pub const MODEL_VERSIONS: &str = "/models/{name}/versions";
+    pub const MODEL_PUBLISH_BEST: &str = "/models/{name}/publish-best";
+    pub const MODEL_PROMOTE: &str = "/models/{name}/versions/{version}/promote";
+    pub const MODEL_LATEST: &str = "/models/{name}/{stage}/latest";
+    pub const MODEL_BUNDLE: &str = "/models/{name}/{stage}/{version}/bundle.tar.gz";
+    pub const MODEL_MANIFEST: &str = "/models/{name}/{stage}/{version}/manifest.json";
+    pub const MODEL_FILE: &str = "/models/{name}/{stage}/{version}/files/{*path}";
+    pub const PROJECT_BEST: &str = "/projects/{name}/best";
 }
 
 /// Prometheus's scrape target, at the root (not under [`API_PREFIX`]).
@@ -323,6 +334,85 @@ pub fn compare() -> String {
     format!("{API_PREFIX}{}", route::COMPARE)
 }
 
+// ---- the model registry (issue 14) ------------------------------------------
+
+/// `/api/v1/models`
+pub fn models() -> String {
+    format!("{API_PREFIX}{}", route::MODELS)
+}
+
+/// `/api/v1/models/{name}`
+pub fn model(name: &str) -> String {
+    format!("{API_PREFIX}/models/{}", encode_segment(name))
+}
+
+/// `/api/v1/models/{name}/versions`
+pub fn model_versions(name: &str) -> String {
+    format!("{}/versions", model(name))
+}
+
+/// `/api/v1/models/{name}/publish-best`
+pub fn model_publish_best(name: &str) -> String {
+    format!("{}/publish-best", model(name))
+}
+
+/// `/api/v1/models/{name}/versions/{version}/promote`
+pub fn model_promote(name: &str, version: &str) -> String {
+    format!(
+        "{}/versions/{}/promote",
+        model(name),
+        encode_segment(version)
+    )
+}
+
+/// `/api/v1/models/{name}/{stage}/latest`
+pub fn model_latest(name: &str, stage: &str) -> String {
+    format!("{}/{}/latest", model(name), encode_segment(stage))
+}
+
+/// `/api/v1/models/{name}/{stage}/{version}` (`version` may be `latest`),
+/// the prefix of a version's downloads.
+fn model_version_prefix(name: &str, stage: &str, version: &str) -> String {
+    format!(
+        "{}/{}/{}",
+        model(name),
+        encode_segment(stage),
+        encode_segment(version)
+    )
+}
+
+/// `/api/v1/models/{name}/{stage}/{version}/bundle.tar.gz`
+pub fn model_bundle(name: &str, stage: &str, version: &str) -> String {
+    format!(
+        "{}/bundle.tar.gz",
+        model_version_prefix(name, stage, version)
+    )
+}
+
+/// `/api/v1/models/{name}/{stage}/{version}/manifest.json`
+pub fn model_manifest(name: &str, stage: &str, version: &str) -> String {
+    format!(
+        "{}/manifest.json",
+        model_version_prefix(name, stage, version)
+    )
+}
+
+/// `/api/v1/models/{name}/{stage}/{version}/files/{path}`; each of the
+/// path's segments is percent-encoded.
+pub fn model_file(name: &str, stage: &str, version: &str, path: &str) -> String {
+    let encoded: Vec<String> = path.split('/').map(encode_segment).collect();
+    format!(
+        "{}/files/{}",
+        model_version_prefix(name, stage, version),
+        encoded.join("/")
+    )
+}
+
+/// `/api/v1/projects/{name}/best` (the caller appends the query).
+pub fn project_best(project: &str) -> String {
+    format!("{API_PREFIX}/projects/{}/best", encode_segment(project))
+}
+
 /// One path segment, percent-encoded (everything but unreserved characters).
 pub fn encode_segment(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -446,5 +536,33 @@ mod tests {
         assert_eq!(catalog_tasks(), api(route::CATALOG_TASKS, &[]));
         assert_eq!(launch(), api(route::LAUNCH, &[]));
         assert_eq!(job_launch(5), api(route::JOB_LAUNCH, &["5"]));
+        assert_eq!(models(), api(route::MODELS, &[]));
+        assert_eq!(model("m"), api(route::MODEL, &["m"]));
+        assert_eq!(model_versions("m"), api(route::MODEL_VERSIONS, &["m"]));
+        assert_eq!(
+            model_publish_best("m"),
+            api(route::MODEL_PUBLISH_BEST, &["m"])
+        );
+        assert_eq!(
+            model_promote("m", "v0001"),
+            api(route::MODEL_PROMOTE, &["m", "v0001"])
+        );
+        assert_eq!(
+            model_latest("m", "dev"),
+            api(route::MODEL_LATEST, &["m", "dev"])
+        );
+        assert_eq!(
+            model_bundle("m", "dev", "latest"),
+            api(route::MODEL_BUNDLE, &["m", "dev", "latest"])
+        );
+        assert_eq!(
+            model_manifest("m", "dev", "v1"),
+            api(route::MODEL_MANIFEST, &["m", "dev", "v1"])
+        );
+        assert_eq!(
+            model_file("m", "dev", "v1", "ckpt/a b.pt"),
+            api(route::MODEL_FILE, &["m", "dev", "v1", "ckpt/a%20b.pt"])
+        );
+        assert_eq!(project_best("p q"), api(route::PROJECT_BEST, &["p%20q"]));
     }
 }

@@ -5,6 +5,7 @@
 
 mod archive;
 mod best;
+mod best_run;
 mod compare;
 mod csv;
 mod files;

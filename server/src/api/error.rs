@@ -32,6 +32,11 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// 400 `bad_body` with `message`.
+    pub fn bad_body_text(message: impl Into<String>) -> ApiError {
+        ApiError::bad_request(codes::BAD_BODY, message)
+    }
+
     pub fn unauthorized() -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -15,7 +15,9 @@ mod jobs;
 mod launcher;
 mod metrics;
 pub mod mlflow;
+mod models;
 mod prometheus;
+mod ranged;
 pub(crate) mod run_files;
 mod runs;
 mod web_helper;
@@ -79,6 +81,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(route::RUN_PROBLEMS, get(run_files::problems))
         .route(route::IMPORTS_REINDEX, post(imports::reindex))
         .merge(results())
+        .merge(models())
         .route(route::IMPORTS_TENSORBOARD, post(imports::tensorboard))
         .route(route::JOB_MANIFEST, get(components::job_manifest))
         .route(route::COMPONENT_NOTICES, get(components::notices))
@@ -135,6 +138,26 @@ fn results() -> Router<AppState> {
         .route(route::RUN_RESTORE, post(runs::restore))
         .route(route::RUNS_PURGE, post(runs::purge))
         .route(route::COMPARE, get(runs::compare))
+}
+
+/// The model registry (issue 14) and the best-run query.
+fn models() -> Router<AppState> {
+    Router::new()
+        .route(route::MODELS, get(models::list))
+        .route(route::MODEL, get(models::show))
+        .route(
+            route::MODEL_VERSIONS,
+            // Uploads stream into the registry (which applies the run-file
+            // size limit per file); JSON bodies are capped by the handler.
+            post(models::register).layer(DefaultBodyLimit::disable()),
+        )
+        .route(route::MODEL_PUBLISH_BEST, post(models::publish_best))
+        .route(route::MODEL_PROMOTE, post(models::promote))
+        .route(route::MODEL_LATEST, put(models::set_latest))
+        .route(route::MODEL_BUNDLE, get(models::bundle))
+        .route(route::MODEL_MANIFEST, get(models::manifest))
+        .route(route::MODEL_FILE, get(models::file))
+        .route(route::PROJECT_BEST, get(models::best))
 }
 
 /// The web helper guide's read API in CVLab-Kit's envelope (issue 11).

@@ -1,0 +1,135 @@
+//! A version from a run's files: the selected files (or the checkpoint
+//! found by its usual names), plus the run's resolved config as
+//! `config.yaml`, its component manifest and, for publish-best, the metric
+//! value that chose it.
+
+use std::collections::BTreeSet;
+
+use trainyard_core::models::{
+    pick_checkpoint, ModelSource, ModelVersionView, RegisterFromRun, SourceMetric, CHECKPOINT_NAMES,
+};
+use trainyard_core::sync::validate_run_path;
+
+use super::{parse_stage, Models, VersionMeta};
+use crate::components::Components;
+use crate::error::EngineError;
+use crate::runs::{Results, RunFileSources, OUTPUT_LOG};
+
+/// The name the run's resolved config gets in the payload.
+pub const CONFIG_FILE: &str = "config.yaml";
+
+/// What registering from a run needs of the other domains.
+pub(crate) struct RunSide<'a> {
+    pub results: &'a Results,
+    pub sources: RunFileSources<'a>,
+    pub components: &'a Components,
+}
+
+impl Models {
+    pub async fn register_from_run(
+        &self,
+        name: &str,
+        req: &RegisterFromRun,
+        metric: Option<SourceMetric>,
+        registered_by: &str,
+        run: &RunSide<'_>,
+    ) -> Result<ModelVersionView, EngineError> {
+        let stage = parse_stage(req.stage.as_deref())?;
+        let job = self
+            .store
+            .job(req.job_id)
+            .await?
+            .ok_or(EngineError::JobNotFound(req.job_id))?;
+        let meta = VersionMeta {
+            model: name.to_string(),
+            stage,
+            version: req.version.clone(),
+            notes: req.notes.clone().unwrap_or_default(),
+            registered_by: registered_by.to_string(),
+            set_latest: req.set_latest.unwrap_or(false),
+            source: ModelSource::Run {
+                job_id: req.job_id,
+                project: job.view.project.clone(),
+                run_name: job.view.name.clone(),
+                metric,
+            },
+            job_id: Some(req.job_id),
+            config_yaml: (!job.config_yaml.is_empty()).then(|| job.config_yaml.clone()),
+            components: match run.components.job_manifest(req.job_id).await {
+                Ok(m) => Some(m),
+                Err(EngineError::ManifestNotFound(_)) => None,
+                Err(e) => return Err(e),
+            },
+        };
+        self.check_free(&meta).await?;
+        let listed = run.results.run_files(req.job_id, &run.sources).await?;
+        let selected: Vec<String> = match &req.files {
+            Some(files) => {
+                if files.is_empty() {
+                    return Err(EngineError::ModelInvalid {
+                        field: "files".into(),
+                        message: "empty: name run files, or leave it out for the checkpoint".into(),
+                    });
+                }
+                let mut seen = BTreeSet::new();
+                for (i, path) in files.iter().enumerate() {
+                    validate_run_path(path).map_err(|e| EngineError::ModelInvalid {
+                        field: format!("files[{i}]"),
+                        message: format!("{:?}: {e}", path.chars().take(200).collect::<String>()),
+                    })?;
+                    if !seen.insert(path.as_str()) {
+                        return Err(EngineError::ModelInvalid {
+                            field: format!("files[{i}]"),
+                            message: format!("{path:?} is given twice"),
+                        });
+                    }
+                }
+                let missing: Vec<String> = files
+                    .iter()
+                    .filter(|p| !listed.iter().any(|f| &f.path == *p))
+                    .map(|p| format!("{p:?}"))
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(EngineError::RunFilesMissing {
+                        job_id: req.job_id,
+                        message: format!("has no file {} (selected in files)", missing.join(", ")),
+                    });
+                }
+                files.clone()
+            }
+            None => {
+                let candidates: Vec<(&str, i64)> = listed
+                    .iter()
+                    .filter(|f| f.path != OUTPUT_LOG)
+                    .map(|f| (f.path.as_str(), f.modified_ms))
+                    .collect();
+                match pick_checkpoint(&candidates) {
+                    Some(p) => vec![p.to_string()],
+                    None => {
+                        return Err(EngineError::RunFilesMissing {
+                            job_id: req.job_id,
+                            message: format!(
+                            "has no checkpoint ({} or any *.pt/*.pth); select its files in files",
+                            CHECKPOINT_NAMES.join(", ")
+                        ),
+                        })
+                    }
+                }
+            }
+        };
+        let mut draft = self.draft().await?;
+        for (i, path) in selected.iter().enumerate() {
+            let (full, _) = run
+                .results
+                .locate_run_file(req.job_id, path, &run.sources)
+                .await?;
+            draft.add_copy(&format!("files[{i}]"), path, &full).await?;
+        }
+        if let Some(config) = &meta.config_yaml {
+            if !selected.iter().any(|p| p == CONFIG_FILE) {
+                draft.add_bytes(CONFIG_FILE, config.as_bytes()).await?;
+            }
+        }
+        self.commit(draft, meta).await
+    }
+}

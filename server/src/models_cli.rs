@@ -1,0 +1,718 @@
+//! `trainyard model list|show|best|register|publish-best|promote|latest|pull`:
+//! the model registry from a shell, over REST (`--url`, `--api-key` like
+//! the other commands). `pull` resolves LATEST, skips what the directory
+//! already holds (by hash), downloads the bundle to `.part` (resuming it
+//! with `Range`/`If-Range`), checks its hash, renames it and unpacks it once.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use futures::StreamExt;
+use reqwest::header::{IF_RANGE, RANGE};
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use trainyard_core::models::{
+    BestRunReport, ModelManifest, ModelSummary, ModelVersionView, ModelView, PromoteRequest,
+    PublishBest, PublishedBest, RegisterFromRun, SetLatest, BUNDLE_FILE, LATEST, MANIFEST_FILE,
+    PAYLOAD_DIR,
+};
+use trainyard_core::protocol::paths;
+use trainyard_core::sync::{hex64, validate_run_path};
+use trainyard_core::tar;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::remote::{RemoteServer, ServerArgs};
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    #[command(subcommand)]
+    pub command: ModelCommand,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Every model with its LATEST versions.
+    List,
+    /// A model's versions per stage.
+    Show { name: String },
+    /// The runs of a project ranked by their best value of a metric.
+    Best {
+        project: String,
+        #[arg(long)]
+        metric: String,
+        /// min or max.
+        #[arg(long)]
+        mode: String,
+        #[arg(long)]
+        sweep: Option<i64>,
+    },
+    /// A version from a run's files (`--job`), or from local files (`--upload`).
+    Register {
+        name: String,
+        /// The run (job id) whose files to publish.
+        #[arg(long, conflicts_with = "upload")]
+        job: Option<i64>,
+        /// Run file paths (repeat); default: the run's checkpoint.
+        #[arg(long = "file")]
+        files: Vec<String>,
+        /// Local files to upload (repeat); each is stored under its file name.
+        #[arg(long)]
+        upload: Vec<PathBuf>,
+        #[command(flatten)]
+        version: VersionOptions,
+    },
+    /// The best run of a project (or sweep) by a metric, registered.
+    PublishBest {
+        name: String,
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        sweep: Option<i64>,
+        #[arg(long)]
+        metric: String,
+        /// min or max.
+        #[arg(long)]
+        mode: String,
+        #[arg(long = "file")]
+        files: Vec<String>,
+        #[command(flatten)]
+        version: VersionOptions,
+    },
+    /// Copies a version from one stage to the other.
+    Promote {
+        name: String,
+        version: String,
+        #[arg(long)]
+        to: String,
+        /// The stage the version is in (default dev).
+        #[arg(long)]
+        from: Option<String>,
+        /// The new version's name in the target stage (default: its next number).
+        #[arg(long = "as")]
+        as_version: Option<String>,
+        #[arg(long)]
+        notes: Option<String>,
+        #[arg(long)]
+        set_latest: bool,
+    },
+    /// Points a stage's LATEST at a version.
+    Latest {
+        name: String,
+        stage: String,
+        version: String,
+    },
+    /// Downloads a version into a directory (payload/ and manifest.json).
+    Pull(PullOptions),
+}
+
+/// Where a new version goes and what it says.
+#[derive(Debug, Clone, Args)]
+pub struct VersionOptions {
+    /// dev (default) or release.
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// An explicit version name (default: the next v0001-style number).
+    #[arg(long = "version-name")]
+    pub version: Option<String>,
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// Move the stage's LATEST to the new version.
+    #[arg(long)]
+    pub set_latest: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PullOptions {
+    pub name: String,
+    #[arg(long, default_value = "release")]
+    pub stage: String,
+    /// A version name, or latest.
+    #[arg(long, default_value = LATEST)]
+    pub version: String,
+    /// Where to put it.
+    #[arg(long)]
+    pub dir: PathBuf,
+}
+
+/// What `pull` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullReport {
+    pub version: String,
+    pub bundle_xxh3: String,
+    /// The directory already held this version; nothing was downloaded.
+    pub up_to_date: bool,
+    /// A `.part` this long was resumed.
+    pub resumed_from: Option<u64>,
+    /// Bytes received this time.
+    pub downloaded: u64,
+}
+
+/// Written last in the pull directory: which version it holds.
+const PULLED: &str = ".trainyard-pull.json";
+
+fn flag(set: bool) -> Option<bool> {
+    set.then_some(true)
+}
+
+fn print_version(v: &ModelVersionView) {
+    println!(
+        "{} {} {}: {} file(s), {} bytes, bundle {} bytes xxh3 {}{}",
+        v.model,
+        v.stage,
+        v.version,
+        v.files,
+        v.bytes,
+        v.bundle_bytes,
+        v.bundle_xxh3,
+        if v.latest { " (LATEST)" } else { "" }
+    );
+}
+
+pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
+    let server = RemoteServer::new(&args.server)?;
+    match args.command {
+        ModelCommand::List => {
+            let models: Vec<ModelSummary> = server
+                .json(server.http.get(server.url(&paths::models())), "models")
+                .await?;
+            if models.is_empty() {
+                println!("no models yet");
+            }
+            for m in models {
+                println!(
+                    "{}\t{} version(s)\tdev LATEST {}\trelease LATEST {}",
+                    m.name,
+                    m.versions,
+                    m.latest_dev.as_deref().unwrap_or("-"),
+                    m.latest_release.as_deref().unwrap_or("-")
+                );
+            }
+        }
+        ModelCommand::Show { name } => {
+            let model: ModelView = server
+                .json(server.http.get(server.url(&paths::model(&name))), &name)
+                .await?;
+            for stage in &model.stages {
+                println!(
+                    "{} (LATEST {})",
+                    stage.stage,
+                    stage.latest.as_deref().unwrap_or("-")
+                );
+                for v in &stage.versions {
+                    print!("  ");
+                    print_version(v);
+                }
+            }
+        }
+        ModelCommand::Best {
+            project,
+            metric,
+            mode,
+            sweep,
+        } => {
+            let mut q = vec![("metric", metric), ("mode", mode)];
+            if let Some(s) = sweep {
+                q.push(("sweep", s.to_string()));
+            }
+            let report: BestRunReport = server
+                .json(
+                    server
+                        .http
+                        .get(server.url(&paths::project_best(&project)))
+                        .query(&q),
+                    "best run",
+                )
+                .await?;
+            for r in &report.ranked {
+                println!(
+                    "run {} {}\tbest {} at step {}\tlast {}",
+                    r.job_id, r.name, r.best.value, r.best.step, r.last.value
+                );
+            }
+            for s in &report.skipped {
+                println!("skipped run {} {}: {}", s.job_id, s.name, s.reason);
+            }
+        }
+        ModelCommand::Register {
+            name,
+            job,
+            files,
+            upload,
+            version,
+        } => {
+            let v = match (job, upload.is_empty()) {
+                (Some(job_id), true) => {
+                    let req = RegisterFromRun {
+                        job_id,
+                        files: (!files.is_empty()).then_some(files),
+                        stage: version.stage,
+                        version: version.version,
+                        notes: version.notes,
+                        set_latest: flag(version.set_latest),
+                    };
+                    server
+                        .json::<ModelVersionView>(
+                            server
+                                .http
+                                .post(server.url(&paths::model_versions(&name)))
+                                .json(&req),
+                            "register",
+                        )
+                        .await?
+                }
+                (None, false) => upload_files(&server, &name, &upload, &version).await?,
+                _ => bail!("register: give --job ID (a run's files) or --upload FILE…"),
+            };
+            print_version(&v);
+        }
+        ModelCommand::PublishBest {
+            name,
+            project,
+            sweep,
+            metric,
+            mode,
+            files,
+            version,
+        } => {
+            let req = PublishBest {
+                project,
+                sweep,
+                metric,
+                mode: mode.parse().map_err(anyhow::Error::msg)?,
+                stage: version.stage,
+                files: (!files.is_empty()).then_some(files),
+                version: version.version,
+                notes: version.notes,
+                set_latest: flag(version.set_latest),
+            };
+            let published: PublishedBest = server
+                .json(
+                    server
+                        .http
+                        .post(server.url(&paths::model_publish_best(&name)))
+                        .json(&req),
+                    "publish-best",
+                )
+                .await?;
+            println!(
+                "best: run {} {} ({} {} at step {})",
+                published.best.job_id,
+                published.best.name,
+                req.metric,
+                published.best.best.value,
+                published.best.best.step
+            );
+            print_version(&published.version);
+        }
+        ModelCommand::Promote {
+            name,
+            version,
+            to,
+            from,
+            as_version,
+            notes,
+            set_latest,
+        } => {
+            let req = PromoteRequest {
+                to,
+                from,
+                version: as_version,
+                notes,
+                set_latest: flag(set_latest),
+            };
+            let v: ModelVersionView = server
+                .json(
+                    server
+                        .http
+                        .post(server.url(&paths::model_promote(&name, &version)))
+                        .json(&req),
+                    "promote",
+                )
+                .await?;
+            print_version(&v);
+        }
+        ModelCommand::Latest {
+            name,
+            stage,
+            version,
+        } => {
+            let _: ModelView = server
+                .json(
+                    server
+                        .http
+                        .put(server.url(&paths::model_latest(&name, &stage)))
+                        .json(&SetLatest {
+                            version: version.clone(),
+                        }),
+                    "latest",
+                )
+                .await?;
+            println!("{name} {stage} LATEST is {version}");
+        }
+        ModelCommand::Pull(options) => {
+            let report = pull_with(&server, &options).await?;
+            if report.up_to_date {
+                println!(
+                    "{} already holds {} {} {}",
+                    options.dir.display(),
+                    options.name,
+                    options.stage,
+                    report.version
+                );
+            } else {
+                println!(
+                    "pulled {} {} {} into {} ({} bytes downloaded{})",
+                    options.name,
+                    options.stage,
+                    report.version,
+                    options.dir.display(),
+                    report.downloaded,
+                    report
+                        .resumed_from
+                        .map(|n| format!(", resumed at {n}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn upload_files(
+    server: &RemoteServer,
+    name: &str,
+    files: &[PathBuf],
+    options: &VersionOptions,
+) -> anyhow::Result<ModelVersionView> {
+    let mut form = reqwest::multipart::Form::new();
+    for path in files {
+        let file = tokio::fs::File::open(path)
+            .await
+            .with_context(|| format!("{}", path.display()))?;
+        let len = file.metadata().await?.len();
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .with_context(|| format!("{}: not a file name", path.display()))?;
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::stream_with_length(body, len).file_name(file_name),
+        );
+    }
+    if let Some(stage) = &options.stage {
+        form = form.text("stage", stage.clone());
+    }
+    if let Some(version) = &options.version {
+        form = form.text("version", version.clone());
+    }
+    if let Some(notes) = &options.notes {
+        form = form.text("notes", notes.clone());
+    }
+    if options.set_latest {
+        form = form.text("set_latest", "true");
+    }
+    server
+        .json(
+            server
+                .http
+                .post(server.url(&paths::model_versions(name)))
+                .multipart(form),
+            "upload",
+        )
+        .await
+}
+
+/// `trainyard model pull` against `server` (the library function the
+/// command runs; tests call it).
+pub async fn pull(server: &ServerArgs, options: &PullOptions) -> anyhow::Result<PullReport> {
+    pull_with(&RemoteServer::new(server)?, options).await
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct Pulled {
+    model: String,
+    stage: String,
+    version: String,
+    bundle_xxh3: String,
+}
+
+async fn pull_with(server: &RemoteServer, o: &PullOptions) -> anyhow::Result<PullReport> {
+    let what = format!("pull {} {} {}", o.name, o.stage, o.version);
+    let model: ModelView = server
+        .json(server.http.get(server.url(&paths::model(&o.name))), &what)
+        .await?;
+    let Some(stage) = model.stages.iter().find(|s| s.stage.as_str() == o.stage) else {
+        bail!("{what}: no stage {:?}; stages are dev and release", o.stage);
+    };
+    let wanted = if o.version == LATEST {
+        match &stage.latest {
+            Some(v) => v.clone(),
+            None => bail!("{what}: {} has no version in {} yet", o.name, o.stage),
+        }
+    } else {
+        o.version.clone()
+    };
+    let Some(version) = stage.versions.iter().find(|v| v.version == wanted) else {
+        bail!(
+            "{what}: {} has no version {wanted:?} in {}",
+            o.name,
+            o.stage
+        );
+    };
+    let dir = &o.dir;
+    tokio::fs::create_dir_all(dir)
+        .await
+        .with_context(|| format!("{}", dir.display()))?;
+    let marker = Pulled {
+        model: o.name.clone(),
+        stage: o.stage.clone(),
+        version: version.version.clone(),
+        bundle_xxh3: version.bundle_xxh3.clone(),
+    };
+    let mut report = PullReport {
+        version: version.version.clone(),
+        bundle_xxh3: version.bundle_xxh3.clone(),
+        up_to_date: false,
+        resumed_from: None,
+        downloaded: 0,
+    };
+    let dir_owned = dir.clone();
+    let marker_json = serde_json::to_string(&marker)?;
+    let has_it = tokio::task::spawn_blocking(move || holds(&dir_owned, &marker_json)).await??;
+    if has_it {
+        report.up_to_date = true;
+        return Ok(report);
+    }
+    let bundle = dir.join(BUNDLE_FILE);
+    let bundle_ok = match tokio::fs::metadata(&bundle).await {
+        Ok(m) if m.len() == version.bundle_bytes => {
+            hash_file(bundle.clone()).await? == version.bundle_xxh3
+        }
+        _ => false,
+    };
+    if !bundle_ok {
+        download(server, o, version, dir, &mut report).await?;
+    }
+    let dir_owned = dir.clone();
+    let bundle_xxh3 = version.bundle_xxh3.clone();
+    let marker_json = serde_json::to_string_pretty(&marker)?;
+    tokio::task::spawn_blocking(move || unpack(&dir_owned, &bundle_xxh3, &marker_json)).await??;
+    Ok(report)
+}
+
+/// Downloads the bundle into `<dir>/bundle.tar.gz.part` (resuming it),
+/// checks its hash and renames it.
+async fn download(
+    server: &RemoteServer,
+    o: &PullOptions,
+    version: &ModelVersionView,
+    dir: &Path,
+    report: &mut PullReport,
+) -> anyhow::Result<()> {
+    // Named by the bundle's hash, so a cut download of another version is
+    // never resumed into this one; those are removed.
+    let part = part_path(dir, &version.bundle_xxh3);
+    if let Ok(mut entries) = tokio::fs::read_dir(dir).await {
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&format!("{BUNDLE_FILE}."))
+                && name.ends_with(".part")
+                && entry.path() != part
+            {
+                let _ = tokio::fs::remove_file(entry.path()).await;
+            }
+        }
+    }
+    let size = version.bundle_bytes;
+    let mut have = tokio::fs::metadata(&part)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
+    if have > size || (have == size && hash_file(part.clone()).await? != version.bundle_xxh3) {
+        have = 0;
+    }
+    let url = server.url(&paths::model_bundle(&o.name, &o.stage, &version.version));
+    if have < size {
+        let mut request = server.http.get(&url);
+        if have > 0 {
+            request = request
+                .header(RANGE, format!("bytes={have}-"))
+                .header(IF_RANGE, format!("\"{}\"", version.bundle_xxh3));
+        }
+        let response = server.send(request, "download").await?;
+        let resumed = have > 0 && response.status() == StatusCode::PARTIAL_CONTENT;
+        let mut file = if resumed {
+            report.resumed_from = Some(have);
+            tokio::fs::OpenOptions::new().append(true).open(&part).await
+        } else {
+            tokio::fs::File::create(&part).await
+        }
+        .with_context(|| format!("{}", part.display()))?;
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.context("download: the connection broke; run pull again to resume")?;
+            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
+            report.downloaded += chunk.len() as u64;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file).await?;
+        file.sync_all().await?;
+    }
+    if hash_file(part.clone()).await? != version.bundle_xxh3 {
+        let _ = tokio::fs::remove_file(&part).await;
+        bail!(
+            "download: {} does not hash to {}; it was removed, run pull again",
+            part.display(),
+            version.bundle_xxh3
+        );
+    }
+    tokio::fs::rename(&part, dir.join(BUNDLE_FILE)).await?;
+    Ok(())
+}
+
+/// Where a download of the bundle with hash `xxh3` is kept until complete:
+/// `<dir>/bundle.tar.gz.<xxh3>.part`.
+pub fn part_path(dir: &Path, xxh3: &str) -> PathBuf {
+    dir.join(format!("{BUNDLE_FILE}.{xxh3}.part"))
+}
+
+async fn hash_file(path: PathBuf) -> anyhow::Result<String> {
+    Ok(tokio::task::spawn_blocking(move || hash_blocking(&path)).await??)
+}
+
+fn hash_blocking(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Xxh3::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(hex64(hasher.digest()));
+        }
+        hasher.update(&buffer[..n]);
+    }
+}
+
+/// Whether `dir` holds the version `marker` names, every payload file
+/// matching its manifest's hash.
+fn holds(dir: &Path, marker: &str) -> anyhow::Result<bool> {
+    let Ok(text) = std::fs::read_to_string(dir.join(PULLED)) else {
+        return Ok(false);
+    };
+    let (Ok(have), Ok(want)) = (
+        serde_json::from_str::<Pulled>(&text),
+        serde_json::from_str::<Pulled>(marker),
+    ) else {
+        return Ok(false);
+    };
+    if have != want {
+        return Ok(false);
+    }
+    let Ok(manifest) = std::fs::read(dir.join(MANIFEST_FILE)) else {
+        return Ok(false);
+    };
+    let Ok(manifest) = serde_json::from_slice::<ModelManifest>(&manifest) else {
+        return Ok(false);
+    };
+    for f in &manifest.files {
+        let path = dir.join(PAYLOAD_DIR).join(&f.path);
+        match hash_blocking(&path) {
+            Ok(h) if h == f.xxh3 => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// Unpacks `<dir>/bundle.tar.gz` into a temp dir, checks every file
+/// against the manifest, then swaps `payload/` and `manifest.json` in and
+/// writes the marker.
+fn unpack(dir: &Path, bundle_xxh3: &str, marker: &str) -> anyhow::Result<()> {
+    let temp = dir.join(format!(".unpack-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&temp);
+    std::fs::create_dir_all(&temp)?;
+    let result = extract(&dir.join(BUNDLE_FILE), &temp);
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&temp);
+        return Err(e.context(format!("unpack bundle {bundle_xxh3}")));
+    }
+    let manifest: ModelManifest = serde_json::from_slice(&std::fs::read(temp.join(MANIFEST_FILE))?)
+        .context("the bundle's manifest.json")?;
+    for f in &manifest.files {
+        let h = hash_blocking(&temp.join(PAYLOAD_DIR).join(&f.path))
+            .with_context(|| format!("the bundle has no {}", f.path))?;
+        if h != f.xxh3 {
+            bail!("{}: does not match the manifest's hash", f.path);
+        }
+    }
+    let _ = std::fs::remove_file(dir.join(PULLED));
+    let _ = std::fs::remove_dir_all(dir.join(PAYLOAD_DIR));
+    std::fs::create_dir_all(temp.join(PAYLOAD_DIR))?;
+    std::fs::rename(temp.join(PAYLOAD_DIR), dir.join(PAYLOAD_DIR))?;
+    std::fs::rename(temp.join(MANIFEST_FILE), dir.join(MANIFEST_FILE))?;
+    let _ = std::fs::remove_dir_all(&temp);
+    let mut out = std::fs::File::create(dir.join(PULLED))?;
+    out.write_all(marker.as_bytes())?;
+    out.sync_all()?;
+    Ok(())
+}
+
+/// Extracts a bundle's regular files into `into`; any other path than
+/// `manifest.json` and `payload/…`, or one that would leave `into`, is refused.
+fn extract(bundle: &Path, into: &Path) -> anyhow::Result<()> {
+    let file = std::fs::File::open(bundle)?;
+    let mut input = flate2::read::GzDecoder::new(std::io::BufReader::new(file));
+    let mut block = [0u8; tar::BLOCK];
+    let mut long_path: Option<String> = None;
+    loop {
+        input
+            .read_exact(&mut block)
+            .context("the bundle ends early")?;
+        let Some(header) = tar::parse_header(&block).map_err(anyhow::Error::msg)? else {
+            return Ok(());
+        };
+        match header.kind {
+            b'x' | b'g' => {
+                let mut data = vec![0u8; usize::try_from(header.size)?];
+                input.read_exact(&mut data)?;
+                skip(&mut input, tar::padding(header.size) as u64)?;
+                if header.kind == b'x' {
+                    long_path = tar::pax_path(&data);
+                }
+                continue;
+            }
+            b'0' | 0 => {}
+            b'5' => {
+                long_path = None;
+                continue;
+            }
+            other => bail!("the bundle has an entry of type {:?}", other as char),
+        }
+        let path = long_path.take().unwrap_or(header.path);
+        validate_run_path(&path).map_err(|e| anyhow::anyhow!("bundle entry {path:?}: {e}"))?;
+        if path != MANIFEST_FILE && !path.starts_with(&format!("{PAYLOAD_DIR}/")) {
+            bail!("bundle entry {path:?}: not manifest.json or payload/…");
+        }
+        let target = into.join(&path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut out = std::fs::File::create(&target)?;
+        let copied = std::io::copy(&mut (&mut input).take(header.size), &mut out)?;
+        if copied != header.size {
+            bail!("bundle entry {path:?} ends early");
+        }
+        out.sync_all()?;
+        skip(&mut input, tar::padding(header.size) as u64)?;
+    }
+}
+
+fn skip(input: &mut impl Read, n: u64) -> std::io::Result<()> {
+    std::io::copy(&mut input.take(n), &mut std::io::sink())?;
+    Ok(())
+}
