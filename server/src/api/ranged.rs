@@ -14,10 +14,10 @@ use trainyard_engine::EngineError;
 
 use super::error::ApiError;
 
-/// Bytes per body chunk: `ReaderStream`'s default (4 KiB) makes a
+/// Bytes per body chunk (model and run-file downloads): `ReaderStream`'s default (4 KiB) makes a
 /// multi-GB checkpoint a million chunks and caps loopback downloads at
 /// ~120 MiB/s on this VM (docs/benchmarks.md, "Model downloads").
-const CHUNK: usize = 256 << 10;
+pub(super) const CHUNK: usize = 256 << 10;
 
 /// What a `Range` header asks of a file of `size` bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

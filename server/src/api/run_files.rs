@@ -49,7 +49,8 @@ pub(crate) async fn file_download(
             source,
         })?;
     let name = path.rsplit('/').next().unwrap_or("file");
-    let mut response = Body::from_stream(ReaderStream::new(file)).into_response();
+    let mut response =
+        Body::from_stream(ReaderStream::with_capacity(file, super::ranged::CHUNK)).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
