@@ -18,6 +18,8 @@
 //! See docs/benchmarks.md for how to read them.
 
 mod client;
+#[path = "../support/env.rs"]
+mod env;
 mod fleet;
 #[path = "../support/percentiles.rs"]
 mod percentiles;

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use anyhow::bail;
 
+use crate::env::env_or;
+
 /// Knobs, from `BENCH_*` environment variables.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -28,19 +30,6 @@ pub(crate) struct Settings {
     /// Run without `--bench` (e.g. `cargo test --benches`): a seconds-long
     /// check that the bench still works, not a measurement; writes no JSON.
     pub(crate) smoke: bool,
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
-where
-    T::Err: std::fmt::Display,
-{
-    match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map_err(|e| anyhow::anyhow!("{name}={v:?}: {e}")),
-        Err(_) => Ok(default),
-    }
 }
 
 impl Settings {

@@ -16,6 +16,8 @@
 //! Without `--bench` (`cargo test --benches`) a seconds-long smoke run with
 //! 300 hosts checks the answers, not the speed.
 
+#[path = "../support/env.rs"]
+mod env;
 #[path = "../support/percentiles.rs"]
 mod percentiles;
 #[path = "../support/server.rs"]
@@ -26,19 +28,12 @@ mod workload;
 
 use std::time::Instant;
 
+use env::env_or;
+
 use anyhow::{bail, ensure, Context};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use percentiles::{percentiles, Percentiles};
 use trainyard_core::HostsPage;
-
-fn env_or(name: &str, default: usize) -> anyhow::Result<usize> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .with_context(|| format!("{name}={v:?} is not a whole number")),
-        Err(_) => Ok(default),
-    }
-}
 
 fn main() -> anyhow::Result<()> {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not.

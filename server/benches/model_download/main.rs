@@ -17,25 +17,20 @@
 //!
 //! Without `--bench` a 4 MiB, 2-round smoke run checks the sizes only.
 
+#[path = "../support/env.rs"]
+mod env;
 #[path = "../support/server.rs"]
 mod server;
 
 use std::time::Instant;
+
+use env::env_or;
 
 use anyhow::{ensure, Context};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use trainyard_core::models::ModelVersionView;
 use trainyard_core::protocol::paths;
-
-fn env_or(name: &str, default: usize) -> anyhow::Result<usize> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .with_context(|| format!("{name}={v:?} is not a whole number")),
-        Err(_) => Ok(default),
-    }
-}
 
 fn main() -> anyhow::Result<()> {
     let smoke = !std::env::args().any(|a| a == "--bench");
