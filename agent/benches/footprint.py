@@ -28,15 +28,13 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-KEY = "bench-key-0123456789abcdef"
+from bench_server import KEY, api, free_port, wait_for
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -78,31 +76,6 @@ while True:
     next_at += interval
     time.sleep(max(0.0, next_at - time.monotonic()))
 '''
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def api(port, method, path, body=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method)
-    req.add_header("Authorization", f"Bearer {KEY}")
-    with urllib.request.urlopen(req, timeout=30) as answer:
-        return answer.read()
-
-
-def wait_for(what, check, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:
-            pass
-        time.sleep(0.2)
-    sys.exit(f"timed out waiting for {what}")
 
 
 def read_proc(pid):

@@ -23,15 +23,13 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-KEY = "bench-key-0123456789abcdef"
+from bench_server import KEY, api, free_port, wait_for
 
 EMIT = r'''
 import sys, time
@@ -42,32 +40,6 @@ while True:
     sys.stdout.flush()
     time.sleep(0.01)
 '''
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def api(port, method, path, body=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method)
-    req.add_header("Authorization", f"Bearer {KEY}")
-    with urllib.request.urlopen(req, timeout=30) as answer:
-        return answer.read()
-
-
-def wait_for(what, check, timeout=60.0, every=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except Exception:
-            pass
-        time.sleep(every)
-    sys.exit(f"timed out waiting for {what}")
 
 
 def main():
