@@ -23,7 +23,7 @@ use trainyard_core::config::SweepLimits;
 use trainyard_core::metrics::RunProblem;
 use trainyard_core::models::{
     BestMode, BestRunReport, ModelManifest, ModelSummary, ModelVersionView, ModelView,
-    PromoteRequest, PublishBest, PublishedBest, RegisterFromRun, SourceMetric, UploadVersion,
+    PromoteRequest, PublishBest, PublishedBest, RegisterFromRun, UploadVersion,
 };
 use trainyard_core::runs::{
     ArchivedFilter, ImportReport, ProjectSummary, PurgeReport, RunComparison, RunDetail, RunNotes,
@@ -49,7 +49,7 @@ use crate::import::{Imports, WATCH_INTERVAL};
 use crate::jobs::{JobFilter, LogAppended, LogRead, Scheduler};
 use crate::launcher::Launcher;
 use crate::metrics::{MetricPoint, Metrics};
-use crate::models::{ModelDownload, ModelDraft, Models, RunSide, VersionMeta};
+use crate::models::{ModelDownload, ModelDraft, Models, RunSide};
 use crate::notify::Notifier;
 use crate::prometheus;
 use crate::runs::{Results, RunFileSlice, RunFileSources};
@@ -1129,45 +1129,9 @@ impl Engine {
         req: &PublishBest,
         registered_by: &str,
     ) -> Result<PublishedBest, EngineError> {
-        crate::models::check_model_name(name)?;
-        let report = self
-            .best_run(&req.project, req.sweep, &req.metric, req.mode)
-            .await?;
-        let Some(best) = report.best else {
-            let scope = match req.sweep {
-                Some(s) => format!("sweep {s} of project {:?}", req.project),
-                None => format!("project {:?}", req.project),
-            };
-            return Err(EngineError::NoBestRun {
-                scope,
-                metric: req.metric.clone(),
-            });
-        };
-        let register = RegisterFromRun {
-            job_id: best.job_id,
-            files: req.files.clone(),
-            stage: req.stage.clone(),
-            version: req.version.clone(),
-            notes: req.notes.clone(),
-            set_latest: req.set_latest,
-        };
-        let metric = SourceMetric {
-            key: req.metric.clone(),
-            mode: req.mode,
-            value: best.best.value,
-            step: best.best.step,
-        };
-        let version = self
-            .models
-            .register_from_run(
-                name,
-                &register,
-                Some(metric),
-                registered_by,
-                &self.run_side(),
-            )
-            .await?;
-        Ok(PublishedBest { best, version })
+        self.models
+            .publish_best(name, req, registered_by, &self.run_side(), &self.metrics)
+            .await
     }
 
     /// An empty upload draft; files are streamed into it, then
@@ -1186,20 +1150,9 @@ impl Engine {
         meta: &UploadVersion,
         registered_by: &str,
     ) -> Result<ModelVersionView, EngineError> {
-        let meta = VersionMeta {
-            model: name.to_string(),
-            stage: crate::models::parse_stage(meta.stage.as_deref())?,
-            version: meta.version.clone(),
-            notes: meta.notes.clone().unwrap_or_default(),
-            registered_by: registered_by.to_string(),
-            set_latest: meta.set_latest.unwrap_or(false),
-            source: trainyard_core::models::ModelSource::Upload,
-            job_id: None,
-            config_yaml: None,
-            components: None,
-        };
-        self.models.check_free(&meta).await?;
-        self.models.commit(draft, meta).await
+        self.models
+            .commit_upload(name, draft, meta, registered_by)
+            .await
     }
 
     /// Copies a version to the other stage, with its provenance.

@@ -6,13 +6,15 @@
 use std::collections::BTreeSet;
 
 use trainyard_core::models::{
-    pick_checkpoint, ModelSource, ModelVersionView, RegisterFromRun, SourceMetric, CHECKPOINT_NAMES,
+    pick_checkpoint, ModelSource, ModelVersionView, PublishBest, PublishedBest, RegisterFromRun,
+    SourceMetric, CHECKPOINT_NAMES,
 };
 use trainyard_core::sync::validate_run_path;
 
 use super::{parse_stage, Models, VersionMeta};
 use crate::components::Components;
 use crate::error::EngineError;
+use crate::metrics::Metrics;
 use crate::runs::{Results, RunFileSources, OUTPUT_LOG};
 
 /// The name the run's resolved config gets in the payload.
@@ -26,6 +28,51 @@ pub(crate) struct RunSide<'a> {
 }
 
 impl Models {
+    /// Picks the best run of `req.project` (or its sweep) by `req.metric`
+    /// and registers it with the metric value that chose it.
+    pub async fn publish_best(
+        &self,
+        name: &str,
+        req: &PublishBest,
+        registered_by: &str,
+        run: &RunSide<'_>,
+        metrics: &Metrics,
+    ) -> Result<PublishedBest, EngineError> {
+        super::check_model_name(name)?;
+        let report = run
+            .results
+            .best_run(&req.project, req.sweep, &req.metric, req.mode, metrics)
+            .await?;
+        let Some(best) = report.best else {
+            let scope = match req.sweep {
+                Some(s) => format!("sweep {s} of project {:?}", req.project),
+                None => format!("project {:?}", req.project),
+            };
+            return Err(EngineError::NoBestRun {
+                scope,
+                metric: req.metric.clone(),
+            });
+        };
+        let register = RegisterFromRun {
+            job_id: best.job_id,
+            files: req.files.clone(),
+            stage: req.stage.clone(),
+            version: req.version.clone(),
+            notes: req.notes.clone(),
+            set_latest: req.set_latest,
+        };
+        let metric = SourceMetric {
+            key: req.metric.clone(),
+            mode: req.mode,
+            value: best.best.value,
+            step: best.best.step,
+        };
+        let version = self
+            .register_from_run(name, &register, Some(metric), registered_by, run)
+            .await?;
+        Ok(PublishedBest { best, version })
+    }
+
     pub async fn register_from_run(
         &self,
         name: &str,

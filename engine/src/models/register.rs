@@ -4,7 +4,7 @@
 use trainyard_core::components::JobManifest;
 use trainyard_core::models::{
     auto_number, auto_version, ModelFile, ModelManifest, ModelSource, ModelVersionView, Stage,
-    MANIFEST_FILE, MAX_NOTES_CHARS,
+    UploadVersion, MANIFEST_FILE, MAX_NOTES_CHARS,
 };
 
 use super::draft::ModelDraft;
@@ -65,6 +65,30 @@ impl Models {
             }
         }
         Ok(())
+    }
+
+    /// Makes an uploaded `draft` a version of model `name`.
+    pub async fn commit_upload(
+        &self,
+        name: &str,
+        draft: ModelDraft,
+        upload: &UploadVersion,
+        registered_by: &str,
+    ) -> Result<ModelVersionView, EngineError> {
+        let meta = VersionMeta {
+            model: name.to_string(),
+            stage: super::parse_stage(upload.stage.as_deref())?,
+            version: upload.version.clone(),
+            notes: upload.notes.clone().unwrap_or_default(),
+            registered_by: registered_by.to_string(),
+            set_latest: upload.set_latest.unwrap_or(false),
+            source: ModelSource::Upload,
+            job_id: None,
+            config_yaml: None,
+            components: None,
+        };
+        self.check_free(&meta).await?;
+        self.commit(draft, meta).await
     }
 
     /// Makes `draft` a version: names it, writes its manifest and bundle,
