@@ -145,19 +145,6 @@ impl Job {
     /// infrastructure loss, handled like an expired lease: requeued while
     /// retries remain.
     pub fn finish(&self, report: &FinishedReport, now_ms: i64) -> Change {
-        if report.outcome == Outcome::Lost {
-            let why = report
-                .error
-                .as_deref()
-                .unwrap_or("the agent lost the job's process");
-            let mut change = self.lose(why, now_ms);
-            if change.job.state.status == JobStatus::Lost {
-                // Its agent has said all it will: nothing to wait for.
-                let host = self.state.host_id.as_deref().unwrap_or_default();
-                change.job.state.reason = Some(format!("lost on {host} ({why}); no retries left"));
-            }
-            return change;
-        }
         let mut next = self.clone();
         next.lease = None;
         let state = &mut next.state;
@@ -166,7 +153,7 @@ impl Job {
             Outcome::Cancelled => JobStatus::Cancelled,
             Outcome::Failed if state.cancel_requested => JobStatus::Cancelled,
             Outcome::Failed => JobStatus::Failed,
-            Outcome::Lost => unreachable!("a lost report is handled above"),
+            Outcome::Lost => return self.lost_by_report(report, now_ms),
         };
         state.finished_ms = Some(now_ms);
         state.duration_ms = Some(i64::try_from(report.duration_ms).unwrap_or(i64::MAX));
@@ -183,6 +170,22 @@ impl Job {
                 _ => None,
             });
         Change::with_attempt(next, now_ms)
+    }
+
+    /// A `lost` report: what its agent says about a job it can no longer
+    /// see end, handled as [`Job::lose`] (requeued while retries remain).
+    fn lost_by_report(&self, report: &FinishedReport, now_ms: i64) -> Change {
+        let why = report
+            .error
+            .as_deref()
+            .unwrap_or("the agent lost the job's process");
+        let mut change = self.lose(why, now_ms);
+        if change.job.state.status == JobStatus::Lost {
+            // Its agent has said all it will: nothing to wait for.
+            let host = self.state.host_id.as_deref().unwrap_or_default();
+            change.job.state.reason = Some(format!("lost on {host} ({why}); no retries left"));
+        }
+        change
     }
 
     /// A user cancels: a queued or lost job at once; an assigned or running
