@@ -6,7 +6,10 @@ the flags --epochs, --step-seconds, --lr and --batch-size override it (what
 examples/catalog.yaml's tasks pass),
 "trains" for `epochs` epochs of `step_seconds` each, prints progress and
 TRAINYARD_METRIC:: JSON lines, and writes metrics.csv into $TRAINYARD_RUN_DIR
-(or the current directory). Standard library only.
+(or the current directory). Each epoch whose validation accuracy is the best
+so far rewrites best_checkpoint.pt there: the "weights" of this fake model,
+a small JSON document (what the model registry publishes and
+examples/model_server.py can serve). Standard library only.
 """
 
 import argparse
@@ -154,17 +157,30 @@ def main():
         # become metric series (distinct keys, so no series gets two sources).
         out.writerow(["epoch", "val_loss", "val_accuracy"])
         f.flush()
+        best_acc = None
         for epoch in range(1, epochs + 1):
             time.sleep(step)
             loss = 2.3 * math.exp(-rate * epoch) + 0.05
             acc = 1.0 - 0.9 * math.exp(-rate * epoch)
-            out.writerow([epoch, f"{loss * 1.1 + 0.02:.4f}", f"{acc * 0.97:.4f}"])
+            val_acc = round(acc * 0.97, 4)
+            out.writerow([epoch, f"{loss * 1.1 + 0.02:.4f}", f"{val_acc:.4f}"])
             f.flush()
+            if best_acc is None or val_acc > best_acc:
+                best_acc = val_acc
+                write_checkpoint(run_dir, {"epoch": epoch, "val_accuracy": val_acc, "lr": lr, "batch_size": batch})
             print(f"epoch {epoch}/{epochs} loss={loss:.2f} acc={acc:.2f}", flush=True)
             metric = {"epoch": epoch, "total_epochs": epochs, "loss": round(loss, 4), "accuracy": round(acc, 4)}
             print("TRAINYARD_METRIC::" + json.dumps(metric, separators=(",", ":")), flush=True)
     print("done", flush=True)
     return 0
+
+
+def write_checkpoint(run_dir, state):
+    """Rewrites best_checkpoint.pt with one small write (no temporary file
+    beside it, which the agent's file sync would ship too)."""
+    text = json.dumps({"format": "trainyard-example-model", "state": state}, sort_keys=True) + "\n"
+    with open(os.path.join(run_dir, "best_checkpoint.pt"), "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 if __name__ == "__main__":

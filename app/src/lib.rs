@@ -24,7 +24,8 @@ use components::layout::Layout;
 pub use pages::lazy::prefetch_after_hydration;
 use pages::lazy::{
     CatalogRoute, CompareRoute, ComponentsRoute, DevicesRoute, ExecuteRoute, JobRoute, LaunchRoute,
-    LoginRoute, PrefetchLikelyNext, ProjectRoute, ProjectsRoute, QueueRoute, SettingsRoute,
+    LoginRoute, ModelsRoute, PrefetchLikelyNext, ProjectRoute, ProjectsRoute, QueueRoute,
+    SettingsRoute,
 };
 use pages::{DashboardPage, NotFoundPage};
 #[cfg(feature = "ssr")]
@@ -88,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:name") view={Lazy::<ProjectRoute>::new()}/>
                     <Route path=path!("/compare") view={Lazy::<CompareRoute>::new()}/>
                     <Route path=path!("/components") view={Lazy::<ComponentsRoute>::new()}/>
+                    <Route path=path!("/models") view={Lazy::<ModelsRoute>::new()}/>
                     <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()}/>
                     <Route path=path!("/login") view={Lazy::<LoginRoute>::new()}/>
                 </Routes>

@@ -8,13 +8,14 @@ use super::notice_bell::NoticeBell;
 use super::theme_toggle::ThemeToggle;
 
 /// Navigation entries: (path, label).
-const NAV: [(&str, &str); 9] = [
+const NAV: [(&str, &str); 10] = [
     ("/", "Dashboard"),
     ("/launch", "Launch"),
     ("/execute", "Execute"),
     ("/queue", "Queue"),
     ("/projects", "Projects"),
     ("/devices", "Devices"),
+    ("/models", "Models"),
     ("/components", "Components"),
     ("/catalog", "Catalog"),
     ("/settings", "Settings"),

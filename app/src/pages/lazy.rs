@@ -17,7 +17,7 @@ use leptos_router::{lazy_route, LazyRoute};
 
 use super::{
     CatalogPage, ComparePage, ComponentsPage, DevicesPage, ExecutePage, JobPage, LaunchPage,
-    LoginPage, ProjectPage, ProjectsPage, QueuePage, SettingsPage,
+    LoginPage, ModelsPage, ProjectPage, ProjectsPage, QueuePage, SettingsPage,
 };
 
 /// One lazily loaded page: `lazy_page!(Route, Page)` defines the route type
@@ -52,6 +52,7 @@ lazy_page!(SettingsRoute, SettingsPage);
 lazy_page!(LoginRoute, LoginPage);
 lazy_page!(CatalogRoute, CatalogPage);
 lazy_page!(LaunchRoute, LaunchPage);
+lazy_page!(ModelsRoute, ModelsPage);
 
 /// The pages a user usually opens next from `path`: their chunks are worth
 /// fetching while the browser is idle.
@@ -67,6 +68,7 @@ fn likely_next(path: &str) -> &'static [Page] {
         "/compare" => &[Job],
         "/catalog" => &[Launch],
         "/launch" => &[Queue, Job],
+        "/models" => &[Job],
         _ if path.starts_with("/jobs/") => &[Queue, Project],
         _ if path.starts_with("/projects/") => &[Job, Compare],
         _ => &[],

@@ -65,6 +65,10 @@ pub fn ProjectPage() -> impl IntoView {
         <Title text=move || name.get()/>
         <div class="page-head">
             <h1><a href="/projects" class="muted">"Projects"</a>" / "<span data-testid="project-name">{move || name.get()}</span></h1>
+            <a class="button" data-testid="publish-best-link"
+                href=move || format!("/models?project={}", crate::format::percent_encode(&name.get(), b""))>
+                "Best run → model"
+            </a>
         </div>
         <div class="toolbar">
             <input type="search" placeholder="Search name, parameters, notes, tags" aria-label="Search runs"

@@ -12,12 +12,14 @@ mod catalog;
 mod components;
 mod hosts;
 mod jobs;
+mod models;
 mod runs;
 mod webhooks;
 pub use catalog::*;
 pub use components::*;
 pub use hosts::*;
 pub use jobs::*;
+pub use models::*;
 pub use runs::*;
 pub use webhooks::*;
 
