@@ -59,7 +59,8 @@ pub async fn run_controlled(
     let contact = Contact::new();
     let jobs = JobRunner::open(&config, &validated, contact.clone()).await?;
     let board = LinkBoard::new(config.server_url.trim().to_string());
-    let work_dir = std::path::absolute(&config.work_dir).unwrap_or(config.work_dir.clone());
+    let work_dir =
+        std::path::absolute(&config.work_dir).unwrap_or_else(|_| config.work_dir.clone());
     let status = async {
         if !config.write_status {
             return std::future::pending().await;
