@@ -91,10 +91,11 @@ pub fn start(work_dir: &Path) -> anyhow::Result<()> {
                 "trainyard-agent daemon started: pid {pid}, log {}",
                 log_path.display()
             );
+            let shown = log_path.parent().unwrap_or(work_dir);
             println!(
                 "  see it with `trainyard-agent --status --work-dir {0}`, \
                  stop it with `trainyard-agent --stop --work-dir {0}`",
-                work_dir.display()
+                shown.display()
             );
             return Ok(());
         }

@@ -311,6 +311,26 @@ async fn stop_drain_waits_for_the_running_job_and_takes_no_new_one() {
     eventually("the last daemon to end", || async { !pid_alive(pid) }).await;
 }
 
+#[tokio::test]
+async fn a_daemon_that_cannot_start_says_why_and_the_command_fails() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let work_dir = dir.path().join("agent");
+    let work = work_dir.to_str().expect("a UTF-8 temp path");
+    let _cleanup = KillLeftover(work_dir.clone());
+    let mut args = daemon_args("http://127.0.0.1:9", work);
+    args[5] = "bad host!";
+    let started = agent_cli(&args).await;
+    assert_eq!(started.status.code(), Some(1));
+    let said = text(&started.stderr);
+    assert!(said.contains("the daemon ended"), "{said}");
+    assert!(
+        said.contains("host_id \"bad host!\" may only contain"),
+        "{said}"
+    );
+    let status = agent_cli(&["--status", "--work-dir", work]).await;
+    assert_eq!(status.status.code(), Some(3), "nothing is left running");
+}
+
 /// The launchd plist in deploy/ is a valid property list (Python's
 /// `plistlib`, as strict as launchd about XML), and the agent accepts its
 /// arguments.
