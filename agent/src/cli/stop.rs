@@ -31,6 +31,16 @@ pub fn stop(work_dir: &Path, drain: bool, timeout: Option<Duration>) -> ExitCode
             return ExitCode::FAILURE;
         }
     };
+    if pid <= 1 {
+        // F_GETLK reports 0 for a holder in another PID namespace (a
+        // container), and kill(0, …) would signal our own process group.
+        eprintln!(
+            "error: the agent on work dir {} runs in another PID namespace (a container?); \
+             stop it from there",
+            shown.display()
+        );
+        return ExitCode::FAILURE;
+    }
     let signal = if drain { libc::SIGUSR1 } else { libc::SIGTERM };
     // SAFETY: kill only sends a signal.
     if unsafe { libc::kill(pid, signal) } == -1 {
