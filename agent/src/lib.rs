@@ -10,19 +10,27 @@
 //! looks like, posted every interval) and `jobs/` (the poll for work, the
 //! processes, their logs and run files). Both speak to the server through
 //! `http/`; `gpu/` reads the GPUs for the heartbeat.
+//!
+//! For the binary's daemon mode: `workdir_lock` keeps one agent per work
+//! dir, `status` is the status file `--status` reads, and [`Control`] is
+//! how a running agent is told to drain or exit.
 
 mod agent;
 mod backoff;
+mod control;
 mod error;
 pub mod gpu;
 mod heartbeat;
 mod http;
 mod jobs;
 mod settings;
+pub mod status;
 pub mod supervisor;
+pub mod workdir_lock;
 
-pub use agent::run;
+pub use agent::{run, run_controlled};
 pub use backoff::BackoffPolicy;
+pub use control::Control;
 pub use error::AgentError;
 pub use heartbeat::hostname::{default_host_id, os_hostname};
 pub use settings::{AgentSettings, GpuSource, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_KILL_GRACE};

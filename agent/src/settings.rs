@@ -56,6 +56,9 @@ pub struct AgentSettings {
     /// [`crate::supervisor::run_if_requested`] first. Not a CLI option:
     /// tests, whose harness cannot, point it at `trainyard-agent`.
     pub supervisor: Option<PathBuf>,
+    /// Keep `<work_dir>/agent.state.json` current for `trainyard-agent
+    /// --status` (the binary sets it; the server's in-process agent does not).
+    pub write_status: bool,
 }
 
 /// Where GPU telemetry comes from.
@@ -87,6 +90,7 @@ impl AgentSettings {
             sync_strategy: SyncStrategy::default(),
             backoff: BackoffPolicy::default(),
             supervisor: None,
+            write_status: false,
         }
     }
 

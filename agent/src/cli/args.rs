@@ -17,8 +17,8 @@ const MAX_INTERVAL_SECS: f64 = 3600.0;
 #[command(name = "trainyard-agent", version, about)]
 pub struct Args {
     /// Base URL of the Trainyard server, e.g. http://trainyard.lab:3000
-    #[arg(long, env = "TRAINYARD_URL")]
-    pub url: String,
+    #[arg(long, env = "TRAINYARD_URL", required_unless_present_any = ["status", "stop"])]
+    pub url: Option<String>,
 
     /// Stable id of this host: letters, digits, '.', '_', '-' [default: the hostname]
     #[arg(long, env = "TRAINYARD_HOST_ID")]
@@ -89,13 +89,94 @@ pub struct Args {
     /// local_priority, interactive or dry_run (an experiment's `sync:` wins)
     #[arg(long, env = "TRAINYARD_SYNC_STRATEGY", default_value = "interactive")]
     pub sync_strategy: SyncStrategy,
+
+    /// Detach from the terminal and run in the background; pid in
+    /// <work dir>/agent.pid, log in <work dir>/agent.log
+    #[arg(long, conflicts_with_all = ["status", "stop"])]
+    pub daemon: bool,
+
+    /// Print the pid, uptime, server link and jobs of the agent running on
+    /// --work-dir, and exit (3 when none runs)
+    #[arg(long, conflicts_with = "stop")]
+    pub status: bool,
+
+    /// With --status: print the status file's JSON instead
+    #[arg(long, requires = "status")]
+    pub json: bool,
+
+    /// Stop the agent running on --work-dir and wait for it to exit; its
+    /// jobs keep running and the next agent there adopts them
+    #[arg(long)]
+    pub stop: bool,
+
+    /// With --stop: first take no new work and wait until the running jobs
+    /// have finished and been reported
+    #[arg(long, requires = "stop")]
+    pub drain: bool,
+
+    /// With --stop: give up waiting after this many seconds (the agent is
+    /// left running) [default: 60, with --drain: no limit]
+    #[arg(long, requires = "stop", value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
 }
 
+/// What the command line asks for.
+pub enum Action {
+    /// Run the agent in the foreground (`daemon: false`) or detached.
+    Run {
+        settings: AgentSettings,
+        daemon: bool,
+    },
+    /// Print the status of the agent on this work dir.
+    Status { work_dir: PathBuf, json: bool },
+    /// Stop the agent on this work dir.
+    Stop {
+        work_dir: PathBuf,
+        drain: bool,
+        timeout: Option<Duration>,
+    },
+}
+
+/// Flags that pick what the command does rather than configure an agent:
+/// they have no environment variable (an env file for systemd must not turn
+/// every start into a `--stop`).
+#[cfg(test)]
+const ACTION_FLAGS: [&str; 6] = ["daemon", "status", "json", "stop", "drain", "timeout"];
+
 impl Args {
+    /// What to do.
+    pub fn into_action(self) -> Action {
+        if self.status {
+            return Action::Status {
+                work_dir: self.work_dir,
+                json: self.json,
+            };
+        }
+        if self.stop {
+            let timeout = match (self.timeout, self.drain) {
+                (Some(limit), _) => Some(limit),
+                (None, true) => None,
+                (None, false) => Some(DEFAULT_STOP_TIMEOUT),
+            };
+            return Action::Stop {
+                work_dir: self.work_dir,
+                drain: self.drain,
+                timeout,
+            };
+        }
+        let daemon = self.daemon;
+        Action::Run {
+            settings: self.into_config(),
+            daemon,
+        }
+    }
+
     /// The library config these flags describe.
     pub fn into_config(self) -> AgentSettings {
         let host_id = self.host_id.unwrap_or_else(default_host_id);
-        let mut config = AgentSettings::new(self.url, host_id);
+        // clap requires --url unless --status or --stop is given.
+        let mut config = AgentSettings::new(self.url.unwrap_or_default(), host_id);
+        config.write_status = true;
         config.token = self.token;
         config.heartbeat_interval = self.heartbeat_interval;
         config.work_dir = self.work_dir;
@@ -110,6 +191,23 @@ impl Args {
         };
         config
     }
+}
+
+/// How long `--stop` waits for the agent to exit when not told.
+const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Parses `--timeout`: more than 0 seconds, fractions allowed.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(seconds > 0.0 && seconds.is_finite()) {
+        return Err(format!(
+            "the timeout must be more than 0 seconds, not {text}"
+        ));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())
 }
 
 /// Parses a positive number of seconds, fractions allowed.
@@ -225,15 +323,66 @@ mod tests {
     }
 
     #[test]
+    fn status_and_stop_need_no_url_and_pick_their_action() {
+        let Ok(args) = parse(&["--status", "--work-dir", "/w", "--json"]) else {
+            panic!("--status refused");
+        };
+        assert!(matches!(
+            args.into_action(),
+            Action::Status { json: true, .. }
+        ));
+        let Ok(args) = parse(&["--stop", "--drain"]) else {
+            panic!("--stop --drain refused");
+        };
+        assert!(matches!(
+            args.into_action(),
+            Action::Stop {
+                drain: true,
+                timeout: None,
+                ..
+            }
+        ));
+        let Ok(args) = parse(&["--stop"]) else {
+            panic!("--stop refused");
+        };
+        assert!(matches!(
+            args.into_action(),
+            Action::Stop {
+                drain: false,
+                timeout: Some(DEFAULT_STOP_TIMEOUT),
+                ..
+            }
+        ));
+        let Ok(args) = parse(&["--url", "http://s", "--daemon"]) else {
+            panic!("--daemon refused");
+        };
+        assert!(matches!(
+            args.into_action(),
+            Action::Run { daemon: true, .. }
+        ));
+    }
+
+    #[test]
+    fn contradictory_actions_are_refused() {
+        assert!(parse(&["--daemon"]).is_err(), "--daemon needs --url");
+        assert!(parse(&["--url", "http://s", "--drain"]).is_err());
+        assert!(parse(&["--url", "http://s", "--json"]).is_err());
+        assert!(parse(&["--status", "--stop"]).is_err());
+        assert!(parse(&["--url", "http://s", "--daemon", "--stop"]).is_err());
+        assert!(parse(&["--stop", "--timeout", "0"]).is_err());
+        assert!(parse(&["--stop", "--timeout", "soon"]).is_err());
+    }
+
+    #[test]
     fn help_never_shows_the_token_value() {
         let command = Args::command();
         let token = command.get_arguments().find(|arg| arg.get_id() == "token");
         assert!(token.is_some_and(|arg| arg.is_hide_env_values_set()));
         // Every flag is documented and settable from the environment.
-        for arg in command
-            .get_arguments()
-            .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
-        {
+        for arg in command.get_arguments().filter(|a| {
+            let id = a.get_id().as_str();
+            !matches!(id, "help" | "version") && !ACTION_FLAGS.contains(&id)
+        }) {
             assert!(arg.get_help().is_some(), "{} has no help", arg.get_id());
             assert!(arg.get_env().is_some(), "{} has no env var", arg.get_id());
         }

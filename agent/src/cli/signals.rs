@@ -1,35 +1,39 @@
-//! Turns SIGTERM (systemd, Docker, Kubernetes) and SIGINT (Ctrl-C) into the
-//! shutdown future `trainyard_agent::run` waits on.
+//! Turns signals into [`Control`] orders for `trainyard_agent::run_controlled`:
+//! SIGTERM (systemd, `--stop`, Docker) and SIGINT (Ctrl-C) exit and leave
+//! the jobs running for the next agent to adopt; SIGUSR1 (`--stop --drain`)
+//! drains.
 
-/// Resolves on the first SIGTERM or SIGINT.
-#[cfg(unix)]
-pub async fn terminated() {
-    use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+use trainyard_agent::Control;
 
-    // Registering can only fail if the signal machinery is unavailable; the
-    // agent then still runs and can be stopped by SIGKILL.
-    let terminate = signal(SignalKind::terminate());
-    let interrupt = signal(SignalKind::interrupt());
-    let (mut terminate, mut interrupt) = match (terminate, interrupt) {
-        (Ok(t), Ok(i)) => (t, i),
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::warn!("cannot listen for SIGTERM/SIGINT ({e}); stop the agent with SIGKILL");
-            return std::future::pending().await;
+/// Registers the handlers now (so no signal sent once this returns is
+/// lost to the default action) and returns the loop that forwards them;
+/// it never ends. Registering fails only if the signal machinery is
+/// unavailable.
+pub fn listen(
+    orders: watch::Sender<Control>,
+) -> std::io::Result<impl std::future::Future<Output = ()>> {
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut drain = signal(SignalKind::user_defined1())?;
+    Ok(async move {
+        loop {
+            let (name, order) = tokio::select! {
+                _ = terminate.recv() => ("SIGTERM", Control::ExitLeavingJobs),
+                _ = interrupt.recv() => ("SIGINT", Control::ExitLeavingJobs),
+                _ = drain.recv() => ("SIGUSR1", Control::Drain),
+            };
+            tracing::info!("received {name}");
+            // A drain never undoes an exit already ordered.
+            orders.send_if_modified(|current| {
+                let downgrade = order == Control::Drain && *current != Control::Run;
+                if downgrade || *current == order {
+                    return false;
+                }
+                *current = order;
+                true
+            });
         }
-    };
-    let name = tokio::select! {
-        _ = terminate.recv() => "SIGTERM",
-        _ = interrupt.recv() => "SIGINT",
-    };
-    tracing::info!("received {name}, shutting down");
-}
-
-/// Resolves on Ctrl-C where Unix signals do not exist.
-#[cfg(not(unix))]
-pub async fn terminated() {
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        tracing::warn!("cannot listen for Ctrl-C ({e})");
-        return std::future::pending().await;
-    }
-    tracing::info!("received Ctrl-C, shutting down");
+    })
 }

@@ -25,6 +25,7 @@ use crate::http::link_state::{LinkState, Recovery};
 use crate::http::response::Verdict;
 use crate::jobs::Contact;
 use crate::settings::AgentSettings;
+use crate::status::LinkBoard;
 
 /// Collect, post, wait, repeat. Returns only on a fatal answer.
 pub(crate) async fn post_forever(
@@ -33,6 +34,7 @@ pub(crate) async fn post_forever(
     collector: &SharedCollector,
     contact: &Contact,
     inventory: &watch::Sender<Option<Vec<u32>>>,
+    board: &LinkBoard,
 ) -> Result<(), AgentError> {
     let interval = config.heartbeat_interval;
     let backoff = config.backoff;
@@ -46,12 +48,14 @@ pub(crate) async fn post_forever(
         let next = match client.send(&heartbeat).await {
             Verdict::Accepted => {
                 contact.record(started);
+                board.accepted();
                 log_recovery(link.on_success(), client);
                 // Measured from the start of this attempt, so the period stays
                 // steady however long collection and the request took.
                 started + interval
             }
             Verdict::Rejected(message) => {
+                board.refused(&message);
                 if link.on_rejected(&message) {
                     tracing::error!("the server refused the heartbeat: {message}");
                 } else {
@@ -60,6 +64,7 @@ pub(crate) async fn post_forever(
                 started + interval
             }
             Verdict::Transient(message) => {
+                board.unreachable(&message);
                 let failures = link.on_transient_failure();
                 if failures == 1 {
                     tracing::warn!(

@@ -129,7 +129,14 @@ impl JobRunner {
             attempt: assignment.attempt,
         };
         let registry = &self.ctx.registry;
-        if registry.would_overcommit(inventory, &assignment.gpu_indices) {
+        if registry.is_draining() {
+            // The answer was on its way when the drain began: the server
+            // counts the job as ours, so it runs and the drain waits for it.
+            tracing::info!(
+                ?attempt,
+                "an assignment arrived as the drain began; running it"
+            );
+        } else if registry.would_overcommit(inventory, &assignment.gpu_indices) {
             // The server is the authority on placement; run it, but say so.
             tracing::warn!(?attempt, gpus = ?assignment.gpu_indices,
                 "the server assigned more than this agent advertised as free");
@@ -211,6 +218,42 @@ impl JobRunner {
         // Drop the results of tasks that already ended.
         while tasks.try_join_next().is_some() {}
         tasks.spawn(task);
+    }
+
+    /// Takes no new work from now on (see [`AttemptRegistry::start_draining`]).
+    pub fn start_draining(&self) {
+        self.ctx.registry.start_draining();
+    }
+
+    /// Resolves once every attempt here has ended and been reported.
+    pub async fn until_all_done(&self) {
+        self.ctx.registry.until_empty().await;
+    }
+
+    /// What `trainyard-agent --status` shows about the jobs.
+    pub fn status(&self) -> (bool, Vec<registry::Listed>) {
+        (self.ctx.registry.is_draining(), self.ctx.registry.list())
+    }
+
+    /// A change counter bumped whenever [`status`](Self::status) may differ.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.ctx.registry.subscribe()
+    }
+
+    /// Leaves every job running under its supervisor and drops the tasks
+    /// that watched them, as a `kill -9` of the agent would, but at a
+    /// moment of its choosing: the next agent on this work dir adopts the
+    /// jobs, ships the rest of their output and reports them.
+    pub fn leave_running(&self) {
+        let mut tasks =
+            std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        if !tasks.is_empty() {
+            tracing::info!(
+                "leaving {} job(s) running; the next agent on this work dir adopts them",
+                tasks.len()
+            );
+        }
+        tasks.abort_all();
     }
 
     /// Stops every job (TERM, KILL after the grace), gives their reports a

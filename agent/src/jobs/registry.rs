@@ -5,6 +5,7 @@
 //! loop watches, so it can re-send its long-poll at once.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -38,12 +39,23 @@ pub(crate) struct Snapshot {
     pub shortest_lease: Option<Duration>,
 }
 
+/// One attempt as `trainyard-agent --status` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Listed {
+    pub attempt: AttemptRef,
+    pub gpus: Vec<u32>,
+    /// False once its process ended and only its report is outstanding.
+    pub process_running: bool,
+}
+
 /// Live attempts plus the change counter. (Not the engine's host registry:
 /// this one lists the attempts on one host.)
 pub(crate) struct AttemptRegistry {
     attempts: Mutex<BTreeMap<AttemptRef, Entry>>,
     changes: watch::Sender<u64>,
     limits: Limits,
+    /// Set once the agent drains: it offers no capacity any more.
+    draining: AtomicBool,
 }
 
 impl AttemptRegistry {
@@ -52,7 +64,47 @@ impl AttemptRegistry {
             attempts: Mutex::new(BTreeMap::new()),
             changes: watch::Sender::new(0),
             limits,
+            draining: AtomicBool::new(false),
         }
+    }
+
+    /// From now on every poll offers nothing, so the server assigns no
+    /// more work; the attempts already here run (and report) on.
+    pub fn start_draining(&self) {
+        if !self.draining.swap(true, Ordering::SeqCst) {
+            self.changed();
+        }
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once no attempt is known here (every one ended and was
+    /// reported, or given up).
+    pub async fn until_empty(&self) {
+        let mut changes = self.subscribe();
+        loop {
+            changes.borrow_and_update();
+            if self.lock().is_empty() {
+                return;
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Every attempt known here, for the status file.
+    pub fn list(&self) -> Vec<Listed> {
+        self.lock()
+            .iter()
+            .map(|(attempt, entry)| Listed {
+                attempt: *attempt,
+                gpus: entry.gpus.clone(),
+                process_running: entry.holds_slots,
+            })
+            .collect()
     }
 
     /// Adds an attempt. `false` if it is already known: a repeated
@@ -113,9 +165,16 @@ impl AttemptRegistry {
     pub fn snapshot(&self, inventory: &[u32]) -> Snapshot {
         let attempts = self.lock();
         let holding = attempts.values().filter(|e| e.holds_slots);
-        let free = self
+        let mut free = self
             .limits
             .free(inventory, holding.map(|e| e.gpus.as_slice()));
+        if self.is_draining() {
+            free = Free {
+                gpus: Vec::new(),
+                cpu_slots: 0,
+                job_slots: 0,
+            };
+        }
         let shortest_lease = attempts
             .values()
             .filter(|e| e.holds_slots && e.fence)
@@ -187,6 +246,37 @@ mod tests {
 
         registry.remove(attempt(1));
         assert!(registry.snapshot(&[0, 1]).running.is_empty());
+    }
+
+    #[test]
+    fn a_draining_registry_offers_nothing_but_lists_its_attempts() {
+        let registry = AttemptRegistry::new(Limits {
+            cpu_slots: 2,
+            max_jobs: None,
+        });
+        let (stop, _stops) = mpsc::unbounded_channel();
+        registry.insert(
+            attempt(3),
+            Entry {
+                gpus: vec![1],
+                holds_slots: true,
+                lease: LEASE,
+                fence: false,
+                stop,
+            },
+        );
+        let mut changes = registry.subscribe();
+        changes.borrow_and_update();
+        registry.start_draining();
+        assert!(changes.has_changed().unwrap_or(false), "a poll is re-sent");
+        let snapshot = registry.snapshot(&[0, 1]);
+        assert!(snapshot.free.gpus.is_empty());
+        assert_eq!((snapshot.free.cpu_slots, snapshot.free.job_slots), (0, 0));
+        assert_eq!(snapshot.running, [attempt(3)]);
+        let listed = registry.list();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].gpus, [1]);
+        assert!(listed[0].process_running);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::harness::{config, eventually, until, TestServer, KEY};
 use crate::jobs_support::{log_of, submit, wait_status};
 
 /// The `trainyard-agent` binary of this build.
-fn agent_binary() -> PathBuf {
+pub fn agent_binary() -> PathBuf {
     let path = Path::new(env!("CARGO_BIN_EXE_trainyard")).with_file_name("trainyard-agent");
     assert!(
         path.exists(),
@@ -59,7 +59,7 @@ impl Drop for AgentProcess {
     }
 }
 
-fn pid_alive(pid: u32) -> bool {
+pub fn pid_alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|stat| {
             let state = stat
@@ -72,7 +72,7 @@ fn pid_alive(pid: u32) -> bool {
 }
 
 /// `supervisor.json` of job `id`'s attempt `attempt`: (supervisor, job) pids.
-fn supervisor_of(work_dir: &Path, id: i64, attempt: u32) -> (u32, u32) {
+pub fn supervisor_of(work_dir: &Path, id: i64, attempt: u32) -> (u32, u32) {
     let path = work_dir
         .join("runs")
         .join(format!("{id}-{attempt}/supervisor.json"));

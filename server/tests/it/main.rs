@@ -5,6 +5,7 @@
 // the test functions themselves.
 #![allow(clippy::expect_used)]
 
+mod agent_daemon;
 mod agent_restart;
 mod api_auth;
 mod bad_input;
