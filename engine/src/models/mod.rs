@@ -18,11 +18,15 @@
 mod bundle;
 mod draft;
 mod from_run;
+mod mlflow;
 mod promote;
 mod query;
 mod register;
 
 pub use draft::ModelDraft;
+pub use mlflow::{
+    mlflow_number, MlflowStage, NewMlflowVersion, RegisteredModel, RegisteredVersion,
+};
 pub(crate) use from_run::RunSide;
 pub(crate) use register::VersionMeta;
 
