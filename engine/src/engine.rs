@@ -1366,7 +1366,11 @@ impl Engine {
     }
 
     /// Removes an alias.
-    pub async fn delete_registered_alias(&self, name: &str, alias: &str) -> Result<(), EngineError> {
+    pub async fn delete_registered_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<(), EngineError> {
         self.models.delete_registered_alias(name, alias).await
     }
 

@@ -153,7 +153,9 @@ pub enum EngineError {
     ModelExists(String),
     #[error("model {0:?} has versions; versions are never deleted, so neither is the model")]
     ModelHasVersions(String),
-    #[error("model {model:?} has no version {number} (MLflow's version N is the dev version v000N)")]
+    #[error(
+        "model {model:?} has no version {number} (MLflow's version N is the dev version v000N)"
+    )]
     MlflowVersionNotFound { model: String, number: u64 },
     #[error("model {model:?} has no alias {alias:?}")]
     ModelAliasNotFound { model: String, alias: String },

@@ -12,11 +12,11 @@ use trainyard_core::models::{
 use trainyard_core::sync::validate_run_path;
 
 use super::{parse_stage, Models, VersionMeta};
-use trainyard_core::models::Stage;
 use crate::components::Components;
 use crate::error::EngineError;
 use crate::metrics::Metrics;
 use crate::runs::{Results, RunFileSources, OUTPUT_LOG};
+use trainyard_core::models::Stage;
 
 /// The name the run's resolved config gets in the payload.
 pub const CONFIG_FILE: &str = "config.yaml";

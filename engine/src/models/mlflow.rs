@@ -171,7 +171,11 @@ fn registered(
         .filter(|r| r.view.stage == Stage::Dev)
         .filter_map(|r| {
             let number = mlflow_number(&r.view.version)?;
-            let meta = ann.versions.get(&r.view.version).cloned().unwrap_or_default();
+            let meta = ann
+                .versions
+                .get(&r.view.version)
+                .cloned()
+                .unwrap_or_default();
             Some(RegisteredVersion {
                 model: name.to_string(),
                 number,
@@ -263,7 +267,10 @@ pub fn check_alias(alias: &str) -> Result<(), EngineError> {
     if alias.is_empty() || alias.chars().count() > MAX_ALIAS_CHARS {
         return bad(&format!("an alias is 1 to {MAX_ALIAS_CHARS} characters"));
     }
-    if alias.chars().any(|c| c.is_control() || c == '/' || c == '@') {
+    if alias
+        .chars()
+        .any(|c| c.is_control() || c == '/' || c == '@')
+    {
         return bad("'/', '@' and control characters are not allowed");
     }
     if alias.eq_ignore_ascii_case("latest") {
@@ -559,7 +566,11 @@ impl Models {
             .await
     }
 
-    pub async fn delete_registered_alias(&self, name: &str, alias: &str) -> Result<(), EngineError> {
+    pub async fn delete_registered_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<(), EngineError> {
         self.registered_model(name).await?;
         if self.store.delete_model_alias(name, alias).await? {
             Ok(())
@@ -664,15 +675,7 @@ impl Models {
             set_latest: false,
         };
         let view = self
-            .register_run_dir(
-                name,
-                req.job_id,
-                &req.dir,
-                "source",
-                to,
-                registered_by,
-                run,
-            )
+            .register_run_dir(name, req.job_id, &req.dir, "source", to, registered_by, run)
             .await?;
         let now = self.clock.now_ms();
         self.store
@@ -752,7 +755,11 @@ mod tests {
                 v(3, MlflowStage::None),
             ],
         };
-        let all: Vec<u64> = model.latest_versions(&[]).iter().map(|v| v.number).collect();
+        let all: Vec<u64> = model
+            .latest_versions(&[])
+            .iter()
+            .map(|v| v.number)
+            .collect();
         assert_eq!(all, vec![3, 1]);
         let prod: Vec<u64> = model
             .latest_versions(&[MlflowStage::Production])

@@ -24,10 +24,10 @@ mod query;
 mod register;
 
 pub use draft::ModelDraft;
+pub(crate) use from_run::RunSide;
 pub use mlflow::{
     mlflow_number, MlflowStage, NewMlflowVersion, RegisteredModel, RegisteredVersion,
 };
-pub(crate) use from_run::RunSide;
 pub(crate) use register::VersionMeta;
 
 use std::collections::HashMap;

@@ -110,10 +110,11 @@ impl Store {
     /// Everything annotated on model `name` and its versions.
     pub async fn model_annotations(&self, name: &str) -> Result<ModelAnnotations, EngineError> {
         let mut out = ModelAnnotations::default();
-        if let Some(r) = sqlx::query("SELECT description, updated_ms FROM model_meta WHERE model = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?
+        if let Some(r) =
+            sqlx::query("SELECT description, updated_ms FROM model_meta WHERE model = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?
         {
             out.description = r.try_get("description")?;
             out.updated_ms = Some(r.try_get("updated_ms")?);
@@ -131,7 +132,8 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?
         {
-            out.aliases.push((r.try_get("alias")?, r.try_get("version")?));
+            out.aliases
+                .push((r.try_get("alias")?, r.try_get("version")?));
         }
         for r in sqlx::query(
             "SELECT version, description, mlflow_stage, source, updated_ms
@@ -192,12 +194,12 @@ impl Store {
         value: Option<&str>,
     ) -> Result<bool, EngineError> {
         let query = match value {
-            Some(value) => {
-                sqlx::query("INSERT OR REPLACE INTO model_tags (model, key, value) VALUES (?, ?, ?)")
-                    .bind(name)
-                    .bind(key)
-                    .bind(value)
-            }
+            Some(value) => sqlx::query(
+                "INSERT OR REPLACE INTO model_tags (model, key, value) VALUES (?, ?, ?)",
+            )
+            .bind(name)
+            .bind(key)
+            .bind(value),
             None => sqlx::query("DELETE FROM model_tags WHERE model = ? AND key = ?")
                 .bind(name)
                 .bind(key),
@@ -346,7 +348,10 @@ mod tests {
             .create_model("m", "first", &[("team".into(), "cv".into())], 5)
             .await
             .expect("create"));
-        assert!(!store.create_model("m", "again", &[], 6).await.expect("create"));
+        assert!(!store
+            .create_model("m", "again", &[], 6)
+            .await
+            .expect("create"));
         store
             .set_model_version_meta("m", "v0001", VersionColumn::Stage, "Production", 7)
             .await
@@ -370,14 +375,23 @@ mod tests {
         let a = store.model_annotations("m").await.expect("read");
         assert_eq!(a.description, "first");
         assert_eq!(a.tags, vec![("team".to_string(), "cv".to_string())]);
-        assert_eq!(a.aliases, vec![("champion".to_string(), "v0001".to_string())]);
+        assert_eq!(
+            a.aliases,
+            vec![("champion".to_string(), "v0001".to_string())]
+        );
         let v = &a.versions["v0001"];
         assert_eq!(v.stage.as_deref(), Some("Archived"));
         assert_eq!(v.source.as_deref(), Some("runs:/1/model"));
         assert_eq!(v.description, None);
         assert_eq!(v.tags, vec![("k".to_string(), "v".to_string())]);
-        assert!(store.delete_model_alias("m", "champion").await.expect("del"));
-        assert!(!store.delete_model_alias("m", "champion").await.expect("del"));
+        assert!(store
+            .delete_model_alias("m", "champion")
+            .await
+            .expect("del"));
+        assert!(!store
+            .delete_model_alias("m", "champion")
+            .await
+            .expect("del"));
         assert!(!store.set_model_tag("m", "nope", None).await.expect("del"));
         assert!(store.delete_empty_model("m").await.expect("delete"));
         assert_eq!(store.model_created("m").await.expect("read"), None);

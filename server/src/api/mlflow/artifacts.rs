@@ -93,14 +93,13 @@ pub async fn put(
     Path(path): Path<String>,
     body: Body,
 ) -> Result<Json<Value>, MlflowError> {
-    let (run, rest) = match target(&path)? {
-        Target::Run { run, path } => (run, path),
-        Target::Version { .. } => {
-            return Err(MlflowError::invalid(
+    let (run, rest) =
+        match target(&path)? {
+            Target::Run { run, path } => (run, path),
+            Target::Version { .. } => return Err(MlflowError::invalid(
                 "a model version's files are read-only; log to a run and register a new version",
-            ))
-        }
-    };
+            )),
+        };
     if rest.is_empty() {
         return Err(MlflowError::invalid(
             "Invalid path: no file name after artifacts/",

@@ -75,9 +75,7 @@ impl From<EngineError> for MlflowError {
                 | EngineError::ModelExists(_)
                 | EngineError::ModelVersionExists { .. },
                 _,
-            ) => {
-                (StatusCode::BAD_REQUEST, RESOURCE_ALREADY_EXISTS)
-            }
+            ) => (StatusCode::BAD_REQUEST, RESOURCE_ALREADY_EXISTS),
             (_, ErrorKind::NotFound) => (StatusCode::NOT_FOUND, RESOURCE_DOES_NOT_EXIST),
             (_, ErrorKind::Internal) => (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_ERROR),
             // Everything else will fail again: a 4xx, never retried.

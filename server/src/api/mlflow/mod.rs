@@ -89,7 +89,10 @@ fn registry() -> Router<AppState> {
         .route("/registered-models/delete", delete(registry::delete))
         .route("/registered-models/rename", post(registry::rename))
         .route("/registered-models/set-tag", post(registry::set_tag))
-        .route("/registered-models/delete-tag", delete(registry::delete_tag))
+        .route(
+            "/registered-models/delete-tag",
+            delete(registry::delete_tag),
+        )
         .route(
             "/registered-models/alias",
             post(registry::set_alias)

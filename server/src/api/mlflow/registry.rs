@@ -99,7 +99,9 @@ pub fn order_by(fields: &Fields, known: &[&str]) -> Result<Vec<(String, bool)>, 
 }
 
 fn model_reply(m: &RegisteredModel) -> Reply {
-    Ok(Json(json!({ "registered_model": wire::registered_model(m) })))
+    Ok(Json(
+        json!({ "registered_model": wire::registered_model(m) }),
+    ))
 }
 
 pub fn version_reply(v: &RegisteredVersion) -> Reply {
@@ -128,7 +130,12 @@ pub async fn search(State(state): State<AppState>, fields: Fields) -> Reply {
     let filter = fields.opt_str("filter")?.unwrap_or_default();
     let order = order_by(
         &fields,
-        &["name", "creation_timestamp", "last_updated_timestamp", "timestamp"],
+        &[
+            "name",
+            "creation_timestamp",
+            "last_updated_timestamp",
+            "timestamp",
+        ],
     )?;
     let mut all = state.engine.search_registered_models(&filter).await?;
     for (column, ascending) in order.iter().rev() {
