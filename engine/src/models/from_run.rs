@@ -171,6 +171,13 @@ impl Models {
     }
 }
 
+/// A run-file directory (or file) of a run; `field` names it in errors.
+pub(crate) struct RunDir<'a> {
+    pub job_id: i64,
+    pub dir: &'a str,
+    pub field: &'a str,
+}
+
 /// Where a version from a run goes and what it says.
 pub(crate) struct RunVersion {
     pub stage: Stage,
@@ -228,13 +235,12 @@ impl Models {
     pub(crate) async fn register_run_dir(
         &self,
         name: &str,
-        job_id: i64,
-        dir: &str,
-        field: &str,
+        from: RunDir<'_>,
         to: RunVersion,
         registered_by: &str,
         run: &RunSide<'_>,
     ) -> Result<ModelVersionView, EngineError> {
+        let RunDir { job_id, dir, field } = from;
         let dir = dir.trim_matches('/');
         validate_run_path(dir).map_err(|e| EngineError::ModelInvalid {
             field: field.to_string(),

@@ -12,7 +12,7 @@ use trainyard_core::models::{
     auto_number, auto_version, ModelSource, PromoteRequest, Stage, MAX_NOTES_CHARS,
 };
 
-use super::from_run::RunVersion;
+use super::from_run::{RunDir, RunVersion};
 use super::{check_model_name, Models, RunSide};
 use crate::error::EngineError;
 use crate::store::{ModelAnnotations, ModelVersionRow, VersionColumn};
@@ -675,7 +675,17 @@ impl Models {
             set_latest: false,
         };
         let view = self
-            .register_run_dir(name, req.job_id, &req.dir, "source", to, registered_by, run)
+            .register_run_dir(
+                name,
+                RunDir {
+                    job_id: req.job_id,
+                    dir: &req.dir,
+                    field: "source",
+                },
+                to,
+                registered_by,
+                run,
+            )
             .await?;
         let now = self.clock.now_ms();
         self.store
