@@ -49,7 +49,10 @@ use crate::import::{Imports, WATCH_INTERVAL};
 use crate::jobs::{JobFilter, LogAppended, LogRead, Scheduler};
 use crate::launcher::Launcher;
 use crate::metrics::{MetricPoint, Metrics};
-use crate::models::{ModelDownload, ModelDraft, Models, RunSide};
+use crate::models::{
+    MlflowStage, ModelDownload, ModelDraft, Models, NewMlflowVersion, RegisteredModel,
+    RegisteredVersion, RunSide,
+};
 use crate::notify::Notifier;
 use crate::prometheus;
 use crate::runs::{Results, RunFileSlice, RunFileSources};
@@ -1215,5 +1218,168 @@ impl Engine {
         path: &str,
     ) -> Result<ModelDownload, EngineError> {
         self.models.file(name, stage, version, path).await
+    }
+
+    /// The entries of a version's payload directory (`None`: a file or
+    /// nothing there).
+    pub async fn model_payload_entries(
+        &self,
+        name: &str,
+        stage: &str,
+        version: &str,
+        dir: &str,
+    ) -> Result<Option<Vec<DirEntry>>, EngineError> {
+        self.models.payload_entries(name, stage, version, dir).await
+    }
+
+    // ---- MLflow's model registry over the models domain ---------------------
+
+    /// A model as MLflow's registry shows it (numbered dev versions,
+    /// description, tags, aliases).
+    pub async fn registered_model(&self, name: &str) -> Result<RegisteredModel, EngineError> {
+        self.models.registered_model(name).await
+    }
+
+    /// Models matching an MLflow search filter, by name.
+    pub async fn search_registered_models(
+        &self,
+        filter: &str,
+    ) -> Result<Vec<RegisteredModel>, EngineError> {
+        self.models.search_registered_models(filter).await
+    }
+
+    /// MLflow-numbered versions matching an MLflow search filter.
+    pub async fn search_registered_versions(
+        &self,
+        filter: &str,
+    ) -> Result<Vec<RegisteredVersion>, EngineError> {
+        self.models.search_registered_versions(filter).await
+    }
+
+    /// Creates a model with no versions.
+    pub async fn create_registered_model(
+        &self,
+        name: &str,
+        description: &str,
+        tags: &[(String, String)],
+    ) -> Result<RegisteredModel, EngineError> {
+        self.models
+            .create_registered_model(name, description, tags)
+            .await
+    }
+
+    /// Deletes a model that has no versions.
+    pub async fn delete_registered_model(&self, name: &str) -> Result<(), EngineError> {
+        self.models.delete_registered_model(name).await
+    }
+
+    /// Sets a model's description.
+    pub async fn describe_registered_model(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<RegisteredModel, EngineError> {
+        self.models
+            .describe_registered_model(name, description)
+            .await
+    }
+
+    /// Sets (`Some`) or deletes (`None`) a model's tag.
+    pub async fn tag_registered_model(
+        &self,
+        name: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), EngineError> {
+        self.models.tag_registered_model(name, key, value).await
+    }
+
+    /// MLflow's version `number` of a model (its dev version `v000N`).
+    pub async fn registered_version(
+        &self,
+        name: &str,
+        number: u64,
+    ) -> Result<RegisteredVersion, EngineError> {
+        self.models.registered_version(name, number).await
+    }
+
+    /// Registers a model's next dev version from a run's artifact directory.
+    pub async fn register_mlflow_version(
+        &self,
+        name: &str,
+        req: &NewMlflowVersion,
+        registered_by: &str,
+    ) -> Result<RegisteredVersion, EngineError> {
+        self.models
+            .register_mlflow_version(name, req, registered_by, &self.run_side())
+            .await
+    }
+
+    /// Sets a version's description.
+    pub async fn describe_registered_version(
+        &self,
+        name: &str,
+        number: u64,
+        description: &str,
+    ) -> Result<RegisteredVersion, EngineError> {
+        self.models
+            .describe_registered_version(name, number, description)
+            .await
+    }
+
+    /// Sets (`Some`) or deletes (`None`) a version's tag.
+    pub async fn tag_registered_version(
+        &self,
+        name: &str,
+        number: u64,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), EngineError> {
+        self.models
+            .tag_registered_version(name, number, key, value)
+            .await
+    }
+
+    /// Labels a version with an MLflow stage (`Production` also promotes it
+    /// to release and moves release's LATEST).
+    pub async fn transition_registered_version(
+        &self,
+        name: &str,
+        number: u64,
+        stage: MlflowStage,
+        archive_existing: bool,
+        registered_by: &str,
+    ) -> Result<RegisteredVersion, EngineError> {
+        self.models
+            .transition_registered_version(name, number, stage, archive_existing, registered_by)
+            .await
+    }
+
+    /// Points an alias at a version.
+    pub async fn set_registered_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        number: u64,
+    ) -> Result<(), EngineError> {
+        self.models.set_registered_alias(name, alias, number).await
+    }
+
+    /// Removes an alias.
+    pub async fn delete_registered_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<(), EngineError> {
+        self.models.delete_registered_alias(name, alias).await
+    }
+
+    /// The version an alias names.
+    pub async fn registered_version_by_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<RegisteredVersion, EngineError> {
+        self.models.registered_version_by_alias(name, alias).await
     }
 }

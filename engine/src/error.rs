@@ -149,6 +149,16 @@ pub enum EngineError {
         stage: String,
         version: String,
     },
+    #[error("a model named {0:?} already exists")]
+    ModelExists(String),
+    #[error("model {0:?} has versions; versions are never deleted, so neither is the model")]
+    ModelHasVersions(String),
+    #[error(
+        "model {model:?} has no version {number} (MLflow's version N is the dev version v000N)"
+    )]
+    MlflowVersionNotFound { model: String, number: u64 },
+    #[error("model {model:?} has no alias {alias:?}")]
+    ModelAliasNotFound { model: String, alias: String },
     #[error("run {job_id}: {message}")]
     RunFilesMissing { job_id: i64, message: String },
     #[error("no project named {0:?}")]
@@ -244,6 +254,11 @@ impl EngineError {
             EngineError::ModelFileNotFound { .. } => (codes::FILE_NOT_FOUND, NotFound),
             EngineError::ModelVersionExists { .. } => (codes::MODEL_VERSION_EXISTS, Conflict),
             EngineError::RunFilesMissing { .. } => (codes::RUN_FILES_MISSING, BadRequest),
+            EngineError::ModelExists(_) => (codes::MODEL_EXISTS, Conflict),
+            EngineError::ModelHasVersions(_) => (codes::MODEL_HAS_VERSIONS, Conflict),
+            EngineError::MlflowVersionNotFound { .. } | EngineError::ModelAliasNotFound { .. } => {
+                (codes::MODEL_VERSION_NOT_FOUND, NotFound)
+            }
             EngineError::ProjectNotFound(_) => (codes::PROJECT_NOT_FOUND, NotFound),
             EngineError::NoBestRun { .. } => (codes::NO_BEST_RUN, NotFound),
             EngineError::Io { .. } | EngineError::Database(_) | EngineError::Migration(_) => {

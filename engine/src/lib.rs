@@ -50,7 +50,10 @@ pub use jobs::{
 };
 pub use launcher::MAX_CATALOG_BYTES;
 pub use metrics::MetricPoint;
-pub use models::{ModelDownload, ModelDraft};
+pub use models::{
+    mlflow_number, MlflowStage, ModelDownload, ModelDraft, NewMlflowVersion, RegisteredModel,
+    RegisteredVersion,
+};
 pub use notify::{validate_url as validate_webhook_url, FlagWebhook, NotifySettings};
 pub use runs::{RunFileSlice, OUTPUT_LOG};
 pub use settings::EngineSettings;

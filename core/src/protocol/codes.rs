@@ -111,6 +111,10 @@ pub const MODEL_VERSION_NOT_FOUND: &str = "model_version_not_found";
 pub const STAGE_NOT_FOUND: &str = "stage_not_found";
 /// The stage already has a version of that name; names are never reused (409).
 pub const MODEL_VERSION_EXISTS: &str = "model_version_exists";
+/// A model of that name exists already (409; MLflow's create).
+pub const MODEL_EXISTS: &str = "model_exists";
+/// A model with versions cannot be deleted: versions never are (409).
+pub const MODEL_HAS_VERSIONS: &str = "model_has_versions";
 /// The run lacks files the registration selected, or has no checkpoint (400).
 pub const RUN_FILES_MISSING: &str = "run_files_missing";
 /// No run with that project (404).

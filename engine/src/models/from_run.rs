@@ -16,6 +16,7 @@ use crate::components::Components;
 use crate::error::EngineError;
 use crate::metrics::Metrics;
 use crate::runs::{Results, RunFileSources, OUTPUT_LOG};
+use trainyard_core::models::Stage;
 
 /// The name the run's resolved config gets in the payload.
 pub const CONFIG_FILE: &str = "config.yaml";
@@ -82,32 +83,21 @@ impl Models {
         run: &RunSide<'_>,
     ) -> Result<ModelVersionView, EngineError> {
         let stage = parse_stage(req.stage.as_deref())?;
-        let job = self
-            .store
-            .job(req.job_id)
-            .await?
-            .ok_or(EngineError::JobNotFound(req.job_id))?;
-        let meta = VersionMeta {
-            model: name.to_string(),
-            stage,
-            version: req.version.clone(),
-            notes: req.notes.clone().unwrap_or_default(),
-            registered_by: registered_by.to_string(),
-            set_latest: req.set_latest.unwrap_or(false),
-            source: ModelSource::Run {
-                job_id: req.job_id,
-                project: job.view.project.clone(),
-                run_name: job.view.name.clone(),
+        let meta = self
+            .run_meta(
+                name,
+                req.job_id,
+                RunVersion {
+                    stage,
+                    version: req.version.clone(),
+                    notes: req.notes.clone().unwrap_or_default(),
+                    set_latest: req.set_latest.unwrap_or(false),
+                },
                 metric,
-            },
-            job_id: Some(req.job_id),
-            config_yaml: (!job.config_yaml.is_empty()).then(|| job.config_yaml.clone()),
-            components: match run.components.job_manifest(req.job_id).await {
-                Ok(m) => Some(m),
-                Err(EngineError::ManifestNotFound(_)) => None,
-                Err(e) => return Err(e),
-            },
-        };
+                registered_by,
+                run,
+            )
+            .await?;
         self.check_free(&meta).await?;
         let listed = run.results.run_files(req.job_id, &run.sources).await?;
         let selected: Vec<String> = match &req.files {
@@ -176,6 +166,121 @@ impl Models {
             if !selected.iter().any(|p| p == CONFIG_FILE) {
                 draft.add_bytes(CONFIG_FILE, config.as_bytes()).await?;
             }
+        }
+        self.commit(draft, meta).await
+    }
+}
+
+/// A run-file directory (or file) of a run; `field` names it in errors.
+pub(crate) struct RunDir<'a> {
+    pub job_id: i64,
+    pub dir: &'a str,
+    pub field: &'a str,
+}
+
+/// Where a version from a run goes and what it says.
+pub(crate) struct RunVersion {
+    pub stage: Stage,
+    /// An explicit name; `None`: the stage's next number.
+    pub version: Option<String>,
+    pub notes: String,
+    pub set_latest: bool,
+}
+
+impl Models {
+    /// What a version from run `job_id` says about itself: the run as its
+    /// source, its resolved config and component manifest.
+    async fn run_meta(
+        &self,
+        name: &str,
+        job_id: i64,
+        to: RunVersion,
+        metric: Option<SourceMetric>,
+        registered_by: &str,
+        run: &RunSide<'_>,
+    ) -> Result<VersionMeta, EngineError> {
+        let job = self
+            .store
+            .job(job_id)
+            .await?
+            .ok_or(EngineError::JobNotFound(job_id))?;
+        Ok(VersionMeta {
+            model: name.to_string(),
+            stage: to.stage,
+            version: to.version,
+            notes: to.notes,
+            registered_by: registered_by.to_string(),
+            set_latest: to.set_latest,
+            source: ModelSource::Run {
+                job_id,
+                project: job.view.project.clone(),
+                run_name: job.view.name.clone(),
+                metric,
+            },
+            job_id: Some(job_id),
+            config_yaml: (!job.config_yaml.is_empty()).then(|| job.config_yaml.clone()),
+            components: match run.components.job_manifest(job_id).await {
+                Ok(m) => Some(m),
+                Err(EngineError::ManifestNotFound(_)) => None,
+                Err(e) => return Err(e),
+            },
+        })
+    }
+
+    /// Registers the run files under `dir` (a run-relative directory, or
+    /// one file) as a version whose payload is that directory's content:
+    /// paths relative to `dir` (a file: its base name). Nothing is added
+    /// (the run's config stays in the manifest), so the version holds
+    /// exactly what the run logged there. `field` names `dir` in errors.
+    pub(crate) async fn register_run_dir(
+        &self,
+        name: &str,
+        from: RunDir<'_>,
+        to: RunVersion,
+        registered_by: &str,
+        run: &RunSide<'_>,
+    ) -> Result<ModelVersionView, EngineError> {
+        let RunDir { job_id, dir, field } = from;
+        let dir = dir.trim_matches('/');
+        validate_run_path(dir).map_err(|e| EngineError::ModelInvalid {
+            field: field.to_string(),
+            message: format!("{:?}: {e}", dir.chars().take(200).collect::<String>()),
+        })?;
+        let meta = self
+            .run_meta(name, job_id, to, None, registered_by, run)
+            .await?;
+        self.check_free(&meta).await?;
+        let listed = run.results.run_files(job_id, &run.sources).await?;
+        let prefix = format!("{dir}/");
+        let selected: Vec<(String, String)> = listed
+            .iter()
+            .filter_map(|f| {
+                if f.path == dir {
+                    let base = dir.rsplit('/').next().unwrap_or(dir);
+                    Some((f.path.clone(), base.to_string()))
+                } else {
+                    f.path
+                        .strip_prefix(&prefix)
+                        .map(|rest| (f.path.clone(), rest.to_string()))
+                }
+            })
+            .collect();
+        if selected.is_empty() {
+            return Err(EngineError::RunFilesMissing {
+                job_id,
+                message: format!(
+                    "has no file at or under {:?} ({field})",
+                    dir.chars().take(200).collect::<String>()
+                ),
+            });
+        }
+        let mut draft = self.draft().await?;
+        for (i, (from, to)) in selected.iter().enumerate() {
+            let (full, _) = run
+                .results
+                .locate_run_file(job_id, from, &run.sources)
+                .await?;
+            draft.add_copy(&format!("{field}[{i}]"), to, &full).await?;
         }
         self.commit(draft, meta).await
     }

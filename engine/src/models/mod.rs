@@ -18,12 +18,16 @@
 mod bundle;
 mod draft;
 mod from_run;
+mod mlflow;
 mod promote;
 mod query;
 mod register;
 
 pub use draft::ModelDraft;
 pub(crate) use from_run::RunSide;
+pub use mlflow::{
+    mlflow_number, MlflowStage, NewMlflowVersion, RegisteredModel, RegisteredVersion,
+};
 pub(crate) use register::VersionMeta;
 
 use std::collections::HashMap;

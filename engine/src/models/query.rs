@@ -1,6 +1,7 @@
 //! Reading the registry: models, a model's stages, resolving `latest`, and
 //! the files clients download.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use trainyard_core::models::{
@@ -11,6 +12,7 @@ use trainyard_core::sync::{validate_run_path, xxh3_hex};
 
 use super::{check_model_name, check_version_name, place, ModelDownload, Models};
 use crate::error::EngineError;
+use crate::files::DirEntry;
 use crate::store::ModelVersionRow;
 
 impl Models {
@@ -173,6 +175,51 @@ impl Models {
             size: file.bytes,
             xxh3: file.xxh3.clone(),
         })
+    }
+
+    /// The entries of payload directory `dir` (`""`: the root) of a
+    /// version, from its manifest; `None` when `dir` is a file or holds
+    /// nothing (MLflow's artifact listing answers `{}` then).
+    pub async fn payload_entries(
+        &self,
+        name: &str,
+        stage: &str,
+        version: &str,
+        dir: &str,
+    ) -> Result<Option<Vec<DirEntry>>, EngineError> {
+        let dir = dir.trim_matches('/');
+        if !dir.is_empty() {
+            validate_run_path(dir).map_err(|e| EngineError::ModelInvalid {
+                field: "path".into(),
+                message: format!("{:?}: {e}", dir.chars().take(200).collect::<String>()),
+            })?;
+        }
+        let manifest = self.manifest(name, stage, version).await?;
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let mut entries: BTreeMap<String, DirEntry> = BTreeMap::new();
+        for file in &manifest.files {
+            let Some(rest) = file.path.strip_prefix(&prefix) else {
+                continue;
+            };
+            let entry = match rest.split_once('/') {
+                Some((sub, _)) => DirEntry {
+                    name: sub.to_string(),
+                    is_dir: true,
+                    size: None,
+                },
+                None => DirEntry {
+                    name: rest.to_string(),
+                    is_dir: false,
+                    size: Some(file.bytes),
+                },
+            };
+            entries.entry(entry.name.clone()).or_insert(entry);
+        }
+        Ok((!entries.is_empty()).then(|| entries.into_values().collect()))
     }
 
     /// Points a stage's LATEST at one of its versions.

@@ -12,7 +12,7 @@
 
 mod artifacts;
 mod experiments;
-mod filter;
+pub(crate) mod filter;
 mod logging;
 mod runs;
 mod search;

@@ -12,6 +12,7 @@ mod imports;
 mod jobs;
 mod launcher;
 mod metrics;
+mod mlflow_registry;
 mod models;
 mod notify;
 mod run_archive;

@@ -23,6 +23,7 @@ mod launcher;
 mod metrics_api;
 mod metrics_endpoint;
 mod mlflow_client;
+mod mlflow_registry;
 mod models_api;
 mod results_api;
 mod sse;

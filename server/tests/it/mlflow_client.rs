@@ -32,11 +32,11 @@ fn python() -> PathBuf {
     python
 }
 
-fn script(name: &str) -> PathBuf {
+pub(crate) fn script(name: &str) -> PathBuf {
     repo_root().join("server/tests/python").join(name)
 }
 
-async fn run_python(args: Vec<String>) -> String {
+pub(crate) async fn run_python(args: Vec<String>) -> String {
     let out = tokio::task::spawn_blocking(move || {
         Command::new(python())
             .args(&args)

@@ -57,7 +57,7 @@ async fn bytes_of(response: reqwest::Response) -> Vec<u8> {
 }
 
 /// `(path, bytes)` of a bundle's entries.
-fn entries(bundle: &[u8]) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn entries(bundle: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut raw = Vec::new();
     flate2::read::GzDecoder::new(bundle)
         .read_to_end(&mut raw)

@@ -1,5 +1,7 @@
 //! The artifact proxy (`mlflow-artifacts:` URIs): a run's artifact
-//! `<exp>/<run>/artifacts/<path>` is its run file `artifacts/<path>`.
+//! `<exp>/<run>/artifacts/<path>` is its run file `artifacts/<path>`; a
+//! model version's file `registry/<model>/<stage>/<version>/<path>` is its
+//! payload file `<path>` (read-only; `get-download-uri` hands these out).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -15,19 +17,61 @@ use super::request::{parse_run_id, Fields};
 use super::wire;
 use crate::state::AppState;
 
-/// `<exp>/<run>/artifacts[/<rest>]` → (run id, rest).
-fn split(path: &str) -> Result<(i64, String), MlflowError> {
-    let mut parts = path.trim_start_matches('/').splitn(4, '/');
+/// What an artifact path names.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target {
+    /// `<exp>/<run>/artifacts[/<path>]`: a run's artifact.
+    Run { run: i64, path: String },
+    /// `registry/<model>/<stage>/<version>[/<path>]`: a model version's
+    /// payload (read-only).
+    Version {
+        model: String,
+        stage: String,
+        version: String,
+        path: String,
+    },
+}
+
+/// Reads an artifact path (the part after `mlflow-artifacts:/`).
+pub fn target(path: &str) -> Result<Target, MlflowError> {
+    let trimmed = path.trim_start_matches('/');
+    let bad = || {
+        MlflowError::invalid(format!(
+            "Invalid path {:?}: expected <experiment id>/<run id>/artifacts/<path> or {}/<model>/<stage>/<version>/<path>",
+            path.chars().take(200).collect::<String>(),
+            wire::REGISTRY_ROOT
+        ))
+    };
+    if let Some(rest) = trimmed
+        .strip_prefix(wire::REGISTRY_ROOT)
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        let mut parts = rest.splitn(4, '/');
+        return match (parts.next(), parts.next(), parts.next()) {
+            (Some(model), Some(stage), Some(version))
+                if !model.is_empty() && !stage.is_empty() && !version.is_empty() =>
+            {
+                Ok(Target::Version {
+                    model: model.to_string(),
+                    stage: stage.to_string(),
+                    version: version.to_string(),
+                    path: parts.next().unwrap_or("").trim_end_matches('/').to_string(),
+                })
+            }
+            _ => Err(bad()),
+        };
+    }
+    let mut parts = trimmed.splitn(4, '/');
     let (exp, run, root) = (parts.next(), parts.next(), parts.next());
     let rest = parts.next().unwrap_or("").trim_end_matches('/').to_string();
     match (exp, run, root) {
         (Some(exp), Some(run), Some("artifacts")) if exp.parse::<i64>().is_ok() => {
-            Ok((parse_run_id(run)?, rest))
+            Ok(Target::Run {
+                run: parse_run_id(run)?,
+                path: rest,
+            })
         }
-        _ => Err(MlflowError::invalid(format!(
-            "Invalid path {:?}: expected <experiment id>/<run id>/artifacts/<path> (logged models are not stored yet)",
-            path.chars().take(200).collect::<String>()
-        ))),
+        _ => Err(bad()),
     }
 }
 
@@ -49,7 +93,13 @@ pub async fn put(
     Path(path): Path<String>,
     body: Body,
 ) -> Result<Json<Value>, MlflowError> {
-    let (run, rest) = split(&path)?;
+    let (run, rest) =
+        match target(&path)? {
+            Target::Run { run, path } => (run, path),
+            Target::Version { .. } => return Err(MlflowError::invalid(
+                "a model version's files are read-only; log to a run and register a new version",
+            )),
+        };
     if rest.is_empty() {
         return Err(MlflowError::invalid(
             "Invalid path: no file name after artifacts/",
@@ -69,7 +119,22 @@ pub async fn get(
     State(state): State<AppState>,
     Path(path): Path<String>,
 ) -> Result<Response, MlflowError> {
-    let (run, rest) = split(&path)?;
+    let (run, rest) = match target(&path)? {
+        Target::Run { run, path } => (run, path),
+        Target::Version {
+            model,
+            stage,
+            version,
+            path,
+        } => {
+            let file = state
+                .engine
+                .model_file(&model, &stage, &version, &path)
+                .await
+                .map_err(invalid_path)?;
+            return Ok(crate::api::run_files::file_download(&file.path, file.size, &path).await?);
+        }
+    };
     let (full, size) = state
         .engine
         .locate_artifact(run, &rest)
@@ -85,12 +150,21 @@ pub async fn list(
     fields: Fields,
 ) -> Result<Json<Value>, MlflowError> {
     let path = fields.opt_str("path")?.unwrap_or_default();
-    let (run, rest) = split(&path)?;
-    let entries = state
-        .engine
-        .list_artifacts(run, &rest)
-        .await
-        .map_err(invalid_path)?;
+    let entries = match target(&path)? {
+        Target::Run { run, path } => state.engine.list_artifacts(run, &path).await,
+        Target::Version {
+            model,
+            stage,
+            version,
+            path,
+        } => {
+            state
+                .engine
+                .model_payload_entries(&model, &stage, &version, &path)
+                .await
+        }
+    }
+    .map_err(invalid_path)?;
     Ok(Json(match entries {
         None => json!({}),
         Some(entries) => {

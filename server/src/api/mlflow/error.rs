@@ -70,9 +70,12 @@ impl From<EngineError> for MlflowError {
     fn from(e: EngineError) -> MlflowError {
         let message = e.public_message();
         let (status, error_code) = match (&e, e.code().1) {
-            (EngineError::ExperimentExists(_), _) => {
-                (StatusCode::BAD_REQUEST, RESOURCE_ALREADY_EXISTS)
-            }
+            (
+                EngineError::ExperimentExists(_)
+                | EngineError::ModelExists(_)
+                | EngineError::ModelVersionExists { .. },
+                _,
+            ) => (StatusCode::BAD_REQUEST, RESOURCE_ALREADY_EXISTS),
             (_, ErrorKind::NotFound) => (StatusCode::NOT_FOUND, RESOURCE_DOES_NOT_EXIST),
             (_, ErrorKind::Internal) => (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_ERROR),
             // Everything else will fail again: a 4xx, never retried.

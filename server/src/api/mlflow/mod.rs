@@ -10,14 +10,16 @@
 mod artifacts;
 mod error;
 mod experiments;
+mod registry;
 mod request;
 mod runs;
+mod versions;
 mod wire;
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -67,6 +69,54 @@ fn tracking() -> Router<AppState> {
         // first; none are stored yet (the model registry is its own issue).
         .route("/logged-models/search", post(no_logged_models))
         .route("/logged-models", post(logged_models_not_stored))
+        .merge(registry())
+}
+
+/// The model registry routes (`registry.rs`, `versions.rs`).
+fn registry() -> Router<AppState> {
+    Router::new()
+        .route("/registered-models/create", post(registry::create))
+        .route("/registered-models/get", get(registry::get))
+        .route(
+            "/registered-models/search",
+            get(registry::search).post(registry::search),
+        )
+        .route(
+            "/registered-models/get-latest-versions",
+            post(registry::latest_versions).get(registry::latest_versions),
+        )
+        .route("/registered-models/update", patch(registry::update))
+        .route("/registered-models/delete", delete(registry::delete))
+        .route("/registered-models/rename", post(registry::rename))
+        .route("/registered-models/set-tag", post(registry::set_tag))
+        .route(
+            "/registered-models/delete-tag",
+            delete(registry::delete_tag),
+        )
+        .route(
+            "/registered-models/alias",
+            post(registry::set_alias)
+                .get(registry::get_alias)
+                .delete(registry::delete_alias),
+        )
+        .route("/model-versions/create", post(versions::create))
+        .route("/model-versions/get", get(versions::get))
+        .route(
+            "/model-versions/search",
+            get(versions::search).post(versions::search),
+        )
+        .route(
+            "/model-versions/get-download-uri",
+            get(versions::download_uri),
+        )
+        .route("/model-versions/update", patch(versions::update))
+        .route("/model-versions/set-tag", post(versions::set_tag))
+        .route("/model-versions/delete-tag", delete(versions::delete_tag))
+        .route("/model-versions/delete", delete(versions::delete))
+        .route(
+            "/model-versions/transition-stage",
+            post(registry::transition),
+        )
 }
 
 /// Everything under `/api/2.0` (also `/ajax-api/2.0`).

@@ -100,6 +100,21 @@ impl Fields {
         }
     }
 
+    /// A boolean, as `true`/`false` or their text.
+    pub fn opt_bool(&self, name: &str) -> Result<Option<bool>, MlflowError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(v) => match self.opt_str(name)?.as_deref().map(str::trim) {
+                Some("true" | "True" | "1") => Ok(Some(true)),
+                Some("false" | "False" | "0") => Ok(Some(false)),
+                _ => Err(MlflowError::invalid(format!(
+                    "'{name}' must be true or false, got {v}"
+                ))),
+            },
+        }
+    }
+
     /// A list of strings (a repeated query key, a JSON array, or one value).
     pub fn strings(&self, name: &str) -> Result<Vec<String>, MlflowError> {
         match self.get(name) {

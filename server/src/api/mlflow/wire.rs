@@ -2,7 +2,7 @@
 //! strings, times in ms, non-finite doubles as `"NaN"`/`"Infinity"`.
 
 use serde_json::{json, Value};
-use trainyard_engine::{Experiment, TrackedRun};
+use trainyard_engine::{Experiment, RegisteredModel, RegisteredVersion, TrackedRun};
 
 /// A double as MLflow writes it.
 pub fn double(v: f64) -> Value {
@@ -84,5 +84,50 @@ pub fn run(r: &TrackedRun) -> Value {
             "tags": pairs(&r.tags),
         },
         "inputs": {},
+    })
+}
+
+/// Where a model version's files are served (read-only) by the artifact
+/// proxy: `get-download-uri` hands this out.
+pub fn version_location(model: &str, version: &str) -> String {
+    format!("mlflow-artifacts:/{REGISTRY_ROOT}/{model}/dev/{version}")
+}
+
+/// The first segment of artifact paths that name model versions (run
+/// artifacts start with a numeric experiment id).
+pub const REGISTRY_ROOT: &str = "registry";
+
+pub fn model_version(v: &RegisteredVersion) -> Value {
+    json!({
+        "name": v.model,
+        "version": v.number.to_string(),
+        "creation_timestamp": v.created_ms,
+        "last_updated_timestamp": v.updated_ms,
+        "user_id": v.registered_by,
+        "current_stage": v.stage.label(),
+        "description": v.description,
+        "source": v.source.clone().unwrap_or_else(|| version_location(&v.model, &v.version)),
+        "run_id": v.run_id.map(|id| id.to_string()).unwrap_or_default(),
+        "status": "READY",
+        "run_link": "",
+        "tags": pairs(&v.tags),
+        "aliases": v.aliases,
+    })
+}
+
+pub fn registered_model(m: &RegisteredModel) -> Value {
+    let aliases: Vec<Value> = m
+        .aliases
+        .iter()
+        .map(|(alias, n)| json!({ "alias": alias, "version": n.to_string() }))
+        .collect();
+    json!({
+        "name": m.name,
+        "creation_timestamp": m.created_ms,
+        "last_updated_timestamp": m.updated_ms,
+        "description": m.description,
+        "latest_versions": m.latest_versions(&[]).iter().map(model_version).collect::<Vec<_>>(),
+        "tags": pairs(&m.tags),
+        "aliases": aliases,
     })
 }
