@@ -22,7 +22,7 @@ use trainyard_core::components::{
 use trainyard_core::config::SweepLimits;
 use trainyard_core::metrics::RunProblem;
 use trainyard_core::models::{
-    BestMode, BestRunReport, ModelManifest, ModelSummary, ModelVersionView, ModelView,
+    BestMode, BestRunReport, MirrorView, ModelManifest, ModelSummary, ModelVersionView, ModelView,
     PromoteRequest, PublishBest, PublishedBest, RegisterFromRun, UploadVersion,
 };
 use trainyard_core::runs::{
@@ -49,6 +49,7 @@ use crate::import::{Imports, WATCH_INTERVAL};
 use crate::jobs::{JobFilter, LogAppended, LogRead, Scheduler};
 use crate::launcher::Launcher;
 use crate::metrics::{MetricPoint, Metrics};
+use crate::mirror::Mirror;
 use crate::models::{ModelDownload, ModelDraft, Models, RunSide};
 use crate::notify::Notifier;
 use crate::prometheus;
@@ -85,6 +86,7 @@ pub struct Engine {
     heartbeats: Counter,
     heartbeats_refused: Counter,
     models: Models,
+    mirror: Mirror,
     started: Instant,
 }
 
@@ -153,8 +155,18 @@ impl Engine {
             settings.files.max_file_bytes,
         )
         .await?;
+        // After the models: their recovery has put every version in place.
+        let mirror = Mirror::load(
+            settings.mirror.clone(),
+            store.clone(),
+            clock.clone(),
+            data.join("models"),
+        )
+        .await?;
+        let models = models.mirrored_by(mirror.queue());
         Ok(Engine {
             models,
+            mirror,
             launcher,
             notifier,
             heartbeats: Counter::default(),
@@ -1215,5 +1227,11 @@ impl Engine {
         path: &str,
     ) -> Result<ModelDownload, EngineError> {
         self.models.file(name, stage, version, path).await
+    }
+
+    /// The FTP mirror's target and a model's mirror tasks, newest first.
+    pub async fn model_mirror(&self, name: &str) -> Result<MirrorView, EngineError> {
+        self.models.model(name).await?;
+        self.mirror.view(name).await
     }
 }

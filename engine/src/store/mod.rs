@@ -6,6 +6,7 @@ mod hosts;
 mod imports;
 mod jobs;
 mod metrics;
+mod mirror;
 mod models;
 mod runs;
 mod tracking;
