@@ -575,7 +575,9 @@ fn resolve_ftp(target: &FtpTarget, o: &PullOptions, what: &str) -> anyhow::Resul
     let at = |rest: &[&str]| -> anyhow::Result<String> {
         let mut parts = vec![stage.as_str(), o.name.as_str()];
         parts.extend_from_slice(rest);
-        target.path(&parts).map_err(|e| anyhow::anyhow!("{what}: {e}"))
+        target
+            .path(&parts)
+            .map_err(|e| anyhow::anyhow!("{what}: {e}"))
     };
     let mut ftp = FtpSession::connect(target).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
     let result = (|| -> anyhow::Result<Wanted> {
@@ -605,12 +607,13 @@ fn resolve_ftp(target: &FtpTarget, o: &PullOptions, what: &str) -> anyhow::Resul
         let bytes = ftp
             .read_small(&path, MAX_INDEX_BYTES)
             .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
-        let index: FtpIndex = serde_json::from_slice(&bytes)
-            .map_err(|e| anyhow::anyhow!("{what}: {path}: {e}"))?;
+        let index: FtpIndex =
+            serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("{what}: {path}: {e}"))?;
         let Some(entry) = index.versions.into_iter().find(|v| v.version == version) else {
             bail!("{what}: {path} lists no version {version:?}");
         };
-        if entry.bundle_xxh3.len() != 16 || !entry.bundle_xxh3.chars().all(|c| c.is_ascii_hexdigit())
+        if entry.bundle_xxh3.len() != 16
+            || !entry.bundle_xxh3.chars().all(|c| c.is_ascii_hexdigit())
         {
             bail!("{what}: {path}: {version}'s bundleXxh3 is not 16 hex digits");
         }

@@ -57,9 +57,11 @@ impl FtpTarget {
             None => ("anonymous", authority),
         };
         if user.contains(':') {
-            return Err("the URL holds a password: give it with --ftp-password-env or \
+            return Err(
+                "the URL holds a password: give it with --ftp-password-env or \
                         --ftp-password-file (or TRAINYARD_FTP_PASSWORD) instead"
-                .into());
+                    .into(),
+            );
         }
         if user.is_empty()
             || !user

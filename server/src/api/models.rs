@@ -12,8 +12,8 @@ use futures::TryStreamExt;
 use serde::Deserialize;
 use tokio_util::io::StreamReader;
 use trainyard_core::models::{
-    BestMode, BestRunReport, MirrorView, ModelSummary, ModelView, PromoteRequest, PublishBest, RegisterFromRun,
-    SetLatest, UploadVersion, BUNDLE_FILE, MANIFEST_FILE,
+    BestMode, BestRunReport, MirrorView, ModelSummary, ModelView, PromoteRequest, PublishBest,
+    RegisterFromRun, SetLatest, UploadVersion, BUNDLE_FILE, MANIFEST_FILE,
 };
 use trainyard_core::protocol::codes;
 use trainyard_engine::{Actor, EngineError};
