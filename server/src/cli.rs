@@ -37,7 +37,7 @@ impl Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the server (web UI, REST API) and, unless --server-only, a local agent.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Queue an experiment config on a running server (prints the jobs; --follow streams a single job's log).
     Submit(crate::submit::SubmitArgs),
     /// Launch a catalog task with field values (`launch cls --set lr=0.1,0.01`).
