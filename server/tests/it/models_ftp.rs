@@ -195,10 +195,26 @@ fn pull_options(dir: &Path, stage: &str, version: &str, port: u16) -> PullOption
         dir: dir.to_path_buf(),
         ftp: Some(format!("ftp://{USER}@127.0.0.1:{port}/reg")),
         ftp_password: FtpPasswordArgs {
-            ftp_password_env: Some("TRAINYARD_TEST_FTP_PASSWORD".into()),
-            ftp_password_file: None,
+            ftp_password_env: None,
+            ftp_password_file: Some(password_file(PASSWORD)),
         },
     }
+}
+
+/// A file holding `password` (the tests never set environment variables:
+/// they run on parallel threads).
+fn password_file(password: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "trainyard-ftp-test-{}-{}",
+        std::process::id(),
+        trainyard_core::sync::xxh3_hex(password.as_bytes())
+    ));
+    if !path.exists() {
+        let temp = path.with_extension("tmp");
+        std::fs::write(&temp, format!("{password}\n")).expect("a password file");
+        std::fs::rename(&temp, &path).expect("in place");
+    }
+    path
 }
 
 fn no_server() -> ServerArgs {
@@ -218,7 +234,6 @@ fn weights(n: usize, seed: u8) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_and_promote_are_mirrored_and_pull_ftp_gets_identical_bytes() {
     let Some(python) = python() else { return };
-    std::env::set_var("TRAINYARD_TEST_FTP_PASSWORD", PASSWORD);
     let ftp_root = tempfile::tempdir().expect("a temp dir");
     let ftpd = Ftpd::start(&python, ftp_root.path(), 0);
     let data = tempfile::tempdir().expect("a temp dir");
@@ -425,7 +440,6 @@ async fn a_server_that_is_down_or_refuses_leaves_the_registry_intact_and_is_retr
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_latest_or_version_is_refused_before_it_names_a_path() {
     let Some(python) = python() else { return };
-    std::env::set_var("TRAINYARD_TEST_FTP_PASSWORD", PASSWORD);
     let ftp_root = tempfile::tempdir().expect("a temp dir");
     let stage = ftp_root.path().join("reg/release/cls");
     std::fs::create_dir_all(&stage).expect("dirs");
@@ -451,9 +465,8 @@ async fn a_hostile_latest_or_version_is_refused_before_it_names_a_path() {
     .expect_err("refused");
     assert!(format!("{err:#}").contains("--version"), "{err:#}");
     // A wrong password for the pull: the server's refusal, not the password.
-    std::env::set_var("TRAINYARD_TEST_FTP_PASSWORD_BAD", "not-the-password-42");
     let mut o = pull_options(into.path(), "release", "latest", ftpd.port);
-    o.ftp_password.ftp_password_env = Some("TRAINYARD_TEST_FTP_PASSWORD_BAD".into());
+    o.ftp_password.ftp_password_file = Some(password_file("not-the-password-42"));
     let msg = format!("{:#}", pull(&no_server(), &o).await.expect_err("refused"));
     assert!(
         msg.contains("530") && !msg.contains("not-the-password-42"),
@@ -487,4 +500,91 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// Not a check: prints how long `model pull` takes over HTTP and over FTP
+/// (pyftpdlib) for the same ~200 MB bundle, and how long the mirror took.
+/// `cargo test -p trainyard-server --test it models_ftp::pull_throughput -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn pull_throughput_http_vs_ftp() {
+    let Some(python) = python() else { return };
+    let mb: usize = std::env::var("TRAINYARD_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let ftp_root = tempfile::tempdir().expect("a temp dir");
+    let ftpd = Ftpd::start(&python, ftp_root.path(), 0);
+    let data = tempfile::tempdir().expect("a temp dir");
+    let mut cfg = config(data.path(), Some(KEY), fast_thresholds());
+    cfg.files.max_file_bytes = 1 << 40;
+    cfg.mirror = Some(MirrorSettings::new(target(ftpd.port, PASSWORD)));
+    let server = TestServer::start(cfg).await;
+    // Incompressible: checkpoints barely compress.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let payload: Vec<u8> = (0..mb << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    upload(&server, "dev", &[("model.pt", &payload)], true).await;
+    let registered = started.elapsed();
+    let started = std::time::Instant::now();
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        let view = mirror_view(&server).await;
+        if view.tasks.iter().all(|t| t.status == MirrorStatus::Done) {
+            break;
+        }
+        assert!(waited < Duration::from_secs(600), "mirror too slow");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+    let mirrored = started.elapsed();
+    let http_dir = tempfile::tempdir().expect("a temp dir");
+    let started = std::time::Instant::now();
+    let http = pull(
+        &ServerArgs {
+            url: format!("http://{}", server.addr),
+            api_key: Some(KEY.into()),
+        },
+        &PullOptions {
+            ftp: None,
+            ..pull_options(http_dir.path(), "dev", "latest", ftpd.port)
+        },
+    )
+    .await
+    .expect("http pull");
+    let http_time = started.elapsed();
+    let ftp_dir = tempfile::tempdir().expect("a temp dir");
+    let started = std::time::Instant::now();
+    let ftp = pull(
+        &no_server(),
+        &pull_options(ftp_dir.path(), "dev", "latest", ftpd.port),
+    )
+    .await
+    .expect("ftp pull");
+    let ftp_time = started.elapsed();
+    assert_eq!(
+        std::fs::read(http_dir.path().join("bundle.tar.gz")).expect("http"),
+        std::fs::read(ftp_dir.path().join("bundle.tar.gz")).expect("ftp")
+    );
+    let rate = |bytes: u64, t: Duration| bytes as f64 / (1 << 20) as f64 / t.as_secs_f64();
+    println!(
+        "bundle {} MiB: register {:.2}s; mirror {:.2}s ({:.0} MiB/s); \
+         pull HTTP {:.2}s ({:.0} MiB/s); pull FTP {:.2}s ({:.0} MiB/s)",
+        http.downloaded >> 20,
+        registered.as_secs_f64(),
+        mirrored.as_secs_f64(),
+        rate(http.downloaded, mirrored),
+        http_time.as_secs_f64(),
+        rate(http.downloaded, http_time),
+        ftp_time.as_secs_f64(),
+        rate(ftp.downloaded, ftp_time),
+    );
+    server.stop().await.expect("stops");
 }
