@@ -1,8 +1,9 @@
 -- The model registry's FTP mirror (issue 14): every commit and LATEST move
 -- queues a task in the same transaction, so a crash never loses one. A
 -- task uploads a version's files (when `version` is set), then the stage's
--- index.json, LATEST.json and LATEST. Tasks run in id order; a failure
--- keeps the task (and those after it) waiting for its next attempt.
+-- index.json, LATEST.json and LATEST. A stage's tasks run in id order; a
+-- failure keeps the task (and its stage's later ones) waiting for its next
+-- attempt.
 CREATE TABLE model_mirror (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     model           TEXT    NOT NULL REFERENCES models(name),

@@ -12,12 +12,13 @@
 //!
 //! The models domain queues a task in the same transaction that records a
 //! version or moves LATEST (`model_mirror`, migration 0014), so a crash never
-//! loses one, and wakes this domain's one worker. The worker takes tasks in
-//! id order; each uploads the version's files (skipping those already there
+//! loses one, and wakes this domain's one worker. The worker runs a stage's
+//! tasks in id order (stages apart: one that keeps failing, say a version
+//! whose files are gone, holds up only its own stage); each uploads the version's files (skipping those already there
 //! at full size: versions are immutable), then `index.json`, `LATEST.json`
 //! and `LATEST`, each under a temporary name renamed into place. A failure
-//! marks the task failed with the error and keeps it (and those after it)
-//! for a later attempt, backing off exponentially; the registry itself is
+//! marks the task failed with the error and keeps it (and its stage's
+//! later ones) for a later attempt, backing off exponentially; the registry itself is
 //! never touched. At start, versions that have no task for the configured
 //! target are queued, so a target configured later catches up.
 

@@ -37,8 +37,9 @@ pub(super) async fn run(inner: Arc<Inner>) {
         let now = inner.clock.now_ms();
         if let (MirrorStatus::Failed, Some(at)) = (task.status, task.next_attempt_ms) {
             if at > now {
+                // Until it is due, or a new task (of another stage) is queued.
                 let wait = Duration::from_millis(u64::try_from(at - now).unwrap_or(0));
-                tokio::time::sleep(wait).await;
+                let _ = tokio::time::timeout(wait, inner.wake.notified()).await;
                 continue;
             }
         }

@@ -80,11 +80,16 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// The oldest task not done yet for `target`.
+    /// The task for `target` to run next: of the oldest not-done task of
+    /// each model's stage (a stage's tasks run in order), the one due first.
     pub async fn next_mirror_task(&self, target: &str) -> Result<Option<MirrorTask>, EngineError> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM model_mirror WHERE status != 'done' AND target = ?
-              ORDER BY id LIMIT 1"
+            "SELECT {COLUMNS} FROM model_mirror m
+              WHERE status != 'done' AND target = ?1
+                AND NOT EXISTS (SELECT 1 FROM model_mirror e
+                                 WHERE e.status != 'done' AND e.target = ?1
+                                   AND e.model = m.model AND e.stage = m.stage AND e.id < m.id)
+              ORDER BY next_attempt_ms, id LIMIT 1"
         ))
         .bind(target)
         .fetch_optional(&self.pool)

@@ -588,3 +588,90 @@ async fn pull_throughput_http_vs_ftp() {
     );
     server.stop().await.expect("stops");
 }
+
+/// Kills the process when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_password_is_never_logged_even_at_trace_level() {
+    let Some(python) = python() else { return };
+    let ftp_root = tempfile::tempdir().expect("a temp dir");
+    let ftpd = Ftpd::start(&python, ftp_root.path(), 0);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let wrong = "trace-me-if-you-can-31337";
+    let password = dir.path().join("pw");
+    std::fs::write(&password, format!("{wrong}\n")).expect("written");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let log = dir.path().join("stderr.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_trainyard"))
+        .args(["serve", "--server-only", "--port", &port.to_string()])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["--api-key", KEY])
+        .args([
+            "--ftp-url",
+            &format!("ftp://{USER}@127.0.0.1:{}/reg", ftpd.port),
+            "--ftp-retry-max",
+            "0.2",
+        ])
+        .arg("--ftp-password-file")
+        .arg(&password)
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("a log file"))
+        .spawn()
+        .expect("trainyard starts");
+    let child = Killed(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    until("the server answers", || async {
+        client
+            .get(format!("{base}{}", paths::models()))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+    })
+    .await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"w".to_vec()).file_name("m.pt"),
+    );
+    let answer = client
+        .post(format!("{base}{}", paths::model_versions("cls")))
+        .bearer_auth(KEY)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(answer.status().as_u16(), 201);
+    until("two refused attempts", || async {
+        let view: MirrorView = client
+            .get(format!("{base}{}", paths::model_mirror("cls")))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        view.tasks.first().filter(|t| t.attempts >= 2).cloned()
+    })
+    .await;
+    drop(child);
+    let text = std::fs::read_to_string(&log).expect("the log");
+    assert!(text.contains("FTP mirror failed"), "{text}");
+    assert!(text.contains("530"), "the refusal is logged");
+    assert!(!text.contains(wrong), "the password is in the log");
+}
