@@ -23,9 +23,9 @@ cargo clippy --locked --all-targets -- -D warnings
 cargo clippy --locked -p trainyard-frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "rust tests"
-# install-deps.sh installed promtool and prometheus: a missing one is a
-# failure here, not a skipped test.
-TRAINYARD_REQUIRE_PROMETHEUS=1 cargo test --locked
+# install-deps.sh installed promtool and prometheus, python-env.sh
+# pyftpdlib: a missing one is a failure here, not a skipped test.
+TRAINYARD_REQUIRE_PROMETHEUS=1 TRAINYARD_REQUIRE_FTP=1 cargo test --locked
 
 step "release build (server + web UI, and the agent binary)"
 scripts/build-js.sh

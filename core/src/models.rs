@@ -451,9 +451,157 @@ pub struct SetLatest {
     pub version: String,
 }
 
+// ---- the FTP mirror ----------------------------------------------------------
+
+/// On the FTP mirror, under `<root>/<stage>/<model>/`: the LATEST version's
+/// name (one line), its entry, and every version of the stage.
+pub const FTP_LATEST: &str = "LATEST";
+pub const FTP_LATEST_JSON: &str = "LATEST.json";
+pub const FTP_INDEX: &str = "index.json";
+/// `versions/<version>/` holds `payload/…`, `manifest.json`, `bundle.tar.gz`.
+pub const FTP_VERSIONS: &str = "versions";
+
+/// One version in the mirror's `index.json` (and `LATEST.json`): what a
+/// client needs to fetch and check the bundle. Field names are camelCase,
+/// as the seed's registry wrote them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FtpVersionEntry {
+    pub model_name: String,
+    pub stage: Stage,
+    pub version: String,
+    pub created_ms: i64,
+    #[serde(default)]
+    pub registered_by: String,
+    #[serde(default)]
+    pub notes: String,
+    pub source: ModelSource,
+    pub files: u64,
+    pub bytes: u64,
+    /// Relative to the stage's model directory: `versions/<v>/bundle.tar.gz`.
+    pub bundle: String,
+    pub bundle_bytes: u64,
+    pub bundle_xxh3: String,
+    /// `versions/<v>/manifest.json`.
+    pub manifest: String,
+}
+
+/// The mirror's `<stage>/<model>/index.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FtpIndex {
+    pub model_name: String,
+    pub model_slug: String,
+    pub stage: Stage,
+    #[serde(default)]
+    pub latest: Option<String>,
+    /// Oldest first.
+    pub versions: Vec<FtpVersionEntry>,
+    pub updated_ms: i64,
+}
+
+/// Refuses a remote path component that could leave its directory or
+/// confuse an FTP server: empty, `.`, `..`, a `/` or `\`, a control
+/// character (CR/LF would end the command), longer than 255 bytes.
+pub fn validate_ftp_segment(segment: &str) -> Result<(), String> {
+    if segment.is_empty() {
+        return Err("an empty path component".into());
+    }
+    if segment == "." || segment == ".." {
+        return Err(format!("{segment:?} is not allowed in a path"));
+    }
+    if segment.len() > 255 {
+        return Err("a path component longer than 255 bytes".into());
+    }
+    if let Some(c) = segment
+        .chars()
+        .find(|c| *c == '/' || *c == '\\' || c.is_control())
+    {
+        return Err(format!(
+            "{:?}: {c:?} is not allowed in a path component",
+            segment.chars().take(100).collect::<String>()
+        ));
+    }
+    Ok(())
+}
+
+/// Where a mirror task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MirrorStatus {
+    /// Waiting for its first attempt.
+    Pending,
+    /// Mirrored.
+    Done,
+    /// The last attempt failed (`last_error`); retried at `next_attempt_ms`.
+    Failed,
+}
+
+impl MirrorStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MirrorStatus::Pending => "pending",
+            MirrorStatus::Done => "done",
+            MirrorStatus::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for MirrorStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "pending" => Ok(MirrorStatus::Pending),
+            "done" => Ok(MirrorStatus::Done),
+            "failed" => Ok(MirrorStatus::Failed),
+            other => Err(format!("unknown mirror status {other:?}")),
+        }
+    }
+}
+
+/// One mirroring of a model's stage to the FTP target: a version's files
+/// (when `version` is set) then the stage's `index.json`, `LATEST.json` and
+/// `LATEST`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MirrorTask {
+    pub id: i64,
+    pub model: String,
+    pub stage: Stage,
+    #[serde(default)]
+    pub version: Option<String>,
+    /// The target as `ftp://user@host:port/root` (never a password).
+    pub target: String,
+    pub status: MirrorStatus,
+    pub attempts: u32,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    /// When a failed task is tried again.
+    #[serde(default)]
+    pub next_attempt_ms: Option<i64>,
+}
+
+/// `GET /api/v1/models/{name}/mirror`: the FTP target (none when the
+/// server mirrors nowhere) and the model's mirror tasks, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MirrorView {
+    #[serde(default)]
+    pub target: Option<String>,
+    pub tasks: Vec<MirrorTask>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ftp_segments_refuse_traversal_and_control_characters() {
+        assert!(validate_ftp_segment("v0001").is_ok());
+        for bad in ["", ".", "..", "a/b", "a\\b", "a\r\nDELE x", "x\0"] {
+            assert!(validate_ftp_segment(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn names_are_slugs_and_versions_allow_dots() {

@@ -22,7 +22,7 @@ use trainyard_core::components::{
 use trainyard_core::config::SweepLimits;
 use trainyard_core::metrics::RunProblem;
 use trainyard_core::models::{
-    BestMode, BestRunReport, ModelManifest, ModelSummary, ModelVersionView, ModelView,
+    BestMode, BestRunReport, MirrorView, ModelManifest, ModelSummary, ModelVersionView, ModelView,
     PromoteRequest, PublishBest, PublishedBest, RegisterFromRun, UploadVersion,
 };
 use trainyard_core::runs::{
@@ -49,6 +49,7 @@ use crate::import::{Imports, WATCH_INTERVAL};
 use crate::jobs::{JobFilter, LogAppended, LogRead, Scheduler};
 use crate::launcher::Launcher;
 use crate::metrics::{MetricPoint, Metrics};
+use crate::mirror::Mirror;
 use crate::models::{
     MlflowStage, ModelDownload, ModelDraft, Models, NewMlflowVersion, RegisteredModel,
     RegisteredVersion, RunSide,
@@ -88,6 +89,7 @@ pub struct Engine {
     heartbeats: Counter,
     heartbeats_refused: Counter,
     models: Models,
+    mirror: Mirror,
     started: Instant,
 }
 
@@ -156,8 +158,18 @@ impl Engine {
             settings.files.max_file_bytes,
         )
         .await?;
+        // After the models: their recovery has put every version in place.
+        let mirror = Mirror::load(
+            settings.mirror.clone(),
+            store.clone(),
+            clock.clone(),
+            data.join("models"),
+        )
+        .await?;
+        let models = models.mirrored_by(mirror.queue());
         Ok(Engine {
             models,
+            mirror,
             launcher,
             notifier,
             heartbeats: Counter::default(),
@@ -1381,5 +1393,11 @@ impl Engine {
         alias: &str,
     ) -> Result<RegisteredVersion, EngineError> {
         self.models.registered_version_by_alias(name, alias).await
+    }
+
+    /// The FTP mirror's target and a model's mirror tasks, newest first.
+    pub async fn model_mirror(&self, name: &str) -> Result<MirrorView, EngineError> {
+        self.models.model(name).await?;
+        self.mirror.view(name).await
     }
 }

@@ -12,6 +12,7 @@
 //! - `tracking/`: MLflow's rules: experiments, runs, params, tags, search
 //! - `launcher/`: the catalog of training scripts (revisions) and launches
 //! - `models/`: the model registry: versions, stages, LATEST, bundles
+//! - `mirror/`: the registry's FTP mirror (a queue, one worker) and the FTP client
 //!
 //! Shared underneath: `store/` (SQLite, one module per table), `events.rs`
 //! (the bus browsers subscribe to), `clock.rs`, `append_only.rs`.
@@ -29,6 +30,7 @@ mod import;
 mod jobs;
 mod launcher;
 mod metrics;
+mod mirror;
 mod models;
 mod notify;
 mod prometheus;
@@ -50,6 +52,7 @@ pub use jobs::{
 };
 pub use launcher::MAX_CATALOG_BYTES;
 pub use metrics::MetricPoint;
+pub use mirror::{ftp, MirrorSettings};
 pub use models::{
     mlflow_number, MlflowStage, ModelDownload, ModelDraft, NewMlflowVersion, RegisteredModel,
     RegisteredVersion,

@@ -9,6 +9,7 @@ use trainyard_core::HealthThresholds;
 use crate::clock::Clock;
 use crate::files::FileSettings;
 use crate::jobs::JobSettings;
+use crate::mirror::MirrorSettings;
 use crate::notify::NotifySettings;
 
 /// Everything `Engine::open` needs.
@@ -30,6 +31,8 @@ pub struct EngineSettings {
     pub files: FileSettings,
     /// Webhooks from flags, the public URL for links, retries and timeouts.
     pub notify: NotifySettings,
+    /// The model registry's FTP mirror (`--ftp-url`); none: not mirrored.
+    pub mirror: Option<MirrorSettings>,
     /// CVLab-Kit style trees to index in place and watch (`--import-dir`).
     pub import_dirs: Vec<PathBuf>,
     /// A CVLab-Kit tree whose components a scan registers (`--components-dir`).
@@ -53,6 +56,7 @@ impl EngineSettings {
             jobs: JobSettings::default(),
             files: FileSettings::default(),
             notify: NotifySettings::default(),
+            mirror: None,
             import_dirs: Vec::new(),
             components_dir: None,
             local_host_id: None,

@@ -37,7 +37,7 @@ impl Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the server (web UI, REST API) and, unless --server-only, a local agent.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Queue an experiment config on a running server (prints the jobs; --follow streams a single job's log).
     Submit(crate::submit::SubmitArgs),
     /// Launch a catalog task with field values (`launch cls --set lr=0.1,0.01`).
@@ -153,6 +153,17 @@ pub struct ServeArgs {
     /// Prometheus that should not hold the key that runs jobs.
     #[arg(long, env = "TRAINYARD_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Mirror the model registry to this FTP server, in the seed's layout
+    /// (ftp://user@host:port/root; the password comes from
+    /// --ftp-password-env or --ftp-password-file, never the URL).
+    #[arg(long, env = "TRAINYARD_FTP_URL")]
+    pub ftp_url: Option<String>,
+    #[command(flatten)]
+    pub ftp_password: crate::ftp_args::FtpPasswordArgs,
+    /// The longest wait, in seconds, between attempts to mirror to an FTP
+    /// server that fails (waits start at 1 s and double).
+    #[arg(long, env = "TRAINYARD_FTP_RETRY_MAX", default_value_t = 300.0)]
+    pub ftp_retry_max: f64,
 }
 
 impl ServeArgs {
@@ -207,7 +218,26 @@ impl ServeArgs {
                 })
             })
             .transpose()?;
+        let mirror = match self.ftp_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            None => None,
+            Some(url) => {
+                let password = self
+                    .ftp_password
+                    .password()
+                    .map_err(SettingsError::FtpPassword)?;
+                let target = trainyard_engine::ftp::FtpTarget::parse(url.trim(), password)
+                    .map_err(|message| SettingsError::Ftp {
+                        flag: "--ftp-url",
+                        message,
+                    })?;
+                let mut mirror = trainyard_engine::MirrorSettings::new(target);
+                mirror.retry_max = seconds("--ftp-retry-max", self.ftp_retry_max)?;
+                mirror.retry_base = mirror.retry_base.min(mirror.retry_max);
+                Some(mirror)
+            }
+        };
         let config = ServeSettings {
+            mirror,
             addr: (self.host, self.port).into(),
             data_dir: self.data_dir,
             api_key: self.api_key.map(ApiKey::new).transpose()?,

@@ -5,6 +5,7 @@ pub mod api;
 mod auth;
 pub mod cli;
 pub mod components_cli;
+pub mod ftp_args;
 pub mod import_cli;
 pub mod launch_cli;
 mod local_agent;
@@ -51,6 +52,12 @@ pub enum ServerError {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    // The FTP client traces its commands, PASS included: never logged,
+    // whatever RUST_LOG says.
+    let filter = match "suppaftp=off".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -85,6 +92,7 @@ pub async fn serve(
             jobs: config.jobs.clone(),
             files: config.files.clone(),
             notify: config.notify.clone(),
+            mirror: config.mirror.clone(),
             import_dirs: config.import_dirs.clone(),
             components_dir: config.components_dir.clone(),
             local_host_id: config.local_agent.as_ref().map(|a| a.host_id.clone()),

@@ -14,14 +14,17 @@ use reqwest::header::{IF_RANGE, RANGE};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use trainyard_core::models::{
-    BestRunReport, ModelManifest, ModelSummary, ModelVersionView, ModelView, PromoteRequest,
-    PublishBest, PublishedBest, RegisterFromRun, SetLatest, BUNDLE_FILE, LATEST, MANIFEST_FILE,
-    PAYLOAD_DIR,
+    validate_ftp_segment, validate_model_name, validate_version_name, BestRunReport, FtpIndex,
+    ModelManifest, ModelSummary, ModelVersionView, ModelView, PromoteRequest, PublishBest,
+    PublishedBest, RegisterFromRun, SetLatest, Stage, BUNDLE_FILE, FTP_INDEX, FTP_LATEST,
+    FTP_VERSIONS, LATEST, MANIFEST_FILE, PAYLOAD_DIR,
 };
 use trainyard_core::protocol::paths;
 use trainyard_core::sync::{hex64, validate_run_path};
 use trainyard_core::tar;
 use xxhash_rust::xxh3::Xxh3;
+
+use trainyard_engine::ftp::{FtpSession, FtpTarget};
 
 use crate::remote::{RemoteServer, ServerArgs};
 
@@ -136,6 +139,13 @@ pub struct PullOptions {
     /// Where to put it.
     #[arg(long)]
     pub dir: PathBuf,
+    /// Pull from the registry's FTP mirror instead of the server:
+    /// ftp://user@host:port/root (the password from --ftp-password-env,
+    /// --ftp-password-file or TRAINYARD_FTP_PASSWORD).
+    #[arg(long, value_name = "URL")]
+    pub ftp: Option<String>,
+    #[command(flatten)]
+    pub ftp_password: crate::ftp_args::FtpPasswordArgs,
 }
 
 /// What `pull` did.
@@ -441,29 +451,40 @@ struct Pulled {
     bundle_xxh3: String,
 }
 
+/// The version a pull fetches: its name and its bundle's size and hash.
+struct Wanted {
+    version: String,
+    bundle_bytes: u64,
+    bundle_xxh3: String,
+}
+
+/// Where a pull fetches from: the server, or the registry's FTP mirror.
+enum Source<'a> {
+    Http(&'a RemoteServer),
+    Ftp(FtpTarget),
+}
+
 async fn pull_with(server: &RemoteServer, o: &PullOptions) -> anyhow::Result<PullReport> {
     let what = format!("pull {} {} {}", o.name, o.stage, o.version);
-    let model: ModelView = server
-        .json(server.http.get(server.url(&paths::model(&o.name))), &what)
-        .await?;
-    let Some(stage) = model.stages.iter().find(|s| s.stage.as_str() == o.stage) else {
-        bail!("{what}: no stage {:?}; stages are dev and release", o.stage);
-    };
-    let wanted = if o.version == LATEST {
-        match &stage.latest {
-            Some(v) => v.clone(),
-            None => bail!("{what}: {} has no version in {} yet", o.name, o.stage),
+    let source = match &o.ftp {
+        None => Source::Http(server),
+        Some(url) => {
+            let password = o.ftp_password.password().map_err(anyhow::Error::msg)?;
+            Source::Ftp(
+                FtpTarget::parse(url.trim(), password)
+                    .map_err(|e| anyhow::anyhow!("--ftp: {e}"))?,
+            )
         }
-    } else {
-        o.version.clone()
     };
-    let Some(version) = stage.versions.iter().find(|v| v.version == wanted) else {
-        bail!(
-            "{what}: {} has no version {wanted:?} in {}",
-            o.name,
-            o.stage
-        );
+    let version = match &source {
+        Source::Http(server) => resolve_http(server, o, &what).await?,
+        Source::Ftp(target) => {
+            let (target, o2) = (target.clone(), o.clone());
+            let what = what.clone();
+            tokio::task::spawn_blocking(move || resolve_ftp(&target, &o2, &what)).await??
+        }
     };
+    let version = &version;
     let dir = &o.dir;
     tokio::fs::create_dir_all(dir)
         .await
@@ -496,7 +517,7 @@ async fn pull_with(server: &RemoteServer, o: &PullOptions) -> anyhow::Result<Pul
         _ => false,
     };
     if !bundle_ok {
-        download(server, o, version, dir, &mut report).await?;
+        download(&source, o, version, dir, &mut report).await?;
     }
     let dir_owned = dir.clone();
     let bundle_xxh3 = version.bundle_xxh3.clone();
@@ -505,12 +526,113 @@ async fn pull_with(server: &RemoteServer, o: &PullOptions) -> anyhow::Result<Pul
     Ok(report)
 }
 
+/// The version `o` names, from the server's model view.
+async fn resolve_http(
+    server: &RemoteServer,
+    o: &PullOptions,
+    what: &str,
+) -> anyhow::Result<Wanted> {
+    let model: ModelView = server
+        .json(server.http.get(server.url(&paths::model(&o.name))), what)
+        .await?;
+    let Some(stage) = model.stages.iter().find(|s| s.stage.as_str() == o.stage) else {
+        bail!("{what}: no stage {:?}; stages are dev and release", o.stage);
+    };
+    let wanted = if o.version == LATEST {
+        match &stage.latest {
+            Some(v) => v.clone(),
+            None => bail!("{what}: {} has no version in {} yet", o.name, o.stage),
+        }
+    } else {
+        o.version.clone()
+    };
+    let Some(version) = stage.versions.iter().find(|v| v.version == wanted) else {
+        bail!(
+            "{what}: {} has no version {wanted:?} in {}",
+            o.name,
+            o.stage
+        );
+    };
+    Ok(Wanted {
+        version: version.version.clone(),
+        bundle_bytes: version.bundle_bytes,
+        bundle_xxh3: version.bundle_xxh3.clone(),
+    })
+}
+
+/// Longest `LATEST` and `index.json` read from an FTP server.
+const MAX_LATEST_BYTES: u64 = 4096;
+const MAX_INDEX_BYTES: u64 = 64 << 20;
+
+/// The version `o` names, from the FTP mirror's `LATEST` and `index.json`;
+/// what the server sends is checked before it names a path.
+fn resolve_ftp(target: &FtpTarget, o: &PullOptions, what: &str) -> anyhow::Result<Wanted> {
+    let stage: Stage = o
+        .stage
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("{what}: {e}"))?;
+    validate_model_name(&o.name).map_err(|e| anyhow::anyhow!("{what}: model name: {e}"))?;
+    let at = |rest: &[&str]| -> anyhow::Result<String> {
+        let mut parts = vec![stage.as_str(), o.name.as_str()];
+        parts.extend_from_slice(rest);
+        target
+            .path(&parts)
+            .map_err(|e| anyhow::anyhow!("{what}: {e}"))
+    };
+    let mut ftp = FtpSession::connect(target).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+    let result = (|| -> anyhow::Result<Wanted> {
+        let version = if o.version == LATEST {
+            let path = at(&[FTP_LATEST])?;
+            let bytes = ftp
+                .read_small(&path, MAX_LATEST_BYTES)
+                .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| anyhow::anyhow!("{what}: {path} is not UTF-8 text"))?;
+            let name = text.trim().to_string();
+            validate_version_name(&name)
+                .and_then(|()| validate_ftp_segment(&name))
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{what}: {path} names {:?}, not a version: {e}",
+                        name.chars().take(100).collect::<String>()
+                    )
+                })?;
+            name
+        } else {
+            validate_version_name(&o.version)
+                .map_err(|e| anyhow::anyhow!("{what}: --version: {e}"))?;
+            o.version.clone()
+        };
+        let path = at(&[FTP_INDEX])?;
+        let bytes = ftp
+            .read_small(&path, MAX_INDEX_BYTES)
+            .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+        let index: FtpIndex =
+            serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("{what}: {path}: {e}"))?;
+        let Some(entry) = index.versions.into_iter().find(|v| v.version == version) else {
+            bail!("{what}: {path} lists no version {version:?}");
+        };
+        if entry.bundle_xxh3.len() != 16
+            || !entry.bundle_xxh3.chars().all(|c| c.is_ascii_hexdigit())
+        {
+            bail!("{what}: {path}: {version}'s bundleXxh3 is not 16 hex digits");
+        }
+        Ok(Wanted {
+            version,
+            bundle_bytes: entry.bundle_bytes,
+            bundle_xxh3: entry.bundle_xxh3.to_ascii_lowercase(),
+        })
+    })();
+    ftp.quit();
+    result
+}
+
 /// Downloads the bundle into `<dir>/bundle.tar.gz.part` (resuming it),
 /// checks its hash and renames it.
 async fn download(
-    server: &RemoteServer,
+    source: &Source<'_>,
     o: &PullOptions,
-    version: &ModelVersionView,
+    version: &Wanted,
     dir: &Path,
     report: &mut PullReport,
 ) -> anyhow::Result<()> {
@@ -536,32 +658,19 @@ async fn download(
     if have > size || (have == size && hash_file(part.clone()).await? != version.bundle_xxh3) {
         have = 0;
     }
-    let url = server.url(&paths::model_bundle(&o.name, &o.stage, &version.version));
     if have < size {
-        let mut request = server.http.get(&url);
-        if have > 0 {
-            request = request
-                .header(RANGE, format!("bytes={have}-"))
-                .header(IF_RANGE, format!("\"{}\"", version.bundle_xxh3));
+        match source {
+            Source::Http(server) => fetch_http(server, o, version, &part, have, report).await?,
+            Source::Ftp(target) => {
+                let (target, o, part) = (target.clone(), o.clone(), part.clone());
+                let version = version.version.clone();
+                let mut r = report.clone();
+                *report = tokio::task::spawn_blocking(move || {
+                    fetch_ftp(&target, &o, &version, &part, have, &mut r).map(|()| r)
+                })
+                .await??;
+            }
         }
-        let response = server.send(request, "download").await?;
-        let resumed = have > 0 && response.status() == StatusCode::PARTIAL_CONTENT;
-        let mut file = if resumed {
-            report.resumed_from = Some(have);
-            tokio::fs::OpenOptions::new().append(true).open(&part).await
-        } else {
-            tokio::fs::File::create(&part).await
-        }
-        .with_context(|| format!("{}", part.display()))?;
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk =
-                chunk.context("download: the connection broke; run pull again to resume")?;
-            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
-            report.downloaded += chunk.len() as u64;
-        }
-        tokio::io::AsyncWriteExt::flush(&mut file).await?;
-        file.sync_all().await?;
     }
     if hash_file(part.clone()).await? != version.bundle_xxh3 {
         let _ = tokio::fs::remove_file(&part).await;
@@ -573,6 +682,82 @@ async fn download(
     }
     tokio::fs::rename(&part, dir.join(BUNDLE_FILE)).await?;
     Ok(())
+}
+
+/// Fetches the bundle from byte `have` on over HTTP (Range/If-Range) into `part`.
+async fn fetch_http(
+    server: &RemoteServer,
+    o: &PullOptions,
+    version: &Wanted,
+    part: &Path,
+    have: u64,
+    report: &mut PullReport,
+) -> anyhow::Result<()> {
+    let url = server.url(&paths::model_bundle(&o.name, &o.stage, &version.version));
+    let mut request = server.http.get(&url);
+    if have > 0 {
+        request = request
+            .header(RANGE, format!("bytes={have}-"))
+            .header(IF_RANGE, format!("\"{}\"", version.bundle_xxh3));
+    }
+    let response = server.send(request, "download").await?;
+    let resumed = have > 0 && response.status() == StatusCode::PARTIAL_CONTENT;
+    let mut file = if resumed {
+        report.resumed_from = Some(have);
+        tokio::fs::OpenOptions::new().append(true).open(part).await
+    } else {
+        tokio::fs::File::create(part).await
+    }
+    .with_context(|| format!("{}", part.display()))?;
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.context("download: the connection broke; run pull again to resume")?;
+        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
+        report.downloaded += chunk.len() as u64;
+    }
+    tokio::io::AsyncWriteExt::flush(&mut file).await?;
+    file.sync_all().await?;
+    Ok(())
+}
+
+/// Fetches `versions/<version>/bundle.tar.gz` from the FTP mirror from byte
+/// `have` on (REST) into `part`; a server that refuses REST sends it whole.
+fn fetch_ftp(
+    target: &FtpTarget,
+    o: &PullOptions,
+    version: &str,
+    part: &Path,
+    have: u64,
+    report: &mut PullReport,
+) -> anyhow::Result<()> {
+    let path = target
+        .path(&[&o.stage, &o.name, FTP_VERSIONS, version, BUNDLE_FILE])
+        .map_err(|e| anyhow::anyhow!("download: {e}"))?;
+    let mut ftp = FtpSession::connect(target).map_err(|e| anyhow::anyhow!("download: {e}"))?;
+    let open = |append: bool| {
+        if append {
+            std::fs::OpenOptions::new().append(true).open(part)
+        } else {
+            std::fs::File::create(part)
+        }
+        .with_context(|| format!("{}", part.display()))
+    };
+    let mut received = 0;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, open(have > 0)?);
+    let mut result = ftp.download(&path, have, &mut out, &mut received);
+    if have > 0 && received == 0 && result.as_ref().is_err_and(|e| e.starts_with("REST")) {
+        out = std::io::BufWriter::with_capacity(1 << 20, open(false)?);
+        result = ftp.download(&path, 0, &mut out, &mut received);
+    } else if have > 0 {
+        report.resumed_from = Some(have);
+    }
+    ftp.quit();
+    report.downloaded += received;
+    let file = out
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("{}: {}", part.display(), e.error()))?;
+    file.sync_all()?;
+    result.map_err(|e| anyhow::anyhow!("download: {e}; run pull again to resume"))
 }
 
 /// Where a download of the bundle with hash `xxh3` is kept until complete:

@@ -37,6 +37,8 @@ pub struct ServeSettings {
     pub notify: trainyard_engine::NotifySettings,
     /// A bearer token `GET /metrics` accepts besides the API key.
     pub metrics_token: Option<ApiKey>,
+    /// The model registry's FTP mirror (`--ftp-url`).
+    pub mirror: Option<trainyard_engine::MirrorSettings>,
 }
 
 /// Settings of the in-process agent.
@@ -72,6 +74,11 @@ pub enum SettingsError {
     MaxFileMb,
     #[error("{flag}: {message}")]
     Notify { flag: &'static str, message: String },
+    #[error("{flag}: {message}")]
+    Ftp { flag: &'static str, message: String },
+    /// The message names the flag.
+    #[error("{0}")]
+    FtpPassword(String),
     #[error("--metrics-token is {0} characters long; use at least {MIN_API_KEY_LEN} (e.g. `openssl rand -hex 32`)")]
     MetricsTokenTooShort(usize),
     #[error("--local-host-id: {0}")]
@@ -179,6 +186,7 @@ mod tests {
             components_dir: None,
             catalog: None,
             notify: Default::default(),
+            mirror: None,
             metrics_token: None,
         }
     }

@@ -100,6 +100,7 @@ pub mod route {
     pub const MODEL_PUBLISH_BEST: &str = "/models/{name}/publish-best";
     pub const MODEL_PROMOTE: &str = "/models/{name}/versions/{version}/promote";
     pub const MODEL_LATEST: &str = "/models/{name}/{stage}/latest";
+    pub const MODEL_MIRROR: &str = "/models/{name}/mirror";
     pub const MODEL_BUNDLE: &str = "/models/{name}/{stage}/{version}/bundle.tar.gz";
     pub const MODEL_MANIFEST: &str = "/models/{name}/{stage}/{version}/manifest.json";
     pub const MODEL_FILE: &str = "/models/{name}/{stage}/{version}/files/{*path}";
@@ -368,6 +369,11 @@ pub fn model_promote(name: &str, version: &str) -> String {
 /// `/api/v1/models/{name}/{stage}/latest`
 pub fn model_latest(name: &str, stage: &str) -> String {
     format!("{}/{}/latest", model(name), encode_segment(stage))
+}
+
+/// `/api/v1/models/{name}/mirror`
+pub fn model_mirror(name: &str) -> String {
+    format!("{}/mirror", model(name))
 }
 
 /// `/api/v1/models/{name}/{stage}/{version}` (`version` may be `latest`),

@@ -38,6 +38,7 @@ use trainyard_core::models::{validate_model_name, validate_version_name, Stage};
 
 use crate::clock::Clock;
 use crate::error::EngineError;
+use crate::mirror::MirrorQueue;
 use crate::store::Store;
 
 /// Where staged versions are built, under the models dir.
@@ -52,6 +53,8 @@ pub(crate) struct Models {
     /// One lock per model orders its registrations: the name a version
     /// gets, its bundle and its row agree.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Where commits and LATEST moves queue their mirroring (FTP).
+    mirror: MirrorQueue,
 }
 
 /// A version's files on disk, for downloads.
@@ -79,9 +82,15 @@ impl Models {
             clock,
             max_file_bytes,
             locks: Mutex::new(HashMap::new()),
+            mirror: MirrorQueue::default(),
         };
         models.recover().await?;
         Ok(models)
+    }
+
+    /// From now on, each commit and LATEST move queues its mirroring.
+    pub fn mirrored_by(self, mirror: MirrorQueue) -> Models {
+        Models { mirror, ..self }
     }
 
     fn staging(&self) -> PathBuf {

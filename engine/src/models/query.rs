@@ -233,7 +233,15 @@ impl Models {
         let lock = self.lock_of(name);
         let _held = lock.lock().await;
         self.store
-            .set_model_latest(name, row.view.stage, &row.view.version, self.clock.now_ms())
-            .await
+            .set_model_latest(
+                name,
+                row.view.stage,
+                &row.view.version,
+                self.clock.now_ms(),
+                self.mirror.target(),
+            )
+            .await?;
+        self.mirror.wake();
+        Ok(())
     }
 }

@@ -185,8 +185,9 @@ impl Models {
         };
         let moved = self
             .store
-            .insert_model_version(&new, meta.set_latest)
+            .insert_model_version(&new, meta.set_latest, self.mirror.target())
             .await?;
+        self.mirror.wake();
         // Recorded: from here on the staging dir is the version's, and a
         // restart finishes the rename if this one does not happen.
         draft.committed = true;

@@ -7,6 +7,7 @@ mod imports;
 mod jobs;
 mod metrics;
 mod model_meta;
+mod mirror;
 mod models;
 mod runs;
 mod tracking;

@@ -191,10 +191,14 @@ impl Store {
     /// moves the stage's LATEST to it when `set_latest` or when the stage
     /// has none. Returns whether LATEST moved; a taken name is
     /// `ModelVersionExists` and changes nothing.
+    /// Inserts a version (and moves LATEST if asked or if the stage has
+    /// none); with a `mirror` target, queues its mirroring in the same
+    /// transaction.
     pub async fn insert_model_version(
         &self,
         new: &NewVersion,
         set_latest: bool,
+        mirror: Option<&str>,
     ) -> Result<bool, EngineError> {
         let v = &new.view;
         let source = serde_json::to_string(&v.source).map_err(|e| sqlx::Error::Encode(e.into()))?;
@@ -252,18 +256,33 @@ impl Store {
             .await?
             .rows_affected()
             > 0;
+        if let Some(target) = mirror {
+            super::mirror::queue(
+                &mut tx,
+                &v.model,
+                v.stage,
+                Some(&v.version),
+                target,
+                v.created_ms,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(moved)
     }
 
     /// Points a stage's LATEST at an existing version.
+    /// Points a stage's LATEST at `version`; with a `mirror` target, queues
+    /// the stage's mirroring in the same transaction.
     pub async fn set_model_latest(
         &self,
         name: &str,
         stage: Stage,
         version: &str,
         now_ms: i64,
+        mirror: Option<&str>,
     ) -> Result<(), EngineError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO model_latest (model, stage, version, updated_ms) VALUES (?, ?, ?, ?)
              ON CONFLICT (model, stage) DO UPDATE SET version = excluded.version,
@@ -273,8 +292,12 @@ impl Store {
         .bind(stage.as_str())
         .bind(version)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if let Some(target) = mirror {
+            super::mirror::queue(&mut tx, name, stage, None, target, now_ms).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -85,6 +85,7 @@ pub(crate) async fn start_trainyard(
         catalog: None,
         notify: Default::default(),
         metrics_token: None,
+        mirror: None,
     };
     let (stop, signal) = stop_signal();
     let task =

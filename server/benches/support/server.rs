@@ -63,6 +63,7 @@ pub async fn start(max_sweep_size: u64) -> anyhow::Result<Running> {
         catalog: None,
         notify: Default::default(),
         metrics_token: None,
+        mirror: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(trainyard_server::serve(listener, config, async move {

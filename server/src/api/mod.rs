@@ -154,6 +154,7 @@ fn models() -> Router<AppState> {
         .route(route::MODEL_PUBLISH_BEST, post(models::publish_best))
         .route(route::MODEL_PROMOTE, post(models::promote))
         .route(route::MODEL_LATEST, put(models::set_latest))
+        .route(route::MODEL_MIRROR, get(models::mirror))
         .route(route::MODEL_BUNDLE, get(models::bundle))
         .route(route::MODEL_MANIFEST, get(models::manifest))
         .route(route::MODEL_FILE, get(models::file))

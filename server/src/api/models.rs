@@ -12,8 +12,8 @@ use futures::TryStreamExt;
 use serde::Deserialize;
 use tokio_util::io::StreamReader;
 use trainyard_core::models::{
-    BestMode, BestRunReport, ModelSummary, ModelView, PromoteRequest, PublishBest, RegisterFromRun,
-    SetLatest, UploadVersion, BUNDLE_FILE, MANIFEST_FILE,
+    BestMode, BestRunReport, MirrorView, ModelSummary, ModelView, PromoteRequest, PublishBest,
+    RegisterFromRun, SetLatest, UploadVersion, BUNDLE_FILE, MANIFEST_FILE,
 };
 use trainyard_core::protocol::codes;
 use trainyard_engine::{Actor, EngineError};
@@ -48,6 +48,15 @@ pub async fn show(
     params: PathParams,
 ) -> Result<Json<ModelView>, ApiError> {
     Ok(Json(state.engine.model(params.get("name")?).await?))
+}
+
+/// `GET /api/v1/models/{name}/mirror`: the FTP target (never its
+/// password) and the model's mirror tasks, newest first.
+pub async fn mirror(
+    State(state): State<AppState>,
+    params: PathParams,
+) -> Result<Json<MirrorView>, ApiError> {
+    Ok(Json(state.engine.model_mirror(params.get("name")?).await?))
 }
 
 /// `POST /api/v1/models/{name}/versions`: JSON `{job_id, files?, stage?,

@@ -42,6 +42,7 @@ pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) 
         catalog: None,
         notify: Default::default(),
         metrics_token: None,
+        mirror: None,
     }
 }
 

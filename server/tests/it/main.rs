@@ -25,6 +25,7 @@ mod metrics_endpoint;
 mod mlflow_client;
 mod mlflow_registry;
 mod models_api;
+mod models_ftp;
 mod results_api;
 mod sse;
 mod startup;

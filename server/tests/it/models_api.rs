@@ -89,6 +89,8 @@ fn pull_options(dir: &Path) -> PullOptions {
         stage: "dev".into(),
         version: "latest".into(),
         dir: dir.to_path_buf(),
+        ftp: None,
+        ftp_password: Default::default(),
     }
 }
 

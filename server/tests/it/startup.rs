@@ -150,3 +150,72 @@ fn notification_flags_are_checked_and_name_the_flag() {
         assert!(message.starts_with(flag), "{args:?}: {message}");
     }
 }
+
+#[test]
+fn bad_ftp_flags_stop_startup_naming_the_flag_and_never_the_password() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let missing = dir.path().join("no-such-file");
+    let missing = missing.to_string_lossy();
+    for (args, flag) in [
+        (
+            vec!["--ftp-url", "ftp://lab:hunter2-secret@host/models"],
+            "--ftp-url",
+        ),
+        (vec!["--ftp-url", "http://host/models"], "--ftp-url"),
+        (vec!["--ftp-url", "ftp://host/../etc"], "--ftp-url"),
+        (
+            vec![
+                "--ftp-url",
+                "ftp://lab@host/",
+                "--ftp-password-file",
+                &missing,
+            ],
+            "--ftp-password-file",
+        ),
+        (
+            vec![
+                "--ftp-url",
+                "ftp://lab@host/",
+                "--ftp-password-env",
+                "TRAINYARD_TEST_NEVER_SET_VARIABLE",
+            ],
+            "--ftp-password-env",
+        ),
+    ] {
+        let cli = Cli::try_parse_from(
+            ["trainyard", "serve", "--server-only"]
+                .into_iter()
+                .chain(args.iter().copied()),
+        )
+        .expect("try parse from");
+        let Ok(trainyard_server::cli::Command::Serve(serve)) = cli.command_or_serve() else {
+            panic!("serve")
+        };
+        let message = serve
+            .into_settings()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.starts_with(flag), "{args:?}: {message}");
+        assert!(!message.contains("hunter2-secret"), "{message}");
+    }
+    let password = dir.path().join("pw");
+    std::fs::write(&password, "s3cret-from-a-file\n").expect("written");
+    let cli = Cli::try_parse_from([
+        "trainyard",
+        "serve",
+        "--server-only",
+        "--ftp-url",
+        "ftp://lab@127.0.0.1:2121/models",
+        "--ftp-password-file",
+        &password.to_string_lossy(),
+    ])
+    .expect("try parse from");
+    let Ok(trainyard_server::cli::Command::Serve(serve)) = cli.command_or_serve() else {
+        panic!("serve")
+    };
+    let settings = serve.into_settings().expect("valid");
+    let mirror = settings.mirror.as_ref().expect("a mirror");
+    assert_eq!(mirror.target.url(), "ftp://lab@127.0.0.1:2121/models");
+    assert!(!format!("{settings:?}").contains("s3cret-from-a-file"));
+}
