@@ -50,7 +50,7 @@ pub use jobs::{
 };
 pub use launcher::MAX_CATALOG_BYTES;
 pub use metrics::MetricPoint;
-pub use models::{ModelDownload, ModelDraft};
+pub use models::{ModelDownload, ModelDraft, ServingTarget, SERVING_PROJECT, SERVING_RETRIES};
 pub use notify::{validate_url as validate_webhook_url, FlagWebhook, NotifySettings};
 pub use runs::{RunFileSlice, OUTPUT_LOG};
 pub use settings::EngineSettings;

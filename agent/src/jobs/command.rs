@@ -158,6 +158,7 @@ mod tests {
             timeout_secs: None,
             lease_ms: 60_000,
             fence: true,
+            serve: None,
         }
     }
 

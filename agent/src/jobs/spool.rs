@@ -214,6 +214,7 @@ mod tests {
             timeout_secs: None,
             lease_ms: 1000,
             fence: false,
+            serve: None,
         }
     }
 

@@ -21,10 +21,12 @@ mod from_run;
 mod promote;
 mod query;
 mod register;
+mod serving;
 
 pub use draft::ModelDraft;
 pub(crate) use from_run::RunSide;
 pub(crate) use register::VersionMeta;
+pub use serving::{ServingTarget, SERVING_PROJECT, SERVING_RETRIES};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -48,6 +50,8 @@ pub(crate) struct Models {
     /// One lock per model orders its registrations: the name a version
     /// gets, its bundle and its row agree.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Orders starting a deployment before handing its job to an agent.
+    serving_lock: tokio::sync::Mutex<()>,
 }
 
 /// A version's files on disk, for downloads.
@@ -75,6 +79,7 @@ impl Models {
             clock,
             max_file_bytes,
             locks: Mutex::new(HashMap::new()),
+            serving_lock: tokio::sync::Mutex::new(()),
         };
         models.recover().await?;
         Ok(models)
