@@ -13,6 +13,7 @@
 
 mod agent;
 mod backoff;
+pub mod bundle;
 mod error;
 pub mod gpu;
 mod heartbeat;

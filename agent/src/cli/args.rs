@@ -89,6 +89,12 @@ pub struct Args {
     /// local_priority, interactive or dry_run (an experiment's `sync:` wins)
     #[arg(long, env = "TRAINYARD_SYNC_STRATEGY", default_value = "interactive")]
     pub sync_strategy: SyncStrategy,
+
+    /// Address the server's /serve/… proxy reaches this host's model
+    /// servers at [default: the address the server sees this agent's
+    /// requests come from]
+    #[arg(long, env = "TRAINYARD_ADVERTISE_ADDRESS", value_name = "ADDRESS")]
+    pub advertise_address: Option<String>,
 }
 
 impl Args {
@@ -103,6 +109,7 @@ impl Args {
         config.cpu_slots = self.cpu_slots;
         config.kill_grace = self.kill_grace;
         config.sync_strategy = self.sync_strategy;
+        config.advertise_address = self.advertise_address.filter(|a| !a.trim().is_empty());
         config.gpus = match (self.no_gpus, self.fake_gpus) {
             (true, _) => GpuSource::None,
             (false, Some(count)) => GpuSource::Fake(count),

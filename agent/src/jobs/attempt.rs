@@ -15,6 +15,7 @@ use super::command::{prepare, RunPaths};
 use super::components;
 use super::files::FileTask;
 use super::outcome::Ending;
+use super::serving::{self, ServeVars};
 use super::process::{Exit, Process};
 use super::reporter::{deliver, Delivery};
 use super::spool::{AttemptState, RunDir, Spooled};
@@ -41,11 +42,24 @@ pub(crate) async fn run(
     let dir = RunDir::new(&ctx.runs, attempt);
     let spooled = Arc::new(Spooled::new(dir, AttemptState::new(assignment.clone())));
     let started = Instant::now();
-    let launched = launch(&ctx, &assignment, &spooled).await;
-    if let Ok(process) = &launched {
-        let pid = process.pid();
-        spooled.update(|s| s.pid = Some(pid)).await;
-    }
+    let (launched, _probe) = match launch(&ctx, &assignment, &spooled).await {
+        Ok((process, serve)) => {
+            let pid = process.pid();
+            spooled.update(|s| s.pid = Some(pid)).await;
+            // Dropped (aborted) when the attempt ends.
+            let probe = match (serve, &assignment.serve) {
+                (Some(vars), Some(spec)) => Some(serving::probe(
+                    Arc::clone(&ctx),
+                    attempt,
+                    vars.port,
+                    spec.health_path.clone(),
+                )),
+                _ => None,
+            };
+            (Ok(process), probe)
+        }
+        Err(e) => (Err(e), None),
+    };
     follow(ctx, assignment, spooled, launched, started, stop, stops).await;
 }
 
@@ -136,13 +150,14 @@ pub(crate) async fn report_recovered(
     settle(&ctx, attempt, &spooled, delivery).await;
 }
 
-/// Creates the run dir and starts the process; `Err` says, for the job's
-/// log and report, why it could not start.
+/// Creates the run dir (and, for a serving attempt, unpacks the model and
+/// picks its port) and starts the process; `Err` says, for the job's log
+/// and report, why it could not start.
 async fn launch(
     ctx: &JobContext,
     assignment: &Assignment,
     spooled: &Spooled,
-) -> Result<Process, String> {
+) -> Result<(Process, Option<ServeVars>), String> {
     let dir = spooled.dir();
     dir.create(assignment).await.map_err(|e| {
         format!(
@@ -152,9 +167,18 @@ async fn launch(
     })?;
     // Saved before the spawn, so a crash right after it is still recovered.
     spooled.update(|_| {}).await;
+    let attempt = AttemptRef {
+        job_id: assignment.job_id,
+        attempt: assignment.attempt,
+    };
+    let serve = match &assignment.serve {
+        Some(spec) => Some(serving::prepare(ctx, attempt, spec, &dir.log()).await?),
+        None => None,
+    };
     let paths = RunPaths {
         run_dir: dir.path(),
         config: &dir.config(),
+        serve: serve.as_ref(),
     };
     let command =
         prepare(assignment, &paths, &ctx.agent_cwd, &ctx.tracking).map_err(|e| e.to_string())?;
@@ -164,14 +188,11 @@ async fn launch(
             command.cwd.display()
         ));
     }
-    let attempt = AttemptRef {
-        job_id: assignment.job_id,
-        attempt: assignment.attempt,
-    };
     for line in components::sync_before_start(ctx, attempt, assignment, &command.cwd).await? {
         append_line(&dir.log(), &line).await;
     }
-    Process::spawn(&command, dir.path(), &dir.log(), &ctx.supervisor).await
+    let process = Process::spawn(&command, dir.path(), &dir.log(), &ctx.supervisor).await?;
+    Ok((process, serve))
 }
 
 /// Waits for the process to exit, stopping it first if an order, the

@@ -23,6 +23,7 @@ mod metrics_api;
 mod metrics_endpoint;
 mod mlflow_client;
 mod models_api;
+mod models_serve;
 mod results_api;
 mod sse;
 mod startup;

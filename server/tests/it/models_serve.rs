@@ -1,0 +1,303 @@
+//! Serving a model version (issue 14, "Serve it") with real agents and the
+//! stdlib example server (`examples/model_server.py`): it answers through
+//! the server's `/serve/<model>/<stage>/…` URL behind the API key, is
+//! stopped, is restarted on another agent after its agent is killed, and
+//! a command that exits at once fails with its output. Bad input is
+//! refused naming the field.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use trainyard_core::models::ModelView;
+use trainyard_core::protocol::paths;
+use trainyard_core::serving::{ServingState, ServingView};
+use trainyard_engine::JobSettings;
+
+use crate::harness::{config, get_json, until, TestServer, KEY};
+use crate::jobs_support::agent_config;
+use crate::killable::KillableAgent;
+
+fn example_command() -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/model_server.py")
+        .canonicalize()
+        .expect("examples/model_server.py exists");
+    format!(
+        "python3 '{}' --model-dir {{model_dir}} --port {{port}}",
+        script.display()
+    )
+}
+
+async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let answer = request.bearer_auth(KEY).send().await.expect("sent");
+    let status = answer.status().as_u16();
+    let text = answer.text().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Uploads `model.json` as a new release version of `name`.
+async fn register(base: &str, name: &str, weights: &[f64], bias: f64) {
+    let body = json!({"weights": weights, "bias": bias, "name": name}).to_string();
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(body.into_bytes()).file_name("model.json"),
+        )
+        .text("stage", "release")
+        .text("set_latest", "true");
+    let (status, v) = send(
+        reqwest::Client::new()
+            .post(format!("{base}{}", paths::model_versions(name)))
+            .multipart(form),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+}
+
+async fn serve(base: &str, name: &str, body: Value) -> (u16, Value) {
+    send(
+        reqwest::Client::new()
+            .post(format!("{base}{}", paths::model_serve(name, "release")))
+            .json(&body),
+    )
+    .await
+}
+
+/// The model's live deployment of release once it is in `want`.
+async fn wait_state(base: &str, name: &str, want: ServingState) -> ServingView {
+    until(&format!("{name} release {want:?}"), || async {
+        let model: ModelView = get_json(base, &paths::model(name)).await;
+        model
+            .serving
+            .into_iter()
+            .find(|s| s.stopped_ms.is_none() || want == ServingState::Stopped)
+            .filter(|s| s.state == want)
+    })
+    .await
+}
+
+async fn predict(base: &str, name: &str, key: Option<&str>) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{base}/serve/{name}/release/predict?trace=1"))
+        .json(&json!({"inputs": [[1.0, 2.0]]}));
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let answer = request.send().await.expect("sent");
+    let status = answer.status().as_u16();
+    let text = answer.text().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// `kill -9` of the process group a killed agent's supervisor left
+/// serving (job `id`, attempt `attempt`), so the test leaves nothing behind.
+fn kill_orphan(work_dir: &Path, id: i64, attempt: u32) {
+    let path = work_dir
+        .join("runs")
+        .join(format!("{id}-{attempt}/supervisor.json"));
+    let ids: Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap_or_default()).unwrap_or_default();
+    for key in ["job", "supervisor"] {
+        let pid = ids[key].as_i64().unwrap_or(0);
+        if pid > 1 {
+            let pid = libc::pid_t::try_from(pid).expect("a pid");
+            // SAFETY: killpg and kill only send a signal.
+            unsafe {
+                libc::killpg(pid, libc::SIGKILL);
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_served_model_answers_through_the_proxy_is_stopped_and_restarts_elsewhere_when_its_agent_dies(
+) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut cfg = config(dir.path(), Some(KEY), Default::default());
+    cfg.jobs = JobSettings {
+        lease: Duration::from_millis(1500),
+        ..Default::default()
+    };
+    let server = TestServer::start(cfg).await;
+    let base = server.url("");
+    let a_dir = dir.path().join("a");
+    let a = KillableAgent::start(agent_config(base.clone(), "host-a", 0, &a_dir));
+    register(&base, "lin", &[2.0, 3.0], 1.0).await;
+
+    // Nothing serves yet: 404 through the proxy.
+    let (status, v) = predict(&base, "lin", Some(KEY)).await;
+    assert_eq!((status, v["code"].as_str()), (404, Some("not_serving")), "{v}");
+
+    let asked = Instant::now();
+    let (status, started) = serve(&base, "lin", json!({"command": example_command()})).await;
+    assert_eq!(status, 201, "{started}");
+    assert_eq!(started["state"], "starting");
+    assert_eq!(started["url"], "/serve/lin/release/");
+    let serving = wait_state(&base, "lin", ServingState::Serving).await;
+    println!("serve to healthy: {} ms", asked.elapsed().as_millis());
+    assert_eq!(serving.host.as_deref(), Some("host-a"));
+    assert_eq!(serving.version, "v0001");
+
+    let (status, v) = predict(&base, "lin", Some(KEY)).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["predictions"], json!([9.0]));
+    let (status, _) = predict(&base, "lin", None).await;
+    assert_eq!(status, 401, "the proxy is behind the API key");
+    let (status, v) = send(reqwest::Client::new().get(format!("{base}/serve/lin/release/nowhere"))).await;
+    assert_eq!(status, 404, "the model server's own 404 passes through: {v}");
+
+    // Stop: the job is cancelled, the URL answers 404 again.
+    let (status, stopped) = send(
+        reqwest::Client::new().delete(format!("{base}{}", paths::model_serve("lin", "release"))),
+    )
+    .await;
+    assert_eq!((status, stopped["state"].as_str()), (200, Some("stopped")), "{stopped}");
+    let (status, v) = predict(&base, "lin", Some(KEY)).await;
+    assert_eq!((status, v["code"].as_str()), (404, Some("not_serving")), "{v}");
+
+    // Promote-then-redeploy: a new LATEST, served again with the model's
+    // last command (no command given).
+    register(&base, "lin", &[1.0, 1.0], 0.0).await;
+    let asked = Instant::now();
+    let (status, again) = serve(&base, "lin", json!({})).await;
+    assert_eq!(status, 201, "{again}");
+    let first = wait_state(&base, "lin", ServingState::Serving).await;
+    println!("serve to healthy: {} ms", asked.elapsed().as_millis());
+    assert_eq!(first.version, "v0002");
+    let (status, v) = predict(&base, "lin", Some(KEY)).await;
+    assert_eq!((status, v["predictions"].clone()), (200, json!([3.0])), "{v}");
+
+    // The agent dies (its supervisor keeps the old server running); a
+    // second host appears, the lost attempt is retried there and the same
+    // URL answers again.
+    a.kill();
+    let b = KillableAgent::start(agent_config(base.clone(), "host-b", 0, &dir.path().join("b")));
+    let lost_at = Instant::now();
+    let moved = until("the deployment serves from host-b", || async {
+        let model: ModelView = get_json(&base, &paths::model("lin")).await;
+        model.serving.into_iter().find(|s| {
+            s.stopped_ms.is_none() && s.state == ServingState::Serving && s.host.as_deref() == Some("host-b")
+        })
+    })
+    .await;
+    println!("agent killed to serving elsewhere: {} ms", lost_at.elapsed().as_millis());
+    assert_eq!(moved.job_id, first.job_id);
+    assert_eq!(moved.attempt, first.attempt + 1);
+    assert_ne!(moved.endpoint, first.endpoint);
+    let (status, v) = predict(&base, "lin", Some(KEY)).await;
+    assert_eq!((status, v["predictions"].clone()), (200, json!([3.0])), "{v}");
+    kill_orphan(&a_dir, first.job_id, first.attempt);
+
+    let (status, _) = send(
+        reqwest::Client::new().delete(format!("{base}{}", paths::model_serve("lin", "release"))),
+    )
+    .await;
+    assert_eq!(status, 200);
+    b.kill();
+    let _ = server.stop().await;
+}
+
+#[tokio::test]
+async fn serving_refuses_bad_input_and_a_command_that_exits_at_once_fails_with_its_output() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
+    let base = server.url("");
+    let agent = KillableAgent::start(agent_config(base.clone(), "host-a", 0, &dir.path().join("a")));
+    register(&base, "m", &[1.0], 0.0).await;
+
+    let cases = [
+        (
+            "nope",
+            "release",
+            json!({"command": "python3 x.py"}),
+            404,
+            "model_not_found",
+            "nope",
+        ),
+        (
+            "m",
+            "prod",
+            json!({"command": "python3 x.py"}),
+            404,
+            "stage_not_found",
+            "prod",
+        ),
+        (
+            "m",
+            "release",
+            json!({"command": "serve --dir {modeldir} -p {port}"}),
+            400,
+            "invalid_model_request",
+            "{modeldir}",
+        ),
+        (
+            "m",
+            "release",
+            json!({"command": "python3 'x.py"}),
+            400,
+            "invalid_model_request",
+            "command",
+        ),
+        (
+            "m",
+            "release",
+            json!({"command": "python3 x.py", "health_path": "health"}),
+            400,
+            "invalid_model_request",
+            "health_path",
+        ),
+        (
+            "m",
+            "release",
+            json!({"command": "python3 x.py", "gpus": 1000}),
+            400,
+            "bad_option",
+            "gpus",
+        ),
+    ];
+    for (model, stage, body, want_status, want_code, named) in cases {
+        let (status, v) = send(
+            reqwest::Client::new()
+                .post(format!("{base}{}", paths::model_serve(model, stage)))
+                .json(&body),
+        )
+        .await;
+        assert_eq!((status, v["code"].as_str()), (want_status, Some(want_code)), "{body}: {v}");
+        assert!(
+            v["message"].as_str().unwrap_or("").contains(named),
+            "{body}: {v}"
+        );
+    }
+    let (status, v) = send(reqwest::Client::new().post(format!("{base}{}", paths::model_serve("m", "dev"))).json(&json!({"command": "x"}))).await;
+    assert_eq!((status, v["code"].as_str()), (404, Some("model_version_not_found")), "{v}");
+    let (status, v) = send(reqwest::Client::new().delete(format!("{base}{}", paths::model_serve("m", "release")))).await;
+    assert_eq!((status, v["code"].as_str()), (404, Some("not_serving")), "{v}");
+
+    // A command that exits at once: failed, with its output, not restarted.
+    let (status, v) = serve(
+        &base,
+        "m",
+        json!({"command": "sh -c 'echo cannot bind {port} >&2; exit 3'"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let failed = wait_state(&base, "m", ServingState::Failed).await;
+    assert!(
+        failed.last_lines.iter().any(|l| l.starts_with("cannot bind ")),
+        "{failed:?}"
+    );
+    assert!(failed.reason.as_deref().unwrap_or("").contains("code 3"), "{failed:?}");
+    assert_eq!(failed.attempt, 1, "an exit is a failure, not retried");
+    let (status, v) = predict(&base, "m", Some(KEY)).await;
+    assert_eq!((status, v["code"].as_str()), (502, Some("serving_unreachable")), "{v}");
+    agent.kill();
+    let _ = server.stop().await;
+}
