@@ -126,7 +126,9 @@ pub fn parse_serve_command(template: &str) -> Result<Vec<String>, String> {
     }
     let argv = split_words(template)?;
     if argv.is_empty() {
-        return Err("empty; give the program to run, e.g. \"python3 serve.py --port {port}\"".into());
+        return Err(
+            "empty; give the program to run, e.g. \"python3 serve.py --port {port}\"".into(),
+        );
     }
     for arg in &argv {
         let mut rest = arg.as_str();
@@ -215,12 +217,18 @@ mod tests {
 
     #[test]
     fn a_template_splits_like_a_shell_and_keeps_placeholders() {
-        let argv =
-            parse_serve_command("python3 'my server.py' --model \"{model_dir}\" -p {port}")
-                .expect("it parses");
+        let argv = parse_serve_command("python3 'my server.py' --model \"{model_dir}\" -p {port}")
+            .expect("it parses");
         assert_eq!(
             argv,
-            ["python3", "my server.py", "--model", "{model_dir}", "-p", "{port}"]
+            [
+                "python3",
+                "my server.py",
+                "--model",
+                "{model_dir}",
+                "-p",
+                "{port}"
+            ]
         );
     }
 

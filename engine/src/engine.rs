@@ -1251,7 +1251,9 @@ impl Engine {
         name: &str,
         stage: &str,
     ) -> Result<ServingTarget, EngineError> {
-        self.models.serving_target(name, stage, &self.scheduler).await
+        self.models
+            .serving_target(name, stage, &self.scheduler)
+            .await
     }
 
     /// An agent's serving attempt answers its health path at `address:port`.

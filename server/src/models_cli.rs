@@ -706,4 +706,3 @@ fn holds(dir: &Path, marker: &str) -> anyhow::Result<bool> {
     }
     Ok(true)
 }
-

@@ -149,7 +149,10 @@ impl WorkClient {
         let url = self
             .url::<()>(path)
             .map_err(|_| format!("cannot build the URL for {path}"))?;
-        let builder = with_agent_headers(self.http.get(url).timeout(timeout), self.authorization.as_ref());
+        let builder = with_agent_headers(
+            self.http.get(url).timeout(timeout),
+            self.authorization.as_ref(),
+        );
         let response = builder
             .send()
             .await

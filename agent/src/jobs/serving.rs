@@ -16,10 +16,10 @@ use trainyard_core::protocol::paths;
 use trainyard_core::work::{AttemptRef, ServeSpec, ServingReport};
 
 use super::api::Reply;
-use crate::http::response::Verdict;
 use super::attempt::append_line;
 use super::JobContext;
 use crate::bundle::{hash_blocking, unpack, PULLED};
+use crate::http::response::Verdict;
 
 /// A bundle download may take long; only a stalled one should fail.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
@@ -69,7 +69,15 @@ pub(crate) async fn prepare(
             .await
             .is_ok_and(|m| m == marker);
         if cached {
-            append_line(log, &format!("model bundle {} cached in {}", spec.bundle_xxh3, dir.display())).await;
+            append_line(
+                log,
+                &format!(
+                    "model bundle {} cached in {}",
+                    spec.bundle_xxh3,
+                    dir.display()
+                ),
+            )
+            .await;
         } else {
             append_line(
                 log,
@@ -101,7 +109,12 @@ pub(crate) async fn prepare(
 }
 
 /// Downloads the bundle into `<dir>/bundle.tar.gz`, checked by hash.
-async fn fetch(ctx: &JobContext, at: AttemptRef, spec: &ServeSpec, dir: &Path) -> Result<(), String> {
+async fn fetch(
+    ctx: &JobContext,
+    at: AttemptRef,
+    spec: &ServeSpec,
+    dir: &Path,
+) -> Result<(), String> {
     tokio::fs::create_dir_all(dir)
         .await
         .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

@@ -72,7 +72,9 @@ impl Models {
                 .unwrap_or_else(|| DEFAULT_SERVE_COMMAND.into()),
         };
         let argv = parse_serve_command(&command).map_err(|m| invalid("command", m))?;
-        let bundle = self.bundle(name, stage, trainyard_core::models::LATEST).await?;
+        let bundle = self
+            .bundle(name, stage, trainyard_core::models::LATEST)
+            .await?;
         let gpus = req.gpus.unwrap_or(0);
 
         // Held until the row names the job, so a poll that hands the job
@@ -116,7 +118,9 @@ impl Models {
             )
             .await?;
         let Some(job) = submitted.jobs.first() else {
-            return Err(EngineError::BadOption("the serving job was not queued".into()));
+            return Err(EngineError::BadOption(
+                "the serving job was not queued".into(),
+            ));
         };
         let mut row = ServingRow {
             id: 0,
@@ -334,7 +338,9 @@ fn state_of(row: &ServingRow, job: &JobView) -> (ServingState, Option<String>) {
         ),
         JobStatus::Failed => (
             ServingState::Failed,
-            job.reason.clone().or_else(|| Some("the server failed".into())),
+            job.reason
+                .clone()
+                .or_else(|| Some("the server failed".into())),
         ),
         JobStatus::Cancelled => (ServingState::Stopped, job.reason.clone()),
     }
@@ -355,7 +361,12 @@ async fn tail(jobs: &Scheduler, job_id: i64) -> Vec<String> {
     };
     let from = head.slice.size.saturating_sub(TAIL_BYTES);
     let Ok(read) = jobs
-        .read_log(job_id, Some(head.attempt.attempt), from, TAIL_BYTES as usize)
+        .read_log(
+            job_id,
+            Some(head.attempt.attempt),
+            from,
+            TAIL_BYTES as usize,
+        )
         .await
     else {
         return Vec::new();

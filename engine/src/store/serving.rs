@@ -63,11 +63,13 @@ impl Store {
     ) -> Result<i64, EngineError> {
         let mut tx = self.pool.begin().await?;
         if let Some(old) = replaces {
-            sqlx::query("UPDATE model_serving SET stopped_ms = ? WHERE id = ? AND stopped_ms IS NULL")
-                .bind(new.created_ms)
-                .bind(old)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE model_serving SET stopped_ms = ? WHERE id = ? AND stopped_ms IS NULL",
+            )
+            .bind(new.created_ms)
+            .bind(old)
+            .execute(&mut *tx)
+            .await?;
         }
         let id = sqlx::query(
             "INSERT INTO model_serving (model, stage, version, command, health_path, gpus,

@@ -134,7 +134,11 @@ async fn a_served_model_answers_through_the_proxy_is_stopped_and_restarts_elsewh
 
     // Nothing serves yet: 404 through the proxy.
     let (status, v) = predict(&base, "lin", Some(KEY)).await;
-    assert_eq!((status, v["code"].as_str()), (404, Some("not_serving")), "{v}");
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (404, Some("not_serving")),
+        "{v}"
+    );
 
     let asked = Instant::now();
     let (status, started) = serve(&base, "lin", json!({"command": example_command()})).await;
@@ -151,17 +155,29 @@ async fn a_served_model_answers_through_the_proxy_is_stopped_and_restarts_elsewh
     assert_eq!(v["predictions"], json!([9.0]));
     let (status, _) = predict(&base, "lin", None).await;
     assert_eq!(status, 401, "the proxy is behind the API key");
-    let (status, v) = send(reqwest::Client::new().get(format!("{base}/serve/lin/release/nowhere"))).await;
-    assert_eq!(status, 404, "the model server's own 404 passes through: {v}");
+    let (status, v) =
+        send(reqwest::Client::new().get(format!("{base}/serve/lin/release/nowhere"))).await;
+    assert_eq!(
+        status, 404,
+        "the model server's own 404 passes through: {v}"
+    );
 
     // Stop: the job is cancelled, the URL answers 404 again.
     let (status, stopped) = send(
         reqwest::Client::new().delete(format!("{base}{}", paths::model_serve("lin", "release"))),
     )
     .await;
-    assert_eq!((status, stopped["state"].as_str()), (200, Some("stopped")), "{stopped}");
+    assert_eq!(
+        (status, stopped["state"].as_str()),
+        (200, Some("stopped")),
+        "{stopped}"
+    );
     let (status, v) = predict(&base, "lin", Some(KEY)).await;
-    assert_eq!((status, v["code"].as_str()), (404, Some("not_serving")), "{v}");
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (404, Some("not_serving")),
+        "{v}"
+    );
 
     // Promote-then-redeploy: a new LATEST, served again with the model's
     // last command (no command given).
@@ -173,27 +189,45 @@ async fn a_served_model_answers_through_the_proxy_is_stopped_and_restarts_elsewh
     println!("serve to healthy: {} ms", asked.elapsed().as_millis());
     assert_eq!(first.version, "v0002");
     let (status, v) = predict(&base, "lin", Some(KEY)).await;
-    assert_eq!((status, v["predictions"].clone()), (200, json!([3.0])), "{v}");
+    assert_eq!(
+        (status, v["predictions"].clone()),
+        (200, json!([3.0])),
+        "{v}"
+    );
 
     // The agent dies (its supervisor keeps the old server running); a
     // second host appears, the lost attempt is retried there and the same
     // URL answers again.
     a.kill();
-    let b = KillableAgent::start(agent_config(base.clone(), "host-b", 0, &dir.path().join("b")));
+    let b = KillableAgent::start(agent_config(
+        base.clone(),
+        "host-b",
+        0,
+        &dir.path().join("b"),
+    ));
     let lost_at = Instant::now();
     let moved = until("the deployment serves from host-b", || async {
         let model: ModelView = get_json(&base, &paths::model("lin")).await;
         model.serving.into_iter().find(|s| {
-            s.stopped_ms.is_none() && s.state == ServingState::Serving && s.host.as_deref() == Some("host-b")
+            s.stopped_ms.is_none()
+                && s.state == ServingState::Serving
+                && s.host.as_deref() == Some("host-b")
         })
     })
     .await;
-    println!("agent killed to serving elsewhere: {} ms", lost_at.elapsed().as_millis());
+    println!(
+        "agent killed to serving elsewhere: {} ms",
+        lost_at.elapsed().as_millis()
+    );
     assert_eq!(moved.job_id, first.job_id);
     assert_eq!(moved.attempt, first.attempt + 1);
     assert_ne!(moved.endpoint, first.endpoint);
     let (status, v) = predict(&base, "lin", Some(KEY)).await;
-    assert_eq!((status, v["predictions"].clone()), (200, json!([3.0])), "{v}");
+    assert_eq!(
+        (status, v["predictions"].clone()),
+        (200, json!([3.0])),
+        "{v}"
+    );
     kill_orphan(&a_dir, first.job_id, first.attempt);
 
     let (status, _) = send(
@@ -210,7 +244,12 @@ async fn serving_refuses_bad_input_and_a_command_that_exits_at_once_fails_with_i
     let dir = tempfile::tempdir().expect("a temp dir");
     let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
     let base = server.url("");
-    let agent = KillableAgent::start(agent_config(base.clone(), "host-a", 0, &dir.path().join("a")));
+    let agent = KillableAgent::start(agent_config(
+        base.clone(),
+        "host-a",
+        0,
+        &dir.path().join("a"),
+    ));
     register(&base, "m", &[1.0], 0.0).await;
 
     let cases = [
@@ -270,16 +309,36 @@ async fn serving_refuses_bad_input_and_a_command_that_exits_at_once_fails_with_i
                 .json(&body),
         )
         .await;
-        assert_eq!((status, v["code"].as_str()), (want_status, Some(want_code)), "{body}: {v}");
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (want_status, Some(want_code)),
+            "{body}: {v}"
+        );
         assert!(
             v["message"].as_str().unwrap_or("").contains(named),
             "{body}: {v}"
         );
     }
-    let (status, v) = send(reqwest::Client::new().post(format!("{base}{}", paths::model_serve("m", "dev"))).json(&json!({"command": "x"}))).await;
-    assert_eq!((status, v["code"].as_str()), (404, Some("model_version_not_found")), "{v}");
-    let (status, v) = send(reqwest::Client::new().delete(format!("{base}{}", paths::model_serve("m", "release")))).await;
-    assert_eq!((status, v["code"].as_str()), (404, Some("not_serving")), "{v}");
+    let (status, v) = send(
+        reqwest::Client::new()
+            .post(format!("{base}{}", paths::model_serve("m", "dev")))
+            .json(&json!({"command": "x"})),
+    )
+    .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (404, Some("model_version_not_found")),
+        "{v}"
+    );
+    let (status, v) = send(
+        reqwest::Client::new().delete(format!("{base}{}", paths::model_serve("m", "release"))),
+    )
+    .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (404, Some("not_serving")),
+        "{v}"
+    );
 
     // A command that exits at once: failed, with its output, not restarted.
     let (status, v) = serve(
@@ -291,13 +350,23 @@ async fn serving_refuses_bad_input_and_a_command_that_exits_at_once_fails_with_i
     assert_eq!(status, 201, "{v}");
     let failed = wait_state(&base, "m", ServingState::Failed).await;
     assert!(
-        failed.last_lines.iter().any(|l| l.starts_with("cannot bind ")),
+        failed
+            .last_lines
+            .iter()
+            .any(|l| l.starts_with("cannot bind ")),
         "{failed:?}"
     );
-    assert!(failed.reason.as_deref().unwrap_or("").contains("code 3"), "{failed:?}");
+    assert!(
+        failed.reason.as_deref().unwrap_or("").contains("code 3"),
+        "{failed:?}"
+    );
     assert_eq!(failed.attempt, 1, "an exit is a failure, not retried");
     let (status, v) = predict(&base, "m", Some(KEY)).await;
-    assert_eq!((status, v["code"].as_str()), (502, Some("serving_unreachable")), "{v}");
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (502, Some("serving_unreachable")),
+        "{v}"
+    );
     agent.kill();
     let _ = server.stop().await;
 }
