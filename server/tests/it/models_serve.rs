@@ -13,6 +13,8 @@ use trainyard_core::models::ModelView;
 use trainyard_core::protocol::paths;
 use trainyard_core::serving::{ServingState, ServingView};
 use trainyard_engine::JobSettings;
+use trainyard_server::models_cli::ServeOptions;
+use trainyard_server::remote::ServerArgs;
 
 use crate::harness::{config, get_json, until, TestServer, KEY};
 use crate::jobs_support::agent_config;
@@ -340,15 +342,29 @@ async fn serving_refuses_bad_input_and_a_command_that_exits_at_once_fails_with_i
         "{v}"
     );
 
-    // A command that exits at once: failed, with its output, not restarted.
-    let (status, v) = serve(
-        &base,
-        "m",
-        json!({"command": "sh -c 'echo cannot bind {port} >&2; exit 3'"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{v}");
-    let failed = wait_state(&base, "m", ServingState::Failed).await;
+    // A command that exits at once, served with the CLI's library call
+    // (`trainyard model serve m --command … --wait`): failed, with its
+    // output, not restarted.
+    let server_args = ServerArgs {
+        url: base.clone(),
+        api_key: Some(KEY.into()),
+    };
+    let options = ServeOptions {
+        name: "m".into(),
+        stage: "release".into(),
+        command: Some("sh -c 'echo cannot bind {port} >&2; exit 3'".into()),
+        gpus: None,
+        host: None,
+        health_path: None,
+        stop: false,
+        wait: true,
+    };
+    let cli = trainyard_server::models_cli::serve(&server_args, &options);
+    let failed = tokio::time::timeout(Duration::from_secs(20), cli)
+        .await
+        .expect("it fails within 20 s")
+        .expect("the server answers");
+    assert_eq!(failed.state, ServingState::Failed, "{failed:?}");
     assert!(
         failed
             .last_lines
