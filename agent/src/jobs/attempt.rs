@@ -45,7 +45,13 @@ pub(crate) async fn run(
     let (launched, _probe) = match launch(&ctx, &assignment, &spooled).await {
         Ok((process, serve)) => {
             let pid = process.pid();
-            spooled.update(|s| s.pid = Some(pid)).await;
+            let port = serve.as_ref().map(|v| v.port);
+            spooled
+                .update(|s| {
+                    s.pid = Some(pid);
+                    s.serve_port = port;
+                })
+                .await;
             // Dropped (aborted) when the attempt ends.
             let probe = match (serve, &assignment.serve) {
                 (Some(vars), Some(spec)) => Some(serving::probe(
@@ -73,10 +79,24 @@ pub(crate) async fn adopted(
     stop: mpsc::UnboundedSender<StopCause>,
     stops: mpsc::UnboundedReceiver<StopCause>,
 ) {
-    let assignment = spooled.read(|s| s.assignment.clone()).await;
+    let (assignment, port) = spooled.read(|s| (s.assignment.clone(), s.serve_port)).await;
     let ran_for = Duration::from_millis(now_ms().saturating_sub(process.started_ms()));
     let now = Instant::now();
     let started = now.checked_sub(ran_for).unwrap_or(now);
+    // A serving attempt is probed again: the server may not have heard
+    // that it is healthy before the previous agent died.
+    let _probe = match (&assignment.serve, port) {
+        (Some(spec), Some(port)) => Some(serving::probe(
+            Arc::clone(&ctx),
+            AttemptRef {
+                job_id: assignment.job_id,
+                attempt: assignment.attempt,
+            },
+            port,
+            spec.health_path.clone(),
+        )),
+        _ => None,
+    };
     follow(ctx, assignment, spooled, Ok(process), started, stop, stops).await;
 }
 

@@ -386,3 +386,57 @@ async fn serving_refuses_bad_input_and_a_command_that_exits_at_once_fails_with_i
     agent.kill();
     let _ = server.stop().await;
 }
+
+#[tokio::test]
+async fn a_restarted_agent_adopts_its_serving_job_and_the_url_keeps_answering() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
+    let base = server.url("");
+    let work = dir.path().join("a");
+    let a = KillableAgent::start(agent_config(base.clone(), "host-a", 0, &work));
+    register(&base, "ad", &[1.0, 0.0], 5.0).await;
+    let (status, v) = serve(&base, "ad", json!({"command": example_command()})).await;
+    assert_eq!(status, 201, "{v}");
+    let before = wait_state(&base, "ad", ServingState::Serving).await;
+
+    // The agent dies and comes back on the same work dir within its lease:
+    // the server process ran on under its supervisor and is adopted.
+    a.kill();
+    let again = KillableAgent::start(agent_config(base.clone(), "host-a", 0, &work));
+    let (status, v) = predict(&base, "ad", Some(KEY)).await;
+    assert_eq!(
+        (status, v["predictions"].clone()),
+        (200, json!([6.0])),
+        "{v}"
+    );
+    until("the adopting agent renews the serving job", || async {
+        let detail: trainyard_core::JobDetail = get_json(&base, &paths::job(before.job_id)).await;
+        (detail.job.status == trainyard_core::JobStatus::Running).then_some(())
+    })
+    .await;
+    let after = wait_state(&base, "ad", ServingState::Serving).await;
+    assert_eq!(
+        (after.job_id, after.attempt, after.endpoint.clone()),
+        (before.job_id, before.attempt, before.endpoint.clone()),
+        "the same attempt serves on"
+    );
+
+    let (status, _) = send(
+        reqwest::Client::new().delete(format!("{base}{}", paths::model_serve("ad", "release"))),
+    )
+    .await;
+    assert_eq!(status, 200);
+    until("the adopted server is stopped", || async {
+        let model: ModelView = get_json(&base, &paths::model("ad")).await;
+        let job: trainyard_core::JobDetail = get_json(&base, &paths::job(before.job_id)).await;
+        (model
+            .serving
+            .iter()
+            .all(|s| s.state == ServingState::Stopped)
+            && job.job.status == trainyard_core::JobStatus::Cancelled)
+            .then_some(())
+    })
+    .await;
+    again.kill();
+    let _ = server.stop().await;
+}
