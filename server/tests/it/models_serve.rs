@@ -12,12 +12,13 @@ use serde_json::{json, Value};
 use trainyard_core::models::ModelView;
 use trainyard_core::protocol::paths;
 use trainyard_core::serving::{ServingState, ServingView};
+use trainyard_core::JobStatus;
 use trainyard_engine::JobSettings;
 use trainyard_server::models_cli::ServeOptions;
 use trainyard_server::remote::ServerArgs;
 
 use crate::harness::{config, get_json, until, TestServer, KEY};
-use crate::jobs_support::agent_config;
+use crate::jobs_support::{agent_config, wait_status};
 use crate::killable::KillableAgent;
 
 fn example_command() -> String {
@@ -237,6 +238,8 @@ async fn a_served_model_answers_through_the_proxy_is_stopped_and_restarts_elsewh
     )
     .await;
     assert_eq!(status, 200);
+    // Its agent stops the process (the job ends cancelled) before it goes.
+    wait_status(&base, first.job_id, JobStatus::Cancelled).await;
     b.kill();
     let _ = server.stop().await;
 }
@@ -411,7 +414,7 @@ async fn a_restarted_agent_adopts_its_serving_job_and_the_url_keeps_answering() 
     );
     until("the adopting agent renews the serving job", || async {
         let detail: trainyard_core::JobDetail = get_json(&base, &paths::job(before.job_id)).await;
-        (detail.job.status == trainyard_core::JobStatus::Running).then_some(())
+        (detail.job.status == JobStatus::Running).then_some(())
     })
     .await;
     let after = wait_state(&base, "ad", ServingState::Serving).await;
@@ -433,7 +436,7 @@ async fn a_restarted_agent_adopts_its_serving_job_and_the_url_keeps_answering() 
             .serving
             .iter()
             .all(|s| s.state == ServingState::Stopped)
-            && job.job.status == trainyard_core::JobStatus::Cancelled)
+            && job.job.status == JobStatus::Cancelled)
             .then_some(())
     })
     .await;
