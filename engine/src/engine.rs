@@ -1232,12 +1232,16 @@ impl Engine {
         stage: &str,
         req: &ServeRequest,
     ) -> Result<ServingView, EngineError> {
-        self.models.serve(name, stage, req, &self.scheduler).await
+        self.models
+            .serve(name, stage, req, &self.scheduler, &self.bus)
+            .await
     }
 
     /// Stops the stage's deployment.
     pub async fn stop_serving(&self, name: &str, stage: &str) -> Result<ServingView, EngineError> {
-        self.models.stop_serving(name, stage, &self.scheduler).await
+        self.models
+            .stop_serving(name, stage, &self.scheduler, &self.bus)
+            .await
     }
 
     /// A model's deployments (live ones and the last stopped one per stage).
@@ -1264,7 +1268,7 @@ impl Engine {
         port: u16,
     ) -> Result<(), EngineError> {
         self.models
-            .serving_reported(at, address, port, &self.scheduler)
+            .serving_reported(at, address, port, &self.scheduler, &self.bus)
             .await
     }
 }

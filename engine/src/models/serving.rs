@@ -11,6 +11,8 @@
 //! restarted. Serving a stage that already serves stops the old job first,
 //! then starts the stage's current LATEST (a gap, not a blue/green swap).
 
+use std::sync::Arc;
+
 use trainyard_core::models::Stage;
 use trainyard_core::serving::{
     parse_serve_command, serve_url, validate_health_path, ServeRequest, ServingState, ServingView,
@@ -21,6 +23,7 @@ use trainyard_core::{JobStatus, JobView, SubmitOptions};
 
 use super::{check_model_name, Models};
 use crate::error::EngineError;
+use crate::events::{BusEvent, EventBus};
 use crate::jobs::{PreparedSweep, Scheduler};
 use crate::store::ServingRow;
 
@@ -51,6 +54,7 @@ impl Models {
         stage: &str,
         req: &ServeRequest,
         jobs: &Scheduler,
+        bus: &EventBus,
     ) -> Result<ServingView, EngineError> {
         check_model_name(name)?;
         let stage_parsed: Stage = stage.parse().map_err(EngineError::StageNotFound)?;
@@ -151,7 +155,9 @@ impl Models {
             }
         }
         tracing::info!(model = name, stage, version = %row.version, job = job.id, "serving");
-        Ok(self.view(row, job.clone(), jobs).await)
+        let view = self.view(row, job.clone(), jobs).await;
+        bus.publish(BusEvent::Serving(Arc::new(view.clone())));
+        Ok(view)
     }
 
     /// Stops the stage's deployment (cancels its job); the stopped view.
@@ -160,6 +166,7 @@ impl Models {
         name: &str,
         stage: &str,
         jobs: &Scheduler,
+        bus: &EventBus,
     ) -> Result<ServingView, EngineError> {
         let row = self.live(name, stage).await?;
         let _serving = self.serving_lock.lock().await;
@@ -171,7 +178,9 @@ impl Models {
             stopped_ms: Some(now),
             ..row
         };
-        Ok(self.view(row, job, jobs).await)
+        let view = self.view(row, job, jobs).await;
+        bus.publish(BusEvent::Serving(Arc::new(view.clone())));
+        Ok(view)
     }
 
     /// A model's live deployments and its recent stopped ones, newest first.
@@ -204,6 +213,7 @@ impl Models {
         address: &str,
         port: u16,
         jobs: &Scheduler,
+        bus: &EventBus,
     ) -> Result<(), EngineError> {
         let row = self
             .store
@@ -219,6 +229,10 @@ impl Models {
             .await?;
         tracing::info!(model = %row.model, stage = %row.stage, job = at.job_id,
             attempt = at.attempt, "serving at {address}:{port}");
+        if let Some(row) = self.store.serving_of_job(at.job_id).await? {
+            let view = self.view(row, job, jobs).await;
+            bus.publish(BusEvent::Serving(Arc::new(view)));
+        }
         Ok(())
     }
 
