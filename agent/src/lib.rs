@@ -17,6 +17,7 @@
 
 mod agent;
 mod backoff;
+pub mod bundle;
 mod control;
 mod error;
 pub mod gpu;

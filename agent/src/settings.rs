@@ -46,6 +46,9 @@ pub struct AgentSettings {
     /// How component copies are reconciled with the server's store before
     /// a job starts (an experiment's `sync:` wins over it).
     pub sync_strategy: SyncStrategy,
+    /// The address serving jobs are reached at by the server's proxy;
+    /// `None`: where the server sees this agent's requests come from.
+    pub advertise_address: Option<String>,
     /// Retry waits while the server is unreachable. Not a CLI option: tests
     /// shrink it to keep outages short.
     pub backoff: BackoffPolicy,
@@ -88,6 +91,7 @@ impl AgentSettings {
             cpu_slots: 1,
             kill_grace: DEFAULT_KILL_GRACE,
             sync_strategy: SyncStrategy::default(),
+            advertise_address: None,
             backoff: BackoffPolicy::default(),
             supervisor: None,
             write_status: false,

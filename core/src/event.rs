@@ -6,6 +6,7 @@ use crate::components::ConflictNotice;
 use crate::host::{FleetCounts, HostView};
 use crate::job::JobView;
 use crate::runs::RunProgress;
+use crate::serving::ServingView;
 
 /// One server-sent event. The SSE `event:` name is [`ServerEvent::name`];
 /// the `data:` line is this value as JSON.
@@ -26,6 +27,9 @@ pub enum ServerEvent {
     Progress { progress: RunProgress },
     /// A component conflict was raised or answered (the notification bell).
     Notice { notice: ConflictNotice },
+    /// A model deployment started, became healthy (again, after a lost
+    /// agent) or was stopped; its failure arrives as its job's `job` event.
+    Serving { serving: Box<ServingView> },
     /// The client missed events (restart, or too far behind): refetch state.
     Resync,
     /// First event on every connection, carrying the server's clock so the
@@ -45,6 +49,7 @@ pub const EVENT_JOB: &str = "job";
 pub const EVENT_PROGRESS: &str = "progress";
 /// SSE event name for a component conflict raised or answered.
 pub const EVENT_NOTICE: &str = "notice";
+pub const EVENT_SERVING: &str = "serving";
 /// SSE event name telling the client to reload its state.
 pub const EVENT_RESYNC: &str = "resync";
 /// SSE event name of the per-connection greeting.
@@ -60,6 +65,7 @@ impl ServerEvent {
             ServerEvent::Job { .. } => EVENT_JOB,
             ServerEvent::Progress { .. } => EVENT_PROGRESS,
             ServerEvent::Notice { .. } => EVENT_NOTICE,
+            ServerEvent::Serving { .. } => EVENT_SERVING,
             ServerEvent::Resync => EVENT_RESYNC,
             ServerEvent::Hello { .. } => EVENT_HELLO,
         }

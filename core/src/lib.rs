@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod models;
 pub mod protocol;
 pub mod runs;
+pub mod serving;
 pub mod status;
 pub mod sync;
 pub mod tar;

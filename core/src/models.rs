@@ -348,6 +348,10 @@ pub struct ModelView {
     pub created_ms: i64,
     /// dev, then release.
     pub stages: Vec<StageView>,
+    /// Deployments that are not stopped, and the newest stopped one of
+    /// each stage (newest first).
+    #[serde(default)]
+    pub serving: Vec<crate::serving::ServingView>,
 }
 
 /// One model in `GET /api/v1/models`.

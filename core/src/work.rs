@@ -75,6 +75,37 @@ pub struct Assignment {
     /// True while retries remain (a lost lease means a new attempt runs
     /// elsewhere); false means keep running through a partition.
     pub fence: bool,
+    /// Set for a model-serving job: the agent fetches and unpacks the
+    /// bundle, fills `{model_dir}` and `{port}`, and reports the endpoint
+    /// once the health path answers. Agents that do not know it run the
+    /// command with those placeholders unfilled (and it fails).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serve: Option<ServeSpec>,
+}
+
+/// What a serving attempt needs beyond a job's usual fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServeSpec {
+    pub model: String,
+    pub stage: String,
+    /// A concrete version (never `latest`): the bundle route to fetch.
+    pub version: String,
+    /// The bundle's xxh3: where the agent caches it, and its check.
+    pub bundle_xxh3: String,
+    pub bundle_bytes: u64,
+    /// Probed on `127.0.0.1:{port}` until it answers 200.
+    pub health_path: String,
+}
+
+/// Body of `POST /api/v1/agents/jobs/{job}/attempts/{n}/serving`: the
+/// attempt's server answers its health path on `port`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServingReport {
+    pub port: u16,
+    /// The address the server should proxy to (the agent's
+    /// `--advertise-address`); default: the address the report came from.
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 /// Why an agent must stop an attempt.

@@ -29,6 +29,7 @@ use trainyard_core::runs::{
     ArchivedFilter, ImportReport, ProjectSummary, PurgeReport, RunComparison, RunDetail, RunNotes,
     RunProgress, RunState, RunsPage, RunsQuery,
 };
+use trainyard_core::serving::{ServeRequest, ServingView};
 use trainyard_core::sync::{AppendQuery, FileEntry, SyncStatus, UploadAck, UploadQuery};
 use trainyard_core::webhooks::{DeliveryView, NewWebhook, WebhookView};
 use trainyard_core::work::{AttemptRef, FinishedReport, PollRequest, PollResponse, StartedReport};
@@ -52,7 +53,7 @@ use crate::metrics::{MetricPoint, Metrics};
 use crate::mirror::Mirror;
 use crate::models::{
     MlflowStage, ModelDownload, ModelDraft, Models, NewMlflowVersion, RegisteredModel,
-    RegisteredVersion, RunSide,
+    RegisteredVersion, RunSide, ServingTarget,
 };
 use crate::notify::Notifier;
 use crate::prometheus;
@@ -487,7 +488,9 @@ impl Engine {
 
     /// The agent's long-poll for work and stop orders.
     pub async fn poll(&self, req: PollRequest) -> Result<PollResponse, EngineError> {
-        self.scheduler.poll(req, &self.hosts).await
+        let mut response = self.scheduler.poll(req, &self.hosts).await?;
+        self.models.attach_serve_specs(&mut response).await?;
+        Ok(response)
     }
 
     /// The agent started an attempt's process.
@@ -1111,9 +1114,12 @@ impl Engine {
         self.models.list().await
     }
 
-    /// A model's versions per stage and each stage's LATEST.
+    /// A model's versions per stage and each stage's LATEST, and its
+    /// deployments (`serving`).
     pub async fn model(&self, name: &str) -> Result<ModelView, EngineError> {
-        self.models.model(name).await
+        let mut view = self.models.model(name).await?;
+        view.serving = self.models.serving_views(name, &self.scheduler).await?;
+        Ok(view)
     }
 
     fn run_side(&self) -> RunSide<'_> {
@@ -1399,5 +1405,54 @@ impl Engine {
     pub async fn model_mirror(&self, name: &str) -> Result<MirrorView, EngineError> {
         self.models.model(name).await?;
         self.mirror.view(name).await
+    }
+
+    // ---- the model registry: serving --------------------------------------
+
+    /// Serves the stage's LATEST as a job (stopping what served it before).
+    pub async fn serve_model(
+        &self,
+        name: &str,
+        stage: &str,
+        req: &ServeRequest,
+    ) -> Result<ServingView, EngineError> {
+        self.models
+            .serve(name, stage, req, &self.scheduler, &self.bus)
+            .await
+    }
+
+    /// Stops the stage's deployment.
+    pub async fn stop_serving(&self, name: &str, stage: &str) -> Result<ServingView, EngineError> {
+        self.models
+            .stop_serving(name, stage, &self.scheduler, &self.bus)
+            .await
+    }
+
+    /// A model's deployments (live ones and the last stopped one per stage).
+    pub async fn model_serving(&self, name: &str) -> Result<Vec<ServingView>, EngineError> {
+        self.models.serving_views(name, &self.scheduler).await
+    }
+
+    /// Where the proxy sends a request for the stage now.
+    pub async fn serving_target(
+        &self,
+        name: &str,
+        stage: &str,
+    ) -> Result<ServingTarget, EngineError> {
+        self.models
+            .serving_target(name, stage, &self.scheduler)
+            .await
+    }
+
+    /// An agent's serving attempt answers its health path at `address:port`.
+    pub async fn serving_reported(
+        &self,
+        at: AttemptRef,
+        address: &str,
+        port: u16,
+    ) -> Result<(), EngineError> {
+        self.models
+            .serving_reported(at, address, port, &self.scheduler, &self.bus)
+            .await
     }
 }

@@ -137,6 +137,8 @@ pub enum EngineError {
     },
     #[error("{0}")]
     StageNotFound(String),
+    #[error("nothing serves model {model:?} {stage}; serve it with POST /api/v1/models/{model}/{stage}/serve")]
+    NotServing { model: String, stage: String },
     #[error("model {model:?} version {version:?} has no file {path:?}")]
     ModelFileNotFound {
         model: String,
@@ -251,6 +253,7 @@ impl EngineError {
             EngineError::ModelNotFound(_) => (codes::MODEL_NOT_FOUND, NotFound),
             EngineError::ModelVersionNotFound { .. } => (codes::MODEL_VERSION_NOT_FOUND, NotFound),
             EngineError::StageNotFound(_) => (codes::STAGE_NOT_FOUND, NotFound),
+            EngineError::NotServing { .. } => (codes::NOT_SERVING, NotFound),
             EngineError::ModelFileNotFound { .. } => (codes::FILE_NOT_FOUND, NotFound),
             EngineError::ModelVersionExists { .. } => (codes::MODEL_VERSION_EXISTS, Conflict),
             EngineError::RunFilesMissing { .. } => (codes::RUN_FILES_MISSING, BadRequest),

@@ -13,8 +13,10 @@ use tokio::sync::broadcast;
 use trainyard_core::components::ConflictNotice;
 use trainyard_core::event::{
     EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_FLEET, EVENT_JOB, EVENT_NOTICE, EVENT_PROGRESS,
+    EVENT_SERVING,
 };
 use trainyard_core::runs::RunProgress;
+use trainyard_core::serving::ServingView;
 use trainyard_core::{FleetCounts, HostView, JobView};
 
 /// What the engine publishes. Hosts are shared with the registry, so a
@@ -27,6 +29,7 @@ pub enum BusEvent {
     Job(Arc<JobView>),
     Progress(RunProgress),
     Notice(Arc<ConflictNotice>),
+    Serving(Arc<ServingView>),
 }
 
 /// The JSON shape of `trainyard_core::ServerEvent`, borrowing instead of owning.
@@ -39,6 +42,7 @@ enum WireEvent<'a> {
     Job { job: &'a JobView },
     Progress { progress: &'a RunProgress },
     Notice { notice: &'a ConflictNotice },
+    Serving { serving: &'a ServingView },
 }
 
 impl BusEvent {
@@ -51,6 +55,7 @@ impl BusEvent {
             BusEvent::Job(_) => EVENT_JOB,
             BusEvent::Progress(_) => EVENT_PROGRESS,
             BusEvent::Notice(_) => EVENT_NOTICE,
+            BusEvent::Serving(_) => EVENT_SERVING,
         }
     }
 
@@ -66,6 +71,7 @@ impl BusEvent {
                 serde_json::to_string(&WireEvent::Progress { progress })
             }
             BusEvent::Notice(notice) => serde_json::to_string(&WireEvent::Notice { notice }),
+            BusEvent::Serving(serving) => serde_json::to_string(&WireEvent::Serving { serving }),
         }
     }
 }

@@ -55,7 +55,7 @@ pub use metrics::MetricPoint;
 pub use mirror::{ftp, MirrorSettings};
 pub use models::{
     mlflow_number, MlflowStage, ModelDownload, ModelDraft, NewMlflowVersion, RegisteredModel,
-    RegisteredVersion,
+    RegisteredVersion, ServingTarget, SERVING_PROJECT, SERVING_RETRIES,
 };
 pub use notify::{validate_url as validate_webhook_url, FlagWebhook, NotifySettings};
 pub use runs::{RunFileSlice, OUTPUT_LOG};

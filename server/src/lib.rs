@@ -150,6 +150,7 @@ pub async fn serve(
         .nest(paths::API_PREFIX, api::router(state.clone()))
         .merge(api::mlflow::router(state.clone()))
         .merge(api::metrics_router(state.clone()))
+        .merge(api::serve_router(state.clone()))
         .nest(paths::COMPAT_PREFIX, api::compat_router(state.clone()))
         .merge(ui::router(state.clone()))
         .with_state(state);

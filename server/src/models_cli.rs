@@ -4,7 +4,6 @@
 //! already holds (by hash), downloads the bundle to `.part` (resuming it
 //! with `Range`/`If-Range`), checks its hash, renames it and unpacks it once.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -20,9 +19,7 @@ use trainyard_core::models::{
     FTP_VERSIONS, LATEST, MANIFEST_FILE, PAYLOAD_DIR,
 };
 use trainyard_core::protocol::paths;
-use trainyard_core::sync::{hex64, validate_run_path};
-use trainyard_core::tar;
-use xxhash_rust::xxh3::Xxh3;
+use trainyard_core::serving::{ServeRequest, ServingState, ServingView};
 
 use trainyard_engine::ftp::{FtpSession, FtpTarget};
 
@@ -110,6 +107,34 @@ pub enum ModelCommand {
     },
     /// Downloads a version into a directory (payload/ and manifest.json).
     Pull(PullOptions),
+    /// Serves a stage's LATEST behind /serve/<name>/<stage>/ (or stops it).
+    Serve(ServeOptions),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeOptions {
+    pub name: String,
+    #[arg(long, default_value = "release")]
+    pub stage: String,
+    /// Command template with {model_dir} and {port} [default: the model's
+    /// last serving command, else `mlflow models serve -m {model_dir} -p {port}`]
+    #[arg(long, conflicts_with = "stop")]
+    pub command: Option<String>,
+    /// GPUs for the server process [default: 0]
+    #[arg(long, conflicts_with = "stop")]
+    pub gpus: Option<u32>,
+    /// Run it on this host [default: placed like any job]
+    #[arg(long, conflicts_with = "stop")]
+    pub host: Option<String>,
+    /// Path that answers 200 once it is ready [default: /health]
+    #[arg(long, conflicts_with = "stop")]
+    pub health_path: Option<String>,
+    /// Stop serving the stage instead.
+    #[arg(long)]
+    pub stop: bool,
+    /// Wait until it serves (or fails) and say which.
+    #[arg(long, conflicts_with = "stop")]
+    pub wait: bool,
 }
 
 /// Where a new version goes and what it says.
@@ -161,8 +186,7 @@ pub struct PullReport {
     pub downloaded: u64,
 }
 
-/// Written last in the pull directory: which version it holds.
-const PULLED: &str = ".trainyard-pull.json";
+use trainyard_agent::bundle::{hash_blocking, unpack, PULLED};
 
 fn flag(set: bool) -> Option<bool> {
     set.then_some(true)
@@ -363,6 +387,13 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
                 .await?;
             println!("{name} {stage} LATEST is {version}");
         }
+        ModelCommand::Serve(options) => {
+            let view = serve_with(&server, &options).await?;
+            print_serving(&server, &view);
+            if view.state == ServingState::Failed {
+                bail!("{} {} failed to serve", view.model, view.stage);
+            }
+        }
         ModelCommand::Pull(options) => {
             let report = pull_with(&server, &options).await?;
             if report.up_to_date {
@@ -435,6 +466,66 @@ async fn upload_files(
             "upload",
         )
         .await
+}
+
+/// `trainyard model serve` against `server` (the library function the
+/// command runs): the deployment as the server last told it.
+pub async fn serve(server: &ServerArgs, options: &ServeOptions) -> anyhow::Result<ServingView> {
+    serve_with(&RemoteServer::new(server)?, options).await
+}
+
+async fn serve_with(server: &RemoteServer, o: &ServeOptions) -> anyhow::Result<ServingView> {
+    let url = server.url(&paths::model_serve(&o.name, &o.stage));
+    if o.stop {
+        return server
+            .json(server.http.delete(url), &format!("stop serving {}", o.name))
+            .await;
+    }
+    let req = ServeRequest {
+        command: o.command.clone(),
+        gpus: o.gpus,
+        host: o.host.clone(),
+        health_path: o.health_path.clone(),
+    };
+    let what = format!("serve {} {}", o.name, o.stage);
+    let mut view: ServingView = server.json(server.http.post(url).json(&req), &what).await?;
+    while o.wait && view.state == ServingState::Starting {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let model: ModelView = server
+            .json(server.http.get(server.url(&paths::model(&o.name))), &what)
+            .await?;
+        match model.serving.into_iter().find(|s| s.id == view.id) {
+            Some(now) => view = now,
+            None => bail!("{what}: the deployment is gone (served again elsewhere?)"),
+        }
+    }
+    Ok(view)
+}
+
+fn print_serving(server: &RemoteServer, v: &ServingView) {
+    println!(
+        "{} {} {}: {}{}",
+        v.model,
+        v.stage,
+        v.version,
+        v.state.as_str(),
+        v.reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
+    if v.state != ServingState::Stopped {
+        println!("  url   {}", server.url(&v.url));
+    }
+    println!(
+        "  job   {} attempt {} on {}",
+        v.job_id,
+        v.attempt,
+        v.host.as_deref().unwrap_or("-")
+    );
+    for line in &v.last_lines {
+        println!("  | {line}");
+    }
 }
 
 /// `trainyard model pull` against `server` (the library function the
@@ -770,19 +861,6 @@ async fn hash_file(path: PathBuf) -> anyhow::Result<String> {
     Ok(tokio::task::spawn_blocking(move || hash_blocking(&path)).await??)
 }
 
-fn hash_blocking(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Xxh3::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            return Ok(hex64(hasher.digest()));
-        }
-        hasher.update(&buffer[..n]);
-    }
-}
-
 /// Whether `dir` holds the version `marker` names, every payload file
 /// matching its manifest's hash.
 fn holds(dir: &Path, marker: &str) -> anyhow::Result<bool> {
@@ -812,92 +890,4 @@ fn holds(dir: &Path, marker: &str) -> anyhow::Result<bool> {
         }
     }
     Ok(true)
-}
-
-/// Unpacks `<dir>/bundle.tar.gz` into a temp dir, checks every file
-/// against the manifest, then swaps `payload/` and `manifest.json` in and
-/// writes the marker.
-fn unpack(dir: &Path, bundle_xxh3: &str, marker: &str) -> anyhow::Result<()> {
-    let temp = dir.join(format!(".unpack-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&temp);
-    std::fs::create_dir_all(&temp)?;
-    let result = extract(&dir.join(BUNDLE_FILE), &temp);
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&temp);
-        return Err(e.context(format!("unpack bundle {bundle_xxh3}")));
-    }
-    let manifest: ModelManifest = serde_json::from_slice(&std::fs::read(temp.join(MANIFEST_FILE))?)
-        .context("the bundle's manifest.json")?;
-    for f in &manifest.files {
-        let h = hash_blocking(&temp.join(PAYLOAD_DIR).join(&f.path))
-            .with_context(|| format!("the bundle has no {}", f.path))?;
-        if h != f.xxh3 {
-            bail!("{}: does not match the manifest's hash", f.path);
-        }
-    }
-    let _ = std::fs::remove_file(dir.join(PULLED));
-    let _ = std::fs::remove_dir_all(dir.join(PAYLOAD_DIR));
-    std::fs::create_dir_all(temp.join(PAYLOAD_DIR))?;
-    std::fs::rename(temp.join(PAYLOAD_DIR), dir.join(PAYLOAD_DIR))?;
-    std::fs::rename(temp.join(MANIFEST_FILE), dir.join(MANIFEST_FILE))?;
-    let _ = std::fs::remove_dir_all(&temp);
-    let mut out = std::fs::File::create(dir.join(PULLED))?;
-    out.write_all(marker.as_bytes())?;
-    out.sync_all()?;
-    Ok(())
-}
-
-/// Extracts a bundle's regular files into `into`; any other path than
-/// `manifest.json` and `payload/…`, or one that would leave `into`, is refused.
-fn extract(bundle: &Path, into: &Path) -> anyhow::Result<()> {
-    let file = std::fs::File::open(bundle)?;
-    let mut input = flate2::read::GzDecoder::new(std::io::BufReader::new(file));
-    let mut block = [0u8; tar::BLOCK];
-    let mut long_path: Option<String> = None;
-    loop {
-        input
-            .read_exact(&mut block)
-            .context("the bundle ends early")?;
-        let Some(header) = tar::parse_header(&block).map_err(anyhow::Error::msg)? else {
-            return Ok(());
-        };
-        match header.kind {
-            b'x' | b'g' => {
-                let mut data = vec![0u8; usize::try_from(header.size)?];
-                input.read_exact(&mut data)?;
-                skip(&mut input, tar::padding(header.size) as u64)?;
-                if header.kind == b'x' {
-                    long_path = tar::pax_path(&data);
-                }
-                continue;
-            }
-            b'0' | 0 => {}
-            b'5' => {
-                long_path = None;
-                continue;
-            }
-            other => bail!("the bundle has an entry of type {:?}", other as char),
-        }
-        let path = long_path.take().unwrap_or(header.path);
-        validate_run_path(&path).map_err(|e| anyhow::anyhow!("bundle entry {path:?}: {e}"))?;
-        if path != MANIFEST_FILE && !path.starts_with(&format!("{PAYLOAD_DIR}/")) {
-            bail!("bundle entry {path:?}: not manifest.json or payload/…");
-        }
-        let target = into.join(&path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut out = std::fs::File::create(&target)?;
-        let copied = std::io::copy(&mut (&mut input).take(header.size), &mut out)?;
-        if copied != header.size {
-            bail!("bundle entry {path:?} ends early");
-        }
-        out.sync_all()?;
-        skip(&mut input, tar::padding(header.size) as u64)?;
-    }
-}
-
-fn skip(input: &mut impl Read, n: u64) -> std::io::Result<()> {
-    std::io::copy(&mut input.take(n), &mut std::io::sink())?;
-    Ok(())
 }

@@ -118,6 +118,12 @@ pub struct Args {
     /// left running) [default: 60, with --drain: no limit]
     #[arg(long, requires = "stop", value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
+
+    /// Address the server's /serve/… proxy reaches this host's model
+    /// servers at [default: the address the server sees this agent's
+    /// requests come from]
+    #[arg(long, env = "TRAINYARD_ADVERTISE_ADDRESS", value_name = "ADDRESS")]
+    pub advertise_address: Option<String>,
 }
 
 /// What the command line asks for.
@@ -184,6 +190,7 @@ impl Args {
         config.cpu_slots = self.cpu_slots;
         config.kill_grace = self.kill_grace;
         config.sync_strategy = self.sync_strategy;
+        config.advertise_address = self.advertise_address.filter(|a| !a.trim().is_empty());
         config.gpus = match (self.no_gpus, self.fake_gpus) {
             (true, _) => GpuSource::None,
             (false, Some(count)) => GpuSource::Fake(count),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
-use reqwest::{Client, RequestBuilder, StatusCode, Url};
+use reqwest::{Client, RequestBuilder, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use trainyard_core::protocol::codes::{
@@ -13,7 +13,8 @@ use trainyard_core::protocol::codes::{
 };
 use trainyard_core::protocol::paths::{self, AttemptAction};
 use trainyard_core::work::{
-    AttemptRef, FinishedReport, LogAck, OffsetMismatch, PollRequest, PollResponse, StartedReport,
+    AttemptRef, FinishedReport, LogAck, OffsetMismatch, PollRequest, PollResponse, ServingReport,
+    StartedReport,
 };
 use trainyard_core::ApiErrorBody;
 
@@ -134,6 +135,37 @@ impl WorkClient {
     pub async fn finished(&self, attempt: AttemptRef, report: &FinishedReport) -> Reply<()> {
         self.post_report(attempt, AttemptAction::Finished, report)
             .await
+    }
+
+    /// `POST …/serving`: a serving attempt answers its health path.
+    pub async fn serving(&self, attempt: AttemptRef, report: &ServingReport) -> Reply<()> {
+        self.post_report(attempt, AttemptAction::Serving, report)
+            .await
+    }
+
+    /// `GET path` with the agent's headers, answered 2xx, to be read as a
+    /// stream (a model bundle); `Err` says why not.
+    pub async fn download(&self, path: &str, timeout: Duration) -> Result<Response, String> {
+        let url = self
+            .url::<()>(path)
+            .map_err(|_| format!("cannot build the URL for {path}"))?;
+        let builder = with_agent_headers(
+            self.http.get(url).timeout(timeout),
+            self.authorization.as_ref(),
+        );
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| format!("GET {path}: {}", error_chain(&e)))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let body = read_capped(response, MAX_ACK_BYTES).await;
+            return Err(format!(
+                "GET {path}: HTTP {status}: {}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        Ok(response)
     }
 
     /// Posts a JSON report to `…/<action>`; the answer is only acknowledged.

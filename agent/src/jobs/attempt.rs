@@ -17,6 +17,7 @@ use super::files::FileTask;
 use super::outcome::Ending;
 use super::process::{Exit, Process};
 use super::reporter::{deliver, Delivery};
+use super::serving::{self, ServeVars};
 use super::spool::{AttemptState, RunDir, Spooled};
 use super::stop::StopCause;
 use super::JobContext;
@@ -41,11 +42,30 @@ pub(crate) async fn run(
     let dir = RunDir::new(&ctx.runs, attempt);
     let spooled = Arc::new(Spooled::new(dir, AttemptState::new(assignment.clone())));
     let started = Instant::now();
-    let launched = launch(&ctx, &assignment, &spooled).await;
-    if let Ok(process) = &launched {
-        let pid = process.pid();
-        spooled.update(|s| s.pid = Some(pid)).await;
-    }
+    let (launched, _probe) = match launch(&ctx, &assignment, &spooled).await {
+        Ok((process, serve)) => {
+            let pid = process.pid();
+            let port = serve.as_ref().map(|v| v.port);
+            spooled
+                .update(|s| {
+                    s.pid = Some(pid);
+                    s.serve_port = port;
+                })
+                .await;
+            // Dropped (aborted) when the attempt ends.
+            let probe = match (serve, &assignment.serve) {
+                (Some(vars), Some(spec)) => Some(serving::probe(
+                    Arc::clone(&ctx),
+                    attempt,
+                    vars.port,
+                    spec.health_path.clone(),
+                )),
+                _ => None,
+            };
+            (Ok(process), probe)
+        }
+        Err(e) => (Err(e), None),
+    };
     follow(ctx, assignment, spooled, launched, started, stop, stops).await;
 }
 
@@ -59,10 +79,24 @@ pub(crate) async fn adopted(
     stop: mpsc::UnboundedSender<StopCause>,
     stops: mpsc::UnboundedReceiver<StopCause>,
 ) {
-    let assignment = spooled.read(|s| s.assignment.clone()).await;
+    let (assignment, port) = spooled.read(|s| (s.assignment.clone(), s.serve_port)).await;
     let ran_for = Duration::from_millis(now_ms().saturating_sub(process.started_ms()));
     let now = Instant::now();
     let started = now.checked_sub(ran_for).unwrap_or(now);
+    // A serving attempt is probed again: the server may not have heard
+    // that it is healthy before the previous agent died.
+    let _probe = match (&assignment.serve, port) {
+        (Some(spec), Some(port)) => Some(serving::probe(
+            Arc::clone(&ctx),
+            AttemptRef {
+                job_id: assignment.job_id,
+                attempt: assignment.attempt,
+            },
+            port,
+            spec.health_path.clone(),
+        )),
+        _ => None,
+    };
     follow(ctx, assignment, spooled, Ok(process), started, stop, stops).await;
 }
 
@@ -136,13 +170,14 @@ pub(crate) async fn report_recovered(
     settle(&ctx, attempt, &spooled, delivery).await;
 }
 
-/// Creates the run dir and starts the process; `Err` says, for the job's
-/// log and report, why it could not start.
+/// Creates the run dir (and, for a serving attempt, unpacks the model and
+/// picks its port) and starts the process; `Err` says, for the job's log
+/// and report, why it could not start.
 async fn launch(
     ctx: &JobContext,
     assignment: &Assignment,
     spooled: &Spooled,
-) -> Result<Process, String> {
+) -> Result<(Process, Option<ServeVars>), String> {
     let dir = spooled.dir();
     dir.create(assignment).await.map_err(|e| {
         format!(
@@ -152,9 +187,18 @@ async fn launch(
     })?;
     // Saved before the spawn, so a crash right after it is still recovered.
     spooled.update(|_| {}).await;
+    let attempt = AttemptRef {
+        job_id: assignment.job_id,
+        attempt: assignment.attempt,
+    };
+    let serve = match &assignment.serve {
+        Some(spec) => Some(serving::prepare(ctx, attempt, spec, &dir.log()).await?),
+        None => None,
+    };
     let paths = RunPaths {
         run_dir: dir.path(),
         config: &dir.config(),
+        serve: serve.as_ref(),
     };
     let command =
         prepare(assignment, &paths, &ctx.agent_cwd, &ctx.tracking).map_err(|e| e.to_string())?;
@@ -164,14 +208,11 @@ async fn launch(
             command.cwd.display()
         ));
     }
-    let attempt = AttemptRef {
-        job_id: assignment.job_id,
-        attempt: assignment.attempt,
-    };
     for line in components::sync_before_start(ctx, attempt, assignment, &command.cwd).await? {
         append_line(&dir.log(), &line).await;
     }
-    Process::spawn(&command, dir.path(), &dir.log(), &ctx.supervisor).await
+    let process = Process::spawn(&command, dir.path(), &dir.log(), &ctx.supervisor).await?;
+    Ok((process, serve))
 }
 
 /// Waits for the process to exit, stopping it first if an order, the

@@ -41,6 +41,8 @@ impl fmt::Display for CommandError {
 pub(crate) struct RunPaths<'a> {
     pub run_dir: &'a Path,
     pub config: &'a Path,
+    /// A serving attempt's `{model_dir}` and `{port}`.
+    pub serve: Option<&'a super::serving::ServeVars>,
 }
 
 /// Where a job's MLflow logging goes: this agent's server, which speaks
@@ -62,12 +64,21 @@ pub(crate) fn prepare(
     let run_dir = paths.run_dir.display().to_string();
     let config = paths.config.display().to_string();
     let run_id = assignment.job_id.to_string();
-    let vars = [
+    let model_dir = paths
+        .serve
+        .map(|s| s.model_dir.display().to_string())
+        .unwrap_or_default();
+    let port = paths.serve.map(|s| s.port.to_string()).unwrap_or_default();
+    let mut vars = vec![
         ("config", config.as_str()),
         ("run_dir", run_dir.as_str()),
         ("run_id", run_id.as_str()),
         ("name", assignment.name.as_str()),
     ];
+    if paths.serve.is_some() {
+        vars.push(("model_dir", model_dir.as_str()));
+        vars.push(("port", port.as_str()));
+    }
     let mut argv = assignment.command.iter().map(|arg| fill(arg, &vars));
     let program = argv.next().ok_or(CommandError::Empty)?;
     let cwd = match assignment.workdir.as_deref() {
@@ -97,6 +108,10 @@ pub(crate) fn prepare(
     .map(|(key, value)| (key.to_string(), value))
     .collect::<Vec<_>>();
     let mut env = env;
+    if paths.serve.is_some() {
+        env.push(("TRAINYARD_MODEL_DIR".into(), model_dir.clone()));
+        env.push(("TRAINYARD_SERVE_PORT".into(), port.clone()));
+    }
     if !tracking.uri.is_empty() {
         // An MLflow-instrumented script logs into this job's own run: the
         // run id is the job id, the experiment its project.
@@ -158,6 +173,7 @@ mod tests {
             timeout_secs: None,
             lease_ms: 60_000,
             fence: true,
+            serve: None,
         }
     }
 
@@ -165,6 +181,7 @@ mod tests {
         RunPaths {
             run_dir: Path::new("/w/runs/12-2"),
             config: Path::new("/w/runs/12-2/config.yaml"),
+            serve: None,
         }
     }
 

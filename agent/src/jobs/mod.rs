@@ -16,6 +16,7 @@ mod recovery;
 mod registry;
 mod reporter;
 mod retry;
+mod serving;
 mod slots;
 mod spool;
 mod stop;
@@ -62,6 +63,9 @@ pub(crate) struct JobContext {
     sync_strategy: SyncStrategy,
     /// Where jobs' MLflow logging goes (this agent's server).
     tracking: command::TrackingEnv,
+    /// The address serving attempts tell the server to proxy to; `None`:
+    /// the address the server sees this agent's requests come from.
+    advertise_address: Option<String>,
 }
 
 /// The agent's jobs: starts, stops and finally shuts them down.
@@ -105,6 +109,7 @@ impl JobRunner {
             backoff: config.backoff,
             host_id: config.host_id.clone(),
             sync_strategy: config.sync_strategy,
+            advertise_address: config.advertise_address.clone(),
             tracking: command::TrackingEnv {
                 uri: config.server_url.trim().trim_end_matches('/').to_string(),
                 token: config.token.clone(),

@@ -46,6 +46,9 @@ pub(crate) struct AttemptState {
     /// Why the reports were abandoned (superseded, fenced), if they were.
     #[serde(default)]
     pub dropped: Option<String>,
+    /// A serving attempt's port, so an agent that adopts it probes it again.
+    #[serde(default)]
+    pub serve_port: Option<u16>,
 }
 
 impl AttemptState {
@@ -58,6 +61,7 @@ impl AttemptState {
             outcome: None,
             reported: false,
             dropped: None,
+            serve_port: None,
         }
     }
 
@@ -214,6 +218,7 @@ mod tests {
             timeout_secs: None,
             lease_ms: 1000,
             fence: false,
+            serve: None,
         }
     }
 

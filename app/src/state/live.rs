@@ -123,6 +123,8 @@ mod browser {
             Ok(ServerEvent::Job { job }) => jobs.upsert(*job),
             Ok(ServerEvent::Progress { progress }) => jobs.set_progress(progress),
             Ok(ServerEvent::Notice { notice }) => notices.apply(notice),
+            // The Models page follows deployments itself.
+            Ok(ServerEvent::Serving { .. }) => {}
             Ok(ServerEvent::Resync) => {
                 fleet.resync.update(|n| *n += 1);
                 crate::state::notices::reload(notices);

@@ -121,5 +121,11 @@ pub const RUN_FILES_MISSING: &str = "run_files_missing";
 pub const PROJECT_NOT_FOUND: &str = "project_not_found";
 /// No run of the project (or sweep) has a point of the metric (404).
 pub const NO_BEST_RUN: &str = "no_best_run";
+/// Nothing serves that model's stage (404).
+pub const NOT_SERVING: &str = "not_serving";
+/// The stage's server is starting and not healthy yet (503).
+pub const SERVING_STARTING: &str = "serving_starting";
+/// The stage's server did not answer the proxy (502).
+pub const SERVING_UNREACHABLE: &str = "serving_unreachable";
 /// Something failed inside the server; its log has the details (500).
 pub const INTERNAL: &str = "internal";

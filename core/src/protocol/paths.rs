@@ -41,6 +41,7 @@ pub mod route {
     pub const ATTEMPT_FILE: &str = "/agents/jobs/{job}/attempts/{attempt}/files/{*path}";
     pub const ATTEMPT_UPLOAD: &str = "/agents/jobs/{job}/attempts/{attempt}/uploads/{*path}";
     pub const ATTEMPT_FINISHED: &str = "/agents/jobs/{job}/attempts/{attempt}/finished";
+    pub const ATTEMPT_SERVING: &str = "/agents/jobs/{job}/attempts/{attempt}/serving";
     /// CVLab-Kit's queue endpoint, under [`super::COMPAT_PREFIX`].
     pub const COMPAT_QUEUE_ADD: &str = "/queue/add";
     pub const JOB_MANIFEST: &str = "/jobs/{id}/manifest";
@@ -104,6 +105,11 @@ pub mod route {
     pub const MODEL_BUNDLE: &str = "/models/{name}/{stage}/{version}/bundle.tar.gz";
     pub const MODEL_MANIFEST: &str = "/models/{name}/{stage}/{version}/manifest.json";
     pub const MODEL_FILE: &str = "/models/{name}/{stage}/{version}/files/{*path}";
+    pub const MODEL_SERVE: &str = "/models/{name}/{stage}/serve";
+    /// The serving proxy, at the root (not under [`super::API_PREFIX`]).
+    pub const SERVE_PROXY: &str = "/serve/{name}/{stage}/{*path}";
+    /// The proxy's root, `/serve/<model>/<stage>/` itself.
+    pub const SERVE_PROXY_ROOT: &str = "/serve/{name}/{stage}/";
     pub const PROJECT_BEST: &str = "/projects/{name}/best";
 }
 
@@ -122,6 +128,8 @@ pub enum AttemptAction {
     /// The components sync plan; with a path appended, a worker's copy.
     Components,
     Finished,
+    /// A serving attempt answers its health path.
+    Serving,
 }
 
 impl AttemptAction {
@@ -133,6 +141,7 @@ impl AttemptAction {
             AttemptAction::Uploads => "uploads",
             AttemptAction::Components => "components",
             AttemptAction::Finished => "finished",
+            AttemptAction::Serving => "serving",
         }
     }
 }
@@ -366,6 +375,11 @@ pub fn model_promote(name: &str, version: &str) -> String {
     )
 }
 
+/// `/api/v1/models/{name}/{stage}/serve`
+pub fn model_serve(name: &str, stage: &str) -> String {
+    format!("{}/{}/serve", model(name), encode_segment(stage))
+}
+
 /// `/api/v1/models/{name}/{stage}/latest`
 pub fn model_latest(name: &str, stage: &str) -> String {
     format!("{}/{}/latest", model(name), encode_segment(stage))
@@ -474,6 +488,7 @@ mod tests {
             (AttemptAction::Log, route::ATTEMPT_LOG),
             (AttemptAction::Files, route::ATTEMPT_FILES),
             (AttemptAction::Finished, route::ATTEMPT_FINISHED),
+            (AttemptAction::Serving, route::ATTEMPT_SERVING),
         ];
         for (action, pattern) in cases {
             assert_eq!(attempt(at, action), api(pattern, &["7", "2"]));

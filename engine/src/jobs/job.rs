@@ -195,6 +195,8 @@ impl Job {
             // With retries left, a lost attempt is run again elsewhere, so
             // the agent must kill it itself once it cannot renew.
             fence: state.attempt <= spec.retries,
+            // Filled in by the serving domain for its jobs.
+            serve: None,
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct PreparedSweep<'a> {
     pub workdir: Option<String>,
     pub runs: Vec<trainyard_core::catalog::LaunchRun>,
     pub launch: Option<&'a crate::store::NewLaunch>,
+    /// Extra attempts after a lost lease (a serving job's restarts).
+    pub retries: u32,
 }
 
 /// A piece of a job's output and where it came from.
@@ -163,6 +165,7 @@ impl Scheduler {
                     host_pin: host_pin.clone(),
                     min_gpu_memory_mb: options.min_gpu_memory_mb.filter(|m| *m > 0),
                     params: run.params,
+                    retries: sweep.retries,
                     created_ms,
                     ..JobView::default()
                 },
@@ -226,6 +229,11 @@ impl Scheduler {
             config_yaml: row.config_yaml,
             attempts,
         })
+    }
+
+    /// One job as stored, without its waiting reason.
+    pub async fn job_view(&self, id: i64) -> Result<JobView, EngineError> {
+        Ok(self.stored(id).await?.view)
     }
 
     /// A stored job, or `JobNotFound`.

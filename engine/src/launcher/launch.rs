@@ -78,6 +78,7 @@ impl Launcher {
                     workdir: plan.workdir.clone(),
                     runs: plan.runs.clone(),
                     launch: Some(&launch),
+                    retries: 0,
                 },
                 options,
             )

@@ -22,6 +22,7 @@ mod mlflow;
 mod promote;
 mod query;
 mod register;
+mod serving;
 
 pub use draft::ModelDraft;
 pub(crate) use from_run::RunSide;
@@ -29,6 +30,7 @@ pub use mlflow::{
     mlflow_number, MlflowStage, NewMlflowVersion, RegisteredModel, RegisteredVersion,
 };
 pub(crate) use register::VersionMeta;
+pub use serving::{ServingTarget, SERVING_PROJECT, SERVING_RETRIES};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -55,6 +57,8 @@ pub(crate) struct Models {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Where commits and LATEST moves queue their mirroring (FTP).
     mirror: MirrorQueue,
+    /// Orders starting a deployment before handing its job to an agent.
+    serving_lock: tokio::sync::Mutex<()>,
 }
 
 /// A version's files on disk, for downloads.
@@ -83,6 +87,7 @@ impl Models {
             max_file_bytes,
             locks: Mutex::new(HashMap::new()),
             mirror: MirrorQueue::default(),
+            serving_lock: tokio::sync::Mutex::new(()),
         };
         models.recover().await?;
         Ok(models)

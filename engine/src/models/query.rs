@@ -21,7 +21,7 @@ impl Models {
     }
 
     /// `ModelNotFound` unless model `name` exists; its creation time.
-    async fn require_model(&self, name: &str) -> Result<i64, EngineError> {
+    pub(super) async fn require_model(&self, name: &str) -> Result<i64, EngineError> {
         check_model_name(name)?;
         self.store
             .model_created(name)
@@ -57,6 +57,7 @@ impl Models {
             name: name.to_string(),
             created_ms,
             stages,
+            serving: Vec::new(),
         })
     }
 

@@ -10,6 +10,7 @@ mod model_meta;
 mod mirror;
 mod models;
 mod runs;
+mod serving;
 mod tracking;
 mod webhooks;
 
@@ -21,6 +22,7 @@ pub use metrics::{CursorSave, CursorTable, SeriesRow};
 pub use model_meta::{ModelAnnotations, VersionColumn};
 pub use models::{ModelVersionRow, NewVersion};
 pub use runs::RunFacts;
+pub use serving::ServingRow;
 pub use tracking::ExperimentRow;
 pub use webhooks::{DeliveryUpdate, WebhookRow};
 

@@ -1,9 +1,13 @@
 //! The agent's job endpoints: long-poll for work, report start, output and end.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::Json;
 use serde::Deserialize;
-use trainyard_core::work::{FinishedReport, LogAck, PollRequest, PollResponse, StartedReport};
+use trainyard_core::work::{
+    FinishedReport, LogAck, PollRequest, PollResponse, ServingReport, StartedReport,
+};
 
 use super::error::ApiError;
 use super::extract::{ApiBytes, ApiJson, ApiQuery, AttemptPath};
@@ -41,6 +45,26 @@ pub async fn finished(
     ApiJson(report): ApiJson<FinishedReport>,
 ) -> Result<Json<Ack>, ApiError> {
     state.engine.attempt_finished(at, report).await?;
+    Ok(Json(Ack {}))
+}
+
+/// `POST …/attempts/{n}/serving`: a serving attempt answers its health
+/// path; the proxy forwards to `address` (default: where the report came
+/// from) and `port`.
+pub async fn serving(
+    State(state): State<AppState>,
+    AttemptPath(at): AttemptPath,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(report): ApiJson<ServingReport>,
+) -> Result<Json<Ack>, ApiError> {
+    let address = report
+        .address
+        .filter(|a| !a.trim().is_empty())
+        .unwrap_or_else(|| peer.ip().to_string());
+    state
+        .engine
+        .serving_reported(at, &address, report.port)
+        .await?;
     Ok(Json(Ack {}))
 }
 

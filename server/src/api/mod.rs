@@ -20,12 +20,13 @@ mod prometheus;
 mod ranged;
 pub(crate) mod run_files;
 mod runs;
+mod serve_proxy;
 mod web_helper;
 mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{any, delete, get, post, put};
 use axum::{middleware, Router};
 use tower_http::set_header::SetResponseHeaderLayer;
 use trainyard_core::protocol::codes;
@@ -117,6 +118,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             )),
         )
         .route(route::ATTEMPT_FINISHED, post(agent_work::finished))
+        .route(route::ATTEMPT_SERVING, post(agent_work::serving))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state, auth::require_api_key))
         // Outermost, so every answer (401s included) names the server's version.
@@ -158,6 +160,10 @@ fn models() -> Router<AppState> {
         .route(route::MODEL_BUNDLE, get(models::bundle))
         .route(route::MODEL_MANIFEST, get(models::manifest))
         .route(route::MODEL_FILE, get(models::file))
+        .route(
+            route::MODEL_SERVE,
+            post(models::serve).delete(models::stop_serving),
+        )
         .route(route::PROJECT_BEST, get(models::best))
 }
 
@@ -192,6 +198,16 @@ fn component_store() -> Router<AppState> {
             route::COMPONENT_MANIFEST,
             get(components::get_manifest).post(components::save_manifest),
         )
+}
+
+/// `ANY /serve/{name}/{stage}/…` at the root: the serving proxy, behind
+/// the same authentication as the API (key or UI session).
+pub fn serve_router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route(route::SERVE_PROXY, any(serve_proxy::proxy))
+        .route(route::SERVE_PROXY_ROOT, any(serve_proxy::proxy))
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(state, auth::require_api_key))
 }
 
 /// `GET /metrics` at the root, for Prometheus.

@@ -16,6 +16,7 @@ use trainyard_core::models::{
     RegisterFromRun, SetLatest, UploadVersion, BUNDLE_FILE, MANIFEST_FILE,
 };
 use trainyard_core::protocol::codes;
+use trainyard_core::serving::{ServeRequest, ServingView};
 use trainyard_engine::{Actor, EngineError};
 
 use super::error::ApiError;
@@ -57,6 +58,34 @@ pub async fn mirror(
     params: PathParams,
 ) -> Result<Json<MirrorView>, ApiError> {
     Ok(Json(state.engine.model_mirror(params.get("name")?).await?))
+}
+
+/// `POST /api/v1/models/{name}/{stage}/serve`: `{command?, gpus?, host?,
+/// health_path?}`; 201 with the deployment (starting). A stage that
+/// already serves is stopped and served again on its current LATEST.
+pub async fn serve(
+    State(state): State<AppState>,
+    params: PathParams,
+    ApiJson(req): ApiJson<ServeRequest>,
+) -> Result<(StatusCode, Json<ServingView>), ApiError> {
+    let view = state
+        .engine
+        .serve_model(params.get("name")?, params.get("stage")?, &req)
+        .await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// `DELETE /api/v1/models/{name}/{stage}/serve`: stops it; the stopped view.
+pub async fn stop_serving(
+    State(state): State<AppState>,
+    params: PathParams,
+) -> Result<Json<ServingView>, ApiError> {
+    Ok(Json(
+        state
+            .engine
+            .stop_serving(params.get("name")?, params.get("stage")?)
+            .await?,
+    ))
 }
 
 /// `POST /api/v1/models/{name}/versions`: JSON `{job_id, files?, stage?,

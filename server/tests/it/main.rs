@@ -26,6 +26,7 @@ mod mlflow_client;
 mod mlflow_registry;
 mod models_api;
 mod models_ftp;
+mod models_serve;
 mod results_api;
 mod sse;
 mod startup;

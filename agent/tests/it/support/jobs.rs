@@ -104,6 +104,7 @@ pub fn job(job_id: i64, script: &str, gpus: Vec<u32>) -> Assignment {
         timeout_secs: None,
         lease_ms: LONG_LEASE_MS,
         fence: false,
+        serve: None,
     }
 }
 
