@@ -6,8 +6,9 @@ Serve a registered version with it (docs/models.md, "Serving"):
     trainyard model serve demo --stage release \
         --command "python3 examples/model_server.py --model-dir {model_dir} --port {port}"
 
-The "model" is `model.json` in the version's payload: a linear model
-`{"weights": [w1, w2, ...], "bias": b}`. Routes:
+The "model" is `model.json` in the version's payload, else
+`best_checkpoint.pt` (what examples/train.py writes, so a published run of
+it serves as is): a linear model `{"weights": [w1, w2, ...], "bias": b}`. Routes:
 
     GET  /health       200 {"status": "ok"} once the model is loaded
     POST /predict      {"inputs": [[x1, x2, ...], ...]} -> {"predictions": [...]}
@@ -27,7 +28,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 def load(model_dir):
-    path = os.path.join(model_dir, "model.json")
+    for file in ("model.json", "best_checkpoint.pt"):
+        path = os.path.join(model_dir, file)
+        if os.path.exists(path):
+            break
+    else:
+        raise ValueError(f"{model_dir}: neither model.json nor best_checkpoint.pt is there")
     with open(path, encoding="utf-8") as f:
         model = json.load(f)
     weights = model.get("weights")

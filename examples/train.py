@@ -8,8 +8,8 @@ examples/catalog.yaml's tasks pass),
 TRAINYARD_METRIC:: JSON lines, and writes metrics.csv into $TRAINYARD_RUN_DIR
 (or the current directory). Each epoch whose validation accuracy is the best
 so far rewrites best_checkpoint.pt there: the "weights" of this fake model,
-a small JSON document (what the model registry publishes and
-examples/model_server.py can serve). Standard library only.
+a small JSON document holding a linear model (what the model registry
+publishes and examples/model_server.py serves). Standard library only.
 """
 
 import argparse
@@ -178,7 +178,15 @@ def main():
 def write_checkpoint(run_dir, state):
     """Rewrites best_checkpoint.pt with one small write (no temporary file
     beside it, which the agent's file sync would ship too)."""
-    text = json.dumps({"format": "trainyard-example-model", "state": state}, sort_keys=True) + "\n"
+    model = {
+        "format": "trainyard-example-model",
+        "name": "example-linear",
+        # Two inputs; the weights are this run's accuracy and learning rate.
+        "weights": [state["val_accuracy"], state["lr"]],
+        "bias": 0.0,
+        "state": state,
+    }
+    text = json.dumps(model, sort_keys=True) + "\n"
     with open(os.path.join(run_dir, "best_checkpoint.pt"), "w", encoding="utf-8") as f:
         f.write(text)
 

@@ -13,6 +13,7 @@ use trainyard_core::models::{
     PromoteRequest, PublishBest, RankedRun, RegisterFromRun, Stage,
 };
 use trainyard_core::protocol::paths;
+use trainyard_core::serving::{ServeRequest, ServingState, ServingView, DEFAULT_HEALTH_PATH};
 
 use crate::components::job_status::JobStatusBadge;
 use crate::components::relative_time::RelativeTime;
@@ -21,7 +22,7 @@ use crate::components::runs_table::metric_text;
 use crate::format::{percent_encode, short_hash};
 use crate::server_fns::{
     list_models, list_projects, load_model, project_metric_keys, promote_version, publish_best_run,
-    rank_runs, register_run, set_latest_version,
+    rank_runs, register_run, serve_stage, set_latest_version, stop_stage,
 };
 
 /// The Models page's address for one model.
@@ -117,11 +118,19 @@ fn ModelVersions(name: String, changed: RwSignal<u32>) -> impl IntoView {
 #[component]
 fn Stages(model: ModelView, changed: RwSignal<u32>) -> impl IntoView {
     let name = model.name.clone();
+    let serving = model.serving;
     model
         .stages
         .into_iter()
         .map(|stage| {
             let name = name.clone();
+            // The stage's newest deployment, if it ever served.
+            let deployment = serving
+                .iter()
+                .filter(|d| d.stage == stage.stage)
+                .max_by_key(|d| d.id)
+                .cloned();
+            let has_latest = stage.latest.is_some();
             let title = match &stage.latest {
                 Some(v) => format!("{} · LATEST {v}", stage.stage),
                 None => format!("{} · no versions", stage.stage),
@@ -143,9 +152,113 @@ fn Stages(model: ModelView, changed: RwSignal<u32>) -> impl IntoView {
                         </table>
                     </div>
                 })}
+                <ServingPanel name=name.clone() stage=stage.stage has_latest=has_latest deployment=deployment changed=changed/>
             }
         })
         .collect_view()
+}
+
+/// What serves a stage (state, URL, host, the job's live log, the last
+/// lines of a failure) and the Serve / Stop buttons.
+#[component]
+fn ServingPanel(
+    name: String,
+    stage: Stage,
+    has_latest: bool,
+    deployment: Option<ServingView>,
+    changed: RwSignal<u32>,
+) -> impl IntoView {
+    let command = RwSignal::new(
+        deployment
+            .as_ref()
+            .map(|d| d.command.clone())
+            .unwrap_or_default(),
+    );
+    let health = RwSignal::new(
+        deployment
+            .as_ref()
+            .map(|d| d.health_path.clone())
+            .unwrap_or_else(|| DEFAULT_HEALTH_PATH.to_string()),
+    );
+    let (serve_name, stop_name) = (name.clone(), name.clone());
+    let serve = Action::new(move |_: &()| {
+        let name = serve_name.clone();
+        let request = ServeRequest {
+            command: Some(command.get_untracked()).filter(|c| !c.trim().is_empty()),
+            health_path: Some(health.get_untracked()).filter(|h| !h.trim().is_empty()),
+            ..ServeRequest::default()
+        };
+        async move { serve_stage(name, stage.as_str().into(), request).await }
+    });
+    let stop = Action::new(move |_: &()| {
+        let name = stop_name.clone();
+        async move { stop_stage(name, stage.as_str().into()).await }
+    });
+    Effect::new(move |_| {
+        let done =
+            matches!(serve.value().get(), Some(Ok(_))) || matches!(stop.value().get(), Some(Ok(_)));
+        if done {
+            changed.update(|n| *n += 1);
+        }
+    });
+    let live = deployment
+        .as_ref()
+        .is_some_and(|d| matches!(d.state, ServingState::Starting | ServingState::Serving));
+    view! {
+        <div class="serving" data-testid="serving" data-stage=stage.as_str()>
+            {deployment.map(|d| view! { <DeploymentState deployment=d/> })}
+            <div class="form-grid">
+                <label>"Command "
+                    <input data-testid="serve-command" size="60"
+                        placeholder="default: the last command, else mlflow models serve -m {model_dir} -p {port}"
+                        prop:value=move || command.get() on:input=move |ev| command.set(event_target_value(&ev))/>
+                </label>
+                <label>"Health path "
+                    <input data-testid="serve-health" size="10" prop:value=move || health.get()
+                        on:input=move |ev| health.set(event_target_value(&ev))/>
+                </label>
+                <button data-testid="serve-stage" disabled=move || !has_latest || serve.pending().get()
+                    title=if has_latest { "Serve this stage's LATEST" } else { "The stage has no version yet" }
+                    on:click=move |_| { serve.dispatch(()); }>
+                    {if live { "Serve LATEST again" } else { "Serve LATEST" }}
+                </button>
+                {live.then(|| view! {
+                    <button data-testid="stop-serving" disabled=move || stop.pending().get()
+                        on:click=move |_| { stop.dispatch(()); }>"Stop"</button>
+                })}
+            </div>
+            {move || serve.value().get().and_then(Result::err).or_else(|| stop.value().get().and_then(Result::err)).map(|e| view! {
+                <p class="error small" role="alert" data-testid="serve-error">{e.to_string()}</p>
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn DeploymentState(deployment: ServingView) -> impl IntoView {
+    let d = deployment;
+    let badge = match d.state {
+        ServingState::Serving => "badge serving-ok",
+        ServingState::Failed => "badge serving-failed",
+        ServingState::Starting => "badge serving-starting",
+        ServingState::Stopped => "badge serving-stopped",
+    };
+    view! {
+        <p class="small" data-testid="serving-state" data-state=d.state.as_str()>
+            <span class=badge>{d.state.as_str()}</span>
+            {format!(" {} ", d.version)}
+            {(d.state == ServingState::Serving).then(|| view! {
+                <a href=d.url.clone() data-testid="serving-url">{d.url.clone()}</a>
+            })}
+            {d.host.clone().map(|h| format!(" on {h}"))}
+            {d.endpoint.clone().filter(|_| d.state == ServingState::Serving).map(|e| format!(" ({e})"))}
+            " · " <a href=format!("/jobs/{}", d.job_id) data-testid="serving-job">{format!("job #{} log", d.job_id)}</a>
+        </p>
+        {d.reason.clone().map(|r| view! { <p class="error small" data-testid="serving-reason">{r}</p> })}
+        {(!d.last_lines.is_empty()).then(|| view! {
+            <pre class="log-tail small" data-testid="serving-lines">{d.last_lines.join("\n")}</pre>
+        })}
+    }
 }
 
 #[component]

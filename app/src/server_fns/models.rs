@@ -95,3 +95,23 @@ pub async fn set_latest_version(
 ) -> Result<(), UiError> {
     Ok(engine()?.set_model_latest(&name, &stage, &version).await?)
 }
+
+/// Serves the stage's LATEST as a job (what served the stage before is
+/// stopped first).
+#[server(prefix = "/ui", input = Json)]
+pub async fn serve_stage(
+    name: String,
+    stage: String,
+    request: trainyard_core::serving::ServeRequest,
+) -> Result<trainyard_core::serving::ServingView, UiError> {
+    Ok(engine()?.serve_model(&name, &stage, &request).await?)
+}
+
+/// Stops what serves the stage.
+#[server(prefix = "/ui")]
+pub async fn stop_stage(
+    name: String,
+    stage: String,
+) -> Result<trainyard_core::serving::ServingView, UiError> {
+    Ok(engine()?.stop_serving(&name, &stage).await?)
+}
