@@ -19,7 +19,7 @@ use crate::components::job_status::JobStatusBadge;
 use crate::components::relative_time::RelativeTime;
 use crate::components::run_files::size_text;
 use crate::components::runs_table::metric_text;
-use crate::format::{percent_encode, short_hash};
+use crate::format::{count, percent_encode, short_hash};
 use crate::server_fns::{
     list_models, list_projects, load_model, project_metric_keys, promote_version, publish_best_run,
     rank_runs, register_run, serve_stage, set_latest_version, stop_stage,
@@ -605,7 +605,7 @@ fn Ranking(report: BestRunReport, fields: PublishFields, changed: RwSignal<u32>)
         }}
         {(!skipped.is_empty()).then(|| view! {
             <details class="small" data-testid="skipped-runs">
-                <summary>{format!("{} runs skipped", skipped.len())}</summary>
+                <summary>{format!("{} skipped", count(skipped.len(), "run", "runs"))}</summary>
                 <ul>
                     {skipped.into_iter().map(|s| view! {
                         <li><a href=format!("/jobs/{}", s.job_id)>{format!("#{} {}", s.job_id, s.name)}</a>": " {s.reason}</li>
