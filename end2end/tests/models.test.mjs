@@ -1,9 +1,12 @@
 // Models in the browser: a project's runs ranked by a metric (a run without
 // it listed as skipped), the best one published as a model version from the
 // project's page, promoted from dev to release, its bundle downloaded through
-// the page's link (the same bytes the API serves), and files uploaded from
-// this computer as a named version; refusals (a bad model name, a version
-// name that exists) shown on the page with nothing stored.
+// the page's link (the same bytes the API serves), the release stage served
+// by examples/model_server.py on the agent and answering through the
+// server's /serve/… URL, then stopped; and files uploaded from this computer
+// as a named version; refusals (a bad model name, a serving command with an
+// unknown placeholder, a version name that exists) shown on the page with
+// nothing stored.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -36,7 +39,7 @@ const versionsOf = (page, stage) => page.locator(`[data-testid=stage-versions][d
  * logs every error answer; a server function's error is a 500 by Leptos'
  * convention), after checking they are exactly the expected calls. */
 function allowRefusals(world, count) {
-  const expected = /status of (500 \(Internal Server Error\) \(http:[^ ]*\/ui\/publish_best_run|409 \(Conflict\) \(http:[^ ]*\/api\/v1\/models\/zoo-cls\/versions)/;
+  const expected = /status of (500 \(Internal Server Error\) \(http:[^ ]*\/ui\/(publish_best_run|serve_stage)|409 \(Conflict\) \(http:[^ ]*\/api\/v1\/models\/zoo-cls\/versions)/;
   const refused = world.browserErrors.filter((e) => expected.test(e));
   assert.equal(refused.length, count, `expected ${count} refused calls, saw: ${world.browserErrors.join('\n')}`);
   const others = world.browserErrors.filter((e) => !refused.includes(e));
@@ -130,6 +133,28 @@ e2eTest('models: best run published from a project, promoted, downloaded, and up
   assert.equal(manifest.source.type, 'promotion');
   assert.equal(manifest.source.origin.job_id, fast.id);
 
+  // Served: the agent fetches the bundle, starts the example server on a
+  // port of its choosing, and the server's stable URL answers.
+  const serving = page.locator('[data-testid=serving][data-stage=release]');
+  const serveCommand = `python3 ${path.join(REPO_ROOT, 'examples', 'model_server.py')} --model-dir {model_dir} --port {port}`;
+  await serving.locator('[data-testid=serve-command]').fill(serveCommand.replace('{port}', '{prot}'));
+  await serving.locator('[data-testid=serve-stage]').click();
+  await serving.locator('[data-testid=serve-error]').waitFor({ state: 'visible' });
+  assert.match(await serving.locator('[data-testid=serve-error]').innerText(), /\{prot\}/, 'the unknown placeholder is named');
+  await serving.locator('[data-testid=serve-command]').fill(serveCommand);
+  await serving.locator('[data-testid=serve-stage]').click();
+  await serving.locator('[data-testid=serving-state][data-state=serving]').waitFor({ state: 'visible', timeout: 60_000 });
+  const url = await serving.locator('[data-testid=serving-url]').getAttribute('href');
+  assert.equal(url, '/serve/zoo-cls/release/');
+  const checkpoint = await server.api(`/api/v1/runs/${fast.id}/files/best_checkpoint.pt`).then((r) => r.json());
+  const predicted = await page.request.post(`${server.url}${url}predict`, { data: { inputs: [[1, 2]] } });
+  assert.equal(predicted.status(), 200, await predicted.text());
+  const [w1, w2] = checkpoint.weights;
+  assert.deepEqual((await predicted.json()).predictions, [w1 * 1 + w2 * 2 + checkpoint.bias], "the best run's weights answer");
+  await serving.locator('[data-testid=stop-serving]').click();
+  await serving.locator('[data-testid=serving-state][data-state=stopped]').waitFor({ state: 'visible' });
+  assert.equal((await page.request.get(`${server.url}${url}health`)).status(), 404, 'nothing serves the stage once stopped');
+
   // An upload from this computer, as a named version; the same name again is
   // refused and changes nothing.
   const local = path.join(await world.tempDir('trainyard-e2e-upload-'), 'weights.pt');
@@ -150,5 +175,5 @@ e2eTest('models: best run published from a project, promoted, downloaded, and up
 
   await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, 'models.png');
-  allowRefusals(world, 2);
+  allowRefusals(world, 3);
 }, { timeout: 180_000 });
