@@ -8,6 +8,7 @@ mod jobs;
 mod metrics;
 mod models;
 mod runs;
+mod telemetry;
 mod tracking;
 mod webhooks;
 
@@ -18,6 +19,7 @@ pub use jobs::{JobFilter, JobRow, NewLaunch, NewSweep};
 pub use metrics::{CursorSave, CursorTable, SeriesRow};
 pub use models::{ModelVersionRow, NewVersion};
 pub use runs::RunFacts;
+pub use telemetry::TelemetryRow;
 pub use tracking::ExperimentRow;
 pub use webhooks::{DeliveryUpdate, WebhookRow};
 

@@ -16,4 +16,5 @@ mod models;
 mod notify;
 mod run_archive;
 mod runs;
+mod telemetry;
 mod tensorboard;
