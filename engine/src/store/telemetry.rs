@@ -152,4 +152,134 @@ mod tests {
         assert_eq!(store.telemetry_host_ids().await?, vec!["a"]);
         Ok(())
     }
+
+    /// Bytes the database file grew by from its freshly migrated size.
+    async fn grown(store: &Store, dir: &std::path::Path, base: u64) -> Result<u64, EngineError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&store.pool)
+            .await?;
+        let len = std::fs::metadata(dir.join(super::super::DB_FILE))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        Ok(len.saturating_sub(base))
+    }
+
+    fn env_or(name: &str, default: i64) -> i64 {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// The size of a week of telemetry (docs/benchmarks.md): 100 hosts × 8
+    /// GPUs × 7 days of minutes as stored, and one day of the same in a
+    /// row-per-GPU-minute table for comparison. Run with
+    /// `cargo test -p trainyard-engine --lib telemetry_size -- --ignored --nocapture`
+    /// (`TELEMETRY_BENCH_HOSTS`, `TELEMETRY_BENCH_DAYS` change the scale).
+    #[tokio::test]
+    #[ignore = "a measurement: writes a million rows (about a minute in a debug build)"]
+    async fn telemetry_size_of_a_week_of_a_hundred_hosts() -> Result<(), EngineError> {
+        let hosts = env_or("TELEMETRY_BENCH_HOSTS", 100);
+        let days = env_or("TELEMETRY_BENCH_DAYS", 7);
+        let gpus = 8usize;
+        let minutes = days * 24 * 60;
+        let start = 29_400_000; // a minute in 2025
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        // Per GPU: index, util %, temperature, memory used and total (16 MiB units).
+        let blob = |rand: &mut dyn FnMut() -> u64| {
+            let mut b = Vec::with_capacity(gpus * 7);
+            for g in 0..gpus {
+                let r = rand();
+                b.extend_from_slice(&[g as u8, (r % 101) as u8, 30 + (r >> 8) as u8 % 50]);
+                b.extend_from_slice(&(((r >> 16) % 5000) as u16).to_le_bytes());
+                b.extend_from_slice(&5120u16.to_le_bytes());
+            }
+            b
+        };
+
+        let dir = tempfile::tempdir().map_err(|e| EngineError::Io {
+            path: "tmp".into(),
+            source: e,
+        })?;
+        let store = Store::open(dir.path()).await?;
+        let base = grown(&store, dir.path(), 0).await?;
+        let mut rows = Vec::with_capacity(10_000);
+        for h in 0..hosts {
+            for m in 0..minutes {
+                rows.push(TelemetryRow {
+                    host_id: format!("gpu-node-{h:03}"),
+                    minute: start + m,
+                    gpus: blob(&mut next),
+                });
+                if rows.len() == 10_000 {
+                    store.insert_telemetry(&rows).await?;
+                    rows.clear();
+                }
+            }
+        }
+        store.insert_telemetry(&rows).await?;
+        let packed = grown(&store, dir.path(), base).await?;
+        let n = (hosts * minutes) as u64;
+        let samples = n * gpus as u64;
+        println!(
+            "packed: {hosts} hosts x {gpus} GPUs x {days} days = {n} rows ({samples} GPU-minutes): \
+             {packed} bytes ({:.1} MiB), {:.1} bytes/row, {:.2} bytes/GPU-minute",
+            packed as f64 / 1048576.0,
+            packed as f64 / n as f64,
+            packed as f64 / samples as f64
+        );
+        store.close().await;
+
+        // The alternative: one row per GPU and minute, columns for each value.
+        let dir = tempfile::tempdir().map_err(|e| EngineError::Io {
+            path: "tmp".into(),
+            source: e,
+        })?;
+        let store = Store::open(dir.path()).await?;
+        sqlx::query(
+            "CREATE TABLE gpu_minutes (host_id TEXT NOT NULL, gpu INTEGER NOT NULL,
+             minute INTEGER NOT NULL, util INTEGER NOT NULL, temp INTEGER,
+             mem_used_mib INTEGER NOT NULL, mem_total_mib INTEGER NOT NULL,
+             PRIMARY KEY (host_id, gpu, minute)) STRICT, WITHOUT ROWID",
+        )
+        .execute(&store.pool)
+        .await?;
+        let base = grown(&store, dir.path(), 0).await?;
+        let day = 24 * 60;
+        let mut tx = store.pool.begin().await?;
+        for h in 0..hosts {
+            for g in 0..gpus as i64 {
+                for m in 0..day {
+                    let r = next();
+                    sqlx::query("INSERT INTO gpu_minutes VALUES (?, ?, ?, ?, ?, ?, ?)")
+                        .bind(format!("gpu-node-{h:03}"))
+                        .bind(g)
+                        .bind(start + m)
+                        .bind((r % 101) as i64)
+                        .bind(30 + ((r >> 8) % 50) as i64)
+                        .bind(((r >> 16) % 80_000) as i64)
+                        .bind(81_920i64)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        let naive = grown(&store, dir.path(), base).await?;
+        let naive_samples = (hosts * gpus as i64 * day) as u64;
+        println!(
+            "row per GPU-minute: one day = {naive_samples} rows: {naive} bytes, \
+             {:.2} bytes/GPU-minute; a week would be about {:.1} MiB",
+            naive as f64 / naive_samples as f64,
+            naive as f64 * 7.0 / 1048576.0
+        );
+        store.close().await;
+        Ok(())
+    }
 }
