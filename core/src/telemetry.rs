@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::heartbeat::GpuStats;
+
 /// How far back a telemetry answer reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -121,6 +123,58 @@ pub struct HostLoad {
 }
 
 impl HostTelemetry {
+    /// Puts a live heartbeat's readings (taken at server time `at_ms`) into
+    /// the bucket it falls in, sliding the window forward when it falls
+    /// past the end: a chart follows heartbeats between fetches. The value
+    /// is the latest reading, not the bucket's mean; the next fetch
+    /// replaces it.
+    pub fn record_live(&mut self, at_ms: i64, gpus: &[GpuStats]) {
+        let n = self
+            .gpus
+            .iter()
+            .map(|g| g.util_pct.len())
+            .max()
+            .unwrap_or(0);
+        let n = if n == 0 { self.window.buckets() } else { n };
+        if self.bucket_ms <= 0 || at_ms < self.start_ms {
+            return;
+        }
+        let index = ((at_ms - self.start_ms) / self.bucket_ms) as usize;
+        let shift = (index + 1).saturating_sub(n);
+        if shift > 0 {
+            self.start_ms += shift as i64 * self.bucket_ms;
+            for g in &mut self.gpus {
+                slide(&mut g.util_pct, shift);
+                slide(&mut g.mem_used_mib, shift);
+                slide(&mut g.temp_c, shift);
+            }
+        }
+        let index = index - shift;
+        for live in gpus {
+            let pos = match self.gpus.iter().position(|g| g.index == live.index) {
+                Some(pos) => pos,
+                None => {
+                    self.gpus.push(GpuTelemetry {
+                        index: live.index,
+                        util_pct: vec![None; n],
+                        mem_used_mib: vec![None; n],
+                        mem_total_mib: 0,
+                        temp_c: vec![None; n],
+                    });
+                    self.gpus.len() - 1
+                }
+            };
+            let g = &mut self.gpus[pos];
+            let mib = |bytes: u64| u32::try_from(bytes / (1024 * 1024)).unwrap_or(u32::MAX);
+            set(&mut g.util_pct, index, live.utilization_percent);
+            set(&mut g.mem_used_mib, index, mib(live.memory_used_bytes));
+            if let Some(t) = live.temperature_c {
+                set(&mut g.temp_c, index, t);
+            }
+            g.mem_total_mib = mib(live.memory_total_bytes);
+        }
+    }
+
     /// The host's load per bucket: mean utilization and memory share over
     /// its GPUs (buckets no GPU reported stay `None`).
     pub fn load(&self) -> HostLoad {
@@ -153,6 +207,19 @@ impl HostTelemetry {
             util_pct,
             mem_pct,
         }
+    }
+}
+
+/// Drops the first `shift` values and appends as many gaps, keeping the length.
+fn slide<T: Clone>(values: &mut Vec<Option<T>>, shift: usize) {
+    let n = values.len();
+    values.drain(..shift.min(n));
+    values.resize(n, None);
+}
+
+fn set<T>(values: &mut [Option<T>], index: usize, value: T) {
+    if let Some(slot) = values.get_mut(index) {
+        *slot = Some(value);
     }
 }
 
@@ -210,5 +277,46 @@ mod tests {
         assert_eq!(load.util_pct, vec![Some(50.0), None]);
         assert_eq!(load.mem_pct, vec![Some(25.0), None]);
         assert_eq!(load.gpus, 2);
+    }
+
+    #[test]
+    fn live_readings_fill_the_current_bucket_and_slide_the_window() {
+        let mut t = HostTelemetry {
+            host_id: "h".into(),
+            window: TelemetryWindow::Hour,
+            start_ms: 0,
+            bucket_ms: 60_000,
+            gpus: vec![GpuTelemetry {
+                index: 0,
+                util_pct: vec![Some(1.0), Some(2.0), None],
+                mem_used_mib: vec![None; 3],
+                mem_total_mib: 0,
+                temp_c: vec![None; 3],
+            }],
+        };
+        let gpu = |index, util| GpuStats {
+            index,
+            utilization_percent: util,
+            memory_used_bytes: 2 << 20,
+            memory_total_bytes: 8 << 20,
+            ..Default::default()
+        };
+        t.record_live(130_000, &[gpu(0, 50.0)]);
+        assert_eq!(t.gpus[0].util_pct, vec![Some(1.0), Some(2.0), Some(50.0)]);
+        // Two minutes later the window has moved by two buckets.
+        t.record_live(250_000, &[gpu(0, 70.0), gpu(1, 10.0)]);
+        assert_eq!(t.start_ms, 120_000);
+        assert_eq!(t.gpus[0].util_pct, vec![Some(50.0), None, Some(70.0)]);
+        assert_eq!(t.gpus[1].util_pct, vec![None, None, Some(10.0)]);
+        assert_eq!(
+            (t.gpus[1].mem_used_mib[2], t.gpus[1].mem_total_mib),
+            (Some(2), 8)
+        );
+        // Long silence: everything slides out.
+        t.record_live(10_000_000, &[gpu(0, 5.0)]);
+        assert_eq!(t.gpus[0].util_pct, vec![None, None, Some(5.0)]);
+        // Readings from before the window are ignored.
+        t.record_live(0, &[gpu(0, 99.0)]);
+        assert_eq!(t.gpus[0].util_pct, vec![None, None, Some(5.0)]);
     }
 }

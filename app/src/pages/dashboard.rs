@@ -1,19 +1,38 @@
-//! Dashboard: how many hosts and GPUs are up, and is the server well.
+//! Dashboard: what is happening. How many hosts and GPUs are up, what runs
+//! and what waits, the recent runs on a timeline, each host's GPU load over
+//! the last hour or day, and is the server well.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::fleet_load::FleetLoad;
+use crate::components::jobs_at_a_glance::JobsAtAGlance;
+use crate::components::run_timeline::RunTimeline;
 use crate::components::stat_card::StatCard;
 use crate::components::with_fleet::WithFleet;
 use crate::format::duration;
-use crate::server_fns::get_status;
+use crate::server_fns::{get_dashboard_jobs, get_status};
 use crate::state::fleet::Fleet;
+use crate::state::jobs::JobStore;
+
+/// A number that changes whenever a job the browser heard of appears or
+/// changes status (tracked), so the Dashboard asks again then.
+fn jobs_version(jobs: JobStore) -> u64 {
+    jobs.views().iter().fold(0u64, |sum, j| {
+        let status = j.status as u64;
+        // Order-free: the store's iteration order does not matter.
+        sum.wrapping_add((j.id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ status)
+    })
+}
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let fleet = expect_context::<Fleet>();
     let summary = Memo::new(move |_| fleet.summary());
     let status = Resource::new(|| (), |_| get_status());
+    let jobs = expect_context::<JobStore>();
+    let version = Memo::new(move |_| jobs_version(jobs));
+    let glance = Resource::new(move || version.get(), |_| get_dashboard_jobs(None));
     view! {
         <Title text="Dashboard"/>
         <h1>"Dashboard"</h1>
@@ -49,6 +68,28 @@ pub fn DashboardPage() -> impl IntoView {
                 </p>
             </Show>
         </WithFleet>
+        <Transition fallback=|| view! { <p class="muted">"Loading jobs…"</p> }>
+            {move || Suspend::new(async move {
+                match glance.await {
+                    Ok(g) => {
+                        let now = g.server_time_ms;
+                        let recent = g.recent.clone();
+                        view! {
+                            <div class="glance-row">
+                                <JobsAtAGlance jobs=g/>
+                            </div>
+                            <section class="card">
+                                <h2>"Recent runs"</h2>
+                                <RunTimeline runs=recent now_ms=now/>
+                            </section>
+                        }
+                        .into_any()
+                    }
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <FleetLoad/>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 status.await.map(|s| view! {
