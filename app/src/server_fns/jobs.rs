@@ -98,7 +98,8 @@ pub async fn list_jobs(
 }
 
 /// Running and queued jobs at a glance and a timeline of recent runs,
-/// optionally of one project.
+/// optionally of one project (found among the newest 1,000 jobs of each
+/// status).
 #[server(prefix = "/ui")]
 pub async fn get_dashboard_jobs(project: Option<String>) -> Result<DashboardJobs, UiError> {
     let engine = engine()?;
