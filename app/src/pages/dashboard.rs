@@ -15,14 +15,27 @@ use crate::server_fns::{get_dashboard_jobs, get_status};
 use crate::state::fleet::Fleet;
 use crate::state::jobs::JobStore;
 
-/// A number that changes whenever a job the browser heard of appears or
-/// changes status (tracked), so the Dashboard asks again then.
-fn jobs_version(jobs: JobStore) -> u64 {
-    jobs.views().iter().fold(0u64, |sum, j| {
-        let status = j.status as u64;
-        // Order-free: the store's iteration order does not matter.
-        sum.wrapping_add((j.id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ status)
-    })
+/// Asks again at most once a second while jobs change (a sweep starting
+/// changes hundreds at once): `asked` follows `version` when it settles.
+#[cfg(feature = "hydrate")]
+fn settle(version: Memo<u64>, asked: RwSignal<u64>) {
+    let pending = StoredValue::new(false);
+    Effect::new(move |_| {
+        version.track();
+        if pending.get_value() {
+            return;
+        }
+        pending.set_value(true);
+        leptos::task::spawn_local(async move {
+            crate::state::live::sleep(std::time::Duration::from_secs(1)).await;
+            pending.try_set_value(false);
+            if let Some(v) = version.try_get_untracked() {
+                if asked.try_get_untracked() != Some(v) {
+                    asked.try_set(v);
+                }
+            }
+        });
+    });
 }
 
 #[component]
@@ -31,8 +44,11 @@ pub fn DashboardPage() -> impl IntoView {
     let summary = Memo::new(move |_| fleet.summary());
     let status = Resource::new(|| (), |_| get_status());
     let jobs = expect_context::<JobStore>();
-    let version = Memo::new(move |_| jobs_version(jobs));
-    let glance = Resource::new(move || version.get(), |_| get_dashboard_jobs(None));
+    let version = Memo::new(move |_| jobs.status_version());
+    let asked = RwSignal::new(version.get_untracked());
+    #[cfg(feature = "hydrate")]
+    settle(version, asked);
+    let glance = Resource::new(move || asked.get(), |_| get_dashboard_jobs(None));
     view! {
         <Title text="Dashboard"/>
         <h1>"Dashboard"</h1>
