@@ -357,8 +357,11 @@ async fn the_web_helper_routes_answer_in_cvlab_kits_envelope() {
 
 /// The page as the server renders it for a logged-in browser.
 async fn ui_html(base: &str, path: &str) -> String {
+    // A page that never finishes rendering fails the test naming the page
+    // instead of hanging the whole suite.
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(60))
         .build()
         .expect("build");
     let login = client
@@ -379,10 +382,10 @@ async fn ui_html(base: &str, path: &str) -> String {
         .header("cookie", cookie)
         .send()
         .await
-        .expect("the request is sent")
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
         .text()
         .await
-        .expect("the page is read")
+        .unwrap_or_else(|e| panic!("GET {path}: the page never finished: {e}"))
 }
 
 #[tokio::test]
