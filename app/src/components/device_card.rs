@@ -3,7 +3,6 @@
 use leptos::prelude::*;
 use trainyard_core::{HostHealth, HostView};
 
-use super::gpu_history::GpuHistory;
 use super::gpu_table::GpuTable;
 use super::meter::Meter;
 use super::relative_time::RelativeTime;
@@ -17,7 +16,6 @@ pub fn DeviceCard(host: ArcRwSignal<HostView>) -> impl IntoView {
     let health = Memo::new(move |_| host.with(|h| h.health));
     let sys = move || host.with(|h| h.system.clone());
     let remove_id = id.clone();
-    let history = GpuHistory::follow(host);
 
     view! {
         <article
@@ -64,7 +62,7 @@ pub fn DeviceCard(host: ArcRwSignal<HostView>) -> impl IntoView {
                     />
                 </dd>
             </dl>
-            <GpuTable host=host history=history/>
+            <GpuTable host=host/>
             <Show when=move || health.get() == HostHealth::Disconnected>
                 <RemoveButton host_id=remove_id.clone()/>
             </Show>

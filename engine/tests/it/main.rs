@@ -17,5 +17,4 @@ mod models;
 mod notify;
 mod run_archive;
 mod runs;
-mod telemetry;
 mod tensorboard;
