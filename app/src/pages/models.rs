@@ -204,6 +204,18 @@ fn ServingPanel(
     let live = deployment
         .as_ref()
         .is_some_and(|d| matches!(d.state, ServingState::Starting | ServingState::Serving));
+    // A deployment on its way up is read again in a second (each new
+    // reading renders this panel again, until it serves or fails).
+    #[cfg(feature = "hydrate")]
+    if deployment
+        .as_ref()
+        .is_some_and(|d| d.state == ServingState::Starting)
+    {
+        set_timeout(
+            move || changed.update(|n| *n += 1),
+            std::time::Duration::from_secs(1),
+        );
+    }
     view! {
         <div class="serving" data-testid="serving" data-stage=stage.as_str()>
             {deployment.map(|d| view! { <DeploymentState deployment=d/> })}
