@@ -62,6 +62,17 @@ export class E2E {
     return this.context.newPage();
   }
 
+  /**
+   * Removes the browser errors a test provoked on purpose (those `expected`
+   * accepts) from the list `assertNoBrowserErrors` checks, and returns them.
+   */
+  allowBrowserErrors(expected) {
+    const allowed = this.browserErrors.filter(expected);
+    const others = this.browserErrors.filter((e) => !expected(e));
+    this.browserErrors.splice(0, this.browserErrors.length, ...others);
+    return allowed;
+  }
+
   assertNoBrowserErrors() {
     assert.deepEqual(this.browserErrors, [], 'the browser reported errors (see the list above)');
   }

@@ -101,8 +101,7 @@ e2eTest('splitting: navigation, back/forward and an offline spell keep working a
     (/\/api\/v1\/events/.test(e) && offline.test(e))
     || (/\/pkg\/chunk_\d+\.wasm/.test(e) && offline.test(e))
     || (/TypeError: Failed to fetch/.test(e) && /__wasm_split/.test(e));
-  const others = world.browserErrors.filter((e) => !dropped(e));
-  world.browserErrors.splice(0, world.browserErrors.length, ...others);
+  world.allowBrowserErrors(dropped);
   await page.locator('nav').getByRole('link', { name: 'Queue', exact: true }).click();
   await pollUntil(async () => /Queue/.test(await heading()), { what: 'the Queue page after coming back online' });
   assert.ok(await isSameDocument(page, document), 'still the same document after the offline spell');
