@@ -54,6 +54,19 @@ pub(crate) async fn run_python(args: Vec<String>) -> String {
     stdout
 }
 
+/// Runs `server/tests/python/<name>` against `server` (its URL, the key and
+/// a scratch dir as arguments) and reads the JSON object it prints last.
+pub(crate) async fn run_client_script(server: &TestServer, scratch: &Path, name: &str) -> Value {
+    let stdout = run_python(vec![
+        script(name).display().to_string(),
+        server.url(""),
+        KEY.to_string(),
+        scratch.display().to_string(),
+    ])
+    .await;
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("the script's JSON line")
+}
+
 #[tokio::test]
 async fn the_real_mlflow_client_logs_searches_and_downloads() {
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -65,15 +78,7 @@ async fn the_real_mlflow_client_logs_searches_and_downloads() {
     .await;
     let scratch = dir.path().join("scratch");
     std::fs::create_dir_all(&scratch).expect("scratch dir");
-    let stdout = run_python(vec![
-        script("mlflow_training.py").display().to_string(),
-        server.url(""),
-        KEY.to_string(),
-        scratch.display().to_string(),
-    ])
-    .await;
-    let ids: Value =
-        serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("the script's JSON line");
+    let ids = run_client_script(&server, &scratch, "mlflow_training.py").await;
     let run: i64 = ids["run_id"]
         .as_str()
         .and_then(|s| s.parse().ok())

@@ -9,7 +9,7 @@ use trainyard_core::models::{ModelSource, ModelView, Stage};
 use trainyard_core::protocol::paths;
 
 use crate::harness::{config, TestServer, KEY};
-use crate::mlflow_client::{run_python, script};
+use crate::mlflow_client::run_client_script;
 use crate::models_api::entries;
 
 async fn call(server: &TestServer, method: &str, path: &str, body: Value) -> (u16, Value) {
@@ -37,15 +37,7 @@ async fn the_real_mlflow_client_registers_and_downloads_model_versions() {
     .await;
     let scratch = dir.path().join("scratch");
     std::fs::create_dir_all(&scratch).expect("scratch dir");
-    let stdout = run_python(vec![
-        script("mlflow_registry.py").display().to_string(),
-        server.url(""),
-        KEY.to_string(),
-        scratch.display().to_string(),
-    ])
-    .await;
-    let out: Value =
-        serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("the script's JSON line");
+    let out = run_client_script(&server, &scratch, "mlflow_registry.py").await;
     let name = out["name"].as_str().expect("a model name").to_string();
     let run: i64 = out["run_id"]
         .as_str()
