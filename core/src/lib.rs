@@ -22,6 +22,7 @@ pub mod serving;
 pub mod status;
 pub mod sync;
 pub mod tar;
+pub mod telemetry;
 pub mod webhooks;
 pub mod work;
 
@@ -41,3 +42,6 @@ pub use job::{
 pub use metrics::{validate_metric_key, MetricKeyError, MetricSeries, MetricSummary, SeriesBucket};
 pub use protocol::{ApiErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION};
 pub use status::ServerStatus;
+pub use telemetry::{
+    FleetTelemetry, GpuTelemetry, HostLoad, HostTelemetry, TelemetryParams, TelemetryWindow,
+};

@@ -31,6 +31,7 @@ use trainyard_core::runs::{
 };
 use trainyard_core::serving::{ServeRequest, ServingView};
 use trainyard_core::sync::{AppendQuery, FileEntry, SyncStatus, UploadAck, UploadQuery};
+use trainyard_core::telemetry::{FleetTelemetry, HostTelemetry, TelemetryWindow};
 use trainyard_core::webhooks::{DeliveryView, NewWebhook, WebhookView};
 use trainyard_core::work::{AttemptRef, FinishedReport, PollRequest, PollResponse, StartedReport};
 use trainyard_core::{
@@ -326,6 +327,24 @@ impl Engine {
     /// Hosts per health state and GPUs on healthy hosts.
     pub fn fleet_counts(&self) -> FleetCounts {
         self.hosts.counts()
+    }
+
+    /// One host's GPUs over the last hour or day, in buckets
+    /// (`GET /api/v1/hosts/{id}/telemetry`, the Devices cards).
+    pub async fn host_telemetry(
+        &self,
+        host_id: &str,
+        window: TelemetryWindow,
+    ) -> Result<HostTelemetry, EngineError> {
+        self.hosts.telemetry(host_id, window).await
+    }
+
+    /// The load of the fleet's hosts over the last hour or day (the Dashboard).
+    pub async fn fleet_telemetry(
+        &self,
+        window: TelemetryWindow,
+    ) -> Result<FleetTelemetry, EngineError> {
+        self.hosts.fleet_telemetry(window).await
     }
 
     /// Removes a disconnected host and everything stored about it.

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use trainyard_core::{HostHealth, HostView};
 
+use super::gpu_history::GpuHistory;
 use super::gpu_table::GpuTable;
 use super::meter::Meter;
 use super::relative_time::RelativeTime;
@@ -16,6 +17,7 @@ pub fn DeviceCard(host: ArcRwSignal<HostView>) -> impl IntoView {
     let health = Memo::new(move |_| host.with(|h| h.health));
     let sys = move || host.with(|h| h.system.clone());
     let remove_id = id.clone();
+    let history = GpuHistory::follow(host);
 
     view! {
         <article
@@ -62,7 +64,7 @@ pub fn DeviceCard(host: ArcRwSignal<HostView>) -> impl IntoView {
                     />
                 </dd>
             </dl>
-            <GpuTable host=host/>
+            <GpuTable host=host history=history/>
             <Show when=move || health.get() == HostHealth::Disconnected>
                 <RemoveButton host_id=remove_id.clone()/>
             </Show>

@@ -3,11 +3,13 @@
 use leptos::prelude::*;
 use trainyard_core::{GpuStats, HostView};
 
+use super::gpu_history::GpuHistory;
 use super::meter::Meter;
+use super::sparkline::Sparkline;
 use crate::format::{fraction, gib, gib_of};
 
 #[component]
-pub fn GpuTable(host: RwSignal<HostView>) -> impl IntoView {
+pub fn GpuTable(host: RwSignal<HostView>, history: GpuHistory) -> impl IntoView {
     let indexes =
         Memo::new(move |_| host.with(|h| h.gpus.iter().map(|g| g.index).collect::<Vec<_>>()));
     let gpu_error = move || host.with(|h| h.gpu_error.clone());
@@ -35,7 +37,7 @@ pub fn GpuTable(host: RwSignal<HostView>) -> impl IntoView {
                 </thead>
                 <tbody>
                     <For each=move || indexes.get() key=|i| *i let:index>
-                        <GpuRow host=host index=index/>
+                        <GpuRow host=host history=history index=index/>
                     </For>
                 </tbody>
             </table>
@@ -46,7 +48,7 @@ pub fn GpuTable(host: RwSignal<HostView>) -> impl IntoView {
 }
 
 #[component]
-fn GpuRow(host: RwSignal<HostView>, index: u32) -> impl IntoView {
+fn GpuRow(host: RwSignal<HostView>, history: GpuHistory, index: u32) -> impl IntoView {
     let gpu = Memo::new(move |_| {
         host.with(|h| h.gpus.iter().find(|g| g.index == index).cloned())
             .unwrap_or_default()
@@ -63,6 +65,12 @@ fn GpuRow(host: RwSignal<HostView>, index: u32) -> impl IntoView {
                 <Meter
                     percent=Signal::derive(move || gpu.with(|g| f64::from(g.utilization_percent)))
                     label=Signal::derive(move || gpu.with(|g| format!("{:.0} %", g.utilization_percent)))
+                />
+                <Sparkline
+                    values=Signal::derive(move || history.util(index))
+                    label=Signal::derive(move || format!("GPU {index} utilization, last hour"))
+                    kind="util"
+                    testid="gpu-sparkline"
                 />
             </td>
             <td data-testid="gpu-mem">

@@ -8,8 +8,9 @@ use leptos_router::hooks::use_params_map;
 use trainyard_core::runs::{ArchivedFilter, RunColumn, RunsQuery};
 use trainyard_core::JobStatus;
 
+use crate::components::run_timeline::RunTimeline;
 use crate::components::runs_table::RunsTable;
-use crate::server_fns::list_runs;
+use crate::server_fns::{get_dashboard_jobs, list_runs};
 
 /// Runs per page.
 const PAGE_SIZE: u32 = 50;
@@ -57,6 +58,7 @@ pub fn ProjectPage() -> impl IntoView {
     let changes = RwSignal::new(0u32);
     let runs = Resource::new(move || (query.get(), changes.get()), |(q, _)| list_runs(q));
     let changed = Callback::new(move |()| changes.update(|n| *n += 1));
+    let timeline = Resource::new(move || name.get(), |name| get_dashboard_jobs(Some(name)));
     let compare_href = move || {
         let ids: Vec<String> = selected.with(|s| s.iter().map(i64::to_string).collect());
         format!("/compare?runs={}", ids.join(","))
@@ -93,6 +95,16 @@ pub fn ProjectPage() -> impl IntoView {
             </a>
             <CsvButton query=query/>
         </div>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                timeline.await.ok().filter(|t| !t.recent.is_empty()).map(|t| view! {
+                    <section class="card">
+                        <h2>"Recent runs"</h2>
+                        <RunTimeline runs=t.recent now_ms=t.server_time_ms/>
+                    </section>
+                })
+            })}
+        </Transition>
         <Transition fallback=|| view! { <p class="muted">"Loading runs…"</p> }>
             {move || Suspend::new(async move {
                 match runs.await {

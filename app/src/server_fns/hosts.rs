@@ -1,10 +1,13 @@
 //! Server functions for the fleet: the server's status, the fleet's numbers,
-//! a page of hosts, and removing a disconnected host.
+//! a page of hosts, GPU telemetry history, and removing a disconnected host.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
-use trainyard_core::{FleetCounts, HostQuery, HostView, HostsPage, ServerStatus};
+use trainyard_core::{
+    FleetCounts, FleetTelemetry, HostQuery, HostTelemetry, HostView, HostsPage, ServerStatus,
+    TelemetryWindow,
+};
 
 use super::UiError;
 #[cfg(feature = "ssr")]
@@ -61,6 +64,21 @@ pub async fn get_fleet_counts() -> Result<FleetSnapshot, UiError> {
         server_time_ms: engine.now_ms(),
         counts: engine.fleet_counts(),
     })
+}
+
+/// One host's GPUs over the last hour or day (a Devices card's sparklines).
+#[server(prefix = "/ui")]
+pub async fn get_host_telemetry(
+    host_id: String,
+    window: TelemetryWindow,
+) -> Result<HostTelemetry, UiError> {
+    Ok(engine()?.host_telemetry(&host_id, window).await?)
+}
+
+/// The load of the fleet's hosts over the last hour or day (the Dashboard).
+#[server(prefix = "/ui")]
+pub async fn get_fleet_telemetry(window: TelemetryWindow) -> Result<FleetTelemetry, UiError> {
+    Ok(engine()?.fleet_telemetry(window).await?)
 }
 
 /// The hosts `query` selects (a page of at most 1,000), and the fleet's numbers.

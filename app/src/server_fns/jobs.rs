@@ -28,6 +28,30 @@ pub enum SubmitOutcome {
     Invalid(Vec<Diagnostic>),
 }
 
+/// What the Dashboard shows of the queue: what runs, what waits next, and
+/// the newest runs that started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardJobs {
+    pub server_time_ms: i64,
+    /// Assigned or running jobs (at most [`QUEUE_LIMIT`] counted).
+    pub running_count: usize,
+    /// The newest of them.
+    pub running: Vec<JobView>,
+    /// Queued jobs (at most [`QUEUE_LIMIT`] counted).
+    pub queued_count: usize,
+    /// The head of the queue, in the order jobs will start.
+    pub queue_head: Vec<JobView>,
+    /// The runs that started most recently (running or finished), newest first.
+    pub recent: Vec<JobView>,
+}
+
+/// Running jobs listed on the Dashboard.
+pub const DASHBOARD_RUNNING: usize = 6;
+/// Queued jobs listed on the Dashboard.
+pub const DASHBOARD_QUEUE_HEAD: usize = 5;
+/// Runs on the Dashboard's timeline.
+pub const DASHBOARD_RECENT: usize = 30;
+
 /// Jobs listed on the Queue page at most (newest first).
 pub const QUEUE_LIMIT: u32 = 1000;
 
@@ -70,6 +94,58 @@ pub async fn list_jobs(
     Ok(JobsSnapshot {
         server_time_ms: engine.now_ms(),
         jobs,
+    })
+}
+
+/// Running and queued jobs at a glance and a timeline of recent runs,
+/// optionally of one project (found among the newest 1,000 jobs of each
+/// status).
+#[server(prefix = "/ui")]
+pub async fn get_dashboard_jobs(project: Option<String>) -> Result<DashboardJobs, UiError> {
+    let engine = engine()?;
+    let of = |status, limit| trainyard_engine::JobFilter {
+        status: Some(status),
+        sweep_id: None,
+        limit: Some(limit),
+    };
+    let in_project = |jobs: Vec<JobView>| -> Vec<JobView> {
+        match &project {
+            Some(p) => jobs.into_iter().filter(|j| &j.project == p).collect(),
+            None => jobs,
+        }
+    };
+    let mut running = in_project(engine.jobs(of(JobStatus::Running, QUEUE_LIMIT)).await?);
+    running.extend(in_project(
+        engine.jobs(of(JobStatus::Assigned, QUEUE_LIMIT)).await?,
+    ));
+    running.sort_by_key(|j| std::cmp::Reverse(j.started_ms.unwrap_or(j.created_ms)));
+    let mut queued = in_project(engine.jobs(of(JobStatus::Queued, QUEUE_LIMIT)).await?);
+    queued.sort_by_key(|j| (j.priority.rank(), j.id));
+    // The timeline: running jobs and the newest finished ones by start.
+    let mut recent: Vec<JobView> = running.clone();
+    let finished_limit = if project.is_some() {
+        QUEUE_LIMIT
+    } else {
+        DASHBOARD_RECENT as u32
+    };
+    for status in [
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+        JobStatus::Lost,
+    ] {
+        recent.extend(in_project(engine.jobs(of(status, finished_limit)).await?));
+    }
+    recent.retain(|j| j.started_ms.is_some());
+    recent.sort_by_key(|j| std::cmp::Reverse(j.started_ms));
+    recent.truncate(DASHBOARD_RECENT);
+    Ok(DashboardJobs {
+        server_time_ms: engine.now_ms(),
+        running_count: running.len(),
+        queued_count: queued.len(),
+        running: running.into_iter().take(DASHBOARD_RUNNING).collect(),
+        queue_head: queued.into_iter().take(DASHBOARD_QUEUE_HEAD).collect(),
+        recent,
     })
 }
 

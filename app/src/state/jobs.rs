@@ -46,6 +46,15 @@ impl JobStore {
         self.progress.get(&id)
     }
 
+    /// A number that changes whenever a job comes or changes status
+    /// (tracked), without copying any job.
+    pub fn status_version(&self) -> u64 {
+        self.jobs.fold(0u64, |sum, id, job| {
+            sum.wrapping_mul(31)
+                .wrapping_add((*id as u64).wrapping_mul(8) + job.status as u64)
+        })
+    }
+
     /// Every job's current view (tracked: re-runs on any job change).
     pub fn views(&self) -> Vec<JobView> {
         self.jobs.values()

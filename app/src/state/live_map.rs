@@ -95,6 +95,14 @@ where
     }
 
     /// Every item's current value (tracked: re-runs on any item change).
+    /// Folds every item without copying it (tracked: re-runs on any change).
+    pub fn fold<A>(&self, init: A, mut f: impl FnMut(A, &K, &V) -> A) -> A {
+        self.items.with(|map| {
+            map.iter()
+                .fold(init, |acc, (k, s)| s.with(|v| f(acc, k, v)))
+        })
+    }
+
     pub fn values(&self) -> Vec<V>
     where
         V: Clone,

@@ -18,6 +18,7 @@ pub mod route {
     pub const EVENTS: &str = "/events";
     pub const HOSTS: &str = "/hosts";
     pub const HOST: &str = "/hosts/{id}";
+    pub const HOST_TELEMETRY: &str = "/hosts/{id}/telemetry";
     pub const EXPERIMENTS: &str = "/experiments";
     pub const JOBS: &str = "/jobs";
     pub const JOB: &str = "/jobs/{id}";
@@ -250,6 +251,14 @@ pub fn job(id: i64) -> String {
 /// `/api/v1/jobs/{id}/log`
 pub fn job_log(id: i64) -> String {
     format!("{API_PREFIX}/jobs/{id}/log")
+}
+
+/// `/api/v1/hosts/{id}/telemetry?window=hour|day`
+pub fn host_telemetry(host_id: &str, window: crate::telemetry::TelemetryWindow) -> String {
+    format!(
+        "{API_PREFIX}/hosts/{host_id}/telemetry?window={}",
+        window.label()
+    )
 }
 
 /// `/api/v1/jobs/{id}/log/stream`
@@ -502,6 +511,10 @@ mod tests {
             api(route::ATTEMPT_UPLOAD, &["7", "2", "b.pt"])
         );
         assert_eq!(events(), api(route::EVENTS, &[]));
+        assert_eq!(
+            host_telemetry("gpu-01", crate::telemetry::TelemetryWindow::Day),
+            format!("{}?window=day", api(route::HOST_TELEMETRY, &["gpu-01"]))
+        );
         assert_eq!(webhooks(), api(route::WEBHOOKS, &[]));
         assert_eq!(webhook(4), api(route::WEBHOOK, &["4"]));
         assert_eq!(webhook_test(4), api(route::WEBHOOK_TEST, &["4"]));

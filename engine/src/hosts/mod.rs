@@ -1,8 +1,12 @@
 //! Hosts: the live fleet. Heartbeats update the in-memory registry and are
 //! told to subscribers at once; health follows from silence; the registry
 //! is written to the database behind, in batches, and reloaded at start.
+//! GPU telemetry is kept as history, one sample per host and minute
+//! (`telemetry.rs`, `history.rs`).
 
+mod history;
 mod registry;
+mod telemetry;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -17,6 +21,7 @@ use crate::error::EngineError;
 use crate::events::{BusEvent, EventBus};
 use crate::store::Store;
 use registry::{to_row, HostRegistry};
+use telemetry::{minute_of, TelemetryBuffer};
 
 /// The fleet domain.
 pub(crate) struct Hosts {
@@ -34,6 +39,10 @@ pub(crate) struct Hosts {
     /// Replaced heartbeats whose strings and lists the next heartbeats are
     /// parsed into (see [`Hosts::spare_heartbeat`]).
     spares: Mutex<Vec<Heartbeat>>,
+    /// Telemetry minutes not yet written (see `telemetry.rs`).
+    telemetry: Mutex<TelemetryBuffer>,
+    /// The hour (since the epoch) old telemetry was last deleted in.
+    pruned_hour: Mutex<Option<i64>>,
 }
 
 /// Most spare heartbeats kept (each ~30 small buffers with 8 GPUs).
@@ -60,6 +69,8 @@ impl Hosts {
             snapshot_interval,
             published_counts: Mutex::new(None),
             spares: Mutex::new(Vec::with_capacity(MAX_SPARES)),
+            telemetry: Mutex::new(TelemetryBuffer::default()),
+            pruned_hour: Mutex::new(None),
         })
     }
 
@@ -67,6 +78,13 @@ impl Hosts {
         // A panic while holding the lock leaves a consistent map (every
         // mutation is a single insert/remove), so poisoning is ignored.
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn telemetry_buffer(&self) -> MutexGuard<'_, TelemetryBuffer> {
+        // Every mutation leaves the buffer whole, so poisoning is ignored.
+        self.telemetry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn thresholds(&self) -> &HealthThresholds {
@@ -79,6 +97,8 @@ impl Hosts {
         EngineError::check_protocol(hb.protocol_version)?;
         hb.validate()?;
         let now = self.clock.now_ms();
+        self.telemetry_buffer()
+            .record(&hb.host_id, minute_of(now), &hb.gpus);
         let (view, replaced) = self.registry().record(hb, self.clock.now(), now);
         // The view this heartbeat replaced is unshared when the replay ring
         // no longer holds it (large fleets); otherwise the ring lets go of
@@ -188,6 +208,8 @@ impl Hosts {
             registry.remove(host_id);
         }
         self.store.delete_host(host_id).await?;
+        self.telemetry_buffer().forget(host_id);
+        self.store.delete_host_telemetry(host_id).await?;
         self.bus
             .publish(BusEvent::DeviceRemoved(host_id.to_string()));
         Ok(())
@@ -233,6 +255,7 @@ impl Hosts {
                 .mark_unwritten(rows.into_iter().map(|r| r.host_id));
             return Err(e);
         }
+        self.write_telemetry(every.is_zero()).await?;
         Ok(rows.len())
     }
 }

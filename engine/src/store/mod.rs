@@ -11,6 +11,7 @@ mod model_meta;
 mod models;
 mod runs;
 mod serving;
+mod telemetry;
 mod tracking;
 mod webhooks;
 
@@ -23,6 +24,7 @@ pub use model_meta::{ModelAnnotations, VersionColumn};
 pub use models::{ModelVersionRow, NewVersion};
 pub use runs::RunFacts;
 pub use serving::ServingRow;
+pub use telemetry::TelemetryRow;
 pub use tracking::ExperimentRow;
 pub use webhooks::{DeliveryUpdate, WebhookRow};
 

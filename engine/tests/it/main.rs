@@ -17,4 +17,5 @@ mod models;
 mod notify;
 mod run_archive;
 mod runs;
+mod telemetry;
 mod tensorboard;

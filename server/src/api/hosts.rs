@@ -1,10 +1,11 @@
-//! `GET /api/v1/hosts`, `DELETE /api/v1/hosts/{id}` and `GET /api/v1/health`.
+//! `GET /api/v1/hosts`, `DELETE /api/v1/hosts/{id}`,
+//! `GET /api/v1/hosts/{id}/telemetry` and `GET /api/v1/health`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use trainyard_core::protocol::codes;
-use trainyard_core::{HostListParams, HostsPage, ServerStatus};
+use trainyard_core::{HostListParams, HostTelemetry, HostsPage, ServerStatus, TelemetryParams};
 
 use super::error::ApiError;
 use super::extract::ApiQuery;
@@ -21,6 +22,21 @@ pub async fn list_hosts(
         .query()
         .map_err(|e| ApiError::bad_request(codes::BAD_QUERY, e.to_string()))?;
     Ok(Json(state.engine.hosts_page(&query)))
+}
+
+/// `GET /api/v1/hosts/{id}/telemetry?window=hour|day`: the host's GPUs over
+/// the last hour (60 one-minute buckets, the default) or day (96 quarter
+/// hours). A bad window is 400 `bad_query` naming `window`; an unknown host
+/// is 404 `host_not_found`.
+pub async fn host_telemetry(
+    State(state): State<AppState>,
+    Path(host_id): Path<String>,
+    ApiQuery(params): ApiQuery<TelemetryParams>,
+) -> Result<Json<HostTelemetry>, ApiError> {
+    let window = params
+        .window()
+        .map_err(|e| ApiError::bad_request(codes::BAD_QUERY, e))?;
+    Ok(Json(state.engine.host_telemetry(&host_id, window).await?))
 }
 
 pub async fn delete_host(

@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(route::HEALTH, get(hosts::health))
         .route(route::HOSTS, get(hosts::list_hosts))
         .route(route::HOST, delete(hosts::delete_host))
+        .route(route::HOST_TELEMETRY, get(hosts::host_telemetry))
         .route(route::EVENTS, get(events::events))
         .route(
             route::EXPERIMENTS,

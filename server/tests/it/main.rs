@@ -14,6 +14,7 @@ mod files_sync;
 mod harness;
 mod hosts_lifecycle;
 mod hosts_paging;
+mod hosts_telemetry;
 mod import_cli;
 mod jobs_api;
 mod jobs_run;

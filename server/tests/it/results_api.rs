@@ -415,3 +415,28 @@ async fn the_projects_page_renders_origin_sync_and_archive_controls() {
     let html = ui_html(&base, &format!("/jobs/{id}")).await;
     assert!(html.contains("data-testid=\"run-archived\""), "{html}");
 }
+
+#[tokio::test]
+async fn the_dashboard_renders_jobs_a_run_timeline_and_gpu_load() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (_server, base, _agent) = server_with_agent(dir.path(), 1).await;
+    let yaml = "project: dash\nname: one\ngpus: 0\ncommand: [\"sh\", \"-c\", \"echo ok\"]\n";
+    let id = submit(&base, yaml).await.jobs[0].id;
+    wait_status(&base, id, JobStatus::Succeeded).await;
+    let html = ui_html(&base, "/").await;
+    for needle in [
+        "data-testid=\"running-count\"",
+        "data-testid=\"queued-count\"",
+        "data-testid=\"run-timeline\"",
+        "data-testid=\"timeline-run\"",
+        &format!("data-job-id=\"{id}\""),
+        "data-status=\"succeeded\"",
+        "data-testid=\"fleet-telemetry\"",
+        "data-host-id=\"gpu-a\"",
+        "data-testid=\"host-util-sparkline\"",
+    ] {
+        assert!(html.contains(needle), "{needle} in {html}");
+    }
+    let html = ui_html(&base, "/projects/dash").await;
+    assert!(html.contains("data-testid=\"timeline-run\""), "{html}");
+}
