@@ -29,9 +29,14 @@ struct AgentProcess(Child);
 
 impl AgentProcess {
     fn start(base: &str, work_dir: &Path, life: u32) -> AgentProcess {
+        AgentProcess::start_binary(&agent_binary(), base, work_dir, life)
+    }
+
+    /// An agent run from `binary` (an installed copy, for upgrades).
+    fn start_binary(binary: &Path, base: &str, work_dir: &Path, life: u32) -> AgentProcess {
         let output = std::fs::File::create(work_dir.with_extension(format!("agent-{life}.log")))
             .expect("the agent's own log");
-        let child = Command::new(agent_binary())
+        let child = Command::new(binary)
             .args(["--url", base, "--host-id", "gpu-a", "--token", KEY])
             .args(["--fake-gpus", "1", "--heartbeat-interval", "0.1"])
             .args(["--kill-grace", "2"])
@@ -43,6 +48,19 @@ impl AgentProcess {
             .spawn()
             .expect("the agent starts");
         AgentProcess(child)
+    }
+
+    /// SIGTERM (what `systemctl stop` sends), and reaped: the agent exits
+    /// and leaves its running jobs to the next agent.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = libc::pid_t::try_from(self.0.id()).expect("a pid");
+        // SAFETY: kill only sends a signal.
+        assert_eq!(
+            unsafe { libc::kill(pid, libc::SIGTERM) },
+            0,
+            "SIGTERM to the agent"
+        );
+        self.0.wait().expect("the agent exits on SIGTERM")
     }
 
     /// `kill -9`, and reaped.
@@ -219,5 +237,70 @@ async fn a_job_that_fails_while_no_agent_runs_is_reported_with_its_exit_code() {
     assert_eq!(done.job.exit_code, Some(3));
     assert_eq!(done.attempts.len(), 1, "a failure is not retried");
     assert_eq!(log_of(&base, job).await, "waiting\nbad\n");
+    agent.kill_9();
+}
+
+/// Installs `from` at `to` the way a package upgrade does: the new file is
+/// written beside it and renamed over it, so a process still running the
+/// old file keeps its inode. `marker` is appended after the ELF image (the
+/// loader ignores it), so the installed file really differs from the last.
+fn install_agent(from: &Path, to: &Path, marker: &str) {
+    let mut bytes = std::fs::read(from).expect("the built agent");
+    bytes.extend_from_slice(marker.as_bytes());
+    let staged = to.with_extension("new");
+    std::fs::write(&staged, &bytes).expect("the staged agent");
+    std::fs::set_permissions(&staged, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("the staged agent is executable");
+    std::fs::rename(&staged, to).expect("the agent installed");
+}
+
+#[tokio::test]
+async fn a_job_runs_on_across_an_agent_upgrade_in_place() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
+    let base = server.url("");
+    let work = dir.path().join("agent");
+    let installed = dir.path().join("bin").join("trainyard-agent");
+    std::fs::create_dir_all(installed.parent().expect("a parent")).expect("bin/");
+    install_agent(&agent_binary(), &installed, "release 1");
+    let agent = AgentProcess::start_binary(&installed, &base, &work, 1);
+    let lines = 30;
+    let yaml = format!(
+        "gpus: 1\nretries: 1\ncommand: [\"sh\", \"-c\", \
+         \"for i in $(seq 1 {lines}); do echo line $i; sleep 0.2; done; exit 4\"]\n"
+    );
+    let job = submit(&base, &yaml).await.jobs[0].id;
+    eventually("the job to print a few lines", || async {
+        log_of(&base, job).await.contains("line 3\n")
+    })
+    .await;
+    let (supervisor, job_pid) = supervisor_of(&work, job, 1);
+
+    // The upgrade: a new file replaces the binary the agent and the job's
+    // supervisor run from, the service is stopped (SIGTERM) and started
+    // again from the new file on the same work dir.
+    install_agent(&agent_binary(), &installed, "release 2");
+    let status = agent.terminate();
+    assert!(
+        status.success(),
+        "the old agent exits cleanly on SIGTERM: {status}"
+    );
+    assert!(
+        pid_alive(supervisor) && pid_alive(job_pid),
+        "the job and its supervisor outlive the old agent and its replaced binary"
+    );
+    let agent = AgentProcess::start_binary(&installed, &base, &work, 2);
+
+    // The new agent reports the job's real outcome: one attempt, its exit
+    // code, every line once.
+    let done = wait_status(&base, job, JobStatus::Failed).await;
+    let attempts: Vec<_> = done
+        .attempts
+        .iter()
+        .map(|a| (a.attempt, a.status, a.exit_code))
+        .collect();
+    assert_eq!(attempts, [(1, JobStatus::Failed, Some(4))]);
+    let expected: String = (1..=lines).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(log_of(&base, job).await, expected);
     agent.kill_9();
 }
