@@ -74,6 +74,15 @@ e2eTest('devices: an agent appears live, updates, goes stale, disconnects and is
   });
   assert.ok(await isSameDocument(page, document), 'values changed without a page reload');
 
+  // Each GPU row draws its last hour; the live heartbeats fill the current minute.
+  const sparks = hostCard.locator('[data-testid=gpu-sparkline]');
+  await pollUntil(async () => (await sparks.count()) === 2, { what: 'a sparkline per GPU' });
+  for (let i = 0; i < 2; i += 1) {
+    await pollUntil(async () => Number(await sparks.nth(i).getAttribute('data-points')) >= 1, {
+      what: `GPU ${i}'s sparkline to have a point`,
+    });
+  }
+
   await useTheme(page, 'light');
   await screenshot(page, 'devices-light.png');
   await useTheme(page, 'dark');
@@ -93,6 +102,19 @@ e2eTest('devices: an agent appears live, updates, goes stale, disconnects and is
   const free = Number((await stat('stat-gpus-free').textContent()).trim());
   assert.ok(Number.isInteger(free) && free >= 0 && free <= 2, `stat-gpus-free is 0..2: ${free}`);
   assert.ok(((await stat('server-status').textContent()) ?? '').trim() !== '', 'server-status is shown');
+  // The activity panels come from their own chunk once the page is interactive:
+  // jobs at a glance, the run timeline, and the host's GPU load over the last hour.
+  await page.locator('[data-testid=running-jobs]').waitFor({ state: 'visible', timeout: 10_000 });
+  await page.locator('[data-testid=queued-jobs]').waitFor({ state: 'visible' });
+  await page.locator('[data-testid=run-timeline-empty]').waitFor({ state: 'visible' });
+  const load = page.locator(`[data-testid=fleet-telemetry] [data-testid=host-load][data-host-id="${HOST_ID}"]`);
+  await load.waitFor({ state: 'visible', timeout: 10_000 });
+  assert.ok(
+    Number(await load.locator('[data-testid=host-util-sparkline]').getAttribute('data-points')) >= 1,
+    'the host\'s utilization line has the current minute',
+  );
+  await page.click('[data-testid=telemetry-window-day]');
+  await page.locator('[data-testid=fleet-telemetry] table[data-window=day]').waitFor({ state: 'visible' });
   assert.ok(await isSameDocument(page, document), 'Dashboard reached without a page reload');
   await screenshot(page, 'dashboard.png');
 

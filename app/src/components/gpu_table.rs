@@ -29,6 +29,7 @@ pub fn GpuTable(host: RwSignal<HostView>, history: GpuHistory) -> impl IntoView 
                     <tr>
                         <th scope="col">"GPU"</th>
                         <th scope="col">"Utilization"</th>
+                        <th scope="col">"Last hour"</th>
                         <th scope="col">"Memory"</th>
                         <th scope="col" class="num">"Temp"</th>
                         <th scope="col" class="num">"Power"</th>
@@ -66,6 +67,10 @@ fn GpuRow(host: RwSignal<HostView>, history: GpuHistory, index: u32) -> impl Int
                     percent=Signal::derive(move || gpu.with(|g| f64::from(g.utilization_percent)))
                     label=Signal::derive(move || gpu.with(|g| format!("{:.0} %", g.utilization_percent)))
                 />
+            </td>
+            // Its own cell: the line's title would otherwise join the
+            // utilization reading's text.
+            <td class="spark">
                 <Sparkline
                     values=Signal::derive(move || history.util(index))
                     label=Signal::derive(move || format!("GPU {index} utilization, last hour"))

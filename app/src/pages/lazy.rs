@@ -12,12 +12,13 @@
 //! visit (chunk, then data) is hidden by [`prefetch_likely_next`], which
 //! loads the chunks a user usually opens next while the browser is idle.
 
+use leptos::lazy;
 use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
 
 use super::{
-    CatalogPage, ComparePage, ComponentsPage, DevicesPage, ExecutePage, JobPage, LaunchPage,
-    LoginPage, ModelsPage, ProjectPage, ProjectsPage, QueuePage, SettingsPage,
+    CatalogPage, ComparePage, ComponentsPage, DashboardActivity, DevicesPage, ExecutePage, JobPage,
+    LaunchPage, LoginPage, ModelsPage, ProjectPage, ProjectsPage, QueuePage, SettingsPage,
 };
 
 /// One lazily loaded page: `lazy_page!(Route, Page)` defines the route type
@@ -53,6 +54,36 @@ lazy_page!(LoginRoute, LoginPage);
 lazy_page!(CatalogRoute, CatalogPage);
 lazy_page!(LaunchRoute, LaunchPage);
 lazy_page!(ModelsRoute, ModelsPage);
+
+/// The Dashboard's activity panels (jobs at a glance, recent runs, GPU load
+/// history), from their own chunk.
+#[lazy]
+fn dashboard_activity_view() -> AnyView {
+    view! { <DashboardActivity/> }.into_any()
+}
+
+/// The Dashboard's activity, rendered once the page is interactive: the
+/// server sends a placeholder, then the browser loads the panels' chunk and
+/// their data. The panels are the Dashboard's heaviest code (charts, job
+/// tables, their server calls); deferring them keeps them off the critical
+/// path of every first visit to `/`, which is what a user waits on before
+/// the navigation works.
+#[component]
+pub fn DeferredDashboardActivity() -> impl IntoView {
+    let interactive = RwSignal::new(false);
+    // Effects run only in the browser, once hydrated.
+    Effect::new(move |_| interactive.set(true));
+    let placeholder = || {
+        view! { <p class="muted" data-testid="dashboard-activity-loading">"Loading activity…"</p> }
+    };
+    view! {
+        <Show when=move || interactive.get() fallback=placeholder>
+            <Suspense fallback=placeholder>
+                {move || Suspend::new(dashboard_activity_view())}
+            </Suspense>
+        </Show>
+    }
+}
 
 /// The pages a user usually opens next from `path`: their chunks are worth
 /// fetching while the browser is idle.
@@ -118,9 +149,9 @@ pub fn prefetch_after_hydration() {
     }
 }
 
-/// Fetches, when the browser is next idle, the chunks of the pages likely to
-/// be opened from `path`. Fetching a chunk that is already loaded costs
-/// nothing; a failed fetch is retried by the navigation that needs it.
+/// Fetches, when the browser is next idle and online, the chunks of the
+/// pages likely to be opened from `path`. Fetching a chunk that is already
+/// loaded costs nothing.
 #[cfg(feature = "hydrate")]
 fn prefetch_likely_next(path: &str) {
     let pages = likely_next(path);
@@ -129,9 +160,20 @@ fn prefetch_likely_next(path: &str) {
     }
     request_idle_callback(move || {
         for page in pages {
-            leptos::task::spawn_local(preload(*page));
+            // The loader panics on a failed fetch (leptos's route preload is
+            // infallible), so no prefetch starts while the browser is
+            // offline: the navigation that needs the chunk fetches it then.
+            if online() {
+                leptos::task::spawn_local(preload(*page));
+            }
         }
     });
+}
+
+/// Whether the browser believes it is online (`navigator.onLine`).
+#[cfg(feature = "hydrate")]
+fn online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
 }
 
 #[cfg(feature = "hydrate")]
