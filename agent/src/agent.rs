@@ -71,7 +71,7 @@ pub async fn run_controlled(
             work_dir: work_dir.clone(),
             started_ms,
         };
-        let boards = links.iter().map(|link| link.board.clone()).collect();
+        let boards: Vec<LinkBoard> = links.iter().map(|link| link.board.clone()).collect();
         status::keep_written(fixed, boards, &runners).await;
     };
     let (inventory, inventory_rx) = watch::channel(None);
@@ -89,7 +89,7 @@ pub async fn run_controlled(
                     &link.contact,
                     &inventory,
                     &link.board,
-                )) as Task<'_, _>
+                )) as Task<'_, Result<(), AgentError>>
             })
             .collect();
         first_to_end(loops).await
@@ -97,7 +97,10 @@ pub async fn run_controlled(
     let polls = first_to_end(
         links
             .iter()
-            .map(|link| Box::pin(poll_forever(&link.jobs, inventory_rx.clone())) as Task<'_, _>)
+            .map(|link| {
+                Box::pin(poll_forever(&link.jobs, inventory_rx.clone()))
+                    as Task<'_, Result<(), AgentError>>
+            })
             .collect(),
     );
     let result = tokio::select! {
@@ -106,7 +109,14 @@ pub async fn run_controlled(
         result = polls => result.map(|()| Control::ExitStoppingJobs),
         () = status => Ok(Control::ExitStoppingJobs),
     };
-    let shutdown = || all_of(runners.iter().map(|jobs| Box::pin(jobs.shutdown()) as Task<'_, ()>).collect());
+    let shutdown = || {
+        all_of(
+            runners
+                .iter()
+                .map(|jobs| Box::pin(jobs.shutdown()) as Task<'_, ()>)
+                .collect(),
+        )
+    };
     match &result {
         Err(error) => {
             tracing::error!("{error}");

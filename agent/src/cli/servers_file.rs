@@ -139,13 +139,34 @@ mod tests {
     #[test]
     fn bad_lines_are_named_by_file_and_line() {
         for (text, expected) in [
-            ("http://a\nlab-b:3000\n", "servers.txt:2: \"lab-b:3000\" is not a server URL"),
-            ("http://a\nhttp://A/\n", "servers.txt:2: http://A/ is already listed on line 1"),
-            ("http://a token-env=NOPE\n", "servers.txt:1: token-env=NOPE: the environment variable NOPE is not set"),
-            ("http://a password=x\n", "servers.txt:1: \"password=x\": expected token-env"),
-            ("http://a token=x token=y\n", "servers.txt:1: \"token=y\": one token setting"),
-            ("http://a token=\n", "servers.txt:1: token=: the token is empty"),
-            ("http://a token-file=/nonexistent/t\n", "servers.txt:1: token-file=/nonexistent/t: cannot read it"),
+            (
+                "http://a\nlab-b:3000\n",
+                "servers.txt:2: \"lab-b:3000\" is not a server URL",
+            ),
+            (
+                "http://a\nhttp://A/\n",
+                "servers.txt:2: http://A/ is already listed on line 1",
+            ),
+            (
+                "http://a token-env=NOPE\n",
+                "servers.txt:1: token-env=NOPE: the environment variable NOPE is not set",
+            ),
+            (
+                "http://a password=x\n",
+                "servers.txt:1: \"password=x\": expected token-env",
+            ),
+            (
+                "http://a token=x token=y\n",
+                "servers.txt:1: \"token=y\": one token setting",
+            ),
+            (
+                "http://a token=\n",
+                "servers.txt:1: token=: the token is empty",
+            ),
+            (
+                "http://a token-file=/nonexistent/t\n",
+                "servers.txt:1: token-file=/nonexistent/t: cannot read it",
+            ),
             ("# nothing\n", "lists no servers"),
         ] {
             let error = parsed(text).err().unwrap_or_default();

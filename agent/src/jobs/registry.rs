@@ -151,10 +151,7 @@ impl AttemptRegistry {
         if attempts.contains_key(&attempt) {
             return Claim::Known;
         }
-        if let Err(why) = self
-            .host
-            .claim(self.link, attempt, &entry.gpus, inventory)
-        {
+        if let Err(why) = self.host.claim(self.link, attempt, &entry.gpus, inventory) {
             return Claim::TakenElsewhere(why);
         }
         attempts.insert(attempt, entry);
@@ -363,12 +360,18 @@ mod tests {
             Claim::TakenElsewhere(_)
         ));
         assert!(second.snapshot(&[0, 1]).running.is_empty());
-        assert_eq!(second.claim(attempt(1), on_gpu(1), &[0, 1]), Claim::Inserted);
+        assert_eq!(
+            second.claim(attempt(1), on_gpu(1), &[0, 1]),
+            Claim::Inserted
+        );
         assert_eq!(first.snapshot(&[0, 1]).running, [attempt(1)]);
         assert!(first.snapshot(&[0, 1]).free.gpus.is_empty());
         // Released, the GPU can be claimed by the other server.
         first.remove(attempt(1));
         second.remove(attempt(1));
-        assert_eq!(second.claim(attempt(2), on_gpu(0), &[0, 1]), Claim::Inserted);
+        assert_eq!(
+            second.claim(attempt(2), on_gpu(0), &[0, 1]),
+            Claim::Inserted
+        );
     }
 }
