@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         }
         Action::Run { settings, .. } => {
             cli::logging::init();
-            run_until_signalled(settings)
+            run_until_signalled(*settings)
         }
     };
     match result {

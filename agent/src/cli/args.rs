@@ -152,7 +152,7 @@ pub struct Args {
 pub enum Action {
     /// Run the agent in the foreground (`daemon: false`) or detached.
     Run {
-        settings: AgentSettings,
+        settings: Box<AgentSettings>,
         daemon: bool,
     },
     /// Print the status of the agent on this work dir.
@@ -217,7 +217,7 @@ impl Args {
         }
         let daemon = self.daemon;
         Ok(Action::Run {
-            settings: self.into_config()?,
+            settings: Box::new(self.into_config()?),
             daemon,
         })
     }
