@@ -218,6 +218,62 @@ async fn two_servers_share_one_agent_and_its_two_gpus_never_run_more_than_two_jo
     drop(agent);
 }
 
+#[tokio::test]
+async fn a_restarted_agent_adopts_each_servers_job_from_that_servers_folder() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let a = TestServer::start(config(&dir.path().join("a"), Some(KEY), Default::default())).await;
+    let b = TestServer::start(config(
+        &dir.path().join("b"),
+        Some(KEY_B),
+        Default::default(),
+    ))
+    .await;
+    let (base_a, base_b) = (a.url(""), b.url(""));
+    let work_dir = dir.path().join("agent");
+    let servers = [
+        "--url", &base_a, "--token", KEY, "--url", &base_b, "--token", KEY_B,
+    ];
+    let agent = AgentProcess::start(&servers, &work_dir);
+    // One job on each server, each waiting for a `go` file in its run dir.
+    let yaml = "gpus: 1\nretries: 1\ncommand: [\"sh\", \"-c\", \"echo waiting; i=0; \
+        while [ ! -e $TRAINYARD_RUN_DIR/go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; \
+        echo done\"]\n";
+    let id_a = submit_to(&base_a, KEY, yaml).await.jobs[0].id;
+    let id_b = submit_to(&base_b, KEY_B, yaml).await.jobs[0].id;
+    let run_a = work_dir.join(format!("runs/{id_a}-1"));
+    let slug = format!("127.0.0.1_{}", b.addr.port());
+    let run_b = work_dir.join(format!("servers/{slug}/runs/{id_b}-1"));
+    for run in [&run_a, &run_b] {
+        until(&format!("{} to run", run.display()), || async {
+            std::fs::read_to_string(run.join("output.log"))
+                .is_ok_and(|log| log.contains("waiting"))
+                .then_some(())
+        })
+        .await;
+    }
+    drop(agent); // kill -9: the jobs run on under their supervisors
+
+    let agent = AgentProcess::start(&servers, &work_dir);
+    let work = work_dir.to_str().expect("a UTF-8 temp path");
+    until("the new agent to hold both jobs", || async {
+        let out = agent_cli(&["--status", "--json", "--work-dir", work]).await;
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        let jobs = status["jobs"].as_array()?;
+        let of = |url: &str| jobs.iter().any(|j| j["server"] == url);
+        (jobs.len() == 2 && of(&base_a) && of(&base_b)).then_some(())
+    })
+    .await;
+    for run in [&run_a, &run_b] {
+        std::fs::write(run.join("go"), "").expect("the go file");
+    }
+    let done_a = all_ended(&base_a, KEY, &[id_a]).await;
+    let done_b = all_ended(&base_b, KEY_B, &[id_b]).await;
+    for done in [&done_a[0], &done_b[0]] {
+        assert_eq!(done.job.status, JobStatus::Succeeded, "{}", agent.log());
+        assert_eq!(done.attempts.len(), 1, "adopted, not run again: {done:?}");
+    }
+}
+
 /// Whether `runs` holds a run dir of job `id` (of any attempt: after a
 /// declined assignment the job runs as attempt 2).
 fn has_run_dir(runs: &Path, id: i64) -> bool {
