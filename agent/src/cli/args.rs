@@ -71,6 +71,7 @@ pub struct Args {
     pub heartbeat_interval: Duration,
 
     /// Directory whose disk usage is reported; jobs run in its runs/ folder
+    /// (those of a second or further --url in servers/<host>_<port>/runs/)
     #[arg(long, env = "TRAINYARD_WORK_DIR", default_value = ".")]
     pub work_dir: PathBuf,
 
