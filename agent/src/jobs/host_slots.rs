@@ -26,7 +26,11 @@ use super::slots::{Free, Limits};
 
 /// How long a freed GPU is offered to one server alone before the others
 /// may have it too.
-pub(crate) const HANDOFF: Duration = Duration::from_secs(1);
+/// Long enough for a server on the same network to answer a poll with
+/// work (a few ms); short, because a GPU the first server has no work for
+/// waits this long for the others (docs/benchmarks.md, "One agent, several
+/// servers").
+pub(crate) const HANDOFF: Duration = Duration::from_millis(250);
 
 /// An attempt as the host counts it: which server's, which attempt.
 type Holder = (usize, AttemptRef);

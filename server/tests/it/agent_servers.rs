@@ -112,7 +112,7 @@ async fn host_is_healthy(base: &str, key: &str) {
 /// A 1-GPU job that claims its GPU in `shared` (a `mkdir` that fails if
 /// another job holds the same GPU, leaving a `clash` file), counts the jobs
 /// running on the host at that moment into `counts`, runs longer than a
-/// freed GPU is kept for one server's turn (`HANDOFF`, 1 s), and gives the
+/// freed GPU is kept for one server's turn (`HANDOFF`, 250 ms), and gives the
 /// GPU back.
 fn counting_job(shared: &Path, name: &str) -> String {
     let shared = shared.display();
@@ -388,5 +388,84 @@ async fn bad_server_lists_are_refused_with_a_reason() {
         let said = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{args:?}: {said}");
         assert!(said.contains(&expected), "{args:?}: {expected:?} in {said}");
+    }
+}
+
+/// Submit → process start on an idle GPU, in ms, over `rounds` jobs.
+async fn start_latencies(base: &str, key: &str, rounds: usize) -> Vec<f64> {
+    let mut latencies = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let submitted = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let yaml = "gpus: 1\ncommand: [\"date\", \"+%s%N\"]\n";
+        let id = submit_to(base, key, yaml).await.jobs[0].id;
+        all_ended(base, key, &[id]).await;
+        let log: String = reqwest::Client::new()
+            .get(format!("{base}{}", paths::job_log(id)))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("the log")
+            .text()
+            .await
+            .unwrap_or_default();
+        let started: u128 = log
+            .trim()
+            .lines()
+            .next()
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        latencies.push(started.saturating_sub(submitted) as f64 / 1e6);
+    }
+    latencies.sort_by(f64::total_cmp);
+    latencies
+}
+
+/// The figure in docs/benchmarks.md ("One agent, several servers"): submit
+/// → start with the agent working for one server, then for two (a job to
+/// each in turn), same run. `cargo test -p trainyard-server --test it
+/// dispatch_latency_with_two_servers -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "a measurement, not a check"]
+async fn dispatch_latency_with_two_servers_against_one() {
+    const ROUNDS: usize = 40;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let a = TestServer::start(config(&dir.path().join("a"), Some(KEY), Default::default())).await;
+    let b = TestServer::start(config(
+        &dir.path().join("b"),
+        Some(KEY_B),
+        Default::default(),
+    ))
+    .await;
+    let (base_a, base_b) = (a.url(""), b.url(""));
+    let p50 = |l: &[f64]| l.get(l.len() / 2).copied().unwrap_or(0.0);
+    let p90 = |l: &[f64]| l.get(l.len() * 9 / 10).copied().unwrap_or(0.0);
+
+    let one = AgentProcess::start(&["--url", &base_a, "--token", KEY], &dir.path().join("one"));
+    host_is_healthy(&base_a, KEY).await;
+    let alone = start_latencies(&base_a, KEY, ROUNDS).await;
+    drop(one);
+
+    let both = [
+        "--url", &base_a, "--token", KEY, "--url", &base_b, "--token", KEY_B,
+    ];
+    let two = AgentProcess::start(&both, &dir.path().join("two"));
+    host_is_healthy(&base_b, KEY_B).await;
+    let mut first = Vec::new();
+    let mut second = Vec::new();
+    for _ in 0..ROUNDS / 10 {
+        first.extend(start_latencies(&base_a, KEY, 10).await);
+        second.extend(start_latencies(&base_b, KEY_B, 10).await);
+    }
+    first.sort_by(f64::total_cmp);
+    second.sort_by(f64::total_cmp);
+    drop(two);
+    for (what, l) in [
+        ("one server", &alone),
+        ("two servers, first", &first),
+        ("two servers, second", &second),
+    ] {
+        eprintln!("{what:<22} p50 {:>7.1} ms  p90 {:>7.1} ms", p50(l), p90(l));
     }
 }
