@@ -274,6 +274,82 @@ async fn a_restarted_agent_adopts_each_servers_job_from_that_servers_folder() {
     }
 }
 
+#[tokio::test]
+async fn a_drain_stops_offering_work_to_every_server_and_waits_for_all_their_jobs() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let a = TestServer::start(config(&dir.path().join("a"), Some(KEY), Default::default())).await;
+    let b = TestServer::start(config(
+        &dir.path().join("b"),
+        Some(KEY_B),
+        Default::default(),
+    ))
+    .await;
+    let (base_a, base_b) = (a.url(""), b.url(""));
+    let work_dir = dir.path().join("agent");
+    let work = work_dir.to_str().expect("a UTF-8 temp path");
+    let agent = AgentProcess::start(
+        &[
+            "--url", &base_a, "--token", KEY, "--url", &base_b, "--token", KEY_B,
+        ],
+        &work_dir,
+    );
+    let yaml = "gpus: 1\ncommand: [\"sh\", \"-c\", \"echo waiting; i=0; \
+        while [ ! -e $TRAINYARD_RUN_DIR/go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; \
+        echo done\"]\n";
+    let running = submit_to(&base_b, KEY_B, yaml).await.jobs[0].id;
+    let slug = format!("127.0.0.1_{}", b.addr.port());
+    let run_dir = work_dir.join(format!("servers/{slug}/runs/{running}-1"));
+    until("B's job to run", || async {
+        std::fs::read_to_string(run_dir.join("output.log"))
+            .is_ok_and(|log| log.contains("waiting"))
+            .then_some(())
+    })
+    .await;
+
+    let drain = tokio::spawn(agent_cli_owned(vec![
+        "--stop".into(),
+        "--drain".into(),
+        "--work-dir".into(),
+        work.to_string(),
+    ]));
+    until("--status to say the agent drains", || async {
+        let out = agent_cli(&["--status", "--json", "--work-dir", work]).await;
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        (status["draining"] == true).then_some(())
+    })
+    .await;
+    // A GPU is free, but the draining agent offers it to neither server.
+    let queued = submit_to(&base_a, KEY, "gpus: 1\ncommand: [\"echo\", \"a\"]\n")
+        .await
+        .jobs[0]
+        .id;
+    std::fs::write(run_dir.join("go"), "").expect("the go file");
+    let drained = drain.await.expect("the drain command's task");
+    let said = String::from_utf8_lossy(&drained.stdout);
+    assert!(drained.status.success(), "{said}\n{}", agent.log());
+    let done = all_ended(&base_b, KEY_B, &[running]).await;
+    assert_eq!(
+        done[0].job.status,
+        JobStatus::Succeeded,
+        "reported before the exit"
+    );
+    let waiting: JobDetail = get_with(&base_a, KEY, &paths::job(queued)).await;
+    assert_eq!(
+        waiting.job.status,
+        JobStatus::Queued,
+        "no new work was taken"
+    );
+}
+
+/// `trainyard-agent ARGS` as an owned future, for `tokio::spawn`.
+async fn agent_cli_owned(args: Vec<String>) -> Output {
+    tokio::process::Command::new(agent_binary())
+        .args(args)
+        .output()
+        .await
+        .expect("trainyard-agent runs")
+}
+
 /// Whether `runs` holds a run dir of job `id` (of any attempt: after a
 /// declined assignment the job runs as attempt 2).
 fn has_run_dir(runs: &Path, id: i64) -> bool {
