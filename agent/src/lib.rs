@@ -11,6 +11,10 @@
 //! processes, their logs and run files). Both speak to the server through
 //! `http/`; `gpu/` reads the GPUs for the heartbeat.
 //!
+//! One agent may work for several servers (`AgentSettings::extra_servers`):
+//! each gets its own heartbeat loop, poll and jobs, and `jobs/host_slots`
+//! keeps their jobs off each other's GPUs.
+//!
 //! For the binary's daemon mode: `workdir_lock` keeps one agent per work
 //! dir, `status` is the status file `--status` reads, and [`Control`] is
 //! how a running agent is told to drain or exit.
@@ -34,4 +38,7 @@ pub use backoff::BackoffPolicy;
 pub use control::Control;
 pub use error::AgentError;
 pub use heartbeat::hostname::{default_host_id, os_hostname};
-pub use settings::{AgentSettings, GpuSource, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_KILL_GRACE};
+pub use settings::{
+    workspace_of, AgentSettings, GpuSource, ServerEndpoint, DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_KILL_GRACE,
+};

@@ -5,7 +5,6 @@ mod cli;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
 use tokio::sync::watch;
 use trainyard_agent::workdir_lock::WorkDirLock;
 use trainyard_agent::{AgentSettings, Control};
@@ -16,7 +15,10 @@ fn main() -> ExitCode {
     // A job's supervisor runs the job and exits here (no logging, no runtime).
     trainyard_agent::supervisor::run_if_requested();
     let daemon_child = cli::daemon::is_daemon_child();
-    let result = match Args::parse().into_action() {
+    let action = Args::parse_or_exit()
+        .into_action()
+        .unwrap_or_else(|e| e.exit());
+    let result = match action {
         Action::Status { work_dir, json } => return cli::status::print(&work_dir, json),
         Action::Stop {
             work_dir,
@@ -28,7 +30,7 @@ fn main() -> ExitCode {
         }
         Action::Run { settings, .. } => {
             cli::logging::init();
-            run_until_signalled(settings)
+            run_until_signalled(*settings)
         }
     };
     match result {

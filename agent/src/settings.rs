@@ -30,6 +30,11 @@ pub struct AgentSettings {
     pub host_id: String,
     /// Bearer token; `None` (or blank) sends no `Authorization` header.
     pub token: Option<String>,
+    /// Further servers this agent also works for, each with its own token
+    /// (one agent, several servers): the host appears on each, their jobs
+    /// share its GPUs and slots, and each one's jobs live in
+    /// `<work_dir>/servers/<slug>/` (see [`workspace_of`]). Empty: one server.
+    pub extra_servers: Vec<ServerEndpoint>,
     /// Time between heartbeats while the server answers.
     pub heartbeat_interval: Duration,
     /// Where GPU telemetry comes from.
@@ -64,6 +69,65 @@ pub struct AgentSettings {
     pub write_status: bool,
 }
 
+/// One server: its base URL and the token it wants.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerEndpoint {
+    /// Base URL, as for [`AgentSettings::server_url`].
+    pub url: String,
+    /// Bearer token; `None` (or blank) sends none.
+    pub token: Option<String>,
+}
+
+impl fmt::Debug for ServerEndpoint {
+    // Hand-written so the token never reaches a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerEndpoint")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// One server's validated link, with where its jobs live.
+pub(crate) struct ServerPlan {
+    pub endpoint: ServerEndpoint,
+    pub validated: ValidatedSettings,
+    /// The folder holding its `runs/` (see [`workspace_of`]).
+    pub workspace: PathBuf,
+}
+
+/// Where the jobs of the server at `index` in the list live: the first
+/// server keeps the work dir itself (`<work_dir>/runs/`, as an agent with
+/// one server always had), every further one gets
+/// `<work_dir>/servers/<slug>/`, the slug made of its host, port and path.
+pub fn workspace_of(work_dir: &std::path::Path, index: usize, base_url: &Url) -> PathBuf {
+    if index == 0 {
+        return work_dir.to_path_buf();
+    }
+    work_dir.join("servers").join(slug(base_url))
+}
+
+/// `lab.example_3000` or `lab.example_443_trainyard`: a folder name that
+/// stays the same for the same server however its URL is spelled.
+fn slug(base_url: &Url) -> String {
+    let host = base_url.host_str().unwrap_or("server");
+    let port = base_url.port_or_known_default().unwrap_or(0);
+    let mut slug = format!("{host}_{port}");
+    for part in base_url.path().split('/').filter(|p| !p.is_empty()) {
+        slug.push('_');
+        slug.push_str(part);
+    }
+    slug.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
 /// Where GPU telemetry comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GpuSource {
@@ -84,6 +148,7 @@ impl AgentSettings {
             server_url: server_url.into(),
             host_id: host_id.into(),
             token: None,
+            extra_servers: Vec::new(),
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             gpus: GpuSource::Nvml,
             work_dir: PathBuf::from("."),
@@ -114,6 +179,54 @@ impl AgentSettings {
     pub fn with_kill_grace(mut self, kill_grace: Duration) -> Self {
         self.kill_grace = kill_grace;
         self
+    }
+
+    /// Every server, the first one ([`server_url`](Self::server_url)) first.
+    pub fn servers(&self) -> Vec<ServerEndpoint> {
+        let first = ServerEndpoint {
+            url: self.server_url.clone(),
+            token: self.token.clone(),
+        };
+        std::iter::once(first)
+            .chain(self.extra_servers.iter().cloned())
+            .collect()
+    }
+
+    /// Checks the config and every server's URL and token; refuses a
+    /// server listed twice.
+    pub(crate) fn plan_servers(&self) -> Result<Vec<ServerPlan>, AgentError> {
+        let mut plans: Vec<ServerPlan> = Vec::new();
+        for (index, endpoint) in self.servers().into_iter().enumerate() {
+            let mut one = self.clone();
+            one.server_url = endpoint.url.clone();
+            one.token = endpoint.token.clone();
+            let validated = one.validate()?;
+            let workspace = workspace_of(&self.work_dir, index, &validated.base_url);
+            if let Some(twin) = plans
+                .iter()
+                .find(|p| p.validated.base_url == validated.base_url)
+            {
+                return Err(AgentError::InvalidConfig(format!(
+                    "server {:?} is listed twice (also as {:?}); list each server once",
+                    endpoint.url, twin.endpoint.url
+                )));
+            }
+            if let Some(twin) = plans.iter().find(|p| p.workspace == workspace) {
+                return Err(AgentError::InvalidConfig(format!(
+                    "servers {:?} and {:?} would share the folder {}; \
+                     give one of them a different host name or path",
+                    twin.endpoint.url,
+                    endpoint.url,
+                    workspace.display()
+                )));
+            }
+            plans.push(ServerPlan {
+                endpoint,
+                validated,
+                workspace,
+            });
+        }
+        Ok(plans)
     }
 
     /// Checks the config and derives what the HTTP side needs.
@@ -196,6 +309,7 @@ impl fmt::Debug for AgentSettings {
             .field("server_url", &self.server_url)
             .field("host_id", &self.host_id)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("extra_servers", &self.extra_servers)
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("gpus", &self.gpus)
             .field("work_dir", &self.work_dir)
@@ -278,11 +392,61 @@ mod tests {
     }
 
     #[test]
+    fn several_servers_get_their_own_workspace_and_duplicates_are_refused() {
+        let mut config = AgentSettings::new("http://a:3000", "gpu-01");
+        config.work_dir = PathBuf::from("/w");
+        config.extra_servers = vec![
+            ServerEndpoint {
+                url: "https://lab.example/trainyard/".into(),
+                token: Some("t".into()),
+            },
+            ServerEndpoint {
+                url: "http://b:3000".into(),
+                token: None,
+            },
+        ];
+        let plans = config.plan_servers().unwrap_or_default();
+        let folders: Vec<PathBuf> = plans.iter().map(|p| p.workspace.clone()).collect();
+        assert_eq!(
+            folders,
+            [
+                PathBuf::from("/w"),
+                PathBuf::from("/w/servers/lab.example_443_trainyard"),
+                PathBuf::from("/w/servers/b_3000"),
+            ]
+        );
+        config.extra_servers.push(ServerEndpoint {
+            url: "http://A:3000/".into(),
+            token: None,
+        });
+        let refused = config.plan_servers().err().map(|e| e.to_string());
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.contains("listed twice") && e.contains("http://A:3000/")),
+            "{refused:?}"
+        );
+        config.extra_servers = vec![ServerEndpoint {
+            url: "not a url".into(),
+            token: None,
+        }];
+        assert!(matches!(
+            config.plan_servers(),
+            Err(AgentError::InvalidConfig(_))
+        ));
+    }
+
+    #[test]
     fn debug_output_redacts_the_token() {
         let mut config = AgentSettings::new("http://localhost:3000", "gpu-01");
         config.token = Some("hunter2".into());
+        config.extra_servers = vec![ServerEndpoint {
+            url: "http://b".into(),
+            token: Some("swordfish".into()),
+        }];
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("swordfish"), "{shown}");
         assert!(shown.contains("<redacted>"), "{shown}");
     }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 use trainyard_agent::{default_host_id, AgentSettings, GpuSource};
 use trainyard_core::components::SyncStrategy;
 
@@ -16,17 +16,35 @@ const MAX_INTERVAL_SECS: f64 = 3600.0;
 #[derive(Parser)]
 #[command(name = "trainyard-agent", version, about)]
 pub struct Args {
-    /// Base URL of the Trainyard server, e.g. http://trainyard.lab:3000
-    #[arg(long, env = "TRAINYARD_URL", required_unless_present_any = ["status", "stop"])]
-    pub url: Option<String>,
+    /// Base URL of the Trainyard server, e.g. http://trainyard.lab:3000;
+    /// repeat it to work for several servers (each --token belongs to the
+    /// --url before it)
+    #[arg(
+        long,
+        env = "TRAINYARD_URL",
+        action = ArgAction::Append,
+        required_unless_present_any = ["status", "stop", "servers_file"]
+    )]
+    pub url: Vec<String>,
+
+    /// File listing servers to work for, one a line: URL, then
+    /// token-env=VAR, token-file=PATH or token=TOKEN (see docs/operations.md)
+    #[arg(long, env = "TRAINYARD_SERVERS_FILE", value_name = "FILE")]
+    pub servers_file: Option<PathBuf>,
 
     /// Stable id of this host: letters, digits, '.', '_', '-' [default: the hostname]
     #[arg(long, env = "TRAINYARD_HOST_ID")]
     pub host_id: Option<String>,
 
-    /// Token the server requires, sent as "Authorization: Bearer <token>"
-    #[arg(long, env = "TRAINYARD_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    /// Token the server requires, sent as "Authorization: Bearer <token>";
+    /// with several --url, give each its own right after it
+    #[arg(
+        long,
+        env = "TRAINYARD_TOKEN",
+        hide_env_values = true,
+        action = ArgAction::Append
+    )]
+    pub token: Vec<String>,
 
     /// Report N simulated GPUs instead of reading NVML (demos and tests)
     #[arg(
@@ -53,6 +71,7 @@ pub struct Args {
     pub heartbeat_interval: Duration,
 
     /// Directory whose disk usage is reported; jobs run in its runs/ folder
+    /// (those of a second or further --url in servers/<host>_<port>/runs/)
     #[arg(long, env = "TRAINYARD_WORK_DIR", default_value = ".")]
     pub work_dir: PathBuf,
 
@@ -124,13 +143,17 @@ pub struct Args {
     /// requests come from]
     #[arg(long, env = "TRAINYARD_ADVERTISE_ADDRESS", value_name = "ADDRESS")]
     pub advertise_address: Option<String>,
+
+    /// Where each --url and --token stood (filled by [`Args::read_from`]).
+    #[arg(skip)]
+    pub positions: super::servers::Positions,
 }
 
 /// What the command line asks for.
 pub enum Action {
     /// Run the agent in the foreground (`daemon: false`) or detached.
     Run {
-        settings: AgentSettings,
+        settings: Box<AgentSettings>,
         daemon: bool,
     },
     /// Print the status of the agent on this work dir.
@@ -150,13 +173,36 @@ pub enum Action {
 const ACTION_FLAGS: [&str; 6] = ["daemon", "status", "json", "stop", "drain", "timeout"];
 
 impl Args {
-    /// What to do.
-    pub fn into_action(self) -> Action {
+    /// Parses the process's arguments; prints the error and exits on bad ones.
+    pub fn parse_or_exit() -> Args {
+        Self::read_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parses `args` (the program name first), keeping where each `--url`
+    /// and `--token` stood.
+    pub fn read_from<I, T>(args: I) -> Result<Args, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Args::command().try_get_matches_from(args)?;
+        let mut parsed = Args::from_arg_matches(&matches)?;
+        parsed.positions = super::servers::Positions::of(&matches);
+        Ok(parsed)
+    }
+
+    /// What to do; `Err` for tokens without their `--url` or a servers
+    /// file that cannot be used.
+    pub fn into_action(self) -> Result<Action, clap::Error> {
+        self.into_action_checked().map_err(usage_error)
+    }
+
+    fn into_action_checked(self) -> Result<Action, String> {
         if self.status {
-            return Action::Status {
+            return Ok(Action::Status {
                 work_dir: self.work_dir,
                 json: self.json,
-            };
+            });
         }
         if self.stop {
             let timeout = match (self.timeout, self.drain) {
@@ -164,26 +210,35 @@ impl Args {
                 (None, true) => None,
                 (None, false) => Some(DEFAULT_STOP_TIMEOUT),
             };
-            return Action::Stop {
+            return Ok(Action::Stop {
                 work_dir: self.work_dir,
                 drain: self.drain,
                 timeout,
-            };
+            });
         }
         let daemon = self.daemon;
-        Action::Run {
-            settings: self.into_config(),
+        Ok(Action::Run {
+            settings: Box::new(self.into_config()?),
             daemon,
-        }
+        })
     }
 
-    /// The library config these flags describe.
-    pub fn into_config(self) -> AgentSettings {
+    /// The library config these flags describe; `Err` for tokens without
+    /// their `--url` or a servers file that cannot be used.
+    pub fn into_config(self) -> Result<AgentSettings, String> {
         let host_id = self.host_id.unwrap_or_else(default_host_id);
-        // clap requires --url unless --status or --stop is given.
-        let mut config = AgentSettings::new(self.url.unwrap_or_default(), host_id);
+        let mut servers = super::servers::pair(&self.url, &self.token, &self.positions)?;
+        if let Some(path) = &self.servers_file {
+            servers.extend(super::servers_file::read(path)?);
+        }
+        let mut servers = servers.into_iter();
+        // clap requires --url unless --servers-file, --status or --stop is
+        // given, and a servers file lists at least one.
+        let first = servers.next().ok_or("no server to work for: give --url")?;
+        let mut config = AgentSettings::new(first.url, host_id);
+        config.token = first.token;
+        config.extra_servers = servers.collect();
         config.write_status = true;
-        config.token = self.token;
         config.heartbeat_interval = self.heartbeat_interval;
         config.work_dir = self.work_dir;
         config.max_jobs = self.max_jobs;
@@ -196,8 +251,13 @@ impl Args {
             (false, Some(count)) => GpuSource::Fake(count),
             (false, None) => GpuSource::Nvml,
         };
-        config
+        Ok(config)
     }
+}
+
+/// A bad combination of flags, worded as clap words its own.
+fn usage_error(message: String) -> clap::Error {
+    Args::command().error(clap::error::ErrorKind::ArgumentConflict, message)
 }
 
 /// How long `--stop` waits for the agent to exit when not told.
@@ -248,10 +308,17 @@ fn parse_grace(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn parse(args: &[&str]) -> Result<Args, clap::Error> {
-        Args::try_parse_from(std::iter::once("trainyard-agent").chain(args.iter().copied()))
+        Args::read_from(std::iter::once("trainyard-agent").chain(args.iter().copied()))
+    }
+
+    fn config_of(args: &[&str]) -> AgentSettings {
+        match parse(args).map(Args::into_config) {
+            Ok(Ok(config)) => config,
+            Ok(Err(e)) => panic!("{args:?}: {e}"),
+            Err(e) => panic!("{args:?}: {e}"),
+        }
     }
 
     #[test]
@@ -282,7 +349,7 @@ mod tests {
         ]) else {
             panic!("valid flags refused");
         };
-        let config = args.into_config();
+        let config = args.into_config().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.host_id, "gpu-7");
         assert_eq!(config.gpus, GpuSource::Fake(2));
         assert_eq!(config.heartbeat_interval, Duration::from_millis(500));
@@ -293,7 +360,7 @@ mod tests {
         let Ok(args) = parse(&["--url", "http://s:3000", "--no-gpus"]) else {
             panic!("valid flags refused");
         };
-        let config = args.into_config();
+        let config = args.into_config().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.gpus, GpuSource::None);
         assert_eq!(config.heartbeat_interval, Duration::from_secs(3));
         assert!(!config.host_id.is_empty());
@@ -313,7 +380,7 @@ mod tests {
         ]) else {
             panic!("valid flags refused");
         };
-        let config = args.into_config();
+        let config = args.into_config().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.max_jobs, Some(2));
         assert_eq!(config.cpu_slots, 4);
         assert_eq!(config.kill_grace, Duration::from_millis(500));
@@ -335,37 +402,37 @@ mod tests {
             panic!("--status refused");
         };
         assert!(matches!(
-            args.into_action(),
-            Action::Status { json: true, .. }
+            args.into_action().ok(),
+            Some(Action::Status { json: true, .. })
         ));
         let Ok(args) = parse(&["--stop", "--drain"]) else {
             panic!("--stop --drain refused");
         };
         assert!(matches!(
-            args.into_action(),
-            Action::Stop {
+            args.into_action().ok(),
+            Some(Action::Stop {
                 drain: true,
                 timeout: None,
                 ..
-            }
+            })
         ));
         let Ok(args) = parse(&["--stop"]) else {
             panic!("--stop refused");
         };
         assert!(matches!(
-            args.into_action(),
-            Action::Stop {
+            args.into_action().ok(),
+            Some(Action::Stop {
                 drain: false,
                 timeout: Some(DEFAULT_STOP_TIMEOUT),
                 ..
-            }
+            })
         ));
         let Ok(args) = parse(&["--url", "http://s", "--daemon"]) else {
             panic!("--daemon refused");
         };
         assert!(matches!(
-            args.into_action(),
-            Action::Run { daemon: true, .. }
+            args.into_action().ok(),
+            Some(Action::Run { daemon: true, .. })
         ));
     }
 
@@ -393,5 +460,74 @@ mod tests {
             assert!(arg.get_help().is_some(), "{} has no help", arg.get_id());
             assert!(arg.get_env().is_some(), "{} has no env var", arg.get_id());
         }
+    }
+
+    #[test]
+    fn one_url_with_its_token_works_as_it_always_did() {
+        let config = config_of(&["--url", "http://s:3000", "--token", "t"]);
+        assert_eq!(config.server_url, "http://s:3000");
+        assert_eq!(config.token.as_deref(), Some("t"));
+        assert!(config.extra_servers.is_empty());
+        // The token may come first when there is one --url.
+        let config = config_of(&["--token", "t", "--url", "http://s:3000"]);
+        assert_eq!(config.token.as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn repeated_urls_each_take_the_token_after_them() {
+        let config = config_of(&[
+            "--url", "http://a", "--token", "ta", "--url", "http://b", "--url", "http://c",
+            "--token", "tc",
+        ]);
+        assert_eq!(config.server_url, "http://a");
+        assert_eq!(config.token.as_deref(), Some("ta"));
+        let extra: Vec<(&str, Option<&str>)> = config
+            .extra_servers
+            .iter()
+            .map(|s| (s.url.as_str(), s.token.as_deref()))
+            .collect();
+        assert_eq!(extra, [("http://b", None), ("http://c", Some("tc"))]);
+    }
+
+    #[test]
+    fn servers_files_add_to_the_urls_given() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("servers.txt");
+        std::fs::write(&file, "http://b:3000 token=tb\n").unwrap_or_else(|e| panic!("{e}"));
+        let path = file.to_str().unwrap_or_default();
+        let config = config_of(&["--servers-file", path]);
+        assert_eq!(config.server_url, "http://b:3000");
+        assert_eq!(config.token.as_deref(), Some("tb"));
+        let config = config_of(&["--url", "http://a", "--servers-file", path]);
+        assert_eq!(config.server_url, "http://a");
+        assert_eq!(config.extra_servers.len(), 1);
+        let missing = parse(&["--servers-file", "/nonexistent/servers.txt"])
+            .ok()
+            .map(Args::into_action);
+        assert!(
+            matches!(&missing, Some(Err(e)) if e.to_string().contains("/nonexistent/servers.txt")),
+            "an unreadable servers file is named"
+        );
+    }
+
+    #[test]
+    fn tokens_without_their_url_are_refused() {
+        for (args, expected) in [
+            (
+                &["--url", "http://a", "--token", "x", "--token", "y"][..],
+                "two --token",
+            ),
+            (
+                &["--token", "x", "--url", "http://a", "--url", "http://b"][..],
+                "--token must follow",
+            ),
+        ] {
+            let error = match parse(args).map(Args::into_action) {
+                Err(e) | Ok(Err(e)) => e.to_string(),
+                Ok(Ok(_)) => String::new(),
+            };
+            assert!(error.contains(expected), "{args:?}: {error}");
+        }
+        assert!(parse(&["--token", "x"]).is_err(), "a token needs a --url");
     }
 }

@@ -110,8 +110,13 @@ pub fn describe(status: &AgentStatus, now_ms: u64) -> String {
         } else {
             "ended, reporting to the server"
         };
+        // Job ids are per server: with several, say whose it is.
+        let whose = match (&job.server, status.servers.len()) {
+            (Some(url), 2..) => format!(" of {url}"),
+            _ => String::new(),
+        };
         text += &format!(
-            "  job {} attempt {}: {state} ({gpus})\n",
+            "  job {} attempt {}{whose}: {state} ({gpus})\n",
             job.job_id, job.attempt
         );
     }
@@ -186,12 +191,14 @@ mod tests {
                     attempt: 1,
                     gpus: vec![0, 1],
                     process_running: true,
+                    server: Some("http://s:3000".into()),
                 },
                 JobStatus {
                     job_id: 13,
                     attempt: 2,
                     gpus: vec![],
                     process_running: false,
+                    server: None,
                 },
             ],
         };
@@ -203,6 +210,49 @@ mod tests {
             "draining: takes no new work, exits once its 2 job(s) are done",
             "job 12 attempt 1: running (GPU 0, 1)",
             "job 13 attempt 2: ended, reporting to the server (no GPU)",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{expected:?} missing from:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn with_several_servers_each_link_and_each_jobs_server_is_named() {
+        let server = |url: &str, link: Link| ServerStatus {
+            url: url.into(),
+            link,
+            last_contact_ms: Some(59_000),
+            error: Some("connection refused".into()),
+        };
+        let job = |server: &str| JobStatus {
+            job_id: 12,
+            attempt: 1,
+            gpus: vec![0],
+            process_running: true,
+            server: Some(server.into()),
+        };
+        let status = AgentStatus {
+            pid: 77,
+            version: "1.2.3".into(),
+            host_id: "gpu-a".into(),
+            work_dir: "/w".into(),
+            started_ms: 1_000,
+            updated_ms: 60_000,
+            draining: false,
+            servers: vec![
+                server("http://a:3000", Link::Connected),
+                server("http://b:3000", Link::Unreachable),
+            ],
+            jobs: vec![job("http://a:3000"), job("http://b:3000")],
+        };
+        let text = describe(&status, 60_000);
+        for expected in [
+            "server http://a:3000: connected, last contact 1 s ago",
+            "server http://b:3000: unreachable (connection refused), last contact 1 s ago",
+            "job 12 attempt 1 of http://a:3000: running (GPU 0)",
+            "job 12 attempt 1 of http://b:3000: running (GPU 0)",
         ] {
             assert!(
                 text.contains(expected),

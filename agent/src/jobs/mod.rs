@@ -8,6 +8,7 @@ mod command;
 mod components;
 mod contact;
 mod files;
+mod host_slots;
 mod outcome;
 mod output;
 mod poller;
@@ -31,14 +32,15 @@ use trainyard_core::components::SyncStrategy;
 use trainyard_core::work::{Assignment, AttemptRef, StopOrder};
 
 pub(crate) use contact::Contact;
+pub(crate) use host_slots::HostSlots;
 pub(crate) use poller::poll_forever;
+pub(crate) use slots::Limits;
 
 use crate::backoff::BackoffPolicy;
 use crate::error::AgentError;
 use crate::settings::{AgentSettings, ValidatedSettings};
 use api::WorkClient;
-use registry::{AttemptRegistry, Entry};
-use slots::Limits;
+use registry::{AttemptRegistry, Claim, Entry};
 use spool::Spooled;
 use stop::StopCause;
 
@@ -68,7 +70,19 @@ pub(crate) struct JobContext {
     advertise_address: Option<String>,
 }
 
-/// The agent's jobs: starts, stops and finally shuts them down.
+/// One server the agent takes work from, as the job side needs it.
+pub(crate) struct ServerSide<'a> {
+    /// Its place in the list of servers (the host's capacity counts by it).
+    pub index: usize,
+    /// The URL as configured.
+    pub url: &'a str,
+    pub token: Option<&'a str>,
+    pub validated: &'a ValidatedSettings,
+    /// The folder holding this server's `runs/` (and model cache).
+    pub workspace: PathBuf,
+}
+
+/// One server's jobs on this agent: starts, stops and finally shuts them down.
 pub(crate) struct JobRunner {
     ctx: Arc<JobContext>,
     tasks: Mutex<JoinSet<()>>,
@@ -79,13 +93,14 @@ impl JobRunner {
     /// the agent left unreported.
     pub async fn open(
         config: &AgentSettings,
-        validated: &ValidatedSettings,
+        server: ServerSide<'_>,
+        host: Arc<HostSlots>,
         contact: Contact,
     ) -> Result<Self, AgentError> {
         let startup = |what: &str, e: std::io::Error| AgentError::Startup(format!("{what}: {e}"));
         let agent_cwd =
             std::env::current_dir().map_err(|e| startup("cannot read the current directory", e))?;
-        let runs = std::path::absolute(config.work_dir.join("runs"))
+        let runs = std::path::absolute(server.workspace.join("runs"))
             .map_err(|e| startup("cannot resolve the work directory", e))?;
         let supervisor = match &config.supervisor {
             Some(path) => path.clone(),
@@ -97,11 +112,8 @@ impl JobRunner {
         };
         let ctx = JobContext {
             supervisor,
-            api: WorkClient::new(validated)?,
-            registry: AttemptRegistry::new(Limits {
-                cpu_slots: config.cpu_slots,
-                max_jobs: config.max_jobs,
-            }),
+            api: WorkClient::new(server.validated)?,
+            registry: AttemptRegistry::for_link(host, server.index),
             runs,
             agent_cwd,
             contact,
@@ -111,8 +123,8 @@ impl JobRunner {
             sync_strategy: config.sync_strategy,
             advertise_address: config.advertise_address.clone(),
             tracking: command::TrackingEnv {
-                uri: config.server_url.trim().trim_end_matches('/').to_string(),
-                token: config.token.clone(),
+                uri: server.url.trim().trim_end_matches('/').to_string(),
+                token: server.token.map(str::to_string),
             },
         };
         let jobs = Self {
@@ -127,25 +139,18 @@ impl JobRunner {
         &self.ctx
     }
 
-    /// Starts an assignment unless this attempt is already known here.
+    /// Starts an assignment unless this attempt is already known here, or
+    /// another server's job holds its GPUs: that one is declined (left out
+    /// of the next poll, so its server queues it again without using a
+    /// retry).
     pub fn start(&self, assignment: Assignment, inventory: &[u32]) {
         let attempt = AttemptRef {
             job_id: assignment.job_id,
             attempt: assignment.attempt,
         };
         let registry = &self.ctx.registry;
-        if registry.is_draining() {
-            // The answer was on its way when the drain began: the server
-            // counts the job as ours, so it runs and the drain waits for it.
-            tracing::info!(
-                ?attempt,
-                "an assignment arrived as the drain began; running it"
-            );
-        } else if registry.would_overcommit(inventory, &assignment.gpu_indices) {
-            // The server is the authority on placement; run it, but say so.
-            tracing::warn!(?attempt, gpus = ?assignment.gpu_indices,
-                "the server assigned more than this agent advertised as free");
-        }
+        let draining = registry.is_draining();
+        let overcommit = registry.would_overcommit(inventory, &assignment.gpu_indices);
         let (stop, stops) = mpsc::unbounded_channel();
         let lease = Duration::from_millis(assignment.lease_ms);
         let entry = Entry {
@@ -155,9 +160,29 @@ impl JobRunner {
             fence: assignment.fence,
             stop: stop.clone(),
         };
-        if !registry.insert(attempt, entry) {
-            tracing::debug!(?attempt, "ignoring a repeated assignment");
-            return;
+        match registry.claim(attempt, entry, inventory) {
+            Claim::Inserted => {}
+            Claim::Known => {
+                tracing::debug!(?attempt, "ignoring a repeated assignment");
+                return;
+            }
+            Claim::TakenElsewhere(why) => {
+                tracing::info!(?attempt, url = %self.ctx.tracking.uri,
+                    "declining an assignment: {why}; its server queues it again");
+                return;
+            }
+        }
+        if draining {
+            // The answer was on its way when the drain began: the server
+            // counts the job as ours, so it runs and the drain waits for it.
+            tracing::info!(
+                ?attempt,
+                "an assignment arrived as the drain began; running it"
+            );
+        } else if overcommit {
+            // The server is the authority on placement; run it, but say so.
+            tracing::warn!(?attempt, gpus = ?assignment.gpu_indices,
+                "the server assigned more than this agent advertised as free");
         }
         tracing::info!(?attempt, name = %assignment.name, gpus = ?assignment.gpu_indices, "starting job");
         self.spawn(attempt::run(Arc::clone(&self.ctx), assignment, stop, stops));

@@ -46,6 +46,7 @@ pub(crate) async fn poll_forever(
             gpus = latest;
         }
         let snapshot = ctx.registry.snapshot(&gpus);
+        let recheck_at = snapshot.recheck_at;
         let request = PollRequest {
             protocol_version: PROTOCOL_VERSION,
             host_id: ctx.host_id.clone(),
@@ -55,12 +56,20 @@ pub(crate) async fn poll_forever(
             running: snapshot.running,
             wait_ms: wait_ms(snapshot.shortest_lease),
         };
+        let recheck = async {
+            match recheck_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         let sent = Instant::now();
         let reply = tokio::select! {
             reply = ctx.api.poll(&request) => reply,
             // Capacity changed: drop this poll and send the new numbers now.
             Ok(()) = changes.changed() => continue,
             Ok(()) = inventory.changed() => continue,
+            // GPUs held back for another server's turn may be offered now.
+            () = recheck => continue,
         };
         let verdict = match reply {
             Reply::Done(response) => {

@@ -5,14 +5,15 @@
 //! loop watches, so it can re-send its long-poll at once.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 use trainyard_core::work::AttemptRef;
 
-use super::slots::{Free, Limits};
+use super::host_slots::HostSlots;
+use super::slots::Free;
 use super::stop::StopCause;
 
 /// One attempt the agent knows about.
@@ -37,6 +38,20 @@ pub(crate) struct Snapshot {
     pub running: Vec<AttemptRef>,
     /// Shortest lease among fenced attempts still running.
     pub shortest_lease: Option<Duration>,
+    /// When GPUs held back for another server may be offered (see
+    /// `host_slots`): the poll is re-sent then.
+    pub recheck_at: Option<Instant>,
+}
+
+/// What became of an assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// It is this registry's now.
+    Inserted,
+    /// It was already known: a repeated assignment.
+    Known,
+    /// Another server's jobs hold what it needs; the text says what.
+    TakenElsewhere(String),
 }
 
 /// One attempt as `trainyard-agent --status` lists it.
@@ -48,36 +63,41 @@ pub(crate) struct Listed {
     pub process_running: bool,
 }
 
-/// Live attempts plus the change counter. (Not the engine's host registry:
-/// this one lists the attempts on one host.)
+/// One server's live attempts; the capacity they hold and the change
+/// counter are the host's, shared with the other servers' registries.
+/// (Not the engine's host registry: this one lists the attempts on one host.)
 pub(crate) struct AttemptRegistry {
     attempts: Mutex<BTreeMap<AttemptRef, Entry>>,
-    changes: watch::Sender<u64>,
-    limits: Limits,
-    /// Set once the agent drains: it offers no capacity any more.
-    draining: AtomicBool,
+    host: Arc<HostSlots>,
+    /// Which server's attempts these are (its place in the host's count).
+    link: usize,
 }
 
 impl AttemptRegistry {
-    pub fn new(limits: Limits) -> Self {
+    /// The registry of an agent with one server.
+    #[cfg(test)]
+    pub fn new(limits: super::slots::Limits) -> Self {
+        Self::for_link(Arc::new(HostSlots::new(limits, 1)), 0)
+    }
+
+    /// The registry of server `link`, sharing `host`'s capacity.
+    pub fn for_link(host: Arc<HostSlots>, link: usize) -> Self {
         Self {
             attempts: Mutex::new(BTreeMap::new()),
-            changes: watch::Sender::new(0),
-            limits,
-            draining: AtomicBool::new(false),
+            host,
+            link,
         }
     }
 
-    /// From now on every poll offers nothing, so the server assigns no
-    /// more work; the attempts already here run (and report) on.
+    /// From now on every poll (to every server) offers nothing, so no
+    /// server assigns more work; the attempts already here run (and
+    /// report) on.
     pub fn start_draining(&self) {
-        if !self.draining.swap(true, Ordering::SeqCst) {
-            self.changed();
-        }
+        self.host.start_draining();
     }
 
     pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
+        self.host.is_draining()
     }
 
     /// Resolves once no attempt is known here (every one ended and was
@@ -114,15 +134,35 @@ impl AttemptRegistry {
         if attempts.contains_key(&attempt) {
             return false;
         }
+        if entry.holds_slots {
+            self.host.hold(self.link, attempt, &entry.gpus);
+        }
         attempts.insert(attempt, entry);
         drop(attempts);
         self.changed();
         true
     }
 
+    /// Adds a new assignment unless it is known already or another
+    /// server's jobs hold its GPUs or slots: checked and held in one step,
+    /// so two servers' assignments cannot both take the same GPU.
+    pub fn claim(&self, attempt: AttemptRef, entry: Entry, inventory: &[u32]) -> Claim {
+        let mut attempts = self.lock();
+        if attempts.contains_key(&attempt) {
+            return Claim::Known;
+        }
+        if let Err(why) = self.host.claim(self.link, attempt, &entry.gpus, inventory) {
+            return Claim::TakenElsewhere(why);
+        }
+        attempts.insert(attempt, entry);
+        drop(attempts);
+        self.changed();
+        Claim::Inserted
+    }
+
     /// Whether adding `gpus` now would exceed what this host has free.
     pub fn would_overcommit(&self, inventory: &[u32], gpus: &[u32]) -> bool {
-        let free = self.snapshot(inventory).free;
+        let free = self.host.free_now(inventory);
         let gpus_busy = gpus.iter().any(|gpu| !free.gpus.contains(gpu));
         gpus_busy || free.job_slots == 0 || (gpus.is_empty() && free.cpu_slots == 0)
     }
@@ -133,13 +173,13 @@ impl AttemptRegistry {
         if let Some(entry) = self.lock().get_mut(&attempt) {
             entry.holds_slots = false;
         }
-        self.changed();
+        self.host.release(self.link, attempt);
     }
 
     /// The attempt is fully reported (or abandoned): forget it.
     pub fn remove(&self, attempt: AttemptRef) {
         self.lock().remove(&attempt);
-        self.changed();
+        self.host.release(self.link, attempt);
     }
 
     /// Asks the attempt to stop; `false` if it is unknown here.
@@ -161,39 +201,32 @@ impl AttemptRegistry {
         }
     }
 
-    /// Free capacity given the host's GPUs, and the attempts to list.
+    /// Free capacity given the host's GPUs (less what every server's jobs
+    /// hold), and this server's attempts to list.
     pub fn snapshot(&self, inventory: &[u32]) -> Snapshot {
         let attempts = self.lock();
-        let holding = attempts.values().filter(|e| e.holds_slots);
-        let mut free = self
-            .limits
-            .free(inventory, holding.map(|e| e.gpus.as_slice()));
-        if self.is_draining() {
-            free = Free {
-                gpus: Vec::new(),
-                cpu_slots: 0,
-                job_slots: 0,
-            };
-        }
+        let offer = self.host.offer(self.link, inventory);
         let shortest_lease = attempts
             .values()
             .filter(|e| e.holds_slots && e.fence)
             .map(|e| e.lease)
             .min();
         Snapshot {
-            free,
+            free: offer.free,
             running: attempts.keys().copied().collect(),
             shortest_lease,
+            recheck_at: offer.recheck_at,
         }
     }
 
-    /// A receiver that sees every later change.
+    /// A receiver that sees every later change (of any server's attempts:
+    /// they share the host's capacity).
     pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.changes.subscribe()
+        self.host.subscribe()
     }
 
     fn changed(&self) {
-        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        self.host.changed();
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<AttemptRef, Entry>> {
@@ -203,6 +236,7 @@ impl AttemptRegistry {
 
 #[cfg(test)]
 mod tests {
+    use super::super::slots::Limits;
     use super::*;
 
     const LEASE: Duration = Duration::from_secs(60);
@@ -297,5 +331,47 @@ mod tests {
         registry.insert(attempt(7), cpu_job);
         assert!(registry.stop(attempt(7), StopCause::Cancel));
         assert_eq!(stops.try_recv().ok(), Some(StopCause::Cancel));
+    }
+
+    #[test]
+    fn two_servers_registries_cannot_claim_the_same_gpu() {
+        let host = Arc::new(HostSlots::new(
+            Limits {
+                cpu_slots: 1,
+                max_jobs: None,
+            },
+            2,
+        ));
+        let first = AttemptRegistry::for_link(Arc::clone(&host), 0);
+        let second = AttemptRegistry::for_link(host, 1);
+        let (stop, _stops) = mpsc::unbounded_channel();
+        let on_gpu = |gpu: u32| Entry {
+            gpus: vec![gpu],
+            holds_slots: true,
+            lease: LEASE,
+            fence: false,
+            stop: stop.clone(),
+        };
+        assert_eq!(first.claim(attempt(1), on_gpu(0), &[0, 1]), Claim::Inserted);
+        assert_eq!(first.claim(attempt(1), on_gpu(0), &[0, 1]), Claim::Known);
+        // The other server's job 1 is another attempt, refused on GPU 0 only.
+        assert!(matches!(
+            second.claim(attempt(1), on_gpu(0), &[0, 1]),
+            Claim::TakenElsewhere(_)
+        ));
+        assert!(second.snapshot(&[0, 1]).running.is_empty());
+        assert_eq!(
+            second.claim(attempt(1), on_gpu(1), &[0, 1]),
+            Claim::Inserted
+        );
+        assert_eq!(first.snapshot(&[0, 1]).running, [attempt(1)]);
+        assert!(first.snapshot(&[0, 1]).free.gpus.is_empty());
+        // Released, the GPU can be claimed by the other server.
+        first.remove(attempt(1));
+        second.remove(attempt(1));
+        assert_eq!(
+            second.claim(attempt(2), on_gpu(0), &[0, 1]),
+            Claim::Inserted
+        );
     }
 }

@@ -32,7 +32,7 @@ pub struct AgentStatus {
     pub updated_ms: u64,
     /// True once the agent takes no new work and waits for its jobs.
     pub draining: bool,
-    /// The servers the agent reports to (one today).
+    /// The servers the agent works for, in the order they were given.
     pub servers: Vec<ServerStatus>,
     /// Every attempt the agent holds, running or still being reported.
     pub jobs: Vec<JobStatus>,
@@ -71,6 +71,10 @@ pub struct JobStatus {
     pub gpus: Vec<u32>,
     /// False once the process ended and only its report is outstanding.
     pub process_running: bool,
+    /// The URL of the server whose job it is (absent in files written by
+    /// agents from before several servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
 }
 
 /// Reads the status file of the agent on `work_dir`.
@@ -107,6 +111,7 @@ mod tests {
                 attempt: 2,
                 gpus: vec![0, 1],
                 process_running: true,
+                server: Some("http://s".into()),
             }],
         };
         let json = serde_json::to_vec(&status).unwrap_or_default();

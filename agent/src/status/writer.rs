@@ -20,12 +20,28 @@ pub(crate) struct Fixed {
 
 /// Writes the status file now, then on every change of the jobs and every
 /// [`REFRESH`]; never returns. A failed write is logged once per cause.
-pub(crate) async fn keep_written(fixed: Fixed, board: LinkBoard, jobs: &JobRunner) {
-    let mut changes = jobs.subscribe();
+/// `boards` and `runners` go by server, in the same order.
+pub(crate) async fn keep_written(fixed: Fixed, boards: Vec<LinkBoard>, runners: &[&JobRunner]) {
+    let Some(first) = runners.first() else {
+        return std::future::pending().await;
+    };
+    // Every runner shares the host's change counter.
+    let mut changes = first.subscribe();
     let mut last_error: Option<String> = None;
     loop {
         changes.borrow_and_update();
-        let (draining, listed) = jobs.status();
+        let draining = first.status().0;
+        let mut jobs = Vec::new();
+        for (board, runner) in boards.iter().zip(runners) {
+            let url = board.snapshot().url;
+            jobs.extend(runner.status().1.into_iter().map(|l| JobStatus {
+                job_id: l.attempt.job_id,
+                attempt: l.attempt.attempt,
+                gpus: l.gpus,
+                process_running: l.process_running,
+                server: Some(url.clone()),
+            }));
+        }
         let status = AgentStatus {
             pid: std::process::id(),
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -34,16 +50,8 @@ pub(crate) async fn keep_written(fixed: Fixed, board: LinkBoard, jobs: &JobRunne
             started_ms: fixed.started_ms,
             updated_ms: now_ms(),
             draining,
-            servers: vec![board.snapshot()],
-            jobs: listed
-                .into_iter()
-                .map(|l| JobStatus {
-                    job_id: l.attempt.job_id,
-                    attempt: l.attempt.attempt,
-                    gpus: l.gpus,
-                    process_running: l.process_running,
-                })
-                .collect(),
+            servers: boards.iter().map(LinkBoard::snapshot).collect(),
+            jobs,
         };
         match write(&fixed.work_dir, &status) {
             Ok(()) => last_error = None,

@@ -7,6 +7,7 @@
 
 mod agent_daemon;
 mod agent_restart;
+mod agent_servers;
 mod api_auth;
 mod bad_input;
 mod components_sync;
