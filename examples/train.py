@@ -9,7 +9,14 @@ TRAINYARD_METRIC:: JSON lines, and writes metrics.csv into $TRAINYARD_RUN_DIR
 (or the current directory). Each epoch whose validation accuracy is the best
 so far rewrites best_checkpoint.pt there: the "weights" of this fake model,
 a small JSON document holding a linear model (what the model registry
-publishes and examples/model_server.py serves). Standard library only.
+publishes and examples/model_server.py serves).
+
+After every epoch it also replaces checkpoint.json (the epoch reached and
+the best accuracy so far) in one atomic rename. Started again with
+$TRAINYARD_RESUME_DIR set (a retried, preempted or resumed job; the
+previous attempt's synced files are there), it continues after the epoch
+that checkpoint names, and logs metrics only for later epochs. Standard
+library only.
 """
 
 import argparse
@@ -17,6 +24,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import time
@@ -151,14 +159,14 @@ def main():
     print(f"training: epochs={epochs} lr={lr} batch_size={batch} step_seconds={step}", flush=True)
     # A smooth, deterministic curve: larger lr learns faster, larger batches a bit slower.
     rate = 0.15 + 2.0 * min(lr, 1.0) + 8.0 / batch
+    first, best_acc = resume_point(run_dir)
     with open(os.path.join(run_dir, "metrics.csv"), "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         # Validation numbers go to the CSV, training numbers to stdout: both
         # become metric series (distinct keys, so no series gets two sources).
         out.writerow(["epoch", "val_loss", "val_accuracy"])
         f.flush()
-        best_acc = None
-        for epoch in range(1, epochs + 1):
+        for epoch in range(first, epochs + 1):
             time.sleep(step)
             loss = 2.3 * math.exp(-rate * epoch) + 0.05
             acc = 1.0 - 0.9 * math.exp(-rate * epoch)
@@ -171,8 +179,51 @@ def main():
             print(f"epoch {epoch}/{epochs} loss={loss:.2f} acc={acc:.2f}", flush=True)
             metric = {"epoch": epoch, "total_epochs": epochs, "loss": round(loss, 4), "accuracy": round(acc, 4)}
             print("TRAINYARD_METRIC::" + json.dumps(metric, separators=(",", ":")), flush=True)
+            save_progress(run_dir, {"epoch": epoch, "best_accuracy": best_acc})
     print("done", flush=True)
     return 0
+
+
+CHECKPOINT = "checkpoint.json"
+
+
+def resume_point(run_dir):
+    """(first epoch to train, best accuracy so far): (1, None) on a fresh
+    start; after the checkpoint's epoch when $TRAINYARD_RESUME_DIR has one.
+    The best checkpoint comes along, so this run's files hold the best model."""
+    resume_dir = os.environ.get("TRAINYARD_RESUME_DIR")
+    if not resume_dir:
+        return 1, None
+    path = os.path.join(resume_dir, CHECKPOINT)
+    try:
+        with open(path, encoding="utf-8") as f:
+            state = json.load(f)
+        epoch, best = int(state["epoch"]), state.get("best_accuracy")
+    except FileNotFoundError:
+        print(f"no {CHECKPOINT} in {resume_dir}; starting from epoch 1", flush=True)
+        return 1, None
+    except (ValueError, KeyError, TypeError) as e:
+        print(f"error: cannot resume from {path}: {e}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    best_model = os.path.join(resume_dir, "best_checkpoint.pt")
+    if os.path.exists(best_model):
+        shutil.copyfile(best_model, os.path.join(run_dir, "best_checkpoint.pt"))
+    print(f"resuming after epoch {epoch} from {path}", flush=True)
+    return epoch + 1, best
+
+
+def save_progress(run_dir, state):
+    """Replaces checkpoint.json atomically: written beside the run dir (so
+    the agent never ships a half-written temporary file) and renamed in."""
+    parent = os.path.dirname(os.path.abspath(run_dir))
+    staging = parent if os.access(parent, os.W_OK) else run_dir
+    temporary = os.path.join(staging, f".{os.path.basename(run_dir)}.{os.getpid()}.{CHECKPOINT}.tmp")
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump(state, f, sort_keys=True)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, os.path.join(run_dir, CHECKPOINT))
 
 
 def write_checkpoint(run_dir, state):

@@ -13,6 +13,9 @@
 //! | [`Job::cancel`] | queued, lost | cancelled |
 //! | [`Job::cancel`] | assigned, running | same status, cancel requested (agent stops it) |
 //! | [`Job::reprioritize`] | queued | queued at another priority |
+//! | [`Job::preempt`] | assigned, running | same status, preemption asked (agent stops it) |
+//! | [`Job::finish`] | preemption asked, or a `preempted` report | queued (no retry used) |
+//! | [`Job::resume`] | failed, cancelled, lost | queued as its next attempt (no retry used) |
 //! | [`rerun_of`] | succeeded, failed, cancelled, lost | a new queued job |
 //!
 //! docs/architecture.md ("Job lifecycle") has the same table for readers of
@@ -23,7 +26,7 @@ use std::time::Instant;
 use trainyard_core::work::{FinishedReport, Outcome};
 use trainyard_core::{AttemptView, JobStatus, Priority};
 
-use super::job::Job;
+use super::job::{AttemptState, Job};
 use crate::error::EngineError;
 use crate::store::JobRow;
 
@@ -90,11 +93,14 @@ impl Job {
         let mut next = self.clone();
         next.lease = None;
         let state = &mut next.state;
+        // A preemption in flight ends with the attempt: a lost attempt
+        // follows the ordinary rule (its agent may not have heard the stop).
+        state.preempted_for = None;
         if state.cancel_requested {
             state.status = JobStatus::Cancelled;
             state.finished_ms = Some(now_ms);
             state.reason = Some(format!("cancelled; {why}"));
-        } else if state.attempt <= self.spec.retries {
+        } else if self.retries_left() {
             state.status = JobStatus::Queued;
             state.reason = Some(format!(
                 "attempt {} lost on {host} ({why}); requeued",
@@ -145,12 +151,17 @@ impl Job {
     /// infrastructure loss, handled like an expired lease: requeued while
     /// retries remain.
     pub fn finish(&self, report: &FinishedReport, now_ms: i64) -> Change {
+        let asked = self.state.preempted_for.is_some() && report.outcome != Outcome::Succeeded;
+        if !self.state.cancel_requested && (asked || report.outcome == Outcome::Preempted) {
+            return self.requeue_preempted(report, now_ms);
+        }
         let mut next = self.clone();
+        next.state.preempted_for = None;
         next.lease = None;
         let state = &mut next.state;
         state.status = match report.outcome {
             Outcome::Succeeded => JobStatus::Succeeded,
-            Outcome::Cancelled => JobStatus::Cancelled,
+            Outcome::Cancelled | Outcome::Preempted => JobStatus::Cancelled,
             Outcome::Failed if state.cancel_requested => JobStatus::Cancelled,
             Outcome::Failed => JobStatus::Failed,
             Outcome::Lost => return self.lost_by_report(report, now_ms),
@@ -170,6 +181,102 @@ impl Job {
                 _ => None,
             });
         Change::with_attempt(next, now_ms)
+    }
+
+    /// A preempted attempt ended (TERM, or KILL after its grace): the
+    /// attempt is recorded `cancelled` with who preempted it, and the job
+    /// goes back to the queue as its next attempt, which resumes from this
+    /// one's files and uses no retry.
+    fn requeue_preempted(&self, report: &FinishedReport, now_ms: i64) -> Change {
+        let by = match self.state.preempted_for {
+            Some(job) => format!("preempted by job {job}"),
+            None => "preempted".to_string(),
+        };
+        let mut row = self.attempt_row(now_ms);
+        row.status = JobStatus::Cancelled;
+        row.finished_ms = Some(now_ms);
+        row.exit_code = report.exit_code;
+        row.reason = Some(match report.signal {
+            Some(9) => format!("{by}; killed after its grace period"),
+            _ => by.clone(),
+        });
+        let mut next = self.clone();
+        next.lease = None;
+        let state = &mut next.state;
+        state.status = JobStatus::Queued;
+        state.free_attempts += 1;
+        state.preempted_for = None;
+        state.host_id = None;
+        state.gpu_indices.clear();
+        state.reason = Some(format!(
+            "attempt {} {by}; requeued to resume from its checkpoint",
+            state.attempt
+        ));
+        tracing::info!(job = self.id(), attempt = state.attempt, "{by}; requeued");
+        Change {
+            job: next,
+            attempt: Some(row),
+        }
+    }
+
+    /// The scheduler takes this attempt's GPUs for `for_job`: its agent is
+    /// told to stop it (TERM, then KILL after the grace) and it is requeued
+    /// when it ends. `None` when it is already stopping (cancel or
+    /// preemption asked) or not running.
+    pub fn preempt(&self, for_job: i64) -> Option<Change> {
+        let state = &self.state;
+        if !state.status.is_active() || state.cancel_requested || state.preempted_for.is_some() {
+            return None;
+        }
+        let mut next = self.clone();
+        next.state.preempted_for = Some(for_job);
+        next.state.reason = Some(format!(
+            "preempting: stopping to make room for job {for_job}"
+        ));
+        Some(Change {
+            job: next,
+            attempt: None,
+        })
+    }
+
+    /// A user's *Resume* of a job that ended without succeeding: it is
+    /// queued again as its next attempt, which starts with the newest
+    /// attempt's synced files and uses no retry. A lost job's attempt is
+    /// closed (if its agent comes back, it is told to stop it).
+    pub fn resume(&self, now_ms: i64) -> Result<Change, EngineError> {
+        let why = match self.state.status {
+            JobStatus::Failed | JobStatus::Cancelled | JobStatus::Lost => None,
+            JobStatus::Succeeded => Some("it succeeded; re-run it to train again".to_string()),
+            other => Some(format!("it is {other}; only failed, cancelled or lost jobs resume")),
+        };
+        if let Some(why) = why {
+            return Err(EngineError::NotResumable { id: self.id(), why });
+        }
+        if self.state.attempt == 0 {
+            return Err(EngineError::NotResumable {
+                id: self.id(),
+                why: "it never ran, so there is no attempt to resume from".into(),
+            });
+        }
+        let closed = (self.state.status == JobStatus::Lost).then(|| {
+            let mut row = self.attempt_row(now_ms);
+            row.reason = Some("given up: the job was resumed".into());
+            row
+        });
+        let mut next = self.clone();
+        next.lease = None;
+        let from = next.state.attempt;
+        next.state = AttemptState {
+            status: JobStatus::Queued,
+            attempt: from,
+            free_attempts: self.state.free_attempts + 1,
+            reason: Some(format!("resumed from attempt {from}")),
+            ..AttemptState::default()
+        };
+        Ok(Change {
+            job: next,
+            attempt: closed,
+        })
     }
 
     /// A `lost` report: what its agent says about a job it can no longer

@@ -93,6 +93,14 @@ impl JobQueue {
         self.queue.len()
     }
 
+    /// Jobs holding slots (assigned or running) on any host.
+    pub fn active(&self) -> impl Iterator<Item = &Job> + '_ {
+        self.active
+            .values()
+            .flatten()
+            .filter_map(|id| self.jobs.get(id))
+    }
+
     /// Jobs holding slots on `host`.
     pub fn active_on(&self, host: &str) -> Vec<&Job> {
         self.active
