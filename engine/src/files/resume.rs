@@ -12,9 +12,14 @@ use super::RunFileStore;
 use crate::error::EngineError;
 use crate::jobs::Scheduler;
 
+/// Written by the agent from the assignment in every run dir, so the same
+/// in every attempt: nothing to resume from.
+const AGENT_WRITTEN: [&str; 1] = ["config.yaml"];
+
 impl RunFileStore {
-    /// The newest attempt before `at` with synced files, and its files;
-    /// `None` when no earlier attempt left any.
+    /// The newest attempt before `at` with synced files of its own (not
+    /// only the agent's `config.yaml`), and its files; `None` when no
+    /// earlier attempt left any.
     pub async fn resume_source(
         &self,
         at: AttemptRef,
@@ -31,7 +36,7 @@ impl RunFileStore {
                 continue;
             }
             let files = self.list(earlier).await?;
-            if !files.is_empty() {
+            if files.iter().any(|f| !AGENT_WRITTEN.contains(&f.path.as_str())) {
                 return Ok(Some((earlier, files)));
             }
         }

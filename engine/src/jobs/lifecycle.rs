@@ -631,4 +631,86 @@ mod tests {
             Err(EngineError::JobNotFinished { .. })
         ));
     }
+
+    #[test]
+    fn a_preempted_attempt_is_requeued_without_using_a_retry() {
+        let asked = running(0).preempt(9).expect("a running job preempts").job;
+        assert_eq!(asked.state.preempted_for, Some(9));
+        assert!(asked.preempt(10).is_none(), "asked once");
+        assert!(asked.cancel(NOW).is_some(), "a user may still cancel it");
+        let change = asked.finish(&report(Outcome::Preempted, None, Some(15)), NOW);
+        let s = &change.job.state;
+        assert_eq!(
+            (s.status, s.free_attempts, s.preempted_for, s.host_id.clone()),
+            (JobStatus::Queued, 1, None, None)
+        );
+        let row = change.attempt.expect("the attempt is closed");
+        assert_eq!(row.status, JobStatus::Cancelled);
+        assert_eq!(row.reason.as_deref(), Some("preempted by job 9"));
+        // Attempt 2 has the job's retries still: none were used.
+        let again = change.job.assign("h", vec![0], later(), NOW).job;
+        assert_eq!(again.state.attempt, 2);
+        assert!(!again.retries_left(), "no retries were configured");
+        let mut with_one = running(1).preempt(9).expect("preempts").job;
+        with_one = with_one
+            .finish(&report(Outcome::Failed, None, Some(9)), NOW)
+            .job
+            .assign("h", vec![0], later(), NOW)
+            .job;
+        assert!(with_one.retries_left(), "the one retry is intact");
+        assert!(with_one.assignment(std::time::Duration::from_secs(1)).resume);
+        assert_eq!(with_one.lose("lease expired", NOW).job.state.status, JobStatus::Queued);
+    }
+
+    #[test]
+    fn a_preemption_ends_as_the_job_did_when_it_succeeded_or_was_cancelled() {
+        let asked = running(0).preempt(9).expect("preempts").job;
+        let done = asked.finish(&report(Outcome::Succeeded, Some(0), None), NOW);
+        assert_eq!(done.job.state.status, JobStatus::Succeeded);
+        let cancelled = asked.cancel(NOW).expect("a cancel request").job;
+        let change = cancelled.finish(&report(Outcome::Preempted, None, Some(15)), NOW);
+        assert_eq!(change.job.state.status, JobStatus::Cancelled);
+        assert!(
+            running(0).cancel(NOW).expect("asked").job.preempt(9).is_none(),
+            "a job being cancelled is not preempted"
+        );
+        let lost = asked.lose("lease expired", NOW).job;
+        assert_eq!(lost.state.preempted_for, None, "a lost attempt ends the preemption");
+    }
+
+    #[test]
+    fn resume_queues_an_ended_job_as_its_next_attempt_and_refuses_the_rest() {
+        let failed = running(0)
+            .finish(&report(Outcome::Failed, Some(1), None), NOW)
+            .job;
+        let change = failed.resume(NOW).expect("a failed job resumes");
+        let s = &change.job.state;
+        assert_eq!(
+            (s.status, s.attempt, s.free_attempts, s.finished_ms, s.exit_code),
+            (JobStatus::Queued, 1, 1, None, None)
+        );
+        assert_eq!(s.reason.as_deref(), Some("resumed from attempt 1"));
+        assert!(change.attempt.is_none());
+        let lost = running(0).lose("lease expired", NOW).job;
+        let closed = lost.resume(NOW).expect("a lost job resumes").attempt;
+        assert_eq!(
+            closed.and_then(|a| a.reason),
+            Some("given up: the job was resumed".into())
+        );
+        for refused in [
+            running(0).finish(&report(Outcome::Succeeded, Some(0), None), NOW).job,
+            running(0),
+            queued(0),
+        ] {
+            assert!(matches!(
+                refused.resume(NOW),
+                Err(EngineError::NotResumable { .. })
+            ));
+        }
+        let never_ran = queued(0).cancel(NOW).expect("cancelled").job;
+        assert!(matches!(
+            never_ran.resume(NOW),
+            Err(EngineError::NotResumable { why, .. }) if why.contains("never ran")
+        ));
+    }
 }
