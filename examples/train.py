@@ -11,8 +11,12 @@ so far rewrites best_checkpoint.pt there: the "weights" of this fake model,
 a small JSON document holding a linear model (what the model registry
 publishes and examples/model_server.py serves).
 
-After every epoch it also replaces checkpoint.json (the epoch reached and
-the best accuracy so far) in one atomic rename. Started again with
+It also replaces checkpoint.json (the epoch reached and the best accuracy
+so far) in one atomic rename: after an epoch once `checkpoint_seconds`
+(--checkpoint-seconds, default 2) have passed since the last one, so the
+file holds still long enough for the agent to ship it; on SIGTERM (a
+cancel or a preemption: the grace period is for this); and at the end.
+Started again with
 $TRAINYARD_RESUME_DIR set (a retried, preempted or resumed job; the
 previous attempt's synced files are there), it continues after the epoch
 that checkpoint names, and logs metrics only for later epochs. Standard
@@ -112,8 +116,15 @@ def param(config, dotted, default, kind, check, rule):
     return value
 
 
+# What SIGTERM saves: the run dir and the state after the last whole epoch.
+PROGRESS = {"run_dir": None, "state": None}
+
+
 def on_sigterm(_signum, _frame):
     print("received SIGTERM, stopping", flush=True)
+    if PROGRESS["state"] is not None:
+        save_progress(PROGRESS["run_dir"], PROGRESS["state"])
+        print(f"checkpointed epoch {PROGRESS['state']['epoch']}", flush=True)
     sys.exit(143)
 
 
@@ -126,6 +137,7 @@ def main():
     parser.add_argument("--step-seconds")
     parser.add_argument("--lr")
     parser.add_argument("--batch-size")
+    parser.add_argument("--checkpoint-seconds")
     parser.add_argument("--optimizer", help="shown in the output only")
     parser.add_argument("--augment", help="true or false; shown in the output only")
     args = parser.parse_args()
@@ -136,6 +148,7 @@ def main():
         "step_seconds": args.step_seconds,
         "optimizer": {"lr": args.lr},
         "batch_size": args.batch_size,
+        "checkpoint_seconds": args.checkpoint_seconds,
     }
     for key, value in flags.items():
         if isinstance(value, dict):
@@ -149,6 +162,7 @@ def main():
             config[key] = value
     epochs = param(config, "epochs", 5, int, lambda v: v >= 1, "must be a whole number >= 1")
     step = param(config, "step_seconds", 0.5, float, lambda v: 0 <= v <= 3600, "must be seconds between 0 and 3600")
+    every = param(config, "checkpoint_seconds", 2.0, float, lambda v: 0 <= v <= 86400, "must be seconds between 0 and 86400")
     lr = param(config, "optimizer.lr", 0.01, float, lambda v: 0 < v < 10, "must be a number between 0 and 10")
     batch = param(config, "batch_size", 32, int, lambda v: v >= 1, "must be a whole number >= 1")
     if args.optimizer or args.augment:
@@ -160,6 +174,8 @@ def main():
     # A smooth, deterministic curve: larger lr learns faster, larger batches a bit slower.
     rate = 0.15 + 2.0 * min(lr, 1.0) + 8.0 / batch
     first, best_acc = resume_point(run_dir)
+    PROGRESS["run_dir"] = run_dir
+    last_save = time.monotonic()
     with open(os.path.join(run_dir, "metrics.csv"), "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         # Validation numbers go to the CSV, training numbers to stdout: both
@@ -179,7 +195,10 @@ def main():
             print(f"epoch {epoch}/{epochs} loss={loss:.2f} acc={acc:.2f}", flush=True)
             metric = {"epoch": epoch, "total_epochs": epochs, "loss": round(loss, 4), "accuracy": round(acc, 4)}
             print("TRAINYARD_METRIC::" + json.dumps(metric, separators=(",", ":")), flush=True)
-            save_progress(run_dir, {"epoch": epoch, "best_accuracy": best_acc})
+            PROGRESS["state"] = {"epoch": epoch, "best_accuracy": best_acc}
+            if epoch == epochs or time.monotonic() - last_save >= every:
+                save_progress(run_dir, PROGRESS["state"])
+                last_save = time.monotonic()
     print("done", flush=True)
     return 0
 
