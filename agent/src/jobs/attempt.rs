@@ -195,9 +195,10 @@ async fn launch(
         Some(spec) => Some(serving::prepare(ctx, attempt, spec, &dir.log()).await?),
         None => None,
     };
-    let resume = match assignment.resume {
-        true => super::resume::fetch(ctx, attempt, dir.path(), &dir.log()).await,
-        false => None,
+    let resume = if assignment.resume {
+        super::resume::fetch(ctx, attempt, dir.path(), &dir.log()).await
+    } else {
+        None
     };
     let paths = RunPaths {
         run_dir: dir.path(),

@@ -169,10 +169,9 @@ impl Job {
         state.finished_ms = Some(now_ms);
         state.duration_ms = Some(i64::try_from(report.duration_ms).unwrap_or(i64::MAX));
         state.exit_code = report.exit_code;
-        state.reason = report
-            .error
-            .clone()
-            .or_else(|| match (state.status, report.signal) {
+        // A preemption's own words do not describe a job a user cancelled.
+        let error = report.error.clone().filter(|_| report.outcome != Outcome::Preempted);
+        state.reason = error.or_else(|| match (state.status, report.signal) {
                 (JobStatus::Cancelled, _) => Some("cancelled".into()),
                 (_, Some(signal)) => Some(format!("killed by signal {signal}")),
                 (JobStatus::Failed, None) => {

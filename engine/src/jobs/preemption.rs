@@ -64,7 +64,7 @@ impl Scheduler {
         let fleet = hosts.snapshot();
         let decision = choose(
             queue.queued().map(|job| Waiting {
-                spec: &job.spec,
+                spec: &*job.spec,
                 priority: job.priority,
             }),
             host,

@@ -15,10 +15,11 @@ use crate::killable::KillableAgent;
 
 const TRAIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/train.py");
 
-/// A config running `examples/train.py` for `epochs` epochs of 0.4 s.
-fn training(epochs: u32, extra: &str) -> String {
+/// A config running `examples/train.py` for `epochs` epochs of 0.4 s,
+/// checkpointing at most every `every` seconds (and on TERM).
+fn training(epochs: u32, every: u32, extra: &str) -> String {
     format!(
-        "gpus: 1\n{extra}command: [\"python3\", \"{TRAIN}\", \"--epochs\", \"{epochs}\", \"--step-seconds\", \"0.4\"]\n"
+        "gpus: 1\n{extra}command: [\"python3\", \"{TRAIN}\", \"--epochs\", \"{epochs}\", \"--step-seconds\", \"0.4\", \"--checkpoint-seconds\", \"{every}\"]\n"
     )
 }
 
@@ -83,8 +84,10 @@ async fn a_lost_job_is_retried_elsewhere_from_its_checkpoint_with_one_continuous
     let dir = tempfile::tempdir().expect("a temp dir");
     let (_server, base) = server(dir.path(), false).await;
     let a = KillableAgent::start(agent_config(base.clone(), "host-a", 1, &dir.path().join("a")));
-    let job = submit(&base, &training(8, "retries: 1\n")).await.jobs[0].id;
-    wait_checkpoint(&base, job, 3).await;
+    // A checkpoint about every 2 s: one that holds still long enough for
+    // the agent to ship it mid-run, while the metrics run ahead of it.
+    let job = submit(&base, &training(20, 2, "retries: 1\n")).await.jobs[0].id;
+    wait_checkpoint(&base, job, 4).await;
     a.kill();
     // Only now does a second host exist, so the retry runs there, with the
     // files the server has: host-a's run dir is out of reach.
@@ -105,9 +108,9 @@ async fn a_lost_job_is_retried_elsewhere_from_its_checkpoint_with_one_continuous
     let log = log_of(&base, job).await;
     assert!(log.contains("trainyard-agent: resuming from attempt 1"), "{log}");
     assert!(log.contains("resuming after epoch"), "{log}");
-    assert!(!log.contains("epoch 1/8"), "it did not start over: {log}");
-    assert_eq!(steps(&base, job, "loss").await, one_to(8));
-    assert_eq!(steps(&base, job, "val_accuracy").await, one_to(8));
+    assert!(!log.contains("epoch 1/20"), "it did not start over: {log}");
+    assert_eq!(steps(&base, job, "loss").await, one_to(20));
+    assert_eq!(steps(&base, job, "val_accuracy").await, one_to(20));
     b.kill();
 }
 
@@ -116,7 +119,7 @@ async fn a_cancelled_job_resumed_by_a_user_continues_from_its_checkpoint() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let (_server, base) = server(dir.path(), false).await;
     let agent = KillableAgent::start(agent_config(base.clone(), "gpu-a", 1, &dir.path().join("a")));
-    let job = submit(&base, &training(6, "")).await.jobs[0].id;
+    let job = submit(&base, &training(15, 2, "")).await.jobs[0].id;
     wait_checkpoint(&base, job, 2).await;
     assert!(post(&base, &format!("/api/v1/jobs/{job}/cancel")).await.status().is_success());
     wait_status(&base, job, JobStatus::Cancelled).await;
@@ -126,7 +129,7 @@ async fn a_cancelled_job_resumed_by_a_user_continues_from_its_checkpoint() {
     let done = wait_status(&base, job, JobStatus::Succeeded).await;
     assert_eq!((done.job.attempt, done.job.free_attempts), (2, 1));
     assert!(log_of(&base, job).await.contains("resuming after epoch"));
-    assert_eq!(steps(&base, job, "loss").await, one_to(6));
+    assert_eq!(steps(&base, job, "loss").await, one_to(15));
 
     // Bad input gets a clear answer and changes nothing.
     let again = post(&base, &paths::job_resume(job)).await;
@@ -144,7 +147,7 @@ async fn a_high_job_preempts_a_low_one_which_checkpoints_and_resumes_without_a_r
     let dir = tempfile::tempdir().expect("a temp dir");
     let (_server, base) = server(dir.path(), true).await;
     let agent = KillableAgent::start(agent_config(base.clone(), "gpu-a", 1, &dir.path().join("a")));
-    let low = submit(&base, &training(6, "priority: low\n")).await.jobs[0].id;
+    let low = submit(&base, &training(15, 2, "priority: low\n")).await.jobs[0].id;
     wait_checkpoint(&base, low, 2).await;
     let high = submit(&base, "gpus: 1\npriority: high\ncommand: [\"sh\", \"-c\", \"echo high ran\"]\n")
         .await
@@ -178,7 +181,7 @@ async fn a_high_job_preempts_a_low_one_which_checkpoints_and_resumes_without_a_r
         high_started - high_created,
     );
     assert!(log_of(&base, low).await.contains("resuming after epoch"));
-    assert_eq!(steps(&base, low, "loss").await, one_to(6));
+    assert_eq!(steps(&base, low, "loss").await, one_to(15));
     agent.kill();
 }
 
