@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use trainyard_core::JobStatus;
 
-use super::job::{Job, JobSpec};
+use super::job::Job;
 
 #[derive(Debug, Default)]
 pub(crate) struct JobQueue {
@@ -81,11 +81,6 @@ impl JobQueue {
     /// Queued jobs in dispatch order.
     pub fn queued(&self) -> impl Iterator<Item = &Job> + '_ {
         self.queue.iter().filter_map(|(_, id)| self.jobs.get(id))
-    }
-
-    /// What the queued jobs ask for, in dispatch order.
-    pub fn queued_specs(&self) -> impl Iterator<Item = &JobSpec> + '_ {
-        self.queued().map(|job| &*job.spec)
     }
 
     #[cfg(test)]
