@@ -190,7 +190,8 @@ pub struct JobView {
     #[serde(default)]
     pub code_from: Option<i64>,
     /// Attempts that used no retry: those preempted for a higher-priority
-    /// job and those a user's *Resume* started.
+    /// job, those a user's *Resume* started, and assignments their agent
+    /// never received.
     #[serde(default)]
     pub free_attempts: u32,
     /// While set, the running attempt is being stopped (TERM, then KILL

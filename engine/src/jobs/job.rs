@@ -53,7 +53,8 @@ pub(crate) struct AttemptState {
     /// What happened: why it failed, was lost, requeued or cancelled.
     pub reason: Option<String>,
     pub cancel_requested: bool,
-    /// Attempts that used no retry (preempted, or started by *Resume*).
+    /// Attempts that used no retry (preempted, started by *Resume*, or
+    /// never received by their agent).
     pub free_attempts: u32,
     /// The job the running attempt is being stopped for (preemption).
     pub preempted_for: Option<i64>,

@@ -72,6 +72,8 @@ impl Job {
         row.reason = Some("the agent never received this assignment".into());
         let mut next = self.clone();
         next.state.status = JobStatus::Queued;
+        // The attempt number moves on, the retries left stay.
+        next.state.free_attempts += 1;
         next.state.reason = None;
         next.state.host_id = None;
         next.state.gpu_indices.clear();
@@ -445,6 +447,11 @@ mod tests {
         // The next assignment is attempt 2, and the job still may not retry.
         let again = change.job.assign("h", vec![0], later(), NOW).job;
         assert_eq!(again.state.attempt, 2);
+        assert!(!again.retries_left());
+        let mut one_retry = queued(1).assign("h", vec![0], later(), NOW).job;
+        one_retry = one_retry.requeue_unreceived(NOW).job;
+        let second = one_retry.assign("h", vec![0], later(), NOW).job;
+        assert!(second.retries_left(), "the unreceived attempt used no retry");
     }
 
     #[test]
