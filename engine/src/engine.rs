@@ -36,8 +36,8 @@ use trainyard_core::work::{
     AttemptRef, FinishedReport, PollRequest, PollResponse, ResumeFiles, StartedReport,
 };
 use trainyard_core::{
-    protocol, FleetCounts, Heartbeat, HostQuery, HostView, HostsPage, JobDetail, JobStatus, JobView,
-    MetricSeries, MetricSummary, Priority, ServerStatus, SubmitOptions, SubmitResult,
+    protocol, FleetCounts, Heartbeat, HostQuery, HostView, HostsPage, JobDetail, JobStatus,
+    JobView, MetricSeries, MetricSummary, Priority, ServerStatus, SubmitOptions, SubmitResult,
 };
 
 use crate::clock::Clock;

@@ -56,6 +56,9 @@ pub enum Command {
     Model(crate::models_cli::ModelArgs),
     /// Import existing runs into a running server (`import tensorboard DIR`).
     Import(crate::import_cli::ImportArgs),
+    /// Queue a failed, cancelled or lost job again from its last synced
+    /// checkpoint (`resume JOB_ID`); it uses none of its retries.
+    Resume(crate::resume_cli::ResumeArgs),
 }
 
 #[derive(Debug, Args)]

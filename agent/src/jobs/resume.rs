@@ -138,10 +138,7 @@ async fn download(
         .url::<()>(&format!("{api_path}/"))
         .map_err(|_| format!("cannot build the URL for {api_path}"))?;
     let url = with_file_path(base, &entry.path)?;
-    let mut response = ctx
-        .api
-        .download_url(url, &entry.path, FILE_TIMEOUT)
-        .await?;
+    let mut response = ctx.api.download_url(url, &entry.path, FILE_TIMEOUT).await?;
     let part = target.with_file_name(format!(
         "{}.part",
         target.file_name().unwrap_or_default().to_string_lossy()

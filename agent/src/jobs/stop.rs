@@ -88,6 +88,9 @@ mod tests {
             StopCause::from(StopReason::Preempted).outcome(),
             Outcome::Preempted
         );
-        assert!(!StopCause::Preempted.drops_reports(), "the server must hear it ended");
+        assert!(
+            !StopCause::Preempted.drops_reports(),
+            "the server must hear it ended"
+        );
     }
 }

@@ -36,7 +36,10 @@ impl RunFileStore {
                 continue;
             }
             let files = self.list(earlier).await?;
-            if files.iter().any(|f| !AGENT_WRITTEN.contains(&f.path.as_str())) {
+            if files
+                .iter()
+                .any(|f| !AGENT_WRITTEN.contains(&f.path.as_str()))
+            {
                 return Ok(Some((earlier, files)));
             }
         }

@@ -172,15 +172,16 @@ impl Job {
         state.duration_ms = Some(i64::try_from(report.duration_ms).unwrap_or(i64::MAX));
         state.exit_code = report.exit_code;
         // A preemption's own words do not describe a job a user cancelled.
-        let error = report.error.clone().filter(|_| report.outcome != Outcome::Preempted);
+        let error = report
+            .error
+            .clone()
+            .filter(|_| report.outcome != Outcome::Preempted);
         state.reason = error.or_else(|| match (state.status, report.signal) {
-                (JobStatus::Cancelled, _) => Some("cancelled".into()),
-                (_, Some(signal)) => Some(format!("killed by signal {signal}")),
-                (JobStatus::Failed, None) => {
-                    report.exit_code.map(|c| format!("exited with code {c}"))
-                }
-                _ => None,
-            });
+            (JobStatus::Cancelled, _) => Some("cancelled".into()),
+            (_, Some(signal)) => Some(format!("killed by signal {signal}")),
+            (JobStatus::Failed, None) => report.exit_code.map(|c| format!("exited with code {c}")),
+            _ => None,
+        });
         Change::with_attempt(next, now_ms)
     }
 
@@ -248,7 +249,9 @@ impl Job {
         let why = match self.state.status {
             JobStatus::Failed | JobStatus::Cancelled | JobStatus::Lost => None,
             JobStatus::Succeeded => Some("it succeeded; re-run it to train again".to_string()),
-            other => Some(format!("it is {other}; only failed, cancelled or lost jobs resume")),
+            other => Some(format!(
+                "it is {other}; only failed, cancelled or lost jobs resume"
+            )),
         };
         if let Some(why) = why {
             return Err(EngineError::NotResumable { id: self.id(), why });
@@ -451,7 +454,10 @@ mod tests {
         let mut one_retry = queued(1).assign("h", vec![0], later(), NOW).job;
         one_retry = one_retry.requeue_unreceived(NOW).job;
         let second = one_retry.assign("h", vec![0], later(), NOW).job;
-        assert!(second.retries_left(), "the unreceived attempt used no retry");
+        assert!(
+            second.retries_left(),
+            "the unreceived attempt used no retry"
+        );
     }
 
     #[test]
@@ -647,7 +653,12 @@ mod tests {
         let change = asked.finish(&report(Outcome::Preempted, None, Some(15)), NOW);
         let s = &change.job.state;
         assert_eq!(
-            (s.status, s.free_attempts, s.preempted_for, s.host_id.clone()),
+            (
+                s.status,
+                s.free_attempts,
+                s.preempted_for,
+                s.host_id.clone()
+            ),
             (JobStatus::Queued, 1, None, None)
         );
         let row = change.attempt.expect("the attempt is closed");
@@ -664,8 +675,15 @@ mod tests {
             .assign("h", vec![0], later(), NOW)
             .job;
         assert!(with_one.retries_left(), "the one retry is intact");
-        assert!(with_one.assignment(std::time::Duration::from_secs(1)).resume);
-        assert_eq!(with_one.lose("lease expired", NOW).job.state.status, JobStatus::Queued);
+        assert!(
+            with_one
+                .assignment(std::time::Duration::from_secs(1))
+                .resume
+        );
+        assert_eq!(
+            with_one.lose("lease expired", NOW).job.state.status,
+            JobStatus::Queued
+        );
     }
 
     #[test]
@@ -677,11 +695,19 @@ mod tests {
         let change = cancelled.finish(&report(Outcome::Preempted, None, Some(15)), NOW);
         assert_eq!(change.job.state.status, JobStatus::Cancelled);
         assert!(
-            running(0).cancel(NOW).expect("asked").job.preempt(9).is_none(),
+            running(0)
+                .cancel(NOW)
+                .expect("asked")
+                .job
+                .preempt(9)
+                .is_none(),
             "a job being cancelled is not preempted"
         );
         let lost = asked.lose("lease expired", NOW).job;
-        assert_eq!(lost.state.preempted_for, None, "a lost attempt ends the preemption");
+        assert_eq!(
+            lost.state.preempted_for, None,
+            "a lost attempt ends the preemption"
+        );
     }
 
     #[test]
@@ -692,7 +718,13 @@ mod tests {
         let change = failed.resume(NOW).expect("a failed job resumes");
         let s = &change.job.state;
         assert_eq!(
-            (s.status, s.attempt, s.free_attempts, s.finished_ms, s.exit_code),
+            (
+                s.status,
+                s.attempt,
+                s.free_attempts,
+                s.finished_ms,
+                s.exit_code
+            ),
             (JobStatus::Queued, 1, 1, None, None)
         );
         assert_eq!(s.reason.as_deref(), Some("resumed from attempt 1"));
@@ -704,7 +736,9 @@ mod tests {
             Some("given up: the job was resumed".into())
         );
         for refused in [
-            running(0).finish(&report(Outcome::Succeeded, Some(0), None), NOW).job,
+            running(0)
+                .finish(&report(Outcome::Succeeded, Some(0), None), NOW)
+                .job,
             running(0),
             queued(0),
         ] {

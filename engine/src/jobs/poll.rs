@@ -165,7 +165,9 @@ impl Scheduler {
                 self.commit(&mut queue, assigned).await?;
             }
             if self.settings.preempt {
-                let stops = self.preempt_for_waiting(&mut queue, host, &capacity, hosts).await?;
+                let stops = self
+                    .preempt_for_waiting(&mut queue, host, &capacity, hosts)
+                    .await?;
                 response.stop.extend(stops);
             }
         }

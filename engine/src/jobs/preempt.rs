@@ -97,7 +97,8 @@ fn victims_for(
 ) -> Option<Vec<i64>> {
     let min_memory = spec.min_gpu_memory_mb.unwrap_or(0);
     let usable = |g: &FreeGpu| {
-        g.free_memory_mb >= min_memory && (spec.gpu_ids.is_empty() || spec.gpu_ids.contains(&g.index))
+        g.free_memory_mb >= min_memory
+            && (spec.gpu_ids.is_empty() || spec.gpu_ids.contains(&g.index))
     };
     let have = free.iter().filter(|g| usable(g)).count();
     let need = (spec.gpus as usize).checked_sub(have).filter(|n| *n > 0)?;
@@ -235,8 +236,7 @@ mod tests {
         );
         let four = spec(10, 4);
         assert_eq!(
-            decide(&[(&four, Priority::High)], &[gpu(3)], &busy)
-                .map(|d| d.victims.len()),
+            decide(&[(&four, Priority::High)], &[gpu(3)], &busy).map(|d| d.victims.len()),
             Some(2)
         );
         let five = spec(11, 5);
@@ -277,7 +277,14 @@ mod tests {
             priority: Priority::High,
         }];
         assert_eq!(
-            choose(waiting.into_iter(), "h", &[], &busy, &HashSet::new(), |_| true),
+            choose(
+                waiting.into_iter(),
+                "h",
+                &[],
+                &busy,
+                &HashSet::new(),
+                |_| true
+            ),
             None,
             "another host can take it now"
         );

@@ -64,7 +64,7 @@ impl Scheduler {
         let fleet = hosts.snapshot();
         let decision = choose(
             queue.queued().map(|job| Waiting {
-                spec: &*job.spec,
+                spec: &job.spec,
                 priority: job.priority,
             }),
             host,
@@ -102,7 +102,12 @@ impl Scheduler {
 
 /// Whether a healthy host other than `host` has enough GPUs that no job of
 /// the server's holds for `spec` now (it will take it at its next poll).
-fn fits_elsewhere(spec: &JobSpec, host: &str, fleet: &[std::sync::Arc<HostView>], queue: &JobQueue) -> bool {
+fn fits_elsewhere(
+    spec: &JobSpec,
+    host: &str,
+    fleet: &[std::sync::Arc<HostView>],
+    queue: &JobQueue,
+) -> bool {
     if spec.host_pin.is_some() {
         return false;
     }
@@ -120,7 +125,9 @@ fn fits_elsewhere(spec: &JobSpec, host: &str, fleet: &[std::sync::Arc<HostView>]
                 .gpus
                 .iter()
                 .filter(|g| !used.contains(&g.index))
-                .filter(|g| (g.memory_total_bytes.saturating_sub(g.memory_used_bytes) >> 20) >= min_memory)
+                .filter(|g| {
+                    (g.memory_total_bytes.saturating_sub(g.memory_used_bytes) >> 20) >= min_memory
+                })
                 .filter(|g| spec.gpu_ids.is_empty() || spec.gpu_ids.contains(&g.index))
                 .count();
             free >= spec.gpus as usize

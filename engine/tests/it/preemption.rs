@@ -121,7 +121,11 @@ async fn a_high_job_preempts_a_low_one_which_is_requeued_to_resume_without_a_ret
         .expect("the end is accepted");
     let requeued = view(&engine, low).await;
     assert_eq!(
-        (requeued.status, requeued.free_attempts, requeued.preempted_for),
+        (
+            requeued.status,
+            requeued.free_attempts,
+            requeued.preempted_for
+        ),
         (JobStatus::Queued, 1, None)
     );
     let attempts = engine.job(low).await.expect("the job exists").attempts;
@@ -177,7 +181,10 @@ async fn a_preempted_job_that_ignores_term_is_killed_and_still_requeued() {
         .await
         .expect("the end is accepted");
     let requeued = view(&engine, low).await;
-    assert_eq!((requeued.status, requeued.free_attempts), (JobStatus::Queued, 1));
+    assert_eq!(
+        (requeued.status, requeued.free_attempts),
+        (JobStatus::Queued, 1)
+    );
     let attempts = engine.job(low).await.expect("the job exists").attempts;
     assert!(attempts[0]
         .reason
@@ -212,7 +219,12 @@ async fn a_job_pinned_to_another_host_preempts_nothing_here() {
     )
     .await;
     assert!(poll(&engine, vec![], vec![first]).await.stop.is_empty());
-    submit(&engine, Priority::High, "command: [\"x\"]\ngpus: 1\nhost: h\n").await;
+    submit(
+        &engine,
+        Priority::High,
+        "command: [\"x\"]\ngpus: 1\nhost: h\n",
+    )
+    .await;
     assert_eq!(poll(&engine, vec![], vec![first]).await.stop.len(), 1);
 }
 
@@ -266,11 +278,18 @@ async fn resume_needs_an_ended_job_with_synced_files_and_hands_them_to_the_next_
     );
     let answer = poll(&engine, vec![0], vec![]).await;
     let second = &answer.assign[0];
-    assert_eq!((second.job_id, second.attempt, second.resume), (job, 2, true));
+    assert_eq!(
+        (second.job_id, second.attempt, second.resume),
+        (job, 2, true)
+    );
     let files = engine.resume_files(at(second)).await.expect("listed");
     assert_eq!(files.from_attempt, Some(1));
     assert_eq!(
-        files.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+        files
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>(),
         ["ckpt/checkpoint.json"]
     );
     let (full, size) = engine
@@ -278,10 +297,7 @@ async fn resume_needs_an_ended_job_with_synced_files_and_hands_them_to_the_next_
         .await
         .expect("found");
     assert_eq!(size, 13);
-    assert_eq!(
-        std::fs::read(full).expect("readable"),
-        b"{\"epoch\": 3}\n"
-    );
+    assert_eq!(std::fs::read(full).expect("readable"), b"{\"epoch\": 3}\n");
     assert!(matches!(
         engine.locate_resume_file(at(second), "../x").await,
         Err(EngineError::BadRunPath { .. })
@@ -320,7 +336,8 @@ async fn a_retried_attempt_continues_the_series_without_repeating_steps() {
     let answer = poll(&engine, vec![0], vec![]).await;
     let second = at(&answer.assign[0]);
     // Its checkpoint was from step 2: it repeats step 3, then goes on.
-    let lines = "TRAINYARD_METRIC::{\"step\":3,\"loss\":30}\nTRAINYARD_METRIC::{\"step\":4,\"loss\":4}\n";
+    let lines =
+        "TRAINYARD_METRIC::{\"step\":3,\"loss\":30}\nTRAINYARD_METRIC::{\"step\":4,\"loss\":4}\n";
     engine
         .append_log(second, 0, lines.as_bytes())
         .await

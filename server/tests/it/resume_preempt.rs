@@ -8,6 +8,8 @@ use std::time::Duration;
 use trainyard_core::protocol::paths;
 use trainyard_core::{ApiErrorBody, JobDetail, JobStatus, JobView, MetricSeries};
 use trainyard_engine::JobSettings;
+use trainyard_server::remote::ServerArgs;
+use trainyard_server::resume_cli::{self, ResumeArgs};
 
 use crate::harness::{config, get_raw, until, TestServer, KEY};
 use crate::jobs_support::{agent_config, log_of, submit, wait_status};
@@ -39,7 +41,11 @@ async fn server(dir: &std::path::Path, preempt: bool) -> (TestServer, String) {
 /// `epoch` or later.
 async fn wait_checkpoint(base: &str, id: i64, epoch: u64) {
     until(&format!("job {id} checkpointed epoch {epoch}"), || async {
-        let answer = get_raw(base, &format!("{}checkpoint.json", paths::run_files_prefix(id))).await;
+        let answer = get_raw(
+            base,
+            &format!("{}checkpoint.json", paths::run_files_prefix(id)),
+        )
+        .await;
         if !answer.status().is_success() {
             return None;
         }
@@ -83,7 +89,12 @@ async fn post(base: &str, path: &str) -> reqwest::Response {
 async fn a_lost_job_is_retried_elsewhere_from_its_checkpoint_with_one_continuous_series() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let (_server, base) = server(dir.path(), false).await;
-    let a = KillableAgent::start(agent_config(base.clone(), "host-a", 1, &dir.path().join("a")));
+    let a = KillableAgent::start(agent_config(
+        base.clone(),
+        "host-a",
+        1,
+        &dir.path().join("a"),
+    ));
     // A checkpoint about every 2 s: one that holds still long enough for
     // the agent to ship it mid-run, while the metrics run ahead of it.
     let job = submit(&base, &training(20, 2, "retries: 1\n")).await.jobs[0].id;
@@ -91,7 +102,12 @@ async fn a_lost_job_is_retried_elsewhere_from_its_checkpoint_with_one_continuous
     a.kill();
     // Only now does a second host exist, so the retry runs there, with the
     // files the server has: host-a's run dir is out of reach.
-    let b = KillableAgent::start(agent_config(base.clone(), "host-b", 1, &dir.path().join("b")));
+    let b = KillableAgent::start(agent_config(
+        base.clone(),
+        "host-b",
+        1,
+        &dir.path().join("b"),
+    ));
     let done = wait_status(&base, job, JobStatus::Succeeded).await;
     let attempts: Vec<_> = done
         .attempts
@@ -106,7 +122,10 @@ async fn a_lost_job_is_retried_elsewhere_from_its_checkpoint_with_one_continuous
         ]
     );
     let log = log_of(&base, job).await;
-    assert!(log.contains("trainyard-agent: resuming from attempt 1"), "{log}");
+    assert!(
+        log.contains("trainyard-agent: resuming from attempt 1"),
+        "{log}"
+    );
     assert!(log.contains("resuming after epoch"), "{log}");
     assert!(!log.contains("epoch 1/20"), "it did not start over: {log}");
     assert_eq!(steps(&base, job, "loss").await, one_to(20));
@@ -118,13 +137,25 @@ async fn a_lost_job_is_retried_elsewhere_from_its_checkpoint_with_one_continuous
 async fn a_cancelled_job_resumed_by_a_user_continues_from_its_checkpoint() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let (_server, base) = server(dir.path(), false).await;
-    let agent = KillableAgent::start(agent_config(base.clone(), "gpu-a", 1, &dir.path().join("a")));
+    let agent = KillableAgent::start(agent_config(
+        base.clone(),
+        "gpu-a",
+        1,
+        &dir.path().join("a"),
+    ));
     let job = submit(&base, &training(15, 2, "")).await.jobs[0].id;
     wait_checkpoint(&base, job, 2).await;
-    assert!(post(&base, &format!("/api/v1/jobs/{job}/cancel")).await.status().is_success());
+    assert!(post(&base, &format!("/api/v1/jobs/{job}/cancel"))
+        .await
+        .status()
+        .is_success());
     wait_status(&base, job, JobStatus::Cancelled).await;
 
-    let resumed: JobView = post(&base, &paths::job_resume(job)).await.json().await.expect("JSON");
+    let resumed: JobView = post(&base, &paths::job_resume(job))
+        .await
+        .json()
+        .await
+        .expect("JSON");
     assert_eq!((resumed.id, resumed.status), (job, JobStatus::Queued));
     let done = wait_status(&base, job, JobStatus::Succeeded).await;
     assert!(done.job.attempt >= 2 && done.job.free_attempts >= 1);
@@ -137,8 +168,31 @@ async fn a_cancelled_job_resumed_by_a_user_continues_from_its_checkpoint() {
     let body: ApiErrorBody = again.json().await.expect("JSON");
     assert_eq!(body.code, "not_resumable");
     assert!(body.message.contains("succeeded"), "{}", body.message);
-    assert_eq!(post(&base, &paths::job_resume(job + 99)).await.status(), 404);
+    assert_eq!(
+        post(&base, &paths::job_resume(job + 99)).await.status(),
+        404
+    );
     assert_eq!(post(&base, "/api/v1/jobs/abc/resume").await.status(), 400);
+    // `trainyard resume` says the same, naming the job.
+    let cli = |job| ResumeArgs {
+        job,
+        server: ServerArgs {
+            url: base.clone(),
+            api_key: Some(KEY.into()),
+        },
+    };
+    let refused = resume_cli::run(cli(job))
+        .await
+        .expect_err("a succeeded job is refused");
+    let message = format!("{refused:#}");
+    assert!(
+        message.contains(&format!("resume job {job}")) && message.contains("succeeded"),
+        "{message}"
+    );
+    let unknown = resume_cli::run(cli(job + 99))
+        .await
+        .expect_err("no such job");
+    assert!(format!("{unknown:#}").contains("404"), "{unknown:#}");
     agent.kill();
 }
 
@@ -146,12 +200,23 @@ async fn a_cancelled_job_resumed_by_a_user_continues_from_its_checkpoint() {
 async fn a_high_job_preempts_a_low_one_which_checkpoints_and_resumes_without_a_retry() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let (_server, base) = server(dir.path(), true).await;
-    let agent = KillableAgent::start(agent_config(base.clone(), "gpu-a", 1, &dir.path().join("a")));
-    let low = submit(&base, &training(15, 2, "priority: low\n")).await.jobs[0].id;
-    wait_checkpoint(&base, low, 2).await;
-    let high = submit(&base, "gpus: 1\npriority: high\ncommand: [\"sh\", \"-c\", \"echo high ran\"]\n")
+    let agent = KillableAgent::start(agent_config(
+        base.clone(),
+        "gpu-a",
+        1,
+        &dir.path().join("a"),
+    ));
+    let low = submit(&base, &training(15, 2, "priority: low\n"))
         .await
         .jobs[0]
+        .id;
+    wait_checkpoint(&base, low, 2).await;
+    let high = submit(
+        &base,
+        "gpus: 1\npriority: high\ncommand: [\"sh\", \"-c\", \"echo high ran\"]\n",
+    )
+    .await
+    .jobs[0]
         .id;
     let high_done = wait_status(&base, high, JobStatus::Succeeded).await;
     let done = wait_status(&base, low, JobStatus::Succeeded).await;
@@ -193,7 +258,12 @@ async fn a_high_job_preempts_a_low_one_which_checkpoints_and_resumes_without_a_r
 async fn a_preempted_job_that_ignores_term_is_killed_after_its_grace_and_requeued() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let (_server, base) = server(dir.path(), true).await;
-    let agent = KillableAgent::start(agent_config(base.clone(), "gpu-a", 1, &dir.path().join("a")));
+    let agent = KillableAgent::start(agent_config(
+        base.clone(),
+        "gpu-a",
+        1,
+        &dir.path().join("a"),
+    ));
     // The second attempt says whether it got a resume dir (nothing of its
     // own was synced by the first: it must not).
     let stubborn = "gpus: 1\npriority: low\ncommand: [\"sh\", \"-c\", \"if [ $TRAINYARD_ATTEMPT = 2 ]; then echo resume=${TRAINYARD_RESUME_DIR:-none}; exit 0; fi; trap '' TERM; echo started; sleep 60\"]\n";
@@ -202,7 +272,10 @@ async fn a_preempted_job_that_ignores_term_is_killed_after_its_grace_and_requeue
         log_of(&base, low).await.contains("started").then_some(())
     })
     .await;
-    let high = submit(&base, "gpus: 1\npriority: high\ncommand: [\"true\"]\n").await.jobs[0].id;
+    let high = submit(&base, "gpus: 1\npriority: high\ncommand: [\"true\"]\n")
+        .await
+        .jobs[0]
+        .id;
     wait_status(&base, high, JobStatus::Succeeded).await;
     let done: JobDetail = wait_status(&base, low, JobStatus::Succeeded).await;
     let first = &done.attempts[0];
