@@ -189,6 +189,15 @@ pub struct JobView {
     /// components' active versions.
     #[serde(default)]
     pub code_from: Option<i64>,
+    /// Attempts that used no retry: those preempted for a higher-priority
+    /// job, those a user's *Resume* started, and assignments their agent
+    /// never received.
+    #[serde(default)]
+    pub free_attempts: u32,
+    /// While set, the running attempt is being stopped (TERM, then KILL
+    /// after the grace) to make room for this job; it is then requeued.
+    #[serde(default)]
+    pub preempted_for: Option<i64>,
 }
 
 impl JobView {

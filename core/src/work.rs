@@ -81,6 +81,24 @@ pub struct Assignment {
     /// command with those placeholders unfilled (and it fails).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serve: Option<ServeSpec>,
+    /// A later attempt (a retry, a preempted job's return, a *Resume*):
+    /// before starting, the agent asks for the previous attempt's synced
+    /// run files (`…/resume`) and, if there are any, puts them in a resume
+    /// dir named by `TRAINYARD_RESUME_DIR`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resume: bool,
+}
+
+/// Answer to `GET /api/v1/agents/jobs/{job}/attempts/{n}/resume`: the
+/// synced run files of the newest earlier attempt that has any.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResumeFiles {
+    /// The attempt the files come from; `None` when no earlier attempt
+    /// has synced files (nothing to resume).
+    #[serde(default)]
+    pub from_attempt: Option<u32>,
+    #[serde(default)]
+    pub files: Vec<crate::sync::FileEntry>,
 }
 
 /// What a serving attempt needs beyond a job's usual fields.
@@ -116,6 +134,10 @@ pub enum StopReason {
     Cancelled,
     /// A newer attempt replaced it, or the server does not know it.
     Superseded,
+    /// A higher-priority job needs its GPUs (`--preempt`): it gets its
+    /// grace period to checkpoint and is requeued to resume. Sent only by
+    /// servers started with `--preempt`.
+    Preempted,
 }
 
 /// One attempt to stop: TERM to its process group, then KILL after a grace.
@@ -149,6 +171,9 @@ pub enum Outcome {
     /// retries remain, as for an expired lease. Agents send it only to
     /// servers that know it (protocol 1 servers from this version on).
     Lost,
+    /// Stopped because of a `preempted` stop order: the server requeues
+    /// the job without counting a retry.
+    Preempted,
 }
 
 /// Body of `POST /api/v1/agents/jobs/{job}/attempts/{n}/finished`.

@@ -33,10 +33,12 @@ use trainyard_core::serving::{ServeRequest, ServingView};
 use trainyard_core::sync::{AppendQuery, FileEntry, SyncStatus, UploadAck, UploadQuery};
 use trainyard_core::telemetry::{FleetTelemetry, HostTelemetry, TelemetryWindow};
 use trainyard_core::webhooks::{DeliveryView, NewWebhook, WebhookView};
-use trainyard_core::work::{AttemptRef, FinishedReport, PollRequest, PollResponse, StartedReport};
+use trainyard_core::work::{
+    AttemptRef, FinishedReport, PollRequest, PollResponse, ResumeFiles, StartedReport,
+};
 use trainyard_core::{
-    protocol, FleetCounts, Heartbeat, HostQuery, HostView, HostsPage, JobDetail, JobView,
-    MetricSeries, MetricSummary, Priority, ServerStatus, SubmitOptions, SubmitResult,
+    protocol, FleetCounts, Heartbeat, HostQuery, HostView, HostsPage, JobDetail, JobStatus,
+    JobView, MetricSeries, MetricSummary, Priority, ServerStatus, SubmitOptions, SubmitResult,
 };
 
 use crate::clock::Clock;
@@ -480,6 +482,30 @@ impl Engine {
         self.scheduler.rerun_job(id, false).await
     }
 
+    /// Queues a failed, cancelled or lost job again as its next attempt,
+    /// starting from the newest attempt's synced files (its checkpoints);
+    /// refused with a reason when there is nothing to resume.
+    pub async fn resume_job(&self, id: i64) -> Result<JobView, EngineError> {
+        let view = self.scheduler.job_view(id).await?;
+        let next = AttemptRef {
+            job_id: id,
+            attempt: view.attempt + 1,
+        };
+        let resumable = matches!(
+            view.status,
+            JobStatus::Failed | JobStatus::Cancelled | JobStatus::Lost
+        );
+        if resumable && view.attempt > 0 && self.files.resume_source(next).await?.is_none() {
+            return Err(EngineError::NotResumable {
+                id,
+                why: "none of its attempts synced any run files (checkpoints) to resume from; \
+                      re-run it to start afresh"
+                    .into(),
+            });
+        }
+        self.scheduler.resume_job(id).await
+    }
+
     /// Queues a new job that runs a finished job's exact code too: its
     /// agent syncs the old job's manifest, not the active versions.
     pub async fn rerun_job_exactly(&self, id: i64) -> Result<JobView, EngineError> {
@@ -509,6 +535,10 @@ impl Engine {
     pub async fn poll(&self, req: PollRequest) -> Result<PollResponse, EngineError> {
         let mut response = self.scheduler.poll(req, &self.hosts).await?;
         self.models.attach_serve_specs(&mut response).await?;
+        for later in response.assign.iter().filter(|a| a.resume) {
+            // Before its agent hears of it: nothing it logs comes earlier.
+            self.metrics.attempt_resumes(later.job_id).await;
+        }
         Ok(response)
     }
 
@@ -560,6 +590,23 @@ impl Engine {
     }
 
     // ---- run files: what agents send --------------------------------------
+
+    /// The synced files of the newest earlier attempt, for a later attempt
+    /// to resume from (an empty list: nothing to resume).
+    pub async fn resume_files(&self, at: AttemptRef) -> Result<ResumeFiles, EngineError> {
+        self.files.resume_files_for_agent(at, &self.scheduler).await
+    }
+
+    /// Where one of the files a later attempt resumes from is, and its size.
+    pub async fn locate_resume_file(
+        &self,
+        at: AttemptRef,
+        path: &str,
+    ) -> Result<(PathBuf, u64), EngineError> {
+        self.files
+            .resume_file_for_agent(at, path, &self.scheduler)
+            .await
+    }
 
     /// Every file and unfinished upload the server has of an attempt.
     pub async fn sync_status(&self, at: AttemptRef) -> Result<SyncStatus, EngineError> {

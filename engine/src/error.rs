@@ -42,6 +42,10 @@ pub enum EngineError {
     JobNotQueued { id: i64, status: JobStatus },
     #[error("job {id} is {status}; only finished or lost jobs can be re-run")]
     JobNotFinished { id: i64, status: JobStatus },
+    /// *Resume* of a job that cannot be resumed; the text says why and what
+    /// to do instead.
+    #[error("job {id} cannot be resumed: {why}")]
+    NotResumable { id: i64, why: String },
     /// A report from an attempt that is no longer the job's current one.
     #[error("job {} attempt {} was superseded (cancelled, requeued or finished); stop it", .0.job_id, .0.attempt)]
     Superseded(AttemptRef),
@@ -217,6 +221,7 @@ impl EngineError {
             EngineError::JobFinished { .. } => (codes::JOB_FINISHED, Conflict),
             EngineError::JobNotQueued { .. } => (codes::JOB_NOT_QUEUED, Conflict),
             EngineError::JobNotFinished { .. } => (codes::JOB_NOT_FINISHED, Conflict),
+            EngineError::NotResumable { .. } => (codes::NOT_RESUMABLE, Conflict),
             EngineError::Superseded(_) => (codes::SUPERSEDED, Conflict),
             EngineError::LogOffsetMismatch { .. } => (codes::OFFSET_MISMATCH, Conflict),
             EngineError::LogTooLarge { .. } => (codes::LOG_TOO_LARGE, TooLarge),

@@ -56,6 +56,9 @@ pub enum Command {
     Model(crate::models_cli::ModelArgs),
     /// Import existing runs into a running server (`import tensorboard DIR`).
     Import(crate::import_cli::ImportArgs),
+    /// Queue a failed, cancelled or lost job again from its last synced
+    /// checkpoint (`resume JOB_ID`); it uses none of its retries.
+    Resume(crate::resume_cli::ResumeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +105,11 @@ pub struct ServeArgs {
     /// Seconds an agent may go silent before its running jobs are lost (and requeued if retries remain).
     #[arg(long, env = "TRAINYARD_LEASE", default_value_t = 60.0)]
     pub lease: f64,
+    /// Let a high-priority job that cannot be placed stop the lowest-priority
+    /// running jobs of one host (TERM, the agent's kill grace to checkpoint,
+    /// then KILL); they are requeued to resume and use no retry.
+    #[arg(long, env = "TRAINYARD_PREEMPT")]
+    pub preempt: bool,
     /// Largest run file (checkpoint, CSV, log) an agent may upload, in MiB.
     #[arg(long, env = "TRAINYARD_MAX_FILE_MB", default_value_t = 20_480)]
     pub max_file_mb: u64,
@@ -196,6 +204,7 @@ impl ServeArgs {
             lease: seconds("--lease", self.lease)?,
             max_sweep_size: self.max_sweep_size,
             default_command,
+            preempt: self.preempt,
         };
         if self.max_file_mb == 0 {
             return Err(SettingsError::MaxFileMb);

@@ -11,6 +11,7 @@ pub mod launch_cli;
 mod local_agent;
 pub mod models_cli;
 pub mod remote;
+pub mod resume_cli;
 pub mod runs_cli;
 pub mod settings;
 mod shutdown;

@@ -34,6 +34,7 @@ async fn run() -> ExitCode {
         Command::Runs(args) => trainyard_server::runs_cli::run(args).await,
         Command::Model(args) => trainyard_server::models_cli::run(args).await,
         Command::Import(args) => trainyard_server::import_cli::run(args).await,
+        Command::Resume(args) => trainyard_server::resume_cli::run(args).await,
         Command::Launch(args) => trainyard_server::launch_cli::run(args).await,
         Command::Catalog(args) => trainyard_server::launch_cli::run_catalog(args).await,
         Command::Submit(args) => match trainyard_server::submit::run(args).await {

@@ -149,6 +149,16 @@ impl WorkClient {
         let url = self
             .url::<()>(path)
             .map_err(|_| format!("cannot build the URL for {path}"))?;
+        self.download_url(url, path, timeout).await
+    }
+
+    /// [`WorkClient::download`] of a built URL; `path` names it in errors.
+    pub async fn download_url(
+        &self,
+        url: Url,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Response, String> {
         let builder = with_agent_headers(
             self.http.get(url).timeout(timeout),
             self.authorization.as_ref(),

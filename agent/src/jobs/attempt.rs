@@ -195,10 +195,16 @@ async fn launch(
         Some(spec) => Some(serving::prepare(ctx, attempt, spec, &dir.log()).await?),
         None => None,
     };
+    let resume = if assignment.resume {
+        super::resume::fetch(ctx, attempt, dir.path(), &dir.log()).await
+    } else {
+        None
+    };
     let paths = RunPaths {
         run_dir: dir.path(),
         config: &dir.config(),
         serve: serve.as_ref(),
+        resume: resume.as_deref(),
     };
     let command =
         prepare(assignment, &paths, &ctx.agent_cwd, &ctx.tracking).map_err(|e| e.to_string())?;

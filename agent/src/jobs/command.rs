@@ -43,6 +43,8 @@ pub(crate) struct RunPaths<'a> {
     pub config: &'a Path,
     /// A serving attempt's `{model_dir}` and `{port}`.
     pub serve: Option<&'a super::serving::ServeVars>,
+    /// The previous attempt's files, when there are some to resume from.
+    pub resume: Option<&'a Path>,
 }
 
 /// Where a job's MLflow logging goes: this agent's server, which speaks
@@ -108,6 +110,9 @@ pub(crate) fn prepare(
     .map(|(key, value)| (key.to_string(), value))
     .collect::<Vec<_>>();
     let mut env = env;
+    if let Some(dir) = paths.resume {
+        env.push(("TRAINYARD_RESUME_DIR".into(), dir.display().to_string()));
+    }
     if paths.serve.is_some() {
         env.push(("TRAINYARD_MODEL_DIR".into(), model_dir.clone()));
         env.push(("TRAINYARD_SERVE_PORT".into(), port.clone()));
@@ -174,6 +179,7 @@ mod tests {
             lease_ms: 60_000,
             fence: true,
             serve: None,
+            resume: false,
         }
     }
 
@@ -182,6 +188,7 @@ mod tests {
             run_dir: Path::new("/w/runs/12-2"),
             config: Path::new("/w/runs/12-2/config.yaml"),
             serve: None,
+            resume: None,
         }
     }
 

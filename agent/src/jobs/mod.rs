@@ -16,6 +16,7 @@ mod process;
 mod recovery;
 mod registry;
 mod reporter;
+mod resume;
 mod retry;
 mod serving;
 mod slots;

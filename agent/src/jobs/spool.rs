@@ -219,6 +219,7 @@ mod tests {
             lease_ms: 1000,
             fence: false,
             serve: None,
+            resume: false,
         }
     }
 

@@ -11,6 +11,9 @@ pub(crate) enum StopCause {
     Cancel,
     /// The server gave the job to a newer attempt (a stop order or a 409).
     Superseded,
+    /// A higher-priority job needs its GPUs (a stop order with reason
+    /// `preempted`): the server requeues it to resume.
+    Preempted,
     /// No contact with the server for most of a fenced lease.
     Fenced,
     /// The job ran past its `timeout_secs`.
@@ -24,6 +27,7 @@ impl From<StopReason> for StopCause {
         match reason {
             StopReason::Cancelled => StopCause::Cancel,
             StopReason::Superseded => StopCause::Superseded,
+            StopReason::Preempted => StopCause::Preempted,
         }
     }
 }
@@ -33,6 +37,7 @@ impl StopCause {
     pub fn outcome(self) -> Outcome {
         match self {
             StopCause::Cancel => Outcome::Cancelled,
+            StopCause::Preempted => Outcome::Preempted,
             _ => Outcome::Failed,
         }
     }
@@ -42,6 +47,9 @@ impl StopCause {
         match self {
             StopCause::Cancel => None,
             StopCause::Superseded => Some("superseded by a newer attempt".into()),
+            StopCause::Preempted => {
+                Some("preempted: stopped to make room for a higher-priority job".into())
+            }
             StopCause::Fenced => Some(
                 "stopped by the agent: no contact with the server for most of the lease, \
                  so the job may already run elsewhere"
@@ -76,5 +84,13 @@ mod tests {
             Some("the agent was stopped")
         );
         assert!(StopCause::Fenced.drops_reports() && !StopCause::Cancel.drops_reports());
+        assert_eq!(
+            StopCause::from(StopReason::Preempted).outcome(),
+            Outcome::Preempted
+        );
+        assert!(
+            !StopCause::Preempted.drops_reports(),
+            "the server must hear it ended"
+        );
     }
 }

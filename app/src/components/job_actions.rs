@@ -1,10 +1,10 @@
-//! What a user can do to one job: re-prioritize, cancel, re-run.
+//! What a user can do to one job: re-prioritize, cancel, re-run, resume.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use trainyard_core::{JobStatus, JobView, Priority};
 
-use crate::server_fns::{cancel_job, rerun_job, set_job_priority};
+use crate::server_fns::{cancel_job, rerun_job, resume_job, set_job_priority};
 use crate::state::jobs::JobStore;
 
 /// A priority select while the job waits, else its priority as text.
@@ -60,14 +60,24 @@ pub fn JobButtons(
     /// Go to the new job's page after a re-run.
     #[prop(optional)]
     open_rerun: bool,
+    /// Offer *Resume* (from the last checkpoint) once it failed, was
+    /// cancelled or lost.
+    #[prop(optional)]
+    resume: bool,
 ) -> impl IntoView {
     let navigate = use_navigate();
     let jobs = expect_context::<JobStore>();
     let id = job.with_untracked(|j| j.id);
     let cancel = Action::new(move |_: &()| async move { cancel_job(id).await });
     let rerun = Action::new(move |_: &()| async move { rerun_job(id).await });
+    let resumed = Action::new(move |_: &()| async move { resume_job(id).await });
     Effect::new(move |_| {
         if let Some(Ok(view)) = cancel.value().get() {
+            jobs.upsert(view);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = resumed.value().get() {
             jobs.upsert(view);
         }
     });
@@ -89,12 +99,20 @@ pub fn JobButtons(
         )
     };
     let can_rerun = move || status().is_final() || status() == JobStatus::Lost;
+    let can_resume = move || {
+        resume
+            && matches!(
+                status(),
+                JobStatus::Failed | JobStatus::Cancelled | JobStatus::Lost
+            )
+    };
     let error = move || {
         cancel
             .value()
             .get()
             .and_then(|r| r.err())
             .or_else(|| rerun.value().get().and_then(|r| r.err()))
+            .or_else(|| resumed.value().get().and_then(|r| r.err()))
             .map(|e| view! { <span class="error small" role="alert">{e.to_string()}</span> })
     };
     view! {
@@ -123,6 +141,20 @@ pub fn JobButtons(
                     }
                 >
                     "Re-run with this config"
+                </button>
+            </Show>
+            <Show when=can_resume>
+                <button
+                    type="button"
+                    class="small-button"
+                    data-testid="resume-job"
+                    title="Queue it again from its last synced checkpoint"
+                    disabled=move || resumed.pending().get()
+                    on:click=move |_| {
+                        resumed.dispatch(());
+                    }
+                >
+                    "Resume"
                 </button>
             </Show>
             {error}

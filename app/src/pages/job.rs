@@ -113,7 +113,7 @@ fn JobBody(job: RwSignal<JobView>, detail: JobDetail) -> impl IntoView {
                 cancelling=Signal::derive(move || job.with(|j| j.cancel_requested))
             />
             <JobProgress id=id active=Signal::derive(move || job.with(|j| j.status == JobStatus::Running))/>
-            <JobButtons job=job open_rerun=true/>
+            <JobButtons job=job open_rerun=true resume=true/>
         </div>
         <div class="job-grid">
             <section class="card">

@@ -168,3 +168,9 @@ pub async fn set_job_priority(id: i64, priority: Priority) -> Result<JobView, Ui
 pub async fn rerun_job(id: i64) -> Result<JobView, UiError> {
     Ok(engine()?.rerun_job(id).await?)
 }
+
+/// Queues a failed, cancelled or lost job again from its last checkpoint.
+#[server(prefix = "/ui")]
+pub async fn resume_job(id: i64) -> Result<JobView, UiError> {
+    Ok(engine()?.resume_job(id).await?)
+}

@@ -37,6 +37,8 @@ pub const JOB_FINISHED: &str = "job_finished";
 pub const JOB_NOT_QUEUED: &str = "job_not_queued";
 /// Only finished jobs can be re-run (409).
 pub const JOB_NOT_FINISHED: &str = "job_not_finished";
+/// *Resume* of a job that succeeded, still runs, or left no synced files.
+pub const NOT_RESUMABLE: &str = "not_resumable";
 /// A report from an attempt that is no longer current (409).
 pub const SUPERSEDED: &str = "superseded";
 /// An append whose offset is not the server's size (409; the body has `size`).

@@ -25,6 +25,7 @@ pub mod route {
     pub const JOB_CANCEL: &str = "/jobs/{id}/cancel";
     pub const JOB_PRIORITY: &str = "/jobs/{id}/priority";
     pub const JOB_RERUN: &str = "/jobs/{id}/rerun";
+    pub const JOB_RESUME: &str = "/jobs/{id}/resume";
     pub const JOB_LOG: &str = "/jobs/{id}/log";
     pub const JOB_LOG_STREAM: &str = "/jobs/{id}/log/stream";
     pub const RUN_METRICS: &str = "/runs/{id}/metrics";
@@ -43,6 +44,8 @@ pub mod route {
     pub const ATTEMPT_UPLOAD: &str = "/agents/jobs/{job}/attempts/{attempt}/uploads/{*path}";
     pub const ATTEMPT_FINISHED: &str = "/agents/jobs/{job}/attempts/{attempt}/finished";
     pub const ATTEMPT_SERVING: &str = "/agents/jobs/{job}/attempts/{attempt}/serving";
+    pub const ATTEMPT_RESUME: &str = "/agents/jobs/{job}/attempts/{attempt}/resume";
+    pub const ATTEMPT_RESUME_FILE: &str = "/agents/jobs/{job}/attempts/{attempt}/resume/{*path}";
     /// CVLab-Kit's queue endpoint, under [`super::COMPAT_PREFIX`].
     pub const COMPAT_QUEUE_ADD: &str = "/queue/add";
     pub const JOB_MANIFEST: &str = "/jobs/{id}/manifest";
@@ -131,6 +134,8 @@ pub enum AttemptAction {
     Finished,
     /// A serving attempt answers its health path.
     Serving,
+    /// The previous attempt's synced files; with a path appended, one of them.
+    Resume,
 }
 
 impl AttemptAction {
@@ -143,6 +148,7 @@ impl AttemptAction {
             AttemptAction::Components => "components",
             AttemptAction::Finished => "finished",
             AttemptAction::Serving => "serving",
+            AttemptAction::Resume => "resume",
         }
     }
 }
@@ -274,6 +280,11 @@ pub fn job_manifest(id: i64) -> String {
 /// `/api/v1/jobs/{id}/rerun`
 pub fn job_rerun(id: i64) -> String {
     format!("{API_PREFIX}/jobs/{id}/rerun")
+}
+
+/// `/api/v1/jobs/{id}/resume`
+pub fn job_resume(id: i64) -> String {
+    format!("{API_PREFIX}/jobs/{id}/resume")
 }
 
 /// `/api/v1/components/versions/hash/{hash}`
@@ -498,6 +509,7 @@ mod tests {
             (AttemptAction::Files, route::ATTEMPT_FILES),
             (AttemptAction::Finished, route::ATTEMPT_FINISHED),
             (AttemptAction::Serving, route::ATTEMPT_SERVING),
+            (AttemptAction::Resume, route::ATTEMPT_RESUME),
         ];
         for (action, pattern) in cases {
             assert_eq!(attempt(at, action), api(pattern, &["7", "2"]));
@@ -533,6 +545,11 @@ mod tests {
         );
         assert_eq!(job_manifest(12), api(route::JOB_MANIFEST, &["12"]));
         assert_eq!(job_rerun(12), api(route::JOB_RERUN, &["12"]));
+        assert_eq!(job_resume(12), api(route::JOB_RESUME, &["12"]));
+        assert_eq!(
+            format!("{}/c.json", attempt(at, AttemptAction::Resume)),
+            api(route::ATTEMPT_RESUME_FILE, &["7", "2", "c.json"])
+        );
         assert_eq!(
             component_by_hash("ab"),
             api(route::COMPONENT_BY_HASH, &["ab"])

@@ -16,6 +16,7 @@ mod agent_sync;
 mod artifacts;
 mod disk;
 mod hashing;
+mod resume;
 mod uploads;
 
 pub use artifacts::DirEntry;

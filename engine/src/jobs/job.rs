@@ -53,6 +53,11 @@ pub(crate) struct AttemptState {
     /// What happened: why it failed, was lost, requeued or cancelled.
     pub reason: Option<String>,
     pub cancel_requested: bool,
+    /// Attempts that used no retry (preempted, started by *Resume*, or
+    /// never received by their agent).
+    pub free_attempts: u32,
+    /// The job the running attempt is being stopped for (preemption).
+    pub preempted_for: Option<i64>,
 }
 
 /// An unfinished job as the scheduler holds it.
@@ -101,6 +106,8 @@ impl Job {
                 exit_code: view.exit_code,
                 reason: view.reason,
                 cancel_requested: view.cancel_requested,
+                free_attempts: view.free_attempts,
+                preempted_for: view.preempted_for,
             },
             lease,
         }
@@ -159,7 +166,16 @@ impl Job {
             cancel_requested: state.cancel_requested,
             rerun_of: spec.rerun_of,
             code_from: spec.code_from,
+            free_attempts: state.free_attempts,
+            preempted_for: state.preempted_for,
         }
+    }
+
+    /// Whether a loss of the current attempt may still be retried: the
+    /// attempts so far, less those that used no retry, are within
+    /// `1 + retries`.
+    pub fn retries_left(&self) -> bool {
+        self.state.attempt.saturating_sub(self.state.free_attempts) <= self.spec.retries
     }
 
     /// The attempt row matching the current attempt, as assigned at `assigned_ms`.
@@ -194,9 +210,11 @@ impl Job {
             lease_ms: u64::try_from(lease.as_millis()).unwrap_or(u64::MAX),
             // With retries left, a lost attempt is run again elsewhere, so
             // the agent must kill it itself once it cannot renew.
-            fence: state.attempt <= spec.retries,
+            fence: self.retries_left(),
             // Filled in by the serving domain for its jobs.
             serve: None,
+            // Any later attempt may find its predecessor's files.
+            resume: state.attempt > 1,
         }
     }
 }
@@ -236,6 +254,8 @@ mod tests {
             cancel_requested: true,
             rerun_of: Some(1),
             code_from: Some(1),
+            free_attempts: 1,
+            preempted_for: Some(9),
         };
         let job = Job::from_row(
             JobRow {

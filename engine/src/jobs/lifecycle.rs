@@ -13,6 +13,9 @@
 //! | [`Job::cancel`] | queued, lost | cancelled |
 //! | [`Job::cancel`] | assigned, running | same status, cancel requested (agent stops it) |
 //! | [`Job::reprioritize`] | queued | queued at another priority |
+//! | [`Job::preempt`] | assigned, running | same status, preemption asked (agent stops it) |
+//! | [`Job::finish`] | preemption asked, or a `preempted` report | queued (no retry used) |
+//! | [`Job::resume`] | failed, cancelled, lost | queued as its next attempt (no retry used) |
 //! | [`rerun_of`] | succeeded, failed, cancelled, lost | a new queued job |
 //!
 //! docs/architecture.md ("Job lifecycle") has the same table for readers of
@@ -23,7 +26,7 @@ use std::time::Instant;
 use trainyard_core::work::{FinishedReport, Outcome};
 use trainyard_core::{AttemptView, JobStatus, Priority};
 
-use super::job::Job;
+use super::job::{AttemptState, Job};
 use crate::error::EngineError;
 use crate::store::JobRow;
 
@@ -69,6 +72,8 @@ impl Job {
         row.reason = Some("the agent never received this assignment".into());
         let mut next = self.clone();
         next.state.status = JobStatus::Queued;
+        // The attempt number moves on, the retries left stay.
+        next.state.free_attempts += 1;
         next.state.reason = None;
         next.state.host_id = None;
         next.state.gpu_indices.clear();
@@ -90,11 +95,14 @@ impl Job {
         let mut next = self.clone();
         next.lease = None;
         let state = &mut next.state;
+        // A preemption in flight ends with the attempt: a lost attempt
+        // follows the ordinary rule (its agent may not have heard the stop).
+        state.preempted_for = None;
         if state.cancel_requested {
             state.status = JobStatus::Cancelled;
             state.finished_ms = Some(now_ms);
             state.reason = Some(format!("cancelled; {why}"));
-        } else if state.attempt <= self.spec.retries {
+        } else if self.retries_left() {
             state.status = JobStatus::Queued;
             state.reason = Some(format!(
                 "attempt {} lost on {host} ({why}); requeued",
@@ -145,12 +153,17 @@ impl Job {
     /// infrastructure loss, handled like an expired lease: requeued while
     /// retries remain.
     pub fn finish(&self, report: &FinishedReport, now_ms: i64) -> Change {
+        let asked = self.state.preempted_for.is_some() && report.outcome != Outcome::Succeeded;
+        if !self.state.cancel_requested && (asked || report.outcome == Outcome::Preempted) {
+            return self.requeue_preempted(report, now_ms);
+        }
         let mut next = self.clone();
+        next.state.preempted_for = None;
         next.lease = None;
         let state = &mut next.state;
         state.status = match report.outcome {
             Outcome::Succeeded => JobStatus::Succeeded,
-            Outcome::Cancelled => JobStatus::Cancelled,
+            Outcome::Cancelled | Outcome::Preempted => JobStatus::Cancelled,
             Outcome::Failed if state.cancel_requested => JobStatus::Cancelled,
             Outcome::Failed => JobStatus::Failed,
             Outcome::Lost => return self.lost_by_report(report, now_ms),
@@ -158,18 +171,116 @@ impl Job {
         state.finished_ms = Some(now_ms);
         state.duration_ms = Some(i64::try_from(report.duration_ms).unwrap_or(i64::MAX));
         state.exit_code = report.exit_code;
-        state.reason = report
+        // A preemption's own words do not describe a job a user cancelled.
+        let error = report
             .error
             .clone()
-            .or_else(|| match (state.status, report.signal) {
-                (JobStatus::Cancelled, _) => Some("cancelled".into()),
-                (_, Some(signal)) => Some(format!("killed by signal {signal}")),
-                (JobStatus::Failed, None) => {
-                    report.exit_code.map(|c| format!("exited with code {c}"))
-                }
-                _ => None,
-            });
+            .filter(|_| report.outcome != Outcome::Preempted);
+        state.reason = error.or_else(|| match (state.status, report.signal) {
+            (JobStatus::Cancelled, _) => Some("cancelled".into()),
+            (_, Some(signal)) => Some(format!("killed by signal {signal}")),
+            (JobStatus::Failed, None) => report.exit_code.map(|c| format!("exited with code {c}")),
+            _ => None,
+        });
         Change::with_attempt(next, now_ms)
+    }
+
+    /// A preempted attempt ended (TERM, or KILL after its grace): the
+    /// attempt is recorded `cancelled` with who preempted it, and the job
+    /// goes back to the queue as its next attempt, which resumes from this
+    /// one's files and uses no retry.
+    fn requeue_preempted(&self, report: &FinishedReport, now_ms: i64) -> Change {
+        let by = match self.state.preempted_for {
+            Some(job) => format!("preempted by job {job}"),
+            None => "preempted".to_string(),
+        };
+        let mut row = self.attempt_row(now_ms);
+        row.status = JobStatus::Cancelled;
+        row.finished_ms = Some(now_ms);
+        row.exit_code = report.exit_code;
+        row.reason = Some(match report.signal {
+            Some(9) => format!("{by}; killed after its grace period"),
+            _ => by.clone(),
+        });
+        let mut next = self.clone();
+        next.lease = None;
+        let state = &mut next.state;
+        state.status = JobStatus::Queued;
+        state.free_attempts += 1;
+        state.preempted_for = None;
+        state.host_id = None;
+        state.gpu_indices.clear();
+        state.reason = Some(format!(
+            "attempt {} {by}; requeued to resume from its checkpoint",
+            state.attempt
+        ));
+        tracing::info!(job = self.id(), attempt = state.attempt, "{by}; requeued");
+        Change {
+            job: next,
+            attempt: Some(row),
+        }
+    }
+
+    /// The scheduler takes this attempt's GPUs for `for_job`: its agent is
+    /// told to stop it (TERM, then KILL after the grace) and it is requeued
+    /// when it ends. `None` when it is already stopping (cancel or
+    /// preemption asked) or not running.
+    pub fn preempt(&self, for_job: i64) -> Option<Change> {
+        let state = &self.state;
+        if !state.status.is_active() || state.cancel_requested || state.preempted_for.is_some() {
+            return None;
+        }
+        let mut next = self.clone();
+        next.state.preempted_for = Some(for_job);
+        next.state.reason = Some(format!(
+            "preempting: stopping to make room for job {for_job}"
+        ));
+        Some(Change {
+            job: next,
+            attempt: None,
+        })
+    }
+
+    /// A user's *Resume* of a job that ended without succeeding: it is
+    /// queued again as its next attempt, which starts with the newest
+    /// attempt's synced files and uses no retry. A lost job's attempt is
+    /// closed (if its agent comes back, it is told to stop it).
+    pub fn resume(&self, now_ms: i64) -> Result<Change, EngineError> {
+        let why = match self.state.status {
+            JobStatus::Failed | JobStatus::Cancelled | JobStatus::Lost => None,
+            JobStatus::Succeeded => Some("it succeeded; re-run it to train again".to_string()),
+            other => Some(format!(
+                "it is {other}; only failed, cancelled or lost jobs resume"
+            )),
+        };
+        if let Some(why) = why {
+            return Err(EngineError::NotResumable { id: self.id(), why });
+        }
+        if self.state.attempt == 0 {
+            return Err(EngineError::NotResumable {
+                id: self.id(),
+                why: "it never ran, so there is no attempt to resume from".into(),
+            });
+        }
+        let closed = (self.state.status == JobStatus::Lost).then(|| {
+            let mut row = self.attempt_row(now_ms);
+            row.reason = Some("given up: the job was resumed".into());
+            row
+        });
+        let mut next = self.clone();
+        next.lease = None;
+        let from = next.state.attempt;
+        next.state = AttemptState {
+            status: JobStatus::Queued,
+            attempt: from,
+            free_attempts: self.state.free_attempts + 1,
+            reason: Some(format!("resumed from attempt {from}")),
+            ..AttemptState::default()
+        };
+        Ok(Change {
+            job: next,
+            attempt: closed,
+        })
     }
 
     /// A `lost` report: what its agent says about a job it can no longer
@@ -339,6 +450,14 @@ mod tests {
         // The next assignment is attempt 2, and the job still may not retry.
         let again = change.job.assign("h", vec![0], later(), NOW).job;
         assert_eq!(again.state.attempt, 2);
+        assert!(!again.retries_left());
+        let mut one_retry = queued(1).assign("h", vec![0], later(), NOW).job;
+        one_retry = one_retry.requeue_unreceived(NOW).job;
+        let second = one_retry.assign("h", vec![0], later(), NOW).job;
+        assert!(
+            second.retries_left(),
+            "the unreceived attempt used no retry"
+        );
     }
 
     #[test]
@@ -522,6 +641,116 @@ mod tests {
         assert!(matches!(
             rerun_of(&still_running, NOW, false),
             Err(EngineError::JobNotFinished { .. })
+        ));
+    }
+
+    #[test]
+    fn a_preempted_attempt_is_requeued_without_using_a_retry() {
+        let asked = running(0).preempt(9).expect("a running job preempts").job;
+        assert_eq!(asked.state.preempted_for, Some(9));
+        assert!(asked.preempt(10).is_none(), "asked once");
+        assert!(asked.cancel(NOW).is_some(), "a user may still cancel it");
+        let change = asked.finish(&report(Outcome::Preempted, None, Some(15)), NOW);
+        let s = &change.job.state;
+        assert_eq!(
+            (
+                s.status,
+                s.free_attempts,
+                s.preempted_for,
+                s.host_id.clone()
+            ),
+            (JobStatus::Queued, 1, None, None)
+        );
+        let row = change.attempt.expect("the attempt is closed");
+        assert_eq!(row.status, JobStatus::Cancelled);
+        assert_eq!(row.reason.as_deref(), Some("preempted by job 9"));
+        // Attempt 2 has the job's retries still: none were used.
+        let again = change.job.assign("h", vec![0], later(), NOW).job;
+        assert_eq!(again.state.attempt, 2);
+        assert!(!again.retries_left(), "no retries were configured");
+        let mut with_one = running(1).preempt(9).expect("preempts").job;
+        with_one = with_one
+            .finish(&report(Outcome::Failed, None, Some(9)), NOW)
+            .job
+            .assign("h", vec![0], later(), NOW)
+            .job;
+        assert!(with_one.retries_left(), "the one retry is intact");
+        assert!(
+            with_one
+                .assignment(std::time::Duration::from_secs(1))
+                .resume
+        );
+        assert_eq!(
+            with_one.lose("lease expired", NOW).job.state.status,
+            JobStatus::Queued
+        );
+    }
+
+    #[test]
+    fn a_preemption_ends_as_the_job_did_when_it_succeeded_or_was_cancelled() {
+        let asked = running(0).preempt(9).expect("preempts").job;
+        let done = asked.finish(&report(Outcome::Succeeded, Some(0), None), NOW);
+        assert_eq!(done.job.state.status, JobStatus::Succeeded);
+        let cancelled = asked.cancel(NOW).expect("a cancel request").job;
+        let change = cancelled.finish(&report(Outcome::Preempted, None, Some(15)), NOW);
+        assert_eq!(change.job.state.status, JobStatus::Cancelled);
+        assert!(
+            running(0)
+                .cancel(NOW)
+                .expect("asked")
+                .job
+                .preempt(9)
+                .is_none(),
+            "a job being cancelled is not preempted"
+        );
+        let lost = asked.lose("lease expired", NOW).job;
+        assert_eq!(
+            lost.state.preempted_for, None,
+            "a lost attempt ends the preemption"
+        );
+    }
+
+    #[test]
+    fn resume_queues_an_ended_job_as_its_next_attempt_and_refuses_the_rest() {
+        let failed = running(0)
+            .finish(&report(Outcome::Failed, Some(1), None), NOW)
+            .job;
+        let change = failed.resume(NOW).expect("a failed job resumes");
+        let s = &change.job.state;
+        assert_eq!(
+            (
+                s.status,
+                s.attempt,
+                s.free_attempts,
+                s.finished_ms,
+                s.exit_code
+            ),
+            (JobStatus::Queued, 1, 1, None, None)
+        );
+        assert_eq!(s.reason.as_deref(), Some("resumed from attempt 1"));
+        assert!(change.attempt.is_none());
+        let lost = running(0).lose("lease expired", NOW).job;
+        let closed = lost.resume(NOW).expect("a lost job resumes").attempt;
+        assert_eq!(
+            closed.and_then(|a| a.reason),
+            Some("given up: the job was resumed".into())
+        );
+        for refused in [
+            running(0)
+                .finish(&report(Outcome::Succeeded, Some(0), None), NOW)
+                .job,
+            running(0),
+            queued(0),
+        ] {
+            assert!(matches!(
+                refused.resume(NOW),
+                Err(EngineError::NotResumable { .. })
+            ));
+        }
+        let never_ran = queued(0).cancel(NOW).expect("cancelled").job;
+        assert!(matches!(
+            never_ran.resume(NOW),
+            Err(EngineError::NotResumable { why, .. }) if why.contains("never ran")
         ));
     }
 }

@@ -16,6 +16,8 @@ mod leases;
 mod lifecycle;
 mod logs;
 mod poll;
+mod preempt;
+mod preemption;
 mod queue;
 mod reports;
 #[cfg(test)]
@@ -56,6 +58,9 @@ pub struct JobSettings {
     pub max_sweep_size: u64,
     /// Command for configs without `command` (argv, placeholders allowed).
     pub default_command: Option<Vec<String>>,
+    /// A high-priority job that cannot be placed may stop lower-priority
+    /// running jobs (`--preempt`; docs/operations.md, "Preemption").
+    pub preempt: bool,
 }
 
 impl Default for JobSettings {
@@ -64,6 +69,7 @@ impl Default for JobSettings {
             lease: Duration::from_secs(60),
             max_sweep_size: 1_000,
             default_command: None,
+            preempt: false,
         }
     }
 }

@@ -13,6 +13,7 @@ use trainyard_core::work::{
 use trainyard_core::{validate_host_id, HostHealth, JobStatus};
 
 use super::dispatch::{pick, Capacity, FreeGpu};
+use super::queue::JobQueue;
 use super::Scheduler;
 use crate::error::EngineError;
 use crate::hosts::Hosts;
@@ -100,6 +101,11 @@ impl Scheduler {
                         attempt: at,
                         reason: StopReason::Cancelled,
                     });
+                } else if job.state.preempted_for.is_some() {
+                    response.stop.push(StopOrder {
+                        attempt: at,
+                        reason: StopReason::Preempted,
+                    });
                 }
                 // Renewal lives in memory only: after a restart every lease
                 // starts afresh anyway.
@@ -137,7 +143,14 @@ impl Scheduler {
         self.commit(&mut queue, changes).await?;
 
         if let Some(mut capacity) = capacity_of(req, &server_used, hosts) {
-            let picked = pick(queue.queued_specs(), host, &mut capacity);
+            // GPUs a preemption frees are for the job it makes room for
+            // (and jobs ahead of it), not for smaller jobs behind it.
+            let reserved = reserved_for(&queue, host);
+            let in_order = queue
+                .queued()
+                .filter(|job| reserved.is_none_or(|r| (job.priority.rank(), job.id()) <= r))
+                .map(|job| &*job.spec);
+            let picked = pick(in_order, host, &mut capacity);
             let assigned: Vec<_> = picked
                 .into_iter()
                 .filter_map(|(job_id, gpus)| queue.get(job_id).map(|job| (job, gpus)))
@@ -150,6 +163,12 @@ impl Scheduler {
             if !assigned.is_empty() {
                 tracing::debug!(host, jobs = assigned.len(), "assigned");
                 self.commit(&mut queue, assigned).await?;
+            }
+            if self.settings.preempt {
+                let stops = self
+                    .preempt_for_waiting(&mut queue, host, &capacity, hosts)
+                    .await?;
+                response.stop.extend(stops);
             }
         }
         Ok(response)
@@ -174,6 +193,19 @@ impl Scheduler {
             .get(host)
             .is_some_and(|newest| *newest != generation)
     }
+}
+
+/// The queue position (priority rank, id) of the job a preemption on
+/// `host` is making room for, if one is in flight and that job still waits.
+fn reserved_for(queue: &JobQueue, host: &str) -> Option<(u8, i64)> {
+    queue
+        .active_on(host)
+        .iter()
+        .filter_map(|job| job.state.preempted_for)
+        .filter_map(|id| queue.get(id))
+        .filter(|job| job.status() == JobStatus::Queued)
+        .map(|job| (job.priority.rank(), job.id()))
+        .min()
 }
 
 /// Counts a poll as held for as long as it lives.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use trainyard_core::JobStatus;
 
-use super::job::{Job, JobSpec};
+use super::job::Job;
 
 #[derive(Debug, Default)]
 pub(crate) struct JobQueue {
@@ -83,14 +83,17 @@ impl JobQueue {
         self.queue.iter().filter_map(|(_, id)| self.jobs.get(id))
     }
 
-    /// What the queued jobs ask for, in dispatch order.
-    pub fn queued_specs(&self) -> impl Iterator<Item = &JobSpec> + '_ {
-        self.queued().map(|job| &*job.spec)
-    }
-
     #[cfg(test)]
     pub fn queued_len(&self) -> usize {
         self.queue.len()
+    }
+
+    /// Jobs holding slots (assigned or running) on any host.
+    pub fn active(&self) -> impl Iterator<Item = &Job> + '_ {
+        self.active
+            .values()
+            .flatten()
+            .filter_map(|id| self.jobs.get(id))
     }
 
     /// Jobs holding slots on `host`.

@@ -300,6 +300,24 @@ impl Scheduler {
         Ok(view)
     }
 
+    /// Queues a failed, cancelled or lost job again as its next attempt,
+    /// which resumes from the newest attempt's synced files (the caller
+    /// checked there are some) and uses no retry.
+    pub async fn resume_job(&self, id: i64) -> Result<JobView, EngineError> {
+        let mut queue = self.queue.lock().await;
+        let job = match queue.get(id) {
+            Some(job) => job.clone(),
+            None => Job::from_row(self.stored(id).await?, None),
+        };
+        let change = job.resume(self.clock.now_ms())?;
+        let view = change.job.view();
+        self.commit(&mut queue, vec![change]).await?;
+        drop(queue);
+        tracing::info!(job = id, "job resumed");
+        self.work.notify_waiters();
+        Ok(view)
+    }
+
     /// Up to `max` bytes of a job's output from `offset`, for `attempt` (the
     /// latest when `None`).
     pub async fn read_log(

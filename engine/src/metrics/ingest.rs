@@ -95,9 +95,9 @@ impl Metrics {
             Entry::Occupied(cached) => return Ok(cached.into_mut()),
             Entry::Vacant(slot) => slot,
         };
-        if self.store.job(job_id).await?.is_none() {
+        let Some(stored) = self.store.job(job_id).await? else {
             return Err(EngineError::JobNotFound(job_id));
-        }
+        };
         let rows = self.store.metric_series_of(job_id).await?;
         // After a restart, automatic steps continue past what is stored.
         let next_auto_step = rows
@@ -106,10 +106,17 @@ impl Metrics {
             .map(|r| r.max_step + 1.0)
             .fold(0.0, f64::max);
         let by_key = rows.into_iter().map(|r| (r.key.clone(), r)).collect();
-        Ok(slot.insert(JobSeries {
+        let mut series = JobSeries {
             by_key,
             next_auto_step,
-        }))
+            floors: HashMap::new(),
+        };
+        // Loaded after a restart while a later attempt runs: what is stored
+        // came before (or from) it, and its steps only grow from here.
+        if stored.view.attempt > 1 {
+            series.floors = series.floors_now();
+        }
+        Ok(slot.insert(series))
     }
 
     /// Appends `batch` to the series files, then commits the catalog (and
@@ -124,7 +131,12 @@ impl Metrics {
     ) -> Result<usize, EngineError> {
         let mut groups: Vec<(&str, Vec<Point>)> = Vec::new();
         let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut kept = 0;
         for p in batch {
+            if job.floors.get(p.key).is_some_and(|floor| p.step <= *floor) {
+                continue;
+            }
+            kept += 1;
             let at = *index.entry(p.key).or_insert_with(|| {
                 groups.push((p.key, Vec::new()));
                 groups.len() - 1
@@ -185,8 +197,8 @@ impl Metrics {
         for row in updated {
             job.by_key.insert(row.key.clone(), row);
         }
-        self.points_recorded.add(batch.len() as u64);
-        Ok(batch.len())
+        self.points_recorded.add(kept as u64);
+        Ok(kept)
     }
 }
 

@@ -52,6 +52,22 @@ struct JobSeries {
     by_key: HashMap<String, SeriesRow>,
     /// Step given to the next metric line that names none.
     next_auto_step: f64,
+    /// Set while a later attempt runs (a retry, a preempted job's return,
+    /// a *Resume*): per key, the last step recorded before it started.
+    /// Points at or below it are dropped, so a resumed run that repeats
+    /// steps (its checkpoint is older than its last metric) adds none twice.
+    floors: HashMap<String, f64>,
+}
+
+impl JobSeries {
+    /// Each key's largest recorded step, as the floor of a later attempt.
+    fn floors_now(&self) -> HashMap<String, f64> {
+        self.by_key
+            .values()
+            .filter(|r| r.count > 0)
+            .map(|r| (r.key.clone(), r.max_step))
+            .collect()
+    }
 }
 
 /// The metrics domain.
@@ -111,6 +127,16 @@ impl Metrics {
     /// lines it completed.
     pub fn tap(&self, at: AttemptRef, offset: u64, data: &[u8]) -> Vec<MetricLine> {
         self.taps().feed(at, offset, data)
+    }
+
+    /// Job `job_id` was handed to a later attempt, which continues its
+    /// series: from now on, points at steps it already has are dropped.
+    pub async fn attempt_resumes(&self, job_id: i64) {
+        let mut catalog = self.catalog.lock().await;
+        match self.job_series(&mut catalog, job_id).await {
+            Ok(job) => job.floors = job.floors_now(),
+            Err(e) => tracing::warn!(job = job_id, "cannot read the job's series: {e}"),
+        }
     }
 
     /// Records lines from output and the progress they tell. The output

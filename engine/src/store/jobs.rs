@@ -51,7 +51,7 @@ pub(super) const JOB_COLUMNS: &str =
     "id, sweep_id, project, name, status, priority, command, workdir, \
     config_yaml, params, gpus, host_pin, min_gpu_memory_mb, gpu_ids, retries, timeout_secs, attempt, \
     host_id, gpu_indices, created_ms, started_ms, finished_ms, duration_ms, exit_code, reason, \
-    cancel_requested, rerun_of, code_from";
+    cancel_requested, rerun_of, code_from, free_attempts, preempted_for";
 
 impl Store {
     /// Inserts a sweep and its jobs in one transaction; returns the sweep id
@@ -119,7 +119,7 @@ impl Store {
             sqlx::query(
                 "UPDATE jobs SET status = ?, priority = ?, attempt = ?, host_id = ?, gpu_indices = ?,
                    started_ms = ?, finished_ms = ?, duration_ms = ?, exit_code = ?, reason = ?,
-                   cancel_requested = ?
+                   cancel_requested = ?, free_attempts = ?, preempted_for = ?
                  WHERE id = ?",
             )
             .bind(job.status.label())
@@ -133,6 +133,8 @@ impl Store {
             .bind(job.exit_code)
             .bind(&job.reason)
             .bind(job.cancel_requested)
+            .bind(i64::from(job.free_attempts))
+            .bind(job.preempted_for)
             .bind(job.id)
             .execute(&mut *tx)
             .await?;
@@ -335,6 +337,8 @@ pub(super) fn job_row(r: &SqliteRow) -> Result<JobRow, EngineError> {
         cancel_requested: r.try_get("cancel_requested")?,
         rerun_of: r.try_get("rerun_of")?,
         code_from: r.try_get("code_from")?,
+        free_attempts: u32_col(r, "free_attempts")?,
+        preempted_for: r.try_get("preempted_for")?,
     };
     Ok(JobRow {
         view,

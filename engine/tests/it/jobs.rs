@@ -20,6 +20,7 @@ async fn engine_with(lease: Duration) -> TestEngine {
             lease,
             max_sweep_size: 100,
             default_command: None,
+            preempt: false,
         }
     })
     .await

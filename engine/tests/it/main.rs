@@ -15,6 +15,7 @@ mod metrics;
 mod mlflow_registry;
 mod models;
 mod notify;
+mod preemption;
 mod run_archive;
 mod runs;
 mod telemetry;

@@ -1,6 +1,8 @@
 //! The agent's run-file endpoints (docs/agent-protocol.md, "Run files"):
 //! `GET …/files` (status), `PUT …/files/{path}` (append) and
-//! `PUT …/uploads/{path}` (a chunk of a whole-file upload).
+//! `PUT …/uploads/{path}` (a chunk of a whole-file upload); and for a
+//! later attempt, `GET …/resume` and `GET …/resume/{path}`: the files of
+//! the newest earlier attempt, to resume from.
 
 use std::io::Read;
 
@@ -10,6 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use trainyard_core::protocol::codes::{BAD_BODY, TOO_LARGE};
 use trainyard_core::sync::{AppendAck, AppendQuery, SyncStatus, UploadAck, UploadQuery};
+use trainyard_core::work::ResumeFiles;
 use trainyard_engine::MAX_CHUNK_BYTES;
 
 use super::error::ApiError;
@@ -26,6 +29,26 @@ pub async fn status(
     AttemptPath(at): AttemptPath,
 ) -> Result<Json<SyncStatus>, ApiError> {
     Ok(Json(state.engine.sync_status(at).await?))
+}
+
+/// `GET /api/v1/agents/jobs/{job}/attempts/{n}/resume`: what attempt `n`
+/// resumes from (an empty list when nothing).
+pub async fn resume_list(
+    State(state): State<AppState>,
+    AttemptPath(at): AttemptPath,
+) -> Result<Json<ResumeFiles>, ApiError> {
+    Ok(Json(state.engine.resume_files(at).await?))
+}
+
+/// `GET /api/v1/agents/jobs/{job}/attempts/{n}/resume/{*path}`: one of
+/// those files' bytes, streamed.
+pub async fn resume_file(
+    State(state): State<AppState>,
+    AttemptPath(at): AttemptPath,
+    TailPath(path): TailPath,
+) -> Result<axum::response::Response, ApiError> {
+    let (full, size) = state.engine.locate_resume_file(at, &path).await?;
+    Ok(super::run_files::file_download(&full, size, &path).await?)
 }
 
 /// `PUT /api/v1/agents/jobs/{job}/attempts/{n}/files/{*path}?offset=N&xxh3=H`;

@@ -102,3 +102,12 @@ pub async fn rerun(
     };
     Ok((StatusCode::CREATED, Json(job)))
 }
+
+/// `POST /api/v1/jobs/{id}/resume`: a failed, cancelled or lost job queued
+/// again as its next attempt, from its newest attempt's synced files.
+pub async fn resume(
+    State(state): State<AppState>,
+    JobIdPath(id): JobIdPath,
+) -> Result<Json<JobView>, ApiError> {
+    Ok(Json(state.engine.resume_job(id).await?))
+}

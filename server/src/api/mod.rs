@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(route::JOB_CANCEL, post(jobs::cancel))
         .route(route::JOB_PRIORITY, post(jobs::priority))
         .route(route::JOB_RERUN, post(jobs::rerun))
+        .route(route::JOB_RESUME, post(jobs::resume))
         .route(route::JOB_LOG, get(job_log::text))
         .route(route::JOB_LOG_STREAM, get(job_log::sse))
         .route(route::RUN_METRICS, get(metrics::keys))
@@ -120,6 +121,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route(route::ATTEMPT_FINISHED, post(agent_work::finished))
         .route(route::ATTEMPT_SERVING, post(agent_work::serving))
+        .route(route::ATTEMPT_RESUME, get(agent_files::resume_list))
+        .route(route::ATTEMPT_RESUME_FILE, get(agent_files::resume_file))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state, auth::require_api_key))
         // Outermost, so every answer (401s included) names the server's version.

@@ -30,6 +30,7 @@ mod models_api;
 mod models_ftp;
 mod models_serve;
 mod results_api;
+mod resume_preempt;
 mod sse;
 mod startup;
 mod submit_cli;

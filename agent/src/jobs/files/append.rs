@@ -168,7 +168,7 @@ async fn append(pass: &Pass<'_>, file: &LocalFile, tracked: &mut Tracked) -> Res
     let recent = tracked
         .last_append
         .is_some_and(|at| at.elapsed() < MAX_BATCH_DELAY);
-    if !pass.last && small && recent {
+    if !pass.last && !pass.flush_appends && small && recent {
         return Ok(Step::End(FileResult::Idle));
     }
     let path = file.abs.clone();

@@ -14,6 +14,10 @@ pub(super) struct Pass<'a> {
     /// The process ended: everything is sent now, stable or not, and
     /// anything that cannot be is retried rather than left for later.
     pub last: bool,
+    /// A whole file (a checkpoint) goes out in this pass: append files
+    /// send what they hold first, batch or not, so the server's metrics
+    /// are never behind its checkpoint (a retry resumes from it).
+    pub flush_appends: bool,
 }
 
 impl Pass<'_> {

@@ -11,7 +11,7 @@ use trainyard_core::work::AttemptRef;
 use super::append::sync_append;
 use super::pass::{FileResult, Halt, Pass};
 use super::read::blocking;
-use super::scan::{scan, RunDirScan};
+use super::scan::{scan, LocalFile, RunDirScan};
 use super::tracked::{Pending, ServerCopy, Tracked};
 use super::whole::sync_whole;
 use crate::http::response::Verdict;
@@ -68,13 +68,26 @@ impl Syncer {
         for refused in &scan.refused {
             self.give_up(&refused.name, &refused.why);
         }
+        let mut files: Vec<&LocalFile> = scan.files.iter().collect();
+        // Appends first: see `Pass::flush_appends`.
+        files.sort_by_key(|f| SyncKind::of(&f.path) == SyncKind::Whole);
+        let flush_appends = files.iter().any(|file| {
+            SyncKind::of(&file.path) == SyncKind::Whole
+                && !self.given_up.contains(&file.path)
+                && self
+                    .files
+                    .entry(file.path.clone())
+                    .or_default()
+                    .due(file.stamp)
+        });
         let pass = Pass {
             api,
             attempt: self.attempt,
             last,
+            flush_appends,
         };
         let mut report = PassReport::default();
-        for file in &scan.files {
+        for file in files {
             if self.given_up.contains(&file.path) {
                 continue;
             }

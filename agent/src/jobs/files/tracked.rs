@@ -97,6 +97,12 @@ impl Tracked {
         self.synced = None;
     }
 
+    /// Whether a whole file with `stamp` is to be sent now: changed since
+    /// it was last sent, and stable.
+    pub fn due(&mut self, stamp: Stamp) -> bool {
+        self.synced != Some(stamp) && self.stable(stamp)
+    }
+
     /// Whether `stamp` has held for [`STABLE_AFTER`]; starts the clock
     /// when it is new.
     pub fn stable(&mut self, stamp: Stamp) -> bool {

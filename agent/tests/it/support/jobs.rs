@@ -105,6 +105,7 @@ pub fn job(job_id: i64, script: &str, gpus: Vec<u32>) -> Assignment {
         lease_ms: LONG_LEASE_MS,
         fence: false,
         serve: None,
+        resume: false,
     }
 }
 
