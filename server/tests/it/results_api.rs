@@ -417,26 +417,32 @@ async fn the_projects_page_renders_origin_sync_and_archive_controls() {
 }
 
 #[tokio::test]
-async fn the_dashboard_renders_jobs_a_run_timeline_and_gpu_load() {
+async fn the_dashboard_defers_its_activity_and_a_project_renders_its_run_timeline() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let (_server, base, _agent) = server_with_agent(dir.path(), 1).await;
     let yaml = "project: dash\nname: one\ngpus: 0\ncommand: [\"sh\", \"-c\", \"echo ok\"]\n";
     let id = submit(&base, yaml).await.jobs[0].id;
     wait_status(&base, id, JobStatus::Succeeded).await;
+    // The Dashboard's jobs, timeline and GPU load come from their own chunk
+    // once the page is interactive (the browser suite's devices test sees
+    // them): the server sends the counts and a placeholder.
     let html = ui_html(&base, "/").await;
+    assert!(
+        html.contains("data-testid=\"stat-hosts-healthy\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("data-testid=\"dashboard-activity-loading\""),
+        "{html}"
+    );
+    assert!(!html.contains("data-testid=\"fleet-telemetry\""), "{html}");
+    let html = ui_html(&base, "/projects/dash").await;
     for needle in [
-        "data-testid=\"running-count\"",
-        "data-testid=\"queued-count\"",
         "data-testid=\"run-timeline\"",
         "data-testid=\"timeline-run\"",
         &format!("data-job-id=\"{id}\""),
         "data-status=\"succeeded\"",
-        "data-testid=\"fleet-telemetry\"",
-        "data-host-id=\"gpu-a\"",
-        "data-testid=\"host-util-sparkline\"",
     ] {
         assert!(html.contains(needle), "{needle} in {html}");
     }
-    let html = ui_html(&base, "/projects/dash").await;
-    assert!(html.contains("data-testid=\"timeline-run\""), "{html}");
 }
