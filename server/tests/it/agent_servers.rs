@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use trainyard_core::protocol::paths;
-use trainyard_core::{HostHealth, HostsPage, JobDetail, JobStatus, SubmitResult};
+use trainyard_core::{HostHealth, HostsPage, JobDetail, JobStatus};
 
 use crate::agent_restart::agent_binary;
 use crate::harness::{config, until, TestServer, KEY};
+use crate::jobs_support::submit_to;
 
 /// The second server's key: each `--url` must send its own `--token`.
 const KEY_B: &str = "second-key-0123456789abcdef";
@@ -53,22 +54,6 @@ impl Drop for AgentProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-async fn submit_to(base: &str, key: &str, yaml: &str) -> SubmitResult {
-    let answer = reqwest::Client::new()
-        .post(format!("{base}{}", paths::experiments()))
-        .bearer_auth(key)
-        .body(yaml.to_string())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("submit: {e}"));
-    assert!(
-        answer.status().is_success(),
-        "{}",
-        answer.text().await.unwrap_or_default()
-    );
-    answer.json().await.expect("the answer is JSON")
 }
 
 async fn get_with<T: serde::de::DeserializeOwned>(base: &str, key: &str, path: &str) -> T {

@@ -23,9 +23,14 @@ pub fn agent_config(url: String, host: &str, gpus: u32, work_dir: &Path) -> Agen
 }
 
 pub async fn submit(base: &str, yaml: &str) -> SubmitResult {
+    submit_to(base, KEY, yaml).await
+}
+
+/// Submits `yaml` to the server at `base` with its API key `key`.
+pub async fn submit_to(base: &str, key: &str, yaml: &str) -> SubmitResult {
     let answer = reqwest::Client::new()
         .post(format!("{base}{}", paths::experiments()))
-        .bearer_auth(KEY)
+        .bearer_auth(key)
         .body(yaml.to_string())
         .send()
         .await
