@@ -123,18 +123,22 @@ pub struct HostLoad {
 }
 
 impl HostTelemetry {
+    /// How many buckets the GPUs' series hold (0 when none is drawn yet).
+    fn buckets_held(&self) -> usize {
+        self.gpus
+            .iter()
+            .map(|g| g.util_pct.len())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Puts a live heartbeat's readings (taken at server time `at_ms`) into
     /// the bucket it falls in, sliding the window forward when it falls
     /// past the end: a chart follows heartbeats between fetches. The value
     /// is the latest reading, not the bucket's mean; the next fetch
     /// replaces it.
     pub fn record_live(&mut self, at_ms: i64, gpus: &[GpuStats]) {
-        let n = self
-            .gpus
-            .iter()
-            .map(|g| g.util_pct.len())
-            .max()
-            .unwrap_or(0);
+        let n = self.buckets_held();
         let n = if n == 0 { self.window.buckets() } else { n };
         if self.bucket_ms <= 0 || at_ms < self.start_ms {
             return;
@@ -178,12 +182,7 @@ impl HostTelemetry {
     /// The host's load per bucket: mean utilization and memory share over
     /// its GPUs (buckets no GPU reported stay `None`).
     pub fn load(&self) -> HostLoad {
-        let n = self
-            .gpus
-            .iter()
-            .map(|g| g.util_pct.len())
-            .max()
-            .unwrap_or(0);
+        let n = self.buckets_held();
         let mut util_pct = Vec::with_capacity(n);
         let mut mem_pct = Vec::with_capacity(n);
         for i in 0..n {

@@ -27,6 +27,36 @@ use crate::settings::ValidatedSettings;
 const MAX_POLL_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// Most bytes read of any other answer.
 pub(super) const MAX_ACK_BYTES: usize = 64 * 1024;
+/// Writes a download's body to `part` and hashes what was written:
+/// (bytes, xxh3). `what` names the download in a broken-stream error
+/// ("`what` broke: …"); a write error names `part`.
+pub async fn save_download(
+    mut response: Response,
+    part: &std::path::Path,
+    what: &str,
+) -> Result<(u64, String), String> {
+    use tokio::io::AsyncWriteExt;
+    let io = |e: std::io::Error| format!("writing {}: {e}", part.display());
+    let mut file = tokio::fs::File::create(part).await.map_err(io)?;
+    let mut written = 0u64;
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("{what} broke: {e}"))?
+    {
+        file.write_all(&chunk).await.map_err(io)?;
+        written += chunk.len() as u64;
+    }
+    file.flush().await.map_err(io)?;
+    drop(file);
+    let p = part.to_path_buf();
+    let hash = tokio::task::spawn_blocking(move || crate::bundle::hash_blocking(&p))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(io)?;
+    Ok((written, hash))
+}
+
 /// Added to a poll's `wait_ms` for the request timeout: the server answers
 /// by `wait_ms`, so only a hung server or link runs into this.
 const POLL_TIMEOUT_SLACK: Duration = Duration::from_secs(15);

@@ -10,16 +10,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use trainyard_core::protocol::paths::{self, AttemptAction};
 use trainyard_core::sync::{validate_run_path, FileEntry};
 use trainyard_core::work::{AttemptRef, ResumeFiles};
 
-use super::api::{parse_json, Reply, WorkClient};
+use super::api::{parse_json, save_download, Reply, WorkClient};
 use super::attempt::append_line;
 use super::files::with_file_path;
 use super::JobContext;
-use crate::bundle::hash_blocking;
 
 /// Most bytes read of the listing.
 const MAX_LISTING_BYTES: usize = 16 * 1024 * 1024;
@@ -138,29 +136,13 @@ async fn download(
         .url::<()>(&format!("{api_path}/"))
         .map_err(|_| format!("cannot build the URL for {api_path}"))?;
     let url = with_file_path(base, &entry.path)?;
-    let mut response = ctx.api.download_url(url, &entry.path, FILE_TIMEOUT).await?;
+    let response = ctx.api.download_url(url, &entry.path, FILE_TIMEOUT).await?;
     let part = target.with_file_name(format!(
         "{}.part",
         target.file_name().unwrap_or_default().to_string_lossy()
     ));
-    let io = |e: std::io::Error| format!("writing {}: {e}", part.display());
-    let mut file = tokio::fs::File::create(&part).await.map_err(io)?;
-    let mut written = 0u64;
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| format!("the download of {} broke: {e}", entry.path))?
-    {
-        file.write_all(&chunk).await.map_err(io)?;
-        written += chunk.len() as u64;
-    }
-    file.flush().await.map_err(io)?;
-    drop(file);
-    let p = part.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_blocking(&p))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(io)?;
+    let (written, hash) =
+        save_download(response, &part, &format!("the download of {}", entry.path)).await?;
     if hash != entry.xxh3 || written != entry.size {
         let _ = tokio::fs::remove_file(&part).await;
         return Err(format!(
@@ -168,7 +150,9 @@ async fn download(
             entry.path, entry.size, entry.xxh3
         ));
     }
-    tokio::fs::rename(&part, &target).await.map_err(io)?;
+    tokio::fs::rename(&part, &target)
+        .await
+        .map_err(|e| format!("writing {}: {e}", part.display()))?;
     Ok(written)
 }
 

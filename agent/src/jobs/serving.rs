@@ -8,17 +8,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use trainyard_core::models::{BUNDLE_FILE, PAYLOAD_DIR};
 use trainyard_core::protocol::paths;
 use trainyard_core::work::{AttemptRef, ServeSpec, ServingReport};
 
-use super::api::Reply;
+use super::api::{save_download, Reply};
 use super::attempt::append_line;
 use super::JobContext;
-use crate::bundle::{hash_blocking, unpack, PULLED};
+use crate::bundle::{unpack, PULLED};
 use crate::http::response::Verdict;
 
 /// A bundle download may take long; only a stalled one should fail.
@@ -120,23 +119,8 @@ async fn fetch(
         .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let part = dir.join(format!("{BUNDLE_FILE}.{}-{}.part", at.job_id, at.attempt));
     let path = paths::model_bundle(&spec.model, &spec.stage, &spec.version);
-    let mut response = ctx.api.download(&path, DOWNLOAD_TIMEOUT).await?;
-    let io = |e: std::io::Error| format!("writing {}: {e}", part.display());
-    let mut file = tokio::fs::File::create(&part).await.map_err(io)?;
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| format!("the bundle download broke: {e}"))?
-    {
-        file.write_all(&chunk).await.map_err(io)?;
-    }
-    file.flush().await.map_err(io)?;
-    drop(file);
-    let p = part.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_blocking(&p))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(io)?;
+    let response = ctx.api.download(&path, DOWNLOAD_TIMEOUT).await?;
+    let (_, hash) = save_download(response, &part, "the bundle download").await?;
     if hash != spec.bundle_xxh3 {
         let _ = tokio::fs::remove_file(&part).await;
         return Err(format!(
@@ -146,7 +130,7 @@ async fn fetch(
     }
     tokio::fs::rename(&part, dir.join(BUNDLE_FILE))
         .await
-        .map_err(io)
+        .map_err(|e| format!("writing {}: {e}", part.display()))
 }
 
 /// A port nothing listens on now (the OS's pick). Another process may
