@@ -304,6 +304,10 @@ mod tests {
             assert_eq!(published.name, expected.name());
             let parsed: ServerEvent = serde_json::from_str(published.data()).expect("it parses");
             assert_eq!(parsed, expected);
+            // And the way a browser reads it: by the event's name.
+            let mut data = serde_json::Deserializer::from_str(published.data());
+            let by_name = ServerEvent::from_sse(published.name, &mut data);
+            assert_eq!(by_name.expect("it reads by name"), expected);
         }
     }
 

@@ -304,11 +304,10 @@ mod live {
     use leptos::task::spawn_local;
     use trainyard_core::event::{EVENT_DEVICE, EVENT_DEVICE_REMOVED, EVENT_RESYNC};
     use trainyard_core::protocol::paths;
-    use trainyard_core::ServerEvent;
 
     use super::{membership_may_have_moved, Devices};
     use crate::server_fns::list_hosts_page;
-    use crate::state::live::sleep;
+    use crate::state::live::{read_event_field, sleep};
 
     /// How long typing must pause before the search is applied.
     const SEARCH_PAUSE: Duration = Duration::from_millis(250);
@@ -454,17 +453,26 @@ mod live {
             streams.push(source.subscribe(name).map_err(|e| e.to_string())?);
         }
         let mut events = futures::stream::select_all(streams);
-        while let Some(Ok((_, message))) = events.next().await {
+        while let Some(Ok((name, message))) = events.next().await {
             let data = message.data().as_string().unwrap_or_default();
-            match serde_json::from_str::<ServerEvent>(&data) {
-                Ok(ServerEvent::Device { host }) => devices.fleet.update(host),
-                Ok(ServerEvent::DeviceRemoved { host_id }) => {
-                    devices.fleet.remove(&host_id);
-                    fetch.run(());
+            let read = match name.as_str() {
+                EVENT_DEVICE => {
+                    read_event_field(&data, "host").map(|host| devices.fleet.update(host))
                 }
-                Ok(ServerEvent::Resync) => fetch.run(()),
-                Ok(_) => {}
-                Err(e) => leptos::logging::warn!("ignoring a host event: {e}"),
+                EVENT_DEVICE_REMOVED => {
+                    read_event_field::<String>(&data, "host_id").map(|host_id| {
+                        devices.fleet.remove(&host_id);
+                        fetch.run(());
+                    })
+                }
+                EVENT_RESYNC => {
+                    fetch.run(());
+                    Ok(())
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = read {
+                leptos::logging::warn!("ignoring a `{name}` event this page cannot read: {e}");
             }
         }
         source.close();

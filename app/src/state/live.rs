@@ -14,7 +14,7 @@ use crate::state::notices::NoticeStore;
 pub fn connect(_fleet: Fleet, _jobs: JobStore, _notices: NoticeStore) {}
 
 #[cfg(feature = "hydrate")]
-pub use browser::sleep;
+pub use browser::{read_event_field, sleep};
 
 #[cfg(feature = "hydrate")]
 pub fn connect(fleet: Fleet, jobs: JobStore, notices: NoticeStore) {
@@ -39,10 +39,10 @@ mod browser {
     use gloo_net::eventsource::State;
     use leptos::prelude::*;
     use trainyard_core::event::{
-        EVENT_FLEET, EVENT_HELLO, EVENT_JOB, EVENT_NOTICE, EVENT_PROGRESS, EVENT_RESYNC,
+        event_field, EVENT_FLEET, EVENT_HELLO, EVENT_JOB, EVENT_NOTICE, EVENT_PROGRESS,
+        EVENT_RESYNC,
     };
     use trainyard_core::protocol::paths;
-    use trainyard_core::ServerEvent;
 
     use crate::state::fleet::Fleet;
     use crate::state::jobs::JobStore;
@@ -97,9 +97,13 @@ mod browser {
                 // Not a server event: the state check below shows the drop;
                 // the `hello` of the reconnected stream shows the return.
                 Ok((name, _)) if name == DROPPED => {}
-                Ok((_, message)) => {
+                Ok((name, message)) => {
                     let data = message.data().as_string().unwrap_or_default();
-                    apply(fleet, jobs, notices, &data);
+                    if let Err(e) = apply(fleet, jobs, notices, &name, &data) {
+                        leptos::logging::warn!(
+                            "ignoring a `{name}` event this page cannot read: {e}"
+                        )
+                    }
                 }
                 Err(_) => break,
             }
@@ -110,29 +114,45 @@ mod browser {
         Ok(())
     }
 
-    fn apply(fleet: Fleet, jobs: JobStore, notices: NoticeStore, data: &str) {
-        match serde_json::from_str::<ServerEvent>(data) {
-            Ok(ServerEvent::Hello { server_time_ms }) => {
-                fleet.sync_clock(server_time_ms);
+    /// Applies one event this stream subscribed to, read by its name: only
+    /// these events' types are read here, so the code to read hosts and
+    /// deployments stays with the pages that show them.
+    fn apply(
+        fleet: Fleet,
+        jobs: JobStore,
+        notices: NoticeStore,
+        name: &str,
+        data: &str,
+    ) -> Result<(), serde_json::Error> {
+        match name {
+            EVENT_HELLO => {
+                fleet.sync_clock(read_event_field(data, "server_time_ms")?);
                 fleet.connected.set(true);
                 crate::state::notices::reload(notices);
             }
-            Ok(ServerEvent::Fleet { counts }) => fleet.set_counts(counts),
-            Ok(ServerEvent::Device { host }) => fleet.update(host),
-            Ok(ServerEvent::DeviceRemoved { host_id }) => fleet.remove(&host_id),
-            Ok(ServerEvent::Job { job }) => jobs.upsert(*job),
-            Ok(ServerEvent::Progress { progress }) => jobs.set_progress(progress),
-            Ok(ServerEvent::Notice { notice }) => notices.apply(notice),
-            // The Models page follows deployments itself.
-            Ok(ServerEvent::Serving { .. }) => {}
-            Ok(ServerEvent::Resync) => {
+            EVENT_FLEET => fleet.set_counts(read_event_field(data, "counts")?),
+            EVENT_JOB => jobs.upsert(read_event_field(data, "job")?),
+            EVENT_PROGRESS => jobs.set_progress(read_event_field(data, "progress")?),
+            EVENT_NOTICE => notices.apply(read_event_field(data, "notice")?),
+            EVENT_RESYNC => {
                 fleet.resync.update(|n| *n += 1);
                 crate::state::notices::reload(notices);
             }
-            Err(e) => {
-                leptos::logging::warn!("ignoring an event this page does not understand: {e}")
-            }
+            _ => {}
         }
+        Ok(())
+    }
+
+    /// Reads field `key` of one event's whole `data:` line: the event's
+    /// name says which field and type ([`event_field`]).
+    pub fn read_event_field<T: serde::de::DeserializeOwned>(
+        data: &str,
+        key: &'static str,
+    ) -> Result<T, serde_json::Error> {
+        let mut line = serde_json::Deserializer::from_str(data);
+        let value = event_field(&mut line, key)?;
+        line.end()?;
+        Ok(value)
     }
 
     /// Waits without blocking the page.

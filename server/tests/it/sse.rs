@@ -15,6 +15,16 @@ struct Sse {
     data: String,
 }
 
+impl Sse {
+    /// The event read the way the browser reads it: by its name.
+    fn event(&self) -> serde_json::Result<ServerEvent> {
+        let mut data = serde_json::Deserializer::from_str(&self.data);
+        let event = ServerEvent::from_sse(&self.name, &mut data)?;
+        data.end()?;
+        Ok(event)
+    }
+}
+
 /// Reads events from an open response until `want` have arrived (10 s cap).
 struct EventReader {
     stream: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
@@ -105,15 +115,12 @@ async fn the_stream_greets_then_streams_device_updates_with_ids() {
     let mut events = EventReader::open(&server, None).await;
     let hello = events.next().await;
     assert_eq!(hello.name, "hello");
-    assert!(matches!(
-        serde_json::from_str(&hello.data),
-        Ok(ServerEvent::Hello { .. })
-    ));
+    assert!(matches!(hello.event(), Ok(ServerEvent::Hello { .. })));
 
     let (_stop, _agent) = start_agent(&server, "gpu-07", 2, Some(KEY));
     let device = events.next_named("device").await;
     assert!(device.id.is_some(), "device events carry an id for resume");
-    match serde_json::from_str::<ServerEvent>(&device.data) {
+    match device.event() {
         Ok(ServerEvent::Device { host }) => {
             assert_eq!((host.host_id.as_str(), host.gpus.len()), ("gpu-07", 2))
         }
@@ -177,7 +184,7 @@ async fn a_stream_can_follow_only_some_hosts_and_still_gets_the_fleets_numbers()
     // Only gpu-b's heartbeats, however many of gpu-a's come first.
     for _ in 0..5 {
         let device = followed.next_named("device").await;
-        match serde_json::from_str::<ServerEvent>(&device.data) {
+        match device.event() {
             Ok(ServerEvent::Device { host }) => assert_eq!(host.host_id, "gpu-b"),
             other => panic!("unexpected {other:?}"),
         }
@@ -187,7 +194,7 @@ async fn a_stream_can_follow_only_some_hosts_and_still_gets_the_fleets_numbers()
         let e = none.next().await;
         assert_ne!(e.name, "device", "devices=none carries no host");
         if e.name == "fleet" {
-            match serde_json::from_str::<ServerEvent>(&e.data) {
+            match e.event() {
                 Ok(ServerEvent::Fleet { counts }) if counts.healthy == 2 => {
                     assert_eq!(counts.gpus_total, 3);
                     break;
