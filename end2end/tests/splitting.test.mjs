@@ -11,12 +11,13 @@ import { pollUntil } from '../lib/wait.mjs';
 
 /**
  * Gzipped wasm the first load of `/` may transfer before it is hydrated.
- * Issue 12 asks for 250 KB; the shell is 440 KB today (439,515 B on
- * 2026-12-01; what is in it and why: docs/benchmarks.md, "First load and
- * wasm size"). The budget holds today's size, so any growth fails here,
- * loudly.
+ * Issue 12 asks for 250 KB; the shell is ~411 KB today (2026-12-01, after
+ * the live stream stopped using serde's buffered enum reading; what is in it
+ * and why: docs/benchmarks.md, "First load and wasm size"). The budget sits
+ * ~9 KB over it: the same tree built on another machine measured 0.7 KB
+ * apart, and growth beyond that fails here, loudly.
  */
-const FIRST_LOAD_BUDGET = 440_000;
+const FIRST_LOAD_BUDGET = 420_000;
 /**
  * Gzipped wasm any single page may need to be hydrated (target 400 KB). The
  * Job page needs 801 KB since it gained Resume (760 KB before, 2026-12-01):
