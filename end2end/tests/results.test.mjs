@@ -8,9 +8,23 @@ import path from 'node:path';
 import { REPO_ROOT } from '../lib/config.mjs';
 import { pathname, screenshot, waitForHydration } from '../lib/browser.mjs';
 import { e2eTest } from '../lib/harness.mjs';
+import { seedProject } from '../lib/seed.mjs';
 import { pollUntil } from '../lib/wait.mjs';
 
 const CHART = (key) => `[data-testid=chart][data-key="${key}"]`;
+
+/** Pixels of `key`'s chart canvas in the first series' colour (#4c78a8). */
+async function seriesInk(page, key) {
+  return page.locator(`${CHART(key)} canvas`).first().evaluate((canvas) => {
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    const near = (value, target) => Math.abs(value - target) < 24;
+    let ink = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3] > 128 && near(data[i], 0x4c) && near(data[i + 1], 0x78) && near(data[i + 2], 0xa8)) ink += 1;
+    }
+    return ink;
+  });
+}
 
 async function points(page, key) {
   const chart = page.locator(CHART(key));
@@ -104,3 +118,19 @@ e2eTest('results: a running job\'s curve grows live, and two runs of the project
   await page.locator('[data-testid=parallel-coords] polyline').first().waitFor({ state: 'attached' });
   await screenshot(page, 'compare.png');
 }, { timeout: 180_000 });
+
+e2eTest('results: a metric logged once is drawn as a dot, not an empty chart', async (world) => {
+  const server = await world.startServer({ serverOnly: true });
+  // An MLflow run id is its job id; one step of `loss` and `accuracy`.
+  const [jobId] = await seedProject(server, { name: 'once', runs: 1, steps: 1 });
+  const page = await world.newPage();
+  await page.goto(`${server.url}/jobs/${jobId}`);
+  await waitForHydration(page);
+  await pollUntil(async () => (await points(page, 'loss')) === 1, { what: 'a loss chart with its one point' });
+  await page.locator(`${CHART('loss')} canvas`).first().waitFor({ state: 'attached' });
+  // A line needs two points; the one value must still be visible.
+  await pollUntil(async () => (await seriesInk(page, 'loss')) > 0, {
+    what: 'the one loss value drawn on its chart',
+    timeout: 10_000,
+  });
+});

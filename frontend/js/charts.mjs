@@ -35,6 +35,17 @@ function aligned(series) {
   return tables.length === 0 ? [[]] : uPlot.join(tables);
 }
 
+// Lines only, except for a series with a single value so far (a metric
+// logged once, e.g. at the end of the first epoch): a line needs two points,
+// so that one is drawn as a dot rather than leaving the chart empty.
+function lonePoint(u, si) {
+  let seen = 0;
+  for (const v of u.data[si]) {
+    if (v != null && ++seen > 1) return false;
+  }
+  return seen === 1;
+}
+
 // The uPlot series and bands for `series`: a line per run, and for a run
 // with a band two invisible min/max series with the area between filled,
 // so a spike inside a bucket is never hidden.
@@ -43,7 +54,7 @@ function layout(series) {
   const bands = [];
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
-    out.push({ label: s.name, stroke: color, width: 1.5, spanGaps: true, points: { show: false } });
+    out.push({ label: s.name, stroke: color, width: 1.5, spanGaps: true, points: { show: lonePoint } });
     if (s.band) {
       const min = out.push({ label: `${s.name} min`, stroke: "transparent", width: 0, spanGaps: true, points: { show: false } }) - 1;
       const max = out.push({ label: `${s.name} max`, stroke: "transparent", width: 0, spanGaps: true, points: { show: false } }) - 1;
