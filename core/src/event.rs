@@ -219,41 +219,6 @@ pub enum LogStreamEvent {
 }
 
 impl LogStreamEvent {
-    /// Reads one event of a job's output stream from its SSE name and a
-    /// deserializer over its `data:` line. The name says which variant, so
-    /// nothing is buffered the way serde's untagged derive does.
-    pub fn from_sse<'de, D: Deserializer<'de>>(
-        name: &str,
-        data: D,
-    ) -> Result<LogStreamEvent, D::Error> {
-        /// The fields of [`LogStreamEvent::Log`].
-        #[derive(Deserialize)]
-        struct Output {
-            attempt: u32,
-            offset: u64,
-            text: String,
-            #[serde(default)]
-            server_ms: i64,
-        }
-        match name {
-            EVENT_LOG => {
-                let output = Output::deserialize(data)?;
-                Ok(LogStreamEvent::Log {
-                    attempt: output.attempt,
-                    offset: output.offset,
-                    text: output.text,
-                    server_ms: output.server_ms,
-                })
-            }
-            EVENT_LOG_END => Ok(LogStreamEvent::End {
-                status: event_field(data, "status")?,
-            }),
-            other => Err(de::Error::custom(format_args!(
-                "unknown log event name `{other}`"
-            ))),
-        }
-    }
-
     /// The SSE `event:` field.
     pub fn name(&self) -> &'static str {
         match self {
@@ -352,46 +317,6 @@ mod tests {
         assert!(error(EVENT_HELLO, r#"{"server_time_ms":1} trailing"#).contains("trailing"));
         assert!(error(EVENT_HELLO, "[1]").contains("an object with `server_time_ms`"));
         assert!(error(EVENT_FLEET, "").contains("EOF"));
-    }
-
-    /// Reads a log event the way the browser does: by name, the whole line.
-    fn read_log(name: &str, data: &str) -> Result<LogStreamEvent, serde_json::Error> {
-        let mut line = serde_json::Deserializer::from_str(data);
-        let event = LogStreamEvent::from_sse(name, &mut line)?;
-        line.end()?;
-        Ok(event)
-    }
-
-    #[test]
-    fn log_events_read_back_by_name_and_bad_ones_are_refused() {
-        let events = [
-            LogStreamEvent::Log {
-                attempt: 2,
-                offset: 10,
-                text: "époque 1\n\"quoted\"".into(),
-                server_ms: 7,
-            },
-            LogStreamEvent::End {
-                status: "succeeded".into(),
-            },
-        ];
-        for event in events {
-            let data = serde_json::to_string(&event).expect("serializable");
-            assert_eq!(read_log(event.name(), &data).expect("it reads"), event);
-        }
-        // Older servers send no `server_ms`.
-        assert!(matches!(
-            read_log(EVENT_LOG, r#"{"attempt":1,"offset":0,"text":"x"}"#),
-            Ok(LogStreamEvent::Log { server_ms: 0, .. })
-        ));
-        let error = |name: &str, data: &str| read_log(name, data).expect_err("refused").to_string();
-        assert!(error("nonsense", "{}").contains("unknown log event name `nonsense`"));
-        assert!(error(EVENT_LOG, r#"{"attempt":1,"text":"x"}"#).contains("missing field `offset`"));
-        assert!(
-            error(EVENT_LOG, r#"{"attempt":-1,"offset":0,"text":"x"}"#).contains("invalid value")
-        );
-        assert!(error(EVENT_LOG_END, r#"{}"#).contains("missing field `status`"));
-        assert!(error(EVENT_LOG_END, r#"{"status":"ok"} extra"#).contains("trailing"));
     }
 
     #[test]

@@ -373,12 +373,8 @@ impl std::str::FromStr for ArchivedFilter {
     }
 }
 
-/// Where a run ran. On the wire, tagged by `kind`:
-/// `{"kind":"remote","host_id":"gpu-01"}`, `{"kind":"mlflow"}`. Read by hand
-/// ([`RunOrigin`]'s `Deserialize`): serde's derive for a tagged enum buffers
-/// the whole object first, and that code weighed on every page that shows a
-/// run's origin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Where a run ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum RunOrigin {
     /// The server's own in-process agent.
@@ -390,55 +386,6 @@ pub enum RunOrigin {
     /// Created by an MLflow client (docs/tracking.md): every call's data
     /// is on the server when the call returns.
     Mlflow,
-}
-
-impl<'de> Deserialize<'de> for RunOrigin {
-    fn deserialize<D: serde::Deserializer<'de>>(data: D) -> Result<Self, D::Error> {
-        data.deserialize_map(RunOriginVisitor)
-    }
-}
-
-/// The kinds of [`RunOrigin`], as `kind` spells them.
-const RUN_ORIGIN_KINDS: &[&str] = &["local", "remote", "imported", "mlflow"];
-
-struct RunOriginVisitor;
-
-impl<'de> serde::de::Visitor<'de> for RunOriginVisitor {
-    type Value = RunOrigin;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a run origin: an object with `kind`")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RunOrigin, A::Error> {
-        use serde::de::Error;
-        let mut kind: Option<String> = None;
-        let mut host_id: Option<String> = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match key.as_ref() {
-                "kind" if kind.is_some() => return Err(Error::duplicate_field("kind")),
-                "kind" => kind = Some(map.next_value()?),
-                "host_id" if host_id.is_some() => return Err(Error::duplicate_field("host_id")),
-                "host_id" => host_id = Some(map.next_value()?),
-                _ => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-            }
-        }
-        let kind = kind.ok_or_else(|| Error::missing_field("kind"))?;
-        let host = || {
-            host_id
-                .clone()
-                .ok_or_else(|| Error::missing_field("host_id"))
-        };
-        match kind.as_str() {
-            "local" => Ok(RunOrigin::Local { host_id: host()? }),
-            "remote" => Ok(RunOrigin::Remote { host_id: host()? }),
-            "imported" => Ok(RunOrigin::Imported),
-            "mlflow" => Ok(RunOrigin::Mlflow),
-            other => Err(Error::unknown_variant(other, RUN_ORIGIN_KINDS)),
-        }
-    }
 }
 
 impl RunOrigin {
@@ -564,61 +511,6 @@ pub fn parse_age_ms(field: &str, text: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn run_origins_keep_their_wire_shape_both_ways() {
-        let origins = [
-            (
-                RunOrigin::Local {
-                    host_id: "gpu-01".into(),
-                },
-                r#"{"kind":"local","host_id":"gpu-01"}"#,
-            ),
-            (
-                RunOrigin::Remote {
-                    host_id: "gpu-02".into(),
-                },
-                r#"{"kind":"remote","host_id":"gpu-02"}"#,
-            ),
-            (RunOrigin::Imported, r#"{"kind":"imported"}"#),
-            (RunOrigin::Mlflow, r#"{"kind":"mlflow"}"#),
-        ];
-        for (origin, json) in origins {
-            assert_eq!(serde_json::to_string(&origin).expect("serializable"), json);
-            assert_eq!(
-                serde_json::from_str::<RunOrigin>(json).expect("it reads"),
-                origin
-            );
-        }
-        // Field order and unknown fields do not matter; escaped keys are keys.
-        let reordered = r#"{"host_id":"gpu-03","note":[1,{"kind":"x"}],"k\u0069nd":"remote"}"#;
-        assert_eq!(
-            serde_json::from_str::<RunOrigin>(reordered).expect("it reads"),
-            RunOrigin::Remote {
-                host_id: "gpu-03".into()
-            }
-        );
-        // Inside a run's state, absent is still none.
-        let state: RunState =
-            serde_json::from_str(r#"{"server_origin":{"kind":"mlflow"}}"#).expect("it reads");
-        assert_eq!(state.server_origin, Some(RunOrigin::Mlflow));
-    }
-
-    #[test]
-    fn bad_run_origins_say_what_is_wrong() {
-        let error = |json: &str| {
-            serde_json::from_str::<RunOrigin>(json)
-                .expect_err("refused")
-                .to_string()
-        };
-        assert!(error(r#"{"kind":"moon"}"#).contains("unknown variant `moon`"));
-        assert!(error(r#"{"kind":"remote"}"#).contains("missing field `host_id`"));
-        assert!(error(r#"{"host_id":"gpu-01"}"#).contains("missing field `kind`"));
-        assert!(error(r#"{"kind":"local","kind":"remote","host_id":"a"}"#)
-            .contains("duplicate field `kind`"));
-        assert!(error(r#"{"kind":7}"#).contains("invalid type"));
-        assert!(error(r#""remote""#).contains("a run origin"));
-    }
 
     #[test]
     fn loss_like_names_are_lower_is_better() {

@@ -140,12 +140,7 @@ mod follow {
             };
             state.set(LogState::Streaming);
             let data = message.data().as_string().unwrap_or_default();
-            let mut line = serde_json::Deserializer::from_str(&data);
-            let event = LogStreamEvent::from_sse(&name, &mut line).and_then(|event| {
-                line.end()?;
-                Ok(event)
-            });
-            match event {
+            match serde_json::from_str::<LogStreamEvent>(&data) {
                 Ok(LogStreamEvent::Log {
                     attempt,
                     offset,

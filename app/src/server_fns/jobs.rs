@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
-use trainyard_core::{AttemptView, JobDetail, JobStatus, JobView, Priority, SubmitOptions};
+use trainyard_core::{JobDetail, JobStatus, JobView, Priority, SubmitOptions};
 
 #[cfg(feature = "ssr")]
 use super::engine;
@@ -149,30 +149,9 @@ pub async fn get_dashboard_jobs(project: Option<String>) -> Result<DashboardJobs
     })
 }
 
-/// A job's full record as the Job page receives it: [`JobDetail`]'s parts
-/// side by side. `JobDetail` flattens its view into one object for the REST
-/// API, and reading a flattened struct needs serde's buffering code, which
-/// the page would otherwise download.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobRecord {
-    pub job: JobView,
-    pub config_yaml: String,
-    pub attempts: Vec<AttemptView>,
-}
-
-impl From<JobDetail> for JobRecord {
-    fn from(detail: JobDetail) -> Self {
-        JobRecord {
-            job: detail.job,
-            config_yaml: detail.config_yaml,
-            attempts: detail.attempts,
-        }
-    }
-}
-
 #[server(prefix = "/ui")]
-pub async fn get_job(id: i64) -> Result<JobRecord, UiError> {
-    Ok(engine()?.job(id).await?.into())
+pub async fn get_job(id: i64) -> Result<JobDetail, UiError> {
+    Ok(engine()?.job(id).await?)
 }
 
 #[server(prefix = "/ui")]
