@@ -74,9 +74,7 @@ impl ServerEvent {
             ServerEvent::Hello { .. } => EVENT_HELLO,
         }
     }
-}
 
-impl ServerEvent {
     /// Reads one event from its SSE `event:` name and `data:` line, the way
     /// a client that subscribed by name receives it. Each variant's fields
     /// are read straight into their types; serde's derive for an internally
