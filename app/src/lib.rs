@@ -46,6 +46,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" type="image/svg+xml" href="/assets/favicon.svg"/>
                 // Applies the remembered theme before first paint (no flash).
                 <script src="/assets/theme-boot.js"></script>
+                // Serves the wasm chunks of lazy pages out of packs (one request
+                // instead of ~200); must run before the hydration script.
+                <script src="/assets/chunk-pack.js" defer></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

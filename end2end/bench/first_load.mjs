@@ -100,7 +100,7 @@ async function main() {
       return row;
     });
     console.log(`first load, ${LOADS} loads each, fresh context per load (ms from navigation start)`);
-    console.log('page              p50     p90   target p50/p90 (2x static + 300)   wasm gz before hydration / total');
+    console.log('page              p50     p90   target p50/p90 (2x static + 300)   wasm on the wire (br) before hydration / total');
     for (const r of rows) {
       const target = r.page === STATIC ? 'baseline (load event)' : `${r.budgetP50.toFixed(0)} / ${r.budgetP90.toFixed(0)} ${r.met ? 'met' : 'NOT MET'}`;
       const bytes = r.page === STATIC ? '' : `${r.wasmCriticalKB.toFixed(1)} KB / ${r.wasmTotalKB.toFixed(1)} KB`;

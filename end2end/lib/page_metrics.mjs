@@ -19,10 +19,11 @@ export async function hydratedAt(page, timeout) {
 }
 
 /**
- * Every wasm file the page fetched: its path, the bytes on the wire (body
- * as encoded, gzip when the server compressed it), the decoded size, and
- * whether it had arrived before hydration finished (the critical path) or
- * was fetched later (prefetching, a visited page's chunk).
+ * Every wasm file (or pack of chunks) the page fetched: its path, the bytes
+ * on the wire (body as encoded: brotli from the release build's precompressed
+ * files and the server's packs, when the browser accepts it), the decoded
+ * size, and whether it had arrived before hydration finished (the critical
+ * path) or was fetched later (prefetching, a visited page's chunk).
  */
 export async function wasmTransfers(page) {
   return page.evaluate((mark) => {
@@ -31,10 +32,14 @@ export async function wasmTransfers(page) {
     // that used it): one row per path, the earliest arrival, the sizes once.
     const byPath = new Map();
     for (const entry of performance.getEntriesByType('resource')) {
-      const path = new URL(entry.name).pathname;
-      if (!path.endsWith('.wasm')) continue;
-      const seen = byPath.get(path);
-      byPath.set(path, {
+      const url = new URL(entry.name);
+      // A chunk pack (server/src/chunk_pack) is wasm too, one row per pack.
+      const isPack = url.pathname.endsWith('/pack') && url.searchParams.has('files');
+      if (!url.pathname.endsWith('.wasm') && !isPack) continue;
+      const key = url.pathname + (isPack ? url.search : '');
+      const path = isPack ? `${url.pathname} (${url.searchParams.get('files').split(',').length} chunks)` : url.pathname;
+      const seen = byPath.get(key);
+      byPath.set(key, {
         path,
         encodedBytes: Math.max(seen?.encodedBytes ?? 0, entry.encodedBodySize),
         decodedBytes: Math.max(seen?.decodedBytes ?? 0, entry.decodedBodySize),

@@ -1,7 +1,7 @@
 // Code splitting: the first load of `/` stays within its wasm budget, every
-// page loads by deep link with only its own chunks, client-side navigation
-// and back/forward work across chunks, and the live stream resumes after the
-// browser was offline.
+// page loads by deep link with only its own chunks (in one pack, and one by
+// one when packs fail), client-side navigation and back/forward work across
+// chunks, and the live stream resumes after the browser was offline.
 import assert from 'node:assert/strict';
 import { isSameDocument, markDocument, pathname, waitForHydration } from '../lib/browser.mjs';
 import { e2eTest } from '../lib/harness.mjs';
@@ -105,7 +105,7 @@ e2eTest('splitting: navigation, back/forward and an offline spell keep working a
   const offline = /ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_REFUSED/;
   const dropped = (e) =>
     (/\/api\/v1\/events/.test(e) && offline.test(e))
-    || (/\/pkg\/chunk_\d+\.wasm/.test(e) && offline.test(e))
+    || (/\/pkg\/(?:chunk_\d+\.wasm|pack\?)/.test(e) && offline.test(e))
     || (/TypeError: Failed to fetch/.test(e) && /__wasm_split/.test(e));
   world.allowBrowserErrors(dropped);
   await page.locator('nav').getByRole('link', { name: 'Queue', exact: true }).click();
@@ -116,4 +116,54 @@ e2eTest('splitting: navigation, back/forward and an offline spell keep working a
   await page.goto(`${again.url}/projects/demo`);
   await waitForHydration(page);
   assert.match(await heading(), /demo/);
+});
+
+/** The wasm requests a page made: `{ path, search }` per Resource Timing entry. */
+const wasmRequests = (page) =>
+  page.evaluate(() => performance.getEntriesByType('resource')
+    .map((e) => new URL(e.name))
+    .filter((u) => u.pathname.startsWith('/pkg/') && (u.pathname.endsWith('.wasm') || u.pathname === '/pkg/pack'))
+    .map((u) => ({ path: u.pathname, search: u.search })));
+
+e2eTest('splitting: a lazy page by URL fetches its chunks as one pack, and one by one when packs fail', async (world) => {
+  const server = await world.startServer();
+  await seedProject(server, { name: 'demo', runs: 2, steps: 20 });
+
+  // By URL: the shell's wasm and one pack, not one request per chunk.
+  const page = await world.newPage();
+  await page.goto(`${server.url}/queue`);
+  await hydratedAt(page);
+  await waitForHydration(page);
+  const byUrl = await wasmRequests(page);
+  const packs = byUrl.filter((r) => r.path === '/pkg/pack');
+  const single = byUrl.filter((r) => /\/pkg\/(?:chunk|split)_/.test(r.path));
+  assert.ok(packs.length >= 1, `/queue fetched a pack: ${JSON.stringify(byUrl)}`);
+  assert.ok(packs[0].search.split(',').length > 50, `the pack holds the page's chunks: ${packs[0].search.length} chars`);
+  assert.equal(single.length, 0, `no chunk fetched on its own: ${JSON.stringify(single)}`);
+  // A client-side navigation gathers the next page's new chunks (those the
+  // Queue page did not already load) into one pack, as does the idle-time
+  // prefetch of the pages likely next.
+  await page.locator('nav').getByRole('link', { name: 'Projects', exact: true }).click();
+  await pollUntil(async () => /Projects/.test((await page.locator('h1').first().textContent()) ?? ''), { what: 'the Projects page' });
+  await waitForHydration(page);
+  const later = (await wasmRequests(page)).slice(byUrl.length);
+  const projectsPacks = later.filter((r) => r.path === '/pkg/pack' && r.search.includes('split___projects_route_view'));
+  assert.equal(projectsPacks.length, 1, `one pack brought the Projects page: ${JSON.stringify(later)}`);
+  assert.deepEqual(later.filter((r) => r.path !== '/pkg/pack'), [], 'every chunk after the first load came in a pack');
+  await page.close();
+
+  // Packs refused (an old proxy, a cut connection): every chunk is fetched on
+  // its own and the page still hydrates and navigates.
+  const fallback = await world.newPage();
+  await fallback.route(/\/pkg\/pack\?/, (route) => route.fulfill({ status: 503, body: 'no packs here' }));
+  await fallback.goto(`${server.url}/queue`);
+  await hydratedAt(fallback);
+  await waitForHydration(fallback);
+  const oneByOne = (await wasmRequests(fallback)).filter((r) => /\/pkg\/(?:chunk|split)_/.test(r.path));
+  assert.ok(oneByOne.length > 50, `each chunk fetched on its own: ${oneByOne.length}`);
+  await fallback.locator('nav').getByRole('link', { name: 'Projects', exact: true }).click();
+  await pollUntil(async () => /Projects/.test((await fallback.locator('h1').first().textContent()) ?? ''), { what: 'Projects without packs' });
+  // Chromium logs each refused pack; those are the only errors allowed.
+  const refused = world.allowBrowserErrors((e) => /\/pkg\/pack\?/.test(e) && /503/.test(e));
+  assert.ok(refused.length >= 1, 'the packs were refused');
 });

@@ -3,6 +3,7 @@
 
 pub mod api;
 mod auth;
+mod chunk_pack;
 pub mod cli;
 pub mod components_cli;
 pub mod ftp_args;

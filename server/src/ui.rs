@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{middleware, Form, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -14,6 +14,7 @@ use tower_http::compression::CompressionLayer;
 use trainyard_app::{shell, App, ServerContext};
 
 use crate::auth::{require_ui_session, SESSION_COOKIE};
+use crate::chunk_pack;
 use crate::settings::ServeSettings;
 use crate::state::AppState;
 use crate::ServerError;
@@ -32,7 +33,7 @@ pub fn leptos_options(
     let pkg = config.site_root.join(options.site_pkg_dir.as_ref());
     if !pkg.join("trainyard.wasm").exists() {
         tracing::warn!(
-            "web UI assets not found in {}: pages will render but not be interactive. Build them with `cargo leptos build --release --split` (scripts/run.sh does)",
+            "web UI assets not found in {}: pages will render but not be interactive. Build them with `cargo leptos build --release --split --precompress` (scripts/run.sh does)",
             pkg.display()
         );
     }
@@ -42,6 +43,7 @@ pub fn leptos_options(
 /// Pages, server functions and assets, behind the UI session check.
 pub fn router(state: AppState) -> Router<AppState> {
     let options = state.leptos_options.clone();
+    let pack_path = chunk_pack::pack_path(&options.site_pkg_dir);
     let context = ServerContext {
         engine: state.engine.clone(),
         auth_required: state.api_key.is_some(),
@@ -55,7 +57,12 @@ pub fn router(state: AppState) -> Router<AppState> {
             move || provide_context(context.clone()),
             move || shell(options.clone()),
         )
+        .route(&pack_path, get(chunk_pack::serve_pack))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            chunk_pack::head::pack_chunk_preloads,
+        ))
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(state, require_ui_session))
 }

@@ -10,6 +10,7 @@ mod agent_restart;
 mod agent_servers;
 mod api_auth;
 mod bad_input;
+mod chunk_packs;
 mod components_sync;
 mod files_sync;
 mod harness;

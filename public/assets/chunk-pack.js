@@ -1,0 +1,108 @@
+// Hands the wasm splitter's loader its chunks out of packs, so a page that
+// needs a hundred chunk files makes one request for them instead of a
+// hundred (server/src/chunk_pack/mod.rs has the pack's format).
+//
+// The loader (`__wasm_split.*.js`, written by `cargo leptos build --split`)
+// asks for each chunk with `fetch(new URL("./chunk_N.wasm", import.meta.url))`.
+// This wraps `fetch` for those URLs only:
+// - a chunk named in the page's preloaded pack (`<link data-chunk-pack>`,
+//   written by the server in place of one preload per chunk) comes out of
+//   that pack;
+// - the other chunks asked for in one go (the loader asks for a page's
+//   whole tree at once, e.g. on a client-side navigation) are gathered and
+//   fetched as one more pack;
+// - if a pack cannot be had, each chunk is fetched on its own, as before.
+(() => {
+  const CHUNK_FILE = /\/((?:chunk|split)_[A-Za-z0-9_]+)\.wasm$/;
+  const nativeFetch = window.fetch.bind(window);
+  /** pack URL → Promise<Map<chunk name, bytes>> */
+  const packs = new Map();
+  /** chunk URL → { name, url, resolve } waiting for this turn's flush */
+  let wanted = null;
+
+  function readPack(url, names) {
+    let pack = packs.get(url);
+    if (pack === undefined) {
+      pack = nativeFetch(url).then(async (response) => {
+        if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const count = bytes.length >= 4 ? view.getUint32(0, true) : -1;
+        if (count !== names.length) throw new Error(`${url}: ${count} files, expected ${names.length}`);
+        let offset = 4 + 4 * count;
+        const files = new Map();
+        for (let i = 0; i < count; i += 1) {
+          const length = view.getUint32(4 + 4 * i, true);
+          if (offset + length > bytes.length) throw new Error(`${url}: cut short`);
+          files.set(names[i], bytes.subarray(offset, offset + length));
+          offset += length;
+        }
+        return files;
+      });
+      packs.set(url, pack);
+      // A failed pack is not remembered: the next navigation tries again.
+      pack.catch(() => packs.delete(url));
+    }
+    return pack;
+  }
+
+  function preloadedPack() {
+    const link = document.querySelector('link[data-chunk-pack]');
+    if (!link) return null;
+    const names = new URL(link.href).searchParams.get('files')?.split(',') ?? [];
+    return { url: link.href, names };
+  }
+
+  function serve(waiters, url, names) {
+    readPack(url, names).then(
+      (files) => {
+        for (const w of waiters) {
+          const bytes = files.get(w.name);
+          if (bytes === undefined) w.resolve(nativeFetch(w.url));
+          else w.resolve(new Response(bytes, { headers: { 'Content-Type': 'application/wasm' } }));
+        }
+      },
+      (error) => {
+        console.warn(`chunk pack: ${error.message}; fetching its chunks one by one`);
+        for (const w of waiters) w.resolve(nativeFetch(w.url));
+      },
+    );
+  }
+
+  function flush() {
+    const waiters = [...wanted.values()];
+    wanted = null;
+    const preload = preloadedPack();
+    const inPreload = preload ? new Set(preload.names) : new Set();
+    const fromPreload = waiters.filter((w) => inPreload.has(w.name));
+    if (fromPreload.length > 0) serve(fromPreload, preload.url, preload.names);
+    const rest = waiters.filter((w) => !inPreload.has(w.name));
+    if (rest.length === 1) {
+      rest[0].resolve(nativeFetch(rest[0].url));
+    } else if (rest.length > 1) {
+      // Chunks sit side by side: the pack route is beside them.
+      const names = rest.map((w) => w.name);
+      const url = new URL(`pack?files=${names.join(',')}`, rest[0].url).href;
+      serve(rest, url, names);
+    }
+  }
+
+  window.fetch = function fetchWithChunkPacks(input, init) {
+    const url = input instanceof URL ? input : null;
+    const match = url && init === undefined && url.origin === location.origin && !url.search
+      ? CHUNK_FILE.exec(url.pathname)
+      : null;
+    if (!match) return nativeFetch(input, init);
+    const key = url.href;
+    // The loader asks for each chunk once; a second ask in the same turn
+    // gets its own request rather than a share of a body read once.
+    if (wanted?.has(key)) return nativeFetch(input);
+    return new Promise((resolve) => {
+      if (wanted === null) {
+        wanted = new Map();
+        queueMicrotask(flush);
+      }
+      wanted.set(key, { name: match[1], url: key, resolve });
+    });
+  };
+})();
