@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/install-deps.sh
 scripts/build-js.sh
-cargo leptos build --release --split
+cargo leptos build --release --split --precompress
 exec env LEPTOS_SITE_ROOT="$repo_root/target/site" "$target_dir/release/trainyard" serve "$@"

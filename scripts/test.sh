@@ -29,7 +29,7 @@ TRAINYARD_REQUIRE_PROMETHEUS=1 TRAINYARD_REQUIRE_FTP=1 cargo test --locked
 
 step "release build (server + web UI, and the agent binary)"
 scripts/build-js.sh
-cargo leptos build --release --split
+cargo leptos build --release --split --precompress
 cargo build --locked --release -p trainyard-agent
 
 step "end-to-end browser tests"
