@@ -12,6 +12,12 @@
 //   whole tree at once, e.g. on a client-side navigation) are gathered and
 //   fetched as one more pack;
 // - if a pack cannot be had, each chunk is fetched on its own, as before.
+//
+// The loader compiles a chunk only once the chunks it depends on are
+// instantiated, one level after the other. A pack's chunks are all there at
+// once, so they are compiled as soon as it arrives, side by side, and
+// `WebAssembly.instantiateStreaming` (wrapped for the responses made here
+// only) instantiates the compiled module instead of compiling it again.
 (() => {
   const CHUNK_FILE = /\/((?:chunk|split)_[A-Za-z0-9_]+)\.wasm$/;
   const nativeFetch = window.fetch.bind(window);
@@ -19,6 +25,8 @@
   const packs = new Map();
   /** chunk URL → { name, url, resolve } waiting for this turn's flush */
   let wanted = null;
+  /** a Response made from a pack → Promise<WebAssembly.Module> of its bytes */
+  const compiledFor = new WeakMap();
 
   function readPack(url, names) {
     let pack = packs.get(url);
@@ -34,7 +42,11 @@
         for (let i = 0; i < count; i += 1) {
           const length = view.getUint32(4 + 4 * i, true);
           if (offset + length > bytes.length) throw new Error(`${url}: cut short`);
-          files.set(names[i], bytes.subarray(offset, offset + length));
+          const file = bytes.subarray(offset, offset + length);
+          const compiled = WebAssembly.compile(file);
+          // A chunk that does not compile fails where the loader instantiates it.
+          compiled.catch(() => {});
+          files.set(names[i], { bytes: file, compiled });
           offset += length;
         }
         return files;
@@ -57,9 +69,14 @@
     readPack(url, names).then(
       (files) => {
         for (const w of waiters) {
-          const bytes = files.get(w.name);
-          if (bytes === undefined) w.resolve(nativeFetch(w.url));
-          else w.resolve(new Response(bytes, { headers: { 'Content-Type': 'application/wasm' } }));
+          const file = files.get(w.name);
+          if (file === undefined) {
+            w.resolve(nativeFetch(w.url));
+            continue;
+          }
+          const response = new Response(file.bytes, { headers: { 'Content-Type': 'application/wasm' } });
+          compiledFor.set(response, file.compiled);
+          w.resolve(response);
         }
       },
       (error) => {
@@ -86,6 +103,20 @@
       serve(rest, url, names);
     }
   }
+
+  const nativeInstantiateStreaming = WebAssembly.instantiateStreaming.bind(WebAssembly);
+  WebAssembly.instantiateStreaming = async function instantiateFromPack(source, imports) {
+    const response = await source;
+    const compiled = response instanceof Response ? compiledFor.get(response) : undefined;
+    if (compiled === undefined) return nativeInstantiateStreaming(response, imports);
+    let module;
+    try {
+      module = await compiled;
+    } catch {
+      return nativeInstantiateStreaming(response, imports);
+    }
+    return { module, instance: await WebAssembly.instantiate(module, imports) };
+  };
 
   window.fetch = function fetchWithChunkPacks(input, init) {
     const url = input instanceof URL ? input : null;
