@@ -21,7 +21,7 @@
 (() => {
   const CHUNK_FILE = /\/((?:chunk|split)_[A-Za-z0-9_]+)\.wasm$/;
   const nativeFetch = window.fetch.bind(window);
-  /** pack URL → Promise<Map<chunk name, bytes>> */
+  /** pack URL → Promise<Map<chunk name, { bytes, compiled: Promise<WebAssembly.Module> }>> */
   const packs = new Map();
   /** chunk URL → { name, url, resolve } waiting for this turn's flush */
   let wanted = null;

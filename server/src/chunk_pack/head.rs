@@ -53,25 +53,27 @@ pub async fn pack_chunk_preloads(
             None => break,
         }
     }
-    let head = match find(&head, HEAD_END) {
-        Some(end) => match std::str::from_utf8(&head[..end]) {
-            Ok(text) => match pack_preloads(text, &pkg_prefix) {
-                Some(packed) => {
-                    parts.headers.remove(CONTENT_LENGTH);
-                    let mut rewritten = packed.into_bytes();
-                    rewritten.extend_from_slice(&head[end..]);
-                    rewritten
-                }
-                None => head,
-            },
-            Err(_) => head,
-        },
+    let head = match rewrite_head(&head, &pkg_prefix) {
+        Some(rewritten) => {
+            parts.headers.remove(CONTENT_LENGTH);
+            rewritten
+        }
         None => head,
     };
     let body = stream::once(async move { Ok(Bytes::from(head)) })
         .chain(stream::iter(failed.map(Err)))
         .chain(rest);
     Response::from_parts(parts, Body::from_stream(body))
+}
+
+/// `bytes` (the response's start, `</head>` in it) with its head's chunk
+/// preloads packed; `None` when there is nothing to change.
+fn rewrite_head(bytes: &[u8], pkg_prefix: &str) -> Option<Vec<u8>> {
+    let end = find(bytes, HEAD_END)?;
+    let packed = pack_preloads(std::str::from_utf8(&bytes[..end]).ok()?, pkg_prefix)?;
+    let mut rewritten = packed.into_bytes();
+    rewritten.extend_from_slice(&bytes[end..]);
+    Some(rewritten)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
