@@ -100,12 +100,13 @@ e2eTest('splitting: navigation, back/forward and an offline spell keep working a
   await waitForHydration(page);
   // Chromium logs each failed reconnect of the stream as a failed load, and
   // an idle-time chunk prefetch still in flight when the spell began fails
-  // the same way (the navigation that needs the chunk fetches it again):
+  // the same way, its pack and then each chunk on its own (the navigation
+  // that needs the chunk fetches it again):
   // expected during the spell, and the only errors allowed.
   const offline = /ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_REFUSED/;
   const dropped = (e) =>
     (/\/api\/v1\/events/.test(e) && offline.test(e))
-    || (/\/pkg\/(?:chunk_\d+\.wasm|pack\?)/.test(e) && offline.test(e))
+    || (/\/pkg\/(?:(?:chunk|split)_\w+\.wasm|pack\?)/.test(e) && offline.test(e))
     || (/TypeError: Failed to fetch/.test(e) && /__wasm_split/.test(e));
   world.allowBrowserErrors(dropped);
   await page.locator('nav').getByRole('link', { name: 'Queue', exact: true }).click();
@@ -166,4 +167,17 @@ e2eTest('splitting: a lazy page by URL fetches its chunks as one pack, and one b
   // Chromium logs each refused pack; those are the only errors allowed.
   const refused = world.allowBrowserErrors((e) => /\/pkg\/pack\?/.test(e) && /503/.test(e));
   assert.ok(refused.length >= 1, 'the packs were refused');
+
+  // A pack that arrives damaged (a proxy cut it short, or rewrote it): its
+  // count does not match, and the chunks are fetched one by one again.
+  const damaged = await world.newPage();
+  const warnings = [];
+  damaged.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
+  await damaged.route(/\/pkg\/pack\?/, (route) => route.fulfill({ status: 200, body: Buffer.from([7, 0, 0, 0, 1, 2]) }));
+  await damaged.goto(`${server.url}/queue`);
+  await hydratedAt(damaged);
+  await waitForHydration(damaged);
+  const refetched = (await wasmRequests(damaged)).filter((r) => /\/pkg\/(?:chunk|split)_/.test(r.path));
+  assert.ok(refetched.length > 50, `each chunk fetched on its own after a damaged pack: ${refetched.length}`);
+  assert.ok(warnings.some((w) => /chunk pack: .*7 files, expected \d+; fetching its chunks one by one/.test(w)), warnings.join('\n'));
 });
