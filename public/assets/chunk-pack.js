@@ -18,6 +18,8 @@
 // once, so they are compiled as soon as it arrives, side by side, and
 // `WebAssembly.instantiateStreaming` (wrapped for the responses made here
 // only) instantiates the compiled module instead of compiling it again.
+// The page's own pack is read and compiled as soon as this script runs,
+// before the loader asks for any of it.
 (() => {
   const CHUNK_FILE = /\/((?:chunk|split)_[A-Za-z0-9_]+)\.wasm$/;
   const nativeFetch = window.fetch.bind(window);
@@ -117,6 +119,13 @@
     }
     return { module, instance: await WebAssembly.instantiate(module, imports) };
   };
+
+  // The page's own chunks are asked for only once the shell's wasm has been
+  // compiled and has hydrated up to the lazy route. Their pack was preloaded
+  // long before: read it and compile its chunks now, on the compiler's
+  // threads, while the shell's wasm is still compiling and running.
+  const ownPack = preloadedPack();
+  if (ownPack) readPack(ownPack.url, ownPack.names).catch(() => {});
 
   window.fetch = function fetchWithChunkPacks(input, init) {
     const url = input instanceof URL ? input : null;
