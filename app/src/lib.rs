@@ -34,6 +34,9 @@ use state::fleet::Fleet;
 use state::jobs::JobStore;
 use state::notices::NoticeStore;
 
+/// Sets `<html data-theme>` from the remembered (or the system's) theme.
+const THEME_BOOT: &str = include_str!("theme_boot.js");
+
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -45,7 +48,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" type="image/svg+xml" href="/assets/favicon.svg"/>
                 // Applies the remembered theme before first paint (no flash).
-                <script src="/assets/theme-boot.js"></script>
+                // Inline: a script file here would stop the parser for a round
+                // trip on every first load.
+                <script inner_html=THEME_BOOT></script>
                 // Serves the wasm chunks of lazy pages out of packs (one request
                 // instead of ~200); must run before the hydration script.
                 <script src="/assets/chunk-pack.js" defer></script>

@@ -1,5 +1,6 @@
 //! Light/dark switch. The choice lives in localStorage and on `<html data-theme>`;
-//! `public/assets/theme-boot.js` applies it before first paint.
+//! `app/src/theme_boot.js`, inlined in the page's `<head>`, applies it before
+//! first paint.
 
 use leptos::prelude::*;
 
