@@ -6,6 +6,8 @@
 
 use leptos::prelude::document;
 
+mod split_data_slack;
+
 /// The Performance API mark set once the page is hydrated and clickable;
 /// the first-load benchmark and anyone profiling in DevTools read it.
 const HYDRATED_MARK: &str = "trainyard:hydrated";
