@@ -1,6 +1,7 @@
 // What the browser measured about a page load: when the wasm finished
 // hydrating (the app's `trainyard:hydrated` Performance mark) and how many
 // bytes of wasm it transferred, from the Resource Timing entries.
+import { TIMEOUT_MS } from './config.mjs';
 
 /** The Performance mark the app sets once hydrated (frontend/src/lib.rs). */
 export const HYDRATED_MARK = 'trainyard:hydrated';
@@ -14,7 +15,7 @@ export const HYDRATED_MARK = 'trainyard:hydrated';
  * use evaluates the script on the page's main thread, ~30 ms that landed in
  * the middle of a lazy page's hydration and were counted as the page's.
  */
-export async function hydratedAt(page, timeout) {
+export async function hydratedAt(page, timeout = TIMEOUT_MS) {
   return page.evaluate(
     ([mark, waitMs]) =>
       new Promise((resolve, reject) => {
