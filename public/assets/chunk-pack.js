@@ -13,13 +13,12 @@
 //   fetched as one more pack;
 // - if a pack cannot be had, each chunk is fetched on its own, as before.
 //
-// The loader compiles a chunk only once the chunks it depends on are
-// instantiated, one level after the other. A pack's chunks are all there at
-// once, so they are compiled as soon as it arrives, side by side, and
-// `WebAssembly.instantiateStreaming` (wrapped for the responses made here
-// only) instantiates the compiled module instead of compiling it again.
-// The page's own pack is read and compiled as soon as this script runs,
-// before the loader asks for any of it.
+// The loader compiles a chunk only when a route that needs it is asked for.
+// A pack's chunks are all there at once, so they are compiled as soon as it
+// arrives, side by side, and `WebAssembly.instantiateStreaming` (wrapped for
+// the responses made here only) instantiates the compiled module instead of
+// compiling it again. The page's own pack is read and compiled as soon as
+// this script runs, before the loader asks for any of it.
 (() => {
   const CHUNK_FILE = /\/((?:chunk|split)_[A-Za-z0-9_]+)\.wasm$/;
   const nativeFetch = window.fetch.bind(window);
@@ -60,12 +59,13 @@
     return pack;
   }
 
-  function preloadedPack() {
+  /** The page's own pack, preloaded by its head (`<link data-chunk-pack>`), if any. */
+  const ownPack = (() => {
     const link = document.querySelector('link[data-chunk-pack]');
     if (!link) return null;
     const names = new URL(link.href).searchParams.get('files')?.split(',') ?? [];
-    return { url: link.href, names };
-  }
+    return { url: link.href, names, nameSet: new Set(names) };
+  })();
 
   function serve(waiters, url, names) {
     readPack(url, names).then(
@@ -91,11 +91,10 @@
   function flush() {
     const waiters = [...wanted.values()];
     wanted = null;
-    const preload = preloadedPack();
-    const inPreload = preload ? new Set(preload.names) : new Set();
-    const fromPreload = waiters.filter((w) => inPreload.has(w.name));
-    if (fromPreload.length > 0) serve(fromPreload, preload.url, preload.names);
-    const rest = waiters.filter((w) => !inPreload.has(w.name));
+    const inOwnPack = (w) => ownPack !== null && ownPack.nameSet.has(w.name);
+    const fromOwnPack = waiters.filter(inOwnPack);
+    if (fromOwnPack.length > 0) serve(fromOwnPack, ownPack.url, ownPack.names);
+    const rest = waiters.filter((w) => !inOwnPack(w));
     if (rest.length === 1) {
       rest[0].resolve(nativeFetch(rest[0].url));
     } else if (rest.length > 1) {
@@ -124,7 +123,6 @@
   // compiled and has hydrated up to the lazy route. Their pack was preloaded
   // long before: read it and compile its chunks now, on the compiler's
   // threads, while the shell's wasm is still compiling and running.
-  const ownPack = preloadedPack();
   if (ownPack) readPack(ownPack.url, ownPack.names).catch(() => {});
 
   window.fetch = function fetchWithChunkPacks(input, init) {
