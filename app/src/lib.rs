@@ -8,6 +8,7 @@ mod experiment;
 mod format;
 #[cfg(feature = "hydrate")]
 mod js;
+mod loaded;
 mod pages;
 #[cfg(feature = "ssr")]
 mod server_context;

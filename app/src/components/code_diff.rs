@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::loaded::load;
 use crate::server_fns::diff_components;
 
 #[component]
@@ -12,7 +13,7 @@ pub fn CodeDiff(
     /// The newer content's hash.
     to: String,
 ) -> impl IntoView {
-    let diff = Resource::new(
+    let diff = load(
         move || (from.clone(), to.clone()),
         |(from, to)| async move { diff_components(from, to).await },
     );

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use trainyard_core::{FleetTelemetry, HostLoad, TelemetryWindow};
 
 use super::sparkline::Sparkline;
+use crate::loaded::load;
 use crate::server_fns::get_fleet_telemetry;
 
 /// How often the chart asks again (the history has one point a minute).
@@ -37,7 +38,7 @@ pub fn FleetLoad() -> impl IntoView {
     // Browser only: the server renders the first answer.
     #[cfg(feature = "hydrate")]
     tick_every_minute(tick);
-    let load = Resource::new(
+    let load = load(
         move || (window.get(), tick.get()),
         |(window, _)| get_fleet_telemetry(window),
     );

@@ -140,7 +140,7 @@ mod follow {
             };
             state.set(LogState::Streaming);
             let data = message.data().as_string().unwrap_or_default();
-            match serde_json::from_str::<LogStreamEvent>(&data) {
+            match crate::loaded::read_json::<LogStreamEvent>(&data) {
                 Ok(LogStreamEvent::Log {
                     attempt,
                     offset,

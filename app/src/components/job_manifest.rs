@@ -9,6 +9,7 @@ use trainyard_core::JobView;
 
 use crate::components::run_files::size_text;
 use crate::format::short_hash;
+use crate::loaded::load;
 use crate::server_fns::{get_job_manifest, rerun_exactly};
 use crate::state::jobs::JobStore;
 
@@ -16,7 +17,7 @@ use crate::state::jobs::JobStore;
 pub fn JobManifestSection(id: i64, job: RwSignal<JobView>) -> impl IntoView {
     // Fetched again when the job's attempt changes (a retry syncs anew).
     let attempt = Memo::new(move |_| job.with(|j| (j.attempt, j.status)));
-    let manifest = Resource::new(move || attempt.get(), move |_| get_job_manifest(id));
+    let manifest = load(move || attempt.get(), move |_| get_job_manifest(id));
     view! {
         <section class="card" id="code" data-testid="job-manifest">
             <div class="card-head">

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use trainyard_core::runs::ImportReport;
 
+use crate::loaded::load;
 use crate::server_fns::{import_dirs, reindex_imports};
 
 #[component]
@@ -12,7 +13,7 @@ pub fn ReindexImports(
     /// Called after a re-index, so the page can reload its lists.
     on_done: Callback<()>,
 ) -> impl IntoView {
-    let dirs = Resource::new(|| (), |_| import_dirs());
+    let dirs = load(|| (), |_| import_dirs());
     let reindex = Action::new(|_: &()| reindex_imports());
     Effect::new(move |_| {
         if let Some(Ok(_)) = reindex.value().get() {

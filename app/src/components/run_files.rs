@@ -8,6 +8,7 @@ use trainyard_core::sync::FileEntry;
 
 use crate::components::relative_time::RelativeTime;
 use crate::format::percent_encode;
+use crate::loaded::load;
 use crate::server_fns::{list_run_files, preview_run_file, FilePreview};
 
 /// A size for people: `532 B`, `12.5 KiB`, `3.2 MiB`.
@@ -41,7 +42,7 @@ const RELIST_MS: u64 = 3_000;
 #[cfg(feature = "hydrate")]
 fn relist_while_active(
     active: Signal<bool>,
-    files: Resource<Result<Vec<FileEntry>, crate::server_fns::UiError>>,
+    files: crate::loaded::Loaded<Result<Vec<FileEntry>, crate::server_fns::UiError>>,
 ) {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
@@ -63,7 +64,7 @@ fn relist_while_active(
 pub fn RunFiles(id: i64, active: Signal<bool>) -> impl IntoView {
     // Re-listed when the run starts or ends, and every few seconds while it
     // runs (the agent syncs files as they are written).
-    let files = Resource::new(move || active.get(), move |_| list_run_files(id));
+    let files = load(move || active.get(), move |_| list_run_files(id));
     #[cfg(feature = "hydrate")]
     relist_while_active(active, files);
     let preview = RwSignal::new(None::<(String, Result<FilePreview, String>)>);

@@ -4,13 +4,14 @@
 
 use leptos::prelude::*;
 
+use crate::loaded::load;
 use crate::server_fns::get_fleet_counts;
 use crate::state::fleet::Fleet;
 
 #[component]
 pub fn WithFleet(children: ChildrenFn) -> impl IntoView {
     let fleet = expect_context::<Fleet>();
-    let snapshot = Resource::new(move || fleet.resync.get(), |_| get_fleet_counts());
+    let snapshot = load(move || fleet.resync.get(), |_| get_fleet_counts());
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading hosts…"</p> }>
             {move || {

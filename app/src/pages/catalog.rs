@@ -12,6 +12,7 @@ use crate::components::config_problems::ConfigProblems;
 use crate::components::relative_time::RelativeTime;
 use crate::experiment::Diagnostic;
 use crate::format::count;
+use crate::loaded::load;
 use crate::server_fns::{
     catalog_revisions, diff_catalog, load_catalog, load_catalog_revision, CatalogSaveOutcome,
     RestoreCatalog, SaveCatalog,
@@ -28,7 +29,7 @@ fn check(yaml: &str) -> Vec<Diagnostic> {
 
 #[component]
 pub fn CatalogPage() -> impl IntoView {
-    let running = Resource::new(|| (), |_| load_catalog());
+    let running = load(|| (), |_| load_catalog());
     view! {
         <Title text="Catalog"/>
         <div class="page-head">
@@ -287,7 +288,7 @@ fn RevisionRow(
 fn ShownRevision(shown: Shown, running_id: Option<i64>) -> impl IntoView {
     match shown {
         Shown::Content(id) => {
-            let content = Resource::new(move || id, load_catalog_revision);
+            let content = load(move || id, load_catalog_revision);
             view! {
                 <h3>{format!("Revision {id}")}</h3>
                 <Suspense fallback=|| view! { <p class="muted small">"Loading…"</p> }>
@@ -304,7 +305,7 @@ fn ShownRevision(shown: Shown, running_id: Option<i64>) -> impl IntoView {
                 return view! { <p class="muted small">"No running revision to compare with."</p> }
                     .into_any();
             };
-            let diff = Resource::new(move || (id, to), |(from, to)| diff_catalog(from, to));
+            let diff = load(move || (id, to), |(from, to)| diff_catalog(from, to));
             view! {
                 <h3 data-testid="revision-diff-title">{format!("Revision {id} → running revision {to}")}</h3>
                 <Suspense fallback=|| view! { <p class="muted small">"Comparing…"</p> }>

@@ -11,6 +11,7 @@ use trainyard_core::runs::{lower_is_better, RunComparison};
 use crate::components::final_values::FinalValues;
 use crate::components::metric_chart::{line_of, MetricChart};
 use crate::components::parallel_coords::ParallelCoords;
+use crate::loaded::load;
 use crate::server_fns::compare_runs;
 
 /// The run ids of `?runs=`, or what is wrong with them.
@@ -34,7 +35,7 @@ pub fn parse_ids(text: &str) -> Result<Vec<i64>, String> {
 pub fn ComparePage() -> impl IntoView {
     let query = use_query_map();
     let ids = Memo::new(move |_| query.with(|q| parse_ids(&q.get("runs").unwrap_or_default())));
-    let cmp = Resource::new(
+    let cmp = load(
         move || ids.get(),
         |ids| async move {
             match ids {

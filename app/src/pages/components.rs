@@ -14,6 +14,7 @@ use crate::components::code_viewer::CodeViewer;
 use crate::components::relative_time::RelativeTime;
 use crate::components::run_files::size_text;
 use crate::format::{percent_encode, short_hash};
+use crate::loaded::load;
 use crate::server_fns::{
     activate_component, component_content, component_versions, list_components, scan_components,
     upload_component,
@@ -26,7 +27,7 @@ pub fn ComponentsPage() -> impl IntoView {
     let hash = Memo::new(move |_| query.with(|q| q.get("hash")));
     // Bumped after a scan, an upload or an activation: lists refetch.
     let changed = RwSignal::new(0u32);
-    let all = Resource::new(move || changed.get(), |_| list_components());
+    let all = load(move || changed.get(), |_| list_components());
     view! {
         <Title text="Components"/>
         <div class="page-head">
@@ -99,7 +100,7 @@ fn VersionHistory(
     changed: RwSignal<u32>,
 ) -> impl IntoView {
     let for_fetch = path.clone();
-    let versions = Resource::new(
+    let versions = load(
         move || changed.get(),
         move |_| component_versions(for_fetch.clone()),
     );
@@ -226,7 +227,7 @@ fn ActivateButton(path: String, hash: String, changed: RwSignal<u32>) -> impl In
 fn VersionCode(hash: String) -> impl IntoView {
     let label = format!("Code of version {}", short_hash(&hash));
     let fetch_hash = hash.clone();
-    let content = Resource::new(move || fetch_hash.clone(), component_content);
+    let content = load(move || fetch_hash.clone(), component_content);
     view! {
         <h3>"Code of " <code title=hash.clone()>{short_hash(&hash)}</code></h3>
         <Transition fallback=|| view! { <p class="muted">"Loading code…"</p> }>

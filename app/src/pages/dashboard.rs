@@ -11,6 +11,7 @@ use super::lazy::DeferredDashboardActivity;
 use crate::components::stat_card::StatCard;
 use crate::components::with_fleet::WithFleet;
 use crate::format::duration;
+use crate::loaded::load;
 use crate::server_fns::get_status;
 use crate::state::fleet::Fleet;
 
@@ -18,7 +19,7 @@ use crate::state::fleet::Fleet;
 pub fn DashboardPage() -> impl IntoView {
     let fleet = expect_context::<Fleet>();
     let summary = Memo::new(move |_| fleet.summary());
-    let status = Resource::new(|| (), |_| get_status());
+    let status = load(|| (), |_| get_status());
     view! {
         <Title text="Dashboard"/>
         <h1>"Dashboard"</h1>

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use crate::components::fleet_load::FleetLoad;
 use crate::components::jobs_at_a_glance::JobsAtAGlance;
 use crate::components::run_timeline::RunTimeline;
+use crate::loaded::load;
 use crate::server_fns::get_dashboard_jobs;
 use crate::state::jobs::JobStore;
 
@@ -43,7 +44,7 @@ pub fn DashboardActivity() -> impl IntoView {
     let asked = RwSignal::new(version.get_untracked());
     #[cfg(feature = "hydrate")]
     settle(version, asked);
-    let glance = Resource::new(move || asked.get(), |_| get_dashboard_jobs(None));
+    let glance = load(move || asked.get(), |_| get_dashboard_jobs(None));
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading jobs…"</p> }>
             {move || Suspend::new(async move {

@@ -14,6 +14,7 @@ use trainyard_core::{FleetCounts, HostFilter, HostQuery, HostStart, HostsPage};
 
 use crate::components::device_card::DeviceCard;
 use crate::format::count;
+use crate::loaded::load;
 use crate::server_fns::{list_hosts_page, HostsView};
 use crate::state::fleet::Fleet;
 
@@ -141,7 +142,7 @@ pub fn DevicesPage() -> impl IntoView {
     let devices = Devices::new(fleet);
     // The first page is rendered on the server; later ones are fetched by
     // the browser (`live::keep_current`), updating the cards in place.
-    let first = Resource::new(
+    let first = load(
         || (),
         |_| {
             list_hosts_page(HostQuery {

@@ -17,6 +17,7 @@ use crate::components::relative_time::{MaybeRelativeTime, RelativeTime};
 use crate::components::run_charts::RunCharts;
 use crate::components::run_files::RunFiles;
 use crate::components::run_state::{RunOriginText, RunSyncBadge};
+use crate::loaded::load;
 use crate::server_fns::{get_job, load_job_launch, load_run_state};
 use crate::state::fleet::Fleet;
 use crate::state::jobs::JobStore;
@@ -53,7 +54,7 @@ fn JobDetailView(id: i64) -> impl IntoView {
     // The page is built once per load: rebuilding it on every status change
     // disposed its buttons while their request was still in flight (a
     // cancel answered after the `job` event had already redrawn the page).
-    let detail = Resource::new(move || fleet.resync.get(), move |_| get_job(id));
+    let detail = load(move || fleet.resync.get(), move |_| get_job(id));
     crate::state::jobs::load_progress(jobs);
     // The log follows once the job is known to exist; set by an effect, so
     // only after hydration (the server renders no log stream).
@@ -230,7 +231,7 @@ fn JobFacts(job: RwSignal<JobView>, sweep_id: i64) -> impl IntoView {
 fn LaunchFacts(id: i64) -> impl IntoView {
     // A serialized resource: rendered by the server with the page (a
     // LocalResource would keep the surrounding Suspense pending there).
-    let launch = Resource::new(move || id, load_job_launch);
+    let launch = load(move || id, load_job_launch);
     move || {
         launch.get().and_then(Result::ok).flatten().map(|l| {
             view! {
@@ -251,7 +252,7 @@ fn LaunchFacts(id: i64) -> impl IntoView {
 fn RunStateFacts(job: RwSignal<JobView>) -> impl IntoView {
     let id = job.with_untracked(|j| j.id);
     let key = Memo::new(move |_| job.with(|j| (j.status, j.attempt)));
-    let state = Resource::new(move || key.get(), move |_| load_run_state(id));
+    let state = load(move || key.get(), move |_| load_run_state(id));
     view! {
         <dt>"Origin · sync"</dt>
         <dd>

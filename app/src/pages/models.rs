@@ -20,6 +20,7 @@ use crate::components::relative_time::RelativeTime;
 use crate::components::run_files::size_text;
 use crate::components::runs_table::metric_text;
 use crate::format::{count, percent_encode, short_hash};
+use crate::loaded::load;
 use crate::server_fns::{
     list_models, list_projects, load_model, project_metric_keys, promote_version, publish_best_run,
     rank_runs, register_run, serve_stage, set_latest_version, stop_stage,
@@ -39,7 +40,7 @@ pub fn ModelsPage() -> impl IntoView {
         .unwrap_or_default();
     // Bumped after anything that makes or moves a version: lists refetch.
     let changed = RwSignal::new(0u32);
-    let all = Resource::new(move || changed.get(), |_| list_models());
+    let all = load(move || changed.get(), |_| list_models());
     view! {
         <Title text="Models"/>
         <div class="page-head"><h1>"Models"</h1></div>
@@ -98,7 +99,7 @@ fn ModelList(list: Vec<ModelSummary>, selected: Memo<Option<String>>) -> impl In
 #[component]
 fn ModelVersions(name: String, changed: RwSignal<u32>) -> impl IntoView {
     let for_fetch = name.clone();
-    let model = Resource::new(
+    let model = load(
         move || changed.get(),
         move |_| load_model(for_fetch.clone()),
     );
@@ -465,8 +466,8 @@ fn PublishBestForm(
             model_name.set(m);
         }
     });
-    let projects = Resource::new(|| (), |_| list_projects());
-    let metrics = Resource::new(
+    let projects = load(|| (), |_| list_projects());
+    let metrics = load(
         move || project.get(),
         |p| async move {
             if p.is_empty() {

@@ -10,6 +10,7 @@ use trainyard_core::JobStatus;
 
 use crate::components::run_timeline::RunTimeline;
 use crate::components::runs_table::RunsTable;
+use crate::loaded::load;
 use crate::server_fns::{get_dashboard_jobs, list_runs};
 
 /// Runs per page.
@@ -56,9 +57,9 @@ pub fn ProjectPage() -> impl IntoView {
     });
     // Bumped after an archive or restore: the page is fetched again.
     let changes = RwSignal::new(0u32);
-    let runs = Resource::new(move || (query.get(), changes.get()), |(q, _)| list_runs(q));
+    let runs = load(move || (query.get(), changes.get()), |(q, _)| list_runs(q));
     let changed = Callback::new(move |()| changes.update(|n| *n += 1));
-    let timeline = Resource::new(move || name.get(), |name| get_dashboard_jobs(Some(name)));
+    let timeline = load(move || name.get(), |name| get_dashboard_jobs(Some(name)));
     let compare_href = move || {
         let ids: Vec<String> = selected.with(|s| s.iter().map(i64::to_string).collect());
         format!("/compare?runs={}", ids.join(","))

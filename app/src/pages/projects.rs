@@ -7,6 +7,7 @@ use trainyard_core::runs::ProjectSummary;
 use crate::components::reindex_imports::ReindexImports;
 use crate::components::relative_time::RelativeTime;
 use crate::format::percent_encode;
+use crate::loaded::load;
 use crate::server_fns::list_projects;
 
 /// A project's page address (names may hold any character).
@@ -17,7 +18,7 @@ pub fn project_href(name: &str) -> String {
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
     let reloads = RwSignal::new(0u32);
-    let projects = Resource::new(move || reloads.get(), |_| list_projects());
+    let projects = load(move || reloads.get(), |_| list_projects());
     view! {
         <Title text="Projects"/>
         <div class="page-head"><h1>"Projects"</h1></div>

@@ -8,6 +8,7 @@ use trainyard_core::{JobStatus, JobView};
 
 use crate::components::job_table::sort::{sort_jobs, JobSort, SortKey};
 use crate::components::job_table::JobTable;
+use crate::loaded::load;
 use crate::server_fns::list_jobs;
 use crate::state::fleet::Fleet;
 use crate::state::jobs::{load_progress, JobStore};
@@ -35,7 +36,7 @@ pub fn QueuePage() -> impl IntoView {
     let search = RwSignal::new(String::new());
 
     load_progress(jobs);
-    let snapshot = Resource::new(
+    let snapshot = load(
         move || (sweep.get(), fleet.resync.get()),
         |(sweep, _)| list_jobs(None, sweep),
     );

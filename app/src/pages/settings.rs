@@ -7,13 +7,14 @@ use leptos_meta::Title;
 use trainyard_core::webhooks::{DeliveryStatus, DeliveryView, WebhookKind, WebhookView};
 
 use crate::format::utc;
+use crate::loaded::load;
 use crate::server_fns::{
     add_webhook, delete_webhook, get_status, list_deliveries, list_webhooks, test_webhook,
 };
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    let status = Resource::new(|| (), |_| get_status());
+    let status = load(|| (), |_| get_status());
     view! {
         <Title text="Settings"/>
         <h1>"Settings"</h1>
@@ -91,8 +92,8 @@ fn status_class(d: &DeliveryView) -> &'static str {
 #[component]
 fn Webhooks() -> impl IntoView {
     let changed = RwSignal::new(0u32);
-    let hooks = Resource::new(move || changed.get(), |_| list_webhooks());
-    let deliveries = Resource::new(move || changed.get(), |_| list_deliveries());
+    let hooks = load(move || changed.get(), |_| list_webhooks());
+    let deliveries = load(move || changed.get(), |_| list_deliveries());
     view! {
         <section class="card" data-testid="webhooks">
             <div class="card-head">

@@ -149,7 +149,9 @@ mod browser {
         data: &str,
         key: &'static str,
     ) -> Result<T, serde_json::Error> {
-        let mut line = serde_json::Deserializer::from_str(data);
+        // From bytes, like every other JSON the browser reads
+        // (`crate::loaded`): one parser in the wasm, not two.
+        let mut line = serde_json::Deserializer::from_slice(data.as_bytes());
         let value = event_field(&mut line, key)?;
         line.end()?;
         Ok(value)
