@@ -1,7 +1,12 @@
 //! The bell in the top bar: how many component conflicts wait for a person,
 //! and a panel to answer them (upload the worker's change, download the
 //! store's version, or keep it), each with the diff between the two.
+//!
+//! The bell and its count are in the shell; the panel, its answers and its
+//! diff come from their own wasm chunk the first time the bell is opened:
+//! most visits never open it.
 
+use leptos::lazy;
 use leptos::prelude::*;
 use trainyard_core::components::{ConflictNotice, Resolution};
 
@@ -37,21 +42,38 @@ pub fn NoticeBell() -> impl IntoView {
             <Show when=move || open.get()>
                 <div class="notice-panel" role="dialog" aria-label="Notifications" data-testid="notice-panel">
                     <h2>"Component conflicts"</h2>
-                    <Show
-                        when=move || { count() > 0 }
-                        fallback=|| view! { <p class="muted">"Nothing waits for you. A worker's local change to a component shows up here when it runs in interactive mode."</p> }
-                    >
-                        <ul class="notice-list">
-                            <For
-                                each=move || notices.open()
-                                key=|n| n.id
-                                children=move |n| view! { <NoticeItem notice=n/> }
-                            />
-                        </ul>
-                    </Show>
+                    <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                        {move || Suspend::new(notice_list_view())}
+                    </Suspense>
                 </div>
             </Show>
         </div>
+    }
+}
+
+/// The panel's contents, from their own chunk.
+#[lazy]
+fn notice_list_view() -> AnyView {
+    view! { <NoticeList/> }.into_any()
+}
+
+/// The open conflicts, or a line saying there are none.
+#[component]
+fn NoticeList() -> impl IntoView {
+    let notices = expect_context::<NoticeStore>();
+    view! {
+        <Show
+            when=move || { notices.count() > 0 }
+            fallback=|| view! { <p class="muted">"Nothing waits for you. A worker's local change to a component shows up here when it runs in interactive mode."</p> }
+        >
+            <ul class="notice-list">
+                <For
+                    each=move || notices.open()
+                    key=|n| n.id
+                    children=move |n| view! { <NoticeItem notice=n/> }
+                />
+            </ul>
+        </Show>
     }
 }
 
