@@ -429,6 +429,9 @@ async fn max_jobs_one_advertises_no_free_job_slot_while_a_job_runs() {
     assert_eq!((busy.free_job_slots, busy.free_cpu_slots), (0, 1));
     assert_eq!(busy.free_gpus, [0, 1]);
 
+    // A poll may list the attempt before its process (and run dir) exists:
+    // go only once it has started.
+    setup.pid(attempt).await;
     setup.go(attempt);
     setup.finished(attempt).await;
     let idle = wait_for_poll(&setup, &[]).await;
