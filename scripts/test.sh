@@ -30,7 +30,10 @@ TRAINYARD_REQUIRE_PROMETHEUS=1 TRAINYARD_REQUIRE_FTP=1 cargo test --locked
 step "release build (server + web UI, and the agent binary)"
 scripts/build-js.sh
 cargo leptos build --release --split --precompress
-cargo build --locked --release -p trainyard-agent
+# cargo-leptos builds the server with `--cfg erase_components`
+# (always-erase-components in Cargo.toml); the agent gets the same flags so
+# the two share their dependencies' builds instead of rebuilding them.
+RUSTFLAGS="--cfg erase_components" cargo build --locked --release -p trainyard-agent
 
 step "end-to-end browser tests"
 TRAINYARD_BIN_DIR="$target_dir/release" TRAINYARD_SITE_ROOT="$repo_root/target/site" npm run --silent e2e
