@@ -39,9 +39,18 @@ impl<T: DeserializeOwned> Decoder<T> for BytesJson {
     }
 }
 
-/// Reads one JSON value with the reader every browser-side decode shares.
+/// The reader every browser-side decode shares, over `json`'s bytes: for
+/// callers that read a value piece by piece (the event stream).
+pub fn json_reader(json: &str) -> serde_json::Deserializer<serde_json::de::SliceRead<'_>> {
+    serde_json::Deserializer::from_slice(json.as_bytes())
+}
+
+/// Reads one JSON value with the shared reader ([`json_reader`]).
 pub fn read_json<T: DeserializeOwned>(json: &str) -> Result<T, serde_json::Error> {
-    serde_json::from_slice(json.as_bytes())
+    let mut reader = json_reader(json);
+    let value = T::deserialize(&mut reader)?;
+    reader.end()?;
+    Ok(value)
 }
 
 /// A resource decoded with [`BytesJson`].

@@ -149,9 +149,7 @@ mod browser {
         data: &str,
         key: &'static str,
     ) -> Result<T, serde_json::Error> {
-        // From bytes, like every other JSON the browser reads
-        // (`crate::loaded`): one parser in the wasm, not two.
-        let mut line = serde_json::Deserializer::from_slice(data.as_bytes());
+        let mut line = crate::loaded::json_reader(data);
         let value = event_field(&mut line, key)?;
         line.end()?;
         Ok(value)
