@@ -9,7 +9,7 @@ use crate::components::config_problems::ConfigProblems;
 use crate::components::run_preview::RunPreview;
 use crate::experiment::{check, Checked, Diagnostic, Summary, EXAMPLE};
 use crate::format::count;
-use crate::server_fns::{list_hosts, max_sweep_runs, SubmitExperiment, SubmitOutcome};
+use crate::server_fns::{list_host_ids, max_sweep_runs, SubmitExperiment, SubmitOutcome};
 
 /// Choices that override the config's own scheduling keys.
 #[derive(Clone, Copy)]
@@ -223,14 +223,8 @@ fn OverrideFields(
     overrides: Overrides,
     #[prop(into)] summary: Signal<Option<Summary>>,
 ) -> impl IntoView {
-    let hosts = LocalResource::new(list_hosts);
-    let host_ids = move || {
-        hosts
-            .get()
-            .and_then(Result::ok)
-            .map(|s| s.hosts.into_iter().map(|h| h.host_id).collect::<Vec<_>>())
-            .unwrap_or_default()
-    };
+    let hosts = LocalResource::new(list_host_ids);
+    let host_ids = move || hosts.get().and_then(Result::ok).unwrap_or_default();
     let config_priority = move || {
         summary
             .with(|s| s.as_ref().and_then(|s| s.priority))

@@ -17,7 +17,8 @@ use trainyard_core::Priority;
 
 use crate::format::count;
 use crate::server_fns::{
-    list_hosts, load_job_launch, load_launch_tasks, LaunchOutcome, LaunchTask, LaunchTasks, UiError,
+    list_host_ids, load_job_launch, load_launch_tasks, LaunchOutcome, LaunchTask, LaunchTasks,
+    UiError,
 };
 
 /// Field name → value as the form holds it (text as typed; a list is
@@ -536,14 +537,8 @@ impl LaunchOptions {
 
 #[component]
 fn OptionFields(options: LaunchOptions) -> impl IntoView {
-    let hosts = LocalResource::new(list_hosts);
-    let host_ids = move || {
-        hosts
-            .get()
-            .and_then(Result::ok)
-            .map(|s| s.hosts.into_iter().map(|h| h.host_id).collect::<Vec<_>>())
-            .unwrap_or_default()
-    };
+    let hosts = LocalResource::new(list_host_ids);
+    let host_ids = move || hosts.get().and_then(Result::ok).unwrap_or_default();
     view! {
         <div class="fields">
             <label for="launch-priority">"Priority"</label>

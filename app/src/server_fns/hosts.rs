@@ -5,21 +5,12 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 use trainyard_core::{
-    FleetCounts, FleetTelemetry, HostQuery, HostTelemetry, HostView, HostsPage, ServerStatus,
-    TelemetryWindow,
+    FleetCounts, FleetTelemetry, HostQuery, HostTelemetry, HostsPage, ServerStatus, TelemetryWindow,
 };
 
 use super::UiError;
 #[cfg(feature = "ssr")]
 use super::{engine, server_context};
-
-/// Every host plus the server's clock at the time of the snapshot. Costs
-/// about 2.8 KB per host: pages should ask for [`list_hosts_page`] instead.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HostsSnapshot {
-    pub server_time_ms: i64,
-    pub hosts: Vec<HostView>,
-}
 
 /// The fleet's numbers and the server's clock: what the Dashboard needs,
 /// a few dozen bytes however large the fleet.
@@ -40,15 +31,6 @@ pub struct HostsView {
 pub async fn get_status() -> Result<ServerStatus, UiError> {
     let ctx = server_context()?;
     Ok(ctx.engine.status(ctx.auth_required))
-}
-
-#[server(prefix = "/ui")]
-pub async fn list_hosts() -> Result<HostsSnapshot, UiError> {
-    let engine = engine()?;
-    Ok(HostsSnapshot {
-        server_time_ms: engine.now_ms(),
-        hosts: engine.hosts(),
-    })
 }
 
 /// Every host's id, in order (a host picker's choices: ~12 bytes a host).
