@@ -5,10 +5,10 @@
 
 use super::values::{FieldValue, LaunchError, LaunchErrors};
 use super::{FieldDef, FieldKind, StartMethod, Task};
-use crate::config::{grid, parse_experiment, split_command, SweepLimits, MAX_NAME_LEN};
+use crate::config::tree::{Entry, Kind, Node, Scalar, Style};
+use crate::config::{emit, experiment_from, grid, split_command, Pos, SweepLimits, MAX_NAME_LEN};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 /// Where a launch's values go in each job's resolved config
 /// (`TRAINYARD_CONFIG`): `args.<field>`, out of the way of the config's
@@ -91,25 +91,28 @@ pub fn plan_launch(
         return Err(LaunchErrors(errors));
     }
     let project = task.project().to_string();
-    let mut yaml = String::new();
-    let _ = writeln!(
-        yaml,
-        "project: {}",
-        FieldValue::Text(project.clone()).yaml()
-    );
     let present: Vec<&(&FieldDef, Vec<FieldValue>)> =
         chosen.iter().filter(|(_, v)| !v.is_empty()).collect();
+    // The experiment is built as a tree, not written as YAML and parsed:
+    // the same tree either way, and the browser's Launch page then need not
+    // load the YAML parser. Its YAML is written from the tree.
+    let mut entries = vec![entry("project", FieldValue::Text(project.clone()).node())];
     if !present.is_empty() {
-        let _ = writeln!(yaml, "{ARGS_KEY}:");
-        for (f, vals) in &present {
-            let v = match vals.as_slice() {
-                [one] => one.yaml(),
-                many => FieldValue::List(many.to_vec()).yaml(),
-            };
-            let _ = writeln!(yaml, "  {}: {v}", f.name);
-        }
+        let args = present
+            .iter()
+            .map(|(f, vals)| {
+                let v = match vals.as_slice() {
+                    [one] => one.node(),
+                    many => FieldValue::List(many.to_vec()).node(),
+                };
+                entry(&f.name, v)
+            })
+            .collect();
+        entries.push(entry(ARGS_KEY, map(args)));
     }
-    let experiment = parse_experiment(&yaml).map_err(|e| {
+    let doc = map(entries);
+    let yaml = emit::to_yaml(&doc);
+    let experiment = experiment_from(Some(doc)).map_err(|e| {
         LaunchErrors(
             e.0.into_iter()
                 .map(|e| LaunchError::general(e.message))
@@ -185,6 +188,27 @@ pub fn plan_launch(
         source_yaml: yaml,
         runs,
     })
+}
+
+/// `key: value` in a built config (keys are plain, as a field name is).
+fn entry(key: &str, value: Node) -> Entry {
+    Entry {
+        key: Scalar {
+            text: key.to_string(),
+            style: Style::Plain,
+            tag: None,
+        },
+        key_pos: Pos::START,
+        value,
+    }
+}
+
+fn map(entries: Vec<Entry>) -> Node {
+    Node {
+        kind: Kind::Map(entries),
+        pos: Pos::START,
+        tag: None,
+    }
 }
 
 /// The argv before the fields: interpreter and script or module, or the

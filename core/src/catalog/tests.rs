@@ -565,6 +565,74 @@ fn several_values_make_a_sweep() {
     assert!(e.to_string().contains("1,600 runs"), "{e}");
 }
 
+/// A plan's config is built as a tree, not parsed from YAML; the YAML it
+/// keeps as the sweep's source must parse back to the very same runs.
+#[test]
+fn a_launch_is_the_experiment_its_yaml_describes() {
+    let c = parse(GOOD);
+    let odd = [
+        "",
+        "plain words",
+        "; rm -rf / $(id) `id` && a | b",
+        "'\"\\ quotes",
+        "line\nbreak\ttab\r",
+        "- dash: colon # hash",
+        "[1 2] {a: b} f(x) *alias &anchor !tag (commas make a sweep)",
+        "yes",
+        "1_000",
+        "null",
+        "~",
+        "0x10",
+        "\u{FEFF}bom \u{85} \u{2028} \u{2029} \u{FFFE} \u{FFFF}",
+        "\u{E000}\u{E001}\u{E006} private use",
+        "\u{1F680} naïve 한국어",
+        " padded ",
+    ];
+    for note in odd {
+        for lr in [
+            FieldValue::Float(1.0),
+            FieldValue::Float(1e-300),
+            FieldValue::List(vec![FieldValue::Float(0.1), FieldValue::Int(0)]),
+        ] {
+            let p = plan(
+                &c,
+                "classification",
+                &[
+                    ("note", text(note)),
+                    ("lr", lr.clone()),
+                    ("model", text("resnet,vit")),
+                ],
+            )
+            .unwrap_or_else(|e| panic!("{note:?} {lr:?}: {e}"));
+            let parsed = crate::config::parse_experiment(&p.source_yaml).unwrap_or_else(|e| {
+                panic!("{note:?}: its YAML does not parse:\n{}\n{e}", p.source_yaml)
+            });
+            let specs = parsed.expand(&SweepLimits::default()).expect("expands");
+            assert_eq!(specs.len(), p.runs.len(), "{}", p.source_yaml);
+            for (spec, run) in specs.iter().zip(&p.runs) {
+                assert_eq!(spec.config_yaml, run.config_yaml, "{note:?}");
+                let short: Vec<(String, String)> = spec
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.trim_start_matches("args.").to_string(), v.clone()))
+                    .collect();
+                assert_eq!(short, run.params, "{note:?}");
+                assert_eq!(
+                    spec.name.strip_prefix("classification"),
+                    run.name.strip_prefix("classification"),
+                    "{note:?}"
+                );
+            }
+            let comment = p.runs[0].argv.iter().position(|a| a == "--comment");
+            assert_eq!(
+                comment.map(|i| p.runs[0].argv[i + 1].as_str()),
+                Some(note),
+                "the value reaches the argv unchanged"
+            );
+        }
+    }
+}
+
 #[test]
 fn disabled_tasks_do_not_launch() {
     let c = parse("tasks:\n  - taskType: t\n    enabled: false\n    runner: {target: a.py}\n");

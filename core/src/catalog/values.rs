@@ -2,7 +2,8 @@
 //! written as one argv entry.
 
 use super::ValueType;
-use crate::config::Value;
+use crate::config::tree::{Kind, Node, Scalar, Style};
+use crate::config::{Pos, Value};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -54,32 +55,39 @@ impl FieldValue {
         }
     }
 
-    /// A YAML scalar in a config: numbers and booleans plain, text in
-    /// double quotes with escapes (never read as a list or a call).
-    pub(crate) fn yaml(&self) -> String {
-        match self {
-            FieldValue::Null => "null".into(),
-            FieldValue::Bool(_) | FieldValue::Int(_) => self.arg(),
+    /// This value as a config node: numbers, booleans and null plain, text
+    /// quoted (never read as a list, a call or a number), a list as a
+    /// sequence. The tree is what the YAML [`emit`](crate::config::emit)
+    /// writes would parse back to, without a parse.
+    pub(crate) fn node(&self) -> Node {
+        let plain = |text: String| Scalar {
+            text,
+            style: Style::Plain,
+            tag: None,
+        };
+        let scalar = match self {
+            FieldValue::Null => plain("null".into()),
+            FieldValue::Bool(_) | FieldValue::Int(_) => plain(self.arg()),
             FieldValue::Float(f) if f.is_finite() => {
                 let s = f.to_string();
-                // `1` would come back as an int.
-                if s.contains(['.', 'e', 'E']) {
+                // `1` would be read as an int.
+                plain(if s.contains(['.', 'e', 'E']) {
                     s
                 } else {
                     format!("{s}.0")
+                })
+            }
+            FieldValue::Float(_) => Scalar::quoted(self.arg()),
+            FieldValue::Text(s) => Scalar::quoted(s.clone()),
+            FieldValue::List(items) => {
+                return Node {
+                    kind: Kind::Seq(items.iter().map(FieldValue::node).collect()),
+                    pos: Pos::START,
+                    tag: None,
                 }
             }
-            FieldValue::Float(_) => yaml_quote(&self.arg()),
-            FieldValue::Text(s) => yaml_quote(s),
-            FieldValue::List(items) => format!(
-                "[{}]",
-                items
-                    .iter()
-                    .map(FieldValue::yaml)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
+        };
+        Node::scalar(scalar, Pos::START)
     }
 
     /// The value a catalog's YAML gave (`default: 3`).
@@ -157,25 +165,6 @@ impl fmt::Display for FieldValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.arg())
     }
-}
-
-/// A YAML double-quoted scalar. Private-use characters the call pre-pass
-/// uses are escaped too.
-fn yaml_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() || ('\u{E000}'..='\u{E0FF}').contains(&c) => {
-                out.push_str(&format!("\\u{:04X}", u32::from(c)));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Why a launch was refused: about one field, or the launch as a whole.

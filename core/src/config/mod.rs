@@ -76,6 +76,12 @@ pub struct RunSpec {
 /// Parses and validates a config; returns every problem found.
 pub fn parse_experiment(yaml: &str) -> Result<Experiment, ConfigErrors> {
     let doc = tree::parse_document(yaml).map_err(ConfigErrors::from)?;
+    experiment_from(doc)
+}
+
+/// Validates a parsed document (or one built in code, like a launch's:
+/// without the YAML parser, which the browser then need not load).
+pub(crate) fn experiment_from(doc: Option<Node>) -> Result<Experiment, ConfigErrors> {
     let doc = match doc {
         Some(d) if matches!(d.kind, Kind::Map(_)) => d,
         _ => {
