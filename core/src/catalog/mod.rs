@@ -176,13 +176,24 @@ pub enum FieldKind {
 impl FieldKind {
     pub const NAMES: &'static str = "text, number, boolean or select";
 
+    const ALL: [FieldKind; 4] = [
+        FieldKind::Text,
+        FieldKind::Number,
+        FieldKind::Boolean,
+        FieldKind::Select,
+    ];
+
     pub fn parse(s: &str) -> Option<FieldKind> {
-        match s {
-            "text" => Some(FieldKind::Text),
-            "number" => Some(FieldKind::Number),
-            "boolean" => Some(FieldKind::Boolean),
-            "select" => Some(FieldKind::Select),
-            _ => None,
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// As a catalog writes it (`type: select`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldKind::Text => "text",
+            FieldKind::Number => "number",
+            FieldKind::Boolean => "boolean",
+            FieldKind::Select => "select",
         }
     }
 }

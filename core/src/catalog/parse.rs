@@ -867,8 +867,10 @@ impl Cx<'_> {
                 self.err(
                     &c.path,
                     c.pos,
-                    format!("choices are for type select, not {kind:?} (field {name:?})")
-                        .to_lowercase(),
+                    format!(
+                        "choices are for type select, not {} (field {name:?})",
+                        kind.name()
+                    ),
                 );
             }
             for (i, v) in c.v.iter().enumerate() {

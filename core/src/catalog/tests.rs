@@ -264,6 +264,17 @@ runtime:
 }
 
 #[test]
+fn choices_on_another_type_name_the_field_as_written() {
+    let e = errors("tasks:\n  - taskType: t\n    runner: {target: a.py}\n    extraFields:\n      - name: BatchSize\n        type: number\n        choices: [1, 2]\n");
+    has(
+        &e,
+        7,
+        "tasks[0].extraFields[0].choices",
+        "choices are for type select, not number (field \"BatchSize\")",
+    );
+}
+
+#[test]
 fn structure_problems_are_refused() {
     has(&errors("tasks: []\n"), 1, "tasks", "the task list is empty");
     has(&errors("title: x\n"), 1, "title", "unknown key `title`");
