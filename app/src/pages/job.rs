@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use trainyard_core::protocol::codes;
-use trainyard_core::{AttemptView, JobDetail, JobStatus, JobView};
+use trainyard_core::{AttemptView, JobStatus, JobView};
 
 use crate::components::job_actions::JobButtons;
 use crate::components::job_duration::JobDuration;
@@ -18,7 +18,7 @@ use crate::components::run_charts::RunCharts;
 use crate::components::run_files::RunFiles;
 use crate::components::run_state::{RunOriginText, RunSyncBadge};
 use crate::loaded::load;
-use crate::server_fns::{get_job, load_job_launch, load_run_state};
+use crate::server_fns::{get_job, load_job_launch, load_run_state, JobRecord};
 use crate::state::fleet::Fleet;
 use crate::state::jobs::JobStore;
 
@@ -97,7 +97,7 @@ fn JobDetailView(id: i64) -> impl IntoView {
 }
 
 #[component]
-fn JobBody(job: RwSignal<JobView>, detail: JobDetail) -> impl IntoView {
+fn JobBody(job: RwSignal<JobView>, detail: JobRecord) -> impl IntoView {
     let id = detail.job.id;
     let sweep_id = detail.job.sweep_id;
     let attempts = RwSignal::new(Ok(detail.attempts.clone()));

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
-use trainyard_core::{JobDetail, JobStatus, JobView, Priority, SubmitOptions};
+use trainyard_core::{AttemptView, JobStatus, JobView, Priority, SubmitOptions};
 
 #[cfg(feature = "ssr")]
 use super::engine;
@@ -15,6 +15,18 @@ use crate::experiment::Diagnostic;
 pub struct JobsSnapshot {
     pub server_time_ms: i64,
     pub jobs: Vec<JobView>,
+}
+
+/// A job's full record as the Job page reads it: the REST API's
+/// `JobDetail` with the view nested instead of flattened. Serde reads a
+/// flattened struct through its buffering `Content` layer, which would put a
+/// second reader of every `JobView` field into the Job page's wasm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub job: JobView,
+    /// The resolved config handed to the process as `TRAINYARD_CONFIG`.
+    pub config_yaml: String,
+    pub attempts: Vec<AttemptView>,
 }
 
 /// What a submission from the Execute page led to.
@@ -150,8 +162,13 @@ pub async fn get_dashboard_jobs(project: Option<String>) -> Result<DashboardJobs
 }
 
 #[server(prefix = "/ui")]
-pub async fn get_job(id: i64) -> Result<JobDetail, UiError> {
-    Ok(engine()?.job(id).await?)
+pub async fn get_job(id: i64) -> Result<JobRecord, UiError> {
+    let detail = engine()?.job(id).await?;
+    Ok(JobRecord {
+        job: detail.job,
+        config_yaml: detail.config_yaml,
+        attempts: detail.attempts,
+    })
 }
 
 #[server(prefix = "/ui")]
