@@ -665,6 +665,40 @@ fn field_values_round_trip_through_json() {
         FieldValue::List(vec![FieldValue::Int(1), text("y")])
     );
     assert_eq!(v["f"], FieldValue::Null);
+    // Beyond i64 a whole number is a float, as it was read before.
+    let big: FieldValue = serde_json::from_str("18446744073709551615").expect("u64::MAX");
+    assert_eq!(big, FieldValue::Float(u64::MAX as f64));
+    let nested: FieldValue = serde_json::from_str(r#"[[1, -2], [], "z"]"#).expect("nested");
+    assert_eq!(
+        nested,
+        FieldValue::List(vec![
+            FieldValue::List(vec![FieldValue::Int(1), FieldValue::Int(-2)]),
+            FieldValue::List(vec![]),
+            text("z"),
+        ])
+    );
+    for v in [
+        FieldValue::Int(-7),
+        FieldValue::Float(2.5),
+        nested,
+        FieldValue::Null,
+    ] {
+        let json = serde_json::to_string(&v).expect("writes");
+        assert_eq!(
+            serde_json::from_str::<FieldValue>(&json).expect("reads"),
+            v,
+            "{json}"
+        );
+    }
+    // An object is no field value; the error says what one is.
+    let e = serde_json::from_str::<BTreeMap<String, FieldValue>>(r#"{"a": {"b": 1}}"#)
+        .expect_err("a map");
+    assert!(
+        e.to_string()
+            .contains("expected null, true or false, a number, text"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("line 1 column"), "{e}");
 }
 
 #[test]

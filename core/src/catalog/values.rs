@@ -4,11 +4,14 @@
 use super::ValueType;
 use crate::config::tree::{Kind, Node, Scalar, Style};
 use crate::config::{Pos, Value};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A value a form or a script sends for a field; a list is a sweep.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A value a form or a script sends for a field; a list is a sweep. In
+/// JSON it is the plain value (`3`, `"x"`, `[1, 2]`); see the `Deserialize`
+/// impl below.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum FieldValue {
     Null,
@@ -158,6 +161,70 @@ impl FieldValue {
             FieldValue::List(_) => format!("the list [{}]", self.arg()),
             _ => self.arg(),
         }
+    }
+}
+
+/// Read by the JSON type, as `#[serde(untagged)]` would (an integer beyond
+/// `i64` is a float), without serde's buffering of the value for each
+/// variant tried: that layer is a second reader in every wasm page that
+/// reads a field value, and its error only said no variant matched.
+impl<'de> Deserialize<'de> for FieldValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FieldValueVisitor)
+    }
+}
+
+struct FieldValueVisitor;
+
+impl<'de> Visitor<'de> for FieldValueVisitor {
+    type Value = FieldValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("null, true or false, a number, text, or a list of those")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<FieldValue, E> {
+        Ok(FieldValue::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<FieldValue, E> {
+        Ok(FieldValue::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<FieldValue, D::Error> {
+        FieldValue::deserialize(d)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<FieldValue, E> {
+        Ok(FieldValue::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<FieldValue, E> {
+        Ok(FieldValue::Int(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<FieldValue, E> {
+        Ok(i64::try_from(v).map_or(FieldValue::Float(v as f64), FieldValue::Int))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<FieldValue, E> {
+        Ok(FieldValue::Float(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<FieldValue, E> {
+        Ok(FieldValue::Text(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<FieldValue, E> {
+        Ok(FieldValue::Text(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FieldValue, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(FieldValue::List(items))
     }
 }
 
