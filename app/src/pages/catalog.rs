@@ -293,7 +293,7 @@ fn ShownRevision(shown: Shown, running_id: Option<i64>) -> impl IntoView {
                 <h3>{format!("Revision {id}")}</h3>
                 <Suspense fallback=|| view! { <p class="muted small">"Loading…"</p> }>
                     {move || content.get().map(|r| match r {
-                        Ok(r) => view! { <pre class="config-view" data-testid="revision-content" data-id=id>{r.content}</pre> }.into_any(),
+                        Ok(content) => view! { <pre class="config-view" data-testid="revision-content" data-id=id>{content}</pre> }.into_any(),
                         Err(e) => view! { <p class="error small" role="alert">{e.to_string()}</p> }.into_any(),
                     })}
                 </Suspense>

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 use trainyard_core::catalog::{
-    CatalogDiff, CatalogRevision, CatalogRevisionContent, CatalogSaved, CatalogView, JobLaunch,
-    LaunchError, LaunchRequest, LaunchResult, Task,
+    CatalogDiff, CatalogRevision, CatalogSaved, CatalogView, JobLaunch, LaunchError, LaunchRequest,
+    LaunchResult, Task,
 };
 
 #[cfg(feature = "ssr")]
@@ -79,9 +79,12 @@ pub async fn catalog_revisions() -> Result<Vec<CatalogRevision>, UiError> {
     Ok(engine()?.catalog_revisions().await?)
 }
 
+/// Revision `id`'s YAML. Only the text: the page has the revision's row,
+/// and the REST API's flattened `CatalogRevisionContent` would bring serde's
+/// buffering reader into the Catalog page's wasm.
 #[server(prefix = "/ui")]
-pub async fn load_catalog_revision(id: i64) -> Result<CatalogRevisionContent, UiError> {
-    Ok(engine()?.catalog_revision(id).await?)
+pub async fn load_catalog_revision(id: i64) -> Result<String, UiError> {
+    Ok(engine()?.catalog_revision(id).await?.content)
 }
 
 #[server(prefix = "/ui")]
