@@ -2,6 +2,7 @@
 //! with the server's own parser, saved as revisions; the history with view,
 //! diff against the running revision, and restore.
 
+use leptos::lazy;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use trainyard_core::catalog::{parse_catalog, CatalogRevision, CatalogSaved, CatalogView};
@@ -242,7 +243,14 @@ fn RevisionHistory(
             </header>
             {rows}
             <SaveResultLine result=Signal::derive(move || restore.value().get()) testid="catalog-restore-result" verb="restore"/>
-            {move || shown.get().map(|s| view! { <ShownRevision shown=s running_id=running_id.get_untracked()/> })}
+            {move || shown.get().map(|s| {
+                let running = running_id.get_untracked();
+                view! {
+                    <Suspense fallback=|| view! { <p class="muted small">"Loading…"</p> }>
+                        {move || Suspend::new(shown_revision_view(s, running))}
+                    </Suspense>
+                }
+            })}
         </section>
     }
     .into_any()
@@ -281,6 +289,13 @@ fn RevisionRow(
             </td>
         </tr>
     }
+}
+
+/// The revision viewer, from its own chunk the first time a revision is
+/// viewed or compared: most visits to the page only edit and save.
+#[lazy]
+fn shown_revision_view(shown: Shown, running_id: Option<i64>) -> AnyView {
+    view! { <ShownRevision shown=shown running_id=running_id/> }.into_any()
 }
 
 /// One revision's content, or its diff to the running revision.
