@@ -5,8 +5,8 @@
 
 use super::values::{FieldValue, LaunchError, LaunchErrors};
 use super::{FieldDef, FieldKind, StartMethod, Task};
-use crate::config::tree::{Entry, Kind, Node, Scalar, Style};
-use crate::config::{emit, experiment_from, grid, split_command, Pos, SweepLimits, MAX_NAME_LEN};
+use crate::config::tree::{Entry, Node};
+use crate::config::{emit, experiment_from, grid, split_command, SweepLimits, MAX_NAME_LEN};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -96,7 +96,10 @@ pub fn plan_launch(
     // The experiment is built as a tree, not written as YAML and parsed:
     // the same tree either way, and the browser's Launch page then need not
     // load the YAML parser. Its YAML is written from the tree.
-    let mut entries = vec![entry("project", FieldValue::Text(project.clone()).node())];
+    let mut entries = vec![Entry::new(
+        "project",
+        FieldValue::Text(project.clone()).node(),
+    )];
     if !present.is_empty() {
         let args = present
             .iter()
@@ -105,12 +108,12 @@ pub fn plan_launch(
                     [one] => one.node(),
                     many => FieldValue::List(many.to_vec()).node(),
                 };
-                entry(&f.name, v)
+                Entry::new(&f.name, v)
             })
             .collect();
-        entries.push(entry(ARGS_KEY, map(args)));
+        entries.push(Entry::new(ARGS_KEY, Node::map(args)));
     }
-    let doc = map(entries);
+    let doc = Node::map(entries);
     let yaml = emit::to_yaml(&doc);
     let experiment = experiment_from(Some(doc)).map_err(|e| {
         LaunchErrors(
@@ -188,27 +191,6 @@ pub fn plan_launch(
         source_yaml: yaml,
         runs,
     })
-}
-
-/// `key: value` in a built config (keys are plain, as a field name is).
-fn entry(key: &str, value: Node) -> Entry {
-    Entry {
-        key: Scalar {
-            text: key.to_string(),
-            style: Style::Plain,
-            tag: None,
-        },
-        key_pos: Pos::START,
-        value,
-    }
-}
-
-fn map(entries: Vec<Entry>) -> Node {
-    Node {
-        kind: Kind::Map(entries),
-        pos: Pos::START,
-        tag: None,
-    }
 }
 
 /// The argv before the fields: interpreter and script or module, or the

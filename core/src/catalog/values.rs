@@ -2,7 +2,7 @@
 //! written as one argv entry.
 
 use super::ValueType;
-use crate::config::tree::{Kind, Node, Scalar, Style};
+use crate::config::tree::{Node, Scalar};
 use crate::config::{Pos, Value};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -63,11 +63,7 @@ impl FieldValue {
     /// sequence. The tree is what the YAML [`emit`](crate::config::emit)
     /// writes would parse back to, without a parse.
     pub(crate) fn node(&self) -> Node {
-        let plain = |text: String| Scalar {
-            text,
-            style: Style::Plain,
-            tag: None,
-        };
+        let plain = Scalar::plain;
         let scalar = match self {
             FieldValue::Null => plain("null".into()),
             FieldValue::Bool(_) | FieldValue::Int(_) => plain(self.arg()),
@@ -83,11 +79,7 @@ impl FieldValue {
             FieldValue::Float(_) => Scalar::quoted(self.arg()),
             FieldValue::Text(s) => Scalar::quoted(s.clone()),
             FieldValue::List(items) => {
-                return Node {
-                    kind: Kind::Seq(items.iter().map(FieldValue::node).collect()),
-                    pos: Pos::START,
-                    tag: None,
-                }
+                return Node::seq(items.iter().map(FieldValue::node).collect())
             }
         };
         Node::scalar(scalar, Pos::START)

@@ -29,6 +29,14 @@ pub(crate) struct Scalar {
 }
 
 impl Scalar {
+    pub fn plain(text: impl Into<String>) -> Self {
+        Scalar {
+            text: text.into(),
+            style: Style::Plain,
+            tag: None,
+        }
+    }
+
     pub fn quoted(text: impl Into<String>) -> Self {
         Scalar {
             text: text.into(),
@@ -66,11 +74,40 @@ pub(crate) struct Node {
     pub tag: Option<String>,
 }
 
+impl Entry {
+    /// `key: value` in a tree built in code (a plain key, no position).
+    pub fn new(key: &str, value: Node) -> Self {
+        Entry {
+            key: Scalar::plain(key),
+            key_pos: Pos::START,
+            value,
+        }
+    }
+}
+
 impl Node {
     pub fn scalar(s: Scalar, pos: Pos) -> Self {
         Node {
             kind: Kind::Scalar(s),
             pos,
+            tag: None,
+        }
+    }
+
+    /// A sequence built in code (no position, no tag).
+    pub fn seq(items: Vec<Node>) -> Self {
+        Node {
+            kind: Kind::Seq(items),
+            pos: Pos::START,
+            tag: None,
+        }
+    }
+
+    /// A mapping built in code (no position, no tag).
+    pub fn map(entries: Vec<Entry>) -> Self {
+        Node {
+            kind: Kind::Map(entries),
+            pos: Pos::START,
             tag: None,
         }
     }

@@ -104,11 +104,7 @@ mod tests {
     use super::*;
 
     fn plain(t: &str) -> Value {
-        scalar_value(&Scalar {
-            text: t.into(),
-            style: Style::Plain,
-            tag: None,
-        })
+        scalar_value(&Scalar::plain(t))
     }
 
     #[test]
