@@ -8,7 +8,7 @@ use super::gpu_table::GpuTable;
 use super::meter::Meter;
 use super::relative_time::RelativeTime;
 use crate::format::{fraction, gib_of};
-use crate::server_fns::RemoveHost;
+use crate::server_fns::{remove_host, RemoveHost};
 
 #[component]
 pub fn DeviceCard(host: ArcRwSignal<HostView>) -> impl IntoView {
@@ -76,7 +76,7 @@ pub fn DeviceCard(host: ArcRwSignal<HostView>) -> impl IntoView {
 /// Removes a disconnected host (and its stored state) after a click.
 #[component]
 fn RemoveButton(host_id: String) -> impl IntoView {
-    let remove = ServerAction::<RemoveHost>::new();
+    let remove = Action::new(|input: &RemoveHost| remove_host(input.host_id.clone()));
     let error = move || {
         remove
             .value()

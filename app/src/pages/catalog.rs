@@ -15,9 +15,14 @@ use crate::experiment::Diagnostic;
 use crate::format::count;
 use crate::loaded::load;
 use crate::server_fns::{
-    catalog_revisions, diff_catalog, load_catalog, load_catalog_revision, CatalogSaveOutcome,
-    RestoreCatalog, SaveCatalog,
+    catalog_revisions, diff_catalog, load_catalog, load_catalog_revision, restore_catalog,
+    save_catalog, CatalogSaveOutcome, RestoreCatalog, SaveCatalog, UiError,
 };
+
+/// Restoring a revision: the page's, handed to its history views. A plain
+/// `Action` (not a `ServerAction`, which would bring the no-JS form's error
+/// decoding, base64 included, into the page's wasm).
+type RestoreAction = Action<RestoreCatalog, Result<CatalogSaveOutcome, UiError>>;
 
 /// The catalog's problems as the browser finds them (`$VAR` is left as
 /// written: the browser has no server environment).
@@ -69,8 +74,8 @@ fn CatalogWorkspace(initial: CatalogView) -> impl IntoView {
     let history_version = RwSignal::new(0u32);
     let local = Memo::new(move |_| checked_text.with(|t| check(t)));
 
-    let save = ServerAction::<SaveCatalog>::new();
-    let restore = ServerAction::<RestoreCatalog>::new();
+    let save = Action::new(|input: &SaveCatalog| save_catalog(input.content.clone()));
+    let restore = Action::new(|input: &RestoreCatalog| restore_catalog(input.id));
     let submitted = RwSignal::new(None::<String>);
     // The server's problems while the text it refused is unchanged, else
     // the browser's own.
@@ -161,7 +166,7 @@ fn CatalogWorkspace(initial: CatalogView) -> impl IntoView {
 /// What the last save or restore did.
 #[component]
 fn SaveResultLine(
-    #[prop(into)] result: Signal<Option<Result<CatalogSaveOutcome, crate::server_fns::UiError>>>,
+    #[prop(into)] result: Signal<Option<Result<CatalogSaveOutcome, UiError>>>,
     testid: &'static str,
     verb: &'static str,
 ) -> impl IntoView {
@@ -203,7 +208,7 @@ fn SaveResultLine(
 fn RevisionHistory(
     running_id: RwSignal<Option<i64>>,
     version: RwSignal<u32>,
-    restore: ServerAction<RestoreCatalog>,
+    restore: RestoreAction,
 ) -> impl IntoView {
     let revisions = LocalResource::new(move || {
         version.track();
@@ -261,7 +266,7 @@ fn RevisionRow(
     r: CatalogRevision,
     running_id: RwSignal<Option<i64>>,
     shown: RwSignal<Option<Shown>>,
-    restore: ServerAction<RestoreCatalog>,
+    restore: RestoreAction,
 ) -> impl IntoView {
     let id = r.id;
     let is_running = move || running_id.get() == Some(id);

@@ -9,7 +9,9 @@ use crate::components::config_problems::ConfigProblems;
 use crate::components::run_preview::RunPreview;
 use crate::experiment::{check, Checked, Diagnostic, Summary, EXAMPLE};
 use crate::format::count;
-use crate::server_fns::{list_host_ids, max_sweep_runs, SubmitExperiment, SubmitOutcome};
+use crate::server_fns::{
+    list_host_ids, max_sweep_runs, submit_experiment, SubmitExperiment, SubmitOutcome, UiError,
+};
 
 /// Choices that override the config's own scheduling keys.
 #[derive(Clone, Copy)]
@@ -74,7 +76,9 @@ pub fn ExecutePage() -> impl IntoView {
     );
 
     let overrides = Overrides::new();
-    let submit = ServerAction::<SubmitExperiment>::new();
+    let submit = Action::new(|input: &SubmitExperiment| {
+        submit_experiment(input.yaml.clone(), input.options.clone())
+    });
     let submitted = RwSignal::new(String::new());
     // Problems the server found in the text it was sent, while it is unchanged.
     let diagnostics = Memo::new(move |_| match checked.get() {
@@ -302,7 +306,9 @@ fn OverrideFields(
 
 /// "Queued 4 jobs" with a link to them, or why the submission failed.
 #[component]
-fn SubmitResultLine(submit: ServerAction<SubmitExperiment>) -> impl IntoView {
+fn SubmitResultLine(
+    submit: Action<SubmitExperiment, Result<SubmitOutcome, UiError>>,
+) -> impl IntoView {
     move || {
         submit.value().get().map(|result| match result {
             Ok(SubmitOutcome::Queued { sweep_id, jobs }) => view! {

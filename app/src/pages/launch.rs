@@ -17,8 +17,8 @@ use trainyard_core::Priority;
 
 use crate::format::count;
 use crate::server_fns::{
-    list_host_ids, load_job_launch, load_launch_tasks, LaunchOutcome, LaunchTask, LaunchTasks,
-    UiError,
+    launch_task, list_host_ids, load_job_launch, load_launch_tasks, LaunchOutcome, LaunchTask,
+    LaunchTasks, UiError,
 };
 
 /// Field name → value as the form holds it (text as typed; a list is
@@ -137,7 +137,7 @@ fn LaunchForm(
         })
     });
     let options = LaunchOptions::new();
-    let launch = ServerAction::<LaunchTask>::new();
+    let launch = Action::new(|input: &LaunchTask| launch_task(input.request.clone()));
     let sent = RwSignal::new(None::<Sent>);
     // Problems per field: the browser's own check, or the server's refusal
     // while the form still holds what was sent.
@@ -668,7 +668,7 @@ fn LaunchPreview(#[prop(into)] runs: Signal<Option<LaunchPlan>>) -> impl IntoVie
 
 /// "Queued 2 jobs" with links to them, or why not.
 #[component]
-fn LaunchResultLine(launch: ServerAction<LaunchTask>) -> impl IntoView {
+fn LaunchResultLine(launch: Action<LaunchTask, Result<LaunchOutcome, UiError>>) -> impl IntoView {
     move || {
         launch.value().get().map(|result: Result<LaunchOutcome, UiError>| match result {
             Ok(LaunchOutcome::Queued(r)) => {
