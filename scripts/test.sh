@@ -26,6 +26,10 @@ step "rust tests"
 # install-deps.sh installed promtool and prometheus, python-env.sh
 # pyftpdlib: a missing one is a failure here, not a skipped test.
 TRAINYARD_REQUIRE_PROMETHEUS=1 TRAINYARD_REQUIRE_FTP=1 cargo test --locked
+# Core's browser-only code (wasm32), run in Node by wasm-bindgen-cli's test
+# runner, which install-deps.sh installed at the pinned version.
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test --locked -p trainyard-core --target wasm32-unknown-unknown --test browser_decimal
 
 step "release build (server + web UI, and the agent binary)"
 scripts/build-js.sh

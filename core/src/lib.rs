@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod components;
 pub mod config;
+pub mod decimal;
 pub mod event;
 pub mod health;
 pub mod heartbeat;

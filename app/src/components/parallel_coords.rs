@@ -3,6 +3,7 @@
 //! axes are scaled min–max; text axes spread their distinct values evenly.
 
 use leptos::prelude::*;
+use trainyard_core::decimal::parse_f64;
 use trainyard_core::runs::RunComparison;
 
 const WIDTH: f64 = 800.0;
@@ -28,7 +29,7 @@ pub fn axis(name: String, values: Vec<Option<String>>) -> Axis {
         .iter()
         .map(|v| match v {
             None => Some(None),
-            Some(t) => t.parse::<f64>().ok().map(Some),
+            Some(t) => parse_f64(t).map(Some),
         })
         .collect();
     if let Some(numbers) = numbers {

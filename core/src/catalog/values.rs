@@ -131,8 +131,8 @@ impl FieldValue {
             ValueType::Float => match (self, text) {
                 (FieldValue::Int(i), _) => Ok(FieldValue::Float(*i as f64)),
                 (FieldValue::Float(f), _) if f.is_finite() => Ok(FieldValue::Float(*f)),
-                (_, Some(t)) => match t.parse::<f64>() {
-                    Ok(f) if f.is_finite() => Ok(FieldValue::Float(f)),
+                (_, Some(t)) => match crate::decimal::parse_f64(t) {
+                    Some(f) if f.is_finite() => Ok(FieldValue::Float(f)),
                     _ => bad("a number"),
                 },
                 _ => bad("a number"),

@@ -83,20 +83,7 @@ fn parse_float(t: &str) -> Option<f64> {
         });
     }
     // [0-9]* ( . [0-9]* )? ( [eE] [-+]? [0-9]+ )? with at least one mantissa digit.
-    let (mantissa, exp) = match body.find(['e', 'E']) {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let ok_mantissa = (!int.is_empty() || !frac.is_empty())
-        && int.chars().all(|c| c.is_ascii_digit())
-        && frac.chars().all(|c| c.is_ascii_digit());
-    let ok_exp = exp.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e), 10));
-    if ok_mantissa && ok_exp {
-        t.parse().ok()
-    } else {
-        None
-    }
+    crate::decimal::parse_decimal(t)
 }
 
 #[cfg(test)]
