@@ -11,7 +11,12 @@
 // - the other chunks asked for in one go (the loader asks for a page's
 //   whole tree at once, e.g. on a client-side navigation) are gathered and
 //   fetched as one more pack;
-// - if a pack cannot be had, each chunk is fetched on its own, as before.
+// - if a pack cannot be had, each chunk is fetched on its own, as before;
+// - a fetch the network drops (offline, the server restarting) is tried
+//   again when the browser is back online and after a growing pause: the
+//   loader treats a failed chunk as fatal (leptos's lazy routes panic), so
+//   a navigation or an idle-time prefetch caught by a network blip waits
+//   for the network instead of breaking the page.
 //
 // The loader compiles a chunk only when a route that needs it is asked for.
 // A pack's chunks are all there at once, so they are compiled as soon as it
@@ -29,10 +34,43 @@
   /** a Response made from a pack → Promise<WebAssembly.Module> of its bytes */
   const compiledFor = new WeakMap();
 
+  /** Statuses a proxy answers while the server behind it restarts. */
+  const TRANSIENT = new Set([502, 503, 504]);
+  const sleepOrOnline = (ms) => new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); window.removeEventListener('online', done); resolve(); };
+    const timer = setTimeout(done, ms);
+    window.addEventListener('online', done);
+  });
+
+  /**
+   * `fetch(url)` until it is answered: a network error is retried (0.5 s,
+   * doubling to 10 s, or as soon as the browser is back online), and so is
+   * a gateway's 502/503/504 when `retryStatus`. Any other answer is
+   * returned as is.
+   */
+  async function fetchPatiently(url, retryStatus) {
+    let warned = false;
+    for (let pause = 500; ; pause = Math.min(pause * 2, 10000)) {
+      try {
+        const response = await nativeFetch(url);
+        if (!retryStatus || !TRANSIENT.has(response.status)) return response;
+      } catch {
+        // A network error: fetch rejects only for those.
+      }
+      if (!warned) {
+        console.warn(`chunk pack: ${url} is out of reach; trying again until it answers`);
+        warned = true;
+      }
+      await sleepOrOnline(navigator.onLine ? pause : 60000);
+    }
+  }
+
   function readPack(url, names) {
     let pack = packs.get(url);
     if (pack === undefined) {
-      pack = nativeFetch(url).then(async (response) => {
+      // A refused pack (any HTTP error) falls back to single chunks; a
+      // dropped one is fetched again.
+      pack = fetchPatiently(url, false).then(async (response) => {
         if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
         const bytes = new Uint8Array(await response.arrayBuffer());
         const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -73,7 +111,7 @@
         for (const w of waiters) {
           const file = files.get(w.name);
           if (file === undefined) {
-            w.resolve(nativeFetch(w.url));
+            w.resolve(fetchPatiently(w.url, true));
             continue;
           }
           const response = new Response(file.bytes, { headers: { 'Content-Type': 'application/wasm' } });
@@ -83,7 +121,7 @@
       },
       (error) => {
         console.warn(`chunk pack: ${error.message}; fetching its chunks one by one`);
-        for (const w of waiters) w.resolve(nativeFetch(w.url));
+        for (const w of waiters) w.resolve(fetchPatiently(w.url, true));
       },
     );
   }
@@ -96,7 +134,7 @@
     if (fromOwnPack.length > 0) serve(fromOwnPack, ownPack.url, ownPack.names);
     const rest = waiters.filter((w) => !inOwnPack(w));
     if (rest.length === 1) {
-      rest[0].resolve(nativeFetch(rest[0].url));
+      rest[0].resolve(fetchPatiently(rest[0].url, true));
     } else if (rest.length > 1) {
       // Chunks sit side by side: the pack route is beside them.
       const names = rest.map((w) => w.name);
@@ -134,7 +172,7 @@
     const key = url.href;
     // The loader asks for each chunk once; a second ask in the same turn
     // gets its own request rather than a share of a body read once.
-    if (wanted?.has(key)) return nativeFetch(input);
+    if (wanted?.has(key)) return fetchPatiently(key, true);
     return new Promise((resolve) => {
       if (wanted === null) {
         wanted = new Map();

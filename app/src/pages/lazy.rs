@@ -161,8 +161,10 @@ fn prefetch_likely_next(path: &str) {
     request_idle_callback(move || {
         for page in pages {
             // The loader panics on a failed fetch (leptos's route preload is
-            // infallible), so no prefetch starts while the browser is
-            // offline: the navigation that needs the chunk fetches it then.
+            // infallible), so `chunk-pack.js` retries a chunk the network
+            // drops until it arrives. None starts while the browser is
+            // offline, so none queues up behind a long spell: the
+            // navigation that needs the chunk fetches it then.
             if online() {
                 leptos::task::spawn_local(preload(*page));
             }
