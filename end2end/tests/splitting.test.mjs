@@ -132,6 +132,42 @@ e2eTest('splitting: navigation, back/forward and an offline spell keep working a
   assert.match(await heading(), /demo/);
 });
 
+e2eTest('splitting: a page whose chunks are gone after an upgrade asks for a reload instead of breaking', async (world) => {
+  const server = await world.startServer();
+  const page = await world.newPage();
+  await page.goto(`${server.url}/`);
+  await waitForHydration(page);
+  const document = await markDocument(page);
+  const heading = () => page.locator('h1').first().textContent().then((t) => (t ?? '').trim());
+
+  // The site was upgraded under the open tab: every chunk it has not loaded
+  // yet is gone (renamed). Settings is not prefetched from the Dashboard.
+  const gone = /\/pkg\/(?:pack\?|(?:chunk|split)_\w+\.wasm)/;
+  await page.route(gone, (route) => route.fulfill({ status: 404, body: 'not found' }));
+  await page.locator('nav').getByRole('link', { name: 'Settings', exact: true }).click();
+  const notice = page.locator('[data-testid=upgrade-notice]');
+  await notice.waitFor();
+  assert.match(await notice.textContent(), /upgraded while this tab was open/);
+  // The page did not break: same document, still live, still navigable.
+  assert.ok(await isSameDocument(page, document), 'no reload without asking');
+  assert.match(await heading(), /Dashboard/);
+  await page.locator('nav').getByRole('link', { name: 'Dashboard', exact: true }).click();
+  assert.match(await heading(), /Dashboard/);
+  // Chromium logs each 404: the only errors allowed. A panic would be another.
+  const missing = world.allowBrowserErrors((e) => gone.test(e) && /404/.test(e));
+  assert.ok(missing.length >= 1, 'the chunks were answered 404');
+
+  // Reload: the upgraded site serves the page.
+  await page.unroute(gone);
+  const reloaded = page.waitForEvent('load');
+  await notice.getByRole('button', { name: 'Reload' }).click();
+  await reloaded;
+  await waitForHydration(page);
+  assert.ok(!(await isSameDocument(page, document)), 'the page was reloaded');
+  await page.locator('nav').getByRole('link', { name: 'Settings', exact: true }).click();
+  await pollUntil(async () => /Settings/.test(await heading()), { what: 'the Settings page after the reload' });
+});
+
 /** The wasm requests a page made: `{ path, search }` per Resource Timing entry. */
 const wasmRequests = (page) =>
   page.evaluate(() => performance.getEntriesByType('resource')

@@ -16,7 +16,10 @@
 //   again when the browser is back online and after a growing pause: the
 //   loader treats a failed chunk as fatal (leptos's lazy routes panic), so
 //   a navigation or an idle-time prefetch caught by a network blip waits
-//   for the network instead of breaking the page.
+//   for the network instead of breaking the page;
+// - a chunk answered 404 means the site was upgraded under this tab (its
+//   chunks are renamed): the loader is kept waiting, as it cannot recover
+//   either, and a notice offers to reload.
 //
 // The loader compiles a chunk only when a route that needs it is asked for.
 // A pack's chunks are all there at once, so they are compiled as soon as it
@@ -42,17 +45,36 @@
     window.addEventListener('online', done);
   });
 
+  /** A promise that never settles: the loader waits, the page stays as it is. */
+  function siteReplaced() {
+    if (!document.querySelector('[data-testid=upgrade-notice]')) {
+      const notice = document.createElement('div');
+      notice.className = 'card';
+      notice.setAttribute('role', 'alert');
+      notice.dataset.testid = 'upgrade-notice';
+      notice.style.cssText = 'position:fixed;right:16px;bottom:16px;z-index:1000;max-width:380px';
+      notice.append('Trainyard was upgraded while this tab was open; the page you asked for needs the new version. ');
+      const reload = document.createElement('button');
+      reload.textContent = 'Reload';
+      reload.addEventListener('click', () => location.reload());
+      notice.append(reload);
+      document.body.append(notice);
+    }
+    return new Promise(() => {});
+  }
+
   /**
    * `fetch(url)` until it is answered: a network error is retried (0.5 s,
    * doubling to 10 s, or as soon as the browser is back online), and so is
-   * a gateway's 502/503/504 when `retryStatus`. Any other answer is
-   * returned as is.
+   * a gateway's 502/503/504 when `retryStatus`, which also turns a 404
+   * into the upgrade notice. Any other answer is returned as is.
    */
   async function fetchPatiently(url, retryStatus) {
     let warned = false;
     for (let pause = 500; ; pause = Math.min(pause * 2, 10000)) {
       try {
         const response = await nativeFetch(url);
+        if (retryStatus && response.status === 404) return siteReplaced();
         if (!retryStatus || !TRANSIENT.has(response.status)) return response;
       } catch {
         // A network error: fetch rejects only for those.
