@@ -15,10 +15,10 @@ pub fn parse_f64(text: &str) -> Option<f64> {
     }
     #[cfg(target_arch = "wasm32")]
     {
-        let (negative, reading) = read(text)?;
+        let (negative, body, reading) = read(text)?;
         let value = match reading {
-            // The grammar is checked: all of `digits` is what `parseFloat` reads.
-            Reading::Digits(digits) => js_sys::Number::parse_float(digits),
+            // The grammar is checked: all of `body` is what `parseFloat` reads.
+            Reading::Digits => js_sys::Number::parse_float(body),
             Reading::Infinity => f64::INFINITY,
             Reading::NotANumber => f64::NAN,
         };
@@ -30,36 +30,32 @@ pub fn parse_f64(text: &str) -> Option<f64> {
 /// sign, `Digit+ ('.' Digit*)? | '.' Digit+`, then `[eE] [+-]? Digit+` if
 /// any): `inf` and `nan` are not numbers here.
 pub fn parse_decimal(text: &str) -> Option<f64> {
-    let body = text.strip_prefix(['+', '-']).unwrap_or(text);
-    if is_decimal(body) {
-        parse_f64(text)
-    } else {
-        None
+    match read(text)? {
+        (_, _, Reading::Digits) => parse_f64(text),
+        _ => None,
     }
 }
 
 /// What a float's text says, past its sign.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-enum Reading<'a> {
+enum Reading {
     /// `Digit+ ('.' Digit*)? | '.' Digit+`, then `[eE] [+-]? Digit+` if any.
-    Digits(&'a str),
+    Digits,
     /// `inf` or `infinity`, any case.
     Infinity,
     /// `nan`, any case.
     NotANumber,
 }
 
-/// Rust's float grammar: the sign (`true`: negative) and the rest, or
-/// `None` for text `str::parse::<f64>` refuses.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-fn read(text: &str) -> Option<(bool, Reading<'_>)> {
+/// Rust's float grammar: the sign (`true`: negative), the rest and what it
+/// says, or `None` for text `str::parse::<f64>` refuses.
+fn read(text: &str) -> Option<(bool, &str, Reading)> {
     let (negative, body) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),
         _ => (false, text),
     };
     let reading = if is_decimal(body) {
-        Reading::Digits(body)
+        Reading::Digits
     } else if body.eq_ignore_ascii_case("inf") || body.eq_ignore_ascii_case("infinity") {
         Reading::Infinity
     } else if body.eq_ignore_ascii_case("nan") {
@@ -67,7 +63,7 @@ fn read(text: &str) -> Option<(bool, Reading<'_>)> {
     } else {
         return None;
     };
-    Some((negative, reading))
+    Some((negative, body, reading))
 }
 
 fn is_decimal(body: &str) -> bool {

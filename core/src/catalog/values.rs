@@ -63,14 +63,13 @@ impl FieldValue {
     /// sequence. The tree is what the YAML [`emit`](crate::config::emit)
     /// writes would parse back to, without a parse.
     pub(crate) fn node(&self) -> Node {
-        let plain = Scalar::plain;
         let scalar = match self {
-            FieldValue::Null => plain("null".into()),
-            FieldValue::Bool(_) | FieldValue::Int(_) => plain(self.arg()),
+            FieldValue::Null => Scalar::plain("null"),
+            FieldValue::Bool(_) | FieldValue::Int(_) => Scalar::plain(self.arg()),
             FieldValue::Float(f) if f.is_finite() => {
                 let s = f.to_string();
                 // `1` would be read as an int.
-                plain(if s.contains(['.', 'e', 'E']) {
+                Scalar::plain(if s.contains(['.', 'e', 'E']) {
                     s
                 } else {
                     format!("{s}.0")
