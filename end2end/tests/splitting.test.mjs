@@ -203,9 +203,18 @@ e2eTest('splitting: a lazy page by URL fetches its chunks as one pack, and one b
   await page.close();
 
   // Packs refused (an old proxy, a cut connection): every chunk is fetched on
-  // its own and the page still hydrates and navigates.
+  // its own and the page still hydrates and navigates. The proxy also
+  // answers each chunk's first request 503 (its server restarting): the
+  // chunk is asked for again, not failed.
   const fallback = await world.newPage();
   await fallback.route(/\/pkg\/pack\?/, (route) => route.fulfill({ status: 503, body: 'no packs here' }));
+  const answered503 = new Set();
+  await fallback.route(/\/pkg\/(?:chunk|split)_\w+\.wasm$/, (route) => {
+    const url = route.request().url();
+    if (answered503.has(url)) return route.continue();
+    answered503.add(url);
+    return route.fulfill({ status: 503, body: 'restarting' });
+  });
   await fallback.goto(`${server.url}/queue`);
   await hydratedAt(fallback);
   await waitForHydration(fallback);
@@ -216,8 +225,9 @@ e2eTest('splitting: a lazy page by URL fetches its chunks as one pack, and one b
   // Closed first: the Projects page's idle-time prefetch asks for one more
   // pack, which would be refused after the allowance below.
   await fallback.close();
-  // Chromium logs each refused pack; those are the only errors allowed.
-  const refused = world.allowBrowserErrors((e) => /\/pkg\/pack\?/.test(e) && /503/.test(e));
+  assert.ok(answered503.size > 50, `each chunk was answered 503 once, then fetched again: ${answered503.size}`);
+  // Chromium logs each refused pack and chunk; the only errors allowed.
+  const refused = world.allowBrowserErrors((e) => /\/pkg\/(?:pack\?|(?:chunk|split)_)/.test(e) && /503/.test(e));
   assert.ok(refused.length >= 1, 'the packs were refused');
 
   // A pack that arrives damaged (a proxy cut it short, or rewrote it): its
