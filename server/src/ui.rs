@@ -40,6 +40,17 @@ pub fn leptos_options(
     Ok(options)
 }
 
+/// The app's routes, listed once per process. Listing them runs the app
+/// with resource loads suppressed by a process-wide flag, and a resource
+/// first polled while the flag is up never loads (leptos-rs/leptos#4773):
+/// a second server in the same process (the test suite starts dozens)
+/// would leave another server's page unfinished.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Pages, server functions and assets, behind the UI session check.
 pub fn router(state: AppState) -> Router<AppState> {
     let options = state.leptos_options.clone();
@@ -53,7 +64,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/logout", post(logout))
         .leptos_routes_with_context(
             &state,
-            generate_route_list(App),
+            route_list(),
             move || provide_context(context.clone()),
             move || shell(options.clone()),
         )
