@@ -9,15 +9,20 @@ use trainyard_core::JobView;
 
 use crate::components::run_files::size_text;
 use crate::format::short_hash;
-use crate::loaded::load;
-use crate::server_fns::{get_job_manifest, rerun_exactly};
+use crate::loaded::Loaded;
+use crate::server_fns::{rerun_exactly, UiError};
 use crate::state::jobs::JobStore;
 
+/// A job's manifest, made by the page with its other loads and fetched
+/// again when the job changes state (a retry syncs anew).
+pub type JobManifestLoad = Loaded<Result<Option<JobManifest>, UiError>>;
+
 #[component]
-pub fn JobManifestSection(id: i64, job: RwSignal<JobView>) -> impl IntoView {
-    // Fetched again when the job's attempt changes (a retry syncs anew).
-    let attempt = Memo::new(move |_| job.with(|j| (j.attempt, j.status)));
-    let manifest = load(move || attempt.get(), move |_| get_job_manifest(id));
+pub fn JobManifestSection(
+    id: i64,
+    job: RwSignal<JobView>,
+    manifest: JobManifestLoad,
+) -> impl IntoView {
     view! {
         <section class="card" id="code" data-testid="job-manifest">
             <div class="card-head">

@@ -8,8 +8,8 @@ use trainyard_core::sync::FileEntry;
 
 use crate::components::relative_time::RelativeTime;
 use crate::format::percent_encode;
-use crate::loaded::load;
-use crate::server_fns::{list_run_files, preview_run_file, FilePreview};
+use crate::loaded::Loaded;
+use crate::server_fns::{preview_run_file, FilePreview, UiError};
 
 /// A size for people: `532 B`, `12.5 KiB`, `3.2 MiB`.
 pub fn size_text(bytes: u64) -> String {
@@ -39,11 +39,12 @@ pub fn download_href(id: i64, path: &str) -> String {
 #[cfg(feature = "hydrate")]
 const RELIST_MS: u64 = 3_000;
 
+/// The server renders the list once.
+#[cfg(not(feature = "hydrate"))]
+fn relist_while_active(_: Signal<bool>, _: RunFilesLoad) {}
+
 #[cfg(feature = "hydrate")]
-fn relist_while_active(
-    active: Signal<bool>,
-    files: crate::loaded::Loaded<Result<Vec<FileEntry>, crate::server_fns::UiError>>,
-) {
+fn relist_while_active(active: Signal<bool>, files: RunFilesLoad) {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
@@ -60,12 +61,14 @@ fn relist_while_active(
     });
 }
 
+/// The list of a run's files, made by the page with its other loads (see
+/// `pages/job.rs`). The page lists them again when the run changes state;
+/// [`RunFiles`] also every few seconds while it runs (the agent syncs files
+/// as they are written).
+pub type RunFilesLoad = Loaded<Result<Vec<FileEntry>, UiError>>;
+
 #[component]
-pub fn RunFiles(id: i64, active: Signal<bool>) -> impl IntoView {
-    // Re-listed when the run starts or ends, and every few seconds while it
-    // runs (the agent syncs files as they are written).
-    let files = load(move || active.get(), move |_| list_run_files(id));
-    #[cfg(feature = "hydrate")]
+pub fn RunFiles(id: i64, active: Signal<bool>, files: RunFilesLoad) -> impl IntoView {
     relist_while_active(active, files);
     let preview = RwSignal::new(None::<(String, Result<FilePreview, String>)>);
     let open = move |path: String| {

@@ -3,22 +3,26 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use trainyard_core::catalog::JobLaunch;
 use trainyard_core::protocol::codes;
+use trainyard_core::runs::RunState;
 use trainyard_core::{AttemptView, JobStatus, JobView};
 
 use crate::components::job_actions::JobButtons;
 use crate::components::job_duration::JobDuration;
 use crate::components::job_log::JobLog;
-use crate::components::job_manifest::JobManifestSection;
+use crate::components::job_manifest::{JobManifestLoad, JobManifestSection};
 use crate::components::job_progress::JobProgress;
 use crate::components::job_status::JobStatusBadge;
 use crate::components::job_table::{gpu_list, placement, reason_text};
 use crate::components::relative_time::{MaybeRelativeTime, RelativeTime};
 use crate::components::run_charts::RunCharts;
-use crate::components::run_files::RunFiles;
+use crate::components::run_files::{RunFiles, RunFilesLoad};
 use crate::components::run_state::{RunOriginText, RunSyncBadge};
-use crate::loaded::load;
-use crate::server_fns::{get_job, load_job_launch, load_run_state, JobRecord};
+use crate::loaded::{load, Loaded};
+use crate::server_fns::{
+    get_job, get_job_manifest, list_run_files, load_job_launch, load_run_state, JobRecord, UiError,
+};
 use crate::state::fleet::Fleet;
 use crate::state::jobs::JobStore;
 
@@ -55,6 +59,8 @@ fn JobDetailView(id: i64) -> impl IntoView {
     // disposed its buttons while their request was still in flight (a
     // cancel answered after the `job` event had already redrawn the page).
     let detail = load(move || fleet.resync.get(), move |_| get_job(id));
+    let changes = state_changes(jobs, id);
+    let loads = RunLoads::new(id, fleet, changes);
     crate::state::jobs::load_progress(jobs);
     // The log follows once the job is known to exist; set by an effect, so
     // only after hydration (the server renders no log stream).
@@ -72,7 +78,9 @@ fn JobDetailView(id: i64) -> impl IntoView {
                     Ok(detail) => {
                         jobs.upsert(detail.job.clone());
                         match jobs.job(id) {
-                            Some(job) => view! { <JobBody job=RwSignal::from(job) detail=detail/> }.into_any(),
+                            Some(job) => view! {
+                                <JobBody job=RwSignal::from(job) detail=detail changes=changes loads=loads/>
+                            }.into_any(),
                             None => ().into_any(),
                         }
                     }
@@ -96,12 +104,61 @@ fn JobDetailView(id: i64) -> impl IntoView {
     .into_any()
 }
 
+/// Everything the page loads beside the job itself, made once with the page
+/// and read inside the job's Suspense. Made in there, by the job's body,
+/// they were made anew each time Leptos walked the Suspense's children to
+/// look for pending reads (four more fetches a walk on the server), and one
+/// server render in CI never finished.
+#[derive(Clone, Copy)]
+struct RunLoads {
+    state: Loaded<Result<RunState, UiError>>,
+    launch: Loaded<Result<Option<JobLaunch>, UiError>>,
+    manifest: JobManifestLoad,
+    files: RunFilesLoad,
+}
+
+impl RunLoads {
+    fn new(id: i64, fleet: Fleet, changes: ReadSignal<u32>) -> RunLoads {
+        // Origin, sync state, code and files follow the job's state (a
+        // retry syncs anew, a finished run has its last files) and the
+        // live stream's resyncs, as the job itself does.
+        let key = move || (fleet.resync.get(), changes.get());
+        RunLoads {
+            state: load(key, move |_| load_run_state(id)),
+            launch: load(move || id, load_job_launch),
+            manifest: load(key, move |_| get_job_manifest(id)),
+            files: load(key, move |_| list_run_files(id)),
+        }
+    }
+}
+
+/// Counts the job's changes of status or attempt after the first one this
+/// page saw. Set by an effect, so it stays 0 on the server and through
+/// hydration: what the server loaded is read, not fetched again.
+fn state_changes(jobs: JobStore, id: i64) -> ReadSignal<u32> {
+    let (changes, set_changes) = signal(0u32);
+    Effect::new(move |seen: Option<Option<(JobStatus, u32)>>| {
+        let now = jobs.job(id).map(|j| j.with(|j| (j.status, j.attempt)));
+        let seen = seen.flatten();
+        if seen.is_some() && now.is_some() && seen != now {
+            set_changes.update(|n| *n += 1);
+        }
+        now.or(seen)
+    });
+    changes
+}
+
 #[component]
-fn JobBody(job: RwSignal<JobView>, detail: JobRecord) -> impl IntoView {
+fn JobBody(
+    job: RwSignal<JobView>,
+    detail: JobRecord,
+    changes: ReadSignal<u32>,
+    loads: RunLoads,
+) -> impl IntoView {
     let id = detail.job.id;
     let sweep_id = detail.job.sweep_id;
     let attempts = RwSignal::new(Ok(detail.attempts.clone()));
-    follow_attempts(id, job, attempts);
+    follow_attempts(id, changes, attempts);
     let active = Signal::derive(move || job.with(|j| j.status.is_active()));
     view! {
         <div class="page-head job-head">
@@ -119,7 +176,7 @@ fn JobBody(job: RwSignal<JobView>, detail: JobRecord) -> impl IntoView {
         <div class="job-grid">
             <section class="card">
                 <h2>"Run"</h2>
-                <JobFacts job=job sweep_id=sweep_id/>
+                <JobFacts job=job sweep_id=sweep_id loads=loads/>
             </section>
             <section class="card">
                 <h2>"Attempts"</h2>
@@ -145,9 +202,9 @@ fn JobBody(job: RwSignal<JobView>, detail: JobRecord) -> impl IntoView {
             <RunCharts id=id active=active/>
         </div>
         <div id="files">
-            <RunFiles id=id active=active/>
+            <RunFiles id=id active=active files=loads.files/>
         </div>
-        <JobManifestSection id=id job=job/>
+        <JobManifestSection id=id job=job manifest=loads.manifest/>
         <section class="card" id="config">
             <h2>"Resolved config"</h2>
             <pre class="config-view" data-testid="job-config">{detail.config_yaml.clone()}</pre>
@@ -160,12 +217,11 @@ fn JobBody(job: RwSignal<JobView>, detail: JobRecord) -> impl IntoView {
 /// the job's status or attempt changes (the page itself is not rebuilt).
 fn follow_attempts(
     id: i64,
-    job: RwSignal<JobView>,
+    changes: ReadSignal<u32>,
     attempts: RwSignal<Result<Vec<AttemptView>, String>>,
 ) {
-    let live_state = Memo::new(move |_| job.with(|j| (j.status, j.attempt)));
-    Effect::new(move |before: Option<_>| {
-        let now = live_state.get();
+    Effect::new(move |before: Option<u32>| {
+        let now = changes.get();
         if before.is_some_and(|before| before != now) {
             leptos::task::spawn_local(async move {
                 let fetched = get_job(id)
@@ -174,7 +230,7 @@ fn follow_attempts(
                     .map_err(|e| e.to_string());
                 // An answer for a state the job has already left is dropped;
                 // the later change fetched again.
-                if live_state.try_get_untracked() == Some(now) {
+                if changes.try_get_untracked() == Some(now) {
                     attempts.try_set(fetched);
                 }
             });
@@ -184,7 +240,7 @@ fn follow_attempts(
 }
 
 #[component]
-fn JobFacts(job: RwSignal<JobView>, sweep_id: i64) -> impl IntoView {
+fn JobFacts(job: RwSignal<JobView>, sweep_id: i64, loads: RunLoads) -> impl IntoView {
     let time = move |f: fn(&JobView) -> Option<i64>| {
         view! { <MaybeRelativeTime ms=Signal::derive(move || job.with(f))/> }
     };
@@ -195,7 +251,7 @@ fn JobFacts(job: RwSignal<JobView>, sweep_id: i64) -> impl IntoView {
                 " · " <a href=format!("/queue?sweep={sweep_id}")>{format!("sweep {sweep_id}")}</a></dd>
             <dt>"Where"</dt>
             <dd data-testid="job-host">{move || job.with(placement)}</dd>
-            <RunStateFacts job=job/>
+            <RunStateFacts state=loads.state/>
             <dt>"Priority"</dt>
             <dd>{move || job.with(|j| j.priority.label())}</dd>
             <dt>"Command"</dt>
@@ -218,7 +274,7 @@ fn JobFacts(job: RwSignal<JobView>, sweep_id: i64) -> impl IntoView {
                 <dt>"Re-run of"</dt>
                 <dd><a href=format!("/jobs/{of}")>{format!("#{of}")}</a></dd>
             })}
-            <LaunchFacts id=job.with_untracked(|j| j.id)/>
+            <LaunchFacts id=job.with_untracked(|j| j.id) launch=loads.launch/>
         </dl>
     }
     .into_any()
@@ -228,10 +284,7 @@ fn JobFacts(job: RwSignal<JobView>, sweep_id: i64) -> impl IntoView {
 /// and "Launch again" (the Launch page refilled with this job's values).
 /// Nothing for a job submitted as a config.
 #[component]
-fn LaunchFacts(id: i64) -> impl IntoView {
-    // A serialized resource: rendered by the server with the page (a
-    // LocalResource would keep the surrounding Suspense pending there).
-    let launch = load(move || id, load_job_launch);
+fn LaunchFacts(id: i64, launch: Loaded<Result<Option<JobLaunch>, UiError>>) -> impl IntoView {
     move || {
         launch.get().and_then(Result::ok).flatten().map(|l| {
             view! {
@@ -246,13 +299,10 @@ fn LaunchFacts(id: i64) -> impl IntoView {
     }
 }
 
-/// Origin, sync state and archive state, fetched again when the job's
-/// status or attempt changes (sync follows them).
+/// Origin, sync state and archive state (loaded again when the job's
+/// status or attempt changes: sync follows them).
 #[component]
-fn RunStateFacts(job: RwSignal<JobView>) -> impl IntoView {
-    let id = job.with_untracked(|j| j.id);
-    let key = Memo::new(move |_| job.with(|j| (j.status, j.attempt)));
-    let state = load(move || key.get(), move |_| load_run_state(id));
+fn RunStateFacts(state: Loaded<Result<RunState, UiError>>) -> impl IntoView {
     view! {
         <dt>"Origin · sync"</dt>
         <dd>
