@@ -12,6 +12,7 @@ pub mod launch_cli;
 mod local_agent;
 pub mod models_cli;
 pub mod remote;
+mod render_threads;
 pub mod resume_cli;
 pub mod runs_cli;
 pub mod settings;
@@ -154,7 +155,7 @@ pub async fn serve(
         .merge(api::metrics_router(state.clone()))
         .merge(api::serve_router(state.clone()))
         .nest(paths::COMPAT_PREFIX, api::compat_router(state.clone()))
-        .merge(ui::router(state.clone()))
+        .merge(ui::router(state.clone())?)
         .with_state(state);
 
     let local_agent = config.local_agent.as_ref().map(|agent| {

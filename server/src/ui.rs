@@ -15,9 +15,14 @@ use trainyard_app::{shell, App, ServerContext};
 
 use crate::auth::{require_ui_session, SESSION_COOKIE};
 use crate::chunk_pack;
+use crate::render_threads::{render_on_one_thread, RenderThreads};
 use crate::settings::ServeSettings;
 use crate::state::AppState;
 use crate::ServerError;
+
+/// Render threads at most, whatever the core count: renders mostly wait
+/// on the database.
+const MAX_RENDER_THREADS: usize = 8;
 
 /// Leptos settings: cargo-leptos's environment where present, our flags on top.
 pub fn leptos_options(
@@ -51,15 +56,18 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-/// Pages, server functions and assets, behind the UI session check.
-pub fn router(state: AppState) -> Router<AppState> {
+/// Pages, server functions and assets, behind the UI session check. Pages
+/// and server functions run on the render threads ([`RenderThreads`]).
+pub fn router(state: AppState) -> Result<Router<AppState>, ServerError> {
     let options = state.leptos_options.clone();
     let pack_path = chunk_pack::pack_path(&options.site_pkg_dir);
     let context = ServerContext {
         engine: state.engine.clone(),
         auth_required: state.api_key.is_some(),
     };
-    Router::new()
+    let threads = RenderThreads::start(MAX_RENDER_THREADS)?;
+    tracing::debug!(threads = threads.count(), "render threads started");
+    Ok(Router::new()
         .route("/login", post(login))
         .route("/logout", post(logout))
         .leptos_routes_with_context(
@@ -71,11 +79,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(&pack_path, get(chunk_pack::serve_pack))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
+            threads,
+            render_on_one_thread,
+        ))
+        .layer(middleware::from_fn_with_state(
             state.clone(),
             chunk_pack::head::pack_chunk_preloads,
         ))
         .layer(CompressionLayer::new())
-        .layer(middleware::from_fn_with_state(state, require_ui_session))
+        .layer(middleware::from_fn_with_state(state, require_ui_session)))
 }
 
 #[derive(Deserialize)]
