@@ -187,3 +187,43 @@ pub fn start_agent(
     }));
     (stop, task)
 }
+
+/// The page at `path` as the server renders it for a logged-in browser.
+pub async fn page_html(base: &str, path: &str) -> String {
+    fetch_page(base, path)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`page_html`], with what went wrong as an error naming the page. A page
+/// that never finishes rendering is an error after a minute instead of a
+/// hung suite.
+pub async fn fetch_page(base: &str, path: &str) -> Result<String, String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let login = client
+        .post(format!("{base}/login"))
+        .form(&[("api_key", KEY)])
+        .send()
+        .await
+        .map_err(|e| format!("POST /login: {e}"))?;
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or("POST /login: no session cookie")?
+        .to_string();
+    client
+        .get(format!("{base}{path}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .map_err(|e| format!("GET {path}: {e}"))?
+        .text()
+        .await
+        .map_err(|e| format!("GET {path}: the page never finished: {e}"))
+}

@@ -30,6 +30,7 @@ mod mlflow_registry;
 mod models_api;
 mod models_ftp;
 mod models_serve;
+mod page_renders;
 mod results_api;
 mod resume_preempt;
 mod sse;

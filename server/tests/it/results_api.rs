@@ -12,7 +12,7 @@ use trainyard_core::runs::{
 use trainyard_core::JobStatus;
 use trainyard_server::runs_cli::{run as runs_cli, Format, RunsArgs, RunsCommand};
 
-use crate::harness::{get_json, KEY};
+use crate::harness::{get_json, page_html, KEY};
 use crate::jobs_support::{server_with_agent, submit, wait_status};
 
 async fn call(
@@ -355,39 +355,6 @@ async fn the_web_helper_routes_answer_in_cvlab_kits_envelope() {
     assert_eq!(body["data"][0]["host_id"], "gpu-a");
 }
 
-/// The page as the server renders it for a logged-in browser.
-async fn ui_html(base: &str, path: &str) -> String {
-    // A page that never finishes rendering fails the test naming the page
-    // instead of hanging the whole suite.
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-        .expect("build");
-    let login = client
-        .post(format!("{base}/login"))
-        .form(&[("api_key", KEY)])
-        .send()
-        .await
-        .expect("the request is sent");
-    let cookie = login
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or_else(|| panic!("no session cookie"))
-        .to_string();
-    client
-        .get(format!("{base}{path}"))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-        .text()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: the page never finished: {e}"))
-}
-
 #[tokio::test]
 async fn the_projects_page_renders_origin_sync_and_archive_controls() {
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -395,7 +362,7 @@ async fn the_projects_page_renders_origin_sync_and_archive_controls() {
     let yaml = "project: ui\nname: one\ngpus: 0\ncommand: [\"sh\", \"-c\", \"echo ok\"]\n";
     let id = submit(&base, yaml).await.jobs[0].id;
     wait_status(&base, id, JobStatus::Succeeded).await;
-    let html = ui_html(&base, "/projects/ui").await;
+    let html = page_html(&base, "/projects/ui").await;
     for needle in [
         "data-testid=\"runs-archived\"",
         "data-testid=\"run-origin\"",
@@ -407,12 +374,12 @@ async fn the_projects_page_renders_origin_sync_and_archive_controls() {
     }
     let (status, _) = post(&base, &paths::run_archive(id), None).await;
     assert_eq!(status, 200);
-    let html = ui_html(&base, "/projects").await;
+    let html = page_html(&base, "/projects").await;
     assert!(
         html.contains("data-testid=\"project-archived\" class=\"num\">1<"),
         "{html}"
     );
-    let html = ui_html(&base, &format!("/jobs/{id}")).await;
+    let html = page_html(&base, &format!("/jobs/{id}")).await;
     assert!(html.contains("data-testid=\"run-archived\""), "{html}");
 }
 
@@ -426,7 +393,7 @@ async fn the_dashboard_defers_its_activity_and_a_project_renders_its_run_timelin
     // The Dashboard's jobs, timeline and GPU load come from their own chunk
     // once the page is interactive (the browser suite's devices test sees
     // them): the server sends the counts and a placeholder.
-    let html = ui_html(&base, "/").await;
+    let html = page_html(&base, "/").await;
     assert!(
         html.contains("data-testid=\"stat-hosts-healthy\""),
         "{html}"
@@ -436,7 +403,7 @@ async fn the_dashboard_defers_its_activity_and_a_project_renders_its_run_timelin
         "{html}"
     );
     assert!(!html.contains("data-testid=\"fleet-telemetry\""), "{html}");
-    let html = ui_html(&base, "/projects/dash").await;
+    let html = page_html(&base, "/projects/dash").await;
     for needle in [
         "data-testid=\"run-timeline\"",
         "data-testid=\"timeline-run\"",
