@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use trainyard_core::HealthThresholds;
 
-use crate::settings::{ApiKey, LocalAgent, ServeSettings, SettingsError};
+use crate::settings::{ApiKey, LocalAgent, ServeSettings, SettingsError, MAX_RENDER_THREADS};
 
 /// Trainyard: queue experiments and run them on your lab's GPUs.
 #[derive(Debug, Parser)]
@@ -110,6 +110,12 @@ pub struct ServeArgs {
     /// then KILL); they are requeued to resume and use no retry.
     #[arg(long, env = "TRAINYARD_PREEMPT")]
     pub preempt: bool,
+    /// Threads the web UI's pages render on, each request on one of them
+    /// (default: one per core, at most 8). 0 renders on the server's
+    /// general workers, where Leptos can deadlock under concurrent loads
+    /// (leptos-rs/leptos#4673): for comparison only.
+    #[arg(long, env = "TRAINYARD_RENDER_THREADS")]
+    pub render_threads: Option<usize>,
     /// Largest run file (checkpoint, CSV, log) an agent may upload, in MiB.
     #[arg(long, env = "TRAINYARD_MAX_FILE_MB", default_value_t = 20_480)]
     pub max_file_mb: u64,
@@ -209,6 +215,9 @@ impl ServeArgs {
         if self.max_file_mb == 0 {
             return Err(SettingsError::MaxFileMb);
         }
+        if let Some(count) = self.render_threads.filter(|&n| n > MAX_RENDER_THREADS) {
+            return Err(SettingsError::TooManyRenderThreads(count));
+        }
         let files = trainyard_engine::FileSettings {
             max_file_bytes: self.max_file_mb.saturating_mul(1 << 20),
         };
@@ -260,6 +269,7 @@ impl ServeArgs {
             catalog: self.catalog,
             notify,
             metrics_token,
+            render_threads: self.render_threads,
         };
         config.validate()?;
         Ok(config)

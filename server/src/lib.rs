@@ -155,7 +155,7 @@ pub async fn serve(
         .merge(api::metrics_router(state.clone()))
         .merge(api::serve_router(state.clone()))
         .nest(paths::COMPAT_PREFIX, api::compat_router(state.clone()))
-        .merge(ui::router(state.clone())?)
+        .merge(ui::router(state.clone(), config.render_threads)?)
         .with_state(state);
 
     let local_agent = config.local_agent.as_ref().map(|agent| {

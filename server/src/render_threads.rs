@@ -40,11 +40,20 @@ pub struct RenderThreads {
     next: AtomicUsize,
 }
 
+/// Render threads by default: one per core, at most this many (renders
+/// mostly wait on the database).
+const MOST_BY_DEFAULT: usize = 8;
+
 impl RenderThreads {
-    /// One thread per core, at most `max`.
-    pub fn start(max: usize) -> std::io::Result<Arc<RenderThreads>> {
+    /// `count` threads, or by default one per core up to
+    /// [`MOST_BY_DEFAULT`]. None for `Some(0)`: pages then render on the
+    /// caller's runtime.
+    pub fn start(count: Option<usize>) -> std::io::Result<Option<Arc<RenderThreads>>> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let count = cores.clamp(1, max.max(1));
+        let count = count.unwrap_or(cores.min(MOST_BY_DEFAULT));
+        if count == 0 {
+            return Ok(None);
+        }
         let mut queues = Vec::with_capacity(count);
         for index in 0..count {
             let (queue, mut renders) = mpsc::unbounded_channel::<Render>();
@@ -62,10 +71,10 @@ impl RenderThreads {
                 })?;
             queues.push(queue);
         }
-        Ok(Arc::new(RenderThreads {
+        Ok(Some(Arc::new(RenderThreads {
             queues,
             next: AtomicUsize::new(0),
-        }))
+        })))
     }
 
     /// How many threads render.
@@ -91,13 +100,14 @@ fn is_static(path: &str) -> bool {
 /// Middleware: runs the rest of the request (the Leptos handler and every
 /// task it spawns) on one render thread, and streams its body back.
 pub async fn render_on_one_thread(
-    State(threads): State<Arc<RenderThreads>>,
+    State(threads): State<Option<Arc<RenderThreads>>>,
     request: Request,
     next: Next,
 ) -> Response {
-    if is_static(request.uri().path()) {
-        return next.run(request).await;
-    }
+    let threads = match threads {
+        Some(threads) if !is_static(request.uri().path()) => threads,
+        _ => return next.run(request).await,
+    };
     let (head_tx, head_rx) = oneshot::channel::<Response>();
     let spawned = threads.spawn(Box::pin(async move {
         let (parts, body) = next.run(request).await.into_parts();
@@ -142,7 +152,13 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_render_and_all_it_spawns_run_on_one_thread() {
-        let threads = RenderThreads::start(4).expect("threads start");
+        let threads = RenderThreads::start(Some(2))
+            .expect("threads start")
+            .expect("two threads");
+        assert_eq!(threads.count(), 2);
+        assert!(RenderThreads::start(Some(0))
+            .expect("nothing to start")
+            .is_none());
         let (tx, rx) = oneshot::channel();
         assert!(threads.spawn(Box::pin(async move {
             let here = std::thread::current().id();

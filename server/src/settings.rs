@@ -12,6 +12,10 @@ use trainyard_core::HealthThresholds;
 /// Shortest API key accepted.
 pub const MIN_API_KEY_LEN: usize = 16;
 
+/// The most `--render-threads` accepts: each is an OS thread with a
+/// runtime of its own.
+pub const MAX_RENDER_THREADS: usize = 256;
+
 /// Everything `trainyard serve` needs.
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
@@ -39,6 +43,9 @@ pub struct ServeSettings {
     pub metrics_token: Option<ApiKey>,
     /// The model registry's FTP mirror (`--ftp-url`).
     pub mirror: Option<trainyard_engine::MirrorSettings>,
+    /// Threads pages render on (`--render-threads`): `None`, one per core
+    /// up to 8; `Some(0)`, tokio's workers (see `render_threads.rs`).
+    pub render_threads: Option<usize>,
 }
 
 /// Settings of the in-process agent.
@@ -72,6 +79,8 @@ pub enum SettingsError {
     MaxSweepSize,
     #[error("--max-file-mb must be at least 1")]
     MaxFileMb,
+    #[error("--render-threads is {0}; use at most {MAX_RENDER_THREADS} (0 renders on the server's workers)")]
+    TooManyRenderThreads(usize),
     #[error("{flag}: {message}")]
     Notify { flag: &'static str, message: String },
     #[error("{flag}: {message}")]
@@ -187,6 +196,7 @@ mod tests {
             catalog: None,
             notify: Default::default(),
             mirror: None,
+            render_threads: None,
             metrics_token: None,
         }
     }

@@ -20,10 +20,6 @@ use crate::settings::ServeSettings;
 use crate::state::AppState;
 use crate::ServerError;
 
-/// Render threads at most, whatever the core count: renders mostly wait
-/// on the database.
-const MAX_RENDER_THREADS: usize = 8;
-
 /// Leptos settings: cargo-leptos's environment where present, our flags on top.
 pub fn leptos_options(
     config: &ServeSettings,
@@ -57,16 +53,23 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 }
 
 /// Pages, server functions and assets, behind the UI session check. Pages
-/// and server functions run on the render threads ([`RenderThreads`]).
-pub fn router(state: AppState) -> Result<Router<AppState>, ServerError> {
+/// and server functions run on the render threads ([`RenderThreads`]):
+/// `render_threads` of them, or the default count when `None`.
+pub fn router(
+    state: AppState,
+    render_threads: Option<usize>,
+) -> Result<Router<AppState>, ServerError> {
     let options = state.leptos_options.clone();
     let pack_path = chunk_pack::pack_path(&options.site_pkg_dir);
     let context = ServerContext {
         engine: state.engine.clone(),
         auth_required: state.api_key.is_some(),
     };
-    let threads = RenderThreads::start(MAX_RENDER_THREADS)?;
-    tracing::debug!(threads = threads.count(), "render threads started");
+    let threads = RenderThreads::start(render_threads)?;
+    tracing::debug!(
+        threads = threads.as_ref().map_or(0, |t| t.count()),
+        "render threads started"
+    );
     Ok(Router::new()
         .route("/login", post(login))
         .route("/logout", post(logout))

@@ -86,6 +86,7 @@ pub(crate) async fn start_trainyard(
         notify: Default::default(),
         metrics_token: None,
         mirror: None,
+        render_threads: None,
     };
     let (stop, signal) = stop_signal();
     let task =

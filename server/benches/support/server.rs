@@ -64,6 +64,7 @@ pub async fn start(max_sweep_size: u64) -> anyhow::Result<Running> {
         notify: Default::default(),
         metrics_token: None,
         mirror: None,
+        render_threads: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(trainyard_server::serve(listener, config, async move {

@@ -43,6 +43,7 @@ pub fn config(data_dir: &Path, key: Option<&str>, thresholds: HealthThresholds) 
         notify: Default::default(),
         metrics_token: None,
         mirror: None,
+        render_threads: None,
     }
 }
 

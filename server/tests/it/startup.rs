@@ -109,6 +109,19 @@ fn serve_settings(args: &[&str]) -> Result<trainyard_server::ServeSettings, Stri
 }
 
 #[test]
+fn render_threads_are_a_count_and_bad_ones_name_the_flag() {
+    assert_eq!(serve_settings(&[]).expect("defaults").render_threads, None);
+    let zero = serve_settings(&["--render-threads", "0"]).expect("0 is valid");
+    assert_eq!(zero.render_threads, Some(0));
+    for bad in ["abc", "-1", "2.5", "", "100000"] {
+        let message = serve_settings(&[&format!("--render-threads={bad}")])
+            .err()
+            .unwrap_or_default();
+        assert!(message.contains("--render-threads"), "{bad:?}: {message}");
+    }
+}
+
+#[test]
 fn notification_flags_are_checked_and_name_the_flag() {
     let settings = serve_settings(&[
         "--webhook",
