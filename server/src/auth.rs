@@ -113,10 +113,7 @@ pub async fn require_api_key(
 /// Paths of the UI reachable without logging in: the login page and the
 /// assets it needs.
 fn is_public_ui_path(path: &str) -> bool {
-    path == "/login"
-        || path.starts_with("/pkg/")
-        || path.starts_with("/assets/")
-        || path == "/favicon.ico"
+    path == "/login" || crate::ui::is_static_file(path) || path == "/favicon.ico"
 }
 
 /// Middleware for the web UI: pages redirect to /login, server functions get 401.

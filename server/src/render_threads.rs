@@ -28,6 +28,8 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::ui::is_static_file;
+
 type Render = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Body chunks buffered between a render thread and the connection.
@@ -90,13 +92,6 @@ impl RenderThreads {
     }
 }
 
-/// Whether `path` is a static file, served without rendering.
-fn is_static(path: &str) -> bool {
-    ["/pkg/", "/assets/"]
-        .iter()
-        .any(|prefix| path.starts_with(prefix))
-}
-
 /// Middleware: runs the rest of the request (the Leptos handler and every
 /// task it spawns) on one render thread, and streams its body back.
 pub async fn render_on_one_thread(
@@ -105,7 +100,7 @@ pub async fn render_on_one_thread(
     next: Next,
 ) -> Response {
     let threads = match threads {
-        Some(threads) if !is_static(request.uri().path()) => threads,
+        Some(threads) if !is_static_file(request.uri().path()) => threads,
         _ => return next.run(request).await,
     };
     let (head_tx, head_rx) = oneshot::channel::<Response>();
@@ -143,11 +138,11 @@ mod tests {
 
     #[test]
     fn static_files_are_told_from_pages() {
-        assert!(is_static("/pkg/trainyard.wasm"));
-        assert!(is_static("/assets/chunk-pack.js"));
-        assert!(!is_static("/jobs/1"));
-        assert!(!is_static("/pkg"));
-        assert!(!is_static("/api/v1/devices"));
+        assert!(is_static_file("/pkg/trainyard.wasm"));
+        assert!(is_static_file("/assets/chunk-pack.js"));
+        assert!(!is_static_file("/jobs/1"));
+        assert!(!is_static_file("/pkg"));
+        assert!(!is_static_file("/api/v1/devices"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

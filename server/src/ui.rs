@@ -41,6 +41,12 @@ pub fn leptos_options(
     Ok(options)
 }
 
+/// Whether `path` names one of the site's static files (the wasm, its
+/// chunks and packs, scripts, icons): public, and served without rendering.
+pub fn is_static_file(path: &str) -> bool {
+    path.starts_with("/pkg/") || path.starts_with("/assets/")
+}
+
 /// The app's routes, listed once per process. Listing them runs the app
 /// with resource loads suppressed by a process-wide flag, and a resource
 /// first polled while the flag is up never loads (leptos-rs/leptos#4773):

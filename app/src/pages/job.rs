@@ -59,8 +59,7 @@ fn JobDetailView(id: i64) -> impl IntoView {
     // disposed its buttons while their request was still in flight (a
     // cancel answered after the `job` event had already redrawn the page).
     let detail = load(move || fleet.resync.get(), move |_| get_job(id));
-    let changes = state_changes(jobs, id);
-    let loads = RunLoads::new(id, fleet, changes);
+    let loads = RunLoads::new(id, fleet, jobs);
     crate::state::jobs::load_progress(jobs);
     // The log follows once the job is known to exist; set by an effect, so
     // only after hydration (the server renders no log stream).
@@ -79,7 +78,7 @@ fn JobDetailView(id: i64) -> impl IntoView {
                         jobs.upsert(detail.job.clone());
                         match jobs.job(id) {
                             Some(job) => view! {
-                                <JobBody job=RwSignal::from(job) detail=detail changes=changes loads=loads/>
+                                <JobBody job=RwSignal::from(job) detail=detail loads=loads/>
                             }.into_any(),
                             None => ().into_any(),
                         }
@@ -111,6 +110,8 @@ fn JobDetailView(id: i64) -> impl IntoView {
 /// server render in CI never finished.
 #[derive(Clone, Copy)]
 struct RunLoads {
+    /// The job's changes of status or attempt ([`state_changes`]).
+    changes: ReadSignal<u32>,
     state: Loaded<Result<RunState, UiError>>,
     launch: Loaded<Result<Option<JobLaunch>, UiError>>,
     manifest: JobManifestLoad,
@@ -118,12 +119,14 @@ struct RunLoads {
 }
 
 impl RunLoads {
-    fn new(id: i64, fleet: Fleet, changes: ReadSignal<u32>) -> RunLoads {
+    fn new(id: i64, fleet: Fleet, jobs: JobStore) -> RunLoads {
+        let changes = state_changes(jobs, id);
         // Origin, sync state, code and files follow the job's state (a
         // retry syncs anew, a finished run has its last files) and the
         // live stream's resyncs, as the job itself does.
         let key = move || (fleet.resync.get(), changes.get());
         RunLoads {
+            changes,
             state: load(key, move |_| load_run_state(id)),
             launch: load(move || id, load_job_launch),
             manifest: load(key, move |_| get_job_manifest(id)),
@@ -149,16 +152,11 @@ fn state_changes(jobs: JobStore, id: i64) -> ReadSignal<u32> {
 }
 
 #[component]
-fn JobBody(
-    job: RwSignal<JobView>,
-    detail: JobRecord,
-    changes: ReadSignal<u32>,
-    loads: RunLoads,
-) -> impl IntoView {
+fn JobBody(job: RwSignal<JobView>, detail: JobRecord, loads: RunLoads) -> impl IntoView {
     let id = detail.job.id;
     let sweep_id = detail.job.sweep_id;
     let attempts = RwSignal::new(Ok(detail.attempts.clone()));
-    follow_attempts(id, changes, attempts);
+    follow_attempts(id, loads.changes, attempts);
     let active = Signal::derive(move || job.with(|j| j.status.is_active()));
     view! {
         <div class="page-head job-head">
