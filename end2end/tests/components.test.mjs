@@ -105,6 +105,11 @@ e2eTest('components: scan, history, diff, rollback, a job\'s manifest, a conflic
   // Roll back: activate v1.
   await rows.nth(1).locator('[data-testid=activate-version]').click();
   await pollUntil(async () => (await rows.nth(1).getAttribute('data-active')) === 'true', { what: 'v1 active after Activate' });
+  // The URL names no version, so the code shown follows the active one.
+  await pollUntil(
+    async () => /"v1"/.test(await page.locator('[data-testid=code-viewer]').textContent()),
+    { what: 'the code of v1, active after Activate' },
+  );
 
   // A job referencing the component runs with the active (rolled-back) version.
   const first = await submit(server, JOB);

@@ -14,10 +14,10 @@ use crate::components::code_viewer::CodeViewer;
 use crate::components::relative_time::RelativeTime;
 use crate::components::run_files::size_text;
 use crate::format::{percent_encode, short_hash};
-use crate::loaded::load;
+use crate::loaded::{load, Loaded};
 use crate::server_fns::{
     activate_component, component_content, component_versions, list_components, scan_components,
-    upload_component,
+    upload_component, UiError,
 };
 
 #[component]
@@ -104,6 +104,7 @@ fn VersionHistory(
         move || changed.get(),
         move |_| component_versions(for_fetch.clone()),
     );
+    let code = load_shown_code(hash, changed, versions);
     // Two versions ticked for a diff: (older, newer) in list order.
     let picked = RwSignal::new(Vec::<String>::new());
     let diffing = RwSignal::new(None::<(String, String)>);
@@ -118,7 +119,7 @@ fn VersionHistory(
                         Ok(list) => {
                             let shown = hash.get().or_else(|| list.iter().find(|v| v.is_active).map(|v| v.hash.clone()));
                             view! {
-                                <VersionTable path=path.clone() list=list shown=shown.clone() picked=picked changed=changed/>
+                                <VersionTable path=path.clone() list=list shown=shown picked=picked changed=changed/>
                                 <div class="row">
                                     <button
                                         data-testid="compare-versions"
@@ -131,15 +132,53 @@ fn VersionHistory(
                                     >"Compare the two ticked versions"</button>
                                 </div>
                                 {move || diffing.get().map(|(from, to)| view! { <CodeDiff from=from to=to/> })}
-                                {shown.map(|h| view! { <VersionCode hash=h/> })}
                             }.into_any()
                         }
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     })
                 }
             </Transition>
+            <VersionCode code=code/>
         </section>
     }
+}
+
+/// The shown version's hash and code, or `None` when there is none to show
+/// (no `hash` in the URL and no active version).
+type ShownCode = Result<Option<(String, String)>, UiError>;
+
+/// Loads the code of the version the page shows: the URL's `hash`, else the
+/// path's active version, read from `versions` once it has loaded. Made
+/// beside `versions` rather than inside its Transition, so the server's
+/// render makes it once (see "How pages render on the server" in
+/// docs/architecture.md). It follows `changed` only when the active version
+/// decides what is shown.
+fn load_shown_code(
+    hash: Memo<Option<String>>,
+    changed: RwSignal<u32>,
+    versions: Loaded<Result<Vec<ComponentVersion>, UiError>>,
+) -> Loaded<ShownCode> {
+    load(
+        move || {
+            let hash = hash.get();
+            let round = if hash.is_none() { changed.get() } else { 0 };
+            (hash, round)
+        },
+        move |(hash, _)| async move {
+            let shown = match hash {
+                Some(hash) => Some(hash),
+                // A list that failed to load says so above; nothing to show here.
+                None => versions
+                    .await
+                    .ok()
+                    .and_then(|list| list.into_iter().find(|v| v.is_active).map(|v| v.hash)),
+            };
+            match shown {
+                Some(hash) => Ok(Some((hash.clone(), component_content(hash).await?))),
+                None => Ok(None),
+            }
+        },
+    )
 }
 
 #[component]
@@ -222,22 +261,22 @@ fn ActivateButton(path: String, hash: String, changed: RwSignal<u32>) -> impl In
     }
 }
 
-/// The code of one version, read-only.
+/// The code of the shown version, read-only.
 #[component]
-fn VersionCode(hash: String) -> impl IntoView {
-    let label = format!("Code of version {}", short_hash(&hash));
-    let fetch_hash = hash.clone();
-    let content = load(move || fetch_hash.clone(), component_content);
+fn VersionCode(code: Loaded<ShownCode>) -> impl IntoView {
     view! {
-        <h3>"Code of " <code title=hash.clone()>{short_hash(&hash)}</code></h3>
         <Transition fallback=|| view! { <p class="muted">"Loading code…"</p> }>
-            {
-                let label = label.clone();
-                move || content.get().map(|result| match result {
-                    Ok(text) => view! { <CodeViewer text=text label=label.clone()/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                })
-            }
+            {move || code.get().map(|result| match result {
+                Ok(Some((hash, text))) => {
+                    let label = format!("Code of version {}", short_hash(&hash));
+                    view! {
+                        <h3>"Code of " <code title=hash.clone()>{short_hash(&hash)}</code></h3>
+                        <CodeViewer text=text label=label/>
+                    }.into_any()
+                }
+                Ok(None) => ().into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+            })}
         </Transition>
     }
 }

@@ -1,5 +1,6 @@
-//! Pages rendered by the server many at a time, on a multi-threaded runtime
-//! like the real server's: every one finishes.
+//! Pages rendered by the server: many at a time, on a multi-threaded
+//! runtime like the real server's, every one finishes; a page whose load
+//! awaits another's renders what both loaded.
 //!
 //! The Job page once made its resources inside its Suspense; concurrent
 //! loads then spun in Leptos's re-walk of the Suspense, or deadlocked two
@@ -9,7 +10,7 @@
 
 use trainyard_core::JobStatus;
 
-use crate::harness::{fetch_page, KEY};
+use crate::harness::{config, fetch_page, page_html, TestServer, KEY};
 use crate::jobs_support::{server_with_agent, submit, wait_status};
 
 /// Each round loads all of these at once, the Job page several times.
@@ -88,4 +89,90 @@ async fn pages_loaded_many_at_a_time_all_finish() {
         }
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+/// Uploads `content` as a new (active) version of `path`; returns its hash.
+async fn upload_version(base: &str, path: &str, content: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/v1/components/versions/upload"))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"path": path, "content": content}))
+        .send()
+        .await
+        .expect("the request is sent");
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.expect("a JSON answer");
+    assert_eq!(status, 200, "{body}");
+    body["data"]["hash"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the upload names its hash: {body}"))
+        .to_string()
+}
+
+/// The Components page's code view awaits the version list when the URL
+/// names no version: the server's render shows the active version's code,
+/// a named version's code when asked, and an unknown version as an error,
+/// with the list intact.
+#[tokio::test]
+async fn the_components_page_renders_the_active_or_named_versions_code() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = TestServer::start(config(dir.path(), Some(KEY), Default::default())).await;
+    let base = server.url("");
+    let first = upload_version(&base, "model/toy.py", "first_version = 1\n").await;
+    upload_version(&base, "model/toy.py", "second_version = 2\n").await;
+
+    let html = page_html(&base, "/components?path=model/toy.py").await;
+    assert_eq!(
+        html.matches("data-testid=\"version-row\"").count(),
+        2,
+        "{html}"
+    );
+    assert!(
+        html.contains("second_version = 2"),
+        "the active version's code: {html}"
+    );
+    assert!(
+        !html.contains("first_version"),
+        "only the shown version's code: {html}"
+    );
+
+    let html = page_html(
+        &base,
+        &format!("/components?path=model/toy.py&hash={first}"),
+    )
+    .await;
+    assert!(
+        html.contains("first_version = 1"),
+        "the named version's code: {html}"
+    );
+    assert!(!html.contains("second_version"), "{html}");
+
+    let unknown = "0".repeat(first.len());
+    let html = page_html(
+        &base,
+        &format!("/components?path=model/toy.py&hash={unknown}"),
+    )
+    .await;
+    assert_eq!(
+        html.matches("data-testid=\"version-row\"").count(),
+        2,
+        "the list is still shown: {html}"
+    );
+    assert!(
+        html.contains("role=\"alert\""),
+        "an unknown version is an error on the page: {html}"
+    );
+    assert!(
+        !html.contains("data-testid=\"code-viewer\""),
+        "no code for an unknown version: {html}"
+    );
+
+    // A path with no versions: no list rows, no code, no error.
+    let html = page_html(&base, "/components?path=model/none.py").await;
+    assert_eq!(
+        html.matches("data-testid=\"version-row\"").count(),
+        0,
+        "{html}"
+    );
+    assert!(!html.contains("data-testid=\"code-viewer\""), "{html}");
 }
