@@ -109,6 +109,11 @@ async fn upload_version(base: &str, path: &str, content: &str) -> String {
         .to_string()
 }
 
+/// How many version rows the Components page shows.
+fn version_rows(html: &str) -> usize {
+    html.matches("data-testid=\"version-row\"").count()
+}
+
 /// The Components page's code view awaits the version list when the URL
 /// names no version: the server's render shows the active version's code,
 /// a named version's code when asked, and an unknown version as an error,
@@ -122,11 +127,7 @@ async fn the_components_page_renders_the_active_or_named_versions_code() {
     upload_version(&base, "model/toy.py", "second_version = 2\n").await;
 
     let html = page_html(&base, "/components?path=model/toy.py").await;
-    assert_eq!(
-        html.matches("data-testid=\"version-row\"").count(),
-        2,
-        "{html}"
-    );
+    assert_eq!(version_rows(&html), 2, "{html}");
     assert!(
         html.contains("second_version = 2"),
         "the active version's code: {html}"
@@ -153,11 +154,7 @@ async fn the_components_page_renders_the_active_or_named_versions_code() {
         &format!("/components?path=model/toy.py&hash={unknown}"),
     )
     .await;
-    assert_eq!(
-        html.matches("data-testid=\"version-row\"").count(),
-        2,
-        "the list is still shown: {html}"
-    );
+    assert_eq!(version_rows(&html), 2, "the list is still shown: {html}");
     assert!(
         html.contains("role=\"alert\""),
         "an unknown version is an error on the page: {html}"
@@ -167,12 +164,8 @@ async fn the_components_page_renders_the_active_or_named_versions_code() {
         "no code for an unknown version: {html}"
     );
 
-    // A path with no versions: no list rows, no code, no error.
+    // A path with no versions: no rows, no code.
     let html = page_html(&base, "/components?path=model/none.py").await;
-    assert_eq!(
-        html.matches("data-testid=\"version-row\"").count(),
-        0,
-        "{html}"
-    );
+    assert_eq!(version_rows(&html), 0, "{html}");
     assert!(!html.contains("data-testid=\"code-viewer\""), "{html}");
 }
