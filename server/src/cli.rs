@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use trainyard_core::HealthThresholds;
 
-use crate::settings::{ApiKey, LocalAgent, ServeSettings, SettingsError, MAX_RENDER_THREADS};
+use crate::settings::{ApiKey, LocalAgent, ServeSettings, SettingsError};
 
 /// Trainyard: queue experiments and run them on your lab's GPUs.
 #[derive(Debug, Parser)]
@@ -214,9 +214,6 @@ impl ServeArgs {
         };
         if self.max_file_mb == 0 {
             return Err(SettingsError::MaxFileMb);
-        }
-        if let Some(count) = self.render_threads.filter(|&n| n > MAX_RENDER_THREADS) {
-            return Err(SettingsError::TooManyRenderThreads(count));
         }
         let files = trainyard_engine::FileSettings {
             max_file_bytes: self.max_file_mb.saturating_mul(1 << 20),

@@ -136,15 +136,6 @@ pub async fn render_on_one_thread(
 mod tests {
     use super::*;
 
-    #[test]
-    fn static_files_are_told_from_pages() {
-        assert!(is_static_file("/pkg/trainyard.wasm"));
-        assert!(is_static_file("/assets/chunk-pack.js"));
-        assert!(!is_static_file("/jobs/1"));
-        assert!(!is_static_file("/pkg"));
-        assert!(!is_static_file("/api/v1/devices"));
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_render_and_all_it_spawns_run_on_one_thread() {
         let threads = RenderThreads::start(Some(2))

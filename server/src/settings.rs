@@ -110,6 +110,9 @@ impl ServeSettings {
         if let Some(agent) = &self.local_agent {
             trainyard_core::validate_host_id(&agent.host_id)?;
         }
+        if let Some(count) = self.render_threads.filter(|&n| n > MAX_RENDER_THREADS) {
+            return Err(SettingsError::TooManyRenderThreads(count));
+        }
         Ok(())
     }
 }

@@ -124,3 +124,17 @@ async fn logout() -> Response {
     let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     ([(SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_files_are_told_from_pages() {
+        assert!(is_static_file("/pkg/trainyard.wasm"));
+        assert!(is_static_file("/assets/chunk-pack.js"));
+        assert!(!is_static_file("/jobs/1"));
+        assert!(!is_static_file("/pkg"));
+        assert!(!is_static_file("/api/v1/devices"));
+    }
+}

@@ -117,7 +117,7 @@ fn VersionHistory(
                     let path = path.clone();
                     move || versions.get().map(|result| match result {
                         Ok(list) => {
-                            let shown = hash.get().or_else(|| list.iter().find(|v| v.is_active).map(|v| v.hash.clone()));
+                            let shown = hash.get().or_else(|| active_hash(&list));
                             view! {
                                 <VersionTable path=path.clone() list=list shown=shown picked=picked changed=changed/>
                                 <div class="row">
@@ -141,6 +141,11 @@ fn VersionHistory(
             <VersionCode code=code/>
         </section>
     }
+}
+
+/// The hash of the path's active version, if it has one.
+fn active_hash(list: &[ComponentVersion]) -> Option<String> {
+    list.iter().find(|v| v.is_active).map(|v| v.hash.clone())
 }
 
 /// The shown version's hash and code, or `None` when there is none to show
@@ -168,10 +173,7 @@ fn load_shown_code(
             let shown = match hash {
                 Some(hash) => Some(hash),
                 // A list that failed to load says so above; nothing to show here.
-                None => versions
-                    .await
-                    .ok()
-                    .and_then(|list| list.into_iter().find(|v| v.is_active).map(|v| v.hash)),
+                None => versions.await.ok().and_then(|list| active_hash(&list)),
             };
             match shown {
                 Some(hash) => Ok(Some((hash.clone(), component_content(hash).await?))),
